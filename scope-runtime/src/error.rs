@@ -1,0 +1,247 @@
+//! Typed errors. Messages carry TensorFlow's own wording (so a TF user recognises them) and
+//! then say how to fix the call in this crate.
+
+use crate::dtype::DType;
+use crate::tensor::{format_shape, Shape};
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which regex a scope or op name was checked against (TF's `ops.py`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameContext {
+    /// Opened at the root name scope: `^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$`.
+    Root,
+    /// Opened inside another name scope: `^[A-Za-z0-9_.\\/>-]*$`.
+    Nested,
+}
+
+/// Everything the registry, scopes and variables can refuse.
+///
+/// A call that returns an error has changed nothing in the registry: no variable, name or
+/// scope counter is consumed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `get_variable` would create a variable whose full name is already taken, and the
+    /// current scope does not allow reuse.
+    #[error(
+        "Variable {name} already exists, disallowed. Did you mean to set reuse=True or \
+         reuse=tf.AUTO_REUSE in VarScope? (in scope: call `scope.reuse_variables()`, or open \
+         the variable scope with `.reuse(Reuse::Yes)` or `.reuse(Reuse::Auto)`; variable scope \
+         `{scope}`)"
+    )]
+    AlreadyExists {
+        /// Full name (store key) of the existing variable.
+        name: String,
+        /// The variable scope the call was made in.
+        scope: String,
+    },
+
+    /// `get_variable` in a reusing scope asked for a variable that does not exist.
+    #[error(
+        "Variable {name} does not exist, or was not created with tf.get_variable(). Did you mean \
+         to set reuse=tf.AUTO_REUSE in VarScope? (in scope: create it first with reuse off, or \
+         open the variable scope with `.reuse(Reuse::Auto)`; variable scope `{scope}`)"
+    )]
+    NotFound {
+        /// Full name that was looked up.
+        name: String,
+        /// The variable scope the call was made in.
+        scope: String,
+    },
+
+    /// Reuse asked for a shape that the existing variable does not have.
+    #[error(
+        "Trying to share variable {name}, but specified shape {} and found shape {}. \
+         (in scope: pass the existing shape, or no shape, when reusing)",
+        format_shape(specified), format_shape(found)
+    )]
+    ShapeMismatch {
+        /// Full name of the variable.
+        name: String,
+        /// Shape given to the call.
+        specified: Shape,
+        /// Shape of the stored variable.
+        found: Shape,
+    },
+
+    /// Reuse asked for a dtype that the existing variable does not have.
+    #[error(
+        "Trying to share variable {name}, but specified dtype {specified} and found dtype \
+         {found}. (in scope: a reuse without `.dtype(..)` means float32 unless the scope sets a \
+         dtype; pass `.dtype(DType::{found:?})`)"
+    )]
+    DtypeMismatch {
+        /// Full name of the variable.
+        name: String,
+        /// Dtype given to (or defaulted by) the call.
+        specified: DType,
+        /// Dtype of the stored variable.
+        found: DType,
+    },
+
+    /// A variable would be created with neither a shape nor a value initializer.
+    #[error(
+        "Variable {name} did not get an initializer, so its `shape` argument must be specified. \
+         (in scope: add `.shape([..])` or a `Initializer::Value(..)`)"
+    )]
+    MissingShape {
+        /// Full name of the variable.
+        name: String,
+    },
+
+    /// A name failed TF's scope-name regex.
+    #[error(
+        "'{name}' is not a valid {} name. A {} name has to match the following pattern: {}",
+        match context { NameContext::Root => "root scope", NameContext::Nested => "scope" },
+        match context { NameContext::Root => "root scope", NameContext::Nested => "scope" },
+        match context {
+            NameContext::Root => r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$",
+            NameContext::Nested => r"^[A-Za-z0-9_.\\/>-]*$",
+        }
+    )]
+    InvalidName {
+        /// The offending name (for `get_variable`, the full name).
+        name: String,
+        /// Which rule applied.
+        context: NameContext,
+    },
+
+    /// A value initializer was given together with a shape.
+    #[error(
+        "If initializer is a constant, do not specify shape. (variable {name}: the value's own \
+         shape is used; drop `.shape(..)`)"
+    )]
+    ConstantInitializerWithShape {
+        /// Full name of the variable.
+        name: String,
+    },
+
+    /// A value initializer's dtype differs from the explicit dtype.
+    #[error(
+        "Initializer type '<dtype: '{init}'>' and explicit dtype '<dtype: '{explicit}'>' don't \
+         match. (variable {name}: build the value with the dtype you ask for)"
+    )]
+    InitializerDtypeMismatch {
+        /// Full name of the variable.
+        name: String,
+        /// Dtype of the value.
+        init: DType,
+        /// Dtype asked for.
+        explicit: DType,
+    },
+
+    /// `reuse` was set on a variable scope that has only a default name.
+    #[error(
+        "reuse=True cannot be used without a name_or_scope (a `default_name` scope is always \
+         new: give the scope a name, or drop `.reuse(..)`)"
+    )]
+    ReuseWithoutName,
+
+    /// A variable scope was opened with neither a name nor a default name.
+    #[error(
+        "If default_name is None then name_or_scope is required (give the variable scope a name \
+         or a `.default_name(..)`)"
+    )]
+    MissingScopeName,
+
+    /// An absolute op name (ending in `/`) names an op that already exists.
+    #[error(
+        "Duplicate node name in graph: '{name}' (absolute names ending in '/' are not \
+         uniquified; pick a fresh name)"
+    )]
+    DuplicateName {
+        /// The op name.
+        name: String,
+    },
+
+    /// A dtype name that TensorFlow does not know.
+    #[error("unknown dtype '{name}': expected one of float16, float32, float64, int32, int64, bool")]
+    UnknownDtype {
+        /// The unknown name.
+        name: String,
+    },
+
+    /// Data whose length does not fit the shape.
+    #[error("a value of {len} elements cannot have shape {}", format_shape(shape))]
+    ValueShape {
+        /// The shape asked for.
+        shape: Shape,
+        /// The number of elements given.
+        len: usize,
+    },
+
+    /// A shape whose element count overflows `usize`.
+    #[error("shape {} has more elements than fit in memory", format_shape(shape))]
+    ShapeOverflow {
+        /// The shape.
+        shape: Shape,
+    },
+
+    /// A variable larger than the registry's element limit.
+    #[error(
+        "variable {name} of shape {} has {numel} elements, over this registry's limit of \
+         {limit} (raise it with `Registry::builder().max_elements(..)`)",
+        format_shape(shape)
+    )]
+    TooLarge {
+        /// Full name of the variable.
+        name: String,
+        /// The shape.
+        shape: Shape,
+        /// Its element count.
+        numel: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+
+    /// A name longer than the registry accepts.
+    #[error(
+        "name of {len} bytes is longer than this registry's limit of {limit} bytes (it starts \
+         with '{prefix}')"
+    )]
+    NameTooLong {
+        /// First characters of the name.
+        prefix: String,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// Scopes nested deeper than the registry accepts.
+    #[error("scopes nested {depth} deep, over this registry's limit of {limit}")]
+    ScopeTooDeep {
+        /// The depth that was refused.
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// An initializer that cannot make a value (bad parameters, or a callable initializer
+    /// with no shape to fill).
+    #[error("The initializer passed is not valid: {reason}")]
+    InvalidInitializer {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A write whose dtype or shape differs from the variable's.
+    #[error(
+        "cannot assign a {got_dtype} value of shape {} to variable {name} ({dtype}, shape {})",
+        format_shape(got_shape), format_shape(shape)
+    )]
+    AssignMismatch {
+        /// Full name of the variable.
+        name: String,
+        /// The variable's dtype.
+        dtype: DType,
+        /// The variable's shape.
+        shape: Shape,
+        /// The value's dtype.
+        got_dtype: DType,
+        /// The value's shape.
+        got_shape: Shape,
+    },
+}

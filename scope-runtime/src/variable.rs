@@ -1,0 +1,275 @@
+//! Variable handles: cheap clones of one shared, lockable storage.
+
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use ndarray::{ArrayViewMutD, IxDyn};
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::registry::Registry;
+use crate::tensor::{Tensor, TensorData};
+
+/// A named variable: a handle to storage shared by every clone.
+///
+/// Every model that got this variable from the registry holds a clone of the same handle, so
+/// an update through any of them (an optimizer step, [`Variable::assign`], a checkpoint
+/// restore) is seen by all. [`Variable::ptr_eq`] tells whether two handles are the same
+/// variable.
+///
+/// Created by [`Registry::get_variable`] (TF's `tf.get_variable`) or [`Variable::new`] (TF's
+/// `tf.Variable`).
+#[derive(Clone)]
+pub struct Variable {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: u64,
+    name: Box<str>,
+    shape: Box<[usize]>,
+    dtype: DType,
+    trainable: bool,
+    value: RwLock<Tensor>,
+}
+
+/// Options of [`Variable::new_with`]: TF's `tf.Variable(initial_value, name=, dtype=, trainable=)`.
+#[derive(Clone, Debug, Default)]
+pub struct VariableOptions {
+    /// The name, uniquified in the current name scope; `None` gives TF's default `Variable`.
+    /// A name ending in `/` is absolute and is used as is.
+    pub name: Option<String>,
+    /// Cast the initial value to this dtype.
+    pub dtype: Option<DType>,
+    /// Whether it joins the trainable collection (default `true`).
+    pub trainable: Option<bool>,
+}
+
+impl VariableOptions {
+    /// Options with just a name.
+    pub fn named(name: impl Into<String>) -> VariableOptions {
+        VariableOptions {
+            name: Some(name.into()),
+            ..VariableOptions::default()
+        }
+    }
+
+    /// Sets the dtype.
+    pub fn dtype(mut self, dtype: DType) -> VariableOptions {
+        self.dtype = Some(dtype);
+        self
+    }
+
+    /// Sets the trainable flag.
+    pub fn trainable(mut self, trainable: bool) -> VariableOptions {
+        self.trainable = Some(trainable);
+        self
+    }
+}
+
+impl Variable {
+    pub(crate) fn from_parts(id: u64, name: &str, trainable: bool, value: Tensor) -> Variable {
+        Variable {
+            inner: Arc::new(Inner {
+                id,
+                name: name.into(),
+                shape: value.shape().into(),
+                dtype: value.dtype(),
+                trainable,
+                value: RwLock::new(value),
+            }),
+        }
+    }
+
+    /// `tf.Variable(value, name=name)`: always creates a new variable, named `name` in the
+    /// current name scope and uniquified (`var2`, `var2_1`, `var2_2`, case-insensitively, in
+    /// the namespace that variables and scopes share).
+    ///
+    /// ```
+    /// use scope::{Registry, Variable};
+    /// let reg = Registry::new();
+    /// let _ns = reg.name_scope("a_name_scope").enter()?;
+    /// let v1 = Variable::new(&reg, "var2", [2.0f32])?;
+    /// let v2 = Variable::new(&reg, "var2", [2.1f32])?;
+    /// assert_eq!(v1.name(), "a_name_scope/var2");
+    /// assert_eq!(v2.name(), "a_name_scope/var2_1");
+    /// # Ok::<(), scope::Error>(())
+    /// ```
+    pub fn new(reg: &Registry, name: &str, value: impl Into<Tensor>) -> Result<Variable> {
+        reg.create_variable(value.into(), VariableOptions::named(name))
+    }
+
+    /// `tf.Variable` with all its options (see [`VariableOptions`]).
+    pub fn new_with(
+        reg: &Registry,
+        value: impl Into<Tensor>,
+        options: VariableOptions,
+    ) -> Result<Variable> {
+        reg.create_variable(value.into(), options)
+    }
+
+    /// The full (op) name, e.g. `rnn/input_layer/weights`.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The tensor name TF prints for `var.name`: the op name with `:0`.
+    pub fn tensor_name(&self) -> String {
+        format!("{}:0", self.inner.name)
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.inner.shape
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.inner.dtype
+    }
+
+    /// Whether the variable is in the trainable collection.
+    pub fn trainable(&self) -> bool {
+        self.inner.trainable
+    }
+
+    /// The number of elements.
+    pub fn numel(&self) -> usize {
+        self.inner.shape.iter().product()
+    }
+
+    /// A registry-unique number, in creation order.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// Whether `self` and `other` are handles to the same variable (the same storage).
+    pub fn ptr_eq(&self, other: &Variable) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// How many handles to this variable exist (models, optimizers, the registry itself).
+    pub fn holders(&self) -> usize {
+        Arc::strong_count(&self.inner)
+    }
+
+    /// A read lock on the value. Many readers may hold it at once.
+    pub fn read(&self) -> RwLockReadGuard<'_, Tensor> {
+        self.inner
+            .value
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A write lock on the value, which can change elements but never the shape or dtype.
+    pub fn write(&self) -> VariableWrite<'_> {
+        VariableWrite {
+            guard: self
+                .inner
+                .value
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    /// A copy of the current value.
+    pub fn value(&self) -> Tensor {
+        self.read().clone()
+    }
+
+    /// Replaces the value; fails with [`Error::AssignMismatch`] if the dtype or shape differ.
+    pub fn assign(&self, value: impl Into<Tensor>) -> Result<()> {
+        let value = value.into();
+        self.check_assignable(&value)?;
+        *self.write().guard = value;
+        Ok(())
+    }
+
+    /// Checks that `value` could be assigned, without assigning it.
+    pub fn check_assignable(&self, value: &Tensor) -> Result<()> {
+        if value.dtype() != self.dtype() || value.shape() != self.shape() {
+            return Err(Error::AssignMismatch {
+                name: self.name().to_owned(),
+                dtype: self.dtype(),
+                shape: self.shape().to_vec(),
+                got_dtype: value.dtype(),
+                got_shape: value.shape().to_vec(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Write access to a variable's value: elements may change, shape and dtype may not.
+pub struct VariableWrite<'a> {
+    guard: RwLockWriteGuard<'a, Tensor>,
+}
+
+impl std::ops::Deref for VariableWrite<'_> {
+    type Target = Tensor;
+
+    fn deref(&self) -> &Tensor {
+        &self.guard
+    }
+}
+
+impl VariableWrite<'_> {
+    /// The `f32` elements, mutably, if the variable is `float32`.
+    pub fn as_f32_mut(&mut self) -> Option<&mut [f32]> {
+        match self.guard.data_mut() {
+            TensorData::F32(v) => Some(v.as_mut_slice()),
+            _ => None,
+        }
+    }
+
+    /// The `f64` elements, mutably, if the variable is `float64`.
+    pub fn as_f64_mut(&mut self) -> Option<&mut [f64]> {
+        match self.guard.data_mut() {
+            TensorData::F64(v) => Some(v.as_mut_slice()),
+            _ => None,
+        }
+    }
+
+    /// A mutable `ndarray` view of the `f32` elements, if the variable is `float32`.
+    pub fn view_f32_mut(&mut self) -> Option<ArrayViewMutD<'_, f32>> {
+        self.guard.view_f32_mut()
+    }
+
+    /// Copies `value`'s elements in; fails if its dtype or shape differ.
+    pub fn copy_from(&mut self, value: &Tensor) -> Result<()> {
+        if value.dtype() != self.guard.dtype() || value.shape() != self.guard.shape() {
+            return Err(Error::AssignMismatch {
+                name: String::new(),
+                dtype: self.guard.dtype(),
+                shape: self.guard.shape().to_vec(),
+                got_dtype: value.dtype(),
+                got_shape: value.shape().to_vec(),
+            });
+        }
+        *self.guard = value.clone();
+        Ok(())
+    }
+
+    /// Shape helper for ndarray interop.
+    pub fn dim(&self) -> IxDyn {
+        IxDyn(self.guard.shape())
+    }
+}
+
+impl fmt::Debug for Variable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Variable")
+            .field("name", &self.name())
+            .field("shape", &self.shape())
+            .field("dtype", &self.dtype())
+            .field("trainable", &self.trainable())
+            .finish()
+    }
+}
+
+/// `name:0 value`, as the seed programs print `sess.run(var)` after `var.name`.
+impl fmt::Display for Variable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:0 {}", self.name(), *self.read())
+    }
+}
