@@ -158,13 +158,20 @@ impl Replay {
             }
             "current_name_scope" => compare(expect, &json!(self.reg.current_name_scope())),
             "constant" => match self.reg.new_op_name(op["name"].as_str().unwrap_or("")) {
-                Ok(name) => compare(expect, &json!({"name": name, "tensor": format!("{name}:0")})),
+                Ok(name) => compare(
+                    expect,
+                    &json!({"name": name, "tensor": format!("{name}:0")}),
+                ),
                 Err(e) => expect_error(expect, &e),
             },
             "get_variable" => {
                 let mut spec = VarSpec::new();
                 if let Some(shape) = op["shape"].as_array() {
-                    let dims: Vec<usize> = shape.iter().filter_map(Value::as_u64).map(|d| d as usize).collect();
+                    let dims: Vec<usize> = shape
+                        .iter()
+                        .filter_map(Value::as_u64)
+                        .map(|d| d as usize)
+                        .collect();
                     spec = spec.shape(dims);
                 }
                 if let Some(d) = op["dtype"].as_str() {
@@ -231,14 +238,22 @@ impl Replay {
         })
     }
 
-    fn check_variable(&mut self, op: &Value, result: Result<Variable, Error>) -> Result<(), String> {
+    fn check_variable(
+        &mut self,
+        op: &Value,
+        result: Result<Variable, Error>,
+    ) -> Result<(), String> {
         let expect = &op["expect"];
         let var = match result {
             Ok(v) => v,
             Err(e) => return expect_error(expect, &e),
         };
         if expect.get("error").is_some() {
-            return Err(format!("expected {}, got variable {}", expect["error"], var.name()));
+            return Err(format!(
+                "expected {}, got variable {}",
+                expect["error"],
+                var.name()
+            ));
         }
         let got = json!({
             "name": var.name(),
@@ -249,7 +264,10 @@ impl Replay {
         compare(expect, &got)?;
         match op["same_as"].as_str() {
             Some(other) => {
-                let want = self.vars.get(other).ok_or_else(|| format!("unknown id {other}"))?;
+                let want = self
+                    .vars
+                    .get(other)
+                    .ok_or_else(|| format!("unknown id {other}"))?;
                 if !var.ptr_eq(want) {
                     return Err(format!("expected the same variable as {other}"));
                 }
@@ -264,7 +282,10 @@ impl Replay {
             let want = flatten(want);
             let got = var.value().to_f64_vec();
             let close = want.len() == got.len()
-                && want.iter().zip(&got).all(|(w, g)| (w - g).abs() <= 1e-6 * w.abs().max(1.0));
+                && want
+                    .iter()
+                    .zip(&got)
+                    .all(|(w, g)| (w - g).abs() <= 1e-6 * w.abs().max(1.0));
             if !close {
                 return Err(format!("value {got:?}, expected {want:?}"));
             }
@@ -302,7 +323,9 @@ fn category(e: &Error) -> (&'static str, &'static str) {
         Error::DtypeMismatch { .. } => ("DtypeMismatch", "ValueError"),
         Error::MissingShape { .. } => ("MissingShape", "ValueError"),
         Error::InvalidName { .. } => ("InvalidName", "ValueError"),
-        Error::ConstantInitializerWithShape { .. } => ("ConstantInitializerWithShape", "ValueError"),
+        Error::ConstantInitializerWithShape { .. } => {
+            ("ConstantInitializerWithShape", "ValueError")
+        }
         Error::InitializerDtypeMismatch { .. } => ("InitializerDtypeMismatch", "ValueError"),
         Error::ReuseWithoutName => ("ReuseWithoutName", "ValueError"),
         Error::MissingScopeName => ("MissingScopeName", "TypeError"),
@@ -339,7 +362,9 @@ fn dtype(name: &str) -> Result<DType, String> {
 
 fn initializer(spec: &Value) -> Result<Initializer, String> {
     if let Some(x) = spec.get("constant") {
-        return Ok(Initializer::Constant(x.as_f64().ok_or("constant is not a number")?));
+        return Ok(Initializer::Constant(
+            x.as_f64().ok_or("constant is not a number")?,
+        ));
     }
     if spec.get("zeros").is_some() {
         return Ok(Initializer::Zeros);
