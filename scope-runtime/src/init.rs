@@ -154,6 +154,15 @@ impl Initializer {
 }
 
 fn normal(mean: f64, stddev: f64) -> Result<Normal<f64>> {
+    // rand_distr 0.6 accepts a negative stddev (it mirrors the distribution); TF does not.
+    if stddev.is_nan() || stddev < 0.0 || !mean.is_finite() {
+        return Err(Error::InvalidInitializer {
+            reason: format!(
+                "normal distribution needs a finite mean and a finite, non-negative stddev, \
+                 got mean {mean}, stddev {stddev}"
+            ),
+        });
+    }
     Normal::new(mean, stddev).map_err(|_| Error::InvalidInitializer {
         reason: format!("normal distribution needs a finite, non-negative stddev, got {stddev}"),
     })

@@ -95,7 +95,7 @@ pub enum Collection {
 /// (see [`crate::scope`]); variables, names in use and collections are shared.
 ///
 /// ```
-/// use scope::{Registry, VarSpec, Initializer};
+/// use scope_runtime::{Registry, VarSpec, Initializer};
 /// let reg = Registry::with_seed(1);
 /// let w = reg.variable_scope("rnn").with(|_| {
 ///     reg.variable_scope("input_layer").with(|_| {
@@ -104,7 +104,7 @@ pub enum Collection {
 ///     })
 /// })?;
 /// assert_eq!(w.name(), "rnn/input_layer/weights");
-/// # Ok::<(), scope::Error>(())
+/// # Ok::<(), scope_runtime::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Registry {

@@ -293,14 +293,14 @@ impl<'r> VariableScopeBuilder<'r> {
     /// Enters the scope until the guard is dropped (`with tf.variable_scope(..) as scope:`).
     ///
     /// ```
-    /// use scope::{Registry, VarSpec};
+    /// use scope_runtime::{Registry, VarSpec};
     /// let reg = Registry::new();
     /// let scope = reg.variable_scope("rnn").enter()?;
     /// let w = reg.get_variable("w", VarSpec::new().shape([2]))?;
     /// scope.reuse_variables();
     /// assert!(w.ptr_eq(&reg.get_variable("w", VarSpec::new())?));
     /// drop(scope);
-    /// # Ok::<(), scope::Error>(())
+    /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     pub fn enter(self) -> Result<VariableScopeGuard> {
         let registry = self.registry.clone();
@@ -318,16 +318,16 @@ impl<'r> VariableScopeBuilder<'r> {
     /// Runs `body` inside the scope and leaves it afterwards (also on error or panic).
     ///
     /// ```
-    /// use scope::{Registry, VarSpec};
+    /// use scope_runtime::{Registry, VarSpec};
     /// let reg = Registry::new();
     /// let (a, b) = reg.variable_scope("rnn").with(|scope| {
     ///     let a = reg.get_variable("w", VarSpec::new().shape([2]))?;
     ///     scope.reuse_variables();
     ///     let b = reg.get_variable("w", VarSpec::new())?;
-    ///     Ok::<_, scope::Error>((a, b))
+    ///     Ok::<_, scope_runtime::Error>((a, b))
     /// })?;
     /// assert!(a.ptr_eq(&b));
-    /// # Ok::<(), scope::Error>(())
+    /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     pub fn with<R, E: From<Error>>(
         self,

@@ -86,14 +86,14 @@ impl Variable {
     /// the namespace that variables and scopes share).
     ///
     /// ```
-    /// use scope::{Registry, Variable};
+    /// use scope_runtime::{Registry, Variable};
     /// let reg = Registry::new();
     /// let _ns = reg.name_scope("a_name_scope").enter()?;
     /// let v1 = Variable::new(&reg, "var2", [2.0f32])?;
     /// let v2 = Variable::new(&reg, "var2", [2.1f32])?;
     /// assert_eq!(v1.name(), "a_name_scope/var2");
     /// assert_eq!(v2.name(), "a_name_scope/var2_1");
-    /// # Ok::<(), scope::Error>(())
+    /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     pub fn new(reg: &Registry, name: &str, value: impl Into<Tensor>) -> Result<Variable> {
         reg.create_variable(value.into(), VariableOptions::named(name))
