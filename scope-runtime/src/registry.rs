@@ -1,22 +1,24 @@
 //! The registry: TF's graph-level variable store, name uniquifier and collections, shared by
 //! every thread and every model built in it.
 
+use std::borrow::Borrow;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::dtype::DType;
 use crate::error::{Error, NameContext, Result};
 use crate::init::{stream_seed, Initializer};
-use crate::names::{context_of, validate_scope_name, Uniquifier};
+use crate::names::{context_of, validate_scope_name, FastMap, Mark, Uniquifier};
 use crate::scope::{
     CountsOnExit, Frame, NameScopeBuilder, Reuse, ScopeTarget, ThreadScopes, VariableScope,
     VariableScopeBuilder,
 };
 use crate::tensor::{checked_numel, Shape, Tensor};
-use crate::variable::{Variable, VariableOptions};
+use crate::variable::{Registration, Variable, VariableOptions};
 
 /// Default cap on a variable's element count (see [`RegistryBuilder::max_elements`]).
 pub const DEFAULT_MAX_ELEMENTS: usize = 1 << 30;
@@ -28,7 +30,7 @@ pub const DEFAULT_MAX_SCOPE_DEPTH: usize = 1 << 16;
 static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    static THREAD_SCOPES: RefCell<HashMap<u64, ThreadScopes>> = RefCell::new(HashMap::new());
+    static THREAD_SCOPES: RefCell<FastMap<u64, ThreadScopes>> = RefCell::new(FastMap::default());
 }
 
 /// What `get_variable` is asked for: TF's `shape=`, `dtype=`, `initializer=`, `trainable=`.
@@ -125,13 +127,40 @@ struct Limits {
     max_scope_depth: usize,
 }
 
+/// A variable in the by-name index, hashed and compared by its op name, so that the index
+/// holds one pointer per variable and the name itself only once, in the variable.
+struct ByName(Variable);
+
+impl Borrow<str> for ByName {
+    fn borrow(&self) -> &str {
+        self.0.name()
+    }
+}
+
+impl Hash for ByName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // The same bytes as `str::hash`, as `Borrow<str>` requires.
+        self.0.name().hash(state);
+    }
+}
+
+impl PartialEq for ByName {
+    fn eq(&self, other: &ByName) -> bool {
+        self.0.name() == other.0.name()
+    }
+}
+
+impl Eq for ByName {}
+
 #[derive(Default)]
 struct Shared {
     names: Uniquifier,
-    /// `get_variable`'s store, by full name (the key, which can differ from the op name).
-    store: HashMap<Arc<str>, Variable>,
     /// Every variable by op name.
-    by_name: HashMap<Arc<str>, Variable>,
+    by_name: HashSet<ByName, foldhash::fast::RandomState>,
+    /// `get_variable`'s store is keyed by full name. The key is almost always the variable's
+    /// op name: those variables are marked `stored_under_name` and found through `by_name`.
+    /// The rest (the op name was uniquified past a name in use) are kept here by key.
+    store_renamed: FastMap<Box<str>, Variable>,
     /// Op names of non-variable ops.
     other_ops: HashSet<Box<str>>,
     /// Set once an op was named absolutely (`x/`), the only way an op name can collide.
@@ -140,21 +169,55 @@ struct Shared {
     next_id: u64,
 }
 
+/// Whether `name` is a variable's op name that the uniquifier counts as in use implicitly.
+// `ByName` hashes only the variable's name, which never changes; the lock inside is not part
+// of the key.
+#[allow(clippy::mutable_key_type)]
+fn implicit_in(by_name: &HashSet<ByName, foldhash::fast::RandomState>, name: &str) -> bool {
+    by_name
+        .get(name)
+        .is_some_and(|v| v.0.registration().implicit_name)
+}
+
 impl Shared {
     fn op_exists(&self, name: &str) -> bool {
-        self.by_name.contains_key(name) || self.other_ops.contains(name)
+        self.by_name.contains(name) || self.other_ops.contains(name)
+    }
+
+    /// The variable `get_variable` stored under full name `key`.
+    fn stored(&self, key: &str) -> Option<&Variable> {
+        if !self.store_renamed.is_empty() {
+            if let Some(v) = self.store_renamed.get(key) {
+                return Some(v);
+            }
+        }
+        self.by_name
+            .get(key)
+            .map(|v| &v.0)
+            .filter(|v| v.registration().stored_under_name)
+    }
+
+    /// The uniquifier's `unique_name`, with the variables' implicit names.
+    fn unique(&mut self, stack: &str, name: &str, mark: Mark) -> (String, bool) {
+        let Shared { names, by_name, .. } = self;
+        names.unique(stack, name, &|k| implicit_in(by_name, k), mark)
+    }
+
+    fn is_used(&self, name: &str) -> bool {
+        self.names.is_used(name, &|k| implicit_in(&self.by_name, k))
     }
 
     /// Names a new op `name` under `stack` (TF's `_create_op_internal`): validated, then
-    /// absolute if it ends in `/`, else uniquified. Marks nothing if it fails.
-    fn claim_op_name(&mut self, stack: &str, name: &str) -> Result<String> {
+    /// absolute if it ends in `/`, else uniquified. Marks nothing if it fails. Returns the
+    /// op name and whether it is marked in use implicitly (see [`Mark`]).
+    fn claim_op_name(&mut self, stack: &str, name: &str, mark: Mark) -> Result<(String, bool)> {
         validate_scope_name(name, context_of(stack))?;
         if let Some(abs) = name.strip_suffix('/') {
             if self.op_exists(abs) {
                 return Err(Error::DuplicateName { name: abs.into() });
             }
             self.absolute_ops = true;
-            return Ok(abs.to_owned());
+            return Ok((abs.to_owned(), false));
         }
         if self.absolute_ops {
             // Only an absolutely named op can sit on a name the uniquifier hands out.
@@ -163,7 +226,7 @@ impl Shared {
                 return Err(Error::DuplicateName { name: candidate });
             }
         }
-        Ok(self.names.unique(stack, name))
+        Ok(self.unique(stack, name, mark))
     }
 
     fn peek_unique(&self, stack: &str, name: &str) -> String {
@@ -172,27 +235,23 @@ impl Shared {
         } else {
             format!("{stack}/{name}")
         };
-        if !self.names.is_used(&full) {
+        if !self.is_used(&full) {
             return full;
         }
         let mut i = 1;
-        while self.names.is_used(&format!("{full}_{i}")) {
+        while self.is_used(&format!("{full}_{i}")) {
             i += 1;
         }
         format!("{full}_{i}")
     }
 
-    fn register(&mut self, var: &Variable, store_key: Option<&str>) {
-        let name: Arc<str> = Arc::from(var.name());
-        if let Some(key) = store_key {
-            let key = if *key == *name {
-                name.clone()
-            } else {
-                Arc::from(key)
-            };
-            self.store.insert(key, var.clone());
+    /// Indexes a new variable; `renamed_key` is its store key when that differs from its
+    /// op name.
+    fn register(&mut self, var: &Variable, renamed_key: Option<String>) {
+        if let Some(key) = renamed_key {
+            self.store_renamed.insert(key.into_boxed_str(), var.clone());
         }
-        self.by_name.insert(name, var.clone());
+        self.by_name.insert(ByName(var.clone()));
         self.global.push(var.clone());
     }
 }
@@ -397,7 +456,7 @@ impl Registry {
         if let Some(abs) = name.strip_suffix('/') {
             return Ok((abs.to_owned(), name.to_owned()));
         }
-        let unique = self.write().names.unique(stack, name);
+        let (unique, _) = self.write().unique(stack, name, Mark::Stored);
         let returned = format!("{unique}/");
         Ok((unique, returned))
     }
@@ -511,46 +570,68 @@ impl Registry {
     /// Name scopes do not prefix it; only variable scopes do. A failed call changes nothing.
     pub fn get_variable(&self, name: &str, spec: VarSpec) -> Result<Variable> {
         self.check_name_len(name)?;
-        let scope = self.current_variable_scope();
-        let full_name = if scope.name().is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}/{}", scope.name(), name)
-        };
-        self.check_name_len(&full_name)?;
+        // Everything up to the store lookup runs on this thread's scope, borrowed, with the
+        // full name built in a reused buffer: a reuse allocates nothing.
+        let looked = self.with_thread(|t| {
+            let scope = &t.current;
+            let full = &mut t.scratch;
+            full.clear();
+            if !scope.name().is_empty() {
+                full.push_str(scope.name());
+                full.push('/');
+            }
+            full.push_str(name);
+            self.check_name_len(full)?;
+            if let (Some(explicit), Some(Initializer::Value(value))) =
+                (spec.dtype, &spec.initializer)
+            {
+                if value.dtype() != explicit {
+                    return Err(Error::InitializerDtypeMismatch {
+                        name: full.clone(),
+                        init: value.dtype(),
+                        explicit,
+                    });
+                }
+            }
+            let initializer = spec.initializer.as_ref().or(scope.initializer());
+            let dtype = spec.dtype.unwrap_or(scope.dtype());
+            if initializer.is_some_and(Initializer::is_value) && spec.shape.is_some() {
+                return Err(Error::ConstantInitializerWithShape { name: full.clone() });
+            }
+            let reuse = scope.reuse();
+            if let Some(found) = self.read().stored(full) {
+                return share(found, reuse, spec.shape.as_deref(), dtype, full, scope).map(Ok);
+            }
+            if reuse == Reuse::Yes {
+                return Err(Error::NotFound {
+                    name: full.clone(),
+                    scope: scope.name().to_owned(),
+                });
+            }
+            Ok(Err((scope.clone(), full.clone(), reuse)))
+        })?;
+        match looked {
+            Ok(found) => Ok(found),
+            Err((scope, full_name, reuse)) => self.create_stored(&scope, full_name, reuse, spec),
+        }
+    }
+
+    /// The creating half of `get_variable`: `full_name` is not in the store (yet).
+    fn create_stored(
+        &self,
+        scope: &VariableScope,
+        full_name: String,
+        reuse: Reuse,
+        spec: VarSpec,
+    ) -> Result<Variable> {
         let VarSpec {
             shape,
             dtype,
             initializer,
             trainable,
         } = spec;
-        if let (Some(explicit), Some(Initializer::Value(value))) = (dtype, &initializer) {
-            if value.dtype() != explicit {
-                return Err(Error::InitializerDtypeMismatch {
-                    name: full_name,
-                    init: value.dtype(),
-                    explicit,
-                });
-            }
-        }
         let initializer = initializer.or_else(|| scope.initializer().cloned());
         let dtype = dtype.unwrap_or(scope.dtype());
-        let is_value = initializer.as_ref().is_some_and(Initializer::is_value);
-        if is_value && shape.is_some() {
-            return Err(Error::ConstantInitializerWithShape { name: full_name });
-        }
-        let reuse = scope.reuse();
-
-        // Fast path: the variable exists.
-        if let Some(found) = self.read().store.get(full_name.as_str()) {
-            return share(found, reuse, shape.as_deref(), dtype, &full_name, &scope);
-        }
-        if reuse == Reuse::Yes {
-            return Err(Error::NotFound {
-                name: full_name,
-                scope: scope.name().to_owned(),
-            });
-        }
         let initializer = match (initializer, &shape) {
             (Some(init), _) => init,
             (None, None) => return Err(Error::MissingShape { name: full_name }),
@@ -575,14 +656,25 @@ impl Registry {
             initializer.initialize(&shape, dtype, stream_seed(self.inner.seed, &full_name))?;
 
         let mut shared = self.write();
-        if let Some(found) = shared.store.get(full_name.as_str()) {
+        if let Some(found) = shared.stored(&full_name) {
             // Another thread created it since the fast path looked.
-            return share(found, reuse, Some(&shape), dtype, &full_name, &scope);
+            return share(found, reuse, Some(&shape), dtype, &full_name, scope);
         }
-        let op_name = shared.claim_op_name("", &full_name)?;
+        let (op_name, implicit_name) =
+            shared.claim_op_name("", &full_name, Mark::ImplicitIfLower)?;
         shared.next_id += 1;
-        let var = Variable::from_parts(shared.next_id, &op_name, trainable.unwrap_or(true), value);
-        shared.register(&var, Some(&full_name));
+        let stored_under_name = op_name == full_name;
+        let var = Variable::registered(
+            shared.next_id,
+            op_name.into_boxed_str(),
+            trainable.unwrap_or(true),
+            value,
+            Registration {
+                stored_under_name,
+                implicit_name,
+            },
+        );
+        shared.register(&var, (!stored_under_name).then_some(full_name));
         Ok(var)
     }
 
@@ -622,13 +714,17 @@ impl Registry {
         };
         let stack = self.current_name_scope();
         let mut shared = self.write();
-        let op_name = shared.claim_op_name(&stack, name)?;
+        let (op_name, implicit_name) = shared.claim_op_name(&stack, name, Mark::ImplicitIfLower)?;
         shared.next_id += 1;
-        let var = Variable::from_parts(
+        let var = Variable::registered(
             shared.next_id,
-            &op_name,
+            op_name.into_boxed_str(),
             options.trainable.unwrap_or(true),
             value,
+            Registration {
+                stored_under_name: false,
+                implicit_name,
+            },
         );
         shared.register(&var, None);
         Ok(var)
@@ -641,7 +737,7 @@ impl Registry {
         let name = if name.is_empty() { "Const" } else { name };
         let stack = self.current_name_scope();
         let mut shared = self.write();
-        let op = shared.claim_op_name(&stack, name)?;
+        let (op, _) = shared.claim_op_name(&stack, name, Mark::Stored)?;
         shared.other_ops.insert(op.as_str().into());
         Ok(op)
     }
@@ -649,8 +745,7 @@ impl Registry {
     /// TF's `Graph.unique_name(name)`: `name` in the current name scope, uniquified
     /// case-insensitively, and marked as used. No op is created and nothing is validated.
     pub fn unique_name(&self, name: &str) -> String {
-        let stack = self.current_name_scope();
-        self.write().names.unique(&stack, name)
+        self.with_thread(|t| self.write().unique(&t.name_stack, name, Mark::Stored).0)
     }
 
     // ----- listing --------------------------------------------------------------------------
@@ -681,12 +776,12 @@ impl Registry {
 
     /// The variable whose op name is `name` (what checkpoints key by), if any.
     pub fn variable(&self, name: &str) -> Option<Variable> {
-        self.read().by_name.get(name).cloned()
+        self.read().by_name.get(name).map(|v| v.0.clone())
     }
 
     /// The variable `get_variable` stored under full name `key` (usually its op name).
     pub fn stored_variable(&self, key: &str) -> Option<Variable> {
-        self.read().store.get(key).cloned()
+        self.read().stored(key).cloned()
     }
 
     /// How many variables exist.

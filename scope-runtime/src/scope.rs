@@ -10,9 +10,10 @@
 //! name twice. To build under a scope on another thread, capture its [`VariableScope`] and
 //! re-enter it there with `reg.variable_scope(&captured)`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::Bound;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
@@ -459,9 +460,13 @@ impl fmt::Debug for NameScopeGuard {
 pub(crate) struct ThreadScopes {
     pub(crate) name_stack: String,
     pub(crate) current: VariableScope,
-    pub(crate) counts: HashMap<String, u32>,
+    /// TF's `variable_scopes_count`, ordered so that closing a scope finds its sub-scopes
+    /// by range instead of scanning every count. Absent means 0.
+    pub(crate) counts: BTreeMap<String, u32>,
     pub(crate) frames: Vec<Frame>,
     pub(crate) next_frame: u64,
+    /// A buffer for `get_variable`'s full name, so that a lookup allocates nothing.
+    pub(crate) scratch: String,
 }
 
 /// What leaving one scope restores.
@@ -476,7 +481,7 @@ pub(crate) struct Frame {
 pub(crate) enum CountsOnExit {
     Keep,
     /// A captured scope was re-entered: restore the counters as they were after entering.
-    Restore(HashMap<String, u32>),
+    Restore(BTreeMap<String, u32>),
     /// A named scope was opened: reset the counters of its sub-scopes.
     CloseSubscopes(String),
 }
@@ -486,9 +491,10 @@ impl ThreadScopes {
         ThreadScopes {
             name_stack: String::new(),
             current: VariableScope::root(),
-            counts: HashMap::new(),
+            counts: BTreeMap::new(),
             frames: Vec::new(),
             next_frame: 0,
+            scratch: String::new(),
         }
     }
 
@@ -510,11 +516,17 @@ impl ThreadScopes {
                 CountsOnExit::Keep => {}
                 CountsOnExit::Restore(counts) => self.counts = counts,
                 CountsOnExit::CloseSubscopes(name) => {
-                    let prefix = format!("{name}/");
-                    for (k, v) in self.counts.iter_mut() {
-                        if k.starts_with(&prefix) {
-                            *v = 0;
-                        }
+                    // TF zeroes every count under `name/`; absent means 0, so drop them.
+                    // They are exactly the keys in ["name/", "name0"): '0' follows '/'.
+                    let lo = format!("{name}/");
+                    let hi = format!("{name}0");
+                    let under: Vec<String> = self
+                        .counts
+                        .range::<str, _>((Bound::Included(&*lo), Bound::Excluded(&*hi)))
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    for k in under {
+                        self.counts.remove(&k);
                     }
                 }
             }

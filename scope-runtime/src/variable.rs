@@ -30,7 +30,20 @@ struct Inner {
     shape: Box<[usize]>,
     dtype: DType,
     trainable: bool,
+    /// Registry bookkeeping, fixed at creation (see [`Registration`]).
+    registration: Registration,
     value: RwLock<Tensor>,
+}
+
+/// How the registry indexes a variable, kept in the variable itself so that the registry's
+/// maps need no second copy of its name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Registration {
+    /// `get_variable` stored it under its own op name (the usual case; otherwise the store
+    /// key is kept separately).
+    pub(crate) stored_under_name: bool,
+    /// Its op name is in use by the uniquifier implicitly (see `names::Uniquifier`).
+    pub(crate) implicit_name: bool,
 }
 
 /// Options of [`Variable::new_with`]: TF's `tf.Variable(initial_value, name=, dtype=, trainable=)`.
@@ -68,17 +81,28 @@ impl VariableOptions {
 }
 
 impl Variable {
-    pub(crate) fn from_parts(id: u64, name: &str, trainable: bool, value: Tensor) -> Variable {
+    pub(crate) fn registered(
+        id: u64,
+        name: Box<str>,
+        trainable: bool,
+        value: Tensor,
+        registration: Registration,
+    ) -> Variable {
         Variable {
             inner: Arc::new(Inner {
                 id,
-                name: name.into(),
+                name,
                 shape: value.shape().into(),
                 dtype: value.dtype(),
                 trainable,
+                registration,
                 value: RwLock::new(value),
             }),
         }
+    }
+
+    pub(crate) fn registration(&self) -> Registration {
+        self.inner.registration
     }
 
     /// `tf.Variable(value, name=name)`: always creates a new variable, named `name` in the
