@@ -52,27 +52,50 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// TF's `Graph._names_in_use`: a count per lower-cased name, so that `foo`, `Foo` and `FOO`
 /// share one sequence (`foo`, `Foo_1`, `FOO_2`) and an explicit `foo_1` is never handed out
-/// again. Amortised O(1) per call: the counter remembers where the last probe stopped.
+/// again. O(1) per call (amortised over the names a probe skips).
 ///
-/// To keep a million variables small, a variable whose op name the uniquifier handed out and
-/// which is already lower case is not stored here a second time: it is *implicitly* in use
-/// with count 1, and the caller answers for it through the `implicit` lookup (the registry's
-/// by-name index). The first time such a name is asked for again it becomes an ordinary
-/// entry with count 2, exactly as if it had been stored from the start.
+/// Two kinds of name are in use without an entry of their own, which keeps a million names
+/// small and a run of `v`, `v_1`, ..., `v_99999` at one entry:
+///
+/// * *generated* names: each entry remembers `hi`, and every `<key>_<k>` with
+///   `1 <= k <= hi` is in use (TF's probe for `key` handed it out or found it taken);
+/// * *variable* names: a lower-case op name handed out fresh to a variable (see
+///   [`Mark::ImplicitIfLower`]); the caller answers for these through the `implicit` lookup
+///   (the registry's by-name index).
+///
+/// The first time such a name is itself asked for, it gets an entry with count 2, exactly as
+/// if it had been stored with count 1 from the start; so the names handed out are TF's.
 #[derive(Default, Debug)]
 pub(crate) struct Uniquifier {
-    in_use: FastMap<Box<str>, u32>,
-    /// Names in use only implicitly (not in `in_use`).
+    in_use: FastMap<Box<str>, Counter>,
+    /// Variable names in use only implicitly.
     implicit: usize,
+    /// Generated names in use only through a counter's `hi`.
+    generated: usize,
+}
+
+/// One entry of [`Uniquifier`].
+#[derive(Clone, Copy, Debug)]
+struct Counter {
+    /// TF's `_names_in_use[key]`.
+    count: u32,
+    /// Every `<key>_<k>` with `1 <= k <= hi` is in use.
+    hi: u32,
+}
+
+impl Counter {
+    fn new(count: u32) -> Counter {
+        Counter { count, hi: 0 }
+    }
 }
 
 /// How the name [`Uniquifier::unique`] hands out is marked as used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mark {
-    /// In the uniquifier's own map.
+    /// By the uniquifier itself.
     Stored,
-    /// Implicitly, if it is lower case: the caller registers a variable under exactly this
-    /// name and reports it through the `implicit` lookup from then on.
+    /// A fresh lower-case name may be left implicit: the caller registers a variable under
+    /// exactly this name and reports it through the `implicit` lookup from then on.
     ImplicitIfLower,
 }
 
@@ -94,9 +117,35 @@ pub(crate) fn lower(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// Appends `_<i>` to `s`.
+fn push_suffix(s: &mut String, i: u32) {
+    s.push('_');
+    // Writing to a `String` cannot fail.
+    let _ = write!(s, "{i}");
+}
+
 impl Uniquifier {
+    /// Whether lower-cased `key` is a generated name (see [`Uniquifier`]).
+    fn generated_in_use(&self, key: &str) -> bool {
+        let Some(pos) = key.rfind('_') else {
+            return false;
+        };
+        let digits = &key[pos + 1..];
+        // Only the canonical decimal form is ever generated (`v_1`, not `v_01`).
+        if digits.is_empty()
+            || digits.starts_with('0')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return false;
+        }
+        let Ok(k) = digits.parse::<u32>() else {
+            return false;
+        };
+        self.in_use.get(&key[..pos]).is_some_and(|c| c.hi >= k)
+    }
+
     /// TF's `unique_name(name)` under `name_stack`, marking the result as used. Returns the
-    /// name and whether it was marked implicitly (only with [`Mark::ImplicitIfLower`]).
+    /// name and whether it was left implicit (only with [`Mark::ImplicitIfLower`]).
     pub(crate) fn unique(
         &mut self,
         name_stack: &str,
@@ -104,82 +153,121 @@ impl Uniquifier {
         implicit: &dyn Fn(&str) -> bool,
         mark: Mark,
     ) -> (String, bool) {
-        let full = if name_stack.is_empty() {
-            name.to_owned()
-        } else {
-            let mut s = String::with_capacity(name_stack.len() + 1 + name.len());
-            s.push_str(name_stack);
-            s.push('/');
-            s.push_str(name);
-            s
-        };
+        // Room for a `_<count>` suffix, so that a collision appends without reallocating.
+        let mut full = String::with_capacity(name_stack.len() + 1 + name.len() + 11);
+        if !name_stack.is_empty() {
+            full.push_str(name_stack);
+            full.push('/');
+        }
+        full.push_str(name);
+        // Skip the variable lookups while no variable name is implicit.
+        let any_implicit = self.implicit > 0;
         let key = lower(&full);
-        let i = match self.in_use.get_mut(key.as_ref()) {
-            Some(count) => {
-                let i = *count;
-                *count += 1;
-                i
+        let (i, hi) = match self.in_use.get_mut(key.as_ref()) {
+            Some(c) => {
+                let i = c.count;
+                c.count += 1;
+                (i, c.hi)
             }
-            None if implicit(&key) => {
-                // Promote the implicit count 1 to an ordinary entry.
-                self.implicit -= 1;
-                self.in_use.insert(key.as_ref().into(), 2);
-                1
-            }
-            None => 0,
-        };
-        if i == 0 {
-            let is_implicit = mark == Mark::ImplicitIfLower && matches!(key, Cow::Borrowed(_));
-            if is_implicit {
-                self.implicit += 1;
-            } else {
-                self.in_use.insert(key.as_ref().into(), 1);
-            }
-            return (full, is_implicit);
-        }
-        let mut i = i;
-        loop {
-            let candidate = suffixed(&key, i);
-            if !self.in_use.contains_key(candidate.as_str()) && !implicit(&candidate) {
-                let is_implicit = mark == Mark::ImplicitIfLower && key.as_ref() == full;
-                if is_implicit {
-                    self.implicit += 1;
-                    return (candidate, true);
+            None => {
+                if any_implicit && implicit(&key) {
+                    self.implicit -= 1;
+                } else if self.generated_in_use(&key) {
+                    self.generated -= 1;
+                } else {
+                    // A fresh name.
+                    let leave_implicit =
+                        mark == Mark::ImplicitIfLower && matches!(key, Cow::Borrowed(_));
+                    if leave_implicit {
+                        self.implicit += 1;
+                    } else {
+                        self.in_use.insert(key.as_ref().into(), Counter::new(1));
+                    }
+                    return (full, leave_implicit);
                 }
-                let result = suffixed(&full, i);
-                self.in_use.insert(candidate.into_boxed_str(), 1);
-                return (result, false);
+                // Was in use with count 1: now an entry of its own.
+                self.in_use.insert(key.as_ref().into(), Counter::new(2));
+                (1, 0)
             }
-            i += 1;
+        };
+        // TF probes `<key>_i`, `<key>_{i+1}`, ... for a free name; all up to `hi` are taken.
+        let key_is_full = matches!(key, Cow::Borrowed(_));
+        let mut probe = match key {
+            Cow::Owned(k) => k,
+            Cow::Borrowed(_) => std::mem::take(&mut full),
+        };
+        let base_len = probe.len();
+        let mut k = i.max(hi.saturating_add(1));
+        loop {
+            probe.truncate(base_len);
+            push_suffix(&mut probe, k);
+            let taken =
+                self.in_use.contains_key(probe.as_str()) || (any_implicit && implicit(&probe));
+            if !taken {
+                break;
+            }
+            k += 1;
         }
+        if let Some(c) = self.in_use.get_mut(&probe[..base_len]) {
+            c.hi = k;
+        }
+        self.generated += 1;
+        if key_is_full {
+            full = probe;
+        } else {
+            push_suffix(&mut full, k);
+        }
+        (full, false)
     }
 
     /// Whether a name (compared lower-cased) has been handed out or marked.
     pub(crate) fn is_used(&self, name: &str, implicit: &dyn Fn(&str) -> bool) -> bool {
         let key = lower(name);
-        self.in_use.contains_key(key.as_ref()) || implicit(&key)
+        self.in_use.contains_key(key.as_ref()) || implicit(&key) || self.generated_in_use(&key)
     }
 
     /// How many names are in use, implicit ones included.
     pub(crate) fn len(&self) -> usize {
-        self.in_use.len() + self.implicit
+        self.in_use.len() + self.implicit + self.generated
     }
-}
-
-/// `{base}_{i}`, allocated at its exact length (so that boxing it does not reallocate).
-fn suffixed(base: &str, i: u32) -> String {
-    let digits = i.checked_ilog10().unwrap_or(0) as usize + 1;
-    let mut s = String::with_capacity(base.len() + 1 + digits);
-    s.push_str(base);
-    s.push('_');
-    // Writing to a `String` cannot fail.
-    let _ = write!(s, "{i}");
-    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+    use std::collections::HashSet;
+
+    /// TF's `unique_name`, verbatim: the reference the compact uniquifier must match.
+    #[derive(Default)]
+    struct Naive(HashMap<String, u32>);
+
+    impl Naive {
+        fn unique(&mut self, stack: &str, name: &str) -> String {
+            let name = if stack.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{stack}/{name}")
+            };
+            let mut key = name.to_lowercase();
+            let mut i = self.0.get(&key).copied().unwrap_or(0);
+            self.0.insert(key.clone(), i + 1);
+            if i == 0 {
+                return name;
+            }
+            let base = key.clone();
+            while self.0.contains_key(&key) {
+                key = format!("{base}_{i}");
+                i += 1;
+            }
+            self.0.insert(key, 1);
+            format!("{name}_{}", i - 1)
+        }
+    }
+
+    fn unique(u: &mut Uniquifier, stack: &str, name: &str) -> String {
+        u.unique(stack, name, &|_| false, Mark::Stored).0
+    }
 
     #[test]
     fn regexes() {
@@ -192,10 +280,6 @@ mod tests {
         assert!(validate_scope_name("a:b", Nested).is_err());
         assert!(validate_scope_name("é", Root).is_err());
         assert!(validate_scope_name("a\n", Root).is_err());
-    }
-
-    fn unique(u: &mut Uniquifier, stack: &str, name: &str) -> String {
-        u.unique(stack, name, &|_| false, Mark::Stored).0
     }
 
     #[test]
@@ -216,32 +300,45 @@ mod tests {
         assert_eq!(unique(&mut u, "", "foo"), "foo_1");
         assert_eq!(unique(&mut u, "", "foo"), "foo_3");
     }
-}
 
-#[cfg(test)]
-mod implicit_tests {
-    use super::*;
-    use std::cell::RefCell;
-    use std::collections::HashSet;
-
-    /// Implicit marking gives the same names as storing everything.
+    /// Implicit variable names and generated ranges give exactly TF's names and counts,
+    /// over every sequence of a small alphabet that exercises suffixes, case and collisions.
     #[test]
-    fn implicit_names_behave_like_stored_ones() {
-        let names = ["v", "V", "v", "v_1", "a/v", "v_3", "v", "É", "é", "é"];
-        let mut plain = Uniquifier::default();
-        let mut lean = Uniquifier::default();
-        let vars: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
-        for n in names {
-            let a = plain.unique("", n, &|_| false, Mark::Stored).0;
-            let (b, imp) =
-                lean.unique("", n, &|k| vars.borrow().contains(k), Mark::ImplicitIfLower);
-            assert_eq!(a, b);
-            if imp {
-                vars.borrow_mut().insert(b);
+    fn compact_marking_matches_tf() {
+        let alphabet = [
+            "v", "V", "v_1", "v_2", "v_1_1", "V_3", "v_01", "é", "É", "w",
+        ];
+        // All sequences of length 4 over the alphabet, each as variables and as plain names.
+        for as_var in [false, true] {
+            for n in 0..alphabet.len().pow(4) {
+                let mut naive = Naive::default();
+                let mut lean = Uniquifier::default();
+                let vars: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+                let mut m = n;
+                for _ in 0..4 {
+                    let name = alphabet[m % alphabet.len()];
+                    m /= alphabet.len();
+                    let want = naive.unique("", name);
+                    let mark = if as_var {
+                        Mark::ImplicitIfLower
+                    } else {
+                        Mark::Stored
+                    };
+                    let (got, imp) = lean.unique("", name, &|k| vars.borrow().contains(k), mark);
+                    assert_eq!(got, want, "sequence {n}");
+                    if imp {
+                        vars.borrow_mut().insert(got);
+                    }
+                    assert_eq!(lean.len(), naive.0.len(), "sequence {n}");
+                    for probe in alphabet.iter().chain(&["v_3", "v_4", "foo"]) {
+                        assert_eq!(
+                            lean.is_used(probe, &|k| vars.borrow().contains(k)),
+                            naive.0.contains_key(&probe.to_lowercase()),
+                            "sequence {n}, probe {probe}"
+                        );
+                    }
+                }
             }
-            assert_eq!(plain.len(), lean.len());
         }
-        assert_eq!(suffixed("ab", 10), "ab_10");
-        assert_eq!(suffixed("ab", 10).capacity(), 5);
     }
 }
