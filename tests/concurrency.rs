@@ -1,0 +1,336 @@
+//! Eight threads build and reuse models in one registry, in separate and in shared scopes,
+//! for well over 100,000 registry operations: no variable is lost or duplicated, every reuse
+//! returns the creator's storage, nothing deadlocks (the test waits with its own deadline)
+//! or panics, and where the interleaving cannot matter the names are a serial run's.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use scope::{Error, Initializer, Registry, Reuse, VarSpec, Variable, VariableScope};
+
+const THREADS: usize = 8;
+/// Rounds over each thread's own tower: round 0 creates, later rounds reuse.
+const ROUNDS: usize = 10;
+const LAYERS: usize = 40;
+/// Variables every thread asks for in the shared AUTO_REUSE scope, and how often.
+const SHARED: usize = 400;
+const SHARED_PASSES: usize = 32;
+/// Variables every thread races to create in a scope without reuse.
+const RACE: usize = 200;
+/// tf.Variable creations per thread in the shared name scope.
+const COMMON: usize = 100;
+/// Re-entries of the main thread's captured scope per thread.
+const CAPTURED: usize = 200;
+/// How long the whole run may take before it counts as a deadlock.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+fn one() -> VarSpec {
+    VarSpec::new()
+        .shape([1])
+        .initializer(Initializer::Constant(0.5))
+}
+
+/// What one thread saw.
+#[derive(Default)]
+struct Log {
+    /// Names from the thread's own tower, in order: must equal a serial run's.
+    tower_names: Vec<String>,
+    /// Every variable this thread's calls created (as opposed to reused).
+    created: Vec<Variable>,
+    /// What the shared AUTO_REUSE scope returned, by name (the same on every pass).
+    shared: HashMap<String, Variable>,
+    /// Names this thread won the race to create.
+    race_won: Vec<String>,
+    /// Registry calls made (scope entries, variable calls, unique names).
+    ops: usize,
+}
+
+/// The part whose names cannot depend on other threads: scopes named after the thread.
+fn build_tower(reg: &Registry, t: usize, log: &mut Log) -> Result<(), Error> {
+    let tower = format!("tower{t}");
+    let mut first: Vec<Variable> = Vec::new();
+    for round in 0..ROUNDS {
+        let b = reg.variable_scope(tower.as_str());
+        let b = if round == 0 { b } else { b.reuse(true) };
+        let _g = b.enter()?;
+        log.ops += 1;
+        for layer in 0..LAYERS {
+            let _l = reg.variable_scope(format!("layer{layer}")).enter()?;
+            log.ops += 1;
+            for (k, name) in ["w", "b"].into_iter().enumerate() {
+                let spec = if round == 0 {
+                    VarSpec::new().shape([2, 3])
+                } else {
+                    VarSpec::new()
+                };
+                let v = reg.get_variable(name, spec)?;
+                log.ops += 1;
+                if round == 0 {
+                    log.created.push(v.clone());
+                    first.push(v.clone());
+                } else {
+                    assert!(
+                        v.ptr_eq(&first[2 * layer + k]),
+                        "reuse of {} returned other storage",
+                        v.name()
+                    );
+                }
+                log.tower_names.push(v.name().to_owned());
+            }
+        }
+        let v = Variable::new(reg, "v", [round as f32])?;
+        log.created.push(v.clone());
+        log.tower_names.push(v.name().to_owned());
+        log.tower_names.push(reg.unique_name("op"));
+        log.ops += 2;
+    }
+    Ok(())
+}
+
+/// The part in scopes every thread shares.
+fn build_shared(
+    reg: &Registry,
+    captured: &VariableScope,
+    captured_w: &Variable,
+    log: &mut Log,
+) -> Result<(), Error> {
+    for _ in 0..SHARED_PASSES {
+        let _g = reg.variable_scope("shared").reuse(Reuse::Auto).enter()?;
+        log.ops += 1;
+        for k in 0..SHARED {
+            let name = format!("w{k}");
+            let v = reg.get_variable(&name, one())?;
+            log.ops += 1;
+            match log.shared.get(v.name()) {
+                Some(seen) => assert!(seen.ptr_eq(&v), "{} changed storage", v.name()),
+                None => {
+                    log.shared.insert(v.name().to_owned(), v);
+                }
+            }
+        }
+    }
+    {
+        let _g = reg.variable_scope("race").enter()?;
+        log.ops += 1;
+        for k in 0..RACE {
+            match reg.get_variable(&format!("x{k}"), one()) {
+                Ok(v) => {
+                    log.race_won.push(v.name().to_owned());
+                    log.created.push(v);
+                }
+                Err(Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            log.ops += 1;
+        }
+    }
+    for _ in 0..COMMON {
+        let _ns = reg.name_scope("common").enter()?;
+        log.created.push(Variable::new(reg, "v", [1.0f32])?);
+        log.ops += 2;
+    }
+    for _ in 0..CAPTURED {
+        let _g = reg.variable_scope(captured).reuse(true).enter()?;
+        let w = reg.get_variable("w", VarSpec::new())?;
+        assert!(
+            w.ptr_eq(captured_w),
+            "captured scope reuse returned other storage"
+        );
+        log.ops += 2;
+    }
+    Ok(())
+}
+
+fn worker(
+    reg: Registry,
+    t: usize,
+    start: Arc<Barrier>,
+    captured: VariableScope,
+    captured_w: Variable,
+) -> Result<Log, String> {
+    start.wait();
+    let mut log = Log::default();
+    // Alternate the order so that towers and shared scopes really interleave.
+    let run = |log: &mut Log| -> Result<(), Error> {
+        if t % 2 == 0 {
+            build_tower(&reg, t, log)?;
+            build_shared(&reg, &captured, &captured_w, log)
+        } else {
+            build_shared(&reg, &captured, &captured_w, log)?;
+            build_tower(&reg, t, log)
+        }
+    };
+    match catch_unwind(AssertUnwindSafe(|| run(&mut log))) {
+        Ok(Ok(())) => Ok(log),
+        Ok(Err(e)) => Err(format!("thread {t}: error {e}")),
+        Err(panic) => Err(format!(
+            "thread {t}: panicked: {}",
+            panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("?")
+        )),
+    }
+}
+
+#[test]
+fn eight_threads_build_and_reuse_without_losing_anything() {
+    let started = Instant::now();
+    let reg = Registry::with_seed(7);
+    // A scope captured on this thread, re-entered on every other.
+    let (captured, captured_w) = reg
+        .variable_scope("model")
+        .with(|s| Ok::<_, Error>((s.clone(), reg.get_variable("w", one())?)))
+        .expect("main-thread model");
+
+    let (tx, rx) = mpsc::channel();
+    let start = Arc::new(Barrier::new(THREADS));
+    for t in 0..THREADS {
+        let (reg, tx, start) = (reg.clone(), tx.clone(), start.clone());
+        let (captured, captured_w) = (captured.clone(), captured_w.clone());
+        std::thread::spawn(move || {
+            let result = worker(reg, t, start, captured, captured_w);
+            // The receiver may have given up already; nothing else to do then.
+            let _ = tx.send((t, result));
+        });
+    }
+    drop(tx);
+    let mut logs: Vec<Option<Log>> = (0..THREADS).map(|_| None).collect();
+    for _ in 0..THREADS {
+        let left = DEADLINE.saturating_sub(started.elapsed());
+        match rx.recv_timeout(left) {
+            Ok((t, Ok(log))) => logs[t] = Some(log),
+            Ok((_, Err(why))) => panic!("{why}"),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                panic!("deadlock: threads still running after {DEADLINE:?}")
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("a thread died without a result"),
+        }
+    }
+    let logs: Vec<Log> = logs.into_iter().map(|l| l.expect("every thread")).collect();
+
+    // Enough work was done.
+    let ops: usize = logs.iter().map(|l| l.ops).sum();
+    assert!(ops >= 100_000, "only {ops} operations");
+
+    // No lost or duplicated variable: the registry holds exactly what the threads created
+    // (plus the main thread's one), each once, under a unique name and id.
+    let mut created: Vec<&Variable> = logs.iter().flat_map(|l| &l.created).collect();
+    created.push(&captured_w);
+    let shared_created: Vec<&Variable> = {
+        // Each shared name was created by exactly one thread; count it once.
+        let mut by_name: HashMap<&str, &Variable> = HashMap::new();
+        for l in &logs {
+            for (name, v) in &l.shared {
+                let first = by_name.entry(name.as_str()).or_insert(v);
+                assert!(first.ptr_eq(v), "{name}: threads got different storage");
+            }
+        }
+        assert_eq!(by_name.len(), SHARED);
+        by_name.into_values().collect()
+    };
+    created.extend(shared_created);
+    let all = reg.global_variables();
+    assert_eq!(all.len(), created.len(), "lost or extra variables");
+    let names: HashSet<&str> = all.iter().map(Variable::name).collect();
+    assert_eq!(names.len(), all.len(), "duplicate names");
+    let ids: HashSet<u64> = all.iter().map(Variable::id).collect();
+    assert_eq!(ids.len(), all.len(), "duplicate ids");
+    assert!(
+        all.windows(2).all(|w| w[0].id() < w[1].id()),
+        "creation order"
+    );
+    for v in &created {
+        let found = reg
+            .variable(v.name())
+            .expect("created variable is registered");
+        assert!(
+            found.ptr_eq(v),
+            "{} registered with other storage",
+            v.name()
+        );
+    }
+
+    // The race to create without reuse had exactly one winner per name.
+    let mut won: Vec<&String> = logs.iter().flat_map(|l| &l.race_won).collect();
+    won.sort();
+    let want: Vec<String> = {
+        let mut w: Vec<String> = (0..RACE).map(|k| format!("race/x{k}")).collect();
+        w.sort();
+        w
+    };
+    assert_eq!(won, want.iter().collect::<Vec<_>>());
+
+    // tf.Variable in a shared name scope: who got which name depends on the interleaving,
+    // the set of names does not.
+    let common: HashSet<String> = all
+        .iter()
+        .map(|v| v.name().to_owned())
+        .filter(|n| n.starts_with("common"))
+        .collect();
+    let want: HashSet<String> = (0..THREADS * COMMON)
+        .map(|j| match j {
+            0 => "common/v".to_owned(),
+            j => format!("common_{j}/v"),
+        })
+        .collect();
+    assert_eq!(common, want);
+
+    // Each thread's own tower is named exactly as a serial run names it.
+    let serial = Registry::with_seed(7);
+    for (t, log) in logs.iter().enumerate() {
+        let mut alone = Log::default();
+        build_tower(&serial, t, &mut alone).expect("serial run");
+        assert_eq!(log.tower_names, alone.tower_names, "thread {t}'s names");
+    }
+    eprintln!("{ops} operations in {:?}", started.elapsed());
+}
+
+/// Many threads hammer one shared name with reuse=AUTO while others list and filter the
+/// collection: readers never see a half-registered variable.
+#[test]
+fn readers_never_see_a_half_built_registry() {
+    let reg = Registry::with_seed(3);
+    let (tx, rx) = mpsc::channel();
+    for t in 0..THREADS {
+        let (reg, tx) = (reg.clone(), tx.clone());
+        std::thread::spawn(move || {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                for k in 0..2_000 {
+                    if t % 2 == 0 {
+                        let v = reg
+                            .variable_scope("s")
+                            .reuse(Reuse::Auto)
+                            .with(|_| reg.get_variable(&format!("v{}", k % 500), one()))
+                            .expect("get_variable");
+                        assert_eq!(
+                            reg.stored_variable(v.name()).map(|s| s.ptr_eq(&v)),
+                            Some(true)
+                        );
+                    } else {
+                        let listed = reg.collection(scope::Collection::Global, Some("s/"));
+                        let unique: HashSet<&str> = listed.iter().map(Variable::name).collect();
+                        assert_eq!(unique.len(), listed.len());
+                        for v in listed.iter().take(3) {
+                            assert!(reg.variable(v.name()).is_some_and(|f| f.ptr_eq(v)));
+                        }
+                    }
+                }
+            }));
+            let _ = tx.send(result.is_ok());
+        });
+    }
+    drop(tx);
+    let deadline = Instant::now() + DEADLINE;
+    for _ in 0..THREADS {
+        let ok = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("no deadlock and no lost thread");
+        assert!(ok, "a thread panicked");
+    }
+    assert_eq!(reg.len(), 500);
+}
