@@ -118,7 +118,8 @@ impl Initializer {
         let n = checked_numel(shape).ok_or_else(|| Error::ShapeOverflow {
             shape: shape.to_vec(),
         })?;
-        let mut rng = StdRng::seed_from_u64(seed);
+        // Seeded only for the random initializers: constant ones are on the hot path.
+        let rng = || StdRng::seed_from_u64(seed);
         let data = match self {
             Initializer::Value(t) => return Ok(t.clone()),
             Initializer::Constant(v) => TensorData::filled(dtype, n, *v),
@@ -126,10 +127,12 @@ impl Initializer {
             Initializer::Ones => TensorData::filled(dtype, n, 1.0),
             Initializer::RandomNormal { mean, stddev } => {
                 let d = normal(*mean, *stddev)?;
+                let mut rng = rng();
                 TensorData::from_f64_iter(dtype, (0..n).map(|_| d.sample(&mut rng)))
             }
             Initializer::TruncatedNormal { mean, stddev } => {
                 let d = normal(0.0, 1.0)?;
+                let mut rng = rng();
                 let values = (0..n).map(|_| loop {
                     let x: f64 = d.sample(&mut rng);
                     if x.abs() <= 2.0 {
@@ -140,12 +143,14 @@ impl Initializer {
             }
             Initializer::RandomUniform { minval, maxval } => {
                 let d = uniform(*minval, *maxval)?;
+                let mut rng = rng();
                 TensorData::from_f64_iter(dtype, (0..n).map(|_| d.sample(&mut rng)))
             }
             Initializer::GlorotUniform => {
                 let (fan_in, fan_out) = fans(shape);
                 let limit = (6.0 / (fan_in + fan_out).max(1.0)).sqrt();
                 let d = uniform(-limit, limit)?;
+                let mut rng = rng();
                 TensorData::from_f64_iter(dtype, (0..n).map(|_| d.sample(&mut rng)))
             }
         };

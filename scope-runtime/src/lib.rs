@@ -5,6 +5,7 @@
 
 pub mod dtype;
 pub mod error;
+mod index;
 pub mod init;
 pub mod names;
 pub mod registry;

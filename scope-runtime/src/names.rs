@@ -153,8 +153,8 @@ impl Uniquifier {
         implicit: &dyn Fn(&str) -> bool,
         mark: Mark,
     ) -> (String, bool) {
-        // Room for a `_<count>` suffix, so that a collision appends without reallocating.
-        let mut full = String::with_capacity(name_stack.len() + 1 + name.len() + 11);
+        // Exact capacity: the usual fresh name is boxed by the caller without reallocating.
+        let mut full = String::with_capacity(name_stack.len() + 1 + name.len());
         if !name_stack.is_empty() {
             full.push_str(name_stack);
             full.push('/');

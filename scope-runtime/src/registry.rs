@@ -1,16 +1,15 @@
 //! The registry: TF's graph-level variable store, name uniquifier and collections, shared by
 //! every thread and every model built in it.
 
-use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::dtype::DType;
 use crate::error::{Error, NameContext, Result};
+use crate::index::NameIndex;
 use crate::init::{stream_seed, Initializer};
 use crate::names::{context_of, validate_scope_name, FastMap, Mark, Uniquifier};
 use crate::scope::{
@@ -127,36 +126,38 @@ struct Limits {
     max_scope_depth: usize,
 }
 
-/// A variable in the by-name index, hashed and compared by its op name, so that the index
-/// holds one pointer per variable and the name itself only once, in the variable.
-struct ByName(Variable);
+/// How many leading bytes of a name [`Listed`] keeps beside the variable.
+const HEAD: usize = 8;
 
-impl Borrow<str> for ByName {
-    fn borrow(&self) -> &str {
-        self.0.name()
-    }
+/// A variable in the global collection with the first bytes of its name beside it, so that a
+/// prefix filter over a million variables rejects most of them without reading them.
+struct Listed {
+    /// The name's first `HEAD` bytes, zero-padded.
+    head: [u8; HEAD],
+    var: Variable,
 }
 
-impl Hash for ByName {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // The same bytes as `str::hash`, as `Borrow<str>` requires.
-        self.0.name().hash(state);
+impl Listed {
+    fn new(var: Variable) -> Listed {
+        let mut head = [0; HEAD];
+        let name = var.name().as_bytes();
+        let n = name.len().min(HEAD);
+        head[..n].copy_from_slice(&name[..n]);
+        Listed { head, var }
+    }
+
+    /// False only if the name cannot start with `prefix`; true still needs checking.
+    fn may_start_with(&self, prefix: &[u8]) -> bool {
+        let n = prefix.len().min(HEAD);
+        self.head[..n] == prefix[..n]
     }
 }
-
-impl PartialEq for ByName {
-    fn eq(&self, other: &ByName) -> bool {
-        self.0.name() == other.0.name()
-    }
-}
-
-impl Eq for ByName {}
 
 #[derive(Default)]
 struct Shared {
     names: Uniquifier,
     /// Every variable by op name.
-    by_name: HashSet<ByName, foldhash::fast::RandomState>,
+    by_name: NameIndex,
     /// `get_variable`'s store is keyed by full name. The key is almost always the variable's
     /// op name: those variables are marked `stored_under_name` and found through `by_name`.
     /// The rest (the op name was uniquified past a name in use) are kept here by key.
@@ -165,18 +166,16 @@ struct Shared {
     other_ops: HashSet<Box<str>>,
     /// Set once an op was named absolutely (`x/`), the only way an op name can collide.
     absolute_ops: bool,
-    global: Vec<Variable>,
+    /// The global collection, in creation order.
+    global: Vec<Listed>,
     next_id: u64,
 }
 
 /// Whether `name` is a variable's op name that the uniquifier counts as in use implicitly.
-// `ByName` hashes only the variable's name, which never changes; the lock inside is not part
-// of the key.
-#[allow(clippy::mutable_key_type)]
-fn implicit_in(by_name: &HashSet<ByName, foldhash::fast::RandomState>, name: &str) -> bool {
+fn implicit_in(by_name: &NameIndex, name: &str) -> bool {
     by_name
         .get(name)
-        .is_some_and(|v| v.0.registration().implicit_name)
+        .is_some_and(|v| v.registration().implicit_name)
 }
 
 impl Shared {
@@ -193,7 +192,6 @@ impl Shared {
         }
         self.by_name
             .get(key)
-            .map(|v| &v.0)
             .filter(|v| v.registration().stored_under_name)
     }
 
@@ -251,8 +249,8 @@ impl Shared {
         if let Some(key) = renamed_key {
             self.store_renamed.insert(key.into_boxed_str(), var.clone());
         }
-        self.by_name.insert(ByName(var.clone()));
-        self.global.push(var.clone());
+        self.by_name.insert(var.clone());
+        self.global.push(Listed::new(var.clone()));
     }
 }
 
@@ -754,12 +752,15 @@ impl Registry {
     /// starts with `prefix` (TF applies `re.match`; a plain prefix is what it matches for
     /// names without regex metacharacters).
     pub fn collection(&self, collection: Collection, prefix: Option<&str>) -> Vec<Variable> {
+        let prefix = prefix.unwrap_or("");
         let shared = self.read();
         shared
             .global
             .iter()
+            .filter(|l| l.may_start_with(prefix.as_bytes()))
+            .map(|l| &l.var)
             .filter(|v| collection == Collection::Global || v.trainable())
-            .filter(|v| prefix.is_none_or(|p| v.name().starts_with(p)))
+            .filter(|v| v.name().starts_with(prefix))
             .cloned()
             .collect()
     }
@@ -776,7 +777,7 @@ impl Registry {
 
     /// The variable whose op name is `name` (what checkpoints key by), if any.
     pub fn variable(&self, name: &str) -> Option<Variable> {
-        self.read().by_name.get(name).map(|v| v.0.clone())
+        self.read().by_name.get(name).cloned()
     }
 
     /// The variable `get_variable` stored under full name `key` (usually its op name).
