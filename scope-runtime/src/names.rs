@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use crate::error::{Error, NameContext, Result};
 
@@ -72,6 +71,9 @@ pub(crate) struct Uniquifier {
     implicit: usize,
     /// Generated names in use only through a counter's `hi`.
     generated: usize,
+    /// Reused buffers for the full name and the probed candidates.
+    full_buf: String,
+    probe_buf: String,
 }
 
 /// One entry of [`Uniquifier`].
@@ -117,11 +119,25 @@ pub(crate) fn lower(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Appends `_<i>` to `s`.
-fn push_suffix(s: &mut String, i: u32) {
+/// How many decimal digits `i` has.
+fn digits(i: u32) -> usize {
+    i.checked_ilog10().unwrap_or(0) as usize + 1
+}
+
+/// Appends `_<i>` to `s` (without the formatting machinery: this is on the hot path).
+fn push_suffix(s: &mut String, mut i: u32) {
+    let mut buf = [0u8; 10];
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (i % 10) as u8;
+        i /= 10;
+        if i == 0 {
+            break;
+        }
+    }
     s.push('_');
-    // Writing to a `String` cannot fail.
-    let _ = write!(s, "{i}");
+    s.extend(buf[start..].iter().map(|&d| char::from(d)));
 }
 
 impl Uniquifier {
@@ -153,21 +169,39 @@ impl Uniquifier {
         implicit: &dyn Fn(&str) -> bool,
         mark: Mark,
     ) -> (String, bool) {
-        // Exact capacity: the usual fresh name is boxed by the caller without reallocating.
-        let mut full = String::with_capacity(name_stack.len() + 1 + name.len());
+        // The full name is assembled in a reused buffer: the only allocation of a call is
+        // the name it returns.
+        let mut full = std::mem::take(&mut self.full_buf);
+        full.clear();
         if !name_stack.is_empty() {
             full.push_str(name_stack);
             full.push('/');
         }
         full.push_str(name);
+        let result = self.unique_full(&full, implicit, mark);
+        self.full_buf = full;
+        result
+    }
+
+    fn unique_full(
+        &mut self,
+        full: &str,
+        implicit: &dyn Fn(&str) -> bool,
+        mark: Mark,
+    ) -> (String, bool) {
         // Skip the variable lookups while no variable name is implicit.
         let any_implicit = self.implicit > 0;
-        let key = lower(&full);
-        let (i, hi) = match self.in_use.get_mut(key.as_ref()) {
+        let key = lower(full);
+        let first = match self.in_use.get_mut(key.as_ref()) {
             Some(c) => {
+                // TF probes `<key>_i`, `<key>_{i+1}`, ... for a free name, where i is the
+                // count; all up to `hi` are taken. The first candidate is in use after this
+                // call either way (handed out now, or taken already), so `hi` covers it.
                 let i = c.count;
                 c.count += 1;
-                (i, c.hi)
+                let k = i.max(c.hi.saturating_add(1));
+                c.hi = k;
+                k
             }
             None => {
                 if any_implicit && implicit(&key) {
@@ -183,21 +217,19 @@ impl Uniquifier {
                     } else {
                         self.in_use.insert(key.as_ref().into(), Counter::new(1));
                     }
-                    return (full, leave_implicit);
+                    return (full.to_owned(), leave_implicit);
                 }
-                // Was in use with count 1: now an entry of its own.
-                self.in_use.insert(key.as_ref().into(), Counter::new(2));
-                (1, 0)
+                // Was in use with count 1: now an entry of its own, probing from 1.
+                self.in_use
+                    .insert(key.as_ref().into(), Counter { count: 2, hi: 1 });
+                1
             }
         };
-        // TF probes `<key>_i`, `<key>_{i+1}`, ... for a free name; all up to `hi` are taken.
-        let key_is_full = matches!(key, Cow::Borrowed(_));
-        let mut probe = match key {
-            Cow::Owned(k) => k,
-            Cow::Borrowed(_) => std::mem::take(&mut full),
-        };
+        let mut probe = std::mem::take(&mut self.probe_buf);
+        probe.clear();
+        probe.push_str(&key);
         let base_len = probe.len();
-        let mut k = i.max(hi.saturating_add(1));
+        let mut k = first;
         loop {
             probe.truncate(base_len);
             push_suffix(&mut probe, k);
@@ -208,16 +240,17 @@ impl Uniquifier {
             }
             k += 1;
         }
-        if let Some(c) = self.in_use.get_mut(&probe[..base_len]) {
-            c.hi = k;
+        if k != first {
+            if let Some(c) = self.in_use.get_mut(&probe[..base_len]) {
+                c.hi = k;
+            }
         }
+        self.probe_buf = probe;
         self.generated += 1;
-        if key_is_full {
-            full = probe;
-        } else {
-            push_suffix(&mut full, k);
-        }
-        (full, false)
+        let mut result = String::with_capacity(full.len() + 1 + digits(k));
+        result.push_str(full);
+        push_suffix(&mut result, k);
+        (result, false)
     }
 
     /// Whether a name (compared lower-cased) has been handed out or marked.
@@ -290,6 +323,16 @@ mod tests {
         assert_eq!(unique(&mut u, "", "FOO"), "FOO_2");
         assert_eq!(unique(&mut u, "a", "v"), "a/v");
         assert_eq!(unique(&mut u, "a", "v"), "a/v_1");
+    }
+
+    #[test]
+    fn suffixes_are_decimal() {
+        for i in [0, 1, 9, 10, 99, 100, 12345, u32::MAX] {
+            let mut s = String::from("v");
+            push_suffix(&mut s, i);
+            assert_eq!(s, format!("v_{i}"));
+            assert_eq!(digits(i), i.to_string().len());
+        }
     }
 
     #[test]
