@@ -137,7 +137,10 @@ fn push_suffix(s: &mut String, mut i: u32) {
         }
     }
     s.push('_');
-    s.extend(buf[start..].iter().map(|&d| char::from(d)));
+    // ASCII digits: always UTF-8.
+    if let Ok(digits) = std::str::from_utf8(&buf[start..]) {
+        s.push_str(digits);
+    }
 }
 
 impl Uniquifier {
