@@ -119,11 +119,6 @@ pub(crate) fn lower(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// How many decimal digits `i` has.
-fn digits(i: u32) -> usize {
-    i.checked_ilog10().unwrap_or(0) as usize + 1
-}
-
 /// Appends `_<i>` to `s` (without the formatting machinery: this is on the hot path).
 fn push_suffix(s: &mut String, mut i: u32) {
     let mut buf = [0u8; 10];
@@ -248,11 +243,13 @@ impl Uniquifier {
                 c.hi = k;
             }
         }
-        self.probe_buf = probe;
         self.generated += 1;
-        let mut result = String::with_capacity(full.len() + 1 + digits(k));
+        // The name keeps its case; the suffix is the one just probed.
+        let suffix = &probe[base_len..];
+        let mut result = String::with_capacity(full.len() + suffix.len());
         result.push_str(full);
-        push_suffix(&mut result, k);
+        result.push_str(suffix);
+        self.probe_buf = probe;
         (result, false)
     }
 
@@ -334,7 +331,6 @@ mod tests {
             let mut s = String::from("v");
             push_suffix(&mut s, i);
             assert_eq!(s, format!("v_{i}"));
-            assert_eq!(digits(i), i.to_string().len());
         }
     }
 
