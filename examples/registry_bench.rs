@@ -20,7 +20,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use scope::{Collection, Initializer, Registry, Reuse, VarSpec};
+use scope::{Collection, Initializer, Registry, Reuse, VarSpec, VariableScope};
 
 /// Counts live and peak heap bytes (requested sizes) on top of the system allocator.
 struct Counting;
@@ -81,23 +81,14 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const REPS: usize = 7;
+/// Repetitions of each timing. The micro-benchmarks run interleaved (one repetition of each
+/// in turn), so that a burst of load on this shared VM spoils one repetition of each rather
+/// than every repetition of one.
+const REPS: usize = 15;
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
-}
-
-/// Median over `REPS` runs of `run`, which returns (seconds, calls).
-fn median_per_call_ns(mut run: impl FnMut() -> (f64, usize)) -> f64 {
-    median(
-        (0..REPS)
-            .map(|_| {
-                let (secs, calls) = run();
-                secs * 1e9 / calls as f64
-            })
-            .collect(),
-    )
 }
 
 fn one() -> VarSpec {
@@ -106,96 +97,88 @@ fn one() -> VarSpec {
         .initializer(Initializer::Constant(0.1))
 }
 
-fn reuse_ns() -> Result<f64, scope::Error> {
-    const N: usize = 10_000;
-    let reg = Registry::with_seed(0);
-    let names: Vec<String> = (0..N).map(|i| format!("v{i}")).collect();
-    let _outer = reg.variable_scope("outer").enter()?;
-    let _mid = reg.variable_scope("middle").enter()?;
-    let _inner = reg.variable_scope("inner").enter()?;
-    for name in &names {
-        reg.get_variable(name, one())?;
+const N: usize = 10_000;
+
+/// `get_variable` reuse lookups: 10,000 existing names in three nested scopes, re-entered
+/// with reuse on as a test model would. Returns ns per call.
+struct ReuseBench {
+    reg: Registry,
+    names: Vec<String>,
+    scope: VariableScope,
+}
+
+impl ReuseBench {
+    fn new() -> Result<ReuseBench, scope::Error> {
+        let reg = Registry::with_seed(0);
+        let names: Vec<String> = (0..N).map(|i| format!("v{i}")).collect();
+        let scope = reg.variable_scope("outer").with(|_| {
+            reg.variable_scope("middle").with(|_| {
+                reg.variable_scope("inner").with(|s| {
+                    for name in &names {
+                        reg.get_variable(name, one())?;
+                    }
+                    Ok::<_, scope::Error>(s.clone())
+                })
+            })
+        })?;
+        Ok(ReuseBench { reg, names, scope })
     }
-    // Re-enter the captured scope with reuse on, as a test model would.
-    let scope = reg.current_variable_scope();
-    let _again = reg.variable_scope(&scope).reuse(Reuse::Yes).enter()?;
-    let mut err = None;
-    let ns = median_per_call_ns(|| {
+
+    fn rep(&self) -> Result<f64, scope::Error> {
+        let _g = self
+            .reg
+            .variable_scope(&self.scope)
+            .reuse(Reuse::Yes)
+            .enter()?;
         let t = Instant::now();
         for _ in 0..10 {
-            for name in &names {
-                match reg.get_variable(name, VarSpec::new()) {
-                    Ok(v) => {
-                        black_box(v);
-                    }
-                    Err(e) => err = Some(e),
-                }
+            for name in &self.names {
+                black_box(self.reg.get_variable(name, VarSpec::new())?);
             }
         }
-        (t.elapsed().as_secs_f64(), 10 * N)
-    });
-    match err {
-        Some(e) => Err(e),
-        None => Ok(ns),
+        Ok(t.elapsed().as_secs_f64() * 1e9 / (10 * N) as f64)
     }
 }
 
-fn create_ns() -> Result<f64, scope::Error> {
-    const N: usize = 10_000;
-    let names: Vec<String> = (0..N).map(|i| format!("v{i}")).collect();
-    let mut err = None;
-    let ns = median_per_call_ns(|| {
-        let reg = Registry::with_seed(0);
-        let scopes = (|| {
-            Ok::<_, scope::Error>((
-                reg.variable_scope("outer").enter()?,
-                reg.variable_scope("middle").enter()?,
-                reg.variable_scope("inner").enter()?,
-            ))
-        })();
-        let t = Instant::now();
-        for name in &names {
-            if let Err(e) = reg.get_variable(name, one()) {
-                err = Some(e);
-            }
-        }
-        let secs = t.elapsed().as_secs_f64();
-        drop(scopes);
-        (secs, N)
-    });
-    match err {
-        Some(e) => Err(e),
-        None => Ok(ns),
+/// `get_variable` creating 10,000 `[1]` variables in three nested scopes of a fresh
+/// registry. Returns ns per call.
+fn create_rep(names: &[String]) -> Result<f64, scope::Error> {
+    let reg = Registry::with_seed(0);
+    let _outer = reg.variable_scope("outer").enter()?;
+    let _middle = reg.variable_scope("middle").enter()?;
+    let _inner = reg.variable_scope("inner").enter()?;
+    let t = Instant::now();
+    for name in names {
+        black_box(reg.get_variable(name, one())?);
     }
+    Ok(t.elapsed().as_secs_f64() * 1e9 / names.len() as f64)
 }
 
-fn unique_name_ns() -> Result<f64, scope::Error> {
-    const N: usize = 100_000;
-    let mut firsts = Vec::new();
-    let mut lasts = Vec::new();
-    let ns = median_per_call_ns(|| {
-        let reg = Registry::with_seed(0);
-        let _ns = reg.name_scope("ns").enter();
-        let t = Instant::now();
-        let mut chunk = Instant::now();
-        for i in 0..N {
-            black_box(reg.unique_name("v"));
-            if i == 9_999 {
-                firsts.push(chunk.elapsed().as_secs_f64() * 1e5);
-            }
-            if i == N - 10_001 {
-                chunk = Instant::now();
-            }
+/// `unique_name("v")` 100,000 times in one name scope of a fresh registry. Returns ns per
+/// call overall, for the first 10,000 and for the last 10,000 (amortised O(1) means flat).
+fn unique_rep() -> Result<(f64, f64, f64), scope::Error> {
+    const CALLS: usize = 100_000;
+    const CHUNK: usize = 10_000;
+    let reg = Registry::with_seed(0);
+    let _ns = reg.name_scope("ns").enter()?;
+    let t = Instant::now();
+    let mut first = 0.0;
+    let mut last_start = t;
+    for i in 0..CALLS {
+        if i == CALLS - CHUNK {
+            last_start = Instant::now();
         }
-        lasts.push(chunk.elapsed().as_secs_f64() * 1e5);
-        (t.elapsed().as_secs_f64(), N)
-    });
-    eprintln!(
-        "# unique_name: first 10k {:.1} ns/call, last 10k {:.1} ns/call",
-        median(firsts),
-        median(lasts)
-    );
-    Ok(ns)
+        black_box(reg.unique_name("v"));
+        if i == CHUNK - 1 {
+            first = t.elapsed().as_secs_f64();
+        }
+    }
+    let per = |secs: f64, calls: usize| secs * 1e9 / calls as f64;
+    Ok((
+        per(t.elapsed().as_secs_f64(), CALLS),
+        per(first, CHUNK),
+        per(last_start.elapsed().as_secs_f64(), CHUNK),
+    ))
 }
 
 /// Builds 10^6 variables of shape [1]: 100 outer scopes x 100 inner scopes x 100 variables.
@@ -214,9 +197,24 @@ fn build_1m(reg: &Registry) -> Result<(), scope::Error> {
 }
 
 fn main() -> Result<(), scope::Error> {
-    let reuse = reuse_ns()?;
-    let create = create_ns()?;
-    let unique = unique_name_ns()?;
+    let reuse_bench = ReuseBench::new()?;
+    let names: Vec<String> = (0..N).map(|i| format!("v{i}")).collect();
+    let (mut reuse, mut create, mut unique, mut first, mut last) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..REPS {
+        reuse.push(reuse_bench.rep()?);
+        create.push(create_rep(&names)?);
+        let (all, f, l) = unique_rep()?;
+        unique.push(all);
+        first.push(f);
+        last.push(l);
+    }
+    eprintln!(
+        "# unique_name: first 10k {:.1} ns/call, last 10k {:.1} ns/call",
+        median(first),
+        median(last)
+    );
+    let (reuse, create, unique) = (median(reuse), median(create), median(unique));
 
     // The build is measured once for time and memory (it dominates the run), then twice
     // more for the time median.
