@@ -208,7 +208,7 @@ impl Replay {
             }
             "variable" => {
                 let dt = op["dtype"].as_str().map(dtype).transpose()?;
-                let value = literal(&op["init"], dt)?;
+                let value = literal(&op["init"])?;
                 let options = VariableOptions {
                     name: op["name"].as_str().map(str::to_owned),
                     dtype: dt,
@@ -345,6 +345,7 @@ fn category(e: &Error) -> (&'static str, &'static str) {
         Error::InvalidName { name, .. } if name.contains('\n') => ("Other", "ValueError"),
         Error::InvalidName { .. } => ("InvalidName", "ValueError"),
         Error::InitializerType { .. } => ("Other", "TypeError"),
+        Error::InitializerNeedsShape { .. } => ("Other", "ValueError"),
         Error::ConstantInitializerWithShape { .. } => {
             ("ConstantInitializerWithShape", "ValueError")
         }
@@ -400,7 +401,7 @@ fn initializer(spec: &Value) -> Result<Initializer, String> {
         return Ok(Initializer::Ones);
     }
     if let Some(v) = spec.get("value") {
-        return Ok(Initializer::Value(literal(v, None)?));
+        return Ok(Initializer::Value(literal(v)?));
     }
     Err(format!("unknown initializer {spec}"))
 }
@@ -413,9 +414,9 @@ fn flatten(v: &Value) -> Vec<f64> {
     }
 }
 
-/// A JSON literal as TF converts it: float lists to float32, int lists to int32, bools to
-/// bool; or to `dtype` when given.
-fn literal(v: &Value, dtype: Option<DType>) -> Result<Tensor, String> {
+/// A JSON literal as TF converts a Python value: floats to float32, ints to int32 (int64 when
+/// one does not fit), bools to bool. An explicit dtype is applied by the registry.
+fn literal(v: &Value) -> Result<Tensor, String> {
     fn shape_of(v: &Value, shape: &mut Vec<usize>) {
         if let Value::Array(items) = v {
             shape.push(items.len());
@@ -437,9 +438,11 @@ fn literal(v: &Value, dtype: Option<DType>) -> Result<Tensor, String> {
         DType::Bool
     } else if any(v, &|x| x.is_f64()) {
         DType::F32
+    } else if any(v, &|x| x.as_i64().is_none_or(|i| i32::try_from(i).is_err())) {
+        DType::I64
     } else {
         DType::I32
     };
     let t = Tensor::from_f64(&shape, values).map_err(|e| e.to_string())?;
-    Ok(t.cast(dtype.unwrap_or(inferred)))
+    Ok(t.cast(inferred))
 }

@@ -219,6 +219,19 @@ pub enum Error {
         limit: usize,
     },
 
+    /// A callable initializer (one that needs a shape) with no shape to fill.
+    #[error(
+        "The initializer passed is not valid. It should be a callable with no arguments and the \
+         shape should not be provided or an instance of `tf.keras.initializers.*' and `shape` \
+         should be fully defined. (variable {name}: {initializer} needs `.shape([..])`)"
+    )]
+    InitializerNeedsShape {
+        /// Full name of the variable.
+        name: String,
+        /// The initializer, described.
+        initializer: String,
+    },
+
     /// An initializer that cannot make a value (bad parameters, or a callable initializer
     /// with no shape to fill).
     #[error("The initializer passed is not valid: {reason}")]

@@ -24,8 +24,8 @@ pub enum Initializer {
     /// Every element is the integer `x` (`tf.constant_initializer(x)` with a Python int);
     /// fits integer and float variables.
     ConstantInt(i64),
-    /// Every element is `x` (`tf.constant_initializer(x)` with a Python bool); bool
-    /// variables only.
+    /// Every element is `x` (`tf.constant_initializer(x)` with a Python bool); fits every
+    /// dtype (`1`/`0` for numbers).
     ConstantBool(bool),
     /// All zeros (`tf.zeros_initializer()`); `false` for bool.
     Zeros,
@@ -120,8 +120,8 @@ impl Initializer {
     }
 
     /// Checks that this initializer can fill a variable of `dtype`, as TF's conversion of
-    /// the initializer's Python value does: a float for an integer or bool variable, an int
-    /// for a bool one, and a bool for a number, are [`Error::InitializerType`].
+    /// the initializer's Python value does: a float for an integer or bool variable, and an
+    /// int for a bool one, are [`Error::InitializerType`].
     pub fn check_dtype(&self, name: &str, dtype: DType) -> Result<()> {
         let refuse = |value: String, kind: &'static str| {
             Err(Error::InitializerType {
@@ -135,9 +135,6 @@ impl Initializer {
         match self {
             Initializer::Constant(v) if !dtype.is_floating() => refuse(float(*v), "float"),
             Initializer::ConstantInt(v) if dtype == DType::Bool => refuse(v.to_string(), "int"),
-            Initializer::ConstantBool(v) if dtype != DType::Bool => {
-                refuse(if *v { "True" } else { "False" }.into(), "bool")
-            }
             Initializer::RandomNormal { mean: v, .. }
             | Initializer::TruncatedNormal { mean: v, .. }
             | Initializer::RandomUniform { minval: v, .. }

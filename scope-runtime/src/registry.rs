@@ -555,12 +555,9 @@ impl Registry {
             (Initializer::Value(v), _) => v.shape().to_vec(),
             (_, Some(shape)) => shape,
             (_, None) => {
-                return Err(Error::InvalidInitializer {
-                    reason: format!(
-                        "variable {full_name}: a callable initializer ({}) needs a fully \
-                         defined `shape`",
-                        initializer.describe()
-                    ),
+                return Err(Error::InitializerNeedsShape {
+                    name: full_name,
+                    initializer: initializer.describe(),
                 })
             }
         };
@@ -612,13 +609,16 @@ impl Registry {
         self.check_name_len(name)?;
         self.check_size(name, value.shape())?;
         let value = match options.dtype {
-            Some(dtype) => value.cast(dtype),
+            Some(dtype) => convert_value(&value, dtype, name)?,
             None => value,
         };
+        // TF builds the variable inside `init_scope`, which re-enters the current name scope
+        // as an absolute scope and so drops one trailing `/` (`a//` -> `a/`).
         let stack = self.current_name_scope();
-        check_op_name(&stack, name, Some(Helpers::FromValue))?;
+        let stack = stack.strip_suffix('/').unwrap_or(&stack);
+        check_op_name(stack, name, Some(Helpers::FromValue))?;
         let mut shared = self.write();
-        let op_name = shared.claim_op_name(&stack, name, Some(Helpers::FromValue))?;
+        let op_name = shared.claim_op_name(stack, name, Some(Helpers::FromValue))?;
         shared.next_id += 1;
         let var = Variable::from_parts(
             shared.next_id,
@@ -710,6 +710,30 @@ impl Registry {
     pub fn names_in_use(&self) -> usize {
         self.read().names.len()
     }
+}
+
+/// Converts a `tf.Variable`'s initial value to an explicit dtype as TF converts the Python
+/// value: floats refuse integer and bool types, integers refuse bool; bools and widening
+/// conversions pass.
+fn convert_value(value: &Tensor, dtype: DType, name: &str) -> Result<Tensor> {
+    let from = value.dtype();
+    let refused = (from.is_floating() && !dtype.is_floating())
+        || (matches!(from, DType::I32 | DType::I64) && dtype == DType::Bool);
+    if refused {
+        let first = value.to_f64_vec().first().copied().unwrap_or(0.0);
+        let (shown, kind) = if from.is_floating() {
+            (format!("{first:?}"), "float")
+        } else {
+            (format!("{first}"), "int")
+        };
+        return Err(Error::InitializerType {
+            name: name.to_owned(),
+            dtype,
+            value: shown,
+            kind,
+        });
+    }
+    Ok(value.cast(dtype))
 }
 
 /// TF names an op whose name is empty after its type, at the root: a variable named `""` is
