@@ -335,3 +335,49 @@ impl CheckpointSource for SafetensorsCheckpoint {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            if let Ok(c) = SafetensorsCheckpoint::from_bytes(bytes) {
+                for t in c.tensors() {
+                    let _ = c.read_tensor(&t.name);
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_headers_never_panic(
+            dtype in "(F32|F64|I32|BOOL|U8|BF16|F16|I64|X)",
+            shape in prop::collection::vec(any::<u64>(), 0..4),
+            start in any::<u64>(),
+            end in any::<u64>(),
+            tail in 0usize..64,
+        ) {
+            let header = format!(
+                r#"{{"t":{{"dtype":"{dtype}","shape":{shape:?},"data_offsets":[{start},{end}]}}}}"#
+            );
+            let mut file = (header.len() as u64).to_le_bytes().to_vec();
+            file.extend_from_slice(header.as_bytes());
+            file.resize(file.len() + tail, 0);
+            if let Ok(c) = SafetensorsCheckpoint::from_bytes(file) {
+                let _ = c.read_tensor("t");
+            }
+        }
+    }
+
+    #[test]
+    fn precheck_refuses_offsets_past_the_end() {
+        let header =
+            br#"{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,18446744073709551615]}}"#;
+        let mut file = (header.len() as u64).to_le_bytes().to_vec();
+        file.extend_from_slice(header);
+        let err = SafetensorsCheckpoint::from_bytes(file).unwrap_err();
+        assert!(err.to_string().contains("past the end"), "{err}");
+    }
+}

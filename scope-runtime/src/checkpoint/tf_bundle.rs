@@ -573,4 +573,83 @@ mod tests {
             Err(CheckpointError::Checksum { .. })
         ));
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn dtype_code() -> impl Strategy<Value = (i32, DType)> {
+            prop_oneof![
+                Just((1, DType::F32)),
+                Just((2, DType::F64)),
+                Just((3, DType::I32)),
+                Just((9, DType::I64)),
+                Just((10, DType::Bool)),
+                Just((19, DType::F16)),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn random_bundles_read_back(
+                tensors in prop::collection::btree_map(
+                    "[a-z]{1,3}(/[a-z_]{1,4}){0,3}",
+                    (dtype_code(), prop::collection::vec(0usize..4, 0..3), any::<u64>()),
+                    0..12,
+                )
+            ) {
+                let mut data = Vec::new();
+                let mut entries = vec![(Vec::new(), header())];
+                let mut want = Vec::new();
+                for (name, ((code, dtype), shape, seed)) in &tensors {
+                    let n: usize = shape.iter().product();
+                    let values = (0..n).map(|i| ((seed.wrapping_add(i as u64) % 17) as f64) - 8.0);
+                    let t = Tensor::new(shape, crate::tensor::TensorData::from_f64_iter(*dtype, values)).unwrap();
+                    let bytes = t.to_le_bytes();
+                    let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+                    entries.push((name.clone().into_bytes(), entry_bytes(*code, &dims, data.len() as i64, &bytes)));
+                    data.extend_from_slice(&bytes);
+                    want.push((name.clone(), t));
+                }
+                let ckpt = TfCheckpoint::from_bytes(&build_table(&entries), vec![data]).unwrap();
+                prop_assert_eq!(ckpt.tensors().len(), want.len());
+                for (name, t) in want {
+                    prop_assert_eq!(ckpt.read_tensor(&name).unwrap(), t);
+                }
+            }
+
+            #[test]
+            fn arbitrary_index_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+                if let Ok(ckpt) = TfCheckpoint::from_bytes(&bytes, vec![vec![0; 64]]) {
+                    for t in ckpt.tensors() {
+                        let _ = ckpt.read_tensor(&t.name);
+                    }
+                }
+            }
+
+            #[test]
+            fn arbitrary_table_tails_never_panic(
+                body in prop::collection::vec(any::<u8>(), 0..300),
+                index_off in 0u64..400,
+                index_size in 0u64..400,
+            ) {
+                // A real footer pointing into random bytes.
+                let mut file = body;
+                let mut footer = vec![0u8, 0];
+                let mut put = |mut v: u64| {
+                    while v >= 0x80 {
+                        footer.push((v as u8) | 0x80);
+                        v >>= 7;
+                    }
+                    footer.push(v as u8);
+                };
+                put(index_off);
+                put(index_size);
+                footer.resize(40, 0);
+                footer.extend_from_slice(&crate::checkpoint::sstable::TABLE_MAGIC.to_le_bytes());
+                file.extend_from_slice(&footer);
+                let _ = TfCheckpoint::from_bytes(&file, vec![]);
+            }
+        }
+    }
 }
