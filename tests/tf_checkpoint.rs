@@ -296,3 +296,48 @@ fn tf_checkpoints_load_into_a_registry() {
     assert!(failed.is_empty(), "{} failures (see above)", failed.len());
     assert!(matched > 0, "nothing was compared");
 }
+
+/// Each fixture checkpoint, imported under another scope with a prefix remap, saved to
+/// safetensors and reopened, holds the same tensors as the TF file.
+#[test]
+fn tf_checkpoints_convert_to_safetensors_under_a_remapped_scope() {
+    let dir = fixture_dir();
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("fixture.json")).expect("read fixture.json"),
+    )
+    .expect("parse fixture.json");
+    let checkpoints = fixture["checkpoints"].as_object().expect("checkpoints");
+    for (which, meta) in checkpoints {
+        let prefix = dir.join(meta["prefix"].as_str().expect("prefix"));
+        let ckpt = TfCheckpoint::open(&prefix).expect("open");
+        let reg = Registry::new();
+        let imported: Vec<Variable> = ckpt
+            .list_variables()
+            .iter()
+            .map(|t| {
+                let renamed = TensorInfo {
+                    name: format!("import/{}", t.name),
+                    ..t.clone()
+                };
+                create_variable(&reg, &renamed, false).expect("create")
+            })
+            .collect();
+        let report = Restore::new(&reg)
+            .remap_prefix("", "import/")
+            .restore(&ckpt)
+            .unwrap_or_else(|e| panic!("{which}: {e}"));
+        assert!(report.is_clean(), "{which}: {report}");
+        let bytes =
+            scope::checkpoint::to_safetensors_bytes(&imported, &Default::default()).unwrap();
+        let st = scope::checkpoint::SafetensorsCheckpoint::from_bytes(bytes).unwrap();
+        assert_eq!(st.tensors().len(), ckpt.tensors().len());
+        for t in ckpt.list_variables() {
+            let key = format!("import/{}", t.name);
+            assert_eq!(
+                st.read_tensor(&key).unwrap(),
+                ckpt.read_tensor(&t.name).unwrap(),
+                "{which}: {key}"
+            );
+        }
+    }
+}

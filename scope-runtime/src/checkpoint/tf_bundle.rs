@@ -574,6 +574,96 @@ mod tests {
         ));
     }
 
+    fn header_with(num_shards: i32, endianness: i32, min_consumer: i32) -> Vec<u8> {
+        BundleHeaderProto {
+            num_shards,
+            endianness,
+            version: Some(VersionDef {
+                producer: 1,
+                min_consumer,
+                bad_consumers: vec![],
+            }),
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn reads_multiple_shard_files() {
+        let a: Vec<u8> = [1.0f64, 2.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let b: Vec<u8> = [3i32, 4, 5].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let mut eb = BundleEntryProto::decode(&entry_bytes(3, &[3], 4, &b)[..]).unwrap();
+        eb.shard_id = 1;
+        let index = build_table(&[
+            (vec![], header_with(2, 0, 0)),
+            (b"a".to_vec(), entry_bytes(2, &[2], 0, &a)),
+            (b"b".to_vec(), eb.encode_to_vec()),
+        ]);
+        let dir = std::env::temp_dir().join(format!("scope-tf-shards-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let prefix = dir.join("model.ckpt");
+        std::fs::write(dir.join("model.ckpt.index"), &index).unwrap();
+        std::fs::write(TfCheckpoint::shard_path(&prefix, 0, 2), &a).unwrap();
+        let mut shard1 = vec![9u8; 4];
+        shard1.extend_from_slice(&b);
+        std::fs::write(TfCheckpoint::shard_path(&prefix, 1, 2), &shard1).unwrap();
+        assert!(TfCheckpoint::shard_path(&prefix, 1, 2)
+            .display()
+            .to_string()
+            .ends_with("model.ckpt.data-00001-of-00002"));
+
+        let ckpt = TfCheckpoint::open(&prefix).unwrap();
+        assert_eq!(ckpt.num_shards(), 2);
+        assert_eq!(ckpt.read_tensor("a").unwrap().to_f64_vec(), vec![1.0, 2.0]);
+        assert_eq!(
+            ckpt.read_tensor("b").unwrap().to_f64_vec(),
+            vec![3.0, 4.0, 5.0]
+        );
+        // The `.index` path works as well as the prefix.
+        let again = TfCheckpoint::open(dir.join("model.ckpt.index")).unwrap();
+        assert_eq!(again.tensors().len(), 2);
+        // A missing shard is an I/O error naming the file, not a panic.
+        std::fs::remove_file(TfCheckpoint::shard_path(&prefix, 1, 2)).unwrap();
+        let err = ckpt.read_tensor("b").unwrap_err();
+        assert!(matches!(err, CheckpointError::Io { .. }), "{err}");
+        assert!(err.to_string().contains("data-00001-of-00002"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn refuses_unsupported_bundles() {
+        let big_endian = build_table(&[(vec![], header_with(1, 1, 0))]);
+        assert!(matches!(
+            TfCheckpoint::from_bytes(&big_endian, vec![]),
+            Err(CheckpointError::Unsupported { .. })
+        ));
+        let newer = build_table(&[(vec![], header_with(1, 0, 2))]);
+        assert!(matches!(
+            TfCheckpoint::from_bytes(&newer, vec![]),
+            Err(CheckpointError::Unsupported { .. })
+        ));
+        let no_header = build_table(&[(b"a".to_vec(), entry_bytes(1, &[], 0, &[0; 4]))]);
+        assert!(matches!(
+            TfCheckpoint::from_bytes(&no_header, vec![]),
+            Err(CheckpointError::CorruptIndex { .. })
+        ));
+        let mut sliced = BundleEntryProto::decode(&entry_bytes(1, &[4], 0, &[0; 16])[..]).unwrap();
+        sliced.slices.push(vec![]);
+        let index = build_table(&[(vec![], header()), (b"p".to_vec(), sliced.encode_to_vec())]);
+        let ckpt = TfCheckpoint::from_bytes(&index, vec![vec![0; 16]]).unwrap();
+        assert!(matches!(
+            ckpt.read_tensor("p"),
+            Err(CheckpointError::Unsupported { .. })
+        ));
+        let mut bad_shard = BundleEntryProto::decode(&entry_bytes(1, &[], 0, &[0; 4])[..]).unwrap();
+        bad_shard.shard_id = 3;
+        let index = build_table(&[
+            (vec![], header()),
+            (b"s".to_vec(), bad_shard.encode_to_vec()),
+        ]);
+        let err = TfCheckpoint::from_bytes(&index, vec![]).unwrap_err();
+        assert!(err.to_string().contains("shard 3"), "{err}");
+    }
+
     mod props {
         use super::*;
         use proptest::prelude::*;
