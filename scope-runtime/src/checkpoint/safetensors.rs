@@ -3,7 +3,11 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::path::Path;
+
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use ::safetensors::tensor::{Dtype, SafeTensors, View};
 
@@ -271,24 +275,121 @@ fn precheck_offsets(bytes: &[u8]) -> std::result::Result<(), String> {
         ));
     }
     let header = &bytes[8..8 + n as usize];
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(header) else {
-        // Let the crate produce its precise parse error.
-        return Ok(());
-    };
-    let Some(map) = value.as_object() else {
-        return Ok(());
-    };
-    for (name, info) in map {
-        let offsets = info.get("data_offsets").and_then(|o| o.as_array());
-        for o in offsets.into_iter().flatten() {
-            if o.as_u64().is_some_and(|o| o > available) {
-                return Err(format!(
-                    "tensor `{name}` has a data offset {o} past the end of the file"
-                ));
+    // Streamed, so that only the offsets are looked at: shapes and metadata are skipped
+    // without building a JSON tree, and duplicate keys are each checked.
+    match serde_json::from_slice::<LargestOffset>(header) {
+        Ok(LargestOffset(Some((name, o)))) if o > available => Err(format!(
+            "tensor `{name}` has a data offset {o} past the end of the file"
+        )),
+        // Valid, or invalid JSON: then the crate produces its precise parse error.
+        _ => Ok(()),
+    }
+}
+
+/// The largest `data_offsets` value in a safetensors header, with its tensor's name.
+struct LargestOffset(Option<(String, u64)>);
+
+impl<'de> Deserialize<'de> for LargestOffset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Header;
+        impl<'de> Visitor<'de> for Header {
+            type Value = LargestOffset;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a safetensors header object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<LargestOffset, A::Error> {
+                let mut largest: Option<(String, u64)> = None;
+                // Every entry is checked, duplicates included.
+                while let Some(name) = map.next_key::<String>()? {
+                    let o = map.next_value_seed(Scan(Level::Entry))?;
+                    if largest.as_ref().is_none_or(|(_, l)| o > *l) {
+                        largest = Some((name, o));
+                    }
+                }
+                Ok(LargestOffset(largest))
             }
         }
+        d.deserialize_map(Header)
     }
-    Ok(())
+}
+
+/// Where a [`Scan`] is in the header.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// A header entry's value (a tensor's info object).
+    Entry,
+    /// The value of an entry's `data_offsets`.
+    Offsets,
+    /// One element of `data_offsets`.
+    Offset,
+    /// Anything else: skipped.
+    Other,
+}
+
+/// Streams over one JSON value and returns the largest `data_offsets` element in it (0 if
+/// none), skipping everything else without storing it.
+#[derive(Clone, Copy)]
+struct Scan(Level);
+
+impl<'de> DeserializeSeed<'de> for Scan {
+    type Value = u64;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<u64, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+macro_rules! scan_ignores {
+    ($($method:ident($ty:ty)),*) => {
+        $(fn $method<E: serde::de::Error>(self, _: $ty) -> std::result::Result<u64, E> {
+            Ok(0)
+        })*
+    };
+}
+
+impl<'de> Visitor<'de> for Scan {
+    type Value = u64;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<u64, E> {
+        Ok(if self.0 == Level::Offset { v } else { 0 })
+    }
+    scan_ignores!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_f64(f64),
+        visit_str(&str)
+    );
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<u64, E> {
+        Ok(0)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<u64, A::Error> {
+        let child = if self.0 == Level::Offsets {
+            Level::Offset
+        } else {
+            Level::Other
+        };
+        let mut max = 0;
+        while let Some(o) = seq.next_element_seed(Scan(child))? {
+            max = max.max(o);
+        }
+        Ok(max)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<u64, A::Error> {
+        let mut max = 0;
+        while let Some(key) = map.next_key::<String>()? {
+            let child = if self.0 == Level::Entry && key == "data_offsets" {
+                Level::Offsets
+            } else {
+                Level::Other
+            };
+            max = max.max(map.next_value_seed(Scan(child))?);
+        }
+        Ok(max)
+    }
 }
 
 impl CheckpointSource for SafetensorsCheckpoint {
@@ -379,5 +480,46 @@ mod tests {
         file.extend_from_slice(header);
         let err = SafetensorsCheckpoint::from_bytes(file).unwrap_err();
         assert!(err.to_string().contains("past the end"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod overflow_tests {
+    use super::*;
+
+    /// Eight BOOL tensors of 2^61 - 1 bytes each: their offsets sum to 2^64 - 8, so the
+    /// safetensors crate's `buffer_end + 8 + n` check overflows.
+    fn hostile_header(metadata: &str) -> Vec<u8> {
+        let a: u64 = (1 << 61) - 1;
+        let mut entries = vec![metadata.to_owned()];
+        for i in 0..8u64 {
+            entries.push(format!(
+                r#""t{i}":{{"dtype":"BOOL","shape":[{a}],"data_offsets":[{},{}]}}"#,
+                i * a,
+                (i + 1) * a
+            ));
+        }
+        let header = format!("{{{}}}", entries.join(","));
+        let mut file = (header.len() as u64).to_le_bytes().to_vec();
+        file.extend_from_slice(header.as_bytes());
+        file
+    }
+
+    #[test]
+    fn offsets_summing_past_u64_are_refused_without_panicking() {
+        for meta in [
+            r#""__metadata__":{"k":"v"}"#,
+            // A header entry that a typed parse would choke on must not switch the check off.
+            r#""__metadata__":{"data_offsets":"x"}"#,
+        ] {
+            let err = SafetensorsCheckpoint::from_bytes(hostile_header(meta)).unwrap_err();
+            assert!(err.to_string().contains("past the end"), "{err}");
+        }
+        // Duplicate keys: every occurrence is checked.
+        let header = r#"{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,99999999999]},"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
+        let mut file = (header.len() as u64).to_le_bytes().to_vec();
+        file.extend_from_slice(header.as_bytes());
+        file.extend_from_slice(&[0; 4]);
+        assert!(SafetensorsCheckpoint::from_bytes(file).is_err());
     }
 }

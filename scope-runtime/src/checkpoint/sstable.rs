@@ -16,6 +16,9 @@ pub(crate) const TABLE_MAGIC: u64 = 0xdb47_7524_8b80_fb57;
 /// Compression type byte + masked crc32c after every block.
 const TRAILER_LEN: usize = 5;
 const MASK_DELTA: u32 = 0xa282_ead8;
+/// How many times the file size all decoded keys together may take. TF restarts prefix
+/// compression every 16 entries, so real tables stay far below this.
+const KEY_EXPANSION: usize = 64;
 
 /// Why a table could not be read. Turned into a [`super::CheckpointError`] by the caller,
 /// which knows the file name.
@@ -201,7 +204,11 @@ pub(crate) fn read_block<'a>(
 }
 
 /// Decodes every `(key, value)` entry of a block, in order.
-pub(crate) fn block_entries<'a>(block: &'a [u8], what: &str) -> Result<Vec<Entry<'a>>, TableError> {
+pub(crate) fn block_entries<'a>(
+    block: &'a [u8],
+    what: &str,
+    key_budget: &mut usize,
+) -> Result<Vec<Entry<'a>>, TableError> {
     if block.len() < 4 {
         return corrupt(format!(
             "{what} of {} bytes has no restart count",
@@ -248,6 +255,15 @@ pub(crate) fn block_entries<'a>(block: &'a [u8], what: &str) -> Result<Vec<Entry
         }
         let delta = r.take(non_shared, what)?;
         let value = r.take(value_len, what)?;
+        // Prefix compression lets a few bytes stand for a long key; cap the total so a
+        // hostile block cannot expand into far more memory than the file justifies.
+        let Some(left) = key_budget.checked_sub(shared + non_shared) else {
+            return corrupt(format!(
+                "{what}: prefix-compressed keys expand to more than {KEY_EXPANSION} times the \
+                 file size"
+            ));
+        };
+        *key_budget = left;
         let mut key = Vec::with_capacity(shared + non_shared);
         key.extend_from_slice(&last_key[..shared]);
         key.extend_from_slice(delta);
@@ -263,7 +279,8 @@ pub(crate) fn block_entries<'a>(block: &'a [u8], what: &str) -> Result<Vec<Entry
 pub(crate) fn read_table(file: &[u8]) -> Result<Vec<Entry<'_>>, TableError> {
     let (_meta, index_handle) = read_footer(file)?;
     let index = read_block(file, index_handle, "index block")?;
-    let index_entries = block_entries(index, "index block")?;
+    let mut key_budget = file.len().saturating_mul(KEY_EXPANSION).max(1 << 16);
+    let index_entries = block_entries(index, "index block", &mut key_budget)?;
     let mut out: Vec<Entry<'_>> = Vec::new();
     let mut next_free: u64 = 0;
     for (i, (_sep, value)) in index_entries.iter().enumerate() {
@@ -279,7 +296,7 @@ pub(crate) fn read_table(file: &[u8]) -> Result<Vec<Entry<'_>>, TableError> {
         let what = format!("data block {i}");
         let block = read_block(file, handle, &what)?;
         next_free = handle.offset + handle.size + TRAILER_LEN as u64;
-        for (key, value) in block_entries(block, &what)? {
+        for (key, value) in block_entries(block, &what, &mut key_budget)? {
             if let Some((prev, _)) = out.last() {
                 if key <= *prev {
                     return corrupt(format!(
@@ -300,6 +317,15 @@ pub(crate) fn read_table(file: &[u8]) -> Result<Vec<Entry<'_>>, TableError> {
 /// Test support: builds an uncompressed table from sorted entries, as TF's
 /// `TableBuilder` would (one data block, restart every 16 entries).
 pub(crate) fn build_table(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    build_table_with_restarts(entries, 16)
+}
+
+#[cfg(test)]
+/// [`build_table`] with a chosen restart interval.
+pub(crate) fn build_table_with_restarts(
+    entries: &[(Vec<u8>, Vec<u8>)],
+    restart_interval: usize,
+) -> Vec<u8> {
     fn put_varint(out: &mut Vec<u8>, mut v: u64) {
         while v >= 0x80 {
             out.push((v as u8) | 0x80);
@@ -307,12 +333,12 @@ pub(crate) fn build_table(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
         }
         out.push(v as u8);
     }
-    fn block(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    fn block(entries: &[(Vec<u8>, Vec<u8>)], interval: usize) -> Vec<u8> {
         let mut out = Vec::new();
         let mut restarts = Vec::new();
         let mut last: &[u8] = &[];
         for (i, (k, v)) in entries.iter().enumerate() {
-            let shared = if i % 16 == 0 {
+            let shared = if i % interval == 0 {
                 restarts.push(out.len() as u32);
                 0
             } else {
@@ -346,8 +372,8 @@ pub(crate) fn build_table(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
         handle
     }
     let mut file = Vec::new();
-    let data = append_block(&mut file, &block(entries));
-    let meta = append_block(&mut file, &block(&[]));
+    let data = append_block(&mut file, &block(entries, restart_interval));
+    let meta = append_block(&mut file, &block(&[], restart_interval));
     let mut handle_bytes = Vec::new();
     put_varint(&mut handle_bytes, data.offset);
     put_varint(&mut handle_bytes, data.size);
@@ -359,7 +385,7 @@ pub(crate) fn build_table(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
             s
         })
         .unwrap_or_default();
-    let index = append_block(&mut file, &block(&[(sep, handle_bytes)]));
+    let index = append_block(&mut file, &block(&[(sep, handle_bytes)], restart_interval));
     let mut footer = Vec::new();
     put_varint(&mut footer, meta.offset);
     put_varint(&mut footer, meta.size);
@@ -400,6 +426,30 @@ mod tests {
     fn rejects_short_and_bad_magic() {
         assert!(matches!(read_table(&[0; 10]), Err(TableError::Corrupt(_))));
         assert!(matches!(read_table(&[0; 48]), Err(TableError::Corrupt(_))));
+    }
+
+    #[test]
+    fn key_expansion_is_bounded() {
+        // One long key, then thousands of entries sharing nearly all of it: each costs a
+        // few bytes in the file (between restarts) but the whole key in memory.
+        let long = vec![b'k'; 4000];
+        let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..5000u32)
+            .map(|i| {
+                let mut k = long.clone();
+                k.extend_from_slice(&i.to_be_bytes());
+                (k, Vec::new())
+            })
+            .collect();
+        // Real tables restart every 16 entries and stay within the budget...
+        assert_eq!(read_table(&build_table(&entries)).unwrap().len(), 5000);
+        // ...one that never restarts expands ~1000 times and is refused.
+        let file = build_table_with_restarts(&entries, usize::MAX);
+        let result = read_table(&file);
+        assert!(
+            matches!(&result, Err(TableError::Corrupt(m)) if m.contains("expand")),
+            "{:?}",
+            result.as_ref().map(|e| e.len())
+        );
     }
 
     #[test]
