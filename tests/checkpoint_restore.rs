@@ -427,3 +427,38 @@ fn file_errors_name_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn a_corrupt_tensor_fails_the_restore_before_any_variable_changes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed_rnn");
+    let index = std::fs::read(dir.join("model.ckpt.index")).unwrap();
+    let mut data = std::fs::read(dir.join("model.ckpt.data-00000-of-00001")).unwrap();
+    let clean = scope::checkpoint::TfCheckpoint::from_bytes(&index, vec![data.clone()]).unwrap();
+    // Damage the last tensor's bytes: the pre-flight (names, shapes, dtypes) still passes.
+    let last = data.len() - 1;
+    data[last] ^= 0x40;
+    let damaged = scope::checkpoint::TfCheckpoint::from_bytes(&index, vec![data]).unwrap();
+
+    let reg = Registry::new();
+    let vars: Vec<Variable> = clean
+        .tensors()
+        .iter()
+        .map(|t| var(&reg, &t.name, zeros(&t.shape)))
+        .collect();
+    assert!(Restore::new(&reg).preflight(&damaged).unwrap().is_clean());
+    for restore in [Restore::new(&reg), Restore::new(&reg).partial()] {
+        let err = restore.restore(&damaged).unwrap_err();
+        assert!(matches!(err, CheckpointError::Checksum { .. }), "{err}");
+        for v in &vars {
+            assert!(
+                v.value().to_f64_vec().iter().all(|&x| x == 0.0),
+                "{} changed",
+                v.name()
+            );
+        }
+    }
+    Restore::new(&reg).restore(&clean).unwrap();
+    assert!(vars
+        .iter()
+        .any(|v| v.value().to_f64_vec().iter().any(|&x| x != 0.0)));
+}

@@ -33,10 +33,23 @@ fn json_values(v: &Value) -> Option<Vec<f64>> {
     }
 }
 
+/// Runs `f` inside nested variable scopes, one per component of `path` (`rnn/cell` opens
+/// `rnn`, then `cell`), as model code would.
+fn in_scopes<R>(
+    reg: &Registry,
+    path: &[&str],
+    f: impl FnOnce() -> Result<R, scope::Error>,
+) -> Result<R, scope::Error> {
+    match path.split_first() {
+        None => f(),
+        Some((first, rest)) => reg.variable_scope(*first).with(|_| in_scopes(reg, rest, f)),
+    }
+}
+
 /// Creates a variable whose op name is exactly `info.name`, the way a model would: open the
-/// variable scope of the key's parent path and `get_variable` the last component. If the
-/// registry's uniquifier would rename it (a case-insensitive clash), fall back to an
-/// absolute name.
+/// nested variable scopes of the key's parent path and `get_variable` the last component.
+/// If the registry's uniquifier would rename it (a case-insensitive clash between keys),
+/// fall back to an absolute name.
 fn create_variable(reg: &Registry, info: &TensorInfo, trainable: bool) -> Result<Variable, String> {
     let dtype = info
         .dtype
@@ -47,12 +60,9 @@ fn create_variable(reg: &Registry, info: &TensorInfo, trainable: bool) -> Result
         .dtype(dtype)
         .initializer(Initializer::Zeros)
         .trainable(trainable);
-    let made = match info.name.rsplit_once('/') {
-        Some((parent, last)) => reg
-            .variable_scope(parent)
-            .with(|_| reg.get_variable(last, spec)),
-        None => reg.get_variable(&info.name, spec),
-    };
+    let parts: Vec<&str> = info.name.split('/').collect();
+    let (last, parents) = parts.split_last().expect("split yields one part");
+    let made = in_scopes(reg, parents, || reg.get_variable(last, spec));
     match made {
         Ok(v) if v.name() == info.name => Ok(v),
         _ => {
@@ -323,6 +333,7 @@ fn tf_checkpoints_convert_to_safetensors_under_a_remapped_scope() {
             })
             .collect();
         let report = Restore::new(&reg)
+            .variables(imported.clone())
             .remap_prefix("", "import/")
             .restore(&ckpt)
             .unwrap_or_else(|e| panic!("{which}: {e}"));
