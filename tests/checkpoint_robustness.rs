@@ -347,7 +347,23 @@ struct Tally {
     read_errors: usize,
     largest_alloc: usize,
     kinds: BTreeMap<&'static str, usize>,
+    errors: BTreeMap<&'static str, usize>,
     panics: Vec<String>,
+}
+
+fn variant(e: &CheckpointError) -> &'static str {
+    match e {
+        CheckpointError::Io { .. } => "Io",
+        CheckpointError::Safetensors { .. } => "Safetensors",
+        CheckpointError::CorruptIndex { .. } => "CorruptIndex",
+        CheckpointError::CorruptTensor { .. } => "CorruptTensor",
+        CheckpointError::Checksum { .. } => "Checksum",
+        CheckpointError::UnsupportedDtype { .. } => "UnsupportedDtype",
+        CheckpointError::Unsupported { .. } => "Unsupported",
+        CheckpointError::NotFound { .. } => "NotFound",
+        CheckpointError::Preflight { .. } => "Preflight",
+        _ => "other",
+    }
 }
 
 fn seed_rnn() -> (Vec<u8>, Vec<u8>) {
@@ -377,6 +393,16 @@ fn registry_from(ckpt: &TfCheckpoint) -> Registry {
     reg
 }
 
+/// One mutation half of the time (so single corruptions reach deep into the parsers),
+/// else two to four.
+fn mutation_count(rng: &mut Rng) -> usize {
+    if rng.below(2) == 0 {
+        1
+    } else {
+        2 + rng.below(3)
+    }
+}
+
 #[test]
 fn mutated_checkpoints_never_panic() {
     let started = Instant::now();
@@ -397,7 +423,7 @@ fn mutated_checkpoints_never_panic() {
         // TF index + data shard.
         let (mut idx, mut dat) = (index.clone(), data.clone());
         let mut kinds = Vec::new();
-        for _ in 0..=rng.below(3) {
+        for _ in 0..mutation_count(&mut rng) {
             kinds.push(mutate_tf(&mut rng, &mut idx, &mut dat, block));
         }
         let input = idx.len() + dat.len();
@@ -409,7 +435,7 @@ fn mutated_checkpoints_never_panic() {
         // Safetensors.
         let mut bytes = safetensors.clone();
         let mut kinds = Vec::new();
-        for _ in 0..=rng.below(3) {
+        for _ in 0..mutation_count(&mut rng) {
             if bytes.len() < 8 {
                 break;
             }
@@ -426,12 +452,13 @@ fn mutated_checkpoints_never_panic() {
         println!(
             "mutation: {name}: {ITERATIONS} mutated files, {} opened, {} refused with a typed \
              error, {} with a typed read/restore error, {} panics, largest allocation {} bytes; \
-             kinds {:?}",
+             errors {:?}; kinds {:?}",
             t.opened,
             t.refused,
             t.read_errors,
             t.panics.len(),
             t.largest_alloc,
+            t.errors,
             t.kinds
         );
     }
@@ -469,6 +496,9 @@ fn record(
                 .push(format!("iteration {iteration} ({kinds:?}): {msg}"));
         }
         Ok(((opened, err), largest)) => {
+            if let Some(e) = &err {
+                *tally.errors.entry(variant(e)).or_default() += 1;
+            }
             if opened {
                 tally.opened += 1;
                 if err.is_some() {
