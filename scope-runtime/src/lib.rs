@@ -3,6 +3,7 @@
 //!
 //! Use it through the `scope` facade, which adds the `#[variable_scope]` and `model!` macros.
 
+pub mod checkpoint;
 pub mod dtype;
 pub mod error;
 pub mod init;
