@@ -51,7 +51,7 @@ use crate::variable::Variable;
 ///     type Args = (usize,);
 ///     const SCOPE: &'static str = "bias_layer";
 ///     const MANIFEST: &'static [ManifestEntry] = &[ManifestEntry::Variable(VarManifest {
-///         path: "bias",
+///         name: "bias",
 ///         dtype: None,
 ///         trainable: true,
 ///         shape: Some("[units]"),
@@ -144,8 +144,9 @@ pub trait Model: Sized {
 /// What a model declares about one variable, available without building it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VarManifest {
-    /// Path relative to the model's scope, through anonymous sub-scopes (`input_layer/weights`).
-    pub path: &'static str,
+    /// The variable's name in its scope (`weights`); [`Model::manifest`] gives the path
+    /// relative to the model's scope (`input_layer/weights`).
+    pub name: &'static str,
     /// The declared dtype; `None` takes the enclosing scope's default (`float32` unless set).
     pub dtype: Option<DType>,
     /// Whether a new variable joins the trainable collection.
@@ -158,15 +159,26 @@ pub struct VarManifest {
     pub initializer: Option<&'static str>,
 }
 
-/// One entry of a [`Model::MANIFEST`]: a variable, or a nested model with its own manifest.
+/// One entry of a [`Model::MANIFEST`]: a variable, an anonymous sub-scope, or a nested model.
+///
+/// A manifest is a tree that mirrors the declaration; [`flatten_manifest`] turns it into
+/// relative paths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ManifestEntry {
     /// A variable of this model.
     Variable(VarManifest),
-    /// A nested model, built in the scope `path` relative to this model's scope.
+    /// An anonymous sub-scope (`input_layer { .. }` in `model!`) and what is declared in it.
+    Scope {
+        /// The sub-scope's name (`input_layer`).
+        name: &'static str,
+        /// What is declared inside it.
+        entries: &'static [ManifestEntry],
+    },
+    /// A nested model, built in its own scope inside this model's scope.
     Model {
-        /// The nested model's scope, relative to this model's scope (`cell`).
-        path: &'static str,
+        /// The nested model's scope name (`basic_lstm_cell`): the field's override, or the
+        /// nested type's [`Model::SCOPE`].
+        scope: &'static str,
         /// The nested model's type, as written in the declaration.
         type_name: &'static str,
         /// The nested model's own manifest.
@@ -188,10 +200,13 @@ fn flatten_into(
 ) {
     for entry in entries {
         match entry {
-            ManifestEntry::Variable(var) => out.push((join(prefix, var.path), var)),
-            ManifestEntry::Model { path, manifest, .. } => {
-                flatten_into(manifest, &join(prefix, path), out);
+            ManifestEntry::Variable(var) => out.push((join(prefix, var.name), var)),
+            ManifestEntry::Scope { name, entries } => {
+                flatten_into(entries, &join(prefix, name), out);
             }
+            ManifestEntry::Model {
+                scope, manifest, ..
+            } => flatten_into(manifest, &join(prefix, scope), out),
         }
     }
 }
@@ -205,10 +220,9 @@ fn join(prefix: &str, path: &str) -> String {
 }
 
 impl fmt::Display for VarManifest {
-    /// `input_layer/weights [in_size, units] float32 random_normal(0.0, 0.5)`, as a summary
-    /// line.
+    /// `weights [in_size, units] float32 random_normal(0.0, 0.5)`, as a summary line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path)?;
+        write!(f, "{}", self.name)?;
         if let Some(shape) = self.shape {
             write!(f, " {shape}")?;
         }
@@ -231,24 +245,27 @@ impl fmt::Display for VarManifest {
 mod tests {
     use super::*;
 
-    const INNER: &[ManifestEntry] = &[ManifestEntry::Variable(VarManifest {
-        path: "basic_lstm_cell/kernel",
-        dtype: None,
-        trainable: true,
-        shape: Some("[22, 44]"),
-        initializer: None,
-    })];
+    const INNER: &[ManifestEntry] = &[ManifestEntry::Scope {
+        name: "basic_lstm_cell",
+        entries: &[ManifestEntry::Variable(VarManifest {
+            name: "kernel",
+            dtype: None,
+            trainable: true,
+            shape: Some("[22, 44]"),
+            initializer: None,
+        })],
+    }];
 
     const OUTER: &[ManifestEntry] = &[
         ManifestEntry::Variable(VarManifest {
-            path: "w",
+            name: "w",
             dtype: Some(DType::F64),
             trainable: false,
             shape: Some("[2]"),
             initializer: Some("zeros"),
         }),
         ManifestEntry::Model {
-            path: "cell",
+            scope: "cell",
             type_name: "Cell",
             manifest: INNER,
         },
