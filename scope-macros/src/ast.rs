@@ -62,6 +62,9 @@ pub(crate) struct VarDecl {
     pub(crate) init: Option<InitDecl>,
     pub(crate) dtype: Option<DTypeDecl>,
     pub(crate) trainable: Option<LitBool>,
+    /// Whether parsing it already reported an error, so that the checker does not pile a
+    /// consequence (such as "no shape" after a misspelt `shape`) on top.
+    pub(crate) incomplete: bool,
 }
 
 impl VarDecl {

@@ -108,7 +108,7 @@ fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
                 claim(name, span, "variable");
                 let value = var.init.as_ref().filter(|i| i.kind == InitKind::Value);
                 match (&var.shape, value) {
-                    (None, None) => cx.error_spanned_by(
+                    (None, None) if !var.incomplete => cx.error_spanned_by(
                         &var.ident,
                         format!(
                             "variable `{}` has no shape: give one (`[in_size, units]`), or an \

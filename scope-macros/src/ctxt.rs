@@ -47,6 +47,11 @@ impl Ctxt {
             .push(err);
     }
 
+    /// How many errors were recorded so far (to tell whether a step added one).
+    pub(crate) fn count(&self) -> usize {
+        self.errors.borrow().as_ref().map_or(0, Vec::len)
+    }
+
     /// Finishes collection: all recorded errors combined into one, if any.
     pub(crate) fn check(self) -> syn::Result<()> {
         let errors = self.errors.borrow_mut().take().expect("Ctxt checked twice");

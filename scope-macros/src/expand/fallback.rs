@@ -58,7 +58,7 @@ fn emit(def: &ModelDef, handle: bool) -> TokenStream {
             let vis = &def.vis;
             let ident = &def.ident;
             let mut fields = Vec::new();
-            dsl_fields(&def.items, "", &mut fields);
+            dsl_fields(&def.items, "", &mut Vec::new(), &mut fields);
             quote! {
                 #(#attrs)*
                 #vis struct #ident {
@@ -70,9 +70,23 @@ fn emit(def: &ModelDef, handle: bool) -> TokenStream {
     }
 }
 
-fn dsl_fields(items: &[Item], prefix: &str, out: &mut Vec<TokenStream>) {
+/// The fields of a `model!` struct; a field name seen before (an error already reported) is
+/// emitted once, so that rustc does not report it again.
+fn dsl_fields(items: &[Item], prefix: &str, seen: &mut Vec<String>, out: &mut Vec<TokenStream>) {
     let p = private();
     for item in items {
+        let field = match item {
+            Item::Var(var) => Some(&var.field),
+            Item::Model(model) => Some(&model.field),
+            Item::Scope(_) => None,
+        };
+        if let Some(field) = field {
+            let name = crate::ast::unraw(field);
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+        }
         match item {
             Item::Var(var) => {
                 let (attrs, vis, field) = (&var.attrs, &var.vis, &var.field);
@@ -100,7 +114,7 @@ fn dsl_fields(items: &[Item], prefix: &str, out: &mut Vec<TokenStream>) {
             }
             Item::Scope(sub) => {
                 let prefix = format!("{prefix}{}/", crate::ast::unraw(&sub.ident));
-                dsl_fields(&sub.items, &prefix, out);
+                dsl_fields(&sub.items, &prefix, seen, out);
             }
         }
     }

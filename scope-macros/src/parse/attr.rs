@@ -23,6 +23,7 @@ pub(crate) fn empty_var(ident: Ident) -> VarDecl {
         init: None,
         dtype: None,
         trainable: None,
+        incomplete: false,
     }
 }
 
@@ -187,9 +188,11 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
         decl.attrs = kept;
         decl.vis = field.vis.clone();
         decl.ty = Some(field.ty.clone());
+        let before = cx.count();
         if let Some(tokens) = attr_list_tokens(attr, cx) {
             apply_var_keys(tokens, &mut decl, cx);
         }
+        decl.incomplete = cx.count() > before;
         return Some(Item::Var(decl));
     }
     if let Some(attr) = model {

@@ -265,6 +265,7 @@ fn parse_var_item(
 ) -> Item {
     let mut decl = empty_var(ident);
     decl.field = field;
+    let before = cx.count();
     for attr in attrs {
         if attr.path().is_ident("var") {
             if let Some(tokens) = attr_list_tokens(&attr, cx) {
@@ -329,6 +330,7 @@ fn parse_var_item(
             );
         }
     }
+    decl.incomplete = cx.count() > before;
     Item::Var(decl)
 }
 
