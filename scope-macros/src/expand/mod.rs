@@ -8,7 +8,7 @@ mod fallback;
 mod snapshots;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::{Ident, LitStr};
 
 use crate::ast::{tokens_text, unraw, InitDecl, InitKind, Item, ModelDef, Source, VarDecl};
@@ -205,10 +205,12 @@ fn var_spec(var: &VarDecl) -> TokenStream {
     let mut spec = quote!(#p::VarSpec::new());
     if let Some(shape) = &var.shape {
         let dims = &shape.dims;
+        // Spanned on the user's brackets, so that a dimension of the wrong type is reported
+        // there rather than on the whole macro.
         let array = if dims.is_empty() {
-            quote!([0usize; 0])
+            quote_spanned!(shape.span=> [0usize; 0])
         } else {
-            quote!([#(#dims),*])
+            quote_spanned!(shape.span=> [#(#dims),*])
         };
         spec.extend(quote!(.shape(#array)));
     }

@@ -17,7 +17,7 @@ pub struct Dense {
 #[variable_scope("mlp", inputs: usize, hidden: usize)]
 pub struct Mlp {
     #[model(scope = "hidden_layer", args(Config { inputs, units: hidden }))]
-    pub hidden: Dense,
+    pub first: Dense,
     #[model(args(Config { inputs: hidden, units: 1 }))]
     pub out: Dense,
 }
