@@ -10,7 +10,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::dtype::DType;
 use crate::error::{Error, NameContext, Result};
 use crate::init::{stream_seed, Initializer};
-use crate::names::{context_of, validate_scope_name, Uniquifier};
+use crate::names::{context_of, validate_scope_name, Helpers, Uniquifier};
 use crate::scope::{
     CountsOnExit, Frame, NameScopeBuilder, Reuse, ScopeTarget, ThreadScopes, VariableScope,
     VariableScopeBuilder,
@@ -145,41 +145,36 @@ impl Shared {
         self.by_name.contains_key(name) || self.other_ops.contains(name)
     }
 
-    /// Names a new op `name` under `stack` (TF's `_create_op_internal`): validated, then
-    /// absolute if it ends in `/`, else uniquified. Marks nothing if it fails.
-    fn claim_op_name(&mut self, stack: &str, name: &str) -> Result<String> {
-        validate_scope_name(name, context_of(stack))?;
-        if let Some(abs) = name.strip_suffix('/') {
+    /// Names a new op `name` under `stack` (TF's `_create_op_internal`), after
+    /// [`check_op_name`] passed: absolute if it ends in `/`, else uniquified; a variable's
+    /// helper op names are marked too. Marks nothing if it fails, but for a duplicate of an
+    /// absolutely named op, where TF too has consumed the uniquified name.
+    fn claim_op_name(
+        &mut self,
+        stack: &str,
+        name: &str,
+        helpers: Option<Helpers>,
+    ) -> Result<String> {
+        let (stack, name) = op_base(stack, name, helpers);
+        let op = if let Some(abs) = name.strip_suffix('/') {
             if self.op_exists(abs) {
                 return Err(Error::DuplicateName { name: abs.into() });
             }
             self.absolute_ops = true;
-            return Ok(abs.to_owned());
-        }
-        if self.absolute_ops {
-            // Only an absolutely named op can sit on a name the uniquifier hands out.
-            let candidate = self.peek_unique(stack, name);
-            if self.op_exists(&candidate) {
-                return Err(Error::DuplicateName { name: candidate });
-            }
-        }
-        Ok(self.names.unique(stack, name))
-    }
-
-    fn peek_unique(&self, stack: &str, name: &str) -> String {
-        let full = if stack.is_empty() {
-            name.to_owned()
+            abs.to_owned()
         } else {
-            format!("{stack}/{name}")
+            let op = self.names.unique(stack, name);
+            // Only an absolutely named op can sit on a name the uniquifier hands out. As in
+            // TF, the name stays consumed, so a retry gets the next one (`x_1`).
+            if self.absolute_ops && self.op_exists(&op) {
+                return Err(Error::DuplicateName { name: op });
+            }
+            op
         };
-        if !self.names.is_used(&full) {
-            return full;
+        if let Some(helpers) = helpers {
+            self.names.mark_helpers(&op, helpers);
         }
-        let mut i = 1;
-        while self.names.is_used(&format!("{full}_{i}")) {
-            i += 1;
-        }
-        format!("{full}_{i}")
+        Ok(op)
     }
 
     fn register(&mut self, var: &Variable, store_key: Option<&str>) {
@@ -375,7 +370,8 @@ impl Registry {
                     limit: depth_limit,
                 });
             }
-            let (stack, returned) = self.name_scope_transition(&t.name_stack, name.unwrap_or(""))?;
+            let (stack, returned) =
+                self.name_scope_transition(&t.name_stack, name.unwrap_or(""))?;
             let old = std::mem::replace(&mut t.name_stack, stack);
             let id = t.push(Frame {
                 id: 0,
@@ -410,7 +406,10 @@ impl Registry {
                 return Err(Error::MissingScopeName);
             }
         }
-        for name in [&b.default_name, &target_name(&b.target)].into_iter().flatten() {
+        for name in [&b.default_name, &target_name(&b.target)]
+            .into_iter()
+            .flatten()
+        {
             self.check_name_len(name)?;
         }
         // TF: reuse=False means "inherit", the same as None.
@@ -471,7 +470,8 @@ impl Registry {
                 }
             };
             let old_scope = std::mem::replace(&mut t.current, scope.clone());
-            let old_stack = name_scope.map(|(stack, _)| std::mem::replace(&mut t.name_stack, stack));
+            let old_stack =
+                name_scope.map(|(stack, _)| std::mem::replace(&mut t.name_stack, stack));
             let id = t.push(Frame {
                 id: 0,
                 name_stack: old_stack,
@@ -555,25 +555,29 @@ impl Registry {
             (Initializer::Value(v), _) => v.shape().to_vec(),
             (_, Some(shape)) => shape,
             (_, None) => {
-                return Err(Error::InvalidInitializer {
-                    reason: format!(
-                        "variable {full_name}: a callable initializer ({}) needs a fully \
-                         defined `shape`",
-                        initializer.describe()
-                    ),
+                return Err(Error::InitializerNeedsShape {
+                    name: full_name,
+                    initializer: initializer.describe(),
                 })
             }
         };
-        validate_scope_name(&full_name, NameContext::Root)?;
+        let helpers = if initializer.is_value() {
+            Helpers::FromValue
+        } else {
+            Helpers::FromInitializer
+        };
+        check_op_name("", &full_name, Some(helpers))?;
         self.check_size(&full_name, &shape)?;
-        let value = initializer.initialize(&shape, dtype, stream_seed(self.inner.seed, &full_name))?;
+        initializer.check_dtype(&full_name, dtype)?;
+        let value =
+            initializer.initialize(&shape, dtype, stream_seed(self.inner.seed, &full_name))?;
 
         let mut shared = self.write();
         if let Some(found) = shared.store.get(full_name.as_str()) {
             // Another thread created it since the fast path looked.
             return share(found, reuse, Some(&shape), dtype, &full_name, &scope);
         }
-        let op_name = shared.claim_op_name("", &full_name)?;
+        let op_name = shared.claim_op_name("", &full_name, Some(helpers))?;
         shared.next_id += 1;
         let var = Variable::from_parts(shared.next_id, &op_name, trainable.unwrap_or(true), value);
         shared.register(&var, Some(&full_name));
@@ -596,23 +600,25 @@ impl Registry {
         Ok(())
     }
 
-    pub(crate) fn create_variable(&self, value: Tensor, options: VariableOptions) -> Result<Variable> {
+    pub(crate) fn create_variable(
+        &self,
+        value: Tensor,
+        options: VariableOptions,
+    ) -> Result<Variable> {
         let name = options.name.as_deref().unwrap_or("Variable");
         self.check_name_len(name)?;
-        if name.is_empty() {
-            return Err(Error::InvalidName {
-                name: String::new(),
-                context: NameContext::Root,
-            });
-        }
         self.check_size(name, value.shape())?;
         let value = match options.dtype {
-            Some(dtype) => value.cast(dtype),
+            Some(dtype) => convert_value(&value, dtype, name)?,
             None => value,
         };
+        // TF builds the variable inside `init_scope`, which re-enters the current name scope
+        // as an absolute scope and so drops one trailing `/` (`a//` -> `a/`).
         let stack = self.current_name_scope();
+        let stack = stack.strip_suffix('/').unwrap_or(&stack);
+        check_op_name(stack, name, Some(Helpers::FromValue))?;
         let mut shared = self.write();
-        let op_name = shared.claim_op_name(&stack, name)?;
+        let op_name = shared.claim_op_name(stack, name, Some(Helpers::FromValue))?;
         shared.next_id += 1;
         let var = Variable::from_parts(
             shared.next_id,
@@ -625,13 +631,24 @@ impl Registry {
     }
 
     /// Names a non-variable op (TF's `tf.constant(.., name=name)`): `name` in the current
-    /// name scope, uniquified, or used as is if it ends in `/`. Returns the op name.
+    /// name scope, uniquified, or used as is if it ends in `/`; the whole op name must match
+    /// TF's node-name regex. Returns the op name. (TF's default name for a constant is
+    /// `Const`.)
+    ///
+    /// ```
+    /// use scope::Registry;
+    /// let reg = Registry::new();
+    /// let _ns = reg.name_scope("outer").enter()?;
+    /// assert_eq!(reg.new_op_name("c")?, "outer/c");
+    /// assert_eq!(reg.new_op_name("c")?, "outer/c_1");
+    /// # Ok::<(), scope::Error>(())
+    /// ```
     pub fn new_op_name(&self, name: &str) -> Result<String> {
         self.check_name_len(name)?;
-        let name = if name.is_empty() { "Const" } else { name };
         let stack = self.current_name_scope();
+        check_op_name(&stack, name, None)?;
         let mut shared = self.write();
-        let op = shared.claim_op_name(&stack, name)?;
+        let op = shared.claim_op_name(&stack, name, None)?;
         shared.other_ops.insert(op.as_str().into());
         Ok(op)
     }
@@ -693,6 +710,65 @@ impl Registry {
     pub fn names_in_use(&self) -> usize {
         self.read().names.len()
     }
+}
+
+/// Converts a `tf.Variable`'s initial value to an explicit dtype as TF converts the Python
+/// value: floats refuse integer and bool types, integers refuse bool; bools and widening
+/// conversions pass.
+fn convert_value(value: &Tensor, dtype: DType, name: &str) -> Result<Tensor> {
+    let from = value.dtype();
+    let refused = (from.is_floating() && !dtype.is_floating())
+        || (matches!(from, DType::I32 | DType::I64) && dtype == DType::Bool);
+    if refused {
+        let first = value.to_f64_vec().first().copied().unwrap_or(0.0);
+        let (shown, kind) = if from.is_floating() {
+            (format!("{first:?}"), "float")
+        } else {
+            (format!("{first}"), "int")
+        };
+        return Err(Error::InitializerType {
+            name: name.to_owned(),
+            dtype,
+            value: shown,
+            kind,
+        });
+    }
+    Ok(value.cast(dtype))
+}
+
+/// TF names an op whose name is empty after its type, at the root: a variable named `""` is
+/// `VariableV2`.
+fn op_base<'a>(stack: &'a str, name: &'a str, helpers: Option<Helpers>) -> (&'a str, &'a str) {
+    if name.is_empty() && helpers.is_some() {
+        ("", "VariableV2")
+    } else {
+        (stack, name)
+    }
+}
+
+/// The checks TF makes before an op named `name` under `stack` exists: a variable's name is
+/// opened as a name scope (the scope regex for its context), then every op's node name is
+/// checked whole. A variable always has helper ops below it (`v/read`), so its node name can
+/// not end in the newline that Python's `$` lets a scope name end in.
+fn check_op_name(stack: &str, name: &str, helpers: Option<Helpers>) -> Result<()> {
+    let (stack, name) = op_base(stack, name, helpers);
+    if helpers.is_some() {
+        validate_scope_name(name, context_of(stack))?;
+    }
+    let base = match name.strip_suffix('/') {
+        Some(abs) => abs.to_owned(),
+        None if stack.is_empty() => name.to_owned(),
+        None => format!("{stack}/{name}"),
+    };
+    let node = match helpers {
+        Some(Helpers::FromValue) => format!("{base}/initial_value"),
+        Some(Helpers::FromInitializer) => format!("{base}/Initializer"),
+        None => base.strip_suffix('\n').unwrap_or(&base).to_owned(),
+    };
+    validate_scope_name(&node, NameContext::Node).map_err(|_| Error::InvalidName {
+        name: if node.is_empty() { base } else { node },
+        context: NameContext::Node,
+    })
 }
 
 fn target_name(target: &ScopeTarget) -> Option<String> {

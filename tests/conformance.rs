@@ -1,0 +1,448 @@
+//! Replays TensorFlow-verified naming/sharing cases through the public API: the corpus
+//! `tests/data/tf_cases_visible.json` and the project's own probes
+//! `tests/data/scope_cases_extra.json`, both recorded from TF 2.21 (format in
+//! `tests/data/FORMAT.md`; `replay_tf.py` there re-checks them against TF).
+//!
+//! Set `SCOPE_CONFORMANCE_CASES=/path/to/cases.json` to replay another file of the same format.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use scope::{
+    DType, Error, Initializer, NameScopeGuard, Registry, Reuse, Tensor, VarSpec, Variable,
+    VariableOptions, VariableScope, VariableScopeGuard,
+};
+
+/// Cases whose expectations come from TF's graph-op internals rather than its naming rules:
+/// `(case id, reason)`. Empty while every case passes; an entry here is counted as skipped.
+const SKIPS: &[(&str, &str)] = &[];
+
+enum Open {
+    Name(#[allow(dead_code)] NameScopeGuard),
+    Var(#[allow(dead_code)] VariableScopeGuard),
+}
+
+struct Replay {
+    reg: Registry,
+    open: Vec<Open>,
+    refs: HashMap<String, VariableScope>,
+    vars: HashMap<String, Variable>,
+    all: Vec<Variable>,
+}
+
+fn main() {
+    // The vendored TF corpus plus the project's own TF-recorded probes, or the one file named
+    // by SCOPE_CONFORMANCE_CASES.
+    let paths: Vec<PathBuf> = match std::env::var_os("SCOPE_CONFORMANCE_CASES") {
+        Some(path) => vec![PathBuf::from(path)],
+        None => ["tf_cases_visible.json", "scope_cases_extra.json"]
+            .iter()
+            .map(|f| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/data")
+                    .join(f)
+            })
+            .collect(),
+    };
+    let mut cases = Vec::new();
+    for path in &paths {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let file: Value = serde_json::from_str(&text).expect("case file is JSON");
+        cases.extend(
+            file["cases"]
+                .as_array()
+                .expect("`cases` is a list")
+                .iter()
+                .cloned(),
+        );
+    }
+
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for case in &cases {
+        let id = case["id"].as_str().unwrap_or("?");
+        if let Some((_, reason)) = SKIPS.iter().find(|(s, _)| *s == id) {
+            println!("skip {id}: {reason}");
+            skipped += 1;
+            continue;
+        }
+        // Each case runs on its own thread: scope stacks are per thread, like TF's.
+        let case = case.clone();
+        let result = std::thread::spawn(move || run_case(&case))
+            .join()
+            .unwrap_or_else(|_| Err("panicked".to_owned()));
+        match result {
+            Ok(()) => passed += 1,
+            Err(why) => {
+                failed += 1;
+                println!("FAIL {id}: {why}");
+            }
+        }
+    }
+    println!("conformance: {passed} passed, {failed} failed, {skipped} skipped");
+    assert_eq!(failed, 0, "{failed} conformance case(s) failed");
+    assert!(passed > 0, "no case ran");
+}
+
+fn run_case(case: &Value) -> Result<(), String> {
+    let mut r = Replay {
+        reg: Registry::with_seed(0),
+        open: Vec::new(),
+        refs: HashMap::new(),
+        vars: HashMap::new(),
+        all: Vec::new(),
+    };
+    for (i, op) in case["ops"].as_array().ok_or("no ops")?.iter().enumerate() {
+        r.step(op)
+            .map_err(|e| format!("op {i} ({}): {e}", op["op"]))?;
+    }
+    while r.open.pop().is_some() {}
+    Ok(())
+}
+
+impl Replay {
+    fn step(&mut self, op: &Value) -> Result<(), String> {
+        let expect = &op["expect"];
+        match op["op"].as_str().ok_or("op without name")? {
+            "exit" => {
+                self.open.pop().ok_or("exit with no open scope")?;
+                Ok(())
+            }
+            "name_scope" => {
+                let mut b = self.reg.name_scope(op["name"].as_str());
+                if let Some(d) = op["default_name"].as_str() {
+                    b = b.default_name(d);
+                }
+                match b.enter() {
+                    Ok(g) => {
+                        let got = json!({"scope": &*g});
+                        self.open.push(Open::Name(g));
+                        compare(expect, &got)
+                    }
+                    Err(e) => expect_error(expect, &e),
+                }
+            }
+            "variable_scope" | "variable_scope_reenter" => {
+                let mut b = if op["op"] == "variable_scope" {
+                    self.reg.variable_scope(op["name"].as_str())
+                } else {
+                    let s = self.scope_ref(&op["ref"])?;
+                    self.reg.variable_scope(&s)
+                };
+                if let Some(d) = op["default_name"].as_str() {
+                    b = b.default_name(d);
+                }
+                match &op["reuse"] {
+                    Value::Bool(v) => b = b.reuse(*v),
+                    Value::String(s) if s == "auto" => b = b.reuse(Reuse::Auto),
+                    Value::Null => {}
+                    other => return Err(format!("unknown reuse {other}")),
+                }
+                if !op["initializer"].is_null() {
+                    b = b.initializer(initializer(&op["initializer"])?);
+                }
+                if let Some(d) = op["dtype"].as_str() {
+                    b = b.dtype(dtype(d)?);
+                }
+                if let Some(aux) = op["auxiliary_name_scope"].as_bool() {
+                    b = b.auxiliary_name_scope(aux);
+                }
+                match b.enter() {
+                    Ok(g) => {
+                        if let Some(c) = op["capture"].as_str() {
+                            self.refs.insert(c.to_owned(), g.scope().clone());
+                        }
+                        let got = self.scope_record(g.scope());
+                        self.open.push(Open::Var(g));
+                        compare(expect, &got)
+                    }
+                    Err(e) => expect_error(expect, &e),
+                }
+            }
+            "reuse_variables" => {
+                match op["ref"].as_str() {
+                    Some(_) => self.scope_ref(&op["ref"])?.reuse_variables(),
+                    None => self.reg.reuse_variables(),
+                }
+                Ok(())
+            }
+            "get_variable_scope" => {
+                let s = self.reg.current_variable_scope();
+                if let Some(c) = op["capture"].as_str() {
+                    self.refs.insert(c.to_owned(), s.clone());
+                }
+                compare(expect, &self.scope_record(&s))
+            }
+            "current_name_scope" => compare(expect, &json!(self.reg.current_name_scope())),
+            "constant" => match self.reg.new_op_name(op["name"].as_str().unwrap_or("Const")) {
+                Ok(name) => compare(
+                    expect,
+                    &json!({"name": name, "tensor": format!("{name}:0")}),
+                ),
+                Err(e) => expect_error(expect, &e),
+            },
+            "get_variable" => {
+                let mut spec = VarSpec::new();
+                if let Some(shape) = op["shape"].as_array() {
+                    let dims: Vec<usize> = shape
+                        .iter()
+                        .filter_map(Value::as_u64)
+                        .map(|d| d as usize)
+                        .collect();
+                    spec = spec.shape(dims);
+                }
+                if let Some(d) = op["dtype"].as_str() {
+                    spec = spec.dtype(dtype(d)?);
+                }
+                if !op["initializer"].is_null() {
+                    spec = spec.initializer(initializer(&op["initializer"])?);
+                }
+                if let Some(t) = op["trainable"].as_bool() {
+                    spec = spec.trainable(t);
+                }
+                let name = op["name"].as_str().ok_or("get_variable without name")?;
+                let result = self.reg.get_variable(name, spec);
+                self.check_variable(op, result)
+            }
+            "variable" => {
+                let dt = op["dtype"].as_str().map(dtype).transpose()?;
+                let value = literal(&op["init"])?;
+                let options = VariableOptions {
+                    name: op["name"].as_str().map(str::to_owned),
+                    dtype: dt,
+                    trainable: op["trainable"].as_bool(),
+                };
+                let result = Variable::new_with(&self.reg, value, options);
+                self.check_variable(op, result)
+            }
+            "list_trainable" | "list_global" => {
+                let which = if op["op"] == "list_trainable" {
+                    scope::Collection::Trainable
+                } else {
+                    scope::Collection::Global
+                };
+                let names: Vec<String> = self
+                    .reg
+                    .collection(which, op["scope"].as_str())
+                    .iter()
+                    .map(|v| v.name().to_owned())
+                    .collect();
+                compare(expect, &json!(names))
+            }
+            other => Err(format!("unknown op {other}")),
+        }
+    }
+
+    fn scope_ref(&self, r: &Value) -> Result<VariableScope, String> {
+        let key = r.as_str().ok_or("ref is not a string")?;
+        self.refs
+            .get(key)
+            .cloned()
+            .ok_or_else(|| format!("no captured scope {key}"))
+    }
+
+    fn scope_record(&self, s: &VariableScope) -> Value {
+        let reuse = match s.reuse() {
+            Reuse::No => json!(false),
+            Reuse::Yes => json!(true),
+            Reuse::Auto => json!("auto"),
+        };
+        json!({
+            "name": s.name(),
+            "original_name_scope": s.original_name_scope(),
+            "reuse": reuse,
+            "current_name_scope": self.reg.current_name_scope(),
+        })
+    }
+
+    fn check_variable(
+        &mut self,
+        op: &Value,
+        result: Result<Variable, Error>,
+    ) -> Result<(), String> {
+        let expect = &op["expect"];
+        let var = match result {
+            Ok(v) => v,
+            Err(e) => return expect_error(expect, &e),
+        };
+        if expect.get("error").is_some() {
+            return Err(format!(
+                "expected {}, got variable {}",
+                expect["error"],
+                var.name()
+            ));
+        }
+        let got = json!({
+            "name": var.name(),
+            "tensor": var.tensor_name(),
+            "dtype": var.dtype().name(),
+            "shape": var.shape(),
+        });
+        compare(expect, &got)?;
+        match op["same_as"].as_str() {
+            Some(other) => {
+                let want = self
+                    .vars
+                    .get(other)
+                    .ok_or_else(|| format!("unknown id {other}"))?;
+                if !var.ptr_eq(want) {
+                    return Err(format!("expected the same variable as {other}"));
+                }
+            }
+            None => {
+                if self.all.iter().any(|v| v.ptr_eq(&var)) {
+                    return Err("expected a new variable, got an earlier one".into());
+                }
+            }
+        }
+        if let Some(want) = op.get("expect_value") {
+            let want = flatten(want);
+            let got = var.value().to_f64_vec();
+            let close = want.len() == got.len()
+                && want
+                    .iter()
+                    .zip(&got)
+                    .all(|(w, g)| (w - g).abs() <= 1e-6 * w.abs().max(1.0));
+            if !close {
+                return Err(format!("value {got:?}, expected {want:?}"));
+            }
+        }
+        if let Some(id) = op["id"].as_str() {
+            self.vars.insert(id.to_owned(), var.clone());
+        }
+        self.all.push(var);
+        Ok(())
+    }
+}
+
+fn compare(expect: &Value, got: &Value) -> Result<(), String> {
+    if let Some(err) = expect.get("error") {
+        return Err(format!("expected error {err}, got {got}"));
+    }
+    // Every expected field must match; `got` may carry more.
+    let ok = match (expect, got) {
+        (Value::Object(e), Value::Object(g)) => e.iter().all(|(k, v)| g.get(k) == Some(v)),
+        (e, g) => e == g,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("expected {expect}, got {got}"))
+    }
+}
+
+/// The corpus category and Python class of an error.
+fn category(e: &Error) -> (&'static str, &'static str) {
+    match e {
+        Error::AlreadyExists { .. } => ("AlreadyExists", "ValueError"),
+        Error::NotFound { .. } => ("NotFound", "ValueError"),
+        Error::ShapeMismatch { .. } => ("ShapeMismatch", "ValueError"),
+        Error::DtypeMismatch { .. } => ("DtypeMismatch", "ValueError"),
+        Error::MissingShape { .. } => ("MissingShape", "ValueError"),
+        // TF's classifier captures the name with `(.*)`, which cannot cross a newline.
+        Error::InvalidName { name, .. } if name.contains('\n') => ("Other", "ValueError"),
+        Error::InvalidName { .. } => ("InvalidName", "ValueError"),
+        Error::InitializerType { .. } => ("Other", "TypeError"),
+        Error::InitializerNeedsShape { .. } => ("Other", "ValueError"),
+        Error::ConstantInitializerWithShape { .. } => {
+            ("ConstantInitializerWithShape", "ValueError")
+        }
+        Error::InitializerDtypeMismatch { .. } => ("InitializerDtypeMismatch", "ValueError"),
+        Error::ReuseWithoutName => ("ReuseWithoutName", "ValueError"),
+        Error::MissingScopeName => ("MissingScopeName", "TypeError"),
+        Error::DuplicateName { .. } => ("DuplicateName", "ValueError"),
+        _ => ("Other", "ValueError"),
+    }
+}
+
+fn expect_error(expect: &Value, e: &Error) -> Result<(), String> {
+    let Some(want) = expect.get("error").and_then(Value::as_str) else {
+        return Err(format!("unexpected error: {e}"));
+    };
+    let (cat, class) = category(e);
+    let msg = e.to_string();
+    if cat != want {
+        return Err(format!("expected {want}, got {cat}: {msg}"));
+    }
+    if let Some(c) = expect["error_class"].as_str() {
+        if c != class {
+            return Err(format!("expected class {c}, got {class}"));
+        }
+    }
+    if let Some(sub) = expect["message_contains"].as_str() {
+        if !msg.contains(sub) {
+            return Err(format!("message {msg:?} lacks {sub:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn dtype(name: &str) -> Result<DType, String> {
+    name.parse().map_err(|e: Error| e.to_string())
+}
+
+fn initializer(spec: &Value) -> Result<Initializer, String> {
+    // TF distinguishes Python ints, floats and bools here (a float refuses an int variable).
+    match spec.get("constant") {
+        Some(Value::Bool(b)) => return Ok(Initializer::ConstantBool(*b)),
+        Some(x) if x.is_i64() => return Ok(Initializer::ConstantInt(x.as_i64().unwrap_or(0))),
+        Some(x) => {
+            let v = x.as_f64().ok_or("constant is not a number")?;
+            return Ok(Initializer::Constant(v));
+        }
+        None => {}
+    }
+    if spec.get("zeros").is_some() {
+        return Ok(Initializer::Zeros);
+    }
+    if spec.get("ones").is_some() {
+        return Ok(Initializer::Ones);
+    }
+    if let Some(v) = spec.get("value") {
+        return Ok(Initializer::Value(literal(v)?));
+    }
+    Err(format!("unknown initializer {spec}"))
+}
+
+fn flatten(v: &Value) -> Vec<f64> {
+    match v {
+        Value::Array(items) => items.iter().flat_map(flatten).collect(),
+        Value::Bool(b) => vec![f64::from(u8::from(*b))],
+        other => vec![other.as_f64().unwrap_or(f64::NAN)],
+    }
+}
+
+/// A JSON literal as TF converts a Python value: floats to float32, ints to int32 (int64 when
+/// one does not fit), bools to bool. An explicit dtype is applied by the registry.
+fn literal(v: &Value) -> Result<Tensor, String> {
+    fn shape_of(v: &Value, shape: &mut Vec<usize>) {
+        if let Value::Array(items) = v {
+            shape.push(items.len());
+            if let Some(first) = items.first() {
+                shape_of(first, shape);
+            }
+        }
+    }
+    fn any(v: &Value, f: &dyn Fn(&Value) -> bool) -> bool {
+        match v {
+            Value::Array(items) => items.iter().any(|i| any(i, f)),
+            other => f(other),
+        }
+    }
+    let mut shape = Vec::new();
+    shape_of(v, &mut shape);
+    let values = flatten(v);
+    let inferred = if any(v, &Value::is_boolean) {
+        DType::Bool
+    } else if any(v, &|x| x.is_f64()) {
+        DType::F32
+    } else if any(v, &|x| x.as_i64().is_none_or(|i| i32::try_from(i).is_err())) {
+        DType::I64
+    } else {
+        DType::I32
+    };
+    let t = Tensor::from_f64(&shape, values).map_err(|e| e.to_string())?;
+    Ok(t.cast(inferred))
+}
