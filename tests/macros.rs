@@ -153,6 +153,12 @@ pub struct Dense {
     /// A step counter.
     #[var(shape = [], dtype = i64, init = zeros, trainable = false)]
     pub step: Variable,
+    /// An integer constant, then a boolean one.
+    #[var(shape = [2], dtype = i32, init = constant(-3))]
+    pub offsets: Variable,
+    /// A mask.
+    #[var(shape = [2], dtype = bool, init = constant(true))]
+    pub mask: Variable,
 }
 
 /// Two dense layers: nested models with scope overrides, and one from its default scope.
@@ -177,18 +183,24 @@ fn attribute_models_nest_and_override_names_dtypes_and_trainable() {
             "mlp/layer_1/weights",
             "mlp/layer_1/bias",
             "mlp/layer_1/step",
+            "mlp/layer_1/offsets",
+            "mlp/layer_1/mask",
             "mlp/dense/weights",
             "mlp/dense/bias",
             "mlp/dense/step",
+            "mlp/dense/offsets",
+            "mlp/dense/mask",
         ]
     );
+    assert_eq!(mlp.first.offsets.value().to_f64_vec(), [-3.0, -3.0]);
+    assert_eq!(mlp.first.mask.dtype(), scope::DType::Bool);
     assert_eq!(mlp.first.step.dtype(), scope::DType::I64);
     assert!(!mlp.first.step.trainable());
-    assert_eq!(reg.trainable_variables().len(), 4);
+    assert_eq!(reg.trainable_variables().len(), 8);
     assert_eq!(mlp.second.weights.shape(), [3, 1]);
     let manifest: Vec<String> = Mlp::manifest().into_iter().map(|(p, _)| p).collect();
     assert_eq!(manifest[0], "layer_1/weights");
-    assert_eq!(manifest[3], "dense/weights");
+    assert_eq!(manifest[5], "dense/weights");
 }
 
 #[test]

@@ -27,8 +27,11 @@ fn is_scope_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '\\' | '/' | '>' | '-')
 }
 
-/// Whether TF accepts `name` in `context`. The empty name is refused here: a model, sub-scope
-/// or variable needs a name.
+/// Whether TF accepts `name` in `context`. Stricter than the runtime in two ways, both of
+/// which only move a certain run-time failure to compile time: the empty name is refused (a
+/// model, sub-scope or variable needs a name), and so is the one trailing `\n` that Python's
+/// `$` lets through for a scope name (every variable below it would fail TF's node-name
+/// check).
 pub(crate) fn is_valid(name: &str, context: Context) -> bool {
     let mut chars = name.chars();
     let Some(first) = chars.next() else {
@@ -53,6 +56,11 @@ mod tests {
             "rnn", "a-b.c", ".a", "a\\b", "_x", "a:b", "é", "a\n", "x/y", "0", ">", "-a", "a b",
         ];
         for name in cases {
+            if name.ends_with('\n') {
+                assert!(!is_valid(name, Context::Root) && !is_valid(name, Context::Nested));
+                assert!(validate_scope_name(name, NameContext::Node).is_err());
+                continue;
+            }
             for (ours, theirs) in [
                 (Context::Root, NameContext::Root),
                 (Context::Nested, NameContext::Nested),

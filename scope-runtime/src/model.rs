@@ -37,7 +37,7 @@ use crate::variable::Variable;
 /// hand-written layers.
 ///
 /// ```
-/// use scope_runtime::{
+/// use scope::{
 ///     Initializer, ManifestEntry, Model, Registry, VarManifest, VarSpec, Variable, VariableScope,
 /// };
 ///
@@ -58,7 +58,7 @@ use crate::variable::Variable;
 ///         initializer: Some("zeros"),
 ///     })];
 ///
-///     fn build_in(reg: &Registry, scope: &str, (units,): (usize,)) -> scope_runtime::Result<Self> {
+///     fn build_in(reg: &Registry, scope: &str, (units,): (usize,)) -> scope::Result<Self> {
 ///         reg.variable_scope(scope).with(|vs| {
 ///             let spec = VarSpec::new().shape([units]).initializer(Initializer::Zeros);
 ///             let bias = reg.get_variable("bias", spec)?;
@@ -82,7 +82,7 @@ use crate::variable::Variable;
 /// assert!(train.shares_storage_with(&test));
 /// assert_eq!(train.variables()[0].0, "bias_layer/bias");
 /// assert_eq!(Bias::manifest()[0].0, "bias");
-/// # Ok::<(), scope_runtime::Error>(())
+/// # Ok::<(), scope::Error>(())
 /// ```
 pub trait Model: Sized {
     /// What building the model takes besides the registry and the scope name: the tuple of

@@ -237,7 +237,14 @@ fn initializer(init: &InitDecl) -> TokenStream {
         InitKind::Zeros => quote!(#init_ty::Zeros),
         InitKind::Ones => quote!(#init_ty::Ones),
         InitKind::GlorotUniform => quote!(#init_ty::GlorotUniform),
-        InitKind::Constant => quote!(#init_ty::Constant(#(#args),*)),
+        InitKind::Constant => {
+            let variant = match constant_literal(&args[0]) {
+                Some(syn::Lit::Int(_)) => quote!(ConstantInt),
+                Some(syn::Lit::Bool(_)) => quote!(ConstantBool),
+                _ => quote!(Constant),
+            };
+            quote!(#init_ty::#variant(#(#args),*))
+        }
         InitKind::RandomNormal
         | InitKind::TruncatedNormal
         | InitKind::RandomUniform
@@ -246,6 +253,17 @@ fn initializer(init: &InitDecl) -> TokenStream {
             quote!(#init_ty::#ctor(#(#args),*))
         }
     }
+}
+
+/// The literal of a `constant(..)` argument, through a leading `-`.
+fn constant_literal(arg: &TokenStream) -> Option<syn::Lit> {
+    let mut tokens: Vec<_> = arg.clone().into_iter().collect();
+    if let Some(proc_macro2::TokenTree::Punct(p)) = tokens.first() {
+        if p.as_char() == '-' {
+            tokens.remove(0);
+        }
+    }
+    syn::parse2(tokens.into_iter().collect()).ok()
 }
 
 fn collect_fields<'a>(items: &'a [Item], out: &mut Vec<&'a Ident>) {

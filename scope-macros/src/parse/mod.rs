@@ -313,6 +313,24 @@ pub(crate) fn parse_init(tokens: &TokenStream, cx: &Ctxt) -> Option<InitDecl> {
     let mut ok = true;
     let args = if kind == InitKind::Value {
         args
+    } else if kind == InitKind::Constant {
+        // A float, integer or bool, as TF's `constant_initializer` takes; the expansion
+        // picks `Constant`, `ConstantInt` or `ConstantBool` from the literal.
+        for arg in &args {
+            if let Some(lit) = single_lit(arg) {
+                if !matches!(lit, Lit::Int(_) | Lit::Float(_) | Lit::Bool(_)) {
+                    cx.error_spanned_by(
+                        &lit,
+                        format!(
+                            "`constant` takes a number or a boolean; found {}",
+                            describe(&lit)
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        args
     } else {
         args.into_iter()
             .map(|arg| match number_arg(&arg, cx) {
@@ -486,6 +504,11 @@ mod tests {
         assert!(parse_init(&quote!(normal(0.0, 1.0)), &cx).is_none());
         assert!(parse_init(&quote!(constant(1.0, 2.0)), &cx).is_none());
         assert!(parse_init(&quote!(constant("a")), &cx).is_none());
+        assert!(parse_init(&quote!(constant(true)), &cx).is_some());
+        assert_eq!(
+            parse_init(&quote!(constant(1)), &cx).unwrap().args[0].to_string(),
+            "1"
+        );
         assert_eq!(errors(cx), 3);
     }
 

@@ -5,6 +5,8 @@ pub(crate) struct Counters {
     pub(crate) step: Variable,
     /// The shape comes from the value.
     pub(crate) table: Variable,
+    /// An integer constant fills an integer variable (`Initializer::ConstantInt`).
+    pub(crate) sevens: Variable,
     /// TF's default initializer for floats.
     pub(crate) kernel: Variable,
     /// The variable scope the model was built in.
@@ -38,6 +40,13 @@ impl ::scope::__private::Model for Counters {
             initializer: ::core::option::Option::Some("value([1.0f32, 2.0, 3.0])"),
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
+            name: "sevens",
+            dtype: ::core::option::Option::Some(::scope::__private::DType::I32),
+            trainable: true,
+            shape: ::core::option::Option::Some("[2]"),
+            initializer: ::core::option::Option::Some("constant(7)"),
+        }),
+        ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "kernel",
             dtype: ::core::option::Option::Some(::scope::__private::DType::F64),
             trainable: true,
@@ -68,6 +77,14 @@ impl ::scope::__private::Model for Counters {
                         ::scope::__private::Initializer::value([1.0f32, 2.0, 3.0]),
                     ),
             )?;
+        let sevens = __scope_reg
+            .get_variable(
+                "sevens",
+                ::scope::__private::VarSpec::new()
+                    .shape([2])
+                    .dtype(::scope::__private::DType::I32)
+                    .initializer(::scope::__private::Initializer::ConstantInt(7)),
+            )?;
         let kernel = __scope_reg
             .get_variable(
                 "kernel",
@@ -78,6 +95,7 @@ impl ::scope::__private::Model for Counters {
         ::core::result::Result::Ok(Self {
             step,
             table,
+            sevens,
             kernel,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
@@ -91,6 +109,7 @@ impl ::scope::__private::Model for Counters {
     ) {
         __scope_f(&self.step);
         __scope_f(&self.table);
+        __scope_f(&self.sevens);
         __scope_f(&self.kernel);
     }
 }
@@ -101,6 +120,7 @@ impl ::core::fmt::Debug for Counters {
             .field("scope", &self.__scope_handle.name())
             .field("step", &self.step)
             .field("table", &self.table)
+            .field("sevens", &self.sevens)
             .field("kernel", &self.kernel)
             .finish()
     }

@@ -9,6 +9,9 @@ pub(crate) struct Counters {
     /// The shape comes from the value.
     #[var(init = value([1.0f32, 2.0, 3.0]))]
     pub(crate) table: Variable,
+    /// An integer constant fills an integer variable (`Initializer::ConstantInt`).
+    #[var(shape = [2], dtype = i32, init = constant(7))]
+    pub(crate) sevens: Variable,
     /// TF's default initializer for floats.
     #[var(shape = [3, 3], dtype = f64)]
     pub(crate) kernel: Variable,
