@@ -21,10 +21,28 @@ pub(crate) fn check(def: &ModelDef, cx: &Ctxt) {
         }
         None => unraw(&def.ident),
     };
+    check_derives(def, cx);
     check_args(def, cx);
     check_scope(&def.items, &scope_path, cx);
-    if let Source::Dsl = def.source {
-        check_fields(&def.items, cx);
+    check_fields(&def.items, matches!(def.source, Source::Dsl), cx);
+}
+
+/// `Debug` is generated (it shows the scope and every variable), so deriving it clashes.
+fn check_derives(def: &ModelDef, cx: &Ctxt) {
+    for attr in def.attrs.iter().filter(|a| a.path().is_ident("derive")) {
+        let paths = attr.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+        );
+        // A derive list that does not parse is left for rustc to report.
+        for path in paths.into_iter().flatten() {
+            if path.segments.last().is_some_and(|s| s.ident == "Debug") {
+                cx.error_spanned_by(
+                    &path,
+                    "`Debug` is generated for models (it shows the scope and every variable); \
+                     remove it from the derive",
+                );
+            }
+        }
     }
 }
 
@@ -154,8 +172,9 @@ fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
     }
 }
 
-/// `model!` flattens sub-scopes into field names, which can collide.
-fn check_fields(items: &[Item], cx: &Ctxt) {
+/// Field names the generated code reserves, and (`model!`, which flattens sub-scopes into
+/// field names) fields that collide.
+fn check_fields(items: &[Item], dsl: bool, cx: &Ctxt) {
     let mut fields = Vec::new();
     collect_fields(items, &mut fields);
     let mut seen: HashMap<String, ()> = HashMap::new();
@@ -164,7 +183,7 @@ fn check_fields(items: &[Item], cx: &Ctxt) {
         if name.starts_with("__scope") {
             cx.error_spanned_by(field, format!("`{name}` is reserved for generated code"));
         }
-        if seen.insert(name.clone(), ()).is_some() {
+        if dsl && seen.insert(name.clone(), ()).is_some() {
             cx.error_spanned_by(
                 field,
                 format!(
@@ -246,6 +265,17 @@ mod tests {
             }),
             // reg, none, both, duplicate field a_b, field n shadows arg
             5
+        );
+    }
+
+    #[test]
+    fn derived_debug_and_reserved_fields() {
+        assert_eq!(
+            dsl_errors(quote! {
+                #[derive(Clone, core::fmt::Debug)]
+                struct M("m") { __scope_handle: [1] }
+            }),
+            2
         );
     }
 

@@ -83,6 +83,9 @@ use proc_macro::TokenStream;
 ///   `shares_storage_with()` and `manifest()`;
 /// * `impl Debug` (do not derive it).
 ///
+/// Put `#[variable_scope]` above any `#[derive(..)]`: derives listed before it would see the
+/// struct without its scope handle. `Clone` may be derived (clones share the variables).
+///
 /// Nested models are built in their own scope inside this one:
 ///
 /// ```

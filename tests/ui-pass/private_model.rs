@@ -7,13 +7,15 @@ mod layers {
 
     model! {
         /// A private layer.
+        #[derive(Clone)]
         pub(crate) struct Dense("dense", units: usize) {
             weights: [units, units],
         }
     }
 
-    /// Holds a `model!` model inside a `#[variable_scope]` one.
+    /// Holds a `model!` model inside a `#[variable_scope]` one; derives go below the attribute.
     #[variable_scope("tower", units: usize)]
+    #[derive(Clone)]
     pub(crate) struct Tower {
         #[model(args(units))]
         pub(crate) dense: Dense,
@@ -27,4 +29,6 @@ fn main() {
     let tower = layers::Tower::new(&reg, 3).expect("builds");
     assert_eq!(tower.dense.weights.name(), "tower/dense/weights");
     assert_eq!(tower.step.name(), "tower/step");
+    let copy = tower.clone();
+    assert!(scope::Model::shares_storage_with(&tower, &copy));
 }
