@@ -54,8 +54,6 @@ pub(crate) struct VarDecl {
     /// The struct field: `ident`, or prefixed with anonymous sub-scopes in `model!`
     /// (`input_layer_weights`).
     pub(crate) field: Ident,
-    /// The field's type as written (`#[variable_scope]` only).
-    pub(crate) ty: Option<Type>,
     /// `name = ".."`: the variable name, if it differs from the identifier.
     pub(crate) name: Option<LitStr>,
     pub(crate) shape: Option<ShapeDecl>,

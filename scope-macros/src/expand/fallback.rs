@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{init_text, is_attribute, private, shape_text};
+use super::{init_text, private, shape_text};
 use crate::ast::{Item, ModelDef, Source, VarDecl};
 use crate::parse::attr::is_helper;
 
@@ -36,7 +36,6 @@ fn emit(def: &ModelDef, handle: bool) -> TokenStream {
     });
     match &def.source {
         Source::Attribute(input) => {
-            debug_assert!(is_attribute(def));
             let mut input = (**input).clone();
             if let syn::Data::Struct(data) = &mut input.data {
                 if let syn::Fields::Named(fields) = &mut data.fields {

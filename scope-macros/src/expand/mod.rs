@@ -11,7 +11,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::{Ident, LitStr};
 
-use crate::ast::{tokens_text, unraw, InitDecl, InitKind, Item, ModelDef, Source, VarDecl};
+use crate::ast::{tokens_text, unraw, InitDecl, InitKind, Item, ModelDef, VarDecl};
 use crate::check::check;
 use crate::ctxt::Ctxt;
 use crate::parse;
@@ -388,9 +388,4 @@ fn debug_impl(def: &ModelDef) -> TokenStream {
             }
         }
     }
-}
-
-/// Whether the model came from `#[variable_scope]`.
-fn is_attribute(def: &ModelDef) -> bool {
-    matches!(def.source, Source::Attribute(_))
 }

@@ -17,7 +17,6 @@ pub(crate) fn empty_var(ident: Ident) -> VarDecl {
         vis: syn::Visibility::Inherited,
         field: ident.clone(),
         ident,
-        ty: None,
         name: None,
         shape: None,
         init: None,
@@ -187,7 +186,6 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
         let mut decl = empty_var(ident);
         decl.attrs = kept;
         decl.vis = field.vis.clone();
-        decl.ty = Some(field.ty.clone());
         let before = cx.count();
         if let Some(tokens) = attr_list_tokens(attr, cx) {
             apply_var_keys(tokens, &mut decl, cx);
