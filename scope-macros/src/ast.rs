@@ -86,6 +86,8 @@ pub(crate) struct ModelField {
     pub(crate) scope: Option<LitStr>,
     /// The arguments passed to its constructor, as written.
     pub(crate) args: Vec<TokenStream>,
+    /// Where the arguments were given (their parentheses), or the field, for type errors.
+    pub(crate) args_span: Span,
 }
 
 /// An anonymous sub-scope (`model!` only): `input_layer { .. }`.

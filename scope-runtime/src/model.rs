@@ -19,6 +19,8 @@
 //! * **Variables are visited, not stored twice.** [`Model::for_each_variable`] is the one
 //!   required listing method; [`Model::variables`] and [`Model::shares_storage_with`] are
 //!   derived from it, in creation order.
+//! * **Every model is `Debug`** (a supertrait), so that a model holding another can print
+//!   it; generated models implement it themselves, showing their scope and every field.
 //! * **The manifest is static.** [`Model::MANIFEST`] describes every variable (and nested
 //!   model) as the source declares it, so tools can list a model's parameters without a
 //!   registry.
@@ -42,6 +44,7 @@ use crate::variable::Variable;
 /// };
 ///
 /// /// A hand-written bias layer.
+/// #[derive(Debug)]
 /// struct Bias {
 ///     scope: VariableScope,
 ///     bias: Variable,
@@ -84,7 +87,7 @@ use crate::variable::Variable;
 /// assert_eq!(Bias::manifest()[0].0, "bias");
 /// # Ok::<(), scope::Error>(())
 /// ```
-pub trait Model: Sized {
+pub trait Model: Sized + fmt::Debug {
     /// What building the model takes besides the registry and the scope name: the tuple of
     /// the declared arguments for generated models (`()` when there are none).
     type Args;

@@ -9,6 +9,7 @@ mod snapshots;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 use syn::{Ident, LitStr};
 
 use crate::ast::{tokens_text, unraw, InitDecl, InitKind, Item, ModelDef, VarDecl};
@@ -171,12 +172,17 @@ fn build_items(items: &[Item], depth: usize, out: &mut TokenStream) {
             }
             Item::Model(model) => {
                 let (field, ty, args) = (&model.field, &model.ty, &model.args);
+                // Spanned on the user's type and arguments: "not a Model" and "wrong
+                // arguments" are reported there.
+                let ty_span = ty.span();
                 let scope = match &model.scope {
                     Some(lit) => lit.to_token_stream(),
-                    None => quote!(<#ty as #p::Model>::SCOPE),
+                    None => quote_spanned!(ty_span=> <#ty as #p::Model>::SCOPE),
                 };
+                let build = quote_spanned!(ty_span=> <#ty as #p::Model>::build_in);
+                let args = quote_spanned!(model.args_span=> (#(#args,)*));
                 out.extend(quote! {
-                    let #field = <#ty as #p::Model>::build_in(__scope_reg, #scope, (#(#args,)*))?;
+                    let #field = #build(__scope_reg, #scope, #args)?;
                 });
             }
             Item::Scope(sub) => {
@@ -283,11 +289,13 @@ fn visit_items(items: &[Item]) -> Vec<TokenStream> {
         match item {
             Item::Var(v) => {
                 let field = &v.field;
-                out.push(quote!(__scope_f(&self.#field);));
+                out.push(quote_spanned!(field.span()=> __scope_f(&self.#field);));
             }
             Item::Model(m) => {
                 let field = &m.field;
-                out.push(quote!(#p::Model::for_each_variable(&self.#field, __scope_f);));
+                out.push(quote_spanned!(m.ty.span()=>
+                    #p::Model::for_each_variable(&self.#field, __scope_f);
+                ));
             }
             Item::Scope(s) => out.extend(visit_items(&s.items)),
         }
@@ -324,16 +332,18 @@ fn manifest_entries(items: &[Item]) -> Vec<TokenStream> {
             }
             Item::Model(model) => {
                 let ty = &model.ty;
+                let ty_span = ty.span();
                 let scope = match &model.scope {
                     Some(lit) => lit.to_token_stream(),
-                    None => quote!(<#ty as #p::Model>::SCOPE),
+                    None => quote_spanned!(ty_span=> <#ty as #p::Model>::SCOPE),
                 };
+                let manifest = quote_spanned!(ty_span=> <#ty as #p::Model>::MANIFEST);
                 let type_name = tokens_text(&ty.to_token_stream());
                 quote! {
                     #p::ManifestEntry::Model {
                         scope: #scope,
                         type_name: #type_name,
-                        manifest: <#ty as #p::Model>::MANIFEST,
+                        manifest: #manifest,
                     }
                 }
             }
@@ -376,14 +386,17 @@ fn debug_impl(def: &ModelDef) -> TokenStream {
     let name = ident.to_string();
     let mut fields = Vec::new();
     collect_fields(&def.items, &mut fields);
-    let labels = fields.iter().map(|f| unraw(f));
+    let entries = fields.iter().map(|field| {
+        let label = unraw(field);
+        quote_spanned!(field.span()=> .field(#label, &self.#field))
+    });
     quote! {
         #[automatically_derived]
         impl ::core::fmt::Debug for #ident {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.debug_struct(#name)
                     .field("scope", &self.__scope_handle.name())
-                    #(.field(#labels, &self.#fields))*
+                    #(#entries)*
                     .finish()
             }
         }

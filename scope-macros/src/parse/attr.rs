@@ -198,6 +198,7 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
             attrs: kept,
             vis: field.vis.clone(),
             field: ident.clone(),
+            args_span: ident.span(),
             ident,
             ty: field.ty.clone(),
             scope: None,

@@ -221,6 +221,7 @@ fn parse_model_item(
     let mut nested = ModelField {
         attrs: Vec::new(),
         vis: Visibility::Inherited,
+        args_span: ident.span(),
         ident,
         field,
         ty,
@@ -250,6 +251,7 @@ fn parse_model_item(
             );
         } else {
             nested.args = split_commas(group.stream());
+            nested.args_span = group.span();
         }
     }
     Item::Model(nested)

@@ -440,6 +440,7 @@ pub(crate) fn apply_model_keys(
                     } else {
                         *seen_args = Some(kv.key.span());
                         field.args = split_commas(group.stream());
+                        field.args_span = group.span();
                     }
                 }
                 _ => cx.error_spanned_by(
@@ -544,6 +545,7 @@ mod tests {
             ty: syn::parse_quote!(Cell),
             scope: None,
             args: Vec::new(),
+            args_span: proc_macro2::Span::call_site(),
         };
         let mut seen = None;
         apply_model_keys(
