@@ -219,3 +219,105 @@ fn nested_models_build_inside_an_enclosing_reusing_scope() {
     assert_eq!(a.first.weights.name(), "outer/mlp/layer_1/weights");
     assert_eq!(b.scope_name(), "outer/mlp");
 }
+
+/// A hand-written cell standing in for the `BasicLstmCell` that arrives from another branch:
+/// it implements `Model` by hand and opens `basic_lstm_cell`, as TF's cell does.
+#[derive(Debug)]
+pub struct HandCell {
+    scope: scope::VariableScope,
+    kernel: Variable,
+    bias: Variable,
+}
+
+impl Model for HandCell {
+    type Args = (usize, usize);
+    const SCOPE: &'static str = "basic_lstm_cell";
+    const MANIFEST: &'static [ManifestEntry] = &[
+        ManifestEntry::Variable(scope::VarManifest {
+            name: "kernel",
+            dtype: None,
+            trainable: true,
+            shape: Some("[input + units, 4 * units]"),
+            initializer: None,
+        }),
+        ManifestEntry::Variable(scope::VarManifest {
+            name: "bias",
+            dtype: None,
+            trainable: true,
+            shape: Some("[4 * units]"),
+            initializer: Some("zeros"),
+        }),
+    ];
+
+    fn build_in(reg: &Registry, name: &str, (input, units): (usize, usize)) -> scope::Result<Self> {
+        reg.variable_scope(name).with(|vs| {
+            let kernel = reg.get_variable(
+                "kernel",
+                scope::VarSpec::new().shape([input + units, 4 * units]),
+            )?;
+            let bias = reg.get_variable(
+                "bias",
+                scope::VarSpec::new()
+                    .shape([4 * units])
+                    .initializer(scope::Initializer::Zeros),
+            )?;
+            Ok(HandCell {
+                scope: vs.clone(),
+                kernel,
+                bias,
+            })
+        })
+    }
+
+    fn scope(&self) -> &scope::VariableScope {
+        &self.scope
+    }
+
+    fn for_each_variable(&self, f: &mut dyn FnMut(&Variable)) {
+        f(&self.kernel);
+        f(&self.bias);
+    }
+}
+
+model! {
+    /// The seed RNN with its cell as a nested model type: what the lead's switch to
+    /// `BasicLstmCell` will look like.
+    pub struct RnnWithCell("rnn", input_size: usize, hidden: usize, classes: usize) {
+        input_layer {
+            weights: [input_size, hidden] = random_normal(0.0, 0.5),
+            biases: [hidden] = constant(0.1),
+        }
+        cell {
+            lstm: model HandCell(hidden, hidden),
+        }
+        output_layer {
+            weights: [hidden, classes] = random_normal(0.0, 0.5),
+            biases: [classes] = constant(0.1),
+        }
+    }
+}
+
+#[test]
+fn a_hand_written_cell_nests_in_an_anonymous_sub_scope_with_the_same_names() {
+    let reg = Registry::with_seed(8);
+    let train = RnnWithCell::new(&reg, 10, 11, 2).unwrap();
+    let got: Vec<(String, Vec<usize>)> = train
+        .variables()
+        .into_iter()
+        .map(|(n, v)| (n, v.shape().to_vec()))
+        .collect();
+    let want: Vec<(String, Vec<usize>)> = SEED_NAMES
+        .iter()
+        .map(|(n, s)| ((*n).to_owned(), s.to_vec()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(train.cell_lstm.scope_name(), "rnn/cell/basic_lstm_cell");
+    reg.reuse_variables();
+    let test = RnnWithCell::new(&reg, 10, 11, 2).unwrap();
+    assert!(train.shares_storage_with(&test));
+    let manifest: Vec<String> = RnnWithCell::manifest()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(manifest[2], "cell/basic_lstm_cell/kernel");
+}
