@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod dtype;
 pub mod error;
 pub mod init;
+pub mod model;
 pub mod names;
 pub mod registry;
 pub mod scope;
@@ -16,6 +17,7 @@ pub mod variable;
 pub use dtype::DType;
 pub use error::{Error, NameContext, Result};
 pub use init::Initializer;
+pub use model::{flatten_manifest, ManifestEntry, Model, VarManifest};
 pub use registry::{Collection, Registry, RegistryBuilder, VarSpec};
 pub use scope::{
     NameScopeBuilder, NameScopeGuard, Reuse, ScopeTarget, VariableScope, VariableScopeBuilder,
