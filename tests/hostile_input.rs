@@ -106,7 +106,7 @@ const STRANGE: &[&str] = &[
     "a😀",
     "Ω/w",
     "a\u{0}b",
-    "\n",
+    "\n\n",
     "a\tb",
     "a\u{7f}",
     "a\u{202e}b",
@@ -146,6 +146,11 @@ fn unicode_and_control_characters_are_typed_errors() -> Result<(), Error> {
         }
         Ok::<_, Error>(())
     })?;
+    // Python's `$` lets a scope name end in one newline, so TF opens scope `a\n`; but a
+    // variable's node name (`a\n/Initializer`) is refused.
+    reg.variable_scope("a\n").with(|_| Ok::<_, Error>(()))?;
+    let e = refused(&reg, || reg.get_variable("a\n", one()));
+    assert!(matches!(e, Error::InvalidName { .. }), "{e:?}");
     // `unique_name` validates nothing (as TF's), but lower-cases unicode as Python does.
     assert_eq!(reg.unique_name("Σ"), "Σ");
     assert_eq!(reg.unique_name("σ"), "σ_1");

@@ -79,8 +79,12 @@ enum Op {
 
 /// Names chosen to collide: case variants, explicit suffixes, absolute (`x/`), empty,
 /// nested paths, and names invalid at the root or anywhere.
-const SCOPE_NAMES: &[&str] = &["a", "b", "A", "a_1", "a_2", "a/", "", "a/b", "_x", "x y"];
-const VAR_NAMES: &[&str] = &["w", "W", "w_1", "a", "a_1", "b", "b/", "_v", "v:0"];
+const SCOPE_NAMES: &[&str] = &[
+    "a", "b", "A", "W", "a_1", "a_2", "a/", "", "a/b", "_x", "x y",
+];
+const VAR_NAMES: &[&str] = &[
+    "w", "W", "w_1", "a", "a_1", "b", "b/", "_v", "v:0", "read", "",
+];
 const PREFIXES: &[&str] = &["a", "a/", "b", "w", ""];
 
 fn reuse_arg() -> impl Strategy<Value = Option<ReuseArg>> {
@@ -232,6 +236,7 @@ fn category(e: &Error) -> &'static str {
         Error::MissingScopeName => "MissingScopeName",
         Error::DuplicateName { .. } => "DuplicateName",
         Error::InvalidInitializer { .. } => "InvalidInitializer",
+        Error::InitializerNeedsShape { .. } => "InitializerNeedsShape",
         _ => "Other",
     }
 }
@@ -288,17 +293,88 @@ struct Model {
     captured: Vec<MScope>,
     /// Every name `unique_name` handed out, lower-cased.
     handed_out: HashSet<String>,
+    /// The helper ops below each variable op (lower-cased): their names are in use too
+    /// (`v/read`, `v/Assign`, and `v/initial_value` or `v/Initializer`).
+    helpers: HashMap<String, u8>,
+}
+
+const FROM_VALUE: u8 = 1;
+const FROM_INITIALIZER: u8 = 2;
+
+/// Which regex a name is checked against.
+#[derive(Clone, Copy, PartialEq)]
+enum Ctx {
+    Root,
+    Nested,
+    /// A whole op name: the root regex, with no final newline allowed.
+    Node,
+}
+
+fn ctx_of(stack: &str) -> Ctx {
+    if stack.is_empty() {
+        Ctx::Root
+    } else {
+        Ctx::Nested
+    }
 }
 
 /// TF's regexes: `^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$` at the root, `^[A-Za-z0-9_.\\/>-]*$`
-/// nested.
-fn valid(name: &str, at_root: bool) -> bool {
+/// nested, applied with Python's `re.match` (whose `$` also matches before one final
+/// newline) to scope names; a node name must match the root regex exactly.
+fn valid(name: &str, ctx: Ctx) -> bool {
     let rest = |c: char| c.is_ascii_alphanumeric() || "_.\\/>-".contains(c);
-    let mut chars = name.chars();
+    let body = match ctx {
+        Ctx::Node => name,
+        _ => name.strip_suffix('\n').unwrap_or(name),
+    };
+    let mut chars = body.chars();
     match chars.next() {
-        None => true,
-        Some(c) if at_root && !(c.is_ascii_alphanumeric() || c == '.') => false,
+        None => ctx != Ctx::Node,
+        Some(c) if ctx != Ctx::Nested && !(c.is_ascii_alphanumeric() || c == '.') => false,
         Some(c) => rest(c) && chars.all(rest),
+    }
+}
+
+/// A variable with an empty name is named after its op type, at the root.
+fn op_base<'a>(stack: &'a str, name: &'a str, helpers: Option<u8>) -> (&'a str, &'a str) {
+    if name.is_empty() && helpers.is_some() {
+        ("", "VariableV2")
+    } else {
+        (stack, name)
+    }
+}
+
+/// What TF checks before an op exists: a variable's name is opened as a name scope (the
+/// scope regex), then the op's node name, which for a variable is that of a helper op
+/// below it, must match the node regex.
+fn check_op_name(stack: &str, name: &str, helpers: Option<u8>) -> Res<()> {
+    let (stack, name) = op_base(stack, name, helpers);
+    if helpers.is_some() && !valid(name, ctx_of(stack)) {
+        return Err("InvalidName");
+    }
+    let base = match name.strip_suffix('/') {
+        Some(abs) => abs.to_owned(),
+        None => join(stack, name),
+    };
+    let node = match helpers {
+        Some(FROM_VALUE) => format!("{base}/initial_value"),
+        Some(_) => format!("{base}/Initializer"),
+        None => base.strip_suffix('\n').unwrap_or(&base).to_owned(),
+    };
+    if valid(&node, Ctx::Node) {
+        Ok(())
+    } else {
+        Err("InvalidName")
+    }
+}
+
+/// Whether the last component `helper` of a name is one of an op's helper ops.
+fn helper_hit(flags: u8, helper: &str) -> bool {
+    match helper {
+        "assign" | "read" => flags != 0,
+        "initial_value" => flags & FROM_VALUE != 0,
+        "initializer" => flags & FROM_INITIALIZER != 0,
+        _ => false,
     }
 }
 
@@ -330,13 +406,14 @@ impl Model {
             frames: Vec::new(),
             captured: Vec::new(),
             handed_out: HashSet::new(),
+            helpers: HashMap::new(),
         }
     }
 
     /// `Graph.unique_name(name)`, verbatim.
     fn unique_name(&mut self, name: &str) -> String {
         let name = join(&self.name_stack.clone(), name);
-        let result = unique_in(&mut self.names_in_use, &name);
+        let result = unique_in(&mut self.names_in_use, &self.helpers, &name);
         assert!(
             self.handed_out.insert(result.to_lowercase()),
             "model handed out {result} twice"
@@ -356,7 +433,7 @@ impl Model {
         if name.is_empty() {
             return Ok((String::new(), String::new()));
         }
-        if !valid(name, self.name_stack.is_empty()) {
+        if !valid(name, ctx_of(&self.name_stack)) {
             return Err("InvalidName");
         }
         if let Some(abs) = name.strip_suffix('/') {
@@ -366,25 +443,28 @@ impl Model {
         Ok((unique.clone(), format!("{unique}/")))
     }
 
-    /// Naming a new op (`_create_op_internal`): absolute names are used as they are and
-    /// must be free; others are uniquified, and the result must not be an existing op.
-    fn claim_op_name(&mut self, stack: &str, name: &str) -> Res<String> {
-        if !valid(name, stack.is_empty()) {
-            return Err("InvalidName");
-        }
-        if let Some(abs) = name.strip_suffix('/') {
+    /// Naming a new op (`_create_op_internal`), after [`check_op_name`]: absolute names
+    /// are used as they are and must be free; others are uniquified, and the result must not
+    /// be an existing op (if it is, TF has consumed the name all the same). A variable's
+    /// helper op names are in use from then on.
+    fn claim_op_name(&mut self, stack: &str, name: &str, helpers: Option<u8>) -> Res<String> {
+        let (stack, name) = op_base(stack, name, helpers);
+        let op = if let Some(abs) = name.strip_suffix('/') {
             if self.ops.contains(abs) {
                 return Err("DuplicateName");
             }
-            return Ok(abs.to_owned());
+            abs.to_owned()
+        } else {
+            let op = self.unique_name_under(stack, name);
+            if self.ops.contains(&op) {
+                return Err("DuplicateName");
+            }
+            op
+        };
+        if let Some(flags) = helpers {
+            *self.helpers.entry(op.to_lowercase()).or_insert(0) |= flags;
         }
-        // What unique_name would hand out, without marking it.
-        let mut trial = self.names_in_use.clone();
-        let candidate = unique_in(&mut trial, &join(stack, name));
-        if self.ops.contains(&candidate) {
-            return Err("DuplicateName");
-        }
-        Ok(self.unique_name_under(stack, name))
+        Ok(op)
     }
 
     fn scope_out(&self) -> Out {
@@ -552,33 +632,33 @@ impl Model {
                 }
                 let Some(shape) = shape else {
                     return Err(if *zeros {
-                        "InvalidInitializer"
+                        "InitializerNeedsShape"
                     } else {
                         "MissingShape"
                     });
                 };
-                if !valid(&full, true) {
-                    return Err("InvalidName");
-                }
-                let op_name = self.claim_op_name("", &full)?;
+                // Zeros and the default initializers are callables.
+                check_op_name("", &full, Some(FROM_INITIALIZER))?;
+                let op_name = self.claim_op_name("", &full, Some(FROM_INITIALIZER))?;
                 let i = self.create(op_name, shape.clone(), dtype, true);
                 self.store.insert(full, i);
                 Ok(self.var_out(Which::New(i)))
             }
             Op::Variable { name, trainable } => {
                 let name = name.unwrap_or("Variable");
-                if name.is_empty() {
-                    return Err("InvalidName");
-                }
+                // Built inside `init_scope`, which re-enters the name scope as an absolute
+                // scope: one trailing `/` goes.
                 let stack = self.name_stack.clone();
-                let op_name = self.claim_op_name(&stack, name)?;
+                let stack = stack.strip_suffix('/').unwrap_or(&stack);
+                check_op_name(stack, name, Some(FROM_VALUE))?;
+                let op_name = self.claim_op_name(stack, name, Some(FROM_VALUE))?;
                 let i = self.create(op_name, vec![1], DType::F32, *trainable);
                 Ok(self.var_out(Which::New(i)))
             }
             Op::Constant { name } => {
-                let name = if name.is_empty() { "Const" } else { name };
                 let stack = self.name_stack.clone();
-                let op_name = self.claim_op_name(&stack, name)?;
+                check_op_name(&stack, name, None)?;
+                let op_name = self.claim_op_name(&stack, name, None)?;
                 self.ops.insert(op_name.clone());
                 Ok(Out::OpName(op_name))
             }
@@ -655,16 +735,32 @@ impl Model {
     }
 }
 
-/// TF's `unique_name` on a `names_in_use` dict (Python, transliterated).
-fn unique_in(names_in_use: &mut HashMap<String, u32>, name: &str) -> String {
+/// TF's `unique_name` on a `names_in_use` dict (Python, transliterated), where a
+/// variable's helper op names count as in use.
+fn unique_in(
+    names_in_use: &mut HashMap<String, u32>,
+    helpers: &HashMap<String, u8>,
+    name: &str,
+) -> String {
+    let count = |names_in_use: &HashMap<String, u32>, key: &str| -> u32 {
+        if let Some(&c) = names_in_use.get(key) {
+            return c;
+        }
+        match key.rsplit_once('/') {
+            Some((op, helper)) => {
+                u32::from(helper_hit(helpers.get(op).copied().unwrap_or(0), helper))
+            }
+            None => 0,
+        }
+    };
     let mut name_key = name.to_lowercase();
-    let mut i = names_in_use.get(&name_key).copied().unwrap_or(0);
+    let mut i = count(names_in_use, &name_key);
     names_in_use.insert(name_key.clone(), i + 1);
     if i == 0 {
         return name.to_owned();
     }
     let base_name_key = name_key.clone();
-    while names_in_use.contains_key(&name_key) {
+    while count(names_in_use, &name_key) > 0 {
         name_key = format!("{base_name_key}_{i}");
         i += 1;
     }
@@ -900,9 +996,14 @@ fn check_script(script: &[Op]) -> Result<(), TestCaseError> {
         let before = real.listing();
         let got = real.apply(op);
         prop_assert_eq!(&got, &want, "op {} ({:?})", i, op);
-        if let Out::Error(_) = got {
+        if let Out::Error(category) = got {
+            let mut after = real.listing();
+            if category == "DuplicateName" {
+                // TF has consumed the uniquified name that collided; nothing else changes.
+                after.names_in_use = before.names_in_use;
+            }
             prop_assert_eq!(
-                real.listing(),
+                after,
                 before,
                 "failed op {} ({:?}) changed the registry",
                 i,
@@ -924,7 +1025,7 @@ fn check_script(script: &[Op]) -> Result<(), TestCaseError> {
         }
         // The names the uniquifier handed out for this op (the model knows which those
         // were) were never handed out before.
-        if model.handed_out.len() > handed_before {
+        if model.handed_out.len() > handed_before && !matches!(got, Out::Error(_)) {
             let fresh = match &got {
                 Out::NameScope(s) => s.trim_end_matches('/').to_owned(),
                 Out::Scope {

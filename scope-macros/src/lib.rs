@@ -1,1 +1,273 @@
-//! macros
+//! Implementation detail of the `scope` crate: the `#[variable_scope]` and `model!` macros.
+//!
+//! Use them through `scope`, which re-exports them. Both macros parse into one IR
+//! (`ast`), which is checked (`check`) and expanded (`expand`); errors are collected in a
+//! `Ctxt` so that every mistake of an invocation is reported at once.
+#![doc(test(attr(deny(warnings))))]
+
+mod ast;
+mod check;
+mod ctxt;
+mod expand;
+mod names;
+mod parse;
+
+use proc_macro::TokenStream;
+
+/// Turns a struct with named fields into a model: every field is a variable (or a nested
+/// model) in the TensorFlow 1 variable scope the model opens.
+///
+/// ```
+/// use scope::{variable_scope, Model, Registry, Variable};
+///
+/// /// A dense layer.
+/// #[variable_scope("dense", in_size: usize, units: usize)]
+/// pub struct Dense {
+///     /// The weights.
+///     #[var(shape = [in_size, units], init = random_normal(0.0, 0.5))]
+///     pub weights: Variable,
+///     /// The biases, named `bias` in the registry.
+///     #[var(shape = [units], init = constant(0.1), name = "bias")]
+///     pub biases: Variable,
+/// }
+///
+/// let reg = Registry::with_seed(0);
+/// let train = Dense::new(&reg, 10, 11)?;
+/// assert_eq!(train.weights.name(), "dense/weights");
+/// assert_eq!(train.biases.name(), "dense/bias");
+///
+/// // TF's sharing: reuse in the enclosing scope, build again, get the same storage.
+/// reg.reuse_variables();
+/// let test = Dense::new(&reg, 10, 11)?;
+/// assert!(train.shares_storage_with(&test));
+/// # Ok::<(), scope::Error>(())
+/// ```
+///
+/// # Grammar
+///
+/// ```text
+/// #[variable_scope("scope" (, arg: Type)*)]
+/// struct Name { field* }
+///
+/// field := #[var(key = value, ..)] vis ident: Variable
+///        | #[model(key = value, ..)] vis ident: ModelType
+/// ```
+///
+/// * `"scope"` is the variable scope the model opens inside the caller's current one. It
+///   must match TF's root-scope regex `^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$`.
+/// * `arg: Type` are the constructor's arguments; shapes and nested models' arguments may
+///   use them, including fields of a config struct (`cfg.units`).
+///
+/// `#[var(..)]` keys, each at most once:
+///
+/// | key | value | default |
+/// |---|---|---|
+/// | `shape` | `[d0, d1, ..]`, each a `usize` expression; `[]` for a scalar | required unless `init = value(..)` |
+/// | `init` | `zeros`, `ones`, `glorot_uniform`, `constant(x)`, `random_normal(mean, stddev)`, `truncated_normal(mean, stddev)`, `random_uniform(minval, maxval)`, `value(tensor)`; arguments are `f64` | the scope's initializer, else TF's default (glorot-uniform for floats, zeros otherwise) |
+/// | `dtype` | `f16`, `f32`, `f64`, `i32`, `i64`, `bool` (or TF's `float32`, ...) | the scope's dtype (`f32`) |
+/// | `trainable` | `true` or `false` | `true` |
+/// | `name` | `"name"`, matching TF's nested regex `^[A-Za-z0-9_.\\/>-]*$` | the field's name |
+///
+/// `#[model(..)]` keys: `scope = "name"` (default: the nested type's `Model::SCOPE`) and
+/// `args(expr, ..)` (default: none), the nested type's `Model::Args` as a tuple.
+///
+/// # What it generates
+///
+/// * the struct, with the helper attributes removed and a private scope handle added;
+/// * `Name::new(reg, args..) -> scope::Result<Name>`: opens `"scope"` inside the registry's
+///   current variable scope (inheriting its reuse mode) and calls `get_variable` for each
+///   field in declaration order; a failure is the registry's typed error, such as
+///   `Error::AlreadyExists` naming the variable;
+/// * `impl Model`: `SCOPE`, the static `MANIFEST`, `build_in` (used to nest it),
+///   `scope()`, `for_each_variable()`, and through them `scope_name()`, `variables()`,
+///   `shares_storage_with()` and `manifest()`;
+/// * `impl Debug` (do not derive it).
+///
+/// Put `#[variable_scope]` above any `#[derive(..)]`: derives listed before it would see the
+/// struct without its scope handle. `Clone` may be derived (clones share the variables).
+///
+/// Nested models are built in their own scope inside this one:
+///
+/// ```
+/// use scope::{variable_scope, Model, Variable};
+///
+/// /// Sizes of a layer.
+/// #[derive(Clone, Copy)]
+/// pub struct Config {
+///     /// Input width.
+///     pub inputs: usize,
+///     /// Output width.
+///     pub units: usize,
+/// }
+///
+/// /// A layer configured by a struct.
+/// #[variable_scope("dense", cfg: Config)]
+/// pub struct Dense {
+///     /// The weights.
+///     #[var(shape = [cfg.inputs, cfg.units])]
+///     pub weights: Variable,
+/// }
+///
+/// /// Two layers and a step counter.
+/// #[variable_scope("mlp", inputs: usize, hidden: usize)]
+/// pub struct Mlp {
+///     /// In scope `mlp/hidden_layer`.
+///     #[model(scope = "hidden_layer", args(Config { inputs, units: hidden }))]
+///     pub first: Dense,
+///     /// In the type's default scope, `mlp/dense`.
+///     #[model(args(Config { inputs: hidden, units: 1 }))]
+///     pub second: Dense,
+///     /// Not trained.
+///     #[var(shape = [], dtype = i64, init = zeros, trainable = false)]
+///     pub step: Variable,
+/// }
+///
+/// let reg = scope::Registry::new();
+/// let mlp = Mlp::new(&reg, 4, 3)?;
+/// let names: Vec<String> = mlp.variables().into_iter().map(|(name, _)| name).collect();
+/// assert_eq!(names, ["mlp/hidden_layer/weights", "mlp/dense/weights", "mlp/step"]);
+/// // The manifest needs no registry.
+/// let paths: Vec<String> = Mlp::manifest().into_iter().map(|(path, _)| path).collect();
+/// assert_eq!(paths, ["hidden_layer/weights", "dense/weights", "step"]);
+/// # Ok::<(), scope::Error>(())
+/// ```
+///
+/// # Compile-time errors
+///
+/// All are reported at once, each under the offending tokens, and the struct is still
+/// emitted so that its uses elsewhere raise nothing more: unknown keys or initializers
+/// (listing the valid ones), duplicate keys, names TF's regexes reject, two variables or
+/// nested models with one name in the scope (after `name`/`scope` overrides), a variable
+/// with neither a shape nor a `value(..)` initializer, a field with neither `#[var]` nor
+/// `#[model]`, literals of the wrong type, `#[cfg]` on a field (the macro runs before cfg).
+///
+/// ```compile_fail
+/// use scope::{variable_scope, Variable};
+///
+/// #[variable_scope("dense")]
+/// pub struct Dense {
+///     #[var(shape = [2], name = "w")]
+///     pub weights: Variable,
+///     #[var(shape = [2])]
+///     pub w: Variable, // duplicate name `w` in scope `dense`
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::variable_scope(args.into(), input.into()).into()
+}
+
+/// Declares models concisely: variables, anonymous sub-scopes and nested models in one
+/// block.
+///
+/// The seed RNN, whose variables are TF's `rnn/input_layer/weights`,
+/// `rnn/input_layer/biases`, `rnn/cell/basic_lstm_cell/kernel`,
+/// `rnn/cell/basic_lstm_cell/bias`, `rnn/output_layer/weights` and `rnn/output_layer/biases`:
+///
+/// ```
+/// use scope::{model, Model, Registry};
+///
+/// model! {
+///     /// The seed RNN.
+///     pub struct Rnn("rnn", input_size: usize, hidden: usize, classes: usize) {
+///         input_layer {
+///             weights: [input_size, hidden] = random_normal(0.0, 0.5),
+///             biases: [hidden] = constant(0.1),
+///         }
+///         cell {
+///             basic_lstm_cell {
+///                 kernel: [hidden + hidden, 4 * hidden],
+///                 bias: [4 * hidden] = zeros,
+///             }
+///         }
+///         output_layer {
+///             weights: [hidden, classes] = random_normal(0.0, 0.5),
+///             biases: [classes] = constant(0.1),
+///         }
+///     }
+/// }
+///
+/// let reg = Registry::with_seed(0);
+/// let train = Rnn::new(&reg, 10, 11, 2)?;
+/// assert_eq!(train.cell_basic_lstm_cell_kernel.name(), "rnn/cell/basic_lstm_cell/kernel");
+/// assert_eq!(train.cell_basic_lstm_cell_kernel.shape(), [22, 44]);
+///
+/// reg.reuse_variables();
+/// let test = Rnn::new(&reg, 10, 11, 2)?;
+/// assert!(train.shares_storage_with(&test));
+/// assert_eq!(reg.trainable_variables().len(), 6);
+/// # Ok::<(), scope::Error>(())
+/// ```
+///
+/// # Grammar
+///
+/// ```text
+/// model!    { model+ }
+/// model    := attr* vis struct Name("scope" (, arg: Type)*) { item* }
+/// item     := ident { item* } ,?                                anonymous sub-scope
+///           | #[model(..)]? ident: model Type (( expr, .. ))? ,   nested model
+///           | #[var(..)]?   ident: dtype? [shape]? (= init)? ,    variable
+/// ```
+///
+/// * A variable is `name: [shape] = init`, optionally with a dtype before the shape
+///   (`step: i64[] = zeros`). Its options are those of `#[variable_scope]`'s `#[var(..)]`,
+///   which may also be put on the item for the rarer ones (`#[var(trainable = false, name =
+///   "global_step")]`); giving an option both ways is an error.
+/// * `ident { .. }` opens the variable scope `ident` for what it contains. It adds no
+///   type: the fields of its items are prefixed with its name (`input_layer_weights`).
+/// * `ident: model Type(args..)` builds `Type` (any type implementing `scope::Model`)
+///   with `Model::build_in` in its default scope, or in `#[model(scope = "..")]`. Its
+///   arguments are `Type::Args` as a tuple.
+/// * Fields are as visible as the struct; every field gets a doc line naming its variable,
+///   shape and initializer. Outer attributes and doc comments on the struct and on items
+///   are kept.
+///
+/// The generated items are those of `#[variable_scope]`: the struct, `Name::new`, `impl
+/// Model` with the static manifest, and `impl Debug`.
+///
+/// ```
+/// use scope::{model, Registry};
+///
+/// model! {
+///     /// A layer.
+///     pub struct Dense("dense", inputs: usize, units: usize) {
+///         weights: [inputs, units] = glorot_uniform,
+///         biases: f32[units] = zeros,
+///     }
+///
+///     /// Two layers and a counter.
+///     pub struct Tower("tower", width: usize) {
+///         /// In `tower/dense`, `Dense`'s default scope.
+///         first: model Dense(width, width),
+///         /// In `tower/second`.
+///         #[model(scope = "second")]
+///         second: model Dense(width, 1),
+///         /// Named `global_step`, not trained.
+///         #[var(name = "global_step", trainable = false)]
+///         step: i64[] = zeros,
+///     }
+/// }
+///
+/// let reg = Registry::new();
+/// let tower = Tower::new(&reg, 3)?;
+/// assert_eq!(tower.second.weights.name(), "tower/second/weights");
+/// assert_eq!(tower.step.name(), "tower/global_step");
+/// assert_eq!(reg.trainable_variables().len(), 4);
+/// # Ok::<(), scope::Error>(())
+/// ```
+///
+/// Mistakes are reported at compile time, all at once, as for `#[variable_scope]`; model
+/// fields flattened to the same name are one more:
+///
+/// ```compile_fail
+/// scope::model! {
+///     pub struct Rnn("rnn") {
+///         input { layer_w: [2] }
+///         input_layer { w: [2] } // duplicate field `input_layer_w`
+///     }
+/// }
+/// ```
+#[proc_macro]
+pub fn model(input: TokenStream) -> TokenStream {
+    expand::model(input.into()).into()
+}

@@ -14,12 +14,14 @@ pub enum NameContext {
     Root,
     /// Opened inside another name scope: `^[A-Za-z0-9_.\\/>-]*$`.
     Nested,
+    /// A graph node (op) name, checked whole: the root regex, with no trailing newline.
+    Node,
 }
 
 /// Everything the registry, scopes and variables can refuse.
 ///
 /// A call that returns an error has changed nothing in the registry: no variable, name or
-/// scope counter is consumed.
+/// scope counter is consumed (the one exception, [`Error::DuplicateName`], is TF's).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -92,18 +94,10 @@ pub enum Error {
         name: String,
     },
 
-    /// A name failed TF's scope-name regex.
-    #[error(
-        "'{name}' is not a valid {} name. A {} name has to match the following pattern: {}",
-        match context { NameContext::Root => "root scope", NameContext::Nested => "scope" },
-        match context { NameContext::Root => "root scope", NameContext::Nested => "scope" },
-        match context {
-            NameContext::Root => r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$",
-            NameContext::Nested => r"^[A-Za-z0-9_.\\/>-]*$",
-        }
-    )]
+    /// A name failed TF's scope-name regex (or, for an op, its node-name regex).
+    #[error("{}", invalid_name_message(name, *context))]
     InvalidName {
-        /// The offending name (for `get_variable`, the full name).
+        /// The offending name (for `get_variable`, the full name; for an op, the node name).
         name: String,
         /// Which rule applied.
         context: NameContext,
@@ -147,7 +141,10 @@ pub enum Error {
     )]
     MissingScopeName,
 
-    /// An absolute op name (ending in `/`) names an op that already exists.
+    /// An op name that is already an op's: an absolute name (ending in `/`) of an existing
+    /// op, or a uniquified name that an absolutely named op already took. In the second case,
+    /// as in TF, the name is consumed and a retry gets the next one: the one failed call that
+    /// changes the registry.
     #[error(
         "Duplicate node name in graph: '{name}' (absolute names ending in '/' are not \
          uniquified; pick a fresh name)"
@@ -222,12 +219,43 @@ pub enum Error {
         limit: usize,
     },
 
+    /// A callable initializer (one that needs a shape) with no shape to fill.
+    #[error(
+        "The initializer passed is not valid. It should be a callable with no arguments and the \
+         shape should not be provided or an instance of `tf.keras.initializers.*' and `shape` \
+         should be fully defined. (variable {name}: {initializer} needs `.shape([..])`)"
+    )]
+    InitializerNeedsShape {
+        /// Full name of the variable.
+        name: String,
+        /// The initializer, described.
+        initializer: String,
+    },
+
     /// An initializer that cannot make a value (bad parameters, or a callable initializer
     /// with no shape to fill).
     #[error("The initializer passed is not valid: {reason}")]
     InvalidInitializer {
         /// What is wrong.
         reason: String,
+    },
+
+    /// A constant whose Python-side type TF would refuse for the variable's dtype (a float
+    /// for an integer variable, a number for a bool one), or a random initializer for a
+    /// non-float variable.
+    #[error(
+        "Expected {dtype}, but got {value} of type '{kind}'. (variable {name}: use an \
+         initializer of the variable's type, e.g. `Initializer::ConstantInt(..)` for integers)"
+    )]
+    InitializerType {
+        /// Full name of the variable.
+        name: String,
+        /// The variable's dtype.
+        dtype: DType,
+        /// The offending value, as TF prints it.
+        value: String,
+        /// Its Python type name (`float`, `int`).
+        kind: &'static str,
     },
 
     /// A write whose dtype or shape differs from the variable's.
@@ -248,4 +276,23 @@ pub enum Error {
         /// The value's shape.
         got_shape: Shape,
     },
+}
+
+fn invalid_name_message(name: &str, context: NameContext) -> String {
+    const ROOT: &str = r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$";
+    const NESTED: &str = r"^[A-Za-z0-9_.\\/>-]*$";
+    match context {
+        NameContext::Root => format!(
+            "'{name}' is not a valid root scope name. A root scope name has to match the \
+             following pattern: {ROOT}"
+        ),
+        NameContext::Nested => format!(
+            "'{name}' is not a valid scope name. A scope name has to match the following \
+             pattern: {NESTED}"
+        ),
+        NameContext::Node => format!(
+            "`{name}` is not a valid node name. Accepted names conform to Regex \
+             /re.compile('{ROOT}')/"
+        ),
+    }
 }

@@ -18,8 +18,15 @@ use crate::tensor::{checked_numel, Tensor, TensorData};
 /// full name, so a registry built with [`crate::Registry::with_seed`] is reproducible.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Initializer {
-    /// Every element is the value (`tf.constant_initializer(x)`), cast to the dtype.
+    /// Every element is the float `x` (`tf.constant_initializer(x)` with a Python float).
+    /// Like TF, it refuses integer and bool variables: use [`Initializer::ConstantInt`].
     Constant(f64),
+    /// Every element is the integer `x` (`tf.constant_initializer(x)` with a Python int);
+    /// fits integer and float variables.
+    ConstantInt(i64),
+    /// Every element is `x` (`tf.constant_initializer(x)` with a Python bool); fits every
+    /// dtype (`1`/`0` for numbers).
+    ConstantBool(bool),
     /// All zeros (`tf.zeros_initializer()`); `false` for bool.
     Zeros,
     /// All ones (`tf.ones_initializer()`).
@@ -93,7 +100,9 @@ impl Initializer {
     /// The name used in manifests and listings (`"glorot_uniform"`, `"constant(0.1)"`, ...).
     pub fn describe(&self) -> String {
         match self {
-            Initializer::Constant(v) => format!("constant({v})"),
+            Initializer::Constant(v) => format!("constant({v:?})"),
+            Initializer::ConstantInt(v) => format!("constant({v})"),
+            Initializer::ConstantBool(v) => format!("constant({v})"),
             Initializer::Zeros => "zeros".into(),
             Initializer::Ones => "ones".into(),
             Initializer::Value(t) => format!("value({:?})", t.shape()),
@@ -110,6 +119,34 @@ impl Initializer {
         }
     }
 
+    /// Checks that this initializer can fill a variable of `dtype`, as TF's conversion of
+    /// the initializer's Python value does: a float for an integer or bool variable, and an
+    /// int for a bool one, are [`Error::InitializerType`].
+    pub fn check_dtype(&self, name: &str, dtype: DType) -> Result<()> {
+        let refuse = |value: String, kind: &'static str| {
+            Err(Error::InitializerType {
+                name: name.to_owned(),
+                dtype,
+                value,
+                kind,
+            })
+        };
+        let float = |v: f64| format!("{v:?}");
+        match self {
+            Initializer::Constant(v) if !dtype.is_floating() => refuse(float(*v), "float"),
+            Initializer::ConstantInt(v) if dtype == DType::Bool => refuse(v.to_string(), "int"),
+            Initializer::RandomNormal { mean: v, .. }
+            | Initializer::TruncatedNormal { mean: v, .. }
+            | Initializer::RandomUniform { minval: v, .. }
+                if !dtype.is_floating() =>
+            {
+                refuse(float(*v), "float")
+            }
+            Initializer::GlorotUniform if !dtype.is_floating() => refuse("0.0".into(), "float"),
+            _ => Ok(()),
+        }
+    }
+
     /// Makes the initial value of a variable of `shape` and `dtype`. `seed` selects the random
     /// stream (the registry derives it from its own seed and the variable's name).
     ///
@@ -123,6 +160,8 @@ impl Initializer {
         let data = match self {
             Initializer::Value(t) => return Ok(t.clone()),
             Initializer::Constant(v) => TensorData::filled(dtype, n, *v),
+            Initializer::ConstantInt(v) => TensorData::filled(dtype, n, *v as f64),
+            Initializer::ConstantBool(v) => TensorData::filled(dtype, n, f64::from(u8::from(*v))),
             Initializer::Zeros => TensorData::filled(dtype, n, 0.0),
             Initializer::Ones => TensorData::filled(dtype, n, 1.0),
             Initializer::RandomNormal { mean, stddev } => {
@@ -159,18 +198,16 @@ impl Initializer {
 }
 
 fn normal(mean: f64, stddev: f64) -> Result<Normal<f64>> {
-    // rand_distr 0.6 accepts a negative stddev (it mirrors the distribution); TF does not.
-    if stddev.is_nan() || stddev < 0.0 || !mean.is_finite() {
-        return Err(Error::InvalidInitializer {
-            reason: format!(
-                "normal distribution needs a finite mean and a finite, non-negative stddev, \
-                 got mean {mean}, stddev {stddev}"
-            ),
-        });
+    let invalid = || Error::InvalidInitializer {
+        reason: format!(
+            "a normal distribution needs a finite mean and a finite, non-negative stddev, got \
+             mean {mean} and stddev {stddev}"
+        ),
+    };
+    if !(mean.is_finite() && stddev.is_finite() && stddev >= 0.0) {
+        return Err(invalid());
     }
-    Normal::new(mean, stddev).map_err(|_| Error::InvalidInitializer {
-        reason: format!("normal distribution needs a finite, non-negative stddev, got {stddev}"),
-    })
+    Normal::new(mean, stddev).map_err(|_| invalid())
 }
 
 fn uniform(lo: f64, hi: f64) -> Result<Uniform<f64>> {
@@ -242,10 +279,19 @@ mod tests {
 
     #[test]
     fn constant_casts_to_dtype() {
-        let t = Initializer::Constant(3.7)
-            .initialize(&[2], DType::I32, 0)
+        let t = Initializer::ConstantInt(3)
+            .initialize(&[2], DType::F32, 0)
             .unwrap();
         assert_eq!(t.to_f64_vec(), vec![3.0, 3.0]);
+        assert!(Initializer::Constant(2.0)
+            .check_dtype("i", DType::I32)
+            .is_err());
+        assert!(Initializer::ConstantInt(1)
+            .check_dtype("b", DType::Bool)
+            .is_err());
+        assert!(Initializer::ConstantInt(1)
+            .check_dtype("i", DType::I64)
+            .is_ok());
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //!
 //! Use it through the `scope` facade, which adds the `#[variable_scope]` and `model!` macros.
 
+pub mod checkpoint;
 pub mod dtype;
 pub mod error;
 mod index;
 pub mod init;
+pub mod model;
 pub mod names;
 pub mod registry;
 pub mod scope;
@@ -16,6 +18,7 @@ pub mod variable;
 pub use dtype::DType;
 pub use error::{Error, NameContext, Result};
 pub use init::Initializer;
+pub use model::{flatten_manifest, ManifestEntry, Model, VarManifest};
 pub use registry::{Collection, Registry, RegistryBuilder, VarSpec};
 pub use scope::{
     NameScopeBuilder, NameScopeGuard, Reuse, ScopeTarget, VariableScope, VariableScopeBuilder,

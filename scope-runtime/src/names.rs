@@ -18,12 +18,21 @@ fn is_scope_char(c: char) -> bool {
 /// Checks `name` against TF's regex for `context`: at the root
 /// `^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$`, nested `^[A-Za-z0-9_.\\/>-]*$`.
 ///
+/// Like Python's `re.match`, whose `$` also matches before a final newline, a scope name may
+/// end in one `\n`; a node name ([`NameContext::Node`], the root regex applied to a whole op
+/// name) may not, because TF's op names always have helper ops below them (`v/read`).
+///
 /// The empty name is not checked here: TF treats it as "reset to the root".
 pub fn validate_scope_name(name: &str, context: NameContext) -> Result<()> {
-    let mut chars = name.chars();
+    let body = match context {
+        NameContext::Node => name,
+        _ => name.strip_suffix('\n').unwrap_or(name),
+    };
+    let mut chars = body.chars();
     let first_ok = match (context, chars.next()) {
+        (NameContext::Node, None) => false,
         (_, None) => true,
-        (NameContext::Root, Some(c)) => is_root_start(c),
+        (NameContext::Root | NameContext::Node, Some(c)) => is_root_start(c),
         (NameContext::Nested, Some(c)) => is_scope_char(c),
     };
     if first_ok && chars.all(is_scope_char) {
@@ -45,6 +54,49 @@ pub(crate) fn context_of(name_stack: &str) -> NameContext {
     }
 }
 
+/// The helper ops TF creates below a variable op, whose names are therefore in use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Helpers {
+    /// Made from a value: `v/initial_value`, `v/Assign`, `v/read`.
+    FromValue,
+    /// Made by a callable initializer: `v/Initializer`, `v/Assign`, `v/read`.
+    FromInitializer,
+}
+
+impl Helpers {
+    /// The flag bit of these helpers (see [`helper_in_use`]).
+    pub(crate) fn flag(self) -> u8 {
+        match self {
+            Helpers::FromValue => HELPERS_FROM_VALUE,
+            Helpers::FromInitializer => HELPERS_FROM_INITIALIZER,
+        }
+    }
+}
+
+const HELPERS_FROM_VALUE: u8 = 1;
+const HELPERS_FROM_INITIALIZER: u8 = 2;
+
+/// Whether `helper` (lower-cased, the last component of a name) is a helper op of an op with
+/// helper `flags`.
+fn helper_in_use(flags: u8, helper: &str) -> bool {
+    match helper {
+        "assign" | "read" => flags != 0,
+        "initial_value" => flags & HELPERS_FROM_VALUE != 0,
+        "initializer" => flags & HELPERS_FROM_INITIALIZER != 0,
+        _ => false,
+    }
+}
+
+/// What the registry knows of a variable named exactly `key` (a lower-cased name): whether
+/// its op name is in use implicitly, and its helper flags (see [`Helpers::flag`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct VarNameInfo {
+    /// Its op name is in use with count 1 without an entry (see [`Uniquifier`]).
+    pub(crate) implicit: bool,
+    /// Its helper ops.
+    pub(crate) helpers: u8,
+}
+
 /// The hash maps of the registry's hot paths: foldhash (randomly seeded per map) instead of
 /// SipHash, which dominated short-name lookups.
 pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -53,20 +105,23 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// share one sequence (`foo`, `Foo_1`, `FOO_2`) and an explicit `foo_1` is never handed out
 /// again. O(1) per call (amortised over the names a probe skips).
 ///
-/// Two kinds of name are in use without an entry of their own, which keeps a million names
-/// small and a run of `v`, `v_1`, ..., `v_99999` at one entry:
+/// Several kinds of name are in use (with count 1) without an entry of their own, which
+/// keeps a million names small and a run of `v`, `v_1`, ..., `v_99999` at one entry:
 ///
 /// * *generated* names: each entry remembers `hi`, and every `<key>_<k>` with
 ///   `1 <= k <= hi` is in use (TF's probe for `key` handed it out or found it taken);
 /// * *variable* names: a lower-case op name handed out fresh to a variable (see
-///   [`Mark::ImplicitIfLower`]); the caller answers for these through the `implicit` lookup
-///   (the registry's by-name index).
+///   [`Mark::ImplicitIfLower`]), answered for by the registry's by-name index;
+/// * *helper* names: the ops TF creates below a variable (`v/read`, `v/Assign`, ...), known
+///   from flags on the variable (lower-case op names) or on the op name's entry.
 ///
 /// The first time such a name is itself asked for, it gets an entry with count 2, exactly as
 /// if it had been stored with count 1 from the start; so the names handed out are TF's.
 #[derive(Default, Debug)]
 pub(crate) struct Uniquifier {
     in_use: FastMap<Box<str>, Counter>,
+    /// Entries with a count (the others carry only helper flags).
+    counted: usize,
     /// Variable names in use only implicitly.
     implicit: usize,
     /// Generated names in use only through a counter's `hi`.
@@ -77,18 +132,25 @@ pub(crate) struct Uniquifier {
 }
 
 /// One entry of [`Uniquifier`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Counter {
-    /// TF's `_names_in_use[key]`.
+    /// TF's `_names_in_use[key]`; 0 for an entry that only carries helper flags.
     count: u32,
     /// Every `<key>_<k>` with `1 <= k <= hi` is in use.
     hi: u32,
+    /// Helper ops below the op of this (not lower-case) name (see [`Helpers::flag`]).
+    helpers: u8,
 }
 
-impl Counter {
-    fn new(count: u32) -> Counter {
-        Counter { count, hi: 0 }
-    }
+/// The registry's answer about a lower-cased name: the variable named exactly that, if any.
+pub(crate) type VarLookup<'a> = &'a dyn Fn(&str) -> Option<VarNameInfo>;
+
+/// How a name without a counted entry is in use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Uncounted {
+    Variable,
+    Generated,
+    Helper,
 }
 
 /// How the name [`Uniquifier::unique`] hands out is marked as used.
@@ -97,7 +159,7 @@ pub(crate) enum Mark {
     /// By the uniquifier itself.
     Stored,
     /// A fresh lower-case name may be left implicit: the caller registers a variable under
-    /// exactly this name and reports it through the `implicit` lookup from then on.
+    /// exactly this name and reports it through the variable lookup from then on.
     ImplicitIfLower,
 }
 
@@ -158,13 +220,30 @@ impl Uniquifier {
         self.in_use.get(&key[..pos]).is_some_and(|c| c.hi >= k)
     }
 
+    /// How lower-cased `key`, which has no counted entry, is in use, if it is.
+    fn uncounted(&self, key: &str, vars: VarLookup<'_>) -> Option<Uncounted> {
+        if self.implicit > 0 && vars(key).is_some_and(|v| v.implicit) {
+            return Some(Uncounted::Variable);
+        }
+        if self.generated_in_use(key) {
+            return Some(Uncounted::Generated);
+        }
+        let (op, helper) = key.rsplit_once('/')?;
+        if !helper_in_use(u8::MAX, helper) {
+            return None;
+        }
+        let flags =
+            self.in_use.get(op).map_or(0, |c| c.helpers) | vars(op).map_or(0, |v| v.helpers);
+        helper_in_use(flags, helper).then_some(Uncounted::Helper)
+    }
+
     /// TF's `unique_name(name)` under `name_stack`, marking the result as used. Returns the
     /// name and whether it was left implicit (only with [`Mark::ImplicitIfLower`]).
     pub(crate) fn unique(
         &mut self,
         name_stack: &str,
         name: &str,
-        implicit: &dyn Fn(&str) -> bool,
+        vars: VarLookup<'_>,
         mark: Mark,
     ) -> (String, bool) {
         // The full name is assembled in a reused buffer: the only allocation of a call is
@@ -176,22 +255,15 @@ impl Uniquifier {
             full.push('/');
         }
         full.push_str(name);
-        let result = self.unique_full(&full, implicit, mark);
+        let result = self.unique_full(&full, vars, mark);
         self.full_buf = full;
         result
     }
 
-    fn unique_full(
-        &mut self,
-        full: &str,
-        implicit: &dyn Fn(&str) -> bool,
-        mark: Mark,
-    ) -> (String, bool) {
-        // Skip the variable lookups while no variable name is implicit.
-        let any_implicit = self.implicit > 0;
+    fn unique_full(&mut self, full: &str, vars: VarLookup<'_>, mark: Mark) -> (String, bool) {
         let key = lower(full);
         let first = match self.in_use.get_mut(key.as_ref()) {
-            Some(c) => {
+            Some(c) if c.count > 0 => {
                 // TF probes `<key>_i`, `<key>_{i+1}`, ... for a free name, where i is the
                 // count; all up to `hi` are taken. The first candidate is in use after this
                 // call either way (handed out now, or taken already), so `hi` covers it.
@@ -201,27 +273,39 @@ impl Uniquifier {
                 c.hi = k;
                 k
             }
-            None => {
-                if any_implicit && implicit(&key) {
-                    self.implicit -= 1;
-                } else if self.generated_in_use(&key) {
-                    self.generated -= 1;
-                } else {
+            _ => match self.uncounted(&key, vars) {
+                None => {
                     // A fresh name.
+                    if let Some(c) = self.in_use.get_mut(key.as_ref()) {
+                        c.count = 1;
+                        self.counted += 1;
+                        return (full.to_owned(), false);
+                    }
                     let leave_implicit =
                         mark == Mark::ImplicitIfLower && matches!(key, Cow::Borrowed(_));
                     if leave_implicit {
                         self.implicit += 1;
                     } else {
-                        self.in_use.insert(key.as_ref().into(), Counter::new(1));
+                        self.in_use
+                            .insert(key.as_ref().into(), Counter::with_count(1));
+                        self.counted += 1;
                     }
                     return (full.to_owned(), leave_implicit);
                 }
-                // Was in use with count 1: now an entry of its own, probing from 1.
-                self.in_use
-                    .insert(key.as_ref().into(), Counter { count: 2, hi: 1 });
-                1
-            }
+                Some(how) => {
+                    // In use with count 1: now a counted entry of its own, probing from 1.
+                    match how {
+                        Uncounted::Variable => self.implicit -= 1,
+                        Uncounted::Generated => self.generated -= 1,
+                        Uncounted::Helper => {}
+                    }
+                    let c = self.in_use.entry(key.as_ref().into()).or_default();
+                    c.count = 2;
+                    c.hi = 1;
+                    self.counted += 1;
+                    1
+                }
+            },
         };
         let mut probe = std::mem::take(&mut self.probe_buf);
         probe.clear();
@@ -231,8 +315,10 @@ impl Uniquifier {
         loop {
             probe.truncate(base_len);
             push_suffix(&mut probe, k);
-            let taken =
-                self.in_use.contains_key(probe.as_str()) || (any_implicit && implicit(&probe));
+            // A candidate ends in `_<digits>`: never a helper name, never generated by
+            // another key.
+            let taken = self.in_use.get(probe.as_str()).is_some_and(|c| c.count > 0)
+                || (self.implicit > 0 && vars(&probe).is_some_and(|v| v.implicit));
             if !taken {
                 break;
             }
@@ -253,15 +339,36 @@ impl Uniquifier {
         (result, false)
     }
 
-    /// Whether a name (compared lower-cased) has been handed out or marked.
-    pub(crate) fn is_used(&self, name: &str, implicit: &dyn Fn(&str) -> bool) -> bool {
-        let key = lower(name);
-        self.in_use.contains_key(key.as_ref()) || implicit(&key) || self.generated_in_use(&key)
+    /// `name`, handed out implicitly for a variable that is not created after all, stays in
+    /// use on its own (as TF's name does when the op fails).
+    pub(crate) fn keep_without_variable(&mut self, name: &str) {
+        self.implicit -= 1;
+        let c = self.in_use.entry(lower(name).as_ref().into()).or_default();
+        c.count = 1;
+        self.counted += 1;
     }
 
-    /// How many names are in use, implicit ones included.
+    /// Marks the helper ops below the op `op_name` as in use. A lower-case op name is a
+    /// variable the registry indexes under exactly that name, which carries the flags itself.
+    pub(crate) fn mark_helpers(&mut self, op_name: &str, helpers: Helpers) {
+        if let Cow::Owned(key) = lower(op_name) {
+            self.in_use.entry(key.into()).or_default().helpers |= helpers.flag();
+        }
+    }
+
+    /// How many names are in use: counted entries, implicit and generated names. (Helper
+    /// op names are not counted.)
     pub(crate) fn len(&self) -> usize {
-        self.in_use.len() + self.implicit + self.generated
+        self.counted + self.implicit + self.generated
+    }
+}
+
+impl Counter {
+    fn with_count(count: u32) -> Counter {
+        Counter {
+            count,
+            ..Counter::default()
+        }
     }
 }
 
@@ -299,7 +406,16 @@ mod tests {
     }
 
     fn unique(u: &mut Uniquifier, stack: &str, name: &str) -> String {
-        u.unique(stack, name, &|_| false, Mark::Stored).0
+        u.unique(stack, name, &|_| None, Mark::Stored).0
+    }
+
+    impl Uniquifier {
+        /// Whether a name (compared lower-cased) is in use.
+        fn is_used(&self, name: &str, vars: VarLookup<'_>) -> bool {
+            let key = lower(name);
+            self.in_use.get(key.as_ref()).is_some_and(|c| c.count > 0)
+                || self.uncounted(&key, vars).is_some()
+        }
     }
 
     #[test]
@@ -312,7 +428,11 @@ mod tests {
         assert!(validate_scope_name("_x", Nested).is_ok());
         assert!(validate_scope_name("a:b", Nested).is_err());
         assert!(validate_scope_name("é", Root).is_err());
-        assert!(validate_scope_name("a\n", Root).is_err());
+        // Python's `$` matches before a final newline; node names have no such slack.
+        assert!(validate_scope_name("a\n", Root).is_ok());
+        assert!(validate_scope_name("a\n\n", Root).is_err());
+        assert!(validate_scope_name("a\n", Node).is_err());
+        assert!(validate_scope_name("", Node).is_err());
     }
 
     #[test]
@@ -332,6 +452,38 @@ mod tests {
             push_suffix(&mut s, i);
             assert_eq!(s, format!("v_{i}"));
         }
+    }
+
+    #[test]
+    fn helper_names_are_in_use() {
+        // Flags of a lower-case variable come from the registry's lookup; of any other op
+        // name, from its own entry.
+        let v = |k: &str| {
+            (k == "v").then_some(VarNameInfo {
+                implicit: false,
+                helpers: Helpers::FromValue.flag(),
+            })
+        };
+        let mut u = Uniquifier::default();
+        let mut unique_v = |stack: &str, name: &str| u.unique(stack, name, &v, Mark::Stored).0;
+        assert_eq!(unique_v("", "v"), "v");
+        assert_eq!(unique_v("v", "read"), "v/read_1");
+        assert_eq!(unique_v("v", "initial_value"), "v/initial_value_1");
+        assert_eq!(unique_v("v", "Initializer"), "v/Initializer");
+        assert_eq!(unique_v("", "v"), "v_1");
+        let mut u = Uniquifier::default();
+        u.mark_helpers("W", Helpers::FromInitializer);
+        assert_eq!(u.len(), 0, "helper names are not counted");
+        assert_eq!(unique(&mut u, "w", "read"), "w/read_1");
+        assert_eq!(unique(&mut u, "W", "Initializer"), "W/Initializer_1");
+        assert_eq!(unique(&mut u, "w", "initial_value"), "w/initial_value");
+        assert_eq!(
+            unique(&mut u, "", "w"),
+            "w",
+            "the op name itself is not in use"
+        );
+        assert_eq!(unique(&mut u, "", "W"), "W_1");
+        assert_eq!(u.len(), 7);
     }
 
     #[test]
@@ -366,7 +518,13 @@ mod tests {
                     } else {
                         Mark::Stored
                     };
-                    let (got, imp) = lean.unique("", name, &|k| vars.borrow().contains(k), mark);
+                    let lookup = |k: &str| {
+                        vars.borrow().contains(k).then_some(VarNameInfo {
+                            implicit: true,
+                            helpers: 0,
+                        })
+                    };
+                    let (got, imp) = lean.unique("", name, &lookup, mark);
                     assert_eq!(got, want, "sequence {n}");
                     if imp {
                         vars.borrow_mut().insert(got);
@@ -374,7 +532,7 @@ mod tests {
                     assert_eq!(lean.len(), naive.0.len(), "sequence {n}");
                     for probe in alphabet.iter().chain(&["v_3", "v_4", "foo"]) {
                         assert_eq!(
-                            lean.is_used(probe, &|k| vars.borrow().contains(k)),
+                            lean.is_used(probe, &lookup),
                             naive.0.contains_key(&probe.to_lowercase()),
                             "sequence {n}, probe {probe}"
                         );

@@ -11,7 +11,9 @@ use crate::dtype::DType;
 use crate::error::{Error, NameContext, Result};
 use crate::index::NameIndex;
 use crate::init::{stream_seed, Initializer};
-use crate::names::{context_of, validate_scope_name, FastMap, Mark, Uniquifier};
+use crate::names::{
+    context_of, validate_scope_name, FastMap, Helpers, Mark, Uniquifier, VarNameInfo,
+};
 use crate::scope::{
     CountsOnExit, Frame, NameScopeBuilder, Reuse, ScopeTarget, ThreadScopes, VariableScope,
     VariableScopeBuilder,
@@ -96,7 +98,7 @@ pub enum Collection {
 /// (see [`crate::scope`]); variables, names in use and collections are shared.
 ///
 /// ```
-/// use scope_runtime::{Registry, VarSpec, Initializer};
+/// use scope::{Registry, VarSpec, Initializer};
 /// let reg = Registry::with_seed(1);
 /// let w = reg.variable_scope("rnn").with(|_| {
 ///     reg.variable_scope("input_layer").with(|_| {
@@ -105,7 +107,7 @@ pub enum Collection {
 ///     })
 /// })?;
 /// assert_eq!(w.name(), "rnn/input_layer/weights");
-/// # Ok::<(), scope_runtime::Error>(())
+/// # Ok::<(), scope::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Registry {
@@ -171,11 +173,15 @@ struct Shared {
     next_id: u64,
 }
 
-/// Whether `name` is a variable's op name that the uniquifier counts as in use implicitly.
-fn implicit_in(by_name: &NameIndex, name: &str) -> bool {
-    by_name
-        .get(name)
-        .is_some_and(|v| v.registration().implicit_name)
+/// What the uniquifier needs to know of the variable named exactly `name`, if any.
+fn var_name_info(by_name: &NameIndex, name: &str) -> Option<VarNameInfo> {
+    by_name.get(name).map(|v| {
+        let r = v.registration();
+        VarNameInfo {
+            implicit: r.implicit_name,
+            helpers: r.helpers,
+        }
+    })
 }
 
 impl Shared {
@@ -195,52 +201,52 @@ impl Shared {
             .filter(|v| v.registration().stored_under_name)
     }
 
-    /// The uniquifier's `unique_name`, with the variables' implicit names.
+    /// The uniquifier's `unique_name`, with what the by-name index knows of variables.
     fn unique(&mut self, stack: &str, name: &str, mark: Mark) -> (String, bool) {
         let Shared { names, by_name, .. } = self;
-        names.unique(stack, name, &|k| implicit_in(by_name, k), mark)
+        names.unique(stack, name, &|k| var_name_info(by_name, k), mark)
     }
 
-    fn is_used(&self, name: &str) -> bool {
-        self.names.is_used(name, &|k| implicit_in(&self.by_name, k))
-    }
-
-    /// Names a new op `name` under `stack` (TF's `_create_op_internal`): validated, then
-    /// absolute if it ends in `/`, else uniquified. Marks nothing if it fails. Returns the
-    /// op name and whether it is marked in use implicitly (see [`Mark`]).
-    fn claim_op_name(&mut self, stack: &str, name: &str, mark: Mark) -> Result<(String, bool)> {
-        validate_scope_name(name, context_of(stack))?;
-        if let Some(abs) = name.strip_suffix('/') {
+    /// Names a new op `name` under `stack` (TF's `_create_op_internal`), after
+    /// [`check_op_name`] passed: absolute if it ends in `/`, else uniquified; a variable's
+    /// helper op names are marked too. Marks nothing if it fails, but for a duplicate of an
+    /// absolutely named op, where TF too has consumed the uniquified name. Returns the op
+    /// name and whether it is in use implicitly, through the variable (see [`Mark`]): the
+    /// caller must then register a variable under exactly that name.
+    fn claim_op_name(
+        &mut self,
+        stack: &str,
+        name: &str,
+        helpers: Option<Helpers>,
+    ) -> Result<(String, bool)> {
+        let (stack, name) = op_base(stack, name, helpers);
+        let (op, implicit) = if let Some(abs) = name.strip_suffix('/') {
             if self.op_exists(abs) {
                 return Err(Error::DuplicateName { name: abs.into() });
             }
             self.absolute_ops = true;
-            return Ok((abs.to_owned(), false));
-        }
-        if self.absolute_ops {
-            // Only an absolutely named op can sit on a name the uniquifier hands out.
-            let candidate = self.peek_unique(stack, name);
-            if self.op_exists(&candidate) {
-                return Err(Error::DuplicateName { name: candidate });
-            }
-        }
-        Ok(self.unique(stack, name, mark))
-    }
-
-    fn peek_unique(&self, stack: &str, name: &str) -> String {
-        let full = if stack.is_empty() {
-            name.to_owned()
+            (abs.to_owned(), false)
         } else {
-            format!("{stack}/{name}")
+            let mark = if helpers.is_some() {
+                Mark::ImplicitIfLower
+            } else {
+                Mark::Stored
+            };
+            let (op, implicit) = self.unique(stack, name, mark);
+            // Only an absolutely named op can sit on a name the uniquifier hands out. As in
+            // TF, the name stays consumed, so a retry gets the next one (`x_1`).
+            if self.absolute_ops && self.op_exists(&op) {
+                if implicit {
+                    self.names.keep_without_variable(&op);
+                }
+                return Err(Error::DuplicateName { name: op });
+            }
+            (op, implicit)
         };
-        if !self.is_used(&full) {
-            return full;
+        if let Some(helpers) = helpers {
+            self.names.mark_helpers(&op, helpers);
         }
-        let mut i = 1;
-        while self.is_used(&format!("{full}_{i}")) {
-            i += 1;
-        }
-        format!("{full}_{i}")
+        Ok((op, implicit))
     }
 
     /// Indexes a new variable; `renamed_key` is its store key when that differs from its
@@ -639,17 +645,20 @@ impl Registry {
             (Initializer::Value(v), _) => v.shape().to_vec(),
             (_, Some(shape)) => shape,
             (_, None) => {
-                return Err(Error::InvalidInitializer {
-                    reason: format!(
-                        "variable {full_name}: a callable initializer ({}) needs a fully \
-                         defined `shape`",
-                        initializer.describe()
-                    ),
+                return Err(Error::InitializerNeedsShape {
+                    name: full_name,
+                    initializer: initializer.describe(),
                 })
             }
         };
-        validate_scope_name(&full_name, NameContext::Root)?;
+        let helpers = if initializer.is_value() {
+            Helpers::FromValue
+        } else {
+            Helpers::FromInitializer
+        };
+        check_op_name("", &full_name, Some(helpers))?;
         self.check_size(&full_name, &shape)?;
+        initializer.check_dtype(&full_name, dtype)?;
         let value =
             initializer.initialize(&shape, dtype, stream_seed(self.inner.seed, &full_name))?;
 
@@ -658,8 +667,7 @@ impl Registry {
             // Another thread created it since the fast path looked.
             return share(found, reuse, Some(&shape), dtype, &full_name, scope);
         }
-        let (op_name, implicit_name) =
-            shared.claim_op_name("", &full_name, Mark::ImplicitIfLower)?;
+        let (op_name, implicit_name) = shared.claim_op_name("", &full_name, Some(helpers))?;
         shared.next_id += 1;
         let stored_under_name = op_name == full_name;
         let var = Variable::registered(
@@ -670,6 +678,7 @@ impl Registry {
             Registration {
                 stored_under_name,
                 implicit_name,
+                helpers: helpers.flag(),
             },
         );
         shared.register(&var, (!stored_under_name).then_some(full_name));
@@ -699,20 +708,19 @@ impl Registry {
     ) -> Result<Variable> {
         let name = options.name.as_deref().unwrap_or("Variable");
         self.check_name_len(name)?;
-        if name.is_empty() {
-            return Err(Error::InvalidName {
-                name: String::new(),
-                context: NameContext::Root,
-            });
-        }
         self.check_size(name, value.shape())?;
         let value = match options.dtype {
-            Some(dtype) => value.cast(dtype),
+            Some(dtype) => convert_value(&value, dtype, name)?,
             None => value,
         };
+        // TF builds the variable inside `init_scope`, which re-enters the current name scope
+        // as an absolute scope and so drops one trailing `/` (`a//` -> `a/`).
         let stack = self.current_name_scope();
+        let stack = stack.strip_suffix('/').unwrap_or(&stack);
+        check_op_name(stack, name, Some(Helpers::FromValue))?;
         let mut shared = self.write();
-        let (op_name, implicit_name) = shared.claim_op_name(&stack, name, Mark::ImplicitIfLower)?;
+        let (op_name, implicit_name) =
+            shared.claim_op_name(stack, name, Some(Helpers::FromValue))?;
         shared.next_id += 1;
         let var = Variable::registered(
             shared.next_id,
@@ -722,6 +730,7 @@ impl Registry {
             Registration {
                 stored_under_name: false,
                 implicit_name,
+                helpers: Helpers::FromValue.flag(),
             },
         );
         shared.register(&var, None);
@@ -729,13 +738,24 @@ impl Registry {
     }
 
     /// Names a non-variable op (TF's `tf.constant(.., name=name)`): `name` in the current
-    /// name scope, uniquified, or used as is if it ends in `/`. Returns the op name.
+    /// name scope, uniquified, or used as is if it ends in `/`; the whole op name must match
+    /// TF's node-name regex. Returns the op name. (TF's default name for a constant is
+    /// `Const`.)
+    ///
+    /// ```
+    /// use scope::Registry;
+    /// let reg = Registry::new();
+    /// let _ns = reg.name_scope("outer").enter()?;
+    /// assert_eq!(reg.new_op_name("c")?, "outer/c");
+    /// assert_eq!(reg.new_op_name("c")?, "outer/c_1");
+    /// # Ok::<(), scope::Error>(())
+    /// ```
     pub fn new_op_name(&self, name: &str) -> Result<String> {
         self.check_name_len(name)?;
-        let name = if name.is_empty() { "Const" } else { name };
         let stack = self.current_name_scope();
+        check_op_name(&stack, name, None)?;
         let mut shared = self.write();
-        let (op, _) = shared.claim_op_name(&stack, name, Mark::Stored)?;
+        let (op, _) = shared.claim_op_name(&stack, name, None)?;
         shared.other_ops.insert(op.as_str().into());
         Ok(op)
     }
@@ -799,6 +819,65 @@ impl Registry {
     pub fn names_in_use(&self) -> usize {
         self.read().names.len()
     }
+}
+
+/// Converts a `tf.Variable`'s initial value to an explicit dtype as TF converts the Python
+/// value: floats refuse integer and bool types, integers refuse bool; bools and widening
+/// conversions pass.
+fn convert_value(value: &Tensor, dtype: DType, name: &str) -> Result<Tensor> {
+    let from = value.dtype();
+    let refused = (from.is_floating() && !dtype.is_floating())
+        || (matches!(from, DType::I32 | DType::I64) && dtype == DType::Bool);
+    if refused {
+        let first = value.to_f64_vec().first().copied().unwrap_or(0.0);
+        let (shown, kind) = if from.is_floating() {
+            (format!("{first:?}"), "float")
+        } else {
+            (format!("{first}"), "int")
+        };
+        return Err(Error::InitializerType {
+            name: name.to_owned(),
+            dtype,
+            value: shown,
+            kind,
+        });
+    }
+    Ok(value.cast(dtype))
+}
+
+/// TF names an op whose name is empty after its type, at the root: a variable named `""` is
+/// `VariableV2`.
+fn op_base<'a>(stack: &'a str, name: &'a str, helpers: Option<Helpers>) -> (&'a str, &'a str) {
+    if name.is_empty() && helpers.is_some() {
+        ("", "VariableV2")
+    } else {
+        (stack, name)
+    }
+}
+
+/// The checks TF makes before an op named `name` under `stack` exists: a variable's name is
+/// opened as a name scope (the scope regex for its context), then every op's node name is
+/// checked whole. A variable always has helper ops below it (`v/read`), so its node name can
+/// not end in the newline that Python's `$` lets a scope name end in.
+fn check_op_name(stack: &str, name: &str, helpers: Option<Helpers>) -> Result<()> {
+    let (stack, name) = op_base(stack, name, helpers);
+    if helpers.is_some() {
+        validate_scope_name(name, context_of(stack))?;
+    }
+    let base = match name.strip_suffix('/') {
+        Some(abs) => abs.to_owned(),
+        None if stack.is_empty() => name.to_owned(),
+        None => format!("{stack}/{name}"),
+    };
+    let node = match helpers {
+        Some(Helpers::FromValue) => format!("{base}/initial_value"),
+        Some(Helpers::FromInitializer) => format!("{base}/Initializer"),
+        None => base.strip_suffix('\n').unwrap_or(&base).to_owned(),
+    };
+    validate_scope_name(&node, NameContext::Node).map_err(|_| Error::InvalidName {
+        name: if node.is_empty() { base } else { node },
+        context: NameContext::Node,
+    })
 }
 
 fn target_name(target: &ScopeTarget) -> Option<String> {

@@ -294,14 +294,14 @@ impl<'r> VariableScopeBuilder<'r> {
     /// Enters the scope until the guard is dropped (`with tf.variable_scope(..) as scope:`).
     ///
     /// ```
-    /// use scope_runtime::{Registry, VarSpec};
+    /// use scope::{Registry, VarSpec};
     /// let reg = Registry::new();
     /// let scope = reg.variable_scope("rnn").enter()?;
     /// let w = reg.get_variable("w", VarSpec::new().shape([2]))?;
     /// scope.reuse_variables();
     /// assert!(w.ptr_eq(&reg.get_variable("w", VarSpec::new())?));
     /// drop(scope);
-    /// # Ok::<(), scope_runtime::Error>(())
+    /// # Ok::<(), scope::Error>(())
     /// ```
     pub fn enter(self) -> Result<VariableScopeGuard> {
         let registry = self.registry.clone();
@@ -319,16 +319,16 @@ impl<'r> VariableScopeBuilder<'r> {
     /// Runs `body` inside the scope and leaves it afterwards (also on error or panic).
     ///
     /// ```
-    /// use scope_runtime::{Registry, VarSpec};
+    /// use scope::{Registry, VarSpec};
     /// let reg = Registry::new();
     /// let (a, b) = reg.variable_scope("rnn").with(|scope| {
     ///     let a = reg.get_variable("w", VarSpec::new().shape([2]))?;
     ///     scope.reuse_variables();
     ///     let b = reg.get_variable("w", VarSpec::new())?;
-    ///     Ok::<_, scope_runtime::Error>((a, b))
+    ///     Ok::<_, scope::Error>((a, b))
     /// })?;
     /// assert!(a.ptr_eq(&b));
-    /// # Ok::<(), scope_runtime::Error>(())
+    /// # Ok::<(), scope::Error>(())
     /// ```
     pub fn with<R, E: From<Error>>(
         self,

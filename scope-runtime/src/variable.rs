@@ -44,6 +44,8 @@ pub(crate) struct Registration {
     pub(crate) stored_under_name: bool,
     /// Its op name is in use by the uniquifier implicitly (see `names::Uniquifier`).
     pub(crate) implicit_name: bool,
+    /// Its helper ops (`names::Helpers::flag`), whose names are in use.
+    pub(crate) helpers: u8,
 }
 
 /// Options of [`Variable::new_with`]: TF's `tf.Variable(initial_value, name=, dtype=, trainable=)`.
@@ -110,14 +112,14 @@ impl Variable {
     /// the namespace that variables and scopes share).
     ///
     /// ```
-    /// use scope_runtime::{Registry, Variable};
+    /// use scope::{Registry, Variable};
     /// let reg = Registry::new();
     /// let _ns = reg.name_scope("a_name_scope").enter()?;
     /// let v1 = Variable::new(&reg, "var2", [2.0f32])?;
     /// let v2 = Variable::new(&reg, "var2", [2.1f32])?;
     /// assert_eq!(v1.name(), "a_name_scope/var2");
     /// assert_eq!(v2.name(), "a_name_scope/var2_1");
-    /// # Ok::<(), scope_runtime::Error>(())
+    /// # Ok::<(), scope::Error>(())
     /// ```
     pub fn new(reg: &Registry, name: &str, value: impl Into<Tensor>) -> Result<Variable> {
         reg.create_variable(value.into(), VariableOptions::named(name))

@@ -1,0 +1,308 @@
+//! The IR both macros are parsed into, and that checking and expansion read.
+//!
+//! Nodes own clones of the syn nodes they came from (cheap at this size) and keep the spans
+//! that errors point at.
+
+use proc_macro2::{Span, TokenStream};
+use syn::{Attribute, DeriveInput, Ident, LitBool, LitStr, Type, Visibility};
+
+/// One model: a struct plus the variables, sub-scopes and nested models in its scope.
+pub(crate) struct ModelDef {
+    /// Outer attributes passed through to the struct (docs, derives).
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) ident: Ident,
+    /// The variable scope the model opens; `None` only when it could not be parsed (an error
+    /// was recorded).
+    pub(crate) scope: Option<LitStr>,
+    /// Construction arguments, in order.
+    pub(crate) args: Vec<Arg>,
+    /// What is declared in the model's scope, in order.
+    pub(crate) items: Vec<Item>,
+    /// Where the model came from, which decides how the struct is emitted.
+    pub(crate) source: Source,
+}
+
+/// How the struct is emitted.
+pub(crate) enum Source {
+    /// `#[variable_scope]`: the user's struct, re-emitted with helper attributes stripped.
+    Attribute(Box<DeriveInput>),
+    /// `model!`: the struct is generated from the items.
+    Dsl,
+}
+
+/// A construction argument `name: Type`.
+pub(crate) struct Arg {
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+}
+
+/// One thing declared in a scope.
+pub(crate) enum Item {
+    Var(VarDecl),
+    Model(ModelField),
+    Scope(SubScope),
+}
+
+/// A variable: one `get_variable` call and one struct field.
+pub(crate) struct VarDecl {
+    /// Attributes carried onto the generated field (docs).
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    /// The identifier as declared (`weights`); the default variable name.
+    pub(crate) ident: Ident,
+    /// The struct field: `ident`, or prefixed with anonymous sub-scopes in `model!`
+    /// (`input_layer_weights`).
+    pub(crate) field: Ident,
+    /// `name = ".."`: the variable name, if it differs from the identifier.
+    pub(crate) name: Option<LitStr>,
+    pub(crate) shape: Option<ShapeDecl>,
+    pub(crate) init: Option<InitDecl>,
+    pub(crate) dtype: Option<DTypeDecl>,
+    pub(crate) trainable: Option<LitBool>,
+    /// Whether parsing it already reported an error, so that the checker does not pile a
+    /// consequence (such as "no shape" after a misspelt `shape`) on top.
+    pub(crate) incomplete: bool,
+}
+
+impl VarDecl {
+    /// The variable's name in its scope and the span of the tokens that set it.
+    pub(crate) fn var_name(&self) -> (String, Span) {
+        match &self.name {
+            Some(lit) => (lit.value(), lit.span()),
+            None => (unraw(&self.ident), self.ident.span()),
+        }
+    }
+}
+
+/// A nested model: a field whose type implements `Model`, built in its own scope.
+pub(crate) struct ModelField {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) ident: Ident,
+    pub(crate) field: Ident,
+    pub(crate) ty: Type,
+    /// `scope = ".."`: the scope to build it in instead of its type's default.
+    pub(crate) scope: Option<LitStr>,
+    /// The arguments passed to its constructor, as written.
+    pub(crate) args: Vec<TokenStream>,
+    /// Where the arguments were given (their parentheses), or the field, for type errors.
+    pub(crate) args_span: Span,
+}
+
+/// An anonymous sub-scope (`model!` only): `input_layer { .. }`.
+pub(crate) struct SubScope {
+    pub(crate) ident: Ident,
+    pub(crate) items: Vec<Item>,
+}
+
+/// `[d0, d1, ..]`: each dimension an expression of type `usize`.
+pub(crate) struct ShapeDecl {
+    pub(crate) dims: Vec<TokenStream>,
+    /// The span of the brackets (or of the `shape` key).
+    pub(crate) span: Span,
+}
+
+/// An initializer as written: `random_normal(0.0, 0.5)`, `zeros`, `value(..)`.
+pub(crate) struct InitDecl {
+    pub(crate) kind: InitKind,
+    pub(crate) ident: Ident,
+    /// The arguments, as written (numbers already checked).
+    pub(crate) args: Vec<TokenStream>,
+}
+
+/// The initializers `#[var(init = ..)]` and `model!` accept, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InitKind {
+    Zeros,
+    Ones,
+    GlorotUniform,
+    Constant,
+    RandomNormal,
+    TruncatedNormal,
+    RandomUniform,
+    Value,
+}
+
+impl InitKind {
+    /// Every initializer: its name, its parameters, and its variant.
+    pub(crate) const ALL: [(&'static str, &'static [&'static str], InitKind); 8] = [
+        ("zeros", &[], InitKind::Zeros),
+        ("ones", &[], InitKind::Ones),
+        ("glorot_uniform", &[], InitKind::GlorotUniform),
+        ("constant", &["value"], InitKind::Constant),
+        ("random_normal", &["mean", "stddev"], InitKind::RandomNormal),
+        (
+            "truncated_normal",
+            &["mean", "stddev"],
+            InitKind::TruncatedNormal,
+        ),
+        (
+            "random_uniform",
+            &["minval", "maxval"],
+            InitKind::RandomUniform,
+        ),
+        ("value", &["tensor"], InitKind::Value),
+    ];
+
+    pub(crate) fn from_name(name: &str) -> Option<InitKind> {
+        Self::ALL
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, _, k)| *k)
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        Self::entry(self).0
+    }
+
+    pub(crate) fn params(self) -> &'static [&'static str] {
+        Self::entry(self).1
+    }
+
+    fn entry(self) -> (&'static str, &'static [&'static str], InitKind) {
+        *Self::ALL
+            .iter()
+            .find(|(_, _, k)| *k == self)
+            .expect("every kind is listed")
+    }
+
+    /// `zeros, ones, .., value(tensor)`, for error messages.
+    pub(crate) fn list() -> String {
+        Self::ALL
+            .iter()
+            .map(|(name, params, _)| {
+                if params.is_empty() {
+                    (*name).to_owned()
+                } else {
+                    format!("{name}({})", params.join(", "))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A dtype as written (`f32` or TF's `float32`) and the runtime variant it names.
+pub(crate) struct DTypeDecl {
+    pub(crate) ident: Ident,
+    pub(crate) variant: &'static str,
+}
+
+impl DTypeDecl {
+    /// Accepted spellings and the `DType` variant each names.
+    pub(crate) const ALL: [(&'static str, &'static str, &'static str); 6] = [
+        ("f16", "float16", "F16"),
+        ("f32", "float32", "F32"),
+        ("f64", "float64", "F64"),
+        ("i32", "int32", "I32"),
+        ("i64", "int64", "I64"),
+        ("bool", "bool", "Bool"),
+    ];
+
+    pub(crate) fn variant_of(name: &str) -> Option<&'static str> {
+        Self::ALL
+            .iter()
+            .find(|(rust, tf, _)| *rust == name || *tf == name)
+            .map(|(_, _, v)| *v)
+    }
+
+    /// `f16, f32, ..`, for error messages.
+    pub(crate) fn list() -> String {
+        Self::ALL
+            .iter()
+            .map(|(rust, _, _)| *rust)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// An identifier's text without `r#`.
+pub(crate) fn unraw(ident: &Ident) -> String {
+    let s = ident.to_string();
+    match s.strip_prefix("r#") {
+        Some(rest) => rest.to_owned(),
+        None => s,
+    }
+}
+
+/// Tokens as source-like text for manifests and docs: `in_size + units`, `cfg.units`,
+/// `random_normal(0.0, 0.5)`.
+pub(crate) fn tokens_text(tokens: &TokenStream) -> String {
+    use proc_macro2::{Delimiter, Spacing, TokenTree};
+    let mut out = String::new();
+    // Whether the previous token ends an operand (so `-` after it is binary).
+    let mut after_operand = false;
+    let mut joint = false;
+    for tt in tokens.clone() {
+        let glued = joint;
+        joint = false;
+        match tt {
+            TokenTree::Punct(p) => {
+                let c = p.as_char();
+                let unary = !after_operand && matches!(c, '-' | '*' | '&' | '!');
+                if c == ',' || c == ';' {
+                    out.push(c);
+                    out.push(' ');
+                } else if glued || unary || matches!(c, '.' | ':') {
+                    // `a.b`, `a::b`, `-x`, `&x`, the second char of `..=`
+                    out.push(c);
+                } else {
+                    if !out.is_empty() && !out.ends_with(' ') {
+                        out.push(' ');
+                    }
+                    out.push(c);
+                }
+                joint = p.spacing() == Spacing::Joint;
+                if !joint && !unary && !matches!(c, '.' | ':' | ',' | ';') {
+                    out.push(' ');
+                }
+                after_operand = false;
+            }
+            TokenTree::Group(g) => {
+                let (open, close) = match g.delimiter() {
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::Brace => ("{ ", " }"),
+                    Delimiter::None => ("", ""),
+                };
+                out.push_str(open);
+                out.push_str(&tokens_text(&g.stream()));
+                out.push_str(close);
+                after_operand = true;
+            }
+            other => {
+                if after_operand {
+                    out.push(' ');
+                }
+                out.push_str(&other.to_string());
+                after_operand = true;
+            }
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn prints_tokens_like_source() {
+        assert_eq!(tokens_text(&quote!(in_size + units)), "in_size + units");
+        assert_eq!(tokens_text(&quote!(4 * cfg.units)), "4 * cfg.units");
+        assert_eq!(tokens_text(&quote!(f(a, b)[0])), "f(a, b)[0]");
+        assert_eq!(tokens_text(&quote!(-0.5)), "-0.5");
+        assert_eq!(tokens_text(&quote!(a::b(&x))), "a::b(&x)");
+        assert_eq!(tokens_text(&quote!(a - -1)), "a - -1");
+        assert_eq!(tokens_text(&quote!(a as usize)), "a as usize");
+    }
+
+    #[test]
+    fn lists_initializers_with_parameters() {
+        assert!(InitKind::list().contains("random_normal(mean, stddev)"));
+        assert_eq!(InitKind::from_name("zeros"), Some(InitKind::Zeros));
+        assert_eq!(InitKind::RandomUniform.params(), ["minval", "maxval"]);
+    }
+}

@@ -1,0 +1,324 @@
+//! `#[variable_scope("name", arg: Type, ..)]` on a struct with named fields, and the field
+//! attributes `#[var(..)]` and `#[model(..)]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Data, DeriveInput, Fields, Ident, Lit, LitStr, Token};
+
+use crate::ast::{Arg, Item, ModelDef, ModelField, Source, VarDecl};
+use crate::ctxt::Ctxt;
+use crate::parse::{apply_model_keys, apply_var_keys, attr_list_tokens};
+
+/// A variable declared as `ident` with nothing set yet.
+pub(crate) fn empty_var(ident: Ident) -> VarDecl {
+    VarDecl {
+        attrs: Vec::new(),
+        vis: syn::Visibility::Inherited,
+        field: ident.clone(),
+        ident,
+        name: None,
+        shape: None,
+        init: None,
+        dtype: None,
+        trainable: None,
+        incomplete: false,
+    }
+}
+
+/// `"scope" (, ident: Type)*`, shared by both macros. Records what is wrong; `Err` only when
+/// the arguments do not parse at all.
+pub(crate) fn parse_header(
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+    span: Span,
+) -> syn::Result<(Option<LitStr>, Vec<Arg>)> {
+    let example = "the scope name as a string literal, e.g. (\"rnn\", in_size: usize)";
+    let scope = if input.peek(LitStr) {
+        Some(input.parse::<LitStr>()?)
+    } else if input.peek(Lit) {
+        let lit: Lit = input.parse()?;
+        cx.error_spanned_by(&lit, format!("expected {example}"));
+        None
+    } else if input.peek(syn::Ident) && !input.peek2(Token![:]) {
+        let ident: Ident = input.parse()?;
+        cx.error_spanned_by(
+            &ident,
+            format!("expected the scope name as a string literal: write \"{ident}\""),
+        );
+        None
+    } else {
+        let at = if input.is_empty() { span } else { input.span() };
+        cx.error_at(at, format!("missing scope name: expected {example}"));
+        None
+    };
+    let mut args = Vec::new();
+    if scope.is_some() || !input.peek(syn::Ident) {
+        if input.is_empty() {
+            return Ok((scope, args));
+        }
+        input.parse::<Token![,]>()?;
+    }
+    let parsed = Punctuated::<(Ident, Token![:], syn::Type), Token![,]>::parse_terminated_with(
+        input,
+        |input| Ok((input.parse()?, input.parse()?, input.parse()?)),
+    )?;
+    for (ident, _, ty) in parsed {
+        args.push(Arg { ident, ty });
+    }
+    Ok((scope, args))
+}
+
+/// Parses the attribute's arguments and the struct it is on.
+///
+/// `Err` only if the item is not a struct-like item at all; every other mistake is recorded
+/// in `cx` and the IR is built from what could be read.
+pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Result<ModelDef> {
+    let input: DeriveInput = syn::parse2(input)?;
+    let header_span = if args.is_empty() {
+        input.ident.span()
+    } else {
+        Span::call_site()
+    };
+    let (scope, model_args) =
+        match (|s: ParseStream<'_>| parse_header(s, cx, header_span)).parse2(args) {
+            Ok(header) => header,
+            Err(err) => {
+                cx.syn_error(err);
+                (None, Vec::new())
+            }
+        };
+    if !input.generics.params.is_empty() {
+        cx.error_spanned_by(
+            &input.generics,
+            "#[variable_scope] models cannot be generic: their manifest and scope are static",
+        );
+    }
+    let mut items = Vec::new();
+    match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(fields) => {
+                for field in &fields.named {
+                    if let Some(item) = parse_field(field, cx) {
+                        items.push(item);
+                    }
+                }
+            }
+            Fields::Unnamed(_) | Fields::Unit => cx.error_spanned_by(
+                &input.ident,
+                "#[variable_scope] needs a struct with named fields: one per variable or model",
+            ),
+        },
+        Data::Enum(data) => cx.error_spanned_by(
+            data.enum_token,
+            "#[variable_scope] goes on a struct, not an enum",
+        ),
+        Data::Union(data) => cx.error_spanned_by(
+            data.union_token,
+            "#[variable_scope] goes on a struct, not a union",
+        ),
+    }
+    Ok(ModelDef {
+        attrs: input.attrs.clone(),
+        vis: input.vis.clone(),
+        ident: input.ident.clone(),
+        scope,
+        args: model_args,
+        items,
+        source: Source::Attribute(Box::new(input)),
+    })
+}
+
+/// Whether `attr` is one of the field helper attributes the macro consumes.
+pub(crate) fn is_helper(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("var") || attr.path().is_ident("model")
+}
+
+fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
+    let ident = field.ident.clone()?;
+    let mut var: Option<&syn::Attribute> = None;
+    let mut model: Option<&syn::Attribute> = None;
+    let mut kept = Vec::new();
+    for attr in &field.attrs {
+        if attr.path().is_ident("var") {
+            if let Some(first) = model.or(var) {
+                let first = if first.path().is_ident("var") {
+                    "#[var]"
+                } else {
+                    "#[model]"
+                };
+                cx.error_spanned_by(
+                    attr,
+                    format!(
+                        "field `{ident}` already has {first}: a field is one variable or one model"
+                    ),
+                );
+                continue;
+            }
+            var = Some(attr);
+        } else if attr.path().is_ident("model") {
+            if let Some(first) = var.or(model) {
+                let first = if first.path().is_ident("var") {
+                    "#[var]"
+                } else {
+                    "#[model]"
+                };
+                cx.error_spanned_by(
+                    attr,
+                    format!(
+                        "field `{ident}` already has {first}: a field is one variable or one model"
+                    ),
+                );
+                continue;
+            }
+            model = Some(attr);
+        } else if attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr") {
+            cx.error_spanned_by(
+                attr,
+                "#[cfg] on a model field is not supported: #[variable_scope] runs before cfg is \
+                 evaluated, so the variable would still be created; declare a second model instead",
+            );
+        } else {
+            kept.push(attr.clone());
+        }
+    }
+    if let Some(attr) = var {
+        let mut decl = empty_var(ident);
+        decl.attrs = kept;
+        decl.vis = field.vis.clone();
+        let before = cx.count();
+        if let Some(tokens) = attr_list_tokens(attr, cx) {
+            apply_var_keys(tokens, &mut decl, cx);
+        }
+        decl.incomplete = cx.count() > before;
+        return Some(Item::Var(decl));
+    }
+    if let Some(attr) = model {
+        let mut nested = ModelField {
+            attrs: kept,
+            vis: field.vis.clone(),
+            field: ident.clone(),
+            args_span: ident.span(),
+            ident,
+            ty: field.ty.clone(),
+            scope: None,
+            args: Vec::new(),
+        };
+        if let Some(tokens) = attr_list_tokens(attr, cx) {
+            apply_model_keys(tokens, &mut nested, &mut None, cx);
+        }
+        return Some(Item::Model(nested));
+    }
+    cx.error_spanned_by(
+        &ident,
+        format!(
+            "field `{ident}` is neither a variable nor a model: add `#[var(shape = [..])]` for a \
+             variable or `#[model]` for a nested model"
+        ),
+    );
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn run(args: TokenStream, input: TokenStream) -> (Option<ModelDef>, usize) {
+        let cx = Ctxt::new();
+        let def = parse(args, input, &cx).ok();
+        let n = cx.check().map_or_else(|e| e.into_iter().count(), |()| 0);
+        (def, n)
+    }
+
+    #[test]
+    fn parses_a_layer() {
+        let (def, errors) = run(
+            quote!("dense", in_size: usize, units: usize),
+            quote! {
+                /// A dense layer.
+                pub struct Dense {
+                    /// The weights.
+                    #[var(shape = [in_size, units], init = random_normal(0.0, 0.5))]
+                    pub weights: Variable,
+                    #[var(shape = [units], init = constant(0.1), name = "b")]
+                    pub biases: Variable,
+                    #[model(scope = "cell", args(units))]
+                    pub cell: Cell,
+                }
+            },
+        );
+        assert_eq!(errors, 0);
+        let def = def.unwrap();
+        assert_eq!(def.scope.unwrap().value(), "dense");
+        assert_eq!(def.args.len(), 2);
+        assert_eq!(def.items.len(), 3);
+        let Item::Var(b) = &def.items[1] else {
+            panic!("a variable")
+        };
+        assert_eq!(b.var_name().0, "b");
+    }
+
+    #[test]
+    fn reports_every_field_at_once() {
+        let (def, errors) = run(
+            quote!(rnn),
+            quote! {
+                struct S<T> {
+                    plain: T,
+                    #[var(shape = [1])] #[model] both: Variable,
+                    #[cfg(test)] #[var(shape = [1])] gated: Variable,
+                    #[var(init = normal)] bad_init: Variable,
+                }
+            },
+        );
+        // unquoted scope, generics, plain, both, cfg, unknown initializer
+        assert_eq!(errors, 6);
+        assert_eq!(def.unwrap().items.len(), 3);
+    }
+
+    #[test]
+    fn header_without_scope() {
+        let (_, errors) = run(
+            quote!(),
+            quote!(
+                struct S {}
+            ),
+        );
+        assert_eq!(errors, 1);
+        let (def, errors) = run(
+            quote!(5, n: usize),
+            quote!(
+                struct S {}
+            ),
+        );
+        assert_eq!(errors, 1);
+        assert_eq!(def.unwrap().args.len(), 1);
+    }
+
+    #[test]
+    fn rejects_tuple_structs_and_enums() {
+        assert_eq!(
+            run(
+                quote!("a"),
+                quote!(
+                    struct S(u8);
+                )
+            )
+            .1,
+            1
+        );
+        assert_eq!(
+            run(
+                quote!("a"),
+                quote!(
+                    enum E {
+                        A,
+                    }
+                )
+            )
+            .1,
+            1
+        );
+    }
+}

@@ -1,0 +1,416 @@
+//! The `model!` grammar (documented on the macro):
+//!
+//! ```text
+//! input     := model+
+//! model     := attr* vis "struct" IDENT "(" header ")" "{" item* "}"
+//! header    := STRING ("," IDENT ":" TYPE)* ","?
+//! item      := attr* IDENT "{" item* "}" ","?                  anonymous sub-scope
+//!            | attr* IDENT ":" "model" TYPE ("(" expr,* ")")? ","   nested model
+//!            | attr* IDENT ":" DTYPE? ("[" expr,* "]")? ("=" init)? ","   variable
+//! ```
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use quote::format_ident;
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::{Attribute, Ident, Token, Visibility};
+
+use crate::ast::{Item, ModelDef, ModelField, Source, SubScope};
+use crate::ctxt::Ctxt;
+use crate::parse::attr::{empty_var, parse_header};
+use crate::parse::{
+    apply_model_keys, apply_var_keys, attr_list_tokens, parse_dtype, parse_init, parse_shape,
+    split_commas,
+};
+
+mod kw {
+    syn::custom_keyword!(model);
+}
+
+/// Parses every model of one `model!` invocation.
+pub(crate) fn parse(input: TokenStream, cx: &Ctxt) -> syn::Result<Vec<ModelDef>> {
+    (|input: ParseStream<'_>| {
+        let mut models = Vec::new();
+        while !input.is_empty() {
+            models.push(parse_model(input, cx)?);
+        }
+        if models.is_empty() {
+            return Err(input.error(
+                "expected a model: `pub struct Name(\"scope\", arg: Type) { weights: [arg], .. }`",
+            ));
+        }
+        Ok(models)
+    })
+    .parse2(input)
+}
+
+fn parse_model(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<ModelDef> {
+    let attrs = Attribute::parse_outer(input)?;
+    let vis: Visibility = input.parse()?;
+    input.parse::<Token![struct]>()?;
+    let ident: Ident = input.parse()?;
+    let (scope, args) = if input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in input);
+        parse_header(&content, cx, ident.span())?
+    } else {
+        cx.error_spanned_by(
+            &ident,
+            format!("expected the scope after the name: `struct {ident}(\"scope\") {{ .. }}`"),
+        );
+        (None, Vec::new())
+    };
+    let content;
+    syn::braced!(content in input);
+    let items = parse_items(&content, &[], cx)?;
+    Ok(ModelDef {
+        attrs,
+        vis: vis.clone(),
+        ident,
+        scope,
+        args,
+        items: with_vis(items, &vis),
+        source: Source::Dsl,
+    })
+}
+
+/// Fields of a `model!` struct are as visible as the struct.
+fn with_vis(items: Vec<Item>, vis: &Visibility) -> Vec<Item> {
+    items
+        .into_iter()
+        .map(|item| match item {
+            Item::Var(mut v) => {
+                v.vis = vis.clone();
+                Item::Var(v)
+            }
+            Item::Model(mut m) => {
+                m.vis = vis.clone();
+                Item::Model(m)
+            }
+            Item::Scope(s) => Item::Scope(SubScope {
+                ident: s.ident,
+                items: with_vis(s.items, vis),
+            }),
+        })
+        .collect()
+}
+
+fn parse_items(input: ParseStream<'_>, prefix: &[Ident], cx: &Ctxt) -> syn::Result<Vec<Item>> {
+    let mut items = Vec::new();
+    while !input.is_empty() {
+        let attrs = Attribute::parse_outer(input)?;
+        let ident = input.call(Ident::parse_any)?;
+        if input.peek(syn::token::Brace) {
+            for attr in attrs.iter().filter(|a| !a.path().is_ident("doc")) {
+                cx.error_spanned_by(attr, "a sub-scope takes no attributes");
+            }
+            let content;
+            syn::braced!(content in input);
+            let mut inner = prefix.to_vec();
+            inner.push(ident.clone());
+            let sub = parse_items(&content, &inner, cx)?;
+            items.push(Item::Scope(SubScope { ident, items: sub }));
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            }
+            continue;
+        }
+        input.parse::<Token![:]>()?;
+        let field = field_ident(prefix, &ident);
+        let rest = take_until_comma(input);
+        if !input.is_empty() {
+            input.parse::<Token![,]>()?;
+        }
+        if input_starts_with_model(&rest) {
+            items.push(parse_model_item(attrs, ident, field, rest, cx));
+        } else {
+            items.push(parse_var_item(attrs, ident, field, rest, cx));
+        }
+    }
+    Ok(items)
+}
+
+/// `input_layer_weights` for `weights` in `input_layer { .. }`.
+fn field_ident(prefix: &[Ident], ident: &Ident) -> Ident {
+    if prefix.is_empty() {
+        return ident.clone();
+    }
+    let mut name: Vec<String> = prefix.iter().map(crate::ast::unraw).collect();
+    name.push(crate::ast::unraw(ident));
+    format_ident!("{}", name.join("_"), span = ident.span())
+}
+
+/// Tokens up to the next top-level `,` (angle brackets count as nesting, so that
+/// `Cell<A, B>` stays whole).
+fn take_until_comma(input: ParseStream<'_>) -> TokenStream {
+    input
+        .step(|cursor| {
+            let mut rest = *cursor;
+            let mut out = TokenStream::new();
+            let mut depth = 0usize;
+            let mut prev_dash = false;
+            while let Some((tt, next)) = rest.token_tree() {
+                if let TokenTree::Punct(p) = &tt {
+                    match p.as_char() {
+                        ',' if depth == 0 => return Ok((out, rest)),
+                        '<' => depth += 1,
+                        '>' if !prev_dash => depth = depth.saturating_sub(1),
+                        _ => {}
+                    }
+                    prev_dash = p.as_char() == '-';
+                } else {
+                    prev_dash = false;
+                }
+                out.extend([tt]);
+                rest = next;
+            }
+            Ok((out, rest))
+        })
+        .unwrap_or_default()
+}
+
+fn input_starts_with_model(tokens: &TokenStream) -> bool {
+    (|input: ParseStream<'_>| {
+        let found = input.peek(kw::model) && !input.peek2(Token![=]);
+        input.parse::<TokenStream>()?;
+        Ok(found)
+    })
+    .parse2(tokens.clone())
+    .unwrap_or(false)
+}
+
+/// `model Type(args)`.
+fn parse_model_item(
+    attrs: Vec<Attribute>,
+    ident: Ident,
+    field: Ident,
+    rest: TokenStream,
+    cx: &Ctxt,
+) -> Item {
+    let mut iter = rest.clone().into_iter().skip(1).peekable();
+    let mut ty_tokens = TokenStream::new();
+    let mut args_group = None;
+    for tt in iter.by_ref() {
+        match tt {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis => {
+                args_group = Some(g);
+                break;
+            }
+            other => ty_tokens.extend([other]),
+        }
+    }
+    let trailing: TokenStream = iter.collect();
+    if !trailing.is_empty() {
+        cx.error_spanned_by(&trailing, "unexpected tokens after the model's arguments");
+    }
+    let ty = match syn::parse2::<syn::Type>(ty_tokens.clone()) {
+        Ok(ty) => ty,
+        Err(_) => {
+            let at = if ty_tokens.is_empty() {
+                rest
+            } else {
+                ty_tokens
+            };
+            cx.error_spanned_by(
+                &at,
+                "expected the nested model's type, e.g. `model BasicLstmCell(units)`",
+            );
+            syn::parse_quote!(())
+        }
+    };
+    let mut nested = ModelField {
+        attrs: Vec::new(),
+        vis: Visibility::Inherited,
+        args_span: ident.span(),
+        ident,
+        field,
+        ty,
+        scope: None,
+        args: Vec::new(),
+    };
+    let mut seen_args = None;
+    for attr in attrs {
+        if attr.path().is_ident("model") {
+            if let Some(tokens) = attr_list_tokens(&attr, cx) {
+                apply_model_keys(tokens, &mut nested, &mut seen_args, cx);
+            }
+        } else if attr.path().is_ident("doc") {
+            nested.attrs.push(attr);
+        } else {
+            cx.error_spanned_by(
+                &attr,
+                "a nested model takes `#[model(scope = \"..\")]` and doc comments only",
+            );
+        }
+    }
+    if let Some(group) = args_group {
+        if seen_args.is_some() {
+            cx.error_spanned_by(
+                &group,
+                "duplicate arguments: already given by #[model(args(..))]",
+            );
+        } else {
+            nested.args = split_commas(group.stream());
+            nested.args_span = group.span();
+        }
+    }
+    Item::Model(nested)
+}
+
+/// `DTYPE? [shape]? (= init)?`.
+fn parse_var_item(
+    attrs: Vec<Attribute>,
+    ident: Ident,
+    field: Ident,
+    rest: TokenStream,
+    cx: &Ctxt,
+) -> Item {
+    let mut decl = empty_var(ident);
+    decl.field = field;
+    let before = cx.count();
+    for attr in attrs {
+        if attr.path().is_ident("var") {
+            if let Some(tokens) = attr_list_tokens(&attr, cx) {
+                apply_var_keys(tokens, &mut decl, cx);
+            }
+        } else if attr.path().is_ident("doc") {
+            decl.attrs.push(attr);
+        } else {
+            cx.error_spanned_by(&attr, "a variable takes `#[var(..)]` and doc comments only");
+        }
+    }
+    let mut tokens = rest.clone().into_iter().peekable();
+    if let Some(TokenTree::Ident(dtype)) = tokens.peek() {
+        let dtype = dtype.clone();
+        tokens.next();
+        let parsed = parse_dtype(&TokenTree::Ident(dtype.clone()).into(), cx);
+        if decl.dtype.is_some() {
+            cx.error_spanned_by(
+                &dtype,
+                "duplicate dtype: already given by #[var(dtype = ..)]",
+            );
+        } else {
+            decl.dtype = parsed;
+        }
+    }
+    if let Some(TokenTree::Group(g)) = tokens.peek() {
+        if g.delimiter() == Delimiter::Bracket {
+            let g = g.clone();
+            tokens.next();
+            let parsed = parse_shape(&TokenTree::Group(g.clone()).into(), cx);
+            if decl.shape.is_some() {
+                cx.error_spanned_by(&g, "duplicate shape: already given by #[var(shape = ..)]");
+            } else {
+                decl.shape = parsed;
+            }
+        }
+    }
+    match tokens.next() {
+        None => {}
+        Some(TokenTree::Punct(p)) if p.as_char() == '=' => {
+            let init: TokenStream = tokens.collect();
+            if init.is_empty() {
+                cx.error_spanned_by(&p, "expected an initializer after `=`");
+            } else {
+                let parsed = parse_init(&init, cx);
+                if decl.init.is_some() {
+                    cx.error_spanned_by(
+                        &init,
+                        "duplicate initializer: already given by #[var(init = ..)]",
+                    );
+                } else {
+                    decl.init = parsed;
+                }
+            }
+        }
+        Some(other) => {
+            let rest: TokenStream = std::iter::once(other).chain(tokens).collect();
+            cx.error_spanned_by(
+                &rest,
+                "expected a variable `name: dtype? [shape]? (= initializer)?`, e.g. \
+                 `weights: [in_size, units] = random_normal(0.0, 0.5)`",
+            );
+        }
+    }
+    decl.incomplete = cx.count() > before;
+    Item::Var(decl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn run(input: TokenStream) -> (Vec<ModelDef>, usize) {
+        let cx = Ctxt::new();
+        let defs = parse(input, &cx).unwrap_or_default();
+        let n = cx.check().map_or_else(|e| e.into_iter().count(), |()| 0);
+        (defs, n)
+    }
+
+    #[test]
+    fn parses_the_seed_rnn() {
+        let (defs, errors) = run(quote! {
+            /// The seed RNN.
+            pub struct Rnn("rnn", input_size: usize, hidden: usize, classes: usize) {
+                input_layer {
+                    weights: [input_size, hidden] = random_normal(0.0, 0.5),
+                    biases: [hidden] = constant(0.1),
+                }
+                cell {
+                    basic_lstm_cell {
+                        kernel: [hidden + hidden, 4 * hidden],
+                        bias: [4 * hidden] = zeros,
+                    }
+                }
+                output_layer {
+                    weights: f32[hidden, classes] = random_normal(0.0, 0.5),
+                    #[var(trainable = false)]
+                    biases: [classes] = constant(0.1),
+                }
+                lstm: model Cell<A, B>(hidden, hidden),
+                step: i64[] = zeros
+            }
+        });
+        assert_eq!(errors, 0);
+        assert_eq!(defs.len(), 1);
+        let rnn = &defs[0];
+        assert_eq!(rnn.items.len(), 5);
+        let Item::Scope(cell) = &rnn.items[1] else {
+            panic!("a sub-scope")
+        };
+        let Item::Scope(lstm) = &cell.items[0] else {
+            panic!("a sub-scope")
+        };
+        let Item::Var(kernel) = &lstm.items[0] else {
+            panic!("a variable")
+        };
+        assert_eq!(kernel.field, "cell_basic_lstm_cell_kernel");
+        assert_eq!(kernel.var_name().0, "kernel");
+        let Item::Model(m) = &rnn.items[3] else {
+            panic!("a model")
+        };
+        assert_eq!(m.args.len(), 2);
+    }
+
+    #[test]
+    fn reports_value_errors_together() {
+        let (defs, errors) = run(quote! {
+            struct M("m") {
+                a: f33[1],
+                b: [1.5] = zeros,
+                c: [1] = normal(0.0, 1.0),
+                #[var(shape = [2])] d: [2],
+            }
+        });
+        assert_eq!(defs.len(), 1);
+        assert_eq!(errors, 4);
+    }
+
+    #[test]
+    fn structural_errors_are_fatal() {
+        let cx = Ctxt::new();
+        assert!(parse(quote!(struct M("m") { a [1] }), &cx).is_err());
+        assert!(cx.check().is_ok());
+    }
+}

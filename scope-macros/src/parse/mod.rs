@@ -1,0 +1,561 @@
+//! Parsing into the IR. Parsers record errors in the [`Ctxt`] and go on; they give up only
+//! where no IR can be built (a struct header that does not parse).
+//!
+//! Attribute and DSL values are split into comma-separated token chunks before anything is
+//! interpreted, so one bad value never hides the next one's error.
+
+pub(crate) mod attr;
+pub(crate) mod dsl;
+
+use proc_macro2::{Delimiter, Group, Spacing, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::{Ident, Lit, LitBool, LitStr};
+
+use crate::ast::{DTypeDecl, InitDecl, InitKind, ModelField, ShapeDecl, VarDecl};
+use crate::ctxt::Ctxt;
+
+/// Keys of `#[var(..)]`.
+pub(crate) const VAR_KEYS: &str = "shape, init, dtype, trainable, name";
+/// Keys of `#[model(..)]`.
+pub(crate) const MODEL_KEYS: &str = "scope, args";
+
+/// Splits `tokens` at top-level commas, dropping empty chunks (a trailing comma).
+pub(crate) fn split_commas(tokens: TokenStream) -> Vec<TokenStream> {
+    let mut chunks = Vec::new();
+    let mut current = TokenStream::new();
+    for tt in tokens {
+        match &tt {
+            TokenTree::Punct(p) if p.as_char() == ',' && p.spacing() == Spacing::Alone => {
+                chunks.push(std::mem::take(&mut current));
+            }
+            _ => current.extend([tt]),
+        }
+    }
+    chunks.push(current);
+    chunks.retain(|c| !c.is_empty());
+    chunks
+}
+
+/// One `key`, `key = value` or `key(..)` of an attribute list.
+pub(crate) struct KeyValue {
+    pub(crate) key: Ident,
+    pub(crate) value: Value,
+}
+
+pub(crate) enum Value {
+    /// `key`
+    Flag,
+    /// `key = tokens`
+    Eq(TokenStream),
+    /// `key(tokens)`
+    List(Group),
+}
+
+/// Parses `a = 1, b(..), c` into key-values; a chunk that is none of these is reported.
+pub(crate) fn parse_kv_list(tokens: TokenStream, cx: &Ctxt) -> Vec<KeyValue> {
+    let mut out = Vec::new();
+    for chunk in split_commas(tokens) {
+        let mut iter = chunk.clone().into_iter();
+        let key = match iter.next() {
+            Some(TokenTree::Ident(key)) => key,
+            _ => {
+                cx.error_spanned_by(&chunk, "expected `key = value`");
+                continue;
+            }
+        };
+        let rest: TokenStream = iter.collect();
+        let mut rest_iter = rest.clone().into_iter();
+        let value = match rest_iter.next() {
+            None => Value::Flag,
+            Some(TokenTree::Punct(p)) if p.as_char() == '=' => {
+                let value: TokenStream = rest_iter.collect();
+                if value.is_empty() {
+                    cx.error_spanned_by(&chunk, format!("expected a value after `{key} =`"));
+                    continue;
+                }
+                Value::Eq(value)
+            }
+            Some(TokenTree::Group(g))
+                if g.delimiter() == Delimiter::Parenthesis && rest_iter.next().is_none() =>
+            {
+                Value::List(g)
+            }
+            Some(_) => {
+                cx.error_spanned_by(&rest, format!("expected `=` after `{key}`"));
+                continue;
+            }
+        };
+        out.push(KeyValue { key, value });
+    }
+    out
+}
+
+/// What a literal is, in words, for "expected X, found Y".
+fn describe(lit: &Lit) -> &'static str {
+    match lit {
+        Lit::Str(_) => "a string literal",
+        Lit::ByteStr(_) | Lit::CStr(_) => "a byte string literal",
+        Lit::Byte(_) | Lit::Char(_) => "a character literal",
+        Lit::Int(_) => "an integer literal",
+        Lit::Float(_) => "a float literal",
+        Lit::Bool(_) => "a boolean literal",
+        _ => "a literal",
+    }
+}
+
+/// The value of `key = value` or `key(value)` as tokens; reports a flag.
+fn value_tokens(kv: &KeyValue, example: &str, cx: &Ctxt) -> Option<TokenStream> {
+    match &kv.value {
+        Value::Eq(tokens) => Some(tokens.clone()),
+        Value::Flag | Value::List(_) => {
+            cx.error_spanned_by(
+                &kv.key,
+                format!("expected `{} = ..`, e.g. `{example}`", kv.key),
+            );
+            None
+        }
+    }
+}
+
+/// A single literal of the whole token stream, if that is what it is.
+fn single_lit(tokens: &TokenStream) -> Option<Lit> {
+    syn::parse2::<Lit>(tokens.clone()).ok()
+}
+
+/// `"name"`.
+pub(crate) fn parse_str(tokens: &TokenStream, what: &str, cx: &Ctxt) -> Option<LitStr> {
+    match single_lit(tokens) {
+        Some(Lit::Str(s)) => Some(s),
+        Some(other) => {
+            cx.error_spanned_by(
+                &other,
+                format!(
+                    "expected {what} as a string literal, found {}",
+                    describe(&other)
+                ),
+            );
+            None
+        }
+        None => {
+            cx.error_spanned_by(tokens, format!("expected {what} as a string literal"));
+            None
+        }
+    }
+}
+
+/// `true` or `false`.
+pub(crate) fn parse_bool(tokens: &TokenStream, cx: &Ctxt) -> Option<LitBool> {
+    match single_lit(tokens) {
+        Some(Lit::Bool(b)) => Some(b),
+        Some(other) => {
+            cx.error_spanned_by(
+                &other,
+                format!("expected `true` or `false`, found {}", describe(&other)),
+            );
+            None
+        }
+        None => {
+            cx.error_spanned_by(tokens, "expected `true` or `false`");
+            None
+        }
+    }
+}
+
+/// `f32` (or TF's `float32`).
+pub(crate) fn parse_dtype(tokens: &TokenStream, cx: &Ctxt) -> Option<DTypeDecl> {
+    if let Ok(ident) = syn::parse2::<Ident>(tokens.clone()) {
+        return match DTypeDecl::variant_of(&ident.to_string()) {
+            Some(variant) => Some(DTypeDecl { ident, variant }),
+            None => {
+                cx.error_spanned_by(
+                    &ident,
+                    format!(
+                        "unknown dtype `{ident}`; expected one of: {}",
+                        DTypeDecl::list()
+                    ),
+                );
+                None
+            }
+        };
+    }
+    match single_lit(tokens) {
+        Some(Lit::Str(s)) if DTypeDecl::variant_of(&s.value()).is_some() => {
+            cx.error_spanned_by(
+                &s,
+                format!(
+                    "expected a dtype name, found a string literal; write `{}` without quotes",
+                    s.value()
+                ),
+            );
+        }
+        Some(other) => cx.error_spanned_by(
+            &other,
+            format!(
+                "expected a dtype ({}), found {}",
+                DTypeDecl::list(),
+                describe(&other)
+            ),
+        ),
+        None => cx.error_spanned_by(
+            tokens,
+            format!("expected a dtype, one of: {}", DTypeDecl::list()),
+        ),
+    }
+    None
+}
+
+/// `[d0, d1, ..]`: every dimension is kept as written; literal dimensions must be
+/// non-negative integers.
+pub(crate) fn parse_shape(tokens: &TokenStream, cx: &Ctxt) -> Option<ShapeDecl> {
+    let mut iter = tokens.clone().into_iter();
+    let group = match (iter.next(), iter.next()) {
+        (Some(TokenTree::Group(g)), None) if g.delimiter() == Delimiter::Bracket => g,
+        _ => {
+            cx.error_spanned_by(
+                tokens,
+                "expected a shape in brackets, e.g. `[in_size, units]` (`[]` for a scalar)",
+            );
+            return None;
+        }
+    };
+    let mut ok = true;
+    let dims = split_commas(group.stream());
+    for dim in &dims {
+        ok &= check_dim(dim, cx);
+    }
+    ok.then(|| ShapeDecl {
+        dims,
+        span: group.span(),
+    })
+}
+
+fn check_dim(dim: &TokenStream, cx: &Ctxt) -> bool {
+    let mut iter = dim.clone().into_iter();
+    if let (Some(TokenTree::Punct(p)), Some(TokenTree::Literal(_)), None) =
+        (iter.next(), iter.next(), iter.next())
+    {
+        if p.as_char() == '-' {
+            cx.error_spanned_by(dim, "a dimension cannot be negative");
+            return false;
+        }
+    }
+    match single_lit(dim) {
+        None => true,
+        Some(Lit::Int(int)) if matches!(int.suffix(), "" | "usize") => true,
+        Some(Lit::Int(int)) => {
+            cx.error_spanned_by(
+                &int,
+                format!("dimensions are `usize`; drop the `{}` suffix", int.suffix()),
+            );
+            false
+        }
+        Some(other) => {
+            cx.error_spanned_by(
+                &other,
+                format!(
+                    "expected a dimension (a `usize` expression), found {}",
+                    describe(&other)
+                ),
+            );
+            false
+        }
+    }
+}
+
+/// `zeros`, `constant(0.1)`, `random_normal(0.0, 0.5)`, `value(expr)`, ...
+pub(crate) fn parse_init(tokens: &TokenStream, cx: &Ctxt) -> Option<InitDecl> {
+    let mut iter = tokens.clone().into_iter();
+    let (ident, args) = match (iter.next(), iter.next(), iter.next()) {
+        (Some(TokenTree::Ident(ident)), None, None) => (ident, None),
+        (Some(TokenTree::Ident(ident)), Some(TokenTree::Group(g)), None)
+            if g.delimiter() == Delimiter::Parenthesis =>
+        {
+            (ident, Some(g))
+        }
+        _ => {
+            cx.error_spanned_by(
+                tokens,
+                format!("expected an initializer, one of: {}", InitKind::list()),
+            );
+            return None;
+        }
+    };
+    let Some(kind) = InitKind::from_name(&ident.to_string()) else {
+        cx.error_spanned_by(
+            &ident,
+            format!(
+                "unknown initializer `{ident}`; expected one of: {}",
+                InitKind::list()
+            ),
+        );
+        return None;
+    };
+    let args = args.map(|g| split_commas(g.stream())).unwrap_or_default();
+    let params = kind.params();
+    if args.len() != params.len() {
+        let expected = if params.is_empty() {
+            format!("`{}` takes no arguments", kind.name())
+        } else {
+            format!("expected `{}({})`", kind.name(), params.join(", "))
+        };
+        cx.error_spanned_by(
+            tokens,
+            format!(
+                "`{}` takes {} argument{}, found {}: {expected}",
+                kind.name(),
+                params.len(),
+                if params.len() == 1 { "" } else { "s" },
+                args.len()
+            ),
+        );
+        return None;
+    }
+    let mut ok = true;
+    let args = if kind == InitKind::Value {
+        args
+    } else if kind == InitKind::Constant {
+        // A float, integer or bool, as TF's `constant_initializer` takes; the expansion
+        // picks `Constant`, `ConstantInt` or `ConstantBool` from the literal.
+        for arg in &args {
+            if let Some(lit) = single_lit(arg) {
+                if !matches!(lit, Lit::Int(_) | Lit::Float(_) | Lit::Bool(_)) {
+                    cx.error_spanned_by(
+                        &lit,
+                        format!(
+                            "`constant` takes a number or a boolean; found {}",
+                            describe(&lit)
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        args
+    } else {
+        args.into_iter()
+            .map(|arg| match number_arg(&arg, cx) {
+                Some(arg) => arg,
+                None => {
+                    ok = false;
+                    arg
+                }
+            })
+            .collect()
+    };
+    ok.then_some(InitDecl { kind, ident, args })
+}
+
+/// An `f64` argument: literals are checked (and integers written as floats, so that `1`
+/// works where `1.0` is meant); other expressions are kept as written.
+fn number_arg(arg: &TokenStream, cx: &Ctxt) -> Option<TokenStream> {
+    match single_lit(arg) {
+        None => Some(arg.clone()),
+        Some(Lit::Float(f)) if matches!(f.suffix(), "" | "f64") => Some(arg.clone()),
+        Some(Lit::Int(i)) if i.suffix().is_empty() => {
+            let float = syn::LitFloat::new(&format!("{}.0", i.base10_digits()), i.span());
+            Some(float.into_token_stream())
+        }
+        Some(other) => {
+            cx.error_spanned_by(
+                &other,
+                format!(
+                    "initializer arguments are `f64`; found {}",
+                    match &other {
+                        Lit::Int(_) | Lit::Float(_) => "a literal with another type suffix",
+                        other => describe(other),
+                    }
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Records `what` as set, or reports it as set twice.
+fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &Ident, attr: &str, cx: &Ctxt) {
+    if slot.is_some() {
+        cx.error_spanned_by(key, format!("duplicate `{key}` in {attr}"));
+    } else if value.is_some() {
+        *slot = value;
+    }
+}
+
+/// Applies the keys of one `#[var(..)]` to `decl`.
+pub(crate) fn apply_var_keys(tokens: TokenStream, decl: &mut VarDecl, cx: &Ctxt) {
+    let attr = "#[var(..)]";
+    for kv in parse_kv_list(tokens, cx) {
+        let key = kv.key.to_string();
+        match key.as_str() {
+            "shape" => {
+                let v = value_tokens(&kv, "shape = [in_size, units]", cx)
+                    .and_then(|t| parse_shape(&t, cx));
+                set_once(&mut decl.shape, v, &kv.key, attr, cx);
+            }
+            "init" => {
+                let v = value_tokens(&kv, "init = random_normal(0.0, 0.5)", cx)
+                    .and_then(|t| parse_init(&t, cx));
+                set_once(&mut decl.init, v, &kv.key, attr, cx);
+            }
+            "dtype" => {
+                let v = value_tokens(&kv, "dtype = f32", cx).and_then(|t| parse_dtype(&t, cx));
+                set_once(&mut decl.dtype, v, &kv.key, attr, cx);
+            }
+            "trainable" => {
+                let v = value_tokens(&kv, "trainable = false", cx).and_then(|t| parse_bool(&t, cx));
+                set_once(&mut decl.trainable, v, &kv.key, attr, cx);
+            }
+            "name" => {
+                let v = value_tokens(&kv, "name = \"weights\"", cx)
+                    .and_then(|t| parse_str(&t, "the variable name", cx));
+                set_once(&mut decl.name, v, &kv.key, attr, cx);
+            }
+            _ => cx.error_spanned_by(
+                &kv.key,
+                format!("unknown key `{key}` in {attr}; expected one of: {VAR_KEYS}"),
+            ),
+        }
+    }
+}
+
+/// Applies the keys of one `#[model(..)]` to `field`; `seen_args` tracks `args(..)`.
+pub(crate) fn apply_model_keys(
+    tokens: TokenStream,
+    field: &mut ModelField,
+    seen_args: &mut Option<Span>,
+    cx: &Ctxt,
+) {
+    let attr = "#[model(..)]";
+    for kv in parse_kv_list(tokens, cx) {
+        let key = kv.key.to_string();
+        match key.as_str() {
+            "scope" => {
+                let v = value_tokens(&kv, "scope = \"cell\"", cx)
+                    .and_then(|t| parse_str(&t, "the scope name", cx));
+                set_once(&mut field.scope, v, &kv.key, attr, cx);
+            }
+            "args" => match &kv.value {
+                Value::List(group) => {
+                    if seen_args.is_some() {
+                        cx.error_spanned_by(&kv.key, format!("duplicate `args` in {attr}"));
+                    } else {
+                        *seen_args = Some(kv.key.span());
+                        field.args = split_commas(group.stream());
+                        field.args_span = group.span();
+                    }
+                }
+                _ => cx.error_spanned_by(
+                    &kv.key,
+                    "expected the arguments in parentheses, e.g. `args(units, units)`",
+                ),
+            },
+            _ => cx.error_spanned_by(
+                &kv.key,
+                format!("unknown key `{key}` in {attr}; expected one of: {MODEL_KEYS}"),
+            ),
+        }
+    }
+}
+
+/// The tokens inside `#[name(..)]` (empty for a bare `#[name]`); reports `#[name = ..]`.
+pub(crate) fn attr_list_tokens(attr: &syn::Attribute, cx: &Ctxt) -> Option<TokenStream> {
+    match &attr.meta {
+        syn::Meta::Path(_) => Some(TokenStream::new()),
+        syn::Meta::List(list) => Some(list.tokens.clone()),
+        syn::Meta::NameValue(nv) => {
+            let name = nv.path.to_token_stream();
+            cx.error_spanned_by(attr, format!("expected `#[{name}(key = value, ..)]`"));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn errors(cx: Ctxt) -> usize {
+        cx.check().map_or_else(|e| e.into_iter().count(), |()| 0)
+    }
+
+    #[test]
+    fn splits_at_top_level_commas_only() {
+        let chunks = split_commas(quote!(shape = [a, b], init = f(1, 2),));
+        assert_eq!(chunks.len(), 2);
+    }
+
+    #[test]
+    fn parses_shapes_and_rejects_bad_dimensions() {
+        let cx = Ctxt::new();
+        let shape = parse_shape(&quote!([in_size, 4 * units]), &cx).unwrap();
+        assert_eq!(shape.dims.len(), 2);
+        assert!(parse_shape(&quote!([1.5, -2, 3u8, "x"]), &cx).is_none());
+        assert!(parse_shape(&quote!(in_size), &cx).is_none());
+        assert_eq!(errors(cx), 5);
+    }
+
+    #[test]
+    fn parses_initializers_and_counts_arguments() {
+        let cx = Ctxt::new();
+        let init = parse_init(&quote!(random_normal(0, 0.5)), &cx).unwrap();
+        assert_eq!(init.kind, InitKind::RandomNormal);
+        assert_eq!(init.args[0].to_string(), "0.0");
+        assert!(parse_init(&quote!(zeros), &cx).is_some());
+        assert!(parse_init(&quote!(value(ndarray::arr1(&[1.0]))), &cx).is_some());
+        assert!(parse_init(&quote!(normal(0.0, 1.0)), &cx).is_none());
+        assert!(parse_init(&quote!(constant(1.0, 2.0)), &cx).is_none());
+        assert!(parse_init(&quote!(constant("a")), &cx).is_none());
+        assert!(parse_init(&quote!(constant(true)), &cx).is_some());
+        assert_eq!(
+            parse_init(&quote!(constant(1)), &cx).unwrap().args[0].to_string(),
+            "1"
+        );
+        assert_eq!(errors(cx), 3);
+    }
+
+    #[test]
+    fn var_keys_report_every_mistake() {
+        let cx = Ctxt::new();
+        let mut decl = crate::parse::attr::empty_var(syn::parse_quote!(w));
+        apply_var_keys(
+            quote!(
+                shap = [1],
+                dtype = "f32",
+                trainable = 1,
+                name = 5,
+                shape = [2],
+                shape = [3]
+            ),
+            &mut decl,
+            &cx,
+        );
+        // shap, dtype, trainable, name, duplicate shape
+        assert_eq!(errors(cx), 5);
+        assert!(decl.shape.is_some());
+    }
+
+    #[test]
+    fn model_keys() {
+        let cx = Ctxt::new();
+        let mut field = ModelField {
+            attrs: Vec::new(),
+            vis: syn::Visibility::Inherited,
+            ident: syn::parse_quote!(cell),
+            field: syn::parse_quote!(cell),
+            ty: syn::parse_quote!(Cell),
+            scope: None,
+            args: Vec::new(),
+            args_span: proc_macro2::Span::call_site(),
+        };
+        let mut seen = None;
+        apply_model_keys(
+            quote!(scope = "lstm", args(a, b + 1), arg = 1),
+            &mut field,
+            &mut seen,
+            &cx,
+        );
+        assert_eq!(field.scope.as_ref().unwrap().value(), "lstm");
+        assert_eq!(field.args.len(), 2);
+        assert_eq!(errors(cx), 1);
+    }
+}

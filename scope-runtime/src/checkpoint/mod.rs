@@ -1,0 +1,388 @@
+//! Checkpoints keyed by scoped names: save to and restore from safetensors, read TF1
+//! checkpoints, with a strict pre-flight diff before any variable changes.
+//!
+//! * [`save_safetensors`] writes variables (a [`Registry`], a collection, or any list) keyed
+//!   by their full TF op name, with trainable flags in the header's `__metadata__`.
+//! * [`SafetensorsCheckpoint`] and [`TfCheckpoint`] open files; both implement
+//!   [`CheckpointSource`] (list the contents, read one tensor).
+//! * [`Restore`] maps checkpoint keys to variables (identity, explicit map, prefix remap),
+//!   computes a [`PreflightReport`] (missing, unexpected, shape and dtype mismatches, with
+//!   "did you mean" suggestions) and restores all-or-nothing, or partially on request.
+//!
+//! ```
+//! use scope::checkpoint::{save_safetensors, Restore, SafetensorsCheckpoint};
+//! use scope::{Initializer, Registry, VarSpec};
+//!
+//! let dir = std::env::temp_dir().join(format!("scope-doc-mod-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("model.safetensors");
+//!
+//! let reg = Registry::with_seed(1);
+//! let w = reg.variable_scope("rnn").with(|_| {
+//!     reg.get_variable("w", VarSpec::new().shape([2, 3]).initializer(Initializer::Ones))
+//! })?;
+//! save_safetensors(&path, &reg)?;
+//!
+//! w.assign(scope::Tensor::zeros(scope::DType::F32, &[2, 3])?)?;
+//! let report = Restore::new(&reg).restore(&SafetensorsCheckpoint::open(&path)?)?;
+//! assert_eq!(report.matched.len(), 1);
+//! assert_eq!(w.value().to_f64_vec(), vec![1.0; 6]);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use crate::dtype::DType;
+use crate::registry::Registry;
+use crate::tensor::{format_shape, Shape, Tensor};
+use crate::variable::Variable;
+
+mod restore;
+mod safetensors;
+mod sstable;
+mod suggest;
+mod tf_bundle;
+
+pub use self::restore::{Matched, Mismatch, Missing, PreflightReport, Restore, Unexpected};
+pub use self::safetensors::{
+    save_safetensors, save_safetensors_with_metadata, to_safetensors_bytes, SafetensorsCheckpoint,
+    METADATA_FORMAT, METADATA_FORMAT_KEY, METADATA_TRAINABLE_KEY,
+};
+pub use self::tf_bundle::{tf_dtype_name, TfCheckpoint};
+
+/// A `Result` whose error is [`CheckpointError`].
+pub type Result<T, E = CheckpointError> = std::result::Result<T, E>;
+
+/// Everything saving, reading and restoring checkpoints can refuse. Each message names the
+/// file or variable concerned and how to fix it.
+///
+/// A restore that returns an error has changed no variable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// The operating system refused to read or write a file.
+    #[error("cannot {action} {file}: {source} (check the path and its permissions)")]
+    Io {
+        /// What was being done (`read`, `write`, `open`).
+        action: &'static str,
+        /// The file.
+        file: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A safetensors file that the format does not accept.
+    #[error(
+        "{file} is not a valid safetensors file: {reason} (it is truncated, corrupt or in \
+         another format; re-save it with `save_safetensors`)"
+    )]
+    Safetensors {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A TF checkpoint index (`.index`) that is truncated or corrupt.
+    #[error(
+        "{file} is not a valid TF checkpoint index: {reason} (it is truncated or corrupt; copy \
+         the checkpoint again, or re-save it with TF)"
+    )]
+    CorruptIndex {
+        /// The index file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A tensor whose stored bytes cannot be what its entry describes.
+    #[error(
+        "tensor `{name}` in {file} is corrupt: {reason} (copy the checkpoint again, or re-save \
+         it)"
+    )]
+    CorruptTensor {
+        /// The file holding the tensor.
+        file: String,
+        /// The tensor's checkpoint key.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A crc32c checksum does not match the bytes it covers.
+    #[error(
+        "checksum mismatch in {file}: {what} has crc32c {actual:#010x} but the file records \
+         {expected:#010x} (the file is corrupt; copy the checkpoint again)"
+    )]
+    Checksum {
+        /// The file.
+        file: String,
+        /// What the checksum covers (a block, or a tensor).
+        what: String,
+        /// The checksum recorded in the file (unmasked).
+        expected: u32,
+        /// The checksum of the bytes read.
+        actual: u32,
+    },
+
+    /// A tensor whose element type this crate cannot hold.
+    #[error(
+        "tensor `{name}` in {file} has dtype {dtype}, which scope cannot hold (supported: \
+         float16, float32, float64, int32, int64, bool); leave it out of the restore (partial \
+         restore, or map only the keys you need) or convert the checkpoint"
+    )]
+    UnsupportedDtype {
+        /// The file.
+        file: String,
+        /// The tensor's checkpoint key.
+        name: String,
+        /// The stored dtype's name.
+        dtype: String,
+    },
+
+    /// A TF checkpoint feature this reader does not support (partitioned variables, big-endian
+    /// bundles, bundles from a newer format version).
+    #[error("{file}: {what} is not supported by this reader ({hint})")]
+    Unsupported {
+        /// The file.
+        file: String,
+        /// The feature.
+        what: String,
+        /// How to get around it.
+        hint: String,
+    },
+
+    /// A key that is not in the checkpoint.
+    #[error(
+        "no tensor named `{name}` in {file}{}",
+        suggestion.as_deref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+    )]
+    NotFound {
+        /// The checkpoint.
+        file: String,
+        /// The key asked for.
+        name: String,
+        /// A close key that does exist.
+        suggestion: Option<String>,
+    },
+
+    /// The pre-flight found problems and the restore is strict: nothing was changed.
+    #[error(
+        "restore from {} refused; no variable was changed.\n{report}\nFix the names, map keys \
+         with `Restore::map` or `Restore::remap_prefix`, or opt in to `Restore::partial`.",
+        report.source
+    )]
+    Preflight {
+        /// The full report.
+        report: Box<PreflightReport>,
+    },
+
+    /// A mapping names a variable that is not in the registry.
+    #[error(
+        "the checkpoint mapping targets variable `{name}`, which is not in the registry{}",
+        suggestion.as_deref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+    )]
+    UnknownVariable {
+        /// The variable name given to the mapping.
+        name: String,
+        /// A close variable name that exists.
+        suggestion: Option<String>,
+    },
+
+    /// Two explicit mappings target the same variable.
+    #[error(
+        "variable `{name}` is mapped from two checkpoint keys, `{first}` and `{second}`; keep \
+         one of the `Restore::map` calls"
+    )]
+    ConflictingMapping {
+        /// The variable.
+        name: String,
+        /// The first key.
+        first: String,
+        /// The second key.
+        second: String,
+    },
+
+    /// The same name twice in a list of variables to save.
+    #[error(
+        "variable `{name}` appears twice in the list to save; checkpoint keys must be unique \
+         (pass each variable once)"
+    )]
+    DuplicateName {
+        /// The name.
+        name: String,
+    },
+
+    /// The safetensors writer refused the data.
+    #[error("cannot save to {file}: {reason}")]
+    Save {
+        /// The target file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The element type of a stored tensor: one this crate supports, or another that it can list
+/// but not load (`string`, `bfloat16`, `uint8`, ...).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum StoredDType {
+    /// A dtype variables can have.
+    Supported(DType),
+    /// Any other dtype, by its TF (or safetensors) name.
+    Unsupported(String),
+}
+
+impl StoredDType {
+    /// The supported dtype, if it is one.
+    pub fn supported(&self) -> Option<DType> {
+        match self {
+            StoredDType::Supported(d) => Some(*d),
+            StoredDType::Unsupported(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for StoredDType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoredDType::Supported(d) => d.fmt(f),
+            StoredDType::Unsupported(name) => f.write_str(name),
+        }
+    }
+}
+
+impl From<DType> for StoredDType {
+    fn from(d: DType) -> StoredDType {
+        StoredDType::Supported(d)
+    }
+}
+
+/// One stored tensor, as `tf.train.list_variables` lists it: key, dtype, shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The checkpoint key: the variable's full TF op name.
+    pub name: String,
+    /// The element type.
+    pub dtype: StoredDType,
+    /// The shape, `[]` for a scalar.
+    pub shape: Shape,
+}
+
+/// `name  dtype  shape`, e.g. `rnn/w  float32  (2, 3)`.
+impl fmt::Display for TensorInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}  {}  {}",
+            self.name,
+            self.dtype,
+            format_shape(&self.shape)
+        )
+    }
+}
+
+/// A checkpoint that can be listed and read by key: a [`SafetensorsCheckpoint`] or a
+/// [`TfCheckpoint`]. [`Restore`] works on any source.
+pub trait CheckpointSource {
+    /// Where it was read from (a path), for messages.
+    fn location(&self) -> &str;
+
+    /// Every stored tensor, sorted by key (`tf.train.list_variables`).
+    fn tensors(&self) -> &[TensorInfo];
+
+    /// Reads and checks one tensor.
+    fn read_tensor(&self, name: &str) -> Result<Tensor>;
+
+    /// The entry for `name`, if stored.
+    fn info(&self, name: &str) -> Option<&TensorInfo> {
+        let tensors = self.tensors();
+        tensors
+            .binary_search_by(|t| t.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &tensors[i])
+    }
+
+    /// Every key, sorted.
+    fn keys(&self) -> Vec<&str> {
+        self.tensors().iter().map(|t| t.name.as_str()).collect()
+    }
+}
+
+impl<T: CheckpointSource + ?Sized> CheckpointSource for &T {
+    fn location(&self) -> &str {
+        (**self).location()
+    }
+    fn tensors(&self) -> &[TensorInfo] {
+        (**self).tensors()
+    }
+    fn read_tensor(&self, name: &str) -> Result<Tensor> {
+        (**self).read_tensor(name)
+    }
+}
+
+/// Something that names a set of variables to save or restore: a [`Registry`] (all its
+/// global variables, TF's default `var_list`), or a list such as a collection.
+pub trait VariableSet {
+    /// The variables, in order.
+    fn to_variables(&self) -> Vec<Variable>;
+}
+
+impl VariableSet for Registry {
+    fn to_variables(&self) -> Vec<Variable> {
+        self.global_variables()
+    }
+}
+
+impl VariableSet for [Variable] {
+    fn to_variables(&self) -> Vec<Variable> {
+        self.to_vec()
+    }
+}
+
+impl VariableSet for Vec<Variable> {
+    fn to_variables(&self) -> Vec<Variable> {
+        self.clone()
+    }
+}
+
+impl<const N: usize> VariableSet for [Variable; N] {
+    fn to_variables(&self) -> Vec<Variable> {
+        self.to_vec()
+    }
+}
+
+impl VariableSet for Variable {
+    fn to_variables(&self) -> Vec<Variable> {
+        vec![self.clone()]
+    }
+}
+
+impl<T: VariableSet + ?Sized> VariableSet for &T {
+    fn to_variables(&self) -> Vec<Variable> {
+        (**self).to_variables()
+    }
+}
+
+/// Lists a checkpoint the way `tf.train.list_variables` does: `(name, dtype, shape)` sorted
+/// by name, one per line.
+pub fn format_listing(source: &dyn CheckpointSource) -> String {
+    let width = source
+        .tensors()
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for t in source.tensors() {
+        out.push_str(&format!(
+            "{:<width$}  {:<8}  {}\n",
+            t.name,
+            t.dtype.to_string(),
+            format_shape(&t.shape)
+        ));
+    }
+    out
+}

@@ -1,0 +1,745 @@
+//! TF1 checkpoints in the V2 "TensorBundle" format: `<prefix>.index` (an SSTable of
+//! `BundleEntryProto`s keyed by variable name, plus a `BundleHeaderProto` under key `""`) and
+//! `<prefix>.data-NNNNN-of-NNNNN` shards holding raw little-endian tensor bytes.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+
+use super::sstable::{read_table, unmask_crc, TableError};
+use super::suggest::closest;
+use super::{CheckpointError, CheckpointSource, Result, StoredDType, TensorInfo};
+use crate::dtype::DType;
+use crate::tensor::{checked_numel, Tensor};
+
+/// TF's `kTensorBundleVersion`: the newest bundle format this reader understands.
+const BUNDLE_VERSION: i32 = 1;
+
+/// `tensorflow.BundleHeaderProto`.
+#[derive(Clone, PartialEq, Message)]
+struct BundleHeaderProto {
+    #[prost(int32, tag = "1")]
+    num_shards: i32,
+    /// `LITTLE = 0`, `BIG = 1`.
+    #[prost(int32, tag = "2")]
+    endianness: i32,
+    #[prost(message, optional, tag = "3")]
+    version: Option<VersionDef>,
+}
+
+/// `tensorflow.VersionDef`.
+#[derive(Clone, PartialEq, Message)]
+struct VersionDef {
+    #[prost(int32, tag = "1")]
+    producer: i32,
+    #[prost(int32, tag = "2")]
+    min_consumer: i32,
+    #[prost(int32, repeated, tag = "3")]
+    bad_consumers: Vec<i32>,
+}
+
+/// `tensorflow.BundleEntryProto`.
+#[derive(Clone, PartialEq, Message)]
+struct BundleEntryProto {
+    #[prost(int32, tag = "1")]
+    dtype: i32,
+    #[prost(message, optional, tag = "2")]
+    shape: Option<TensorShapeProto>,
+    #[prost(int32, tag = "3")]
+    shard_id: i32,
+    #[prost(int64, tag = "4")]
+    offset: i64,
+    #[prost(int64, tag = "5")]
+    size: i64,
+    /// Masked crc32c of the tensor bytes.
+    #[prost(fixed32, tag = "6")]
+    crc32c: u32,
+    /// `TensorSliceProto`s of a partitioned variable; kept opaque.
+    #[prost(bytes = "vec", repeated, tag = "7")]
+    slices: Vec<Vec<u8>>,
+}
+
+/// `tensorflow.TensorShapeProto`.
+#[derive(Clone, PartialEq, Message)]
+struct TensorShapeProto {
+    #[prost(message, repeated, tag = "2")]
+    dim: Vec<Dim>,
+    #[prost(bool, tag = "3")]
+    unknown_rank: bool,
+}
+
+/// `tensorflow.TensorShapeProto.Dim`.
+#[derive(Clone, PartialEq, Message)]
+struct Dim {
+    #[prost(int64, tag = "1")]
+    size: i64,
+    #[prost(string, tag = "2")]
+    name: String,
+}
+
+/// TF's name for a `DataType` enum value (`1` is `float32`, `7` is `string`), as
+/// `tf.train.list_variables` prints it; `DT_<n>` for values it does not know.
+pub fn tf_dtype_name(code: i32) -> String {
+    let name = match code {
+        1 => "float32",
+        2 => "float64",
+        3 => "int32",
+        4 => "uint8",
+        5 => "int16",
+        6 => "int8",
+        7 => "string",
+        8 => "complex64",
+        9 => "int64",
+        10 => "bool",
+        11 => "qint8",
+        12 => "quint8",
+        13 => "qint32",
+        14 => "bfloat16",
+        15 => "qint16",
+        16 => "quint16",
+        17 => "uint16",
+        18 => "complex128",
+        19 => "float16",
+        20 => "resource",
+        21 => "variant",
+        22 => "uint32",
+        23 => "uint64",
+        _ => return format!("DT_{code}"),
+    };
+    name.to_owned()
+}
+
+fn dtype_from_tf(code: i32) -> StoredDType {
+    match code {
+        1 => StoredDType::Supported(DType::F32),
+        2 => StoredDType::Supported(DType::F64),
+        3 => StoredDType::Supported(DType::I32),
+        9 => StoredDType::Supported(DType::I64),
+        10 => StoredDType::Supported(DType::Bool),
+        19 => StoredDType::Supported(DType::F16),
+        other => StoredDType::Unsupported(tf_dtype_name(other)),
+    }
+}
+
+/// Where one tensor's bytes are.
+#[derive(Clone, Debug)]
+struct Location {
+    shard: u32,
+    offset: u64,
+    size: u64,
+    /// Unmasked crc32c of the bytes.
+    crc: u32,
+    partitioned: bool,
+}
+
+/// Where the data shards come from.
+#[derive(Clone, Debug)]
+enum Shards {
+    /// `<prefix>.data-NNNNN-of-NNNNN` files next to the index.
+    Files(PathBuf),
+    /// Shard contents given in memory, by shard id.
+    Memory(Vec<Vec<u8>>),
+}
+
+/// A TF1 V2 checkpoint (`tf.train.Saver`'s `model.ckpt.index` + `model.ckpt.data-*`), opened
+/// for listing and reading.
+///
+/// Opening parses and checks the whole index (block checksums, entry bounds); tensors are
+/// read from the data shards on demand, each checked against its crc32c.
+///
+/// ```no_run
+/// use scope::checkpoint::{CheckpointSource, Restore, TfCheckpoint};
+/// let ckpt = TfCheckpoint::open("train/model.ckpt")?;
+/// for t in ckpt.tensors() {
+///     println!("{t}"); // rnn/input_layer/weights  float32  (10, 11)
+/// }
+/// # let reg = scope::Registry::new();
+/// Restore::new(&reg).restore(&ckpt)?;
+/// # Ok::<(), scope::checkpoint::CheckpointError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct TfCheckpoint {
+    location: String,
+    tensors: Vec<TensorInfo>,
+    locations: Vec<Location>,
+    num_shards: u32,
+    shards: Shards,
+}
+
+impl TfCheckpoint {
+    /// Opens the checkpoint with this prefix (`dir/model.ckpt`; the path of the `.index`
+    /// file is accepted too) and parses its index.
+    pub fn open(prefix: impl AsRef<Path>) -> Result<TfCheckpoint> {
+        let prefix = prefix.as_ref();
+        let prefix = match prefix.to_str().and_then(|s| s.strip_suffix(".index")) {
+            Some(stripped) => PathBuf::from(stripped),
+            None => prefix.to_path_buf(),
+        };
+        let index_path = PathBuf::from(format!("{}.index", prefix.display()));
+        let file = index_path.display().to_string();
+        let bytes = std::fs::read(&index_path).map_err(|source| CheckpointError::Io {
+            action: "read the checkpoint index",
+            file: file.clone(),
+            source,
+        })?;
+        TfCheckpoint::parse(&bytes, file, Shards::Files(prefix))
+    }
+
+    /// Parses a checkpoint from the bytes of its `.index` and of its data shards (by shard
+    /// id). Used for checkpoints held in memory, and by the fuzz target.
+    pub fn from_bytes(index: &[u8], shards: Vec<Vec<u8>>) -> Result<TfCheckpoint> {
+        TfCheckpoint::parse(index, "<memory>.index".to_owned(), Shards::Memory(shards))
+    }
+
+    fn parse(bytes: &[u8], file: String, shards: Shards) -> Result<TfCheckpoint> {
+        let corrupt = |reason: String| CheckpointError::CorruptIndex {
+            file: file.clone(),
+            reason,
+        };
+        let entries = read_table(bytes).map_err(|e| match e {
+            TableError::Corrupt(reason) => corrupt(reason),
+            TableError::Checksum {
+                what,
+                expected,
+                actual,
+            } => CheckpointError::Checksum {
+                file: file.clone(),
+                what,
+                expected,
+                actual,
+            },
+        })?;
+        let mut iter = entries.into_iter();
+        let header = match iter.next() {
+            Some((key, value)) if key.is_empty() => BundleHeaderProto::decode(value)
+                .map_err(|e| corrupt(format!("the bundle header does not decode: {e}")))?,
+            _ => {
+                return Err(corrupt(
+                    "the bundle header (key \"\") is missing".to_owned(),
+                ))
+            }
+        };
+        if header.endianness != 0 {
+            return Err(CheckpointError::Unsupported {
+                file,
+                what: "a big-endian tensor bundle".to_owned(),
+                hint: "re-save the checkpoint on a little-endian machine".to_owned(),
+            });
+        }
+        if let Some(v) = &header.version {
+            if v.min_consumer > BUNDLE_VERSION || v.bad_consumers.contains(&BUNDLE_VERSION) {
+                return Err(CheckpointError::Unsupported {
+                    file,
+                    what: format!(
+                        "tensor bundle version (producer {}, min consumer {})",
+                        v.producer, v.min_consumer
+                    ),
+                    hint: format!("this reader understands version {BUNDLE_VERSION}"),
+                });
+            }
+        }
+        let num_shards = u32::try_from(header.num_shards)
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "the header gives {} data shards (at least 1 expected)",
+                    header.num_shards
+                ))
+            })?;
+
+        let mut tensors = Vec::new();
+        let mut locations = Vec::new();
+        for (key, value) in iter {
+            let name = String::from_utf8(key)
+                .map_err(|_| corrupt("a tensor name is not valid UTF-8".to_owned()))?;
+            let entry = BundleEntryProto::decode(value)
+                .map_err(|e| corrupt(format!("the entry of `{name}` does not decode: {e}")))?;
+            let (info, loc) = check_entry(name, entry, num_shards).map_err(corrupt)?;
+            tensors.push(info);
+            locations.push(loc);
+        }
+        Ok(TfCheckpoint {
+            location: file.strip_suffix(".index").unwrap_or(&file).to_owned(),
+            tensors,
+            locations,
+            num_shards,
+            shards,
+        })
+    }
+
+    /// The number of data shards the header declares.
+    pub fn num_shards(&self) -> u32 {
+        self.num_shards
+    }
+
+    /// `tf.train.list_variables`: every `(name, dtype, shape)`, sorted by name.
+    pub fn list_variables(&self) -> &[TensorInfo] {
+        &self.tensors
+    }
+
+    /// The path of data shard `shard` of a checkpoint with `num_shards` shards:
+    /// `<prefix>.data-00000-of-00001`.
+    pub fn shard_path(prefix: impl AsRef<Path>, shard: u32, num_shards: u32) -> PathBuf {
+        PathBuf::from(format!(
+            "{}.data-{shard:05}-of-{num_shards:05}",
+            prefix.as_ref().display()
+        ))
+    }
+
+    fn read_bytes(&self, name: &str, loc: &Location) -> Result<(Vec<u8>, String)> {
+        let out_of_range = |file: &str, len: u64| CheckpointError::CorruptTensor {
+            file: file.to_owned(),
+            name: name.to_owned(),
+            reason: format!(
+                "its {} bytes at offset {} run past the end of the shard ({len} bytes)",
+                loc.size, loc.offset
+            ),
+        };
+        let end = loc.offset.saturating_add(loc.size);
+        match &self.shards {
+            Shards::Memory(shards) => {
+                let file = format!("<memory>.data-{:05}-of-{:05}", loc.shard, self.num_shards);
+                let Some(shard) = shards.get(loc.shard as usize) else {
+                    return Err(CheckpointError::Io {
+                        action: "read the data shard",
+                        file,
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "shard not provided",
+                        ),
+                    });
+                };
+                if end > shard.len() as u64 {
+                    return Err(out_of_range(&file, shard.len() as u64));
+                }
+                Ok((shard[loc.offset as usize..end as usize].to_vec(), file))
+            }
+            Shards::Files(prefix) => {
+                let path = TfCheckpoint::shard_path(prefix, loc.shard, self.num_shards);
+                let file = path.display().to_string();
+                let io = |action: &'static str| {
+                    let file = file.clone();
+                    move |source| CheckpointError::Io {
+                        action,
+                        file,
+                        source,
+                    }
+                };
+                let mut f = File::open(&path).map_err(io("open the data shard"))?;
+                let len = f.metadata().map_err(io("stat the data shard"))?.len();
+                if end > len {
+                    return Err(out_of_range(&file, len));
+                }
+                f.seek(SeekFrom::Start(loc.offset))
+                    .map_err(io("seek in the data shard"))?;
+                // The size was checked against the file's length just above.
+                let mut buf = vec![0u8; loc.size as usize];
+                f.read_exact(&mut buf).map_err(io("read the data shard"))?;
+                Ok((buf, file))
+            }
+        }
+    }
+}
+
+/// Validates one entry against the header; returns the listing and the location.
+fn check_entry(
+    name: String,
+    entry: BundleEntryProto,
+    num_shards: u32,
+) -> std::result::Result<(TensorInfo, Location), String> {
+    let shape_proto = entry.shape.unwrap_or_default();
+    if shape_proto.unknown_rank {
+        return Err(format!("`{name}` has a shape of unknown rank"));
+    }
+    let shape = shape_proto
+        .dim
+        .iter()
+        .map(|d| usize::try_from(d.size).ok())
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| format!("`{name}` has a negative or oversized dimension"))?;
+    let numel = checked_numel(&shape)
+        .ok_or_else(|| format!("`{name}`'s shape has more elements than fit in memory"))?;
+    let shard = u32::try_from(entry.shard_id)
+        .ok()
+        .filter(|&s| s < num_shards)
+        .ok_or_else(|| {
+            format!(
+                "`{name}` is in shard {} but the header declares {num_shards}",
+                entry.shard_id
+            )
+        })?;
+    let (Ok(offset), Ok(size)) = (u64::try_from(entry.offset), u64::try_from(entry.size)) else {
+        return Err(format!(
+            "`{name}` has a negative offset ({}) or size ({})",
+            entry.offset, entry.size
+        ));
+    };
+    if offset.checked_add(size).is_none() {
+        return Err(format!("`{name}`: offset + size overflows"));
+    }
+    let dtype = dtype_from_tf(entry.dtype);
+    if let (Some(d), true) = (dtype.supported(), entry.slices.is_empty()) {
+        let expected = numel.checked_mul(d.size_of()).map(|n| n as u64);
+        if expected != Some(size) {
+            return Err(format!(
+                "`{name}` is {d} of shape {} ({numel} elements) but its entry says {size} bytes",
+                crate::tensor::format_shape(&shape)
+            ));
+        }
+    }
+    Ok((
+        TensorInfo { name, dtype, shape },
+        Location {
+            shard,
+            offset,
+            size,
+            crc: unmask_crc(entry.crc32c),
+            partitioned: !entry.slices.is_empty(),
+        },
+    ))
+}
+
+impl CheckpointSource for TfCheckpoint {
+    fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn tensors(&self) -> &[TensorInfo] {
+        &self.tensors
+    }
+
+    fn read_tensor(&self, name: &str) -> Result<Tensor> {
+        let Ok(i) = self.tensors.binary_search_by(|t| t.name.as_str().cmp(name)) else {
+            return Err(CheckpointError::NotFound {
+                file: self.location.clone(),
+                name: name.to_owned(),
+                suggestion: closest(name, self.tensors.iter().map(|t| t.name.as_str()))
+                    .map(str::to_owned),
+            });
+        };
+        let (info, loc) = (&self.tensors[i], &self.locations[i]);
+        if loc.partitioned {
+            return Err(CheckpointError::Unsupported {
+                file: self.location.clone(),
+                what: format!("`{name}`, a partitioned variable saved in slices"),
+                hint: "re-save it unpartitioned, or leave it out of the restore".to_owned(),
+            });
+        }
+        let Some(dtype) = info.dtype.supported() else {
+            return Err(CheckpointError::UnsupportedDtype {
+                file: self.location.clone(),
+                name: name.to_owned(),
+                dtype: info.dtype.to_string(),
+            });
+        };
+        let (bytes, file) = self.read_bytes(name, loc)?;
+        let actual = crc32c::crc32c(&bytes);
+        if actual != loc.crc {
+            return Err(CheckpointError::Checksum {
+                file,
+                what: format!("tensor `{name}`"),
+                expected: loc.crc,
+                actual,
+            });
+        }
+        Tensor::from_le_bytes(dtype, &info.shape, &bytes).map_err(|e| {
+            CheckpointError::CorruptTensor {
+                file,
+                name: name.to_owned(),
+                reason: e.to_string(),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sstable::{build_table, mask_crc};
+    use super::*;
+
+    fn entry_bytes(dtype: i32, dims: &[i64], offset: i64, data: &[u8]) -> Vec<u8> {
+        BundleEntryProto {
+            dtype,
+            shape: Some(TensorShapeProto {
+                dim: dims
+                    .iter()
+                    .map(|&size| Dim {
+                        size,
+                        name: String::new(),
+                    })
+                    .collect(),
+                unknown_rank: false,
+            }),
+            shard_id: 0,
+            offset,
+            size: data.len() as i64,
+            crc32c: mask_crc(crc32c::crc32c(data)),
+            slices: Vec::new(),
+        }
+        .encode_to_vec()
+    }
+
+    fn header() -> Vec<u8> {
+        BundleHeaderProto {
+            num_shards: 1,
+            endianness: 0,
+            version: Some(VersionDef {
+                producer: 1,
+                min_consumer: 0,
+                bad_consumers: vec![],
+            }),
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn reads_a_built_bundle() {
+        let a: Vec<u8> = [1.5f32, -2.0]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        let b: Vec<u8> = [7i64].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let mut data = a.clone();
+        data.extend_from_slice(&b);
+        let index = build_table(&[
+            (vec![], header()),
+            (b"a/x".to_vec(), entry_bytes(1, &[2], 0, &a)),
+            (b"b".to_vec(), entry_bytes(9, &[], 8, &b)),
+            (b"s".to_vec(), entry_bytes(7, &[3], 16, &[])),
+        ]);
+        let ckpt = TfCheckpoint::from_bytes(&index, vec![data]).unwrap();
+        assert_eq!(ckpt.tensors().len(), 3);
+        assert_eq!(ckpt.tensors()[2].dtype.to_string(), "string");
+        let x = ckpt.read_tensor("a/x").unwrap();
+        assert_eq!(x.as_f32().unwrap(), &[1.5, -2.0]);
+        assert_eq!(ckpt.read_tensor("b").unwrap().to_f64_vec(), vec![7.0]);
+        assert!(matches!(
+            ckpt.read_tensor("s"),
+            Err(CheckpointError::UnsupportedDtype { .. })
+        ));
+        assert!(matches!(
+            ckpt.read_tensor("a/y"),
+            Err(CheckpointError::NotFound { suggestion: Some(s), .. }) if s == "a/x"
+        ));
+    }
+
+    #[test]
+    fn refuses_huge_size_before_allocating() {
+        let index = build_table(&[
+            (vec![], header()),
+            (b"big".to_vec(), {
+                let mut e =
+                    BundleEntryProto::decode(&entry_bytes(4, &[1_000_000_000_000], 0, &[])[..])
+                        .unwrap();
+                e.size = 1_000_000_000_000;
+                e.encode_to_vec()
+            }),
+        ]);
+        let ckpt = TfCheckpoint::from_bytes(&index, vec![vec![0; 16]]).unwrap();
+        // uint8 is listed but not loadable; a float claiming 10^12 bytes fails at open.
+        assert!(ckpt.read_tensor("big").is_err());
+        let index = build_table(&[
+            (vec![], header()),
+            (b"big".to_vec(), {
+                let mut e =
+                    BundleEntryProto::decode(&entry_bytes(1, &[250_000_000_000], 0, &[])[..])
+                        .unwrap();
+                e.size = 1_000_000_000_000;
+                e.encode_to_vec()
+            }),
+        ]);
+        let ckpt = TfCheckpoint::from_bytes(&index, vec![vec![0; 16]]).unwrap();
+        assert!(matches!(
+            ckpt.read_tensor("big"),
+            Err(CheckpointError::CorruptTensor { .. })
+        ));
+    }
+
+    #[test]
+    fn detects_tensor_checksum() {
+        let a: Vec<u8> = 3.0f32.to_le_bytes().to_vec();
+        let index = build_table(&[
+            (vec![], header()),
+            (b"a".to_vec(), entry_bytes(1, &[], 0, &a)),
+        ]);
+        let mut data = a;
+        data[0] ^= 1;
+        let ckpt = TfCheckpoint::from_bytes(&index, vec![data]).unwrap();
+        assert!(matches!(
+            ckpt.read_tensor("a"),
+            Err(CheckpointError::Checksum { .. })
+        ));
+    }
+
+    fn header_with(num_shards: i32, endianness: i32, min_consumer: i32) -> Vec<u8> {
+        BundleHeaderProto {
+            num_shards,
+            endianness,
+            version: Some(VersionDef {
+                producer: 1,
+                min_consumer,
+                bad_consumers: vec![],
+            }),
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn reads_multiple_shard_files() {
+        let a: Vec<u8> = [1.0f64, 2.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let b: Vec<u8> = [3i32, 4, 5].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let mut eb = BundleEntryProto::decode(&entry_bytes(3, &[3], 4, &b)[..]).unwrap();
+        eb.shard_id = 1;
+        let index = build_table(&[
+            (vec![], header_with(2, 0, 0)),
+            (b"a".to_vec(), entry_bytes(2, &[2], 0, &a)),
+            (b"b".to_vec(), eb.encode_to_vec()),
+        ]);
+        let dir = std::env::temp_dir().join(format!("scope-tf-shards-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let prefix = dir.join("model.ckpt");
+        std::fs::write(dir.join("model.ckpt.index"), &index).unwrap();
+        std::fs::write(TfCheckpoint::shard_path(&prefix, 0, 2), &a).unwrap();
+        let mut shard1 = vec![9u8; 4];
+        shard1.extend_from_slice(&b);
+        std::fs::write(TfCheckpoint::shard_path(&prefix, 1, 2), &shard1).unwrap();
+        assert!(TfCheckpoint::shard_path(&prefix, 1, 2)
+            .display()
+            .to_string()
+            .ends_with("model.ckpt.data-00001-of-00002"));
+
+        let ckpt = TfCheckpoint::open(&prefix).unwrap();
+        assert_eq!(ckpt.num_shards(), 2);
+        assert_eq!(ckpt.read_tensor("a").unwrap().to_f64_vec(), vec![1.0, 2.0]);
+        assert_eq!(
+            ckpt.read_tensor("b").unwrap().to_f64_vec(),
+            vec![3.0, 4.0, 5.0]
+        );
+        // The `.index` path works as well as the prefix.
+        let again = TfCheckpoint::open(dir.join("model.ckpt.index")).unwrap();
+        assert_eq!(again.tensors().len(), 2);
+        // A missing shard is an I/O error naming the file, not a panic.
+        std::fs::remove_file(TfCheckpoint::shard_path(&prefix, 1, 2)).unwrap();
+        let err = ckpt.read_tensor("b").unwrap_err();
+        assert!(matches!(err, CheckpointError::Io { .. }), "{err}");
+        assert!(err.to_string().contains("data-00001-of-00002"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn refuses_unsupported_bundles() {
+        let big_endian = build_table(&[(vec![], header_with(1, 1, 0))]);
+        assert!(matches!(
+            TfCheckpoint::from_bytes(&big_endian, vec![]),
+            Err(CheckpointError::Unsupported { .. })
+        ));
+        let newer = build_table(&[(vec![], header_with(1, 0, 2))]);
+        assert!(matches!(
+            TfCheckpoint::from_bytes(&newer, vec![]),
+            Err(CheckpointError::Unsupported { .. })
+        ));
+        let no_header = build_table(&[(b"a".to_vec(), entry_bytes(1, &[], 0, &[0; 4]))]);
+        assert!(matches!(
+            TfCheckpoint::from_bytes(&no_header, vec![]),
+            Err(CheckpointError::CorruptIndex { .. })
+        ));
+        let mut sliced = BundleEntryProto::decode(&entry_bytes(1, &[4], 0, &[0; 16])[..]).unwrap();
+        sliced.slices.push(vec![]);
+        let index = build_table(&[(vec![], header()), (b"p".to_vec(), sliced.encode_to_vec())]);
+        let ckpt = TfCheckpoint::from_bytes(&index, vec![vec![0; 16]]).unwrap();
+        assert!(matches!(
+            ckpt.read_tensor("p"),
+            Err(CheckpointError::Unsupported { .. })
+        ));
+        let mut bad_shard = BundleEntryProto::decode(&entry_bytes(1, &[], 0, &[0; 4])[..]).unwrap();
+        bad_shard.shard_id = 3;
+        let index = build_table(&[
+            (vec![], header()),
+            (b"s".to_vec(), bad_shard.encode_to_vec()),
+        ]);
+        let err = TfCheckpoint::from_bytes(&index, vec![]).unwrap_err();
+        assert!(err.to_string().contains("shard 3"), "{err}");
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn dtype_code() -> impl Strategy<Value = (i32, DType)> {
+            prop_oneof![
+                Just((1, DType::F32)),
+                Just((2, DType::F64)),
+                Just((3, DType::I32)),
+                Just((9, DType::I64)),
+                Just((10, DType::Bool)),
+                Just((19, DType::F16)),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn random_bundles_read_back(
+                tensors in prop::collection::btree_map(
+                    "[a-z]{1,3}(/[a-z_]{1,4}){0,3}",
+                    (dtype_code(), prop::collection::vec(0usize..4, 0..3), any::<u64>()),
+                    0..12,
+                )
+            ) {
+                let mut data = Vec::new();
+                let mut entries = vec![(Vec::new(), header())];
+                let mut want = Vec::new();
+                for (name, ((code, dtype), shape, seed)) in &tensors {
+                    let n: usize = shape.iter().product();
+                    let values = (0..n).map(|i| ((seed.wrapping_add(i as u64) % 17) as f64) - 8.0);
+                    let t = Tensor::new(shape, crate::tensor::TensorData::from_f64_iter(*dtype, values)).unwrap();
+                    let bytes = t.to_le_bytes();
+                    let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+                    entries.push((name.clone().into_bytes(), entry_bytes(*code, &dims, data.len() as i64, &bytes)));
+                    data.extend_from_slice(&bytes);
+                    want.push((name.clone(), t));
+                }
+                let ckpt = TfCheckpoint::from_bytes(&build_table(&entries), vec![data]).unwrap();
+                prop_assert_eq!(ckpt.tensors().len(), want.len());
+                for (name, t) in want {
+                    prop_assert_eq!(ckpt.read_tensor(&name).unwrap(), t);
+                }
+            }
+
+            #[test]
+            fn arbitrary_index_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+                if let Ok(ckpt) = TfCheckpoint::from_bytes(&bytes, vec![vec![0; 64]]) {
+                    for t in ckpt.tensors() {
+                        let _ = ckpt.read_tensor(&t.name);
+                    }
+                }
+            }
+
+            #[test]
+            fn arbitrary_table_tails_never_panic(
+                body in prop::collection::vec(any::<u8>(), 0..300),
+                index_off in 0u64..400,
+                index_size in 0u64..400,
+            ) {
+                // A real footer pointing into random bytes.
+                let mut file = body;
+                let mut footer = vec![0u8, 0];
+                let mut put = |mut v: u64| {
+                    while v >= 0x80 {
+                        footer.push((v as u8) | 0x80);
+                        v >>= 7;
+                    }
+                    footer.push(v as u8);
+                };
+                put(index_off);
+                put(index_size);
+                footer.resize(40, 0);
+                footer.extend_from_slice(&crate::checkpoint::sstable::TABLE_MAGIC.to_le_bytes());
+                file.extend_from_slice(&footer);
+                let _ = TfCheckpoint::from_bytes(&file, vec![]);
+            }
+        }
+    }
+}

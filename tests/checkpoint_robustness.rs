@@ -1,0 +1,539 @@
+//! Hostile files: real checkpoint bytes (a TF index + data shard, and a safetensors file)
+//! mutated tens of thousands of times with a seeded RNG (bit flips, truncations, byte
+//! overwrites, length-field corruption, insertions and deletions, and corruptions with the
+//! block checksum fixed up so the parser goes deeper). Every open, listing, read and restore
+//! must return `Ok` or a typed error: no panic, and no allocation much larger than the
+//! input.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use scope::checkpoint::{
+    to_safetensors_bytes, CheckpointError, CheckpointSource, Restore, SafetensorsCheckpoint,
+    TfCheckpoint,
+};
+use scope::{Initializer, Registry, VarSpec, Variable};
+
+/// Mutations per format.
+const ITERATIONS: usize = 10_000;
+
+// ----- the largest allocation made by this thread while tracking ------------------------------
+
+struct TrackingAlloc;
+
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static TRACKING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note(size: usize) {
+    if TRACKING.try_with(Cell::get).unwrap_or(false) {
+        LARGEST.fetch_max(size, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; only records sizes.
+unsafe impl GlobalAlloc for TrackingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: TrackingAlloc = TrackingAlloc;
+
+/// Runs `f` while recording the largest single allocation it makes on this thread.
+fn largest_allocation<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    LARGEST.store(0, Ordering::Relaxed);
+    TRACKING.with(|t| t.set(true));
+    let r = f();
+    TRACKING.with(|t| t.set(false));
+    (r, LARGEST.load(Ordering::Relaxed))
+}
+
+// ----- a small deterministic RNG (splitmix64) ---------------------------------------------------
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+    fn byte(&mut self) -> u8 {
+        const SPECIAL: [u8; 8] = [0x00, 0xff, 0x7f, 0x80, 0x01, 0xfe, b'9', b'"'];
+        if self.below(3) == 0 {
+            SPECIAL[self.below(SPECIAL.len())]
+        } else {
+            self.next() as u8
+        }
+    }
+}
+
+fn varint(mut v: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+    out
+}
+
+fn read_varint(bytes: &[u8], pos: &mut usize) -> u64 {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = bytes[*pos];
+        *pos += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    v
+}
+
+/// Offset and size of the first data block of a (valid) table, from its footer and index.
+fn first_data_block(index: &[u8]) -> (usize, usize) {
+    let footer = &index[index.len() - 48..];
+    let mut p = 0;
+    let _meta = (read_varint(footer, &mut p), read_varint(footer, &mut p));
+    let idx_off = read_varint(footer, &mut p) as usize;
+    let block = &index[idx_off..];
+    let mut p = 0;
+    let (_shared, key_len, _value_len) = (
+        read_varint(block, &mut p),
+        read_varint(block, &mut p) as usize,
+        read_varint(block, &mut p),
+    );
+    p += key_len;
+    (
+        read_varint(block, &mut p) as usize,
+        read_varint(block, &mut p) as usize,
+    )
+}
+
+/// Rewrites the trailer checksum of the block at `off..off + size` to match its bytes.
+fn fix_block_crc(file: &mut [u8], off: usize, size: usize) {
+    let Some(block) = file.get(off..off + size + 1) else {
+        return;
+    };
+    let crc = crc32c::crc32c(block);
+    let masked = crc.rotate_right(15).wrapping_add(0xa282_ead8);
+    file[off + size + 1..off + size + 5].copy_from_slice(&masked.to_le_bytes());
+}
+
+/// Generic damage: bit flips, truncation, overwrites, insertions, deletions.
+fn damage(rng: &mut Rng, bytes: &mut Vec<u8>) -> &'static str {
+    if bytes.is_empty() {
+        bytes.push(rng.byte());
+        return "grow";
+    }
+    match rng.below(5) {
+        0 => {
+            for _ in 0..=rng.below(8) {
+                let i = rng.below(bytes.len());
+                bytes[i] ^= 1 << rng.below(8);
+            }
+            "bit flips"
+        }
+        1 => {
+            let n = rng.below(bytes.len());
+            bytes.truncate(n);
+            "truncation"
+        }
+        2 => {
+            let start = rng.below(bytes.len());
+            for i in start..(start + 1 + rng.below(16)).min(bytes.len()) {
+                bytes[i] = rng.byte();
+            }
+            "overwrite"
+        }
+        3 => {
+            let at = rng.below(bytes.len() + 1);
+            let n = 1 + rng.below(8);
+            let ins: Vec<u8> = (0..n).map(|_| rng.byte()).collect();
+            bytes.splice(at..at, ins);
+            "insertion"
+        }
+        _ => {
+            let at = rng.below(bytes.len());
+            let end = (at + 1 + rng.below(8)).min(bytes.len());
+            bytes.drain(at..end);
+            "deletion"
+        }
+    }
+}
+
+/// A large or unusual length value.
+fn bad_length(rng: &mut Rng, len: usize) -> u64 {
+    match rng.below(6) {
+        0 => 0,
+        1 => u64::MAX,
+        2 => 1 << rng.below(64),
+        3 => len as u64 + rng.below(64) as u64,
+        4 => (len as u64).saturating_sub(rng.below(64) as u64),
+        _ => rng.next(),
+    }
+}
+
+fn mutate_tf(
+    rng: &mut Rng,
+    index: &mut Vec<u8>,
+    data: &mut Vec<u8>,
+    block: (usize, usize),
+) -> &'static str {
+    let (off, size) = block;
+    // Structured corruptions need the layout intact; after a resize, damage instead.
+    let intact = index.len() >= off + size + 5 && index.len() >= 48;
+    match rng.below(10) {
+        0..=3 => damage(rng, index),
+        _ if !intact => damage(rng, index),
+        4 => damage(rng, data),
+        5 | 6 => {
+            // Corrupt inside the data block, then fix its checksum so the entries and
+            // protobufs are parsed.
+            {
+                for _ in 0..=rng.below(4) {
+                    let i = off + rng.below(size);
+                    index[i] = if rng.below(2) == 0 {
+                        rng.byte()
+                    } else {
+                        index[i] ^ (1 << rng.below(8))
+                    };
+                }
+                fix_block_crc(index, off, size);
+            }
+            "data block, checksum fixed"
+        }
+        7 => {
+            // A length or offset varint (block handle, entry length, proto size) replaced
+            // with a bad one, checksum fixed.
+            let at = off + rng.below(size);
+            let v = varint(bad_length(rng, data.len()));
+            let end = (at + v.len()).min(off + size);
+            index[at..end].copy_from_slice(&v[..end - at]);
+            fix_block_crc(index, off, size);
+            "length field in data block"
+        }
+        8 => {
+            // The footer's block handles.
+            let len = index.len();
+            let mut footer = Vec::new();
+            for _ in 0..4 {
+                footer.extend(varint(bad_length(rng, len)));
+            }
+            let start = len - 48;
+            let n = footer.len().min(40);
+            index[start..start + n].copy_from_slice(&footer[..n]);
+            "footer handles"
+        }
+        _ => {
+            // The restart count at the end of the data block.
+            let at = off + size - 4;
+            let v = bad_length(rng, size) as u32;
+            index[at..at + 4].copy_from_slice(&v.to_le_bytes());
+            fix_block_crc(index, off, size);
+            "restart count"
+        }
+    }
+}
+
+fn mutate_safetensors(rng: &mut Rng, bytes: &mut Vec<u8>) -> &'static str {
+    let header_len =
+        u64::from_le_bytes(bytes[..8].try_into().unwrap()).min(bytes.len() as u64 - 8) as usize;
+    match rng.below(8) {
+        0..=3 => damage(rng, bytes),
+        4 => {
+            let v = bad_length(rng, bytes.len());
+            bytes[..8].copy_from_slice(&v.to_le_bytes());
+            "header length"
+        }
+        5 | 6 => {
+            // Change digits of offsets and shapes (keeps the JSON valid and its length).
+            let digits: Vec<usize> = (8..8 + header_len)
+                .filter(|&i| bytes[i].is_ascii_digit())
+                .collect();
+            for _ in 0..=rng.below(3) {
+                if !digits.is_empty() {
+                    let i = digits[rng.below(digits.len())];
+                    bytes[i] = b'0' + rng.below(10) as u8;
+                }
+            }
+            "header digits"
+        }
+        _ => {
+            // Replace a number with a huge one (changing the header length accordingly).
+            let digits: Vec<usize> = (8..8 + header_len)
+                .filter(|&i| bytes[i].is_ascii_digit())
+                .collect();
+            if let Some(&i) = digits.get(rng.below(digits.len().max(1))) {
+                let huge = bad_length(rng, bytes.len()).to_string();
+                bytes.splice(i..=i, huge.bytes());
+                let new_len = (header_len + huge.len() - 1) as u64;
+                bytes[..8].copy_from_slice(&new_len.to_le_bytes());
+            }
+            "huge number in header"
+        }
+    }
+}
+
+/// Opens, lists, reads every tensor and restores (partially) into `reg`; returns whether
+/// the open succeeded and, if anything failed, the error.
+fn exercise<S: CheckpointSource>(
+    opened: Result<S, CheckpointError>,
+    reg: &Registry,
+) -> (bool, Option<CheckpointError>) {
+    let ckpt = match opened {
+        Ok(c) => c,
+        Err(e) => return (false, Some(e)),
+    };
+    let mut last = None;
+    for t in ckpt.tensors() {
+        let _ = t.to_string();
+        if let Err(e) = ckpt.read_tensor(&t.name) {
+            let _ = e.to_string();
+            last = Some(e);
+        }
+    }
+    match Restore::new(reg).partial().restore(&ckpt) {
+        Ok(report) => {
+            let _ = report.to_string();
+        }
+        Err(e) => {
+            let _ = e.to_string();
+            last = Some(e);
+        }
+    }
+    (true, last)
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    opened: usize,
+    refused: usize,
+    read_errors: usize,
+    largest_alloc: usize,
+    kinds: BTreeMap<&'static str, usize>,
+    errors: BTreeMap<&'static str, usize>,
+    panics: Vec<String>,
+}
+
+fn variant(e: &CheckpointError) -> &'static str {
+    match e {
+        CheckpointError::Io { .. } => "Io",
+        CheckpointError::Safetensors { .. } => "Safetensors",
+        CheckpointError::CorruptIndex { .. } => "CorruptIndex",
+        CheckpointError::CorruptTensor { .. } => "CorruptTensor",
+        CheckpointError::Checksum { .. } => "Checksum",
+        CheckpointError::UnsupportedDtype { .. } => "UnsupportedDtype",
+        CheckpointError::Unsupported { .. } => "Unsupported",
+        CheckpointError::NotFound { .. } => "NotFound",
+        CheckpointError::Preflight { .. } => "Preflight",
+        _ => "other",
+    }
+}
+
+fn seed_rnn() -> (Vec<u8>, Vec<u8>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed_rnn");
+    (
+        std::fs::read(dir.join("model_step5.ckpt.index")).unwrap(),
+        std::fs::read(dir.join("model_step5.ckpt.data-00000-of-00001")).unwrap(),
+    )
+}
+
+/// A registry holding every variable of the checkpoint, with its values.
+fn registry_from(ckpt: &TfCheckpoint) -> Registry {
+    let reg = Registry::new();
+    for t in ckpt.tensors() {
+        let value = ckpt.read_tensor(&t.name).unwrap();
+        let (parent, last) = t.name.rsplit_once('/').unwrap_or(("", &t.name));
+        let spec = VarSpec::new().initializer(Initializer::value(value));
+        let v: Variable = if parent.is_empty() {
+            reg.get_variable(last, spec)
+        } else {
+            reg.variable_scope(parent)
+                .with(|_| reg.get_variable(last, spec))
+        }
+        .unwrap();
+        assert_eq!(v.name(), t.name);
+    }
+    reg
+}
+
+/// One mutation half of the time (so single corruptions reach deep into the parsers),
+/// else two to four.
+fn mutation_count(rng: &mut Rng) -> usize {
+    if rng.below(2) == 0 {
+        1
+    } else {
+        2 + rng.below(3)
+    }
+}
+
+#[test]
+fn mutated_checkpoints_never_panic() {
+    let started = Instant::now();
+    let (index, data) = seed_rnn();
+    let clean = TfCheckpoint::from_bytes(&index, vec![data.clone()]).expect("fixture opens");
+    let reg = registry_from(&clean);
+    Restore::new(&reg)
+        .restore(&clean)
+        .expect("fixture restores");
+    let safetensors = to_safetensors_bytes(&reg, &BTreeMap::new()).unwrap();
+    SafetensorsCheckpoint::from_bytes(safetensors.clone()).expect("own file opens");
+    let block = first_data_block(&index);
+
+    let mut rng = Rng(0x5eed_2026_c4ec_4b00);
+    let mut tf = Tally::default();
+    let mut st = Tally::default();
+    for i in 0..ITERATIONS {
+        // TF index + data shard.
+        let (mut idx, mut dat) = (index.clone(), data.clone());
+        let mut kinds = Vec::new();
+        for _ in 0..mutation_count(&mut rng) {
+            kinds.push(mutate_tf(&mut rng, &mut idx, &mut dat, block));
+        }
+        let input = idx.len() + dat.len();
+        let run = catch_unwind(AssertUnwindSafe(|| {
+            largest_allocation(|| exercise(TfCheckpoint::from_bytes(&idx, vec![dat.clone()]), &reg))
+        }));
+        record(&mut tf, run, input, &kinds, i);
+
+        // Safetensors.
+        let mut bytes = safetensors.clone();
+        let mut kinds = Vec::new();
+        for _ in 0..mutation_count(&mut rng) {
+            if bytes.len() < 8 {
+                break;
+            }
+            kinds.push(mutate_safetensors(&mut rng, &mut bytes));
+        }
+        let input = bytes.len();
+        let run = catch_unwind(AssertUnwindSafe(|| {
+            largest_allocation(|| exercise(SafetensorsCheckpoint::from_bytes(bytes.clone()), &reg))
+        }));
+        record(&mut st, run, input, &kinds, i);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    for (name, t) in [("tf index+data", &tf), ("safetensors", &st)] {
+        println!(
+            "mutation: {name}: {ITERATIONS} mutated files, {} opened, {} refused with a typed \
+             error, {} with a typed read/restore error, {} panics, largest allocation {} bytes; \
+             errors {:?}; kinds {:?}",
+            t.opened,
+            t.refused,
+            t.read_errors,
+            t.panics.len(),
+            t.largest_alloc,
+            t.errors,
+            t.kinds
+        );
+    }
+    println!("mutation: {} mutations in {secs:.1} s", 2 * ITERATIONS);
+    for p in tf.panics.iter().chain(&st.panics).take(10) {
+        println!("PANIC {p}");
+    }
+    assert!(
+        tf.panics.is_empty() && st.panics.is_empty(),
+        "panics (see above)"
+    );
+    assert!(tf.refused > 0 && tf.opened > 0 && st.refused > 0 && st.opened > 0);
+}
+
+#[allow(clippy::type_complexity)]
+fn record(
+    tally: &mut Tally,
+    run: std::thread::Result<((bool, Option<CheckpointError>), usize)>,
+    input: usize,
+    kinds: &[&'static str],
+    iteration: usize,
+) {
+    for k in kinds {
+        *tally.kinds.entry(k).or_default() += 1;
+    }
+    match run {
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            tally
+                .panics
+                .push(format!("iteration {iteration} ({kinds:?}): {msg}"));
+        }
+        Ok(((opened, err), largest)) => {
+            if let Some(e) = &err {
+                *tally.errors.entry(variant(e)).or_default() += 1;
+            }
+            if opened {
+                tally.opened += 1;
+                if err.is_some() {
+                    tally.read_errors += 1;
+                }
+            } else {
+                tally.refused += 1;
+            }
+            tally.largest_alloc = tally.largest_alloc.max(largest);
+            // Nothing may allocate far beyond what the input justifies.
+            assert!(
+                largest <= 8 * input + (1 << 16),
+                "iteration {iteration} ({kinds:?}): allocated {largest} bytes for a {input}-byte input"
+            );
+        }
+    }
+}
+
+#[test]
+fn oversized_claims_fail_before_allocating() {
+    // A safetensors header claiming a tensor of 2^60 bytes.
+    let header = br#"{"x":{"dtype":"F32","shape":[268435456,1073741824],"data_offsets":[0,1152921504606846976]}}"#;
+    let mut file = (header.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(header);
+    file.extend_from_slice(&[0; 16]);
+    let (r, largest) = largest_allocation(|| SafetensorsCheckpoint::from_bytes(file.clone()));
+    assert!(
+        matches!(r, Err(CheckpointError::Safetensors { .. })),
+        "{r:?}"
+    );
+    assert!(largest < 1 << 16, "{largest}");
+    // A header length of 2^63.
+    let mut file = (1u64 << 63).to_le_bytes().to_vec();
+    file.extend_from_slice(b"{}");
+    let (r, largest) = largest_allocation(|| SafetensorsCheckpoint::from_bytes(file.clone()));
+    assert!(r.is_err());
+    assert!(largest < 1 << 16, "{largest}");
+}

@@ -1,0 +1,188 @@
+use scope::model;
+/// A layer.
+pub struct Dense {
+    /// Variable `weights`: shape `[inputs, units]`, `glorot_uniform`.
+    pub weights: ::scope::__private::Variable,
+    /// Variable `biases`: shape `[units]`, `f32`, `zeros`.
+    pub biases: ::scope::__private::Variable,
+    /// The variable scope the model was built in.
+    __scope_handle: ::scope::__private::VariableScope,
+}
+impl Dense {
+    /// Builds the model in the variable scope `dense`, opened inside the registry's current variable scope (whose reuse mode it inherits).
+    pub fn new(
+        reg: &::scope::__private::Registry,
+        inputs: usize,
+        units: usize,
+    ) -> ::scope::__private::Result<Self> {
+        <Self as ::scope::__private::Model>::build_in(reg, "dense", (inputs, units))
+    }
+}
+#[automatically_derived]
+impl ::scope::__private::Model for Dense {
+    type Args = (usize, usize);
+    const SCOPE: &'static str = "dense";
+    const MANIFEST: &'static [::scope::__private::ManifestEntry] = &[
+        ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
+            name: "weights",
+            dtype: ::core::option::Option::None,
+            trainable: true,
+            shape: ::core::option::Option::Some("[inputs, units]"),
+            initializer: ::core::option::Option::Some("glorot_uniform"),
+        }),
+        ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
+            name: "biases",
+            dtype: ::core::option::Option::Some(::scope::__private::DType::F32),
+            trainable: true,
+            shape: ::core::option::Option::Some("[units]"),
+            initializer: ::core::option::Option::Some("zeros"),
+        }),
+    ];
+    fn build_in(
+        __scope_reg: &::scope::__private::Registry,
+        __scope_name: &str,
+        (inputs, units): Self::Args,
+    ) -> ::scope::__private::Result<Self> {
+        let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+        let weights = __scope_reg
+            .get_variable(
+                "weights",
+                ::scope::__private::VarSpec::new()
+                    .shape([inputs, units])
+                    .initializer(::scope::__private::Initializer::GlorotUniform),
+            )?;
+        let biases = __scope_reg
+            .get_variable(
+                "biases",
+                ::scope::__private::VarSpec::new()
+                    .shape([units])
+                    .dtype(::scope::__private::DType::F32)
+                    .initializer(::scope::__private::Initializer::Zeros),
+            )?;
+        ::core::result::Result::Ok(Self {
+            weights,
+            biases,
+            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+        })
+    }
+    fn scope(&self) -> &::scope::__private::VariableScope {
+        &self.__scope_handle
+    }
+    fn for_each_variable(
+        &self,
+        __scope_f: &mut dyn ::core::ops::FnMut(&::scope::__private::Variable),
+    ) {
+        __scope_f(&self.weights);
+        __scope_f(&self.biases);
+    }
+}
+#[automatically_derived]
+impl ::core::fmt::Debug for Dense {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("Dense")
+            .field("scope", &self.__scope_handle.name())
+            .field("weights", &self.weights)
+            .field("biases", &self.biases)
+            .finish()
+    }
+}
+/// A model of models, with a counter.
+pub struct Tower {
+    /// The first layer, in the type's default scope.
+    /// Nested model in its own default scope.
+    pub first: Dense,
+    /// Nested model in scope `second`.
+    pub second: Dense,
+    /// Variable `global_step`: shape `[]`, `i64`, `zeros`, not trainable.
+    pub step: ::scope::__private::Variable,
+    /// The variable scope the model was built in.
+    __scope_handle: ::scope::__private::VariableScope,
+}
+impl Tower {
+    /// Builds the model in the variable scope `tower`, opened inside the registry's current variable scope (whose reuse mode it inherits).
+    pub fn new(
+        reg: &::scope::__private::Registry,
+        width: usize,
+    ) -> ::scope::__private::Result<Self> {
+        <Self as ::scope::__private::Model>::build_in(reg, "tower", (width,))
+    }
+}
+#[automatically_derived]
+impl ::scope::__private::Model for Tower {
+    type Args = (usize,);
+    const SCOPE: &'static str = "tower";
+    const MANIFEST: &'static [::scope::__private::ManifestEntry] = &[
+        ::scope::__private::ManifestEntry::Model {
+            scope: <Dense as ::scope::__private::Model>::SCOPE,
+            type_name: "Dense",
+            manifest: <Dense as ::scope::__private::Model>::MANIFEST,
+        },
+        ::scope::__private::ManifestEntry::Model {
+            scope: "second",
+            type_name: "Dense",
+            manifest: <Dense as ::scope::__private::Model>::MANIFEST,
+        },
+        ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
+            name: "global_step",
+            dtype: ::core::option::Option::Some(::scope::__private::DType::I64),
+            trainable: false,
+            shape: ::core::option::Option::Some("[]"),
+            initializer: ::core::option::Option::Some("zeros"),
+        }),
+    ];
+    fn build_in(
+        __scope_reg: &::scope::__private::Registry,
+        __scope_name: &str,
+        (width,): Self::Args,
+    ) -> ::scope::__private::Result<Self> {
+        let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+        let first = <Dense as ::scope::__private::Model>::build_in(
+            __scope_reg,
+            <Dense as ::scope::__private::Model>::SCOPE,
+            (width, width),
+        )?;
+        let second = <Dense as ::scope::__private::Model>::build_in(
+            __scope_reg,
+            "second",
+            (width, 1),
+        )?;
+        let step = __scope_reg
+            .get_variable(
+                "global_step",
+                ::scope::__private::VarSpec::new()
+                    .shape([0usize; 0])
+                    .dtype(::scope::__private::DType::I64)
+                    .initializer(::scope::__private::Initializer::Zeros)
+                    .trainable(false),
+            )?;
+        ::core::result::Result::Ok(Self {
+            first,
+            second,
+            step,
+            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+        })
+    }
+    fn scope(&self) -> &::scope::__private::VariableScope {
+        &self.__scope_handle
+    }
+    fn for_each_variable(
+        &self,
+        __scope_f: &mut dyn ::core::ops::FnMut(&::scope::__private::Variable),
+    ) {
+        ::scope::__private::Model::for_each_variable(&self.first, __scope_f);
+        ::scope::__private::Model::for_each_variable(&self.second, __scope_f);
+        __scope_f(&self.step);
+    }
+}
+#[automatically_derived]
+impl ::core::fmt::Debug for Tower {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("Tower")
+            .field("scope", &self.__scope_handle.name())
+            .field("first", &self.first)
+            .field("second", &self.second)
+            .field("step", &self.step)
+            .finish()
+    }
+}
+fn main() {}

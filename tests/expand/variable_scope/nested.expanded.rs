@@ -1,0 +1,146 @@
+use scope::{variable_scope, Variable};
+/// Sizes of a layer.
+#[derive(Clone, Copy)]
+pub struct Config {
+    pub inputs: usize,
+    pub units: usize,
+}
+pub struct Dense {
+    pub weights: Variable,
+    /// The variable scope the model was built in.
+    __scope_handle: ::scope::__private::VariableScope,
+}
+impl Dense {
+    /// Builds the model in the variable scope `dense`, opened inside the registry's current variable scope (whose reuse mode it inherits).
+    pub fn new(
+        reg: &::scope::__private::Registry,
+        cfg: Config,
+    ) -> ::scope::__private::Result<Self> {
+        <Self as ::scope::__private::Model>::build_in(reg, "dense", (cfg,))
+    }
+}
+#[automatically_derived]
+impl ::scope::__private::Model for Dense {
+    type Args = (Config,);
+    const SCOPE: &'static str = "dense";
+    const MANIFEST: &'static [::scope::__private::ManifestEntry] = &[
+        ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
+            name: "weights",
+            dtype: ::core::option::Option::None,
+            trainable: true,
+            shape: ::core::option::Option::Some("[cfg.inputs, cfg.units]"),
+            initializer: ::core::option::Option::None,
+        }),
+    ];
+    fn build_in(
+        __scope_reg: &::scope::__private::Registry,
+        __scope_name: &str,
+        (cfg,): Self::Args,
+    ) -> ::scope::__private::Result<Self> {
+        let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+        let weights = __scope_reg
+            .get_variable(
+                "weights",
+                ::scope::__private::VarSpec::new().shape([cfg.inputs, cfg.units]),
+            )?;
+        ::core::result::Result::Ok(Self {
+            weights,
+            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+        })
+    }
+    fn scope(&self) -> &::scope::__private::VariableScope {
+        &self.__scope_handle
+    }
+    fn for_each_variable(
+        &self,
+        __scope_f: &mut dyn ::core::ops::FnMut(&::scope::__private::Variable),
+    ) {
+        __scope_f(&self.weights);
+    }
+}
+#[automatically_derived]
+impl ::core::fmt::Debug for Dense {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("Dense")
+            .field("scope", &self.__scope_handle.name())
+            .field("weights", &self.weights)
+            .finish()
+    }
+}
+/// Two layers: one in an overridden scope, one in its type's default scope.
+pub struct Mlp {
+    pub first: Dense,
+    pub out: Dense,
+    /// The variable scope the model was built in.
+    __scope_handle: ::scope::__private::VariableScope,
+}
+impl Mlp {
+    /// Builds the model in the variable scope `mlp`, opened inside the registry's current variable scope (whose reuse mode it inherits).
+    pub fn new(
+        reg: &::scope::__private::Registry,
+        inputs: usize,
+        hidden: usize,
+    ) -> ::scope::__private::Result<Self> {
+        <Self as ::scope::__private::Model>::build_in(reg, "mlp", (inputs, hidden))
+    }
+}
+#[automatically_derived]
+impl ::scope::__private::Model for Mlp {
+    type Args = (usize, usize);
+    const SCOPE: &'static str = "mlp";
+    const MANIFEST: &'static [::scope::__private::ManifestEntry] = &[
+        ::scope::__private::ManifestEntry::Model {
+            scope: "hidden_layer",
+            type_name: "Dense",
+            manifest: <Dense as ::scope::__private::Model>::MANIFEST,
+        },
+        ::scope::__private::ManifestEntry::Model {
+            scope: <Dense as ::scope::__private::Model>::SCOPE,
+            type_name: "Dense",
+            manifest: <Dense as ::scope::__private::Model>::MANIFEST,
+        },
+    ];
+    fn build_in(
+        __scope_reg: &::scope::__private::Registry,
+        __scope_name: &str,
+        (inputs, hidden): Self::Args,
+    ) -> ::scope::__private::Result<Self> {
+        let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+        let first = <Dense as ::scope::__private::Model>::build_in(
+            __scope_reg,
+            "hidden_layer",
+            (Config { inputs, units: hidden },),
+        )?;
+        let out = <Dense as ::scope::__private::Model>::build_in(
+            __scope_reg,
+            <Dense as ::scope::__private::Model>::SCOPE,
+            (Config { inputs: hidden, units: 1 },),
+        )?;
+        ::core::result::Result::Ok(Self {
+            first,
+            out,
+            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+        })
+    }
+    fn scope(&self) -> &::scope::__private::VariableScope {
+        &self.__scope_handle
+    }
+    fn for_each_variable(
+        &self,
+        __scope_f: &mut dyn ::core::ops::FnMut(&::scope::__private::Variable),
+    ) {
+        ::scope::__private::Model::for_each_variable(&self.first, __scope_f);
+        ::scope::__private::Model::for_each_variable(&self.out, __scope_f);
+    }
+}
+#[automatically_derived]
+impl ::core::fmt::Debug for Mlp {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("Mlp")
+            .field("scope", &self.__scope_handle.name())
+            .field("first", &self.first)
+            .field("out", &self.out)
+            .finish()
+    }
+}
+fn main() {}

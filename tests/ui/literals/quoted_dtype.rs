@@ -1,0 +1,9 @@
+use scope::{variable_scope, Variable};
+
+#[variable_scope("dense")]
+pub struct Dense {
+    #[var(shape = [2], dtype = "float32")]
+    pub biases: Variable,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use scope::model;
+
+model! {
+    pub struct Counter("counter") {
+        step: u64[] = zeros,
+    }
+}
+
+fn main() {}
