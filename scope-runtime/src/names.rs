@@ -45,6 +45,20 @@ pub fn validate_scope_name(name: &str, context: NameContext) -> Result<()> {
     }
 }
 
+/// Whether the node name `head/tail` (just `tail` when `head` is empty), less one trailing
+/// newline if `strip_newline`, matches [`NameContext::Node`]'s regex. The same answer as
+/// validating the joined string, without building it: this runs for every op created.
+pub(crate) fn node_name_ok(head: &str, tail: &str, strip_newline: bool) -> bool {
+    let tail = if strip_newline {
+        tail.strip_suffix('\n').unwrap_or(tail)
+    } else {
+        tail
+    };
+    let sep = (!head.is_empty()).then_some('/');
+    let mut chars = head.chars().chain(sep).chain(tail.chars());
+    chars.next().is_some_and(is_root_start) && chars.all(is_scope_char)
+}
+
 /// The context a name opened under `name_stack` is checked in.
 pub(crate) fn context_of(name_stack: &str) -> NameContext {
     if name_stack.is_empty() {
@@ -433,6 +447,33 @@ mod tests {
         assert!(validate_scope_name("a\n\n", Root).is_err());
         assert!(validate_scope_name("a\n", Node).is_err());
         assert!(validate_scope_name("", Node).is_err());
+    }
+
+    /// `node_name_ok` agrees with validating the joined name, on every short combination.
+    #[test]
+    fn node_check_without_joining() {
+        let parts = ["", "a", "_", "\n", "a\n", "/", "a/", ".b", "é", "-"];
+        for head in parts {
+            for tail in parts {
+                for strip in [false, true] {
+                    let joined = if head.is_empty() {
+                        tail.to_owned()
+                    } else {
+                        format!("{head}/{tail}")
+                    };
+                    let node = if strip {
+                        joined.strip_suffix('\n').unwrap_or(&joined).to_owned()
+                    } else {
+                        joined
+                    };
+                    assert_eq!(
+                        node_name_ok(head, tail, strip),
+                        validate_scope_name(&node, NameContext::Node).is_ok(),
+                        "{head:?} {tail:?} {strip}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

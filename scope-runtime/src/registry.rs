@@ -12,7 +12,7 @@ use crate::error::{Error, NameContext, Result};
 use crate::index::NameIndex;
 use crate::init::{stream_seed, Initializer};
 use crate::names::{
-    context_of, validate_scope_name, FastMap, Helpers, Mark, Uniquifier, VarNameInfo,
+    context_of, node_name_ok, validate_scope_name, FastMap, Helpers, Mark, Uniquifier, VarNameInfo,
 };
 use crate::scope::{
     CountsOnExit, Frame, NameScopeBuilder, Reuse, ScopeTarget, ThreadScopes, VariableScope,
@@ -863,6 +863,15 @@ fn check_op_name(stack: &str, name: &str, helpers: Option<Helpers>) -> Result<()
     let (stack, name) = op_base(stack, name, helpers);
     if helpers.is_some() {
         validate_scope_name(name, context_of(stack))?;
+    }
+    // The usual, valid name is checked in place; the strings are built for the error only.
+    // A helper suffix (`/initial_value`, `/Initializer`) is valid whenever the base is.
+    let (head, tail) = match name.strip_suffix('/') {
+        Some(abs) => ("", abs),
+        None => (stack, name),
+    };
+    if node_name_ok(head, tail, helpers.is_none()) {
+        return Ok(());
     }
     let base = match name.strip_suffix('/') {
         Some(abs) => abs.to_owned(),
