@@ -55,7 +55,8 @@ pub enum Error {
     #[error(
         "Trying to share variable {name}, but specified shape {} and found shape {}. \
          (in scope: pass the existing shape, or no shape, when reusing)",
-        format_shape(specified), format_shape(found)
+        format_shape(specified),
+        format_shape(found)
     )]
     ShapeMismatch {
         /// Full name of the variable.
@@ -157,7 +158,9 @@ pub enum Error {
     },
 
     /// A dtype name that TensorFlow does not know.
-    #[error("unknown dtype '{name}': expected one of float16, float32, float64, int32, int64, bool")]
+    #[error(
+        "unknown dtype '{name}': expected one of float16, float32, float64, int32, int64, bool"
+    )]
     UnknownDtype {
         /// The unknown name.
         name: String,
@@ -230,7 +233,8 @@ pub enum Error {
     /// A write whose dtype or shape differs from the variable's.
     #[error(
         "cannot assign a {got_dtype} value of shape {} to variable {name} ({dtype}, shape {})",
-        format_shape(got_shape), format_shape(shape)
+        format_shape(got_shape),
+        format_shape(shape)
     )]
     AssignMismatch {
         /// Full name of the variable.

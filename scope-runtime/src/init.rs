@@ -97,7 +97,9 @@ impl Initializer {
             Initializer::Zeros => "zeros".into(),
             Initializer::Ones => "ones".into(),
             Initializer::Value(t) => format!("value({:?})", t.shape()),
-            Initializer::RandomNormal { mean, stddev } => format!("random_normal({mean}, {stddev})"),
+            Initializer::RandomNormal { mean, stddev } => {
+                format!("random_normal({mean}, {stddev})")
+            }
             Initializer::TruncatedNormal { mean, stddev } => {
                 format!("truncated_normal({mean}, {stddev})")
             }
@@ -202,8 +204,12 @@ mod tests {
 
     #[test]
     fn glorot_stays_within_limit_and_is_reproducible() {
-        let a = Initializer::GlorotUniform.initialize(&[22, 44], DType::F32, 7).unwrap();
-        let b = Initializer::GlorotUniform.initialize(&[22, 44], DType::F32, 7).unwrap();
+        let a = Initializer::GlorotUniform
+            .initialize(&[22, 44], DType::F32, 7)
+            .unwrap();
+        let b = Initializer::GlorotUniform
+            .initialize(&[22, 44], DType::F32, 7)
+            .unwrap();
         assert_eq!(a, b);
         let limit = (6.0f64 / 66.0).sqrt();
         assert!(a.to_f64_vec().iter().all(|x| x.abs() <= limit));
@@ -214,12 +220,17 @@ mod tests {
         let t = Initializer::truncated_normal(1.0, 0.5)
             .initialize(&[1000], DType::F64, 3)
             .unwrap();
-        assert!(t.to_f64_vec().iter().all(|x| (x - 1.0).abs() <= 1.0 + 1e-12));
+        assert!(t
+            .to_f64_vec()
+            .iter()
+            .all(|x| (x - 1.0).abs() <= 1.0 + 1e-12));
     }
 
     #[test]
     fn constant_casts_to_dtype() {
-        let t = Initializer::Constant(3.7).initialize(&[2], DType::I32, 0).unwrap();
+        let t = Initializer::Constant(3.7)
+            .initialize(&[2], DType::I32, 0)
+            .unwrap();
         assert_eq!(t.to_f64_vec(), vec![3.0, 3.0]);
     }
 

@@ -375,7 +375,8 @@ impl Registry {
                     limit: depth_limit,
                 });
             }
-            let (stack, returned) = self.name_scope_transition(&t.name_stack, name.unwrap_or(""))?;
+            let (stack, returned) =
+                self.name_scope_transition(&t.name_stack, name.unwrap_or(""))?;
             let old = std::mem::replace(&mut t.name_stack, stack);
             let id = t.push(Frame {
                 id: 0,
@@ -410,7 +411,10 @@ impl Registry {
                 return Err(Error::MissingScopeName);
             }
         }
-        for name in [&b.default_name, &target_name(&b.target)].into_iter().flatten() {
+        for name in [&b.default_name, &target_name(&b.target)]
+            .into_iter()
+            .flatten()
+        {
             self.check_name_len(name)?;
         }
         // TF: reuse=False means "inherit", the same as None.
@@ -471,7 +475,8 @@ impl Registry {
                 }
             };
             let old_scope = std::mem::replace(&mut t.current, scope.clone());
-            let old_stack = name_scope.map(|(stack, _)| std::mem::replace(&mut t.name_stack, stack));
+            let old_stack =
+                name_scope.map(|(stack, _)| std::mem::replace(&mut t.name_stack, stack));
             let id = t.push(Frame {
                 id: 0,
                 name_stack: old_stack,
@@ -566,7 +571,8 @@ impl Registry {
         };
         validate_scope_name(&full_name, NameContext::Root)?;
         self.check_size(&full_name, &shape)?;
-        let value = initializer.initialize(&shape, dtype, stream_seed(self.inner.seed, &full_name))?;
+        let value =
+            initializer.initialize(&shape, dtype, stream_seed(self.inner.seed, &full_name))?;
 
         let mut shared = self.write();
         if let Some(found) = shared.store.get(full_name.as_str()) {
@@ -596,7 +602,11 @@ impl Registry {
         Ok(())
     }
 
-    pub(crate) fn create_variable(&self, value: Tensor, options: VariableOptions) -> Result<Variable> {
+    pub(crate) fn create_variable(
+        &self,
+        value: Tensor,
+        options: VariableOptions,
+    ) -> Result<Variable> {
         let name = options.name.as_deref().unwrap_or("Variable");
         self.check_name_len(name)?;
         if name.is_empty() {

@@ -125,7 +125,9 @@ impl VariableScope {
     /// TF's `scope.reuse_variables()`: from now on `get_variable` in this scope reuses.
     /// Sub-scopes opened afterwards inherit it.
     pub fn reuse_variables(&self) {
-        self.inner.reuse.store(Reuse::Yes.to_u8(), Ordering::Release);
+        self.inner
+            .reuse
+            .store(Reuse::Yes.to_u8(), Ordering::Release);
     }
 
     /// The scope's default initializer, if one was set on it or inherited.

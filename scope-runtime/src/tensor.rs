@@ -351,7 +351,12 @@ impl Tensor {
 
 impl fmt::Debug for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tensor({}, {}, ", self.dtype(), format_shape(&self.shape))?;
+        write!(
+            f,
+            "Tensor({}, {}, ",
+            self.dtype(),
+            format_shape(&self.shape)
+        )?;
         fmt::Display::fmt(self, f)?;
         f.write_str(")")
     }
