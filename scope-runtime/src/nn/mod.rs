@@ -1,6 +1,7 @@
 //! Layers built from registry variables: TF1's `BasicLSTMCell` and the seed RNN (input
 //! layer, LSTM, output layer, mean-squared cost, Adam).
 
+mod kernels;
 mod lstm;
 mod seed_rnn;
 

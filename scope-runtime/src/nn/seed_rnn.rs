@@ -6,9 +6,9 @@
 //! step allocates nothing once the model is built. [`SeedRnn::cost_on_tape`] builds the same
 //! graph from the gradient-checked [`Tape`] ops, and the tests check that the two agree.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{s, ArrayD, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut2, Ix2, IxDyn};
+use ndarray::{ArrayD, ArrayView1, ArrayView2, ArrayView3, Ix2, IxDyn};
 
+use super::kernels::{Dims, GradBufs, Weights, Workspace};
 use super::lstm::{BasicLstmCell, LstmState};
 use crate::error::Error;
 use crate::init::Initializer;
@@ -165,81 +165,6 @@ pub struct SeedRnn {
     loss: f32,
 }
 
-/// Sizes of one pass.
-#[derive(Clone, Copy, Debug)]
-struct Dims {
-    b: usize,
-    t: usize,
-    i: usize,
-    h: usize,
-    o: usize,
-}
-
-impl Dims {
-    fn n(&self) -> usize {
-        self.b * self.t
-    }
-}
-
-/// Every buffer of a forward and backward pass, row-major, allocated once.
-#[derive(Debug)]
-struct Workspace {
-    x: Vec<f32>,       // [N, I]
-    ys: Vec<f32>,      // [N, O]
-    a: Vec<f32>,       // [N, H]   input layer output
-    gates: Vec<f32>,   // [N, 4H]  pre-activations, then σ(i), tanh(j), σ(f + fb), σ(o)
-    c: Vec<f32>,       // [N, H]
-    tc: Vec<f32>,      // [N, H]   tanh(c)
-    hs: Vec<f32>,      // [N, H]   LSTM outputs
-    hprev: Vec<f32>,   // [N, H]   the h each step started from
-    c0: Vec<f32>,      // [B, H]   the c the first step started from
-    pre: Vec<f32>,     // [N, O]   before the ReLU
-    pred: Vec<f32>,    // [N, O]
-    cost: Vec<f32>,    // [O]
-    dp: Vec<f32>,      // [N, O]
-    dhs: Vec<f32>,     // [N, H]
-    dz: Vec<f32>,      // [N, 4H]
-    da: Vec<f32>,      // [N, H]
-    dh_next: Vec<f32>, // [B, H]
-    dc_next: Vec<f32>, // [B, H]
-}
-
-impl Workspace {
-    fn new(d: Dims) -> Workspace {
-        let (n, b, i, h, o) = (d.n(), d.b, d.i, d.h, d.o);
-        Workspace {
-            x: vec![0.0; n * i],
-            ys: vec![0.0; n * o],
-            a: vec![0.0; n * h],
-            gates: vec![0.0; n * 4 * h],
-            c: vec![0.0; n * h],
-            tc: vec![0.0; n * h],
-            hs: vec![0.0; n * h],
-            hprev: vec![0.0; n * h],
-            c0: vec![0.0; b * h],
-            pre: vec![0.0; n * o],
-            pred: vec![0.0; n * o],
-            cost: vec![0.0; o],
-            dp: vec![0.0; n * o],
-            dhs: vec![0.0; n * h],
-            dz: vec![0.0; n * 4 * h],
-            da: vec![0.0; n * h],
-            dh_next: vec![0.0; b * h],
-            dc_next: vec![0.0; b * h],
-        }
-    }
-}
-
-/// Read views of the six weights, held for one pass.
-struct Weights<'a> {
-    w_in: ArrayView2<'a, f32>,
-    b_in: &'a [f32],
-    k: ArrayView2<'a, f32>,
-    b_k: &'a [f32],
-    w_out: ArrayView2<'a, f32>,
-    b_out: &'a [f32],
-}
-
 fn unsupported(var: &Variable) -> TrainError {
     TrainError::UnsupportedDtype {
         name: var.name().to_owned(),
@@ -255,38 +180,6 @@ fn matrix<'a>(t: &'a Tensor, var: &Variable) -> Result<ArrayView2<'a, f32>, Trai
 
 fn flat<'a>(t: &'a Tensor, var: &Variable) -> Result<&'a [f32], TrainError> {
     t.as_f32().ok_or_else(|| unsupported(var))
-}
-
-/// A row-major `[rows, cols]` view of a buffer sized for it.
-fn view(buf: &[f32], rows: usize, cols: usize) -> ArrayView2<'_, f32> {
-    ArrayView2::from_shape((rows, cols), &buf[..rows * cols]).expect("buffer sized for the view")
-}
-
-fn view_mut(buf: &mut [f32], rows: usize, cols: usize) -> ArrayViewMut2<'_, f32> {
-    ArrayViewMut2::from_shape((rows, cols), &mut buf[..rows * cols])
-        .expect("buffer sized for the view")
-}
-
-fn add_bias(buf: &mut [f32], bias: &[f32]) {
-    for row in buf.chunks_exact_mut(bias.len()) {
-        for (x, b) in row.iter_mut().zip(bias) {
-            *x += b;
-        }
-    }
-}
-
-fn column_sums(buf: &[f32], out: &mut [f32]) {
-    out.fill(0.0);
-    for row in buf.chunks_exact(out.len()) {
-        for (o, x) in out.iter_mut().zip(row) {
-            *o += x;
-        }
-    }
-}
-
-#[inline]
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
 }
 
 impl SeedRnn {
@@ -502,12 +395,12 @@ impl SeedRnn {
     /// `pred` `[B * T, O]` of the last forward pass.
     pub fn pred(&self) -> ArrayView2<'_, f32> {
         let d = self.dims();
-        view(&self.ws.pred, d.n(), d.o)
+        ArrayView2::from_shape((d.b * d.t, d.o), self.ws.pred()).expect("pred is [B * T, O]")
     }
 
     /// The cost vector `[O]` of the last pass that had targets.
     pub fn last_cost(&self) -> ArrayView1<'_, f32> {
-        ArrayView1::from(&self.ws.cost[..])
+        ArrayView1::from(self.ws.cost_values())
     }
 
     /// The loss `Σ_k cost[k]` of the last pass that had targets (NaN before any).
@@ -555,7 +448,7 @@ impl SeedRnn {
         if let Some(ys) = &ys {
             self.check_input("ys", ys, d.o)?;
         }
-        copy_in(&mut self.ws.x, &xs);
+        self.ws.load_inputs(&xs);
         if init == InitialState::Zeros {
             self.state.c.fill(0.0);
             self.state.h.fill(0.0);
@@ -576,13 +469,26 @@ impl SeedRnn {
             w_out: matrix(&guards[4], &self.w_out)?,
             b_out: flat(&guards[5], &self.b_out)?,
         };
-        let fb = self.cell.forget_bias();
-        forward(&mut self.ws, &w, d, fb, &mut self.state);
+        self.ws
+            .forward(&w, self.cell.forget_bias(), &mut self.state);
         if let Some(ys) = ys {
-            copy_in(&mut self.ws.ys, &ys);
-            self.loss = cost(&mut self.ws, d);
+            self.ws.load_targets(&ys);
+            self.loss = self.ws.cost();
             if backward {
-                backward_pass(&mut self.ws, &w, d, &mut self.grads);
+                let mut slots = self.grads.iter_mut().map(|(_, g)| {
+                    g.as_slice_mut()
+                        .expect("gradient buffers are standard layout")
+                });
+                let mut next = || slots.next().expect("six gradient buffers");
+                let bufs = GradBufs {
+                    w_in: next(),
+                    b_in: next(),
+                    k: next(),
+                    b_k: next(),
+                    w_out: next(),
+                    b_out: next(),
+                };
+                self.ws.backward(&w, bufs);
             }
         }
         Ok(())
@@ -632,240 +538,4 @@ impl SeedRnn {
         let mean = tape.mean(sq, &[0])?;
         tape.sum(mean, &[0])
     }
-}
-
-fn mat(g: &mut ArrayD<f32>) -> ArrayViewMut2<'_, f32> {
-    g.view_mut()
-        .into_dimensionality::<Ix2>()
-        .expect("gradient buffers have their variable's rank")
-}
-
-fn flat_mut(g: &mut ArrayD<f32>) -> &mut [f32] {
-    g.as_slice_mut()
-        .expect("gradient buffers are standard layout")
-}
-
-fn copy_in(dst: &mut [f32], src: &ArrayView3<'_, f32>) {
-    match src.as_slice() {
-        Some(s) => dst.copy_from_slice(s),
-        None => {
-            for (d, s) in dst.iter_mut().zip(src.iter()) {
-                *d = *s;
-            }
-        }
-    }
-}
-
-/// Input layer, LSTM over all steps, output layer with ReLU. Leaves the final state in
-/// `state`, which also holds the initial state on entry.
-fn forward(ws: &mut Workspace, w: &Weights<'_>, d: Dims, fb: f32, state: &mut LstmState) {
-    let Dims { b, t, i, h, o } = d;
-    let n = d.n();
-    let h4 = 4 * h;
-    // A = X · W_in + b_in.
-    general_mat_mul(
-        1.0,
-        &view(&ws.x, n, i),
-        &w.w_in,
-        0.0,
-        &mut view_mut(&mut ws.a, n, h),
-    );
-    add_bias(&mut ws.a, w.b_in);
-    // The x part of every step's gate pre-activations, in one product: A · K_x + b_K.
-    let kx = w.k.slice(s![..h, ..]);
-    let kh = w.k.slice(s![h.., ..]);
-    general_mat_mul(
-        1.0,
-        &view(&ws.a, n, h),
-        &kx,
-        0.0,
-        &mut view_mut(&mut ws.gates, n, h4),
-    );
-    add_bias(&mut ws.gates, w.b_k);
-    ws.c0
-        .copy_from_slice(state.c.as_slice().expect("state is standard layout"));
-    let h0 = state.h.as_slice().expect("state is standard layout");
-    for step in 0..t {
-        for bi in 0..b {
-            let r = bi * t + step;
-            let src = if step == 0 {
-                &h0[bi * h..(bi + 1) * h]
-            } else {
-                &ws.hs[(r - 1) * h..r * h]
-            };
-            ws.hprev[r * h..(r + 1) * h].copy_from_slice(src);
-        }
-        {
-            let hp = view(&ws.hprev, n, h);
-            let hp = hp.slice(s![step..;t, ..]);
-            let mut gates = view_mut(&mut ws.gates, n, h4);
-            let mut z = gates.slice_mut(s![step..;t, ..]);
-            general_mat_mul(1.0, &hp, &kh, 1.0, &mut z);
-        }
-        for bi in 0..b {
-            let r = bi * t + step;
-            let g = &mut ws.gates[r * h4..(r + 1) * h4];
-            for k in 0..h {
-                let si = sigmoid(g[k]);
-                let tj = g[h + k].tanh();
-                let sf = sigmoid(g[2 * h + k] + fb);
-                let so = sigmoid(g[3 * h + k]);
-                g[k] = si;
-                g[h + k] = tj;
-                g[2 * h + k] = sf;
-                g[3 * h + k] = so;
-                let cp = if step == 0 {
-                    ws.c0[bi * h + k]
-                } else {
-                    ws.c[(r - 1) * h + k]
-                };
-                let c = cp * sf + si * tj;
-                let tc = c.tanh();
-                ws.c[r * h + k] = c;
-                ws.tc[r * h + k] = tc;
-                ws.hs[r * h + k] = tc * so;
-            }
-        }
-    }
-    for bi in 0..b {
-        let r = bi * t + t - 1;
-        state
-            .c
-            .row_mut(bi)
-            .as_slice_mut()
-            .expect("state is standard layout")
-            .copy_from_slice(&ws.c[r * h..(r + 1) * h]);
-        state
-            .h
-            .row_mut(bi)
-            .as_slice_mut()
-            .expect("state is standard layout")
-            .copy_from_slice(&ws.hs[r * h..(r + 1) * h]);
-    }
-    // pred = relu(Hs · W_out + b_out).
-    general_mat_mul(
-        1.0,
-        &view(&ws.hs, n, h),
-        &w.w_out,
-        0.0,
-        &mut view_mut(&mut ws.pre, n, o),
-    );
-    add_bias(&mut ws.pre, w.b_out);
-    for (p, &x) in ws.pred.iter_mut().zip(&ws.pre) {
-        *p = if x > 0.0 { x } else { 0.0 };
-    }
-}
-
-/// `cost[k] = Σ_t (Σ_b (pred - ys)²) / B`; returns `Σ_k cost[k]`.
-fn cost(ws: &mut Workspace, d: Dims) -> f32 {
-    let Dims { b, t, o, .. } = d;
-    ws.cost.fill(0.0);
-    for step in 0..t {
-        for k in 0..o {
-            let mut sum = 0.0f32;
-            for bi in 0..b {
-                let e = (bi * t + step) * o + k;
-                let diff = ws.pred[e] - ws.ys[e];
-                sum += diff * diff;
-            }
-            ws.cost[k] += sum / b as f32;
-        }
-    }
-    ws.cost.iter().sum()
-}
-
-/// Backpropagation through the output layer, the LSTM (in reverse time) and the input
-/// layer, into `grads` (ordered: W_in, b_in, K, b_K, W_out, b_out).
-fn backward_pass(ws: &mut Workspace, w: &Weights<'_>, d: Dims, grads: &mut Gradients<f32>) {
-    let Dims { b, t, i, h, o } = d;
-    let n = d.n();
-    let h4 = 4 * h;
-    let scale = 2.0 / b as f32;
-    for ((dp, &pre), (&p, &y)) in ws
-        .dp
-        .iter_mut()
-        .zip(&ws.pre)
-        .zip(ws.pred.iter().zip(&ws.ys))
-    {
-        *dp = if pre > 0.0 { scale * (p - y) } else { 0.0 };
-    }
-    let mut slots = grads.iter_mut().map(|(_, g)| g);
-    let mut next = || slots.next().expect("six gradient buffers");
-    let (g_w_in, g_b_in, g_k, g_b_k, g_w_out, g_b_out) =
-        (next(), next(), next(), next(), next(), next());
-    // Output layer.
-    let hs = view(&ws.hs, n, h);
-    let dp = view(&ws.dp, n, o);
-    general_mat_mul(1.0, &hs.t(), &dp, 0.0, &mut mat(g_w_out));
-    column_sums(&ws.dp, flat_mut(g_b_out));
-    general_mat_mul(
-        1.0,
-        &dp,
-        &w.w_out.t(),
-        0.0,
-        &mut view_mut(&mut ws.dhs, n, h),
-    );
-    // LSTM, last step first.
-    ws.dh_next.fill(0.0);
-    ws.dc_next.fill(0.0);
-    let kh = w.k.slice(s![h.., ..]);
-    let kx = w.k.slice(s![..h, ..]);
-    for step in (0..t).rev() {
-        for bi in 0..b {
-            let r = bi * t + step;
-            let g = &ws.gates[r * h4..(r + 1) * h4];
-            let dz = &mut ws.dz[r * h4..(r + 1) * h4];
-            for k in 0..h {
-                let (si, tj, sf, so) = (g[k], g[h + k], g[2 * h + k], g[3 * h + k]);
-                let tc = ws.tc[r * h + k];
-                let dh = ws.dhs[r * h + k] + ws.dh_next[bi * h + k];
-                let d_o = dh * tc;
-                let dc = ws.dc_next[bi * h + k] + dh * so * (1.0 - tc * tc);
-                let cp = if step == 0 {
-                    ws.c0[bi * h + k]
-                } else {
-                    ws.c[(r - 1) * h + k]
-                };
-                dz[k] = dc * tj * si * (1.0 - si);
-                dz[h + k] = dc * si * (1.0 - tj * tj);
-                dz[2 * h + k] = dc * cp * sf * (1.0 - sf);
-                dz[3 * h + k] = d_o * so * (1.0 - so);
-                ws.dc_next[bi * h + k] = dc * sf;
-            }
-        }
-        if step > 0 {
-            let dz = view(&ws.dz, n, h4);
-            let dz = dz.slice(s![step..;t, ..]);
-            general_mat_mul(1.0, &dz, &kh.t(), 0.0, &mut view_mut(&mut ws.dh_next, b, h));
-        }
-    }
-    let dz = view(&ws.dz, n, h4);
-    {
-        let mut gk = mat(g_k);
-        general_mat_mul(
-            1.0,
-            &view(&ws.a, n, h).t(),
-            &dz,
-            0.0,
-            &mut gk.slice_mut(s![..h, ..]),
-        );
-        general_mat_mul(
-            1.0,
-            &view(&ws.hprev, n, h).t(),
-            &dz,
-            0.0,
-            &mut gk.slice_mut(s![h.., ..]),
-        );
-    }
-    column_sums(&ws.dz, flat_mut(g_b_k));
-    // Input layer.
-    general_mat_mul(1.0, &dz, &kx.t(), 0.0, &mut view_mut(&mut ws.da, n, h));
-    general_mat_mul(
-        1.0,
-        &view(&ws.x, n, i).t(),
-        &view(&ws.da, n, h),
-        0.0,
-        &mut mat(g_w_in),
-    );
-    column_sums(&ws.da, flat_mut(g_b_in));
 }

@@ -30,6 +30,7 @@
 //! differences in this module's tests.
 
 mod broadcast;
+pub(crate) mod fastmath;
 mod grad;
 mod gradients;
 pub mod ops;
