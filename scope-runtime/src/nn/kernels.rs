@@ -70,8 +70,9 @@ pub(crate) struct Workspace {
     da: Vec<f32>,      // [N, H]
     dh_next: Vec<f32>, // [B, H]
     dc_next: Vec<f32>, // [B, H]
-    /// Per gate column `(scale, offset, mul, add)`: see [`Workspace::forward`].
-    pattern: Vec<(f32, f32, f32, f32)>,
+    /// Per gate column `[scale, offset, mul, add]` (one array each): see
+    /// [`Workspace::forward`].
+    pattern: [Vec<f32>; 4],
     pattern_bias: Option<f32>,
 }
 
@@ -145,7 +146,7 @@ impl Workspace {
             da: vec![0.0; n * h],
             dh_next: vec![0.0; b * h],
             dc_next: vec![0.0; b * h],
-            pattern: Vec::new(),
+            pattern: Default::default(),
             pattern_bias: None,
         }
     }
@@ -173,6 +174,25 @@ impl Workspace {
     /// Input layer, LSTM over all steps from `state`, output layer with ReLU. Leaves the
     /// final state in `state`.
     pub(crate) fn forward(&mut self, w: &Weights<'_>, forget_bias: f32, state: &mut LstmState) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { self.forward_avx2(w, forget_bias, state) };
+            return;
+        }
+        self.forward_impl(w, forget_bias, state);
+    }
+
+    /// [`Workspace::forward`] compiled for AVX2 (8-wide loops; the same operations in the
+    /// same order, so the same results).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn forward_avx2(&mut self, w: &Weights<'_>, forget_bias: f32, state: &mut LstmState) {
+        self.forward_impl(w, forget_bias, state);
+    }
+
+    #[inline(always)]
+    fn forward_impl(&mut self, w: &Weights<'_>, forget_bias: f32, state: &mut LstmState) {
         let Dims { b, t, i, h, o } = self.d;
         let (n, h4, bh) = (self.d.n(), 4 * h, b * h);
         // A = X · W_in + b_in.
@@ -200,16 +220,18 @@ impl Workspace {
         // Per column of a gate row: σ(x * scale + offset) * mul + add gives σ(i), tanh(j)
         // (as 2σ(2j) - 1), σ(f + forget_bias) and σ(o) in one vectorizable pass.
         if self.pattern_bias != Some(forget_bias) {
-            self.pattern = (0..h4)
-                .map(|k| match k / h {
-                    1 => (2.0, 0.0, 2.0, -1.0),
-                    2 => (1.0, forget_bias, 1.0, 0.0),
-                    _ => (1.0, 0.0, 1.0, 0.0),
-                })
-                .collect();
+            let per_gate = |k: usize| match k / h {
+                1 => [2.0, 0.0, 2.0, -1.0],
+                2 => [1.0, forget_bias, 1.0, 0.0],
+                _ => [1.0, 0.0, 1.0, 0.0],
+            };
+            for (q, p) in self.pattern.iter_mut().enumerate() {
+                *p = (0..h4).map(|k| per_gate(k)[q]).collect();
+            }
             self.pattern_bias = Some(forget_bias);
         }
-        let pat = &self.pattern;
+        let [sc, off, mul, add] = &self.pattern;
+        let (sc, off, mul, add) = (&sc[..h4], &off[..h4], &mul[..h4], &add[..h4]);
         for step in 0..t {
             let rows = step * b..(step + 1) * b;
             let z = &mut self.gates[rows.start * h4..rows.end * h4];
@@ -221,8 +243,8 @@ impl Workspace {
                 &mut view_mut(z, b, h4),
             );
             for row in z.chunks_exact_mut(h4) {
-                for (x, &(sc, off, mul, add)) in row.iter_mut().zip(pat.iter()) {
-                    *x = sigmoid(*x * sc + off) * mul + add;
+                for k in 0..h4 {
+                    row[k] = sigmoid(row[k] * sc[k] + off[k]) * mul[k] + add[k];
                 }
             }
             let (c_prev, c_next) = self.cs[step * bh..(step + 2) * bh].split_at_mut(bh);
@@ -308,6 +330,24 @@ impl Workspace {
     /// Backpropagates `Σ_k cost[k]` (after [`Workspace::forward`] and
     /// [`Workspace::cost`]) into `g`.
     pub(crate) fn backward(&mut self, w: &Weights<'_>, g: GradBufs<'_>) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { self.backward_avx2(w, g) };
+            return;
+        }
+        self.backward_impl(w, g);
+    }
+
+    /// [`Workspace::backward`] compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn backward_avx2(&mut self, w: &Weights<'_>, g: GradBufs<'_>) {
+        self.backward_impl(w, g);
+    }
+
+    #[inline(always)]
+    fn backward_impl(&mut self, w: &Weights<'_>, g: GradBufs<'_>) {
         let Dims { b, t, i, h, o } = self.d;
         let (n, h4, bh) = (self.d.n(), 4 * h, b * h);
         let scale = 2.0 / b as f32;
