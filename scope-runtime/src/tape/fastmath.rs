@@ -11,14 +11,8 @@ pub(crate) fn exp(x: f32) -> f32 {
     const C1: f32 = 0.693_359_4;
     const C2: f32 = -2.121_944_4e-4;
     const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding and subtracting rounds to integer
-                                     // Branch-free clamp that keeps NaN (so a NaN loss is still reported as NaN).
-    let x = if x < -87.0 {
-        -87.0
-    } else if x > 88.0 {
-        88.0
-    } else {
-        x
-    };
+                                     // `clamp` keeps NaN, so a NaN loss is still reported as NaN.
+    let x = x.clamp(-87.0, 88.0);
     // `t` holds round(x log2 e) in its low mantissa bits; no float-to-int cast, so the
     // whole function vectorizes.
     let t = x * LOG2E + ROUND;
@@ -55,13 +49,7 @@ pub(crate) fn tanh(x: f32) -> f32 {
     const B2: f32 = 2.268_434_7e-3;
     const B4: f32 = 1.185_347_1e-4;
     const B6: f32 = 1.198_258_4e-6;
-    let c = if x < -9.0 {
-        -9.0
-    } else if x > 9.0 {
-        9.0
-    } else {
-        x
-    };
+    let c = x.clamp(-9.0, 9.0);
     let x2 = c * c;
     let p = ((((((A13 * x2 + A11) * x2 + A9) * x2 + A7) * x2 + A5) * x2 + A3) * x2 + A1) * c;
     let q = ((B6 * x2 + B4) * x2 + B2) * x2 + B0;
