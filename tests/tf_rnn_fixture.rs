@@ -324,3 +324,91 @@ fn tf_rnn_fixture() {
         checks.failed
     );
 }
+
+/// Replaying TF's recorded per-step gradients through [`scope::optim::Adam`] reproduces
+/// TF's variables, slots and beta powers bit for bit (the fixture's README says float32 in
+/// `ApplyAdam`'s order is exact).
+#[test]
+fn adam_replay_is_bit_exact() {
+    use scope::optim::{Adam, Optimizer};
+    use scope::tape::Gradients;
+
+    let dir = fixture_dir();
+    let text = std::fs::read_to_string(dir.join("fixture.json")).expect("fixture.json");
+    let fx: Value = serde_json::from_str(&text).expect("fixture.json is JSON");
+    let lr = fx["adam_hparams"]["learning_rate"].as_f64().expect("lr") as f32;
+    let reg = Registry::new();
+    let (vars, mut adam) = reg
+        .variable_scope("rnn")
+        .with(|_| {
+            let mut vars = Vec::new();
+            for v in fx["variables"].as_array().expect("variables") {
+                let name = v["name"].as_str().expect("name");
+                let init = Tensor::from(tensor(&v["init"]));
+                // Absolute names (`x/`) recreate TF's names directly.
+                let var = Variable::new_with(
+                    &reg,
+                    init,
+                    scope::VariableOptions::named(format!("{name}/")),
+                )?;
+                vars.push(var);
+            }
+            let adam = reg
+                .variable_scope("trian")
+                .with(|_| Adam::new(&reg, lr, &vars))?;
+            Ok::<_, TrainError>((vars, adam))
+        })
+        .expect("variables and Adam build");
+    let bits = |v: &Variable| -> Vec<u32> {
+        v.read()
+            .as_f32()
+            .expect("f32")
+            .iter()
+            .map(|x| x.to_bits())
+            .collect()
+    };
+    let want_bits = |v: &Value| -> Vec<u32> { tensor(v).iter().map(|x| x.to_bits()).collect() };
+    let per_step = fx["adam"]["per_step"].as_array().expect("per_step");
+    let mut mismatches = Vec::new();
+    let mut compared = 0;
+    for (k, step) in per_step.iter().enumerate() {
+        let mut grads = Gradients::new();
+        for v in &vars {
+            grads
+                .add(v, tensor(&step["grads"][v.name()]))
+                .expect("grad shape");
+        }
+        adam.apply(&grads).expect("apply");
+        for snap in fx["adam"].as_object().expect("adam").values() {
+            if snap.get("steps_done").and_then(Value::as_u64) != Some(k as u64 + 1) {
+                continue;
+            }
+            for v in &vars {
+                let (m, s) = adam.slots(v).expect("slots");
+                for (what, var, want) in [
+                    ("variable", v, &snap["variables"][v.name()]),
+                    ("m", m, &snap["slots"][v.name()]["m"]),
+                    ("v", s, &snap["slots"][v.name()]["v"]),
+                ] {
+                    compared += 1;
+                    if bits(var) != want_bits(want) {
+                        mismatches.push(format!("step {}: {what} of {}", k + 1, v.name()));
+                    }
+                }
+            }
+            for (var, key) in [
+                (adam.beta1_power(), "beta1_power"),
+                (adam.beta2_power(), "beta2_power"),
+            ] {
+                if bits(var) != want_bits(&snap[key]) {
+                    mismatches.push(format!("step {}: {key}", k + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        compared > 0,
+        "the fixture has no `adam.after_*` snapshot to compare"
+    );
+    assert!(mismatches.is_empty(), "not bit-exact: {mismatches:#?}");
+}

@@ -302,7 +302,7 @@ impl Workspace {
                     .iter_mut()
                     .zip(&self.pre[from..from + o])
                 {
-                    *p = if x > 0.0 { x } else { 0.0 };
+                    *p = if x < 0.0 { 0.0 } else { x }; // NaN passes, as a NaN must reach the loss
                 }
             }
         }
@@ -317,7 +317,7 @@ impl Workspace {
                 let mut sum = 0.0f32;
                 for bi in 0..b {
                     let e = (ti * b + bi) * o + k;
-                    let p = if self.pre[e] > 0.0 { self.pre[e] } else { 0.0 };
+                    let p = if self.pre[e] < 0.0 { 0.0 } else { self.pre[e] };
                     let diff = p - self.ys[e];
                     sum += diff * diff;
                 }

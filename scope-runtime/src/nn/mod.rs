@@ -7,3 +7,6 @@ mod seed_rnn;
 
 pub use lstm::{BasicLstmCell, LstmState};
 pub use seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+
+#[cfg(test)]
+mod tests;

@@ -57,3 +57,6 @@ pub(crate) fn unsupported(var: &Variable) -> TrainError {
         dtype: var.dtype(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -133,9 +133,9 @@ impl<T: Real> Tape<T> {
         self.binary("mul", a, b, |x, y| x * y, Op::Mul(a, b))
     }
 
-    /// `max(a, 0)`; its gradient passes where `a > 0` (TF's choice at 0).
+    /// `max(a, 0)` (NaN stays NaN); its gradient passes where `a > 0` (TF's choice at 0).
     pub fn relu(&mut self, a: NodeId) -> Result<NodeId, TrainError> {
-        self.unary(a, |x| if x > T::ZERO { x } else { T::ZERO }, Op::Relu(a))
+        self.unary(a, |x| if x < T::ZERO { T::ZERO } else { x }, Op::Relu(a))
     }
 
     /// The logistic function `1 / (1 + e^-a)`.
