@@ -225,13 +225,16 @@ impl Workspace {
                 2 => [1.0, forget_bias, 1.0, 0.0],
                 _ => [1.0, 0.0, 1.0, 0.0],
             };
+            // Repeated for every row of a step, so one flat loop covers the whole block
+            // (no short per-row loops with scalar tails).
             for (q, p) in self.pattern.iter_mut().enumerate() {
-                *p = (0..h4).map(|k| per_gate(k)[q]).collect();
+                *p = (0..b * h4).map(|k| per_gate(k % h4)[q]).collect();
             }
             self.pattern_bias = Some(forget_bias);
         }
         let [sc, off, mul, add] = &self.pattern;
-        let (sc, off, mul, add) = (&sc[..h4], &off[..h4], &mul[..h4], &add[..h4]);
+        let bh4 = b * h4;
+        let (sc, off, mul, add) = (&sc[..bh4], &off[..bh4], &mul[..bh4], &add[..bh4]);
         for step in 0..t {
             let rows = step * b..(step + 1) * b;
             let z = &mut self.gates[rows.start * h4..rows.end * h4];
@@ -242,10 +245,9 @@ impl Workspace {
                 1.0,
                 &mut view_mut(z, b, h4),
             );
-            for row in z.chunks_exact_mut(h4) {
-                for k in 0..h4 {
-                    row[k] = sigmoid(row[k] * sc[k] + off[k]) * mul[k] + add[k];
-                }
+            let z = &mut z[..bh4];
+            for k in 0..bh4 {
+                z[k] = sigmoid(z[k] * sc[k] + off[k]) * mul[k] + add[k];
             }
             let (c_prev, c_next) = self.cs[step * bh..(step + 2) * bh].split_at_mut(bh);
             for ((g, cp), cn) in z
