@@ -66,21 +66,24 @@ pub struct BasicLstmCell {
 impl BasicLstmCell {
     /// Creates (or, in a reusing scope, reuses) the cell's variables in the sub-scope
     /// `basic_lstm_cell` of the current variable scope.
+    ///
+    /// Fails with [`Error::ShapeOverflow`] if the kernel's shape does not fit in `usize`,
+    /// and with the registry's errors (for instance a shape mismatch under reuse).
     pub fn new(
         reg: &Registry,
         input_size: usize,
         num_units: usize,
     ) -> Result<BasicLstmCell, Error> {
+        let overflow = || Error::ShapeOverflow {
+            shape: vec![input_size, num_units],
+        };
+        let rows = input_size.checked_add(num_units).ok_or_else(overflow)?;
+        let cols = num_units.checked_mul(4).ok_or_else(overflow)?;
         let (kernel, bias) = reg.variable_scope(Self::scope_name()).with(|_| {
-            let kernel = reg.get_variable(
-                "kernel",
-                VarSpec::new().shape([input_size + num_units, 4 * num_units]),
-            )?;
+            let kernel = reg.get_variable("kernel", VarSpec::new().shape([rows, cols]))?;
             let bias = reg.get_variable(
                 "bias",
-                VarSpec::new()
-                    .shape([4 * num_units])
-                    .initializer(Initializer::Zeros),
+                VarSpec::new().shape([cols]).initializer(Initializer::Zeros),
             )?;
             Ok::<_, Error>((kernel, bias))
         })?;
@@ -187,9 +190,10 @@ impl BasicLstmCell {
                 let zj = z[[r, u + j]] + bias[u + j];
                 let zf = z[[r, 2 * u + j]] + bias[2 * u + j];
                 let zo = z[[r, 3 * u + j]] + bias[3 * u + j];
-                let c = state.c[[r, j]] * (zf + fb).sigmoid() + zi.sigmoid() * zj.tanh();
+                let c =
+                    state.c[[r, j]] * Real::sigmoid(zf + fb) + Real::sigmoid(zi) * Real::tanh(zj);
                 state.c[[r, j]] = c;
-                state.h[[r, j]] = c.tanh() * zo.sigmoid();
+                state.h[[r, j]] = Real::tanh(c) * Real::sigmoid(zo);
             }
         }
         Ok(())

@@ -77,7 +77,12 @@ impl SeedRnnConfig {
             }
         }
         let n = self.batch_size.checked_mul(self.time_steps);
-        let widest = n.and_then(|n| n.checked_mul(4 * self.cell_size.max(self.input_size)));
+        let widest = n.and_then(|n| {
+            self.cell_size
+                .max(self.input_size)
+                .checked_mul(4)
+                .and_then(|w| w.checked_mul(n))
+        });
         if widest.is_none_or(|w| w > crate::registry::DEFAULT_MAX_ELEMENTS) {
             return Err(TrainError::Config {
                 detail: format!(
@@ -288,7 +293,7 @@ impl SeedRnn {
     /// non-finite loss or gradient with an error naming it, before any update.
     pub fn check_finite(&mut self, on: bool) {
         self.check_finite = on;
-        self.optimizer = self.optimizer.clone().check_finite(on);
+        self.optimizer.set_check_finite(on);
     }
 
     fn dims(&self) -> Dims {

@@ -368,3 +368,16 @@ fn non_finite_gradient_names_the_variable_and_applies_nothing() {
         .unwrap();
     adam.apply(&bad).unwrap();
 }
+
+#[test]
+fn lstm_shapes_that_overflow_are_errors() {
+    let reg = Registry::new();
+    assert!(matches!(
+        BasicLstmCell::new(&reg, usize::MAX, 2),
+        Err(Error::ShapeOverflow { .. })
+    ));
+    assert!(matches!(
+        BasicLstmCell::new(&reg, 1, usize::MAX / 2),
+        Err(Error::ShapeOverflow { .. })
+    ));
+}

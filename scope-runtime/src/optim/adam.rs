@@ -161,9 +161,9 @@ impl Adam {
         self
     }
 
-    /// Whether the finite check is on.
-    pub fn checks_finite(&self) -> bool {
-        self.check_finite
+    /// Turns the finite check on or off in place (see [`Adam::check_finite`]).
+    pub fn set_check_finite(&mut self, on: bool) {
+        self.check_finite = on;
     }
 
     /// The hyperparameters.
@@ -240,6 +240,10 @@ fn set_scalar(var: &Variable, value: f32) -> Result<(), TrainError> {
 }
 
 impl Optimizer for Adam {
+    fn checks_finite(&self) -> bool {
+        self.check_finite
+    }
+
     fn apply(&mut self, grads: &Gradients<f32>) -> Result<(), TrainError> {
         for var in &self.vars {
             if let Some(g) = grads.get(var) {

@@ -10,7 +10,7 @@ mod sgd;
 pub use adam::{Adam, AdamConfig};
 pub use sgd::Sgd;
 
-use crate::tape::Gradients;
+use crate::tape::{Gradients, NodeId, Tape};
 use crate::train_error::TrainError;
 use crate::variable::Variable;
 
@@ -22,6 +22,28 @@ pub trait Optimizer {
     /// Nothing is written if the call fails: shapes, and (when the optimizer's finite check is
     /// on) NaN/Inf, are checked before any update.
     fn apply(&mut self, grads: &Gradients<f32>) -> Result<(), TrainError>;
+
+    /// Whether this optimizer refuses NaN/Inf losses and gradients (off unless turned on).
+    fn checks_finite(&self) -> bool {
+        false
+    }
+
+    /// TF's `optimizer.minimize(loss)` on a tape: the gradients of the sum of `loss`'s
+    /// elements with respect to the variables on the tape, applied. Returns that sum.
+    ///
+    /// With the finite check on, a NaN/Inf loss fails with [`TrainError::NonFiniteLoss`]
+    /// before anything is computed or written.
+    fn minimize(&mut self, tape: &Tape<f32>, loss: NodeId) -> Result<f32, TrainError> {
+        let value: f32 = tape.value(loss)?.iter().sum();
+        if self.checks_finite() && !value.is_finite() {
+            return Err(TrainError::NonFiniteLoss {
+                value: f64::from(value),
+            });
+        }
+        let grads = tape.backward(loss)?.into_gradients();
+        self.apply(&grads)?;
+        Ok(value)
+    }
 }
 
 /// Checks a gradient against its variable before anything is written: shape, and finiteness

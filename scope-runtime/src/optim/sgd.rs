@@ -35,6 +35,10 @@ impl Sgd {
 }
 
 impl Optimizer for Sgd {
+    fn checks_finite(&self) -> bool {
+        self.check_finite
+    }
+
     fn apply(&mut self, grads: &Gradients<f32>) -> Result<(), TrainError> {
         for (var, grad) in grads.iter() {
             check_gradient(var, grad, self.check_finite)?;

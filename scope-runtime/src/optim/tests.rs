@@ -134,3 +134,56 @@ fn refuses_bad_variable_lists() {
         "{err}"
     );
 }
+
+#[test]
+fn minimize_on_a_tape_trains_a_shared_variable() {
+    use crate::tape::Tape;
+    let reg = Registry::with_seed(4);
+    let w = reg
+        .get_variable(
+            "w",
+            VarSpec::new().shape([2, 1]).initializer(Initializer::Zeros),
+        )
+        .unwrap();
+    let mut adam = Adam::new(&reg, 0.1, std::slice::from_ref(&w))
+        .unwrap()
+        .check_finite(true);
+    let x = ndarray::array![[1.0f32, 2.0], [3.0, -1.0]].into_dyn();
+    let y = ndarray::array![[5.0f32], [1.0]].into_dyn(); // w = [1, 2]
+    let mut tape = Tape::<f32>::new();
+    let mut losses = Vec::new();
+    for _ in 0..300 {
+        tape.clear();
+        // Two "models" using the same variable: one leaf, summed gradient.
+        let (xa, ya) = (tape.constant(x.clone()), tape.constant(y.clone()));
+        let wa = tape.variable(&w).unwrap();
+        let wb = tape.variable(&w).unwrap();
+        let pa = tape.matmul(xa, wa).unwrap();
+        let pb = tape.matmul(xa, wb).unwrap();
+        let p = tape.add(pa, pb).unwrap();
+        let half = tape.constant(ArrayD::from_elem(IxDyn(&[]), 0.5f32));
+        let p = tape.mul(p, half).unwrap();
+        let d = tape.sub(p, ya).unwrap();
+        let sq = tape.square(d).unwrap();
+        let loss = tape.mean(sq, &[0, 1]).unwrap();
+        losses.push(adam.minimize(&tape, loss).unwrap());
+    }
+    assert!(
+        losses[299] < 1e-4 * losses[0],
+        "{} -> {}",
+        losses[0],
+        losses[299]
+    );
+    let w = w.read().as_f32().unwrap().to_vec();
+    assert!(
+        (w[0] - 1.0).abs() < 1e-2 && (w[1] - 2.0).abs() < 1e-2,
+        "{w:?}"
+    );
+    // A NaN loss is refused before anything is written.
+    tape.clear();
+    let nan = tape.constant(ArrayD::from_elem(IxDyn(&[1]), f32::NAN));
+    assert!(matches!(
+        adam.minimize(&tape, nan),
+        Err(TrainError::NonFiniteLoss { .. })
+    ));
+}
