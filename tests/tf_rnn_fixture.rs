@@ -265,15 +265,25 @@ fn run(fx: &Value, checks: &mut Checks) -> Result<(), TrainError> {
         &fx["test_rnn"]["initial"],
     )?;
 
+    // `after_K` snapshots: the train RNN's state after K steps, and the test RNN's
+    // predictions after the train RNN's K steps.
+    let after = |v: &Value| -> Vec<(u64, Value)> {
+        v.as_object()
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| {
+                        let n = k.strip_prefix("after_")?.parse().ok()?;
+                        Some((n, v.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let adam = &fx["adam"];
+    let snapshots = after(adam);
+    let test_snapshots = after(&fx["test_rnn"]);
+    checks.truth("the fixture has Adam snapshots", !snapshots.is_empty());
     let per_step = adam["per_step"].as_array().expect("adam.per_step");
-    let snapshots: Vec<(u64, &Value)> = adam
-        .as_object()
-        .expect("adam")
-        .iter()
-        .filter(|(k, _)| k.starts_with("after_"))
-        .map(|(_, v)| (v["steps_done"].as_u64().expect("steps_done"), v))
-        .collect();
     for (k, step) in per_step.iter().enumerate() {
         let loss = train.train_step(xs.view(), ys.view(), InitialState::Zeros)?;
         let label = format!("step {}", k + 1);
@@ -284,22 +294,17 @@ fn run(fx: &Value, checks: &mut Checks) -> Result<(), TrainError> {
             &step["loss_sum_before"],
         );
         check_grads(checks, &label, &train, &step["grads"]);
-        for (done, snap) in &snapshots {
-            if *done == (k + 1) as u64 {
-                let label = format!("after {done} steps");
-                check_adam_state(checks, &label, &train, snap);
-                check_pass(checks, &label, &mut train, &xs, &ys, snap)?;
-            }
+        let done = (k + 1) as u64;
+        for (_, snap) in snapshots.iter().filter(|(n, _)| *n == done) {
+            let label = format!("after {done} steps");
+            check_adam_state(checks, &label, &train, snap);
+            check_pass(checks, &label, &mut train, &xs, &ys, snap)?;
+        }
+        for (_, snap) in test_snapshots.iter().filter(|(n, _)| *n == done) {
+            let label = format!("test_rnn after {done} train steps");
+            check_pass(checks, &label, &mut test, &test_xs, &test_ys, snap)?;
         }
     }
-    check_pass(
-        checks,
-        "test_rnn after training",
-        &mut test,
-        &test_xs,
-        &test_ys,
-        &fx["test_rnn"]["after_5"],
-    )?;
     Ok(())
 }
 
