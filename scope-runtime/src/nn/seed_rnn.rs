@@ -1,10 +1,11 @@
 //! The seed RNN: input layer, TF1 `BasicLSTMCell`, output layer with ReLU, the vector
 //! mean-squared cost, and Adam in scope `trian`, built through the registry with TF's names.
 //!
-//! Training runs on preallocated buffers with a hand-written backward pass (the LSTM input
-//! projection for all time steps in one matrix product, the gates fused per step), so a
-//! step allocates nothing once the model is built. [`SeedRnn::cost_on_tape`] builds the same
-//! graph from the gradient-checked [`Tape`] ops, and the tests check that the two agree.
+//! Training runs on buffers allocated once per model, with a hand-written backward pass (the
+//! LSTM input projection for all time steps in one matrix product, the gates fused per step;
+//! see the private `kernels` module). The only allocations left in a step are the GEMM
+//! library's packing buffers. [`SeedRnn::cost_on_tape`] builds the same graph from the
+//! gradient-checked [`Tape`] ops, and the tests check that the two agree.
 
 use ndarray::{ArrayD, ArrayView1, ArrayView2, ArrayView3, Ix2, IxDyn};
 
