@@ -292,7 +292,7 @@ impl SeedRnn {
 
     /// Turns the NaN/Inf check on or off: when on, [`SeedRnn::train_step`] refuses a
     /// non-finite loss or gradient with an error naming it, before any update.
-    pub fn check_finite(&mut self, on: bool) {
+    pub fn set_check_finite(&mut self, on: bool) {
         self.check_finite = on;
         self.optimizer.set_check_finite(on);
     }

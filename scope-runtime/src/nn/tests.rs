@@ -176,7 +176,7 @@ fn non_finite_loss_is_refused_before_any_update() {
     let reg = Registry::with_seed(8);
     let config = small();
     let mut rnn = build(&reg, config);
-    rnn.check_finite(true);
+    rnn.set_check_finite(true);
     let (mut xs, ys) = data(&config, config.time_steps);
     xs[[1, 2, 3]] = f32::NAN;
     let before: Vec<Tensor> = rnn.variables().iter().map(Variable::value).collect();

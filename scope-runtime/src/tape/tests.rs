@@ -266,3 +266,40 @@ fn bad_operands_are_typed_errors() {
         Err(TrainError::UnsupportedDtype { .. })
     ));
 }
+
+#[test]
+fn gradients_from_two_tapes_merge_by_variable_and_tapes_clear() {
+    let reg = Registry::with_seed(4);
+    let w = reg
+        .get_variable(
+            "w",
+            VarSpec::new().shape([2]).initializer(Initializer::Ones),
+        )
+        .unwrap();
+    let mut tape = Tape::<f32>::new();
+    let mut total = crate::tape::Gradients::new();
+    for scale in [1.0f32, 3.0] {
+        tape.clear();
+        assert!(tape.is_empty());
+        let x = tape.constant(ndarray::arr1(&[scale, 2.0 * scale]).into_dyn());
+        let wn = tape.variable(&w).unwrap();
+        let y = tape.mul(x, wn).unwrap();
+        let l = tape.sum_all(y).unwrap();
+        let grads = tape.backward(l).unwrap().into_gradients();
+        assert_eq!(
+            grads.by_name("w").unwrap().as_slice().unwrap(),
+            &[scale, 2.0 * scale]
+        );
+        total.merge(&grads).unwrap();
+    }
+    assert_eq!(total.len(), 1);
+    assert_eq!(total.get(&w).unwrap().as_slice().unwrap(), &[4.0, 8.0]);
+    total.check_finite().unwrap();
+    total.get_mut(&w).unwrap()[[1]] = f32::NAN;
+    assert!(matches!(
+        total.check_finite(),
+        Err(TrainError::NonFiniteGradient { index: 1, .. })
+    ));
+    total.fill_zero();
+    assert_eq!(total.get(&w).unwrap().as_slice().unwrap(), &[0.0, 0.0]);
+}
