@@ -25,3 +25,8 @@ pub use scope::{
 };
 pub use tensor::{format_shape, Shape, Tensor, TensorData};
 pub use variable::{Variable, VariableOptions, VariableWrite};
+pub mod nn;
+pub mod optim;
+pub mod tape;
+pub mod train_error;
+pub use train_error::TrainError;
