@@ -5,7 +5,9 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::error::Error;
 use crate::init::Initializer;
+use crate::model::{ManifestEntry, Model, ModelScope, VarManifest};
 use crate::registry::{Registry, VarSpec};
+use crate::scope::VariableScope;
 use crate::tape::{NodeId, Real, Tape};
 use crate::train_error::TrainError;
 use crate::variable::Variable;
@@ -54,8 +56,12 @@ impl LstmState {
 /// assert_eq!(cell.bias().name(), "rnn/cell/basic_lstm_cell/bias");
 /// # Ok::<(), scope_runtime::Error>(())
 /// ```
+///
+/// It is a [`Model`], so a `model!` or `#[variable_scope]` struct can hold one as a nested
+/// model (`cell { lstm: model BasicLstmCell(hidden, hidden) }`).
 #[derive(Clone, Debug)]
 pub struct BasicLstmCell {
+    scope: VariableScope,
     kernel: Variable,
     bias: Variable,
     input_size: usize,
@@ -74,36 +80,7 @@ impl BasicLstmCell {
         input_size: usize,
         num_units: usize,
     ) -> Result<BasicLstmCell, Error> {
-        let overflow = || Error::ShapeOverflow {
-            shape: vec![input_size, num_units],
-        };
-        let rows = input_size.checked_add(num_units).ok_or_else(overflow)?;
-        let cols = num_units.checked_mul(4).ok_or_else(overflow)?;
-        let (kernel, bias) = reg.variable_scope(Self::scope_name()).with(|_| {
-            let kernel = reg.get_variable("kernel", VarSpec::new().shape([rows, cols]))?;
-            let bias = reg.get_variable(
-                "bias",
-                VarSpec::new().shape([cols]).initializer(Initializer::Zeros),
-            )?;
-            Ok::<_, Error>((kernel, bias))
-        })?;
-        Ok(BasicLstmCell {
-            kernel,
-            bias,
-            input_size,
-            num_units,
-            forget_bias: 1.0,
-        })
-    }
-
-    /// The variable scope the cell opens for its variables: `basic_lstm_cell`.
-    pub fn scope_name() -> &'static str {
-        "basic_lstm_cell"
-    }
-
-    /// The cell's variables in creation order: kernel, bias.
-    pub fn variables(&self) -> Vec<Variable> {
-        vec![self.kernel.clone(), self.bias.clone()]
+        Self::build(reg, (input_size, num_units))
     }
 
     /// The kernel, `[input_size + num_units, 4 * num_units]`.
@@ -204,5 +181,62 @@ fn unsupported(var: &Variable) -> TrainError {
     TrainError::UnsupportedDtype {
         name: var.name().to_owned(),
         dtype: var.dtype(),
+    }
+}
+
+impl Model for BasicLstmCell {
+    /// `(input_size, num_units)`.
+    type Args = (usize, usize);
+    const SCOPE: &'static str = "basic_lstm_cell";
+    const MANIFEST: &'static [ManifestEntry] = &[
+        ManifestEntry::Variable(VarManifest {
+            name: "kernel",
+            dtype: None,
+            trainable: true,
+            shape: Some("[input_size + num_units, 4 * num_units]"),
+            initializer: None,
+        }),
+        ManifestEntry::Variable(VarManifest {
+            name: "bias",
+            dtype: None,
+            trainable: true,
+            shape: Some("[4 * num_units]"),
+            initializer: Some("zeros"),
+        }),
+    ];
+
+    fn build_in(
+        reg: &Registry,
+        scope: &str,
+        (input_size, num_units): (usize, usize),
+    ) -> Result<BasicLstmCell, Error> {
+        let overflow = || Error::ShapeOverflow {
+            shape: vec![input_size, num_units],
+        };
+        let rows = input_size.checked_add(num_units).ok_or_else(overflow)?;
+        let cols = num_units.checked_mul(4).ok_or_else(overflow)?;
+        let entered = ModelScope::enter(reg, scope)?;
+        let kernel = reg.get_variable("kernel", VarSpec::new().shape([rows, cols]))?;
+        let bias = reg.get_variable(
+            "bias",
+            VarSpec::new().shape([cols]).initializer(Initializer::Zeros),
+        )?;
+        Ok(BasicLstmCell {
+            scope: entered.scope().clone(),
+            kernel,
+            bias,
+            input_size,
+            num_units,
+            forget_bias: 1.0,
+        })
+    }
+
+    fn scope(&self) -> &VariableScope {
+        &self.scope
+    }
+
+    fn for_each_variable(&self, f: &mut dyn FnMut(&Variable)) {
+        f(&self.kernel);
+        f(&self.bias);
     }
 }

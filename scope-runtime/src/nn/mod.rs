@@ -6,7 +6,7 @@ mod lstm;
 mod seed_rnn;
 
 pub use lstm::{BasicLstmCell, LstmState};
-pub use seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+pub use seed_rnn::{InitialState, SeedRnn, SeedRnnConfig, SeedRnnParams};
 
 #[cfg(test)]
 mod tests;

@@ -105,6 +105,22 @@ impl SeedRnnConfig {
     }
 }
 
+/// The seed RNN's six parameters, however they were declared: by [`SeedRnn::new`], or by a
+/// `model!` struct passed to [`SeedRnn::from_params`].
+#[derive(Clone, Debug)]
+pub struct SeedRnnParams {
+    /// `input_layer/weights`, `[I, H]`.
+    pub w_in: Variable,
+    /// `input_layer/biases`, `[H]`.
+    pub b_in: Variable,
+    /// The LSTM cell over the input layer's H-wide output (`cell/basic_lstm_cell`).
+    pub cell: BasicLstmCell,
+    /// `output_layer/weights`, `[H, O]`.
+    pub w_out: Variable,
+    /// `output_layer/biases`, `[O]`.
+    pub b_out: Variable,
+}
+
 /// Where a forward pass starts its LSTM state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InitialState {
@@ -224,6 +240,65 @@ impl SeedRnn {
             .variable_scope("cell")
             .with(|_| BasicLstmCell::new(reg, h, h))?;
         let (w_out, b_out) = dense("output_layer", h, o)?;
+        let params = SeedRnnParams {
+            w_in,
+            b_in,
+            cell,
+            w_out,
+            b_out,
+        };
+        SeedRnn::from_params(reg, config, params)
+    }
+
+    /// Builds the trainer over parameters made elsewhere, for instance by a `model!` struct
+    /// (as `examples/rnn.rs` declares them), and creates the Adam optimizer in sub-scope
+    /// [`SeedRnn::OPTIMIZER_SCOPE`] of the current variable scope.
+    ///
+    /// Fails with [`TrainError::Config`] when a parameter's shape does not fit `config`, and
+    /// with [`TrainError::UnsupportedDtype`] when one is not `float32`.
+    pub fn from_params(
+        reg: &Registry,
+        config: SeedRnnConfig,
+        params: SeedRnnParams,
+    ) -> Result<SeedRnn, TrainError> {
+        config.validate()?;
+        let SeedRnnConfig {
+            input_size: i,
+            output_size: o,
+            cell_size: h,
+            ..
+        } = config;
+        let SeedRnnParams {
+            w_in,
+            b_in,
+            cell,
+            w_out,
+            b_out,
+        } = params;
+        let expected: [(&Variable, Vec<usize>); 6] = [
+            (&w_in, vec![i, h]),
+            (&b_in, vec![h]),
+            (cell.kernel(), vec![2 * h, 4 * h]),
+            (cell.bias(), vec![4 * h]),
+            (&w_out, vec![h, o]),
+            (&b_out, vec![o]),
+        ];
+        for (var, shape) in &expected {
+            if var.dtype() != crate::DType::F32 {
+                return Err(unsupported(var));
+            }
+            if var.shape() != shape.as_slice() {
+                return Err(TrainError::Config {
+                    detail: format!(
+                        "variable {} has shape {:?}, but the seed RNN with this config needs \
+                         {:?}",
+                        var.name(),
+                        var.shape(),
+                        shape
+                    ),
+                });
+            }
+        }
         let vars = [
             w_in.clone(),
             b_in.clone(),

@@ -7,7 +7,7 @@ use super::{BasicLstmCell, InitialState, LstmState, SeedRnn, SeedRnnConfig};
 use crate::optim::{Optimizer, Sgd};
 use crate::tape::{Gradients, Tape};
 use crate::train_error::TrainError;
-use crate::{Error, Registry, Tensor, Variable};
+use crate::{Error, Model, Registry, Tensor, Variable};
 
 fn small() -> SeedRnnConfig {
     SeedRnnConfig {
@@ -287,12 +287,9 @@ fn cell_step_without_tape_matches_the_tape() {
         .variable_scope("lstm")
         .with(|_| BasicLstmCell::new(&reg, 3, 4))
         .unwrap();
-    assert_eq!(BasicLstmCell::scope_name(), "basic_lstm_cell");
-    let names: Vec<String> = cell
-        .variables()
-        .iter()
-        .map(|v| v.name().to_owned())
-        .collect();
+    assert_eq!(BasicLstmCell::SCOPE, "basic_lstm_cell");
+    assert_eq!(cell.scope_name(), "lstm/basic_lstm_cell");
+    let names: Vec<String> = cell.variables().into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         names,
         ["lstm/basic_lstm_cell/kernel", "lstm/basic_lstm_cell/bias"]
