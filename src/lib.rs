@@ -14,7 +14,7 @@ pub use scope_macros::{model, variable_scope};
 #[doc(hidden)]
 pub mod __private {
     pub use scope_runtime::{
-        DType, Initializer, ManifestEntry, Model, Registry, Result, VarManifest, VarSpec, Variable,
-        VariableScope,
+        DType, Initializer, ManifestEntry, Model, ModelScope, Registry, Result, VarManifest,
+        VarSpec, Variable, VariableScope,
     };
 }

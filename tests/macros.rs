@@ -1,6 +1,7 @@
 //! The macros end to end: the seed RNN declared with `model!` creates TF's six names, shares
 //! them with reuse, and refuses to create them twice without it.
 
+use scope::nn::BasicLstmCell;
 use scope::{model, variable_scope, Error, ManifestEntry, Model, Registry, Variable};
 
 model! {
@@ -10,12 +11,8 @@ model! {
             weights: [input_size, hidden] = random_normal(0.0, 0.5),
             biases: [hidden] = constant(0.1),
         }
-        cell {
-            basic_lstm_cell {
-                kernel: [hidden + hidden, 4 * hidden],
-                bias: [4 * hidden] = zeros,
-            }
-        }
+        // TF's BasicLSTMCell, a hand-written `Model`: `cell/basic_lstm_cell/{kernel,bias}`.
+        cell { lstm: model BasicLstmCell(hidden, hidden) }
         output_layer {
             weights: [hidden, classes] = random_normal(0.0, 0.5),
             biases: [classes] = constant(0.1),
@@ -52,6 +49,46 @@ fn the_seed_rnn_creates_tfs_six_trainable_names() {
     let want_names: Vec<&str> = SEED_NAMES.iter().map(|(n, _)| *n).collect();
     assert_eq!(listed, want_names);
     assert_eq!(rnn.input_layer_weights.name(), "rnn/input_layer/weights");
+}
+
+/// The seed's own shape: `with tf.variable_scope('rnn') as scope:` builds the train RNN,
+/// `scope.reuse_variables()`, then the test RNN; the RNN opens no scope of its own.
+#[test]
+fn build_here_builds_in_the_callers_scope_as_the_seed_does() {
+    let reg = Registry::with_seed(4);
+    let (train, test) = reg
+        .variable_scope("rnn")
+        .with(|scope| {
+            let train = Rnn::build_here(&reg, (10, 11, 2))?;
+            scope.reuse_variables();
+            let test = Rnn::build_here(&reg, (10, 11, 2))?;
+            Ok::<_, Error>((train, test))
+        })
+        .unwrap();
+    let names: Vec<String> = train.variables().into_iter().map(|(n, _)| n).collect();
+    let want: Vec<&str> = SEED_NAMES.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, want);
+    assert!(train.shares_storage_with(&test));
+    assert_eq!(train.scope_name(), "rnn");
+    assert_eq!(train.cell_lstm.kernel().shape(), &[22, 44]);
+    // The wrong way: two scopes, two parameter sets.
+    let a = reg
+        .variable_scope("train_rnn")
+        .with(|_| Rnn::build_here(&reg, (10, 11, 2)))
+        .unwrap();
+    let b = reg
+        .variable_scope("test_rnn")
+        .with(|_| Rnn::build_here(&reg, (10, 11, 2)))
+        .unwrap();
+    assert_eq!(
+        a.input_layer_weights.tensor_name(),
+        "train_rnn/input_layer/weights:0"
+    );
+    assert_eq!(
+        b.input_layer_weights.tensor_name(),
+        "test_rnn/input_layer/weights:0"
+    );
+    assert!(!a.shares_storage_with(&b));
 }
 
 #[test]
@@ -108,7 +145,11 @@ fn the_manifest_is_available_without_building() {
         .collect();
     assert_eq!(paths, want);
     let (_, kernel) = &flat[2];
-    assert_eq!(kernel.shape, Some("[hidden + hidden, 4 * hidden]"));
+    // A nested model's manifest is its own: the cell's shape expression, in its own terms.
+    assert_eq!(
+        kernel.shape,
+        Some("[input_size + num_units, 4 * num_units]")
+    );
     assert_eq!(kernel.initializer, None);
     let (_, weights) = &flat[0];
     assert_eq!(weights.initializer, Some("random_normal(0.0, 0.5)"));
@@ -129,7 +170,7 @@ fn debug_lists_the_scope_and_the_fields() {
     let rnn = Rnn::new(&reg, 2, 3, 2).unwrap();
     let debug = format!("{rnn:?}");
     assert!(debug.starts_with("Rnn { scope: \"rnn\", input_layer_weights: Variable"));
-    assert!(debug.contains("cell_basic_lstm_cell_kernel"));
+    assert!(debug.contains("cell_lstm: BasicLstmCell"), "{debug}");
 }
 
 /// A dense layer declared with the attribute, with a config struct for its sizes.

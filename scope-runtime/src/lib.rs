@@ -18,7 +18,7 @@ pub mod variable;
 pub use dtype::DType;
 pub use error::{Error, NameContext, Result};
 pub use init::Initializer;
-pub use model::{flatten_manifest, ManifestEntry, Model, VarManifest};
+pub use model::{flatten_manifest, ManifestEntry, Model, ModelScope, VarManifest};
 pub use registry::{Collection, Registry, RegistryBuilder, VarSpec};
 pub use scope::{
     NameScopeBuilder, NameScopeGuard, Reuse, ScopeTarget, VariableScope, VariableScopeBuilder,
@@ -26,3 +26,8 @@ pub use scope::{
 };
 pub use tensor::{format_shape, Shape, Tensor, TensorData};
 pub use variable::{Variable, VariableOptions, VariableWrite};
+pub mod nn;
+pub mod optim;
+pub mod tape;
+pub mod train_error;
+pub use train_error::TrainError;

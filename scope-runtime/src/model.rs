@@ -30,7 +30,7 @@ use std::fmt;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::registry::Registry;
-use crate::scope::VariableScope;
+use crate::scope::{VariableScope, VariableScopeGuard};
 use crate::variable::Variable;
 
 /// A model: a set of variables created together in one variable scope.
@@ -102,9 +102,20 @@ pub trait Model: Sized + fmt::Debug {
     /// scope (inheriting its reuse mode, as `tf.variable_scope(scope)` does) and gets every
     /// variable through [`Registry::get_variable`], in declaration order.
     ///
+    /// An empty `scope` opens no scope of its own: the model is built in the caller's current
+    /// variable scope (see [`Model::build_here`]); implementations get this for free by
+    /// entering their scope with [`ModelScope::enter`].
+    ///
     /// Fails with the registry's error, e.g. [`crate::Error::AlreadyExists`] when the model
     /// was already built in this scope and reuse is off.
     fn build_in(reg: &Registry, scope: &str, args: Self::Args) -> Result<Self>;
+
+    /// Builds the model in the caller's current variable scope, opening none of its own: how
+    /// the seed's `RNN(config)` class is used inside `with tf.variable_scope('rnn') as scope:`,
+    /// where the caller's scope holds `input_layer`, `cell` and `output_layer` directly.
+    fn build_here(reg: &Registry, args: Self::Args) -> Result<Self> {
+        Self::build_in(reg, "", args)
+    }
 
     /// [`Model::build_in`] with the default scope name [`Model::SCOPE`].
     fn build(reg: &Registry, args: Self::Args) -> Result<Self> {
@@ -141,6 +152,37 @@ pub trait Model: Sized + fmt::Debug {
     /// scope (`input_layer/weights`), nested models included, in declaration order.
     fn manifest() -> Vec<(String, &'static VarManifest)> {
         flatten_manifest(Self::MANIFEST)
+    }
+}
+
+/// The variable scope a model is built in, held while it builds: the scope `name` entered
+/// (and left on drop), or, for an empty name, the caller's current scope.
+#[derive(Debug)]
+pub struct ModelScope {
+    scope: VariableScope,
+    _guard: Option<VariableScopeGuard>,
+}
+
+impl ModelScope {
+    /// Enters `name` inside the current variable scope, or stays in the current one when
+    /// `name` is empty.
+    pub fn enter(reg: &Registry, name: &str) -> Result<ModelScope> {
+        if name.is_empty() {
+            return Ok(ModelScope {
+                scope: reg.current_variable_scope(),
+                _guard: None,
+            });
+        }
+        let guard = reg.variable_scope(name).enter()?;
+        Ok(ModelScope {
+            scope: guard.scope().clone(),
+            _guard: Some(guard),
+        })
+    }
+
+    /// The scope object the model records as its own.
+    pub fn scope(&self) -> &VariableScope {
+        &self.scope
     }
 }
 

@@ -137,7 +137,7 @@ fn model_impl(def: &ModelDef) -> TokenStream {
                 __scope_name: &str,
                 (#(#arg_names,)*): Self::Args,
             ) -> #p::Result<Self> {
-                let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+                let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
                 #body
                 ::core::result::Result::Ok(Self {
                     #(#fields,)*

@@ -386,3 +386,16 @@ pub fn format_listing(source: &dyn CheckpointSource) -> String {
     }
     out
 }
+
+/// The position of `name` among a checkpoint's `tensors` (sorted by name), or
+/// [`CheckpointError::NotFound`] with the closest name as a suggestion.
+pub(crate) fn find_tensor(location: &str, tensors: &[TensorInfo], name: &str) -> Result<usize> {
+    tensors
+        .binary_search_by(|t| t.name.as_str().cmp(name))
+        .map_err(|_| CheckpointError::NotFound {
+            file: location.to_owned(),
+            name: name.to_owned(),
+            suggestion: suggest::closest(name, tensors.iter().map(|t| t.name.as_str()))
+                .map(str::to_owned),
+        })
+}

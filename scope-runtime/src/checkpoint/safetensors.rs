@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 
 use ::safetensors::tensor::{Dtype, SafeTensors, View};
 
-use super::suggest::closest;
+use super::find_tensor;
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, TensorInfo, VariableSet};
 use crate::dtype::DType;
 use crate::tensor::Tensor;
@@ -402,14 +402,7 @@ impl CheckpointSource for SafetensorsCheckpoint {
     }
 
     fn read_tensor(&self, name: &str) -> Result<Tensor> {
-        let Ok(i) = self.tensors.binary_search_by(|t| t.name.as_str().cmp(name)) else {
-            return Err(CheckpointError::NotFound {
-                file: self.location.clone(),
-                name: name.to_owned(),
-                suggestion: closest(name, self.tensors.iter().map(|t| t.name.as_str()))
-                    .map(str::to_owned),
-            });
-        };
+        let i = find_tensor(&self.location, &self.tensors, name)?;
         let info = &self.tensors[i];
         let Some(dtype) = info.dtype.supported() else {
             return Err(CheckpointError::UnsupportedDtype {

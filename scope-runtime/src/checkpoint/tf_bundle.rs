@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 
+use super::find_tensor;
 use super::sstable::{read_table, unmask_crc, TableError};
-use super::suggest::closest;
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, TensorInfo};
 use crate::dtype::DType;
 use crate::tensor::{checked_numel, Tensor};
@@ -412,14 +412,7 @@ impl CheckpointSource for TfCheckpoint {
     }
 
     fn read_tensor(&self, name: &str) -> Result<Tensor> {
-        let Ok(i) = self.tensors.binary_search_by(|t| t.name.as_str().cmp(name)) else {
-            return Err(CheckpointError::NotFound {
-                file: self.location.clone(),
-                name: name.to_owned(),
-                suggestion: closest(name, self.tensors.iter().map(|t| t.name.as_str()))
-                    .map(str::to_owned),
-            });
-        };
+        let i = find_tensor(&self.location, &self.tensors, name)?;
         let (info, loc) = (&self.tensors[i], &self.locations[i]);
         if loc.partitioned {
             return Err(CheckpointError::Unsupported {

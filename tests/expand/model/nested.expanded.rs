@@ -43,7 +43,10 @@ impl ::scope::__private::Model for Dense {
         __scope_name: &str,
         (inputs, units): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+        let __scope_guard = ::scope::__private::ModelScope::enter(
+            __scope_reg,
+            __scope_name,
+        )?;
         let weights = __scope_reg
             .get_variable(
                 "weights",
@@ -135,7 +138,10 @@ impl ::scope::__private::Model for Tower {
         __scope_name: &str,
         (width,): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+        let __scope_guard = ::scope::__private::ModelScope::enter(
+            __scope_reg,
+            __scope_name,
+        )?;
         let first = <Dense as ::scope::__private::Model>::build_in(
             __scope_reg,
             <Dense as ::scope::__private::Model>::SCOPE,

@@ -106,7 +106,10 @@ impl ::scope::__private::Model for Rnn {
         __scope_name: &str,
         (input_size, hidden, classes): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+        let __scope_guard = ::scope::__private::ModelScope::enter(
+            __scope_reg,
+            __scope_name,
+        )?;
         let __scope_sub_1 = __scope_reg.variable_scope("input_layer").enter()?;
         let input_layer_weights = __scope_reg
             .get_variable(

@@ -43,7 +43,10 @@ impl ::scope::__private::Model for Dense {
         __scope_name: &str,
         (in_size, units): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+        let __scope_guard = ::scope::__private::ModelScope::enter(
+            __scope_reg,
+            __scope_name,
+        )?;
         let weights = __scope_reg
             .get_variable(
                 "weights",

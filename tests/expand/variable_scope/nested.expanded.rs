@@ -37,7 +37,10 @@ impl ::scope::__private::Model for Dense {
         __scope_name: &str,
         (cfg,): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+        let __scope_guard = ::scope::__private::ModelScope::enter(
+            __scope_reg,
+            __scope_name,
+        )?;
         let weights = __scope_reg
             .get_variable(
                 "weights",
@@ -105,7 +108,10 @@ impl ::scope::__private::Model for Mlp {
         __scope_name: &str,
         (inputs, hidden): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+        let __scope_guard = ::scope::__private::ModelScope::enter(
+            __scope_reg,
+            __scope_name,
+        )?;
         let first = <Dense as ::scope::__private::Model>::build_in(
             __scope_reg,
             "hidden_layer",

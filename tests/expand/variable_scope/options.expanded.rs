@@ -59,7 +59,10 @@ impl ::scope::__private::Model for Counters {
         __scope_name: &str,
         (): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = __scope_reg.variable_scope(__scope_name).enter()?;
+        let __scope_guard = ::scope::__private::ModelScope::enter(
+            __scope_reg,
+            __scope_name,
+        )?;
         let step = __scope_reg
             .get_variable(
                 "global_step",

@@ -1,0 +1,59 @@
+//! Plain gradient descent (TF's `GradientDescentOptimizer`): `var -= lr * grad`.
+
+use super::{check_gradient, unsupported, Optimizer};
+use crate::tape::Gradients;
+use crate::train_error::TrainError;
+
+/// Stochastic gradient descent: `var -= learning_rate * grad` for every variable with a
+/// gradient. Creates no variables.
+#[derive(Clone, Debug)]
+pub struct Sgd {
+    learning_rate: f32,
+    check_finite: bool,
+}
+
+impl Sgd {
+    /// Gradient descent with this learning rate.
+    pub fn new(learning_rate: f32) -> Sgd {
+        Sgd {
+            learning_rate,
+            check_finite: false,
+        }
+    }
+
+    /// Whether [`Optimizer::apply`] refuses NaN/Inf gradients (with
+    /// [`TrainError::NonFiniteGradient`], before writing anything). Off by default, as in TF.
+    pub fn check_finite(mut self, on: bool) -> Sgd {
+        self.check_finite = on;
+        self
+    }
+
+    /// The learning rate.
+    pub fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+}
+
+impl Optimizer for Sgd {
+    fn checks_finite(&self) -> bool {
+        self.check_finite
+    }
+
+    fn apply(&mut self, grads: &Gradients<f32>) -> Result<(), TrainError> {
+        for (var, grad) in grads.iter() {
+            check_gradient(var, grad, self.check_finite)?;
+            if var.read().as_f32().is_none() {
+                return Err(unsupported(var));
+            }
+        }
+        let lr = self.learning_rate;
+        for (var, grad) in grads.iter() {
+            let mut w = var.write();
+            let w = w.as_f32_mut().ok_or_else(|| unsupported(var))?;
+            for (w, g) in w.iter_mut().zip(grad.iter()) {
+                *w -= lr * g;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,189 @@
+//! Adam's names, sharing under reuse, its exact update, and its refusals.
+
+use ndarray::{ArrayD, IxDyn};
+
+use super::{Adam, AdamConfig, Optimizer};
+use crate::tape::Gradients;
+use crate::train_error::TrainError;
+use crate::{DType, Error, Initializer, Registry, VarSpec, Variable};
+
+fn two_vars(reg: &Registry) -> Vec<Variable> {
+    let spec = || VarSpec::new().initializer(Initializer::Constant(0.5));
+    vec![
+        reg.get_variable("w", spec().shape([2, 3])).unwrap(),
+        reg.get_variable("b", spec().shape([3])).unwrap(),
+    ]
+}
+
+#[test]
+fn slots_have_tf_names_and_are_shared_under_reuse() {
+    let reg = Registry::with_seed(1);
+    let (first, second) = reg
+        .variable_scope("rnn")
+        .with(|scope| {
+            let vars = two_vars(&reg);
+            let first = reg
+                .variable_scope("trian")
+                .with(|_| Adam::new(&reg, 0.01, &vars))?;
+            scope.reuse_variables();
+            let second = reg
+                .variable_scope("trian")
+                .with(|_| Adam::new(&reg, 0.01, &vars))?;
+            Ok::<_, TrainError>((first, second))
+        })
+        .unwrap();
+    let names: Vec<String> = reg
+        .global_variables()
+        .iter()
+        .map(|v| v.name().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "rnn/w",
+            "rnn/b",
+            "rnn/trian/beta1_power",
+            "rnn/trian/beta2_power",
+            "rnn/trian/rnn/w/Adam",
+            "rnn/trian/rnn/w/Adam_1",
+            "rnn/trian/rnn/b/Adam",
+            "rnn/trian/rnn/b/Adam_1",
+            "rnn/trian_1/beta1_power",
+            "rnn/trian_1/beta2_power",
+        ]
+    );
+    for v in first.variables() {
+        let (a, b) = (first.slots(v).unwrap(), second.slots(v).unwrap());
+        assert!(a.0.ptr_eq(b.0) && a.1.ptr_eq(b.1));
+        assert!(!a.0.trainable() && !a.1.trainable());
+    }
+    assert!(!first.beta1_power().ptr_eq(second.beta1_power()));
+    assert_eq!(first.own_variables().len(), 6);
+    assert_eq!(reg.trainable_variables().len(), 2);
+}
+
+#[test]
+fn one_step_is_tf_apply_adam_in_f32() {
+    let reg = Registry::with_seed(2);
+    let vars = two_vars(&reg);
+    let config = AdamConfig {
+        learning_rate: 0.01,
+        ..AdamConfig::new(0.01)
+    };
+    let mut adam = Adam::with_config(&reg, config, &vars).unwrap();
+    let mut grads = Gradients::new();
+    let g: Vec<f32> = (0..6).map(|k| k as f32 * 0.37 - 1.1).collect();
+    grads
+        .add(
+            &vars[0],
+            ArrayD::from_shape_vec(IxDyn(&[2, 3]), g.clone()).unwrap(),
+        )
+        .unwrap();
+    for _ in 0..3 {
+        adam.apply(&grads).unwrap();
+    }
+    // The same arithmetic, written out.
+    let (b1, b2, eps, lr) = (0.9f32, 0.999f32, 1e-8f32, 0.01f32);
+    let (mut p1, mut p2) = (b1, b2);
+    let mut w = [0.5f32; 6];
+    let (mut m, mut v) = ([0.0f32; 6], [0.0f32; 6]);
+    for _ in 0..3 {
+        let alpha = lr * (1.0 - p2).sqrt() / (1.0 - p1);
+        for k in 0..6 {
+            m[k] += (g[k] - m[k]) * (1.0 - b1);
+            v[k] += (g[k] * g[k] - v[k]) * (1.0 - b2);
+            w[k] -= (m[k] * alpha) / (v[k].sqrt() + eps);
+        }
+        p1 *= b1;
+        p2 *= b2;
+    }
+    assert_eq!(vars[0].read().as_f32().unwrap(), &w);
+    let (ms, vs) = adam.slots(&vars[0]).unwrap();
+    assert_eq!(ms.read().as_f32().unwrap(), &m);
+    assert_eq!(vs.read().as_f32().unwrap(), &v);
+    assert_eq!(adam.beta1_power().read().as_f32().unwrap(), &[p1]);
+    assert_eq!(adam.beta2_power().read().as_f32().unwrap(), &[p2]);
+    // No gradient: left alone.
+    assert_eq!(vars[1].read().as_f32().unwrap(), &[0.5; 3]);
+}
+
+#[test]
+fn refuses_bad_variable_lists() {
+    let reg = Registry::with_seed(3);
+    let vars = two_vars(&reg);
+    let twice = [vars[0].clone(), vars[0].clone()];
+    assert!(matches!(
+        Adam::new(&reg, 0.1, &twice),
+        Err(TrainError::Config { .. })
+    ));
+    let int = reg
+        .get_variable("n", VarSpec::new().shape([2]).dtype(DType::I32))
+        .unwrap();
+    assert!(matches!(
+        Adam::new(&reg, 0.1, &[int]),
+        Err(TrainError::UnsupportedDtype { .. })
+    ));
+    // Under reuse, slots must already exist.
+    let err = reg
+        .variable_scope("fresh")
+        .reuse(true)
+        .with(|_| Adam::new(&reg, 0.1, &vars))
+        .unwrap_err();
+    assert!(
+        matches!(err, TrainError::Registry(Error::NotFound { .. })),
+        "{err}"
+    );
+}
+
+#[test]
+fn minimize_on_a_tape_trains_a_shared_variable() {
+    use crate::tape::Tape;
+    let reg = Registry::with_seed(4);
+    let w = reg
+        .get_variable(
+            "w",
+            VarSpec::new().shape([2, 1]).initializer(Initializer::Zeros),
+        )
+        .unwrap();
+    let mut adam = Adam::new(&reg, 0.1, std::slice::from_ref(&w))
+        .unwrap()
+        .check_finite(true);
+    let x = ndarray::array![[1.0f32, 2.0], [3.0, -1.0]].into_dyn();
+    let y = ndarray::array![[5.0f32], [1.0]].into_dyn(); // w = [1, 2]
+    let mut tape = Tape::<f32>::new();
+    let mut losses = Vec::new();
+    for _ in 0..300 {
+        tape.clear();
+        // Two "models" using the same variable: one leaf, summed gradient.
+        let (xa, ya) = (tape.constant(x.clone()), tape.constant(y.clone()));
+        let wa = tape.variable(&w).unwrap();
+        let wb = tape.variable(&w).unwrap();
+        let pa = tape.matmul(xa, wa).unwrap();
+        let pb = tape.matmul(xa, wb).unwrap();
+        let p = tape.add(pa, pb).unwrap();
+        let half = tape.constant(ArrayD::from_elem(IxDyn(&[]), 0.5f32));
+        let p = tape.mul(p, half).unwrap();
+        let d = tape.sub(p, ya).unwrap();
+        let sq = tape.square(d).unwrap();
+        let loss = tape.mean(sq, &[0, 1]).unwrap();
+        losses.push(adam.minimize(&tape, loss).unwrap());
+    }
+    assert!(
+        losses[299] < 1e-4 * losses[0],
+        "{} -> {}",
+        losses[0],
+        losses[299]
+    );
+    let w = w.read().as_f32().unwrap().to_vec();
+    assert!(
+        (w[0] - 1.0).abs() < 1e-2 && (w[1] - 2.0).abs() < 1e-2,
+        "{w:?}"
+    );
+    // A NaN loss is refused before anything is written.
+    tape.clear();
+    let nan = tape.constant(ArrayD::from_elem(IxDyn(&[1]), f32::NAN));
+    assert!(matches!(
+        adam.minimize(&tape, nan),
+        Err(TrainError::NonFiniteLoss { .. })
+    ));
+}

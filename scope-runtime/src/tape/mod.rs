@@ -1,0 +1,271 @@
+//! Tape-based reverse-mode automatic differentiation over `ndarray`.
+//!
+//! Build a computation by calling ops on a [`Tape`]; each op computes its value at once and
+//! records how to send gradients back. [`Tape::backward`] then walks the tape in reverse
+//! and returns the gradient of every node, and of every registry [`Variable`] used as a leaf
+//! ([`Tape::variable`]). A variable put on the tape twice (for instance by two models that
+//! share it through reuse) is one leaf, so it gets the summed gradient.
+//!
+//! ```
+//! use scope_runtime::tape::Tape;
+//! use scope_runtime::{Registry, VarSpec, Initializer};
+//! use ndarray::array;
+//!
+//! let reg = Registry::with_seed(1);
+//! let w = reg.get_variable("w", VarSpec::new().shape([2, 1]).initializer(Initializer::Ones))?;
+//! let mut tape = Tape::<f32>::new();
+//! let x = tape.constant(array![[1.0f32, 2.0]].into_dyn());
+//! let wn = tape.variable(&w)?;
+//! let y = tape.matmul(x, wn)?;
+//! let loss = tape.square(y)?;
+//! let grads = tape.backward(loss)?.into_gradients();
+//! // d (x·w)^2 / dw = 2 (x·w) x = 2 * 3 * [1, 2]
+//! assert_eq!(grads.get(&w).unwrap().as_slice().unwrap(), &[6.0, 12.0]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Ops (all in [`ops`]): `matmul`, broadcasting `add`/`sub`/`mul`, `relu`, `sigmoid`,
+//! `tanh`, `square`, `concat`, `split`, `slice`, `reshape`, `sum`, `mean`, and the fused
+//! LSTM gate ops `lstm_c` / `lstm_h`. Every op is checked against central finite
+//! differences in this module's tests.
+
+mod broadcast;
+pub(crate) mod fastmath;
+mod grad;
+mod gradients;
+pub mod ops;
+mod scalar;
+
+use std::collections::HashMap;
+
+use ndarray::ArrayD;
+
+pub use gradients::Gradients;
+pub use scalar::Real;
+
+use crate::train_error::TrainError;
+use crate::variable::Variable;
+
+/// A node on a [`Tape`]: the result of one op, or a leaf.
+///
+/// Only valid on the tape that made it, until that tape is cleared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeId(usize);
+
+impl NodeId {
+    /// The node's position on its tape.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// How a node was computed: its inputs and the op's parameters.
+#[derive(Clone, Debug)]
+pub(crate) enum Op {
+    Leaf,
+    MatMul(NodeId, NodeId),
+    Add(NodeId, NodeId),
+    Sub(NodeId, NodeId),
+    Mul(NodeId, NodeId),
+    Relu(NodeId),
+    Sigmoid(NodeId),
+    Tanh(NodeId),
+    Square(NodeId),
+    Concat {
+        inputs: Vec<NodeId>,
+        axis: usize,
+    },
+    Slice {
+        input: NodeId,
+        axis: usize,
+        start: usize,
+    },
+    Reshape(NodeId),
+    Sum {
+        input: NodeId,
+        axes: Vec<usize>,
+    },
+    Mean {
+        input: NodeId,
+        axes: Vec<usize>,
+        count: usize,
+    },
+    LstmC {
+        z: NodeId,
+        c_prev: NodeId,
+        forget_bias: f64,
+    },
+    LstmH {
+        z: NodeId,
+        c: NodeId,
+    },
+}
+
+struct Node<T: Real> {
+    value: ArrayD<T>,
+    op: Op,
+}
+
+/// A recording of ops, differentiable in reverse.
+///
+/// `T` is the element type: `f32` for training (variables are `float32`), `f64` for checks.
+/// [`Tape::clear`] empties the tape for the next step while keeping its node storage.
+pub struct Tape<T: Real = f32> {
+    nodes: Vec<Node<T>>,
+    /// Variable leaves: variable id to node, so a variable is one leaf however often added.
+    var_nodes: HashMap<u64, NodeId>,
+    vars: Vec<(Variable, NodeId)>,
+}
+
+impl<T: Real> Default for Tape<T> {
+    fn default() -> Self {
+        Tape {
+            nodes: Vec::new(),
+            var_nodes: HashMap::new(),
+            vars: Vec::new(),
+        }
+    }
+}
+
+impl<T: Real> std::fmt::Debug for Tape<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tape")
+            .field("nodes", &self.nodes.len())
+            .field("variables", &self.vars.len())
+            .finish()
+    }
+}
+
+impl<T: Real> Tape<T> {
+    /// An empty tape.
+    pub fn new() -> Tape<T> {
+        Tape::default()
+    }
+
+    /// Forgets every node (invalidating their ids), keeping the allocated node list.
+    pub fn clear(&mut self) {
+        self.nodes.clear();
+        self.var_nodes.clear();
+        self.vars.clear();
+    }
+
+    /// How many nodes the tape holds.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the tape holds no node.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// A leaf holding `value` (an input or a constant). Its gradient is available from
+    /// [`TapeGrads::node`] after [`Tape::backward`].
+    pub fn constant(&mut self, value: ArrayD<T>) -> NodeId {
+        self.push(value, Op::Leaf)
+    }
+
+    /// The leaf for registry variable `var`, holding a copy of its current value (converted
+    /// to `T`). The same variable always maps to the same leaf, so its gradient sums every
+    /// use.
+    ///
+    /// Fails with [`TrainError::UnsupportedDtype`] unless the variable is `float32`.
+    pub fn variable(&mut self, var: &Variable) -> Result<NodeId, TrainError> {
+        if let Some(&id) = self.var_nodes.get(&var.id()) {
+            return Ok(id);
+        }
+        let value = {
+            let guard = var.read();
+            let view = guard
+                .view_f32()
+                .ok_or_else(|| TrainError::UnsupportedDtype {
+                    name: var.name().to_owned(),
+                    dtype: var.dtype(),
+                })?;
+            view.mapv(T::from_f32)
+        };
+        let id = self.push(value, Op::Leaf);
+        self.var_nodes.insert(var.id(), id);
+        self.vars.push((var.clone(), id));
+        Ok(id)
+    }
+
+    /// The variables on the tape, with their leaves, in the order they were added.
+    pub fn variables(&self) -> impl Iterator<Item = (&Variable, NodeId)> {
+        self.vars.iter().map(|(v, id)| (v, *id))
+    }
+
+    /// The value of `node`.
+    pub fn value(&self, node: NodeId) -> Result<&ArrayD<T>, TrainError> {
+        self.nodes
+            .get(node.0)
+            .map(|n| &n.value)
+            .ok_or(TrainError::UnknownNode {
+                index: node.0,
+                len: self.nodes.len(),
+            })
+    }
+
+    pub(crate) fn push(&mut self, value: ArrayD<T>, op: Op) -> NodeId {
+        self.nodes.push(Node { value, op });
+        NodeId(self.nodes.len() - 1)
+    }
+
+    /// Reverse mode: the gradient of the sum of `loss`'s elements with respect to every node
+    /// that `loss` depends on (TF's `tf.gradients(loss, ..)` with implicit ones as
+    /// `grad_ys`).
+    pub fn backward(&self, loss: NodeId) -> Result<TapeGrads<T>, TrainError> {
+        let root = self.value(loss)?;
+        let mut grads: Vec<Option<ArrayD<T>>> = Vec::with_capacity(loss.0 + 1);
+        grads.resize_with(loss.0 + 1, || None);
+        grads[loss.0] = Some(ArrayD::from_elem(root.raw_dim(), T::ONE));
+        for i in (0..=loss.0).rev() {
+            let (lower, upper) = grads.split_at_mut(i);
+            let Some(g) = upper[0].as_ref() else { continue };
+            grad::propagate(&self.nodes, i, g, lower)?;
+        }
+        Ok(TapeGrads {
+            grads,
+            vars: self.vars.clone(),
+        })
+    }
+}
+
+/// The result of [`Tape::backward`]: a gradient per node that the loss depends on.
+#[derive(Debug)]
+pub struct TapeGrads<T: Real = f32> {
+    grads: Vec<Option<ArrayD<T>>>,
+    vars: Vec<(Variable, NodeId)>,
+}
+
+impl<T: Real> TapeGrads<T> {
+    /// The gradient of `node`, or `None` if the loss does not depend on it.
+    pub fn node(&self, node: NodeId) -> Option<&ArrayD<T>> {
+        self.grads.get(node.0).and_then(Option::as_ref)
+    }
+
+    /// The gradient of variable `var`, or `None` if it was not on the tape or the loss does
+    /// not depend on it.
+    pub fn variable(&self, var: &Variable) -> Option<&ArrayD<T>> {
+        self.vars
+            .iter()
+            .find(|(v, _)| v.id() == var.id())
+            .and_then(|(_, id)| self.node(*id))
+    }
+
+    /// The gradients of the variables on the tape, keyed by variable (variables the loss does
+    /// not depend on are left out, as TF returns `None` for them).
+    pub fn into_gradients(mut self) -> Gradients<T> {
+        let mut out = Gradients::new();
+        for (var, id) in std::mem::take(&mut self.vars) {
+            if let Some(g) = self.grads.get_mut(id.0).and_then(Option::take) {
+                out.add(&var, g)
+                    .expect("a variable leaf's gradient has the variable's shape");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

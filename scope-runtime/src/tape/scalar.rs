@@ -1,0 +1,81 @@
+//! The element types a [`super::Tape`] computes in: `f32` for training, `f64` for gradient
+//! checks.
+
+use std::fmt;
+use std::ops::Neg;
+
+use ndarray::LinalgScalar;
+
+/// A floating-point element type the tape can differentiate over.
+///
+/// Implemented for `f32` (what variables hold) and `f64` (for gradient checks against
+/// finite differences).
+pub trait Real:
+    LinalgScalar + PartialOrd + fmt::Debug + fmt::Display + Send + Sync + Neg<Output = Self>
+{
+    /// `0`.
+    const ZERO: Self;
+    /// `1`.
+    const ONE: Self;
+
+    /// Converts from `f64`, rounding to nearest.
+    fn from_f64(x: f64) -> Self;
+    /// Converts from `f32`, exactly.
+    fn from_f32(x: f32) -> Self;
+    /// Converts to `f64`, exactly.
+    fn to_f64(self) -> f64;
+    /// Converts to `f32`, rounding to nearest.
+    fn to_f32(self) -> f32;
+    /// `e^self`.
+    fn exp(self) -> Self;
+    /// Hyperbolic tangent.
+    fn tanh(self) -> Self;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// Whether the value is neither NaN nor infinite.
+    fn is_finite(self) -> bool;
+
+    /// The logistic function `1 / (1 + e^-x)`.
+    fn sigmoid(self) -> Self {
+        Self::ONE / (Self::ONE + (-self).exp())
+    }
+}
+
+macro_rules! impl_real {
+    ($t:ty, $exp:path, $tanh:path) => {
+        impl Real for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            fn from_f32(x: f32) -> Self {
+                x as $t
+            }
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            fn to_f32(self) -> f32 {
+                self as f32
+            }
+            fn exp(self) -> Self {
+                $exp(self)
+            }
+            fn tanh(self) -> Self {
+                $tanh(self)
+            }
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+        }
+    };
+}
+
+// f32 uses the vectorizable kernels (a few ulp, as TF's Eigen kernels); f64, used for
+// gradient checks, uses libm.
+impl_real!(f32, super::fastmath::exp, super::fastmath::tanh);
+impl_real!(f64, f64::exp, f64::tanh);
