@@ -1,6 +1,7 @@
 //! Replays TensorFlow-verified naming/sharing cases through the public API: the corpus
 //! `tests/data/tf_cases_visible.json` and the project's own probes
-//! `tests/data/scope_cases_extra.json`, both recorded from TF 2.21 (format in
+//! `tests/data/scope_cases_extra.json` and `tests/data/scope_cases_random.json` (random
+//! scripts from `gen_random_cases.py`), all recorded from TF 2.21 (format in
 //! `tests/data/FORMAT.md`; `replay_tf.py` there re-checks them against TF).
 //!
 //! Set `SCOPE_CONFORMANCE_CASES=/path/to/cases.json` to replay another file of the same format.
@@ -37,14 +38,18 @@ fn main() {
     // by SCOPE_CONFORMANCE_CASES.
     let paths: Vec<PathBuf> = match std::env::var_os("SCOPE_CONFORMANCE_CASES") {
         Some(path) => vec![PathBuf::from(path)],
-        None => ["tf_cases_visible.json", "scope_cases_extra.json"]
-            .iter()
-            .map(|f| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("tests/data")
-                    .join(f)
-            })
-            .collect(),
+        None => [
+            "tf_cases_visible.json",
+            "scope_cases_extra.json",
+            "scope_cases_random.json",
+        ]
+        .iter()
+        .map(|f| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data")
+                .join(f)
+        })
+        .collect(),
     };
     let mut cases = Vec::new();
     for path in &paths {
