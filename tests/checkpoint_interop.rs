@@ -3,6 +3,7 @@
 //! those packages are missing (`pip install safetensors numpy`).
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::process::Command;
 
 use scope::checkpoint::{save_safetensors_with_metadata, METADATA_TRAINABLE_KEY};
@@ -48,7 +49,9 @@ fn python_has_modules() -> Result<(), String> {
 #[test]
 fn python_safetensors_reads_our_files() {
     if let Err(why) = python_has_modules() {
-        println!(
+        // Straight to stdout, past libtest's capture, so a skip is never silent.
+        let _ = writeln!(
+            std::io::stdout(),
             "skipping the Python interop test: {why}; `pip install safetensors numpy` enables it"
         );
         return;
