@@ -77,7 +77,8 @@ fn create_variable(reg: &Registry, info: &TensorInfo, trainable: bool) -> Result
 /// Whether `value` equals `expected` once `expected` is converted to the tensor's dtype
 /// (bit-exact: the fixture's decimals round-trip the stored floats).
 fn same_values(value: &Tensor, expected: &[f64]) -> bool {
-    let want = TensorData::from_f64_iter(value.dtype(), expected.iter().copied());
+    let want = TensorData::from_f64_iter(value.dtype(), expected.iter().copied())
+        .expect("fixture values fit in memory");
     match (value.data(), &want) {
         (TensorData::F32(a), TensorData::F32(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())

@@ -159,17 +159,19 @@ impl Initializer {
         let rng = || StdRng::seed_from_u64(seed);
         let data = match self {
             Initializer::Value(t) => return Ok(t.clone()),
-            Initializer::Constant(v) => TensorData::filled(dtype, n, *v),
-            Initializer::ConstantInt(v) => TensorData::filled(dtype, n, *v as f64),
-            Initializer::ConstantBool(v) => TensorData::filled(dtype, n, f64::from(u8::from(*v))),
-            Initializer::Zeros => TensorData::filled(dtype, n, 0.0),
-            Initializer::Ones => TensorData::filled(dtype, n, 1.0),
+            Initializer::Constant(v) => TensorData::filled(dtype, n, *v)?,
+            Initializer::ConstantInt(v) => TensorData::filled(dtype, n, *v as f64)?,
+            Initializer::ConstantBool(v) => TensorData::filled(dtype, n, f64::from(u8::from(*v)))?,
+            Initializer::Zeros => TensorData::filled(dtype, n, 0.0)?,
+            Initializer::Ones => TensorData::filled(dtype, n, 1.0)?,
             Initializer::RandomNormal { mean, stddev } => {
                 let d = normal(*mean, *stddev)?;
                 let mut rng = rng();
-                TensorData::from_f64_iter(dtype, (0..n).map(|_| d.sample(&mut rng)))
+                TensorData::from_f64_iter(dtype, (0..n).map(|_| d.sample(&mut rng)))?
             }
             Initializer::TruncatedNormal { mean, stddev } => {
+                // Checks the caller's parameters; samples are drawn standard and scaled.
+                normal(*mean, *stddev)?;
                 let d = normal(0.0, 1.0)?;
                 let mut rng = rng();
                 let values = (0..n).map(|_| loop {
@@ -178,19 +180,19 @@ impl Initializer {
                         break mean + stddev * x;
                     }
                 });
-                TensorData::from_f64_iter(dtype, values)
+                TensorData::from_f64_iter(dtype, values)?
             }
             Initializer::RandomUniform { minval, maxval } => {
                 let d = uniform(*minval, *maxval)?;
                 let mut rng = rng();
-                TensorData::from_f64_iter(dtype, (0..n).map(|_| d.sample(&mut rng)))
+                TensorData::from_f64_iter(dtype, (0..n).map(|_| d.sample(&mut rng)))?
             }
             Initializer::GlorotUniform => {
                 let (fan_in, fan_out) = fans(shape);
                 let limit = (6.0 / (fan_in + fan_out).max(1.0)).sqrt();
                 let d = uniform(-limit, limit)?;
                 let mut rng = rng();
-                TensorData::from_f64_iter(dtype, (0..n).map(|_| d.sample(&mut rng)))
+                TensorData::from_f64_iter(dtype, (0..n).map(|_| d.sample(&mut rng)))?
             }
         };
         Tensor::new(shape, data)
@@ -295,7 +297,20 @@ mod tests {
     }
 
     #[test]
+    fn huge_shapes_are_errors_not_aborts() {
+        let huge = [1usize << 40];
+        assert!(Initializer::Zeros.initialize(&huge, DType::F32, 0).is_err());
+        assert!(Tensor::zeros(DType::F64, &[usize::MAX / 4]).is_err());
+        assert!(Initializer::random_normal(0.0, 1.0)
+            .initialize(&huge, DType::F32, 0)
+            .is_err());
+    }
+
+    #[test]
     fn bad_parameters_are_errors() {
+        assert!(Initializer::truncated_normal(f64::NAN, -1.0)
+            .initialize(&[2], DType::F32, 0)
+            .is_err());
         assert!(Initializer::random_normal(0.0, -1.0)
             .initialize(&[2], DType::F32, 0)
             .is_err());

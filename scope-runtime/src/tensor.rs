@@ -38,6 +38,27 @@ pub struct Tensor {
     data: TensorData,
 }
 
+/// `len` copies of `value`, or [`Error::ShapeOverflow`] if the allocation fails (a `vec!`
+/// would abort the process instead).
+fn try_filled<T: Clone>(len: usize, value: T) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| Error::ShapeOverflow { shape: vec![len] })?;
+    v.resize(len, value);
+    Ok(v)
+}
+
+/// Collects an exactly sized iterator into a `Vec`, reserving fallibly first.
+fn try_collect<T>(values: impl ExactSizeIterator<Item = T>) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(values.len())
+        .map_err(|_| Error::ShapeOverflow {
+            shape: vec![values.len()],
+        })?;
+    v.extend(values);
+    Ok(v)
+}
+
 /// Formats a shape the way TensorFlow prints a `TensorShape`: `()`, `(2,)`, `(10, 11)`.
 pub fn format_shape(shape: &[usize]) -> String {
     match shape {
@@ -169,27 +190,33 @@ impl TensorData {
 
     /// A buffer of `len` copies of `value`, converted to `dtype` (TF's `fill` + cast:
     /// floats round, integers truncate toward zero, bool is `value != 0`).
-    pub fn filled(dtype: DType, len: usize, value: f64) -> TensorData {
-        match dtype {
-            DType::F16 => TensorData::F16(vec![f16::from_f64(value); len]),
-            DType::F32 => TensorData::F32(vec![value as f32; len]),
-            DType::F64 => TensorData::F64(vec![value; len]),
-            DType::I32 => TensorData::I32(vec![value as i32; len]),
-            DType::I64 => TensorData::I64(vec![value as i64; len]),
-            DType::Bool => TensorData::Bool(vec![value != 0.0; len]),
-        }
+    ///
+    /// Fails with [`Error::ShapeOverflow`], instead of aborting, when the memory cannot be had.
+    pub fn filled(dtype: DType, len: usize, value: f64) -> Result<TensorData> {
+        Ok(match dtype {
+            DType::F16 => TensorData::F16(try_filled(len, f16::from_f64(value))?),
+            DType::F32 => TensorData::F32(try_filled(len, value as f32)?),
+            DType::F64 => TensorData::F64(try_filled(len, value)?),
+            DType::I32 => TensorData::I32(try_filled(len, value as i32)?),
+            DType::I64 => TensorData::I64(try_filled(len, value as i64)?),
+            DType::Bool => TensorData::Bool(try_filled(len, value != 0.0)?),
+        })
     }
 
-    /// Converts every element from `f64` values produced by `values` (used by random initializers).
-    pub fn from_f64_iter(dtype: DType, values: impl Iterator<Item = f64>) -> TensorData {
-        match dtype {
-            DType::F16 => TensorData::F16(values.map(f16::from_f64).collect()),
-            DType::F32 => TensorData::F32(values.map(|v| v as f32).collect()),
-            DType::F64 => TensorData::F64(values.collect()),
-            DType::I32 => TensorData::I32(values.map(|v| v as i32).collect()),
-            DType::I64 => TensorData::I64(values.map(|v| v as i64).collect()),
-            DType::Bool => TensorData::Bool(values.map(|v| v != 0.0).collect()),
-        }
+    /// Converts every element from `f64` values produced by `values` (used by random
+    /// initializers). Fails with [`Error::ShapeOverflow`] when the memory cannot be had.
+    pub fn from_f64_iter(
+        dtype: DType,
+        values: impl ExactSizeIterator<Item = f64>,
+    ) -> Result<TensorData> {
+        Ok(match dtype {
+            DType::F16 => TensorData::F16(try_collect(values.map(f16::from_f64))?),
+            DType::F32 => TensorData::F32(try_collect(values.map(|v| v as f32))?),
+            DType::F64 => TensorData::F64(try_collect(values)?),
+            DType::I32 => TensorData::I32(try_collect(values.map(|v| v as i32))?),
+            DType::I64 => TensorData::I64(try_collect(values.map(|v| v as i64))?),
+            DType::Bool => TensorData::Bool(try_collect(values.map(|v| v != 0.0))?),
+        })
     }
 
     /// The elements as `f64`, whatever the type (bool is 0 or 1).
@@ -225,9 +252,12 @@ impl Tensor {
         let n = checked_numel(shape).ok_or_else(|| Error::ShapeOverflow {
             shape: shape.to_vec(),
         })?;
+        let data = TensorData::filled(dtype, n, value).map_err(|_| Error::ShapeOverflow {
+            shape: shape.to_vec(),
+        })?;
         Ok(Tensor {
             shape: shape.into(),
-            data: TensorData::filled(dtype, n, value),
+            data,
         })
     }
 
@@ -293,14 +323,43 @@ impl Tensor {
         self.data.to_f64_vec()
     }
 
-    /// Converts to another dtype with TF's cast semantics (see [`TensorData::filled`]).
+    /// Converts to another dtype with `tf.cast`'s semantics: floats round to the nearest
+    /// representable value, floats to integers truncate toward zero (saturating), integers
+    /// narrow by wrapping (`int64` -> `int32`), and bool is `x != 0`. Integers convert to
+    /// integers directly, never through `f64`, so no `int64` loses precision.
     pub fn cast(&self, dtype: DType) -> Tensor {
         if dtype == self.dtype() {
             return self.clone();
         }
+        let data = match (&self.data, dtype) {
+            (TensorData::I32(v), DType::I64) => {
+                TensorData::I64(v.iter().map(|&x| x.into()).collect())
+            }
+            (TensorData::I64(v), DType::I32) => {
+                TensorData::I32(v.iter().map(|&x| x as i32).collect())
+            }
+            (TensorData::I64(v), DType::F32) => {
+                TensorData::F32(v.iter().map(|&x| x as f32).collect())
+            }
+            (TensorData::I64(v), DType::Bool) => {
+                TensorData::Bool(v.iter().map(|&x| x != 0).collect())
+            }
+            (data, dtype) => {
+                let values = data.to_f64_vec();
+                match TensorData::from_f64_iter(dtype, values.into_iter()) {
+                    Ok(data) => data,
+                    // The new buffer is at most 8x one already held (bool -> f64); failing
+                    // to allocate it is what a failed `clone` does.
+                    Err(_) => std::alloc::handle_alloc_error(
+                        std::alloc::Layout::array::<f64>(self.len())
+                            .unwrap_or(std::alloc::Layout::new::<u8>()),
+                    ),
+                }
+            }
+        };
         Tensor {
             shape: self.shape.clone(),
-            data: TensorData::from_f64_iter(dtype, self.to_f64_vec().into_iter()),
+            data,
         }
     }
 

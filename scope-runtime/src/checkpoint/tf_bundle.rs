@@ -687,7 +687,8 @@ mod tests {
                 for (name, ((code, dtype), shape, seed)) in &tensors {
                     let n: usize = shape.iter().product();
                     let values = (0..n).map(|i| ((seed.wrapping_add(i as u64) % 17) as f64) - 8.0);
-                    let t = Tensor::new(shape, crate::tensor::TensorData::from_f64_iter(*dtype, values)).unwrap();
+                    let elems = crate::tensor::TensorData::from_f64_iter(*dtype, values).unwrap();
+                    let t = Tensor::new(shape, elems).unwrap();
                     let bytes = t.to_le_bytes();
                     let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
                     entries.push((name.clone().into_bytes(), entry_bytes(*code, &dims, data.len() as i64, &bytes)));
