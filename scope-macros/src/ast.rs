@@ -90,6 +90,23 @@ pub(crate) struct ModelField {
     pub(crate) args_span: Span,
 }
 
+/// The struct field of every variable and nested model in `items`, sub-scopes included, in
+/// declaration order.
+pub(crate) fn fields(items: &[Item]) -> Vec<&Ident> {
+    fn collect<'a>(items: &'a [Item], out: &mut Vec<&'a Ident>) {
+        for item in items {
+            match item {
+                Item::Var(v) => out.push(&v.field),
+                Item::Model(m) => out.push(&m.field),
+                Item::Scope(s) => collect(&s.items, out),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    collect(items, &mut out);
+    out
+}
+
 /// An anonymous sub-scope (`model!` only): `input_layer { .. }`.
 pub(crate) struct SubScope {
     pub(crate) ident: Ident,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use proc_macro2::Span;
 
-use crate::ast::{unraw, InitKind, Item, ModelDef, Source};
+use crate::ast::{fields, unraw, InitKind, Item, ModelDef, Source};
 use crate::ctxt::Ctxt;
 use crate::names::{is_valid, Context};
 
@@ -75,9 +75,7 @@ fn check_args(def: &ModelDef, cx: &Ctxt) {
             cx.error_spanned_by(&arg.ident, format!("duplicate argument `{name}`"));
         }
     }
-    let mut fields = Vec::new();
-    collect_fields(&def.items, &mut fields);
-    for field in fields {
+    for field in fields(&def.items) {
         if seen.contains_key(&unraw(field)) {
             cx.error_spanned_by(
                 field,
@@ -86,16 +84,6 @@ fn check_args(def: &ModelDef, cx: &Ctxt) {
                      rename one of them"
                 ),
             );
-        }
-    }
-}
-
-fn collect_fields<'a>(items: &'a [Item], out: &mut Vec<&'a syn::Ident>) {
-    for item in items {
-        match item {
-            Item::Var(v) => out.push(&v.field),
-            Item::Model(m) => out.push(&m.field),
-            Item::Scope(s) => collect_fields(&s.items, out),
         }
     }
 }
@@ -175,10 +163,8 @@ fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
 /// Field names the generated code reserves, and (`model!`, which flattens sub-scopes into
 /// field names) fields that collide.
 fn check_fields(items: &[Item], dsl: bool, cx: &Ctxt) {
-    let mut fields = Vec::new();
-    collect_fields(items, &mut fields);
     let mut seen: HashMap<String, ()> = HashMap::new();
-    for field in fields {
+    for field in fields(items) {
         let name = unraw(field);
         if name.starts_with("__scope") {
             cx.error_spanned_by(field, format!("`{name}` is reserved for generated code"));

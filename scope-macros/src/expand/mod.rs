@@ -12,7 +12,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr};
 
-use crate::ast::{tokens_text, unraw, InitDecl, InitKind, Item, ModelDef, VarDecl};
+use crate::ast::{fields, tokens_text, unraw, InitDecl, InitKind, Item, ModelDef, VarDecl};
 use crate::check::check;
 use crate::ctxt::Ctxt;
 use crate::parse;
@@ -117,8 +117,7 @@ fn model_impl(def: &ModelDef) -> TokenStream {
     let manifest = manifest_entries(&def.items);
     let mut body = TokenStream::new();
     build_items(&def.items, 1, &mut body);
-    let mut fields = Vec::new();
-    collect_fields(&def.items, &mut fields);
+    let fields = fields(&def.items);
     let visit: Vec<TokenStream> = visit_items(&def.items);
     let visitor = if visit.is_empty() {
         quote!(_)
@@ -272,16 +271,6 @@ fn constant_literal(arg: &TokenStream) -> Option<syn::Lit> {
     syn::parse2(tokens.into_iter().collect()).ok()
 }
 
-fn collect_fields<'a>(items: &'a [Item], out: &mut Vec<&'a Ident>) {
-    for item in items {
-        match item {
-            Item::Var(v) => out.push(&v.field),
-            Item::Model(m) => out.push(&m.field),
-            Item::Scope(s) => collect_fields(&s.items, out),
-        }
-    }
-}
-
 fn visit_items(items: &[Item]) -> Vec<TokenStream> {
     let p = private();
     let mut out = Vec::new();
@@ -384,8 +373,7 @@ pub(crate) fn init_text(init: &InitDecl) -> String {
 fn debug_impl(def: &ModelDef) -> TokenStream {
     let ident = &def.ident;
     let name = ident.to_string();
-    let mut fields = Vec::new();
-    collect_fields(&def.items, &mut fields);
+    let fields = fields(&def.items);
     let entries = fields.iter().map(|field| {
         let label = unraw(field);
         quote_spanned!(field.span()=> .field(#label, &self.#field))

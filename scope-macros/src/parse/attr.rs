@@ -140,23 +140,7 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
     let mut model: Option<&syn::Attribute> = None;
     let mut kept = Vec::new();
     for attr in &field.attrs {
-        if attr.path().is_ident("var") {
-            if let Some(first) = model.or(var) {
-                let first = if first.path().is_ident("var") {
-                    "#[var]"
-                } else {
-                    "#[model]"
-                };
-                cx.error_spanned_by(
-                    attr,
-                    format!(
-                        "field `{ident}` already has {first}: a field is one variable or one model"
-                    ),
-                );
-                continue;
-            }
-            var = Some(attr);
-        } else if attr.path().is_ident("model") {
+        if is_helper(attr) {
             if let Some(first) = var.or(model) {
                 let first = if first.path().is_ident("var") {
                     "#[var]"
@@ -169,9 +153,11 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
                         "field `{ident}` already has {first}: a field is one variable or one model"
                     ),
                 );
-                continue;
+            } else if attr.path().is_ident("var") {
+                var = Some(attr);
+            } else {
+                model = Some(attr);
             }
-            model = Some(attr);
         } else if attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr") {
             cx.error_spanned_by(
                 attr,
