@@ -169,8 +169,26 @@ fn debug_lists_the_scope_and_the_fields() {
     let reg = Registry::with_seed(5);
     let rnn = Rnn::new(&reg, 2, 3, 2).unwrap();
     let debug = format!("{rnn:?}");
-    assert!(debug.starts_with("Rnn { scope: \"rnn\", input_layer_weights: Variable"));
+    assert!(debug.starts_with("Rnn { __scope: \"rnn\", input_layer_weights: Variable"));
     assert!(debug.contains("cell_lstm: BasicLstmCell"), "{debug}");
+}
+
+/// A model with a variable called `scope`.
+#[variable_scope("gate")]
+pub struct Gate {
+    /// The variable `gate/scope`.
+    #[var(shape = [1])]
+    pub scope: Variable,
+}
+
+#[test]
+fn debug_keeps_a_field_named_scope_apart_from_the_models_scope() {
+    let gate = Gate::new(&Registry::new()).unwrap();
+    let debug = format!("{gate:?}");
+    assert!(
+        debug.starts_with("Gate { __scope: \"gate\", scope: Variable { name: \"gate/scope\""),
+        "{debug}"
+    );
 }
 
 /// A dense layer declared with the attribute, with a config struct for its sizes.

@@ -370,6 +370,9 @@ pub(crate) fn init_text(init: &InitDecl) -> String {
     format!("{}({})", init.kind.name(), args.join(", "))
 }
 
+/// `Rnn { __scope: "rnn", input_layer_weights: .., .. }`. The scope's label takes the
+/// `__scope` prefix that fields may not use, so that it can never clash with a field's (a
+/// variable may well be called `scope`).
 fn debug_impl(def: &ModelDef) -> TokenStream {
     let ident = &def.ident;
     let name = ident.to_string();
@@ -383,7 +386,7 @@ fn debug_impl(def: &ModelDef) -> TokenStream {
         impl ::core::fmt::Debug for #ident {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.debug_struct(#name)
-                    .field("scope", &self.__scope_handle.name())
+                    .field("__scope", &self.__scope_handle.name())
                     #(#entries)*
                     .finish()
             }

@@ -83,7 +83,7 @@ impl ::scope::__private::Model for Dense {
 impl ::core::fmt::Debug for Dense {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Dense")
-            .field("scope", &self.__scope_handle.name())
+            .field("__scope", &self.__scope_handle.name())
             .field("weights", &self.weights)
             .field("biases", &self.biases)
             .finish()
@@ -184,7 +184,7 @@ impl ::scope::__private::Model for Tower {
 impl ::core::fmt::Debug for Tower {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Tower")
-            .field("scope", &self.__scope_handle.name())
+            .field("__scope", &self.__scope_handle.name())
             .field("first", &self.first)
             .field("second", &self.second)
             .field("step", &self.step)

@@ -191,7 +191,7 @@ impl ::scope::__private::Model for Rnn {
 impl ::core::fmt::Debug for Rnn {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Rnn")
-            .field("scope", &self.__scope_handle.name())
+            .field("__scope", &self.__scope_handle.name())
             .field("input_layer_weights", &self.input_layer_weights)
             .field("input_layer_biases", &self.input_layer_biases)
             .field("cell_basic_lstm_cell_kernel", &self.cell_basic_lstm_cell_kernel)

@@ -65,7 +65,7 @@ impl ::scope::__private::Model for Dense {
 impl ::core::fmt::Debug for Dense {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Dense")
-            .field("scope", &self.__scope_handle.name())
+            .field("__scope", &self.__scope_handle.name())
             .field("weights", &self.weights)
             .finish()
     }
@@ -143,7 +143,7 @@ impl ::scope::__private::Model for Mlp {
 impl ::core::fmt::Debug for Mlp {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Mlp")
-            .field("scope", &self.__scope_handle.name())
+            .field("__scope", &self.__scope_handle.name())
             .field("first", &self.first)
             .field("out", &self.out)
             .finish()

@@ -120,7 +120,7 @@ impl ::scope::__private::Model for Counters {
 impl ::core::fmt::Debug for Counters {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Counters")
-            .field("scope", &self.__scope_handle.name())
+            .field("__scope", &self.__scope_handle.name())
             .field("step", &self.step)
             .field("table", &self.table)
             .field("sevens", &self.sevens)
