@@ -7,6 +7,7 @@
 //! buffers whose first block is the initial state, so `h_{t-1}` for every step is one
 //! contiguous slice (used again for the kernel gradient).
 
+use crate::train_error::TrainError;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, ArrayView2, ArrayView3, ArrayViewMut2};
 
@@ -125,30 +126,57 @@ fn copy_time_major(dst: &mut [f32], src: &ArrayView3<'_, f32>) {
 }
 
 impl Workspace {
-    pub(crate) fn new(d: Dims) -> Workspace {
+    /// The number of `f32`s the buffers of `d` take, or `None` if it overflows `usize`.
+    pub(crate) fn elements(d: Dims) -> Option<usize> {
+        let (b, t, i, h, o) = (d.b, d.t, d.i, d.h, d.o);
+        let n = b.checked_mul(t)?;
+        let per_row = i
+            .checked_add(o.checked_mul(5)?)?
+            .checked_add(h.checked_mul(13)?)?;
+        let states = t.checked_add(1)?.checked_mul(b)?.checked_mul(h)?;
+        n.checked_mul(per_row)?
+            .checked_add(states.checked_mul(2)?)?
+            .checked_add(b.checked_mul(h)?.checked_mul(2)?)?
+            .checked_add(o)
+    }
+
+    /// Allocates every buffer once; fails, instead of aborting, when the memory cannot be had.
+    pub(crate) fn new(d: Dims) -> Result<Workspace, TrainError> {
         let (n, b, i, h, o) = (d.n(), d.b, d.i, d.h, d.o);
         let states = (d.t + 1) * b * h;
-        Workspace {
+        let zeros = |len: usize| -> Result<Vec<f32>, TrainError> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(len).map_err(|_| TrainError::Config {
+                detail: format!(
+                    "cannot allocate the training buffers for batch {b} x {} steps (a buffer of \
+                     {len} floats); use smaller batches",
+                    d.t
+                ),
+            })?;
+            v.resize(len, 0.0);
+            Ok(v)
+        };
+        Ok(Workspace {
             d,
-            x: vec![0.0; n * i],
-            ys: vec![0.0; n * o],
-            a: vec![0.0; n * h],
-            gates: vec![0.0; n * 4 * h],
-            cs: vec![0.0; states],
-            hs: vec![0.0; states],
-            tc: vec![0.0; n * h],
-            pre: vec![0.0; n * o],
-            pred: vec![0.0; n * o],
-            cost: vec![0.0; o],
-            dp: vec![0.0; n * o],
-            dhs: vec![0.0; n * h],
-            dz: vec![0.0; n * 4 * h],
-            da: vec![0.0; n * h],
-            dh_next: vec![0.0; b * h],
-            dc_next: vec![0.0; b * h],
+            x: zeros(n * i)?,
+            ys: zeros(n * o)?,
+            a: zeros(n * h)?,
+            gates: zeros(n * 4 * h)?,
+            cs: zeros(states)?,
+            hs: zeros(states)?,
+            tc: zeros(n * h)?,
+            pre: zeros(n * o)?,
+            pred: zeros(n * o)?,
+            cost: zeros(o)?,
+            dp: zeros(n * o)?,
+            dhs: zeros(n * h)?,
+            dz: zeros(n * 4 * h)?,
+            da: zeros(n * h)?,
+            dh_next: zeros(b * h)?,
+            dc_next: zeros(b * h)?,
             pattern: Default::default(),
             pattern_bias: None,
-        }
+        })
     }
 
     /// `pred` of the last forward pass, batch-major `[B * T, O]`.

@@ -77,19 +77,31 @@ impl SeedRnnConfig {
                 });
             }
         }
-        let n = self.batch_size.checked_mul(self.time_steps);
-        let widest = n.and_then(|n| {
-            self.cell_size
-                .max(self.input_size)
-                .checked_mul(4)
-                .and_then(|w| w.checked_mul(n))
-        });
-        if widest.is_none_or(|w| w > crate::registry::DEFAULT_MAX_ELEMENTS) {
+        let dims = Dims {
+            b: self.batch_size,
+            t: self.time_steps,
+            i: self.input_size,
+            h: self.cell_size,
+            o: self.output_size,
+        };
+        // Every buffer of the training workspace, and the kernel [2H, 4H], within the
+        // registry's element limit: refused here rather than by a failed allocation.
+        let kernel = self
+            .cell_size
+            .checked_mul(self.cell_size)
+            .and_then(|x| x.checked_mul(8));
+        let fits = |n: Option<usize>| n.is_some_and(|n| n <= crate::registry::DEFAULT_MAX_ELEMENTS);
+        if !fits(Workspace::elements(dims)) || !fits(kernel) {
             return Err(TrainError::Config {
                 detail: format!(
-                    "batch_size * time_steps * 4 * cell_size is too large for one batch \
-                     ({} x {} x 4 x {}); use smaller batches",
-                    self.batch_size, self.time_steps, self.cell_size
+                    "batch {} x {} steps with {} inputs, {} units and {} outputs needs more than \
+                     {} floats of training buffers; use smaller batches or sizes",
+                    self.batch_size,
+                    self.time_steps,
+                    self.input_size,
+                    self.cell_size,
+                    self.output_size,
+                    crate::registry::DEFAULT_MAX_ELEMENTS
                 ),
             });
         }
@@ -330,7 +342,7 @@ impl SeedRnn {
             b_out,
             optimizer,
             check_finite: false,
-            ws: Workspace::new(dims),
+            ws: Workspace::new(dims)?,
             grads,
             state: LstmState::zeros(config.batch_size, h),
             loss: f32::NAN,

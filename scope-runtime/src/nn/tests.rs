@@ -378,3 +378,20 @@ fn lstm_shapes_that_overflow_are_errors() {
         Err(Error::ShapeOverflow { .. })
     ));
 }
+
+/// A config whose buffers would not fit is a typed error, not an aborted process.
+#[test]
+fn oversized_configs_are_errors_not_aborts() {
+    let reg = Registry::new();
+    let config = SeedRnnConfig {
+        batch_size: 1 << 14,
+        time_steps: 1 << 14,
+        input_size: 1,
+        cell_size: 1,
+        output_size: 1 << 16,
+        learning_rate: 0.01,
+    };
+    let err = SeedRnn::new(&reg, config).unwrap_err();
+    assert!(matches!(err, TrainError::Config { .. }), "{err}");
+    assert!(reg.is_empty());
+}

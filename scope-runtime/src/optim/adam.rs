@@ -35,6 +35,37 @@ impl AdamConfig {
             epsilon: 1e-8,
         }
     }
+
+    /// Refuses hyperparameters that would write NaN or Inf into the variables: the learning
+    /// rate must be finite and not negative, each beta in `[0, 1)`, epsilon finite and
+    /// positive.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let AdamConfig {
+            learning_rate,
+            beta1,
+            beta2,
+            epsilon,
+        } = *self;
+        let problem = if !(learning_rate.is_finite() && learning_rate >= 0.0) {
+            Some(format!(
+                "learning_rate {learning_rate} must be finite and not negative"
+            ))
+        } else if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) {
+            Some(format!(
+                "beta1 {beta1} and beta2 {beta2} must each be in [0, 1)"
+            ))
+        } else if !(epsilon.is_finite() && epsilon > 0.0) {
+            Some(format!("epsilon {epsilon} must be finite and positive"))
+        } else {
+            None
+        };
+        match problem {
+            Some(detail) => Err(TrainError::Config {
+                detail: format!("Adam: {detail}"),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// TF1's Adam optimizer.
@@ -111,6 +142,7 @@ impl Adam {
         config: AdamConfig,
         vars: &[Variable],
     ) -> Result<Adam, TrainError> {
+        config.validate()?;
         let mut seen = HashSet::new();
         for var in vars {
             if var.dtype() != DType::F32 {
@@ -220,6 +252,20 @@ fn zeros_slot(reg: &Registry, var: &Variable) -> Result<Variable, TrainError> {
                     .trainable(false),
             )
         })?;
+    // Under reuse an existing slot is shared as it is: it must fit its variable.
+    if slot.shape() != var.shape() || slot.dtype() != DType::F32 {
+        return Err(TrainError::Config {
+            detail: format!(
+                "Adam slot {} is {} {:?}, but variable {} is float32 {:?}; a slot shared under \
+                 reuse must match its variable",
+                slot.name(),
+                slot.dtype(),
+                slot.shape(),
+                var.name(),
+                var.shape()
+            ),
+        });
+    }
     Ok(slot)
 }
 
@@ -259,6 +305,17 @@ impl Optimizer for Adam {
         let p1 = scalar(&self.beta1_power)?;
         let p2 = scalar(&self.beta2_power)?;
         let alpha = lr * (1.0 - p2).sqrt() / (1.0 - p1);
+        if !alpha.is_finite() {
+            // Only beta powers outside [0, 1) (e.g. restored from a bad checkpoint) get here.
+            return Err(TrainError::Config {
+                detail: format!(
+                    "Adam's step size is {alpha} from {} = {p1} and {} = {p2}; the beta powers \
+                     must be in [0, 1)",
+                    self.beta1_power.name(),
+                    self.beta2_power.name()
+                ),
+            });
+        }
         let (one_b1, one_b2) = (1.0 - beta1, 1.0 - beta2);
         for ((var, m), v) in self.vars.iter().zip(&self.m).zip(&self.v) {
             let Some(grad) = grads.get(var) else { continue };

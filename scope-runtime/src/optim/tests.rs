@@ -187,3 +187,64 @@ fn minimize_on_a_tape_trains_a_shared_variable() {
         Err(TrainError::NonFiniteLoss { .. })
     ));
 }
+
+/// Hyperparameters that would write NaN or Inf are refused before anything is created.
+#[test]
+fn refuses_hyperparameters_that_would_write_nan() {
+    let reg = Registry::new();
+    let vars = two_vars(&reg);
+    let before = reg.len();
+    for config in [
+        AdamConfig {
+            beta1: 1.0,
+            ..AdamConfig::new(0.1)
+        },
+        AdamConfig {
+            beta2: -0.5,
+            ..AdamConfig::new(0.1)
+        },
+        AdamConfig::new(f32::NAN),
+        AdamConfig {
+            epsilon: 0.0,
+            ..AdamConfig::new(0.1)
+        },
+    ] {
+        let err = Adam::with_config(&reg, config, &vars).unwrap_err();
+        assert!(matches!(err, TrainError::Config { .. }), "{err}");
+    }
+    assert_eq!(reg.len(), before);
+}
+
+/// A beta power outside [0, 1) (say, restored from a bad checkpoint) is refused before any
+/// variable is written.
+#[test]
+fn refuses_a_non_finite_step_size() {
+    let reg = Registry::new();
+    let vars = two_vars(&reg);
+    let mut adam = Adam::new(&reg, 0.1, &vars).unwrap();
+    adam.beta1_power().assign(1.0f32).unwrap();
+    let before = vars[0].value();
+    let mut grads = Gradients::new();
+    for v in &vars {
+        grads.add(v, ArrayD::ones(IxDyn(v.shape()))).unwrap();
+    }
+    assert!(matches!(adam.apply(&grads), Err(TrainError::Config { .. })));
+    assert_eq!(vars[0].value(), before);
+}
+
+/// Under reuse a slot is shared as it stands; one that no longer fits its variable is an
+/// error naming both, not a silent partial update.
+#[test]
+fn refuses_a_shared_slot_of_another_shape() {
+    let reg = Registry::new();
+    let w = reg
+        .variable_scope("m")
+        .with(|_| reg.get_variable("w", VarSpec::new().shape([3])))
+        .unwrap();
+    // A stale variable of the wrong shape under the store key Adam's `m/w/Adam` slot uses.
+    reg.get_variable("m/w/Adam/", VarSpec::new().shape([2]))
+        .unwrap();
+    reg.reuse_variables();
+    let err = Adam::new(&reg, 0.1, &[w]).unwrap_err();
+    assert!(err.to_string().contains("m/w/Adam"), "{err}");
+}
