@@ -156,8 +156,10 @@ impl BasicLstmCell {
         let k = kernel
             .view_f32()
             .and_then(|v| v.into_dimensionality::<ndarray::Ix2>().ok())
-            .ok_or_else(|| unsupported(&self.kernel))?;
-        let bias = bias.as_f32().ok_or_else(|| unsupported(&self.bias))?;
+            .ok_or_else(|| TrainError::unsupported(&self.kernel))?;
+        let bias = bias
+            .as_f32()
+            .ok_or_else(|| TrainError::unsupported(&self.bias))?;
         let mut z = x.dot(&k.slice(ndarray::s![..self.input_size, ..]));
         z += &state.h.dot(&k.slice(ndarray::s![self.input_size.., ..]));
         let fb = self.forget_bias;
@@ -174,13 +176,6 @@ impl BasicLstmCell {
             }
         }
         Ok(())
-    }
-}
-
-fn unsupported(var: &Variable) -> TrainError {
-    TrainError::UnsupportedDtype {
-        name: var.name().to_owned(),
-        dtype: var.dtype(),
     }
 }
 

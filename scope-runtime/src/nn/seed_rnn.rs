@@ -199,21 +199,14 @@ pub struct SeedRnn {
     loss: f32,
 }
 
-fn unsupported(var: &Variable) -> TrainError {
-    TrainError::UnsupportedDtype {
-        name: var.name().to_owned(),
-        dtype: var.dtype(),
-    }
-}
-
 fn matrix<'a>(t: &'a Tensor, var: &Variable) -> Result<ArrayView2<'a, f32>, TrainError> {
     t.view_f32()
         .and_then(|v| v.into_dimensionality::<Ix2>().ok())
-        .ok_or_else(|| unsupported(var))
+        .ok_or_else(|| TrainError::unsupported(var))
 }
 
 fn flat<'a>(t: &'a Tensor, var: &Variable) -> Result<&'a [f32], TrainError> {
-    t.as_f32().ok_or_else(|| unsupported(var))
+    t.as_f32().ok_or_else(|| TrainError::unsupported(var))
 }
 
 impl SeedRnn {
@@ -297,7 +290,7 @@ impl SeedRnn {
         ];
         for (var, shape) in &expected {
             if var.dtype() != crate::DType::F32 {
-                return Err(unsupported(var));
+                return Err(TrainError::unsupported(var));
             }
             if var.shape() != shape.as_slice() {
                 return Err(TrainError::Config {

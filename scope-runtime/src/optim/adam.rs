@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{check_gradient, unsupported, Optimizer};
+use super::{check_gradient, Optimizer};
 use crate::dtype::DType;
 use crate::init::Initializer;
 use crate::registry::{Registry, VarSpec};
@@ -146,7 +146,7 @@ impl Adam {
         let mut seen = HashSet::new();
         for var in vars {
             if var.dtype() != DType::F32 {
-                return Err(unsupported(var));
+                return Err(TrainError::unsupported(var));
             }
             if !seen.insert(var.id()) {
                 return Err(TrainError::Config {
@@ -273,12 +273,12 @@ fn scalar(var: &Variable) -> Result<f32, TrainError> {
     var.read()
         .as_f32()
         .and_then(|s| s.first().copied())
-        .ok_or_else(|| unsupported(var))
+        .ok_or_else(|| TrainError::unsupported(var))
 }
 
 fn set_scalar(var: &Variable, value: f32) -> Result<(), TrainError> {
     let mut w = var.write();
-    let s = w.as_f32_mut().ok_or_else(|| unsupported(var))?;
+    let s = w.as_f32_mut().ok_or_else(|| TrainError::unsupported(var))?;
     if let Some(x) = s.first_mut() {
         *x = value;
     }
@@ -320,9 +320,11 @@ impl Optimizer for Adam {
         for ((var, m), v) in self.vars.iter().zip(&self.m).zip(&self.v) {
             let Some(grad) = grads.get(var) else { continue };
             let (mut wg, mut mg, mut vg) = (var.write(), m.write(), v.write());
-            let w = wg.as_f32_mut().ok_or_else(|| unsupported(var))?;
-            let ms = mg.as_f32_mut().ok_or_else(|| unsupported(m))?;
-            let vs = vg.as_f32_mut().ok_or_else(|| unsupported(v))?;
+            let w = wg
+                .as_f32_mut()
+                .ok_or_else(|| TrainError::unsupported(var))?;
+            let ms = mg.as_f32_mut().ok_or_else(|| TrainError::unsupported(m))?;
+            let vs = vg.as_f32_mut().ok_or_else(|| TrainError::unsupported(v))?;
             match grad.as_slice() {
                 Some(g) => adam_update(w, ms, vs, g, alpha, one_b1, one_b2, epsilon),
                 None => {

@@ -72,13 +72,5 @@ pub(crate) fn check_gradient(
     Ok(())
 }
 
-/// The `f32` elements of a variable's value, mutably, or the dtype error naming it.
-pub(crate) fn unsupported(var: &Variable) -> TrainError {
-    TrainError::UnsupportedDtype {
-        name: var.name().to_owned(),
-        dtype: var.dtype(),
-    }
-}
-
 #[cfg(test)]
 mod tests;

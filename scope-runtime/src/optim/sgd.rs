@@ -1,6 +1,6 @@
 //! Plain gradient descent (TF's `GradientDescentOptimizer`): `var -= lr * grad`.
 
-use super::{check_gradient, unsupported, Optimizer};
+use super::{check_gradient, Optimizer};
 use crate::tape::Gradients;
 use crate::train_error::TrainError;
 
@@ -43,13 +43,13 @@ impl Optimizer for Sgd {
         for (var, grad) in grads.iter() {
             check_gradient(var, grad, self.check_finite)?;
             if var.read().as_f32().is_none() {
-                return Err(unsupported(var));
+                return Err(TrainError::unsupported(var));
             }
         }
         let lr = self.learning_rate;
         for (var, grad) in grads.iter() {
             let mut w = var.write();
-            let w = w.as_f32_mut().ok_or_else(|| unsupported(var))?;
+            let w = w.as_f32_mut().ok_or_else(|| TrainError::unsupported(var))?;
             for (w, g) in w.iter_mut().zip(grad.iter()) {
                 *w -= lr * g;
             }
