@@ -462,3 +462,32 @@ fn a_corrupt_tensor_fails_the_restore_before_any_variable_changes() {
         .iter()
         .any(|v| v.value().to_f64_vec().iter().any(|&x| x != 0.0)));
 }
+
+/// A save replaces the previous file in one rename and leaves no temporary behind, also when
+/// it fails.
+#[test]
+fn saving_replaces_the_file_atomically() {
+    use scope::checkpoint::save_safetensors;
+    let dir = std::env::temp_dir().join(format!("scope-atomic-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    let reg = Registry::with_seed(3);
+    let w = reg.get_variable("w", VarSpec::new().shape([2])).unwrap();
+    save_safetensors(&path, &reg).unwrap();
+    w.assign(vec![4.0f32, 5.0]).unwrap();
+    save_safetensors(&path, &reg).unwrap();
+    let ckpt = scope::checkpoint::SafetensorsCheckpoint::open(&path).unwrap();
+    use scope::checkpoint::CheckpointSource;
+    assert_eq!(ckpt.read_tensor("w").unwrap(), w.value());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        vec![std::ffi::OsString::from("model.safetensors")]
+    );
+    assert!(save_safetensors(dir.join("missing/model.safetensors"), &reg).is_err());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -138,17 +138,37 @@ pub fn save_safetensors_with_metadata(
     let path = path.as_ref();
     let (snapshots, meta) = prepare(&vars.to_variables(), metadata)?;
     let data = snapshots.iter().map(|(name, s)| (name.as_str(), s));
-    ::safetensors::serialize_to_file(data, Some(meta), path).map_err(|e| match e {
-        ::safetensors::SafeTensorError::IoError(source) => CheckpointError::Io {
-            action: "write",
-            file: path.display().to_string(),
+    // Written beside the target, flushed to disk, then renamed over it: a crash leaves the
+    // previous checkpoint or the new one, never half a file.
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let io = |action: &'static str, file: &Path| {
+        let file = file.display().to_string();
+        move |source| CheckpointError::Io {
+            action,
+            file,
             source,
-        },
-        other => CheckpointError::Save {
-            file: path.display().to_string(),
-            reason: other.to_string(),
-        },
-    })
+        }
+    };
+    let written = ::safetensors::serialize_to_file(data, Some(meta), &tmp)
+        .map_err(|e| match e {
+            ::safetensors::SafeTensorError::IoError(source) => io("write", &tmp)(source),
+            other => CheckpointError::Save {
+                file: path.display().to_string(),
+                reason: other.to_string(),
+            },
+        })
+        .and_then(|()| {
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(io("write", &tmp))
+        })
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(io("write", path)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// The bytes of the safetensors file [`save_safetensors_with_metadata`] would write.
