@@ -36,6 +36,7 @@ model! {
     /// The seed RNN's parameters: a linear input layer, TF1's `BasicLSTMCell`, and an output
     /// layer (ReLU is applied by the trainer). Built with `build_here`, it opens no scope of its
     /// own, exactly like the seed's `RNN(config)` class inside `variable_scope('rnn')`.
+    /// (`RnnParams::new` would open `rnn` itself: right at the root, `rnn/rnn/..` inside it.)
     pub struct RnnParams("rnn", input_size: usize, cell_size: usize, output_size: usize) {
         input_layer {
             weights: [input_size, cell_size] = random_normal(0.0, 0.5),
@@ -507,12 +508,21 @@ fn main() -> AnyResult<()> {
 
     println!("\n3. The test RNN (1 time step, LSTM state carried) on 20 held-out sequences");
     let after = evaluate(&mut test_rnn, &task, &held_out, eval_steps)?;
+    // With --restore the "before" model is the restored one, already trained.
+    let before_label = if args.restore {
+        "before this run (restored)"
+    } else {
+        "before training"
+    };
+    let change = if after.mse <= before.mse {
+        format!("{:.1}x lower", before.mse / after.mse)
+    } else {
+        format!("{:.1}x higher", after.mse / before.mse)
+    };
     println!(
-        "   mean squared error over {eval_steps} steps: before training {:.5}, after {:.5} \
-         ({:.1}x lower; the test RNN was never trained itself)",
-        before.mse,
-        after.mse,
-        before.mse / after.mse
+        "   mean squared error over {eval_steps} steps: {before_label} {:.5}, after {:.5} \
+         ({change}; the test RNN was never trained itself)",
+        before.mse, after.mse
     );
     let (params, n_params, slots, n_slots) = check_sharing(&train_rnn, &test_rnn);
     println!(
