@@ -3,9 +3,11 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::Type;
 
-use crate::ast::{fields, unraw, InitKind, Item, ModelDef, Source};
+use crate::ast::{fields, tokens_text, unraw, InitKind, Item, ModelDef, Source};
 use crate::ctxt::Ctxt;
 use crate::names::{is_valid, Context};
 
@@ -29,21 +31,30 @@ pub(crate) fn check(def: &ModelDef, cx: &Ctxt) {
 
 /// `Debug` is generated (it shows the scope and every variable), so deriving it clashes.
 fn check_derives(def: &ModelDef, cx: &Ctxt) {
+    for path in derived_debug(def) {
+        cx.error_spanned_by(
+            &path,
+            "`Debug` is generated for models (it shows the scope and every variable); \
+             remove it from the derive",
+        );
+    }
+}
+
+/// The `Debug` paths in the model's `#[derive(..)]` lists. A derive list that does not parse
+/// is left for rustc to report.
+pub(crate) fn derived_debug(def: &ModelDef) -> Vec<syn::Path> {
+    let mut out = Vec::new();
     for attr in def.attrs.iter().filter(|a| a.path().is_ident("derive")) {
         let paths = attr.parse_args_with(
             syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
         );
-        // A derive list that does not parse is left for rustc to report.
         for path in paths.into_iter().flatten() {
             if path.segments.last().is_some_and(|s| s.ident == "Debug") {
-                cx.error_spanned_by(
-                    &path,
-                    "`Debug` is generated for models (it shows the scope and every variable); \
-                     remove it from the derive",
-                );
+                out.push(path);
             }
         }
     }
+    out
 }
 
 fn invalid_name(what: &str, name: &str, context: Context) -> String {
@@ -74,6 +85,9 @@ fn check_args(def: &ModelDef, cx: &Ctxt) {
         if seen.insert(name.clone(), arg.ident.span()).is_some() {
             cx.error_spanned_by(&arg.ident, format!("duplicate argument `{name}`"));
         }
+        if let Some(problem) = unstorable(&arg.ty) {
+            cx.error_spanned_by(&problem.tokens, problem.message(&name, &arg.ty));
+        }
     }
     for field in fields(&def.items) {
         if seen.contains_key(&unraw(field)) {
@@ -86,6 +100,134 @@ fn check_args(def: &ModelDef, cx: &Ctxt) {
             );
         }
     }
+}
+
+/// The part of a constructor argument's type that `Model::Args` cannot hold, and why.
+pub(crate) struct Unstorable {
+    /// The offending tokens (`&Config`, `'a`, `impl Fn()`), for the error's span.
+    pub(crate) tokens: TokenStream,
+    kind: UnstorableKind,
+}
+
+enum UnstorableKind {
+    /// A reference, at the top of the type (`&Config`), or inside it.
+    Borrow { top: bool },
+    /// A lifetime other than `'static` (`Config<'a>`, `Cow<'_, str>`).
+    Lifetime,
+    /// `impl Trait`.
+    ImplTrait,
+    /// `_`.
+    Infer,
+}
+
+impl Unstorable {
+    fn message(&self, name: &str, ty: &Type) -> String {
+        const WHY: &str = "constructor arguments are stored in `Model::Args`, which cannot hold \
+                           a borrow";
+        match &self.kind {
+            UnstorableKind::Borrow { top: true } => {
+                let Type::Reference(r) = ty else {
+                    unreachable!("a top-level borrow is a reference")
+                };
+                let (owned, hint) = match &*r.elem {
+                    Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => {
+                        ("String".to_owned(), "")
+                    }
+                    Type::Slice(s) => (format!("Vec<{}>", type_text(&s.elem)), ""),
+                    elem => (
+                        type_text(elem),
+                        " (derive `Clone` or `Copy` on it to keep using it after the call)",
+                    ),
+                };
+                format!("{WHY}: pass `{name}` by value, e.g. `{name}: {owned}`{hint}")
+            }
+            UnstorableKind::Borrow { top: false } | UnstorableKind::Lifetime => {
+                format!("{WHY}: give `{name}` a type that owns its data (or borrows for `'static`)")
+            }
+            UnstorableKind::ImplTrait => format!(
+                "constructor arguments are stored in `Model::Args`, which cannot name an `impl \
+                 Trait` type: give `{name}` a concrete type (or `Box<dyn ..>`)"
+            ),
+            UnstorableKind::Infer => format!(
+                "constructor arguments are stored in `Model::Args`: write out `{name}`'s type"
+            ),
+        }
+    }
+}
+
+fn type_text(ty: &Type) -> String {
+    tokens_text(&ty.to_token_stream())
+}
+
+/// Why `ty` cannot be a field of the model's `Args` tuple: the model struct has no lifetime
+/// parameter, so `Args` must be `'static` and fully written out.
+pub(crate) fn unstorable(ty: &Type) -> Option<Unstorable> {
+    match ty {
+        Type::Reference(r) if r.lifetime.as_ref().is_some_and(|l| l.ident == "static") => {
+            unstorable(&r.elem)
+        }
+        Type::Reference(_) => Some(Unstorable {
+            tokens: ty.to_token_stream(),
+            kind: UnstorableKind::Borrow { top: true },
+        }),
+        Type::ImplTrait(_) => Some(Unstorable {
+            tokens: ty.to_token_stream(),
+            kind: UnstorableKind::ImplTrait,
+        }),
+        Type::Infer(_) => Some(Unstorable {
+            tokens: ty.to_token_stream(),
+            kind: UnstorableKind::Infer,
+        }),
+        Type::Array(a) => nested(&a.elem),
+        Type::Slice(s) => nested(&s.elem),
+        Type::Group(g) => unstorable(&g.elem),
+        Type::Paren(p) => unstorable(&p.elem),
+        Type::Ptr(p) => nested(&p.elem),
+        Type::Tuple(t) => t.elems.iter().find_map(nested),
+        Type::Path(p) => p
+            .qself
+            .as_ref()
+            .and_then(|q| nested(&q.ty))
+            .or_else(|| path_unstorable(&p.path)),
+        Type::TraitObject(t) => t.bounds.iter().find_map(|bound| match bound {
+            syn::TypeParamBound::Lifetime(l) => lifetime_unstorable(l),
+            syn::TypeParamBound::Trait(t) => path_unstorable(&t.path),
+            _ => None,
+        }),
+        // Function pointers' lifetimes are their own; macros are left to rustc.
+        _ => None,
+    }
+}
+
+/// As [`unstorable`], for a type inside another one.
+fn nested(ty: &Type) -> Option<Unstorable> {
+    unstorable(ty).map(|mut u| {
+        if let UnstorableKind::Borrow { top } = &mut u.kind {
+            *top = false;
+        }
+        u
+    })
+}
+
+fn lifetime_unstorable(l: &syn::Lifetime) -> Option<Unstorable> {
+    (l.ident != "static").then(|| Unstorable {
+        tokens: l.to_token_stream(),
+        kind: UnstorableKind::Lifetime,
+    })
+}
+
+/// In `Config<'a, &T>`: a lifetime or a type argument. `Fn(&str) -> &str` arguments are
+/// higher-ranked, so they borrow for nothing outside.
+fn path_unstorable(path: &syn::Path) -> Option<Unstorable> {
+    path.segments.iter().find_map(|seg| match &seg.arguments {
+        syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::Lifetime(l) => lifetime_unstorable(l),
+            syn::GenericArgument::Type(t) => nested(t),
+            syn::GenericArgument::AssocType(a) => nested(&a.ty),
+            _ => None,
+        }),
+        _ => None,
+    })
 }
 
 /// Names in one scope: valid, unique (variables, sub-scopes and nested models share the
@@ -263,6 +405,38 @@ mod tests {
             }),
             2
         );
+    }
+
+    #[test]
+    fn arguments_the_args_tuple_cannot_hold() {
+        let bad = [
+            quote!(&Config),
+            quote!(&mut [f32]),
+            quote!(impl Fn(f64) -> f64),
+            quote!(_),
+            quote!(Vec<&str>),
+            quote!(Config<'a>),
+            quote!((usize, Cow<'_, str>)),
+            quote!(Box<dyn Init + 'a>),
+            quote!(&'static [&Config]),
+        ];
+        for ty in bad {
+            let parsed: Type = syn::parse2(ty.clone()).unwrap();
+            assert!(unstorable(&parsed).is_some(), "{ty}");
+        }
+        let good = [
+            quote!(usize),
+            quote!(&'static str),
+            quote!(Option<Config>),
+            quote!(Box<dyn Fn(&str) -> &str>),
+            quote!(fn(&f32) -> f32),
+            quote!(Cow<'static, str>),
+            quote!(<T as Tr>::Out),
+        ];
+        for ty in good {
+            let parsed: Type = syn::parse2(ty.clone()).unwrap();
+            assert!(unstorable(&parsed).is_none(), "{ty}");
+        }
     }
 
     #[test]

@@ -1,0 +1,24 @@
+// `Model::Args` holds the constructor's arguments, so they cannot borrow.
+use scope::{model, variable_scope, Variable};
+
+pub struct Config {
+    pub units: usize,
+}
+
+#[variable_scope("dense", cfg: &Config)]
+pub struct Dense {
+    #[var(shape = [cfg.units])]
+    pub w: Variable,
+}
+
+model! {
+    pub struct Named("named", name: &str, init: impl Fn() -> f64, sizes: Vec<&'static [usize]>) {
+        w: [2],
+    }
+}
+
+pub fn build(reg: &scope::Registry, cfg: &Config) -> scope::Result<Dense> {
+    Dense::new(reg, cfg)
+}
+
+fn main() {}
