@@ -134,12 +134,14 @@ use proc_macro::TokenStream;
 ///
 /// # Compile-time errors
 ///
-/// All are reported at once, each under the offending tokens, and the struct is still
-/// emitted so that its uses elsewhere raise nothing more: unknown keys or initializers
-/// (listing the valid ones), duplicate keys, names TF's regexes reject, two variables or
-/// nested models with one name in the scope (after `name`/`scope` overrides), a variable
-/// with neither a shape nor a `value(..)` initializer, a field with neither `#[var]` nor
-/// `#[model]`, literals of the wrong type, `#[cfg]` on a field (the macro runs before cfg).
+/// All are reported at once, each under the offending tokens. The struct is still emitted,
+/// with `new` (its declared signature), `impl Model` and `impl Debug`, so that its uses
+/// elsewhere raise nothing more: unknown keys or initializers (listing the valid ones),
+/// duplicate keys, names TF's regexes reject (given or taken from a field's name), two
+/// variables or nested models with one name in the scope (after `name`/`scope` overrides), a
+/// variable with neither a shape nor a `value(..)` initializer, a field with neither `#[var]`
+/// nor `#[model]`, literals of the wrong type, `#[cfg]` on a field (the macro runs before
+/// cfg), an argument type `Model::Args` cannot hold (a borrow, `impl Trait`).
 ///
 /// ```compile_fail
 /// use scope::{variable_scope, Variable};

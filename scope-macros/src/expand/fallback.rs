@@ -1,23 +1,103 @@
 //! The struct itself: emitted on success (with the hidden scope handle) and on error
-//! (without it, next to the `compile_error!`s), so that uses of the type elsewhere do not
-//! cascade into "cannot find type".
+//! (without it, next to the `compile_error!`s, with stubs of what the macro would have
+//! generated), so that uses of the type elsewhere do not cascade into "cannot find type" or
+//! "no function named `new`".
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
+use syn::LitStr;
 
 use super::{init_text, private, shape_text};
 use crate::ast::{Item, ModelDef, Source, VarDecl};
+use crate::check::{derived_debug, unstorable};
 use crate::parse::attr::is_helper;
 
-/// The struct plus every recorded error.
-pub(crate) fn expand(def: &ModelDef, err: syn::Error) -> TokenStream {
-    let mut out = emit_struct(def);
+/// Every model's struct and stubs, plus every recorded error.
+pub(crate) fn expand(defs: &[ModelDef], err: syn::Error) -> TokenStream {
+    let mut out = TokenStream::new();
+    for def in defs {
+        out.extend(emit_struct(def));
+        out.extend(stubs(def));
+    }
     out.extend(err.to_compile_error());
     out
 }
 
+/// `new` with the declared signature, `impl Model` and `impl Debug`, as thiserror's fallback
+/// does: a call such as `Dense::new(&reg, 2)?.variables()` elsewhere then raises nothing
+/// besides the macro's own errors.
+///
+/// These stubs are only ever emitted next to a `compile_error!`, so the crate never compiles
+/// and their `unreachable!()` bodies never run.
+fn stubs(def: &ModelDef) -> TokenStream {
+    let p = private();
+    let ident = &def.ident;
+    let vis = &def.vis;
+    let generics = match &def.source {
+        Source::Attribute(input) => input.generics.clone(),
+        Source::Dsl => syn::Generics::default(),
+    };
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    // `_` patterns: an argument may clash with `reg` or another argument (one of the errors).
+    let params = def.args.iter().map(|a| {
+        let ty = &a.ty;
+        quote!(_: #ty)
+    });
+    // A type `Args` cannot hold (one of the errors) would only add a lifetime error.
+    let arg_types = def.args.iter().map(|a| match unstorable(&a.ty) {
+        None => {
+            let ty = &a.ty;
+            quote!(#ty)
+        }
+        Some(_) => quote!(()),
+    });
+    let scope = def
+        .scope
+        .clone()
+        .unwrap_or_else(|| LitStr::new("", Span::call_site()));
+    // A derived `Debug` (one of the errors) already implements it.
+    let debug = derived_debug(def).is_empty().then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics ::core::fmt::Debug for #ident #ty_generics #where_clause {
+                fn fmt(&self, _: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    ::core::unreachable!()
+                }
+            }
+        }
+    });
+    quote! {
+        impl #impl_generics #ident #ty_generics #where_clause {
+            #vis fn new(_: &#p::Registry, #(#params),*) -> #p::Result<Self> {
+                ::core::unreachable!()
+            }
+        }
+
+        #[automatically_derived]
+        impl #impl_generics #p::Model for #ident #ty_generics #where_clause {
+            type Args = (#(#arg_types,)*);
+            const SCOPE: &'static str = #scope;
+            const MANIFEST: &'static [#p::ManifestEntry] = &[];
+
+            fn build_in(_: &#p::Registry, _: &str, _: Self::Args) -> #p::Result<Self> {
+                ::core::unreachable!()
+            }
+
+            fn scope(&self) -> &#p::VariableScope {
+                ::core::unreachable!()
+            }
+
+            fn for_each_variable(&self, _: &mut dyn ::core::ops::FnMut(&#p::Variable)) {
+                ::core::unreachable!()
+            }
+        }
+
+        #debug
+    }
+}
+
 /// The struct as the user will see it, without the scope handle.
-pub(crate) fn emit_struct(def: &ModelDef) -> TokenStream {
+fn emit_struct(def: &ModelDef) -> TokenStream {
     emit(def, false)
 }
 
@@ -37,17 +117,30 @@ fn emit(def: &ModelDef, handle: bool) -> TokenStream {
     match &def.source {
         Source::Attribute(input) => {
             let mut input = (**input).clone();
-            if let syn::Data::Struct(data) = &mut input.data {
-                if let syn::Fields::Named(fields) = &mut data.fields {
-                    for field in &mut fields.named {
-                        field.attrs.retain(|a| !is_helper(a));
-                    }
-                    if handle {
-                        fields.named.push(syn::parse_quote! {
-                            /// The variable scope the model was built in.
-                            __scope_handle: #p::VariableScope
-                        });
-                    }
+            // From every field: `#[var]` on a tuple struct's or an enum's field (an error)
+            // would otherwise add "cannot find attribute `var`".
+            let fields: Vec<&mut syn::Field> = match &mut input.data {
+                syn::Data::Struct(data) => data.fields.iter_mut().collect(),
+                syn::Data::Enum(data) => data
+                    .variants
+                    .iter_mut()
+                    .flat_map(|v| v.fields.iter_mut())
+                    .collect(),
+                syn::Data::Union(data) => data.fields.named.iter_mut().collect(),
+            };
+            for field in fields {
+                field.attrs.retain(|a| !is_helper(a));
+            }
+            if let syn::Data::Struct(syn::DataStruct {
+                fields: syn::Fields::Named(fields),
+                ..
+            }) = &mut input.data
+            {
+                if handle {
+                    fields.named.push(syn::parse_quote! {
+                        /// The variable scope the model was built in.
+                        __scope_handle: #p::VariableScope
+                    });
                 }
             }
             quote!(#input)

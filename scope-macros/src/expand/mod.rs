@@ -37,7 +37,7 @@ pub(crate) fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStre
     check(&def, &cx);
     match cx.check() {
         Ok(()) => expand(&def),
-        Err(err) => fallback::expand(&def, err),
+        Err(err) => fallback::expand(std::slice::from_ref(&def), err),
     }
 }
 
@@ -59,11 +59,7 @@ pub(crate) fn model(input: TokenStream) -> TokenStream {
     }
     match cx.check() {
         Ok(()) => defs.iter().map(expand).collect(),
-        Err(err) => {
-            let structs: TokenStream = defs.iter().map(fallback::emit_struct).collect();
-            let err = err.to_compile_error();
-            quote!(#structs #err)
-        }
+        Err(err) => fallback::expand(&defs, err),
     }
 }
 
