@@ -380,3 +380,18 @@ fn a_hand_written_cell_nests_in_an_anonymous_sub_scope_with_the_same_names() {
         .collect();
     assert_eq!(manifest[2], "cell/basic_lstm_cell/kernel");
 }
+
+model! {
+    /// Items named by raw identifiers.
+    pub struct Raw("raw") {
+        r#type: [1],
+        r#fn { r#loop: [1] }
+    }
+}
+
+#[test]
+fn raw_identifiers_name_variables_and_sub_scopes_without_r_hash() {
+    let raw = Raw::new(&Registry::new()).unwrap();
+    assert_eq!(raw.r#type.name(), "raw/type");
+    assert_eq!(raw.fn_loop.name(), "raw/fn/loop");
+}

@@ -10,7 +10,7 @@
 //! ```
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
-use quote::format_ident;
+use quote::{format_ident, ToTokens};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::{Attribute, Ident, Token, Visibility};
@@ -99,7 +99,7 @@ fn parse_items(input: ParseStream<'_>, prefix: &[Ident], cx: &Ctxt) -> syn::Resu
     let mut items = Vec::new();
     while !input.is_empty() {
         let attrs = Attribute::parse_outer(input)?;
-        let ident = input.call(Ident::parse_any)?;
+        let ident = item_ident(input, cx)?;
         if input.peek(syn::token::Brace) {
             for attr in attrs.iter().filter(|a| !a.path().is_ident("doc")) {
                 cx.error_spanned_by(attr, "a sub-scope takes no attributes");
@@ -128,6 +128,35 @@ fn parse_items(input: ParseStream<'_>, prefix: &[Ident], cx: &Ctxt) -> syn::Resu
         }
     }
     Ok(items)
+}
+
+/// An item's name. A keyword (`type: [n]`) is reported once, with the fix, and read as the
+/// raw identifier it should have been, so that nothing else fails because of it.
+fn item_ident(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<Ident> {
+    let ident = input.call(Ident::parse_any)?;
+    if syn::parse2::<Ident>(ident.to_token_stream()).is_ok() {
+        return Ok(ident);
+    }
+    let name = ident.to_string();
+    if matches!(name.as_str(), "self" | "Self" | "super" | "crate" | "_") {
+        cx.error_spanned_by(
+            &ident,
+            format!(
+                "`{name}` cannot name an item, even as a raw identifier; rename it (a variable \
+                 may keep the name with `#[var(name = \"{name}\")]`)"
+            ),
+        );
+        return Ok(format_ident!(
+            "{}_",
+            name.to_lowercase(),
+            span = ident.span()
+        ));
+    }
+    cx.error_spanned_by(
+        &ident,
+        format!("`{name}` is a keyword: write `r#{name}` (its name in the scope stays `{name}`)"),
+    );
+    Ok(Ident::new_raw(&name, ident.span()))
 }
 
 /// `input_layer_weights` for `weights` in `input_layer { .. }`.
@@ -405,6 +434,23 @@ mod tests {
         });
         assert_eq!(defs.len(), 1);
         assert_eq!(errors, 4);
+    }
+
+    #[test]
+    fn keyword_names_are_one_error_each() {
+        let (defs, errors) = run(quote! {
+            struct M("m") {
+                type: [1],
+                r#struct: [1],
+                fn { self: [1] }
+            }
+        });
+        assert_eq!(errors, 3);
+        let Item::Var(ty) = &defs[0].items[0] else {
+            panic!("a variable")
+        };
+        assert_eq!(ty.field.to_string(), "r#type");
+        assert_eq!(ty.var_name().0, "type");
     }
 
     #[test]
