@@ -250,8 +250,15 @@ fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
         match item {
             Item::Var(var) => {
                 let (name, span) = var.var_name();
-                if var.name.is_some() && !is_valid(&name, Context::Nested) {
-                    cx.error_at(span, invalid_name("variable", &name, Context::Nested));
+                if !is_valid(&name, Context::Nested) {
+                    let mut msg = invalid_name("variable", &name, Context::Nested);
+                    if var.name.is_none() {
+                        msg.push_str(
+                            "; it is named after its identifier: rename it, or give \
+                             `#[var(name = \"..\")]`",
+                        );
+                    }
+                    cx.error_at(span, msg);
                 }
                 claim(name, span, "variable");
                 let value = var.init.as_ref().filter(|i| i.kind == InitKind::Value);
@@ -295,6 +302,9 @@ fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
             },
             Item::Scope(sub) => {
                 let name = unraw(&sub.ident);
+                if !is_valid(&name, Context::Nested) {
+                    cx.error_spanned_by(&sub.ident, invalid_name("scope", &name, Context::Nested));
+                }
                 claim(name.clone(), sub.ident.span(), "sub-scope");
                 check_scope(&sub.items, &format!("{path}/{name}"), cx);
             }
@@ -376,6 +386,22 @@ mod tests {
                 }
             }),
             4
+        );
+    }
+
+    #[test]
+    fn names_taken_from_identifiers() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m") {
+                    poids_é: [1],
+                    #[var(name = "poids")] poids_è: [1],
+                    couche_é { w: [1] }
+                    r#type: [1],
+                }
+            }),
+            // poids_é, couche_é
+            2
         );
     }
 
