@@ -121,6 +121,16 @@ enum UnstorableKind {
 }
 
 impl Unstorable {
+    /// Whether the type is still valid as a parameter of `new` (`&Config`, `impl Fn()`,
+    /// `Cow<'_, str>`), unlike a lifetime that is not declared anywhere or `_`.
+    pub(crate) fn fits_a_parameter(&self) -> bool {
+        match self.kind {
+            UnstorableKind::Borrow { .. } | UnstorableKind::ImplTrait => true,
+            UnstorableKind::Lifetime => self.tokens.to_string().replace(' ', "") == "'_",
+            UnstorableKind::Infer => false,
+        }
+    }
+
     fn message(&self, name: &str, ty: &Type) -> String {
         const WHY: &str = "constructor arguments are stored in `Model::Args`, which cannot hold \
                            a borrow";
@@ -446,10 +456,15 @@ mod tests {
             quote!(Box<dyn Init + 'a>),
             quote!(&'static [&Config]),
         ];
+        let mut parameters = 0;
         for ty in bad {
             let parsed: Type = syn::parse2(ty.clone()).unwrap();
-            assert!(unstorable(&parsed).is_some(), "{ty}");
+            let problem = unstorable(&parsed);
+            assert!(problem.is_some(), "{ty}");
+            parameters += usize::from(problem.unwrap().fits_a_parameter());
         }
+        // All but `_`, `Config<'a>` and `dyn Init + 'a`.
+        assert_eq!(parameters, 6);
         let good = [
             quote!(usize),
             quote!(&'static str),

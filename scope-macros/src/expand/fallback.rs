@@ -39,9 +39,13 @@ fn stubs(def: &ModelDef) -> TokenStream {
     };
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     // `_` patterns: an argument may clash with `reg` or another argument (one of the errors).
-    let params = def.args.iter().map(|a| {
-        let ty = &a.ty;
-        quote!(_: #ty)
+    // A type that is no valid parameter either (`Cfg<'a>`, `_`) accepts anything instead.
+    let params = def.args.iter().map(|a| match unstorable(&a.ty) {
+        Some(u) if !u.fits_a_parameter() => quote!(_: impl ::core::marker::Sized),
+        _ => {
+            let ty = &a.ty;
+            quote!(_: #ty)
+        }
     });
     // A type `Args` cannot hold (one of the errors) would only add a lifetime error.
     let arg_types = def.args.iter().map(|a| match unstorable(&a.ty) {

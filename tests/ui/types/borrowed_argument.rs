@@ -17,6 +17,15 @@ model! {
     }
 }
 
+pub struct View<'a>(pub &'a [usize]);
+
+// Only this error: `'a` is declared nowhere, yet nothing else reports it.
+#[variable_scope("view", view: View<'a>)]
+pub struct Viewed {
+    #[var(shape = [view.0[0]])]
+    pub w: Variable,
+}
+
 pub fn build(reg: &scope::Registry, cfg: &Config) -> scope::Result<Dense> {
     Dense::new(reg, cfg)
 }
