@@ -1,5 +1,6 @@
 //! Checks that need more than one attribute at a time: names against TF's regexes, duplicate
-//! names in one scope, variables that cannot get a shape, names the generated code needs.
+//! names in one scope, variables that cannot get a shape, names the generated code needs,
+//! argument types `Model::Args` cannot hold.
 
 use std::collections::HashMap;
 
@@ -86,7 +87,7 @@ fn check_args(def: &ModelDef, cx: &Ctxt) {
             cx.error_spanned_by(&arg.ident, format!("duplicate argument `{name}`"));
         }
         if let Some(problem) = unstorable(&arg.ty) {
-            cx.error_spanned_by(&problem.tokens, problem.message(&name, &arg.ty));
+            cx.error_spanned_by(&problem.tokens, problem.message(&name));
         }
     }
     for field in fields(&def.items) {
@@ -110,8 +111,9 @@ pub(crate) struct Unstorable {
 }
 
 enum UnstorableKind {
-    /// A reference, at the top of the type (`&Config`), or inside it.
-    Borrow { top: bool },
+    /// A reference: the whole type, whose referent is kept for the fix (`&Config`), or a part
+    /// of it (`Vec<&str>`).
+    Borrow { referent: Option<Box<Type>> },
     /// A lifetime other than `'static` (`Config<'a>`, `Cow<'_, str>`).
     Lifetime,
     /// `impl Trait`.
@@ -131,15 +133,14 @@ impl Unstorable {
         }
     }
 
-    fn message(&self, name: &str, ty: &Type) -> String {
+    fn message(&self, name: &str) -> String {
         const WHY: &str = "constructor arguments are stored in `Model::Args`, which cannot hold \
                            a borrow";
         match &self.kind {
-            UnstorableKind::Borrow { top: true } => {
-                let Type::Reference(r) = ty else {
-                    unreachable!("a top-level borrow is a reference")
-                };
-                let (owned, hint) = match &*r.elem {
+            UnstorableKind::Borrow {
+                referent: Some(referent),
+            } => {
+                let (owned, hint) = match &**referent {
                     Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => {
                         ("String".to_owned(), "")
                     }
@@ -151,7 +152,7 @@ impl Unstorable {
                 };
                 format!("{WHY}: pass `{name}` by value, e.g. `{name}: {owned}`{hint}")
             }
-            UnstorableKind::Borrow { top: false } | UnstorableKind::Lifetime => {
+            UnstorableKind::Borrow { referent: None } | UnstorableKind::Lifetime => {
                 format!("{WHY}: give `{name}` a type that owns its data (or borrows for `'static`)")
             }
             UnstorableKind::ImplTrait => format!(
@@ -174,11 +175,13 @@ fn type_text(ty: &Type) -> String {
 pub(crate) fn unstorable(ty: &Type) -> Option<Unstorable> {
     match ty {
         Type::Reference(r) if r.lifetime.as_ref().is_some_and(|l| l.ident == "static") => {
-            unstorable(&r.elem)
+            nested(&r.elem)
         }
-        Type::Reference(_) => Some(Unstorable {
+        Type::Reference(r) => Some(Unstorable {
             tokens: ty.to_token_stream(),
-            kind: UnstorableKind::Borrow { top: true },
+            kind: UnstorableKind::Borrow {
+                referent: Some(r.elem.clone()),
+            },
         }),
         Type::ImplTrait(_) => Some(Unstorable {
             tokens: ty.to_token_stream(),
@@ -212,8 +215,8 @@ pub(crate) fn unstorable(ty: &Type) -> Option<Unstorable> {
 /// As [`unstorable`], for a type inside another one.
 fn nested(ty: &Type) -> Option<Unstorable> {
     unstorable(ty).map(|mut u| {
-        if let UnstorableKind::Borrow { top } = &mut u.kind {
-            *top = false;
+        if let UnstorableKind::Borrow { referent } = &mut u.kind {
+            *referent = None;
         }
         u
     })
@@ -465,6 +468,9 @@ mod tests {
         }
         // All but `_`, `Config<'a>` and `dyn Init + 'a`.
         assert_eq!(parameters, 6);
+        let paren: Type = syn::parse_quote!((&[f32]));
+        let message = unstorable(&paren).unwrap().message("xs");
+        assert!(message.contains("`xs: Vec<f32>`"), "{message}");
         let good = [
             quote!(usize),
             quote!(&'static str),
