@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use crate::dtype::DType;
 use crate::error::{Error, NameContext, Result};
@@ -31,7 +31,45 @@ pub const DEFAULT_MAX_SCOPE_DEPTH: usize = 1 << 16;
 static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    static THREAD_SCOPES: RefCell<FastMap<u64, ThreadScopes>> = RefCell::new(FastMap::default());
+    static THREAD_SCOPES: RefCell<ThreadMap> = RefCell::new(ThreadMap::default());
+}
+
+/// One thread's scope state for every registry it has used, keyed by registry id.
+///
+/// A registry dropped on this thread removes its own entry. One dropped on another thread
+/// cannot reach this thread's map, so each entry carries a weak handle to its registry and
+/// dead entries are swept when a new entry is added, once the map has doubled since the
+/// last sweep: the map stays within about twice the registries alive on this thread.
+#[derive(Default)]
+struct ThreadMap {
+    entries: FastMap<u64, ThreadEntry>,
+    /// Sweep before the next insertion once `entries` has this many.
+    sweep_at: usize,
+}
+
+struct ThreadEntry {
+    owner: Weak<Inner>,
+    scopes: ThreadScopes,
+}
+
+impl ThreadMap {
+    /// Smallest map size that triggers a sweep.
+    const MIN_SWEEP: usize = 16;
+
+    fn scopes(&mut self, inner: &Arc<Inner>) -> &mut ThreadScopes {
+        if self.entries.len() >= self.sweep_at && !self.entries.contains_key(&inner.id) {
+            self.entries.retain(|_, e| e.owner.strong_count() > 0);
+            self.sweep_at = (2 * self.entries.len()).max(Self::MIN_SWEEP);
+        }
+        &mut self
+            .entries
+            .entry(inner.id)
+            .or_insert_with(|| ThreadEntry {
+                owner: Arc::downgrade(inner),
+                scopes: ThreadScopes::new(),
+            })
+            .scopes
+    }
 }
 
 /// What `get_variable` is asked for: TF's `shape=`, `dtype=`, `initializer=`, `trainable=`.
@@ -361,11 +399,7 @@ impl Registry {
     }
 
     fn with_thread<R>(&self, f: impl FnOnce(&mut ThreadScopes) -> R) -> R {
-        THREAD_SCOPES.with(|map| {
-            let mut map = map.borrow_mut();
-            let scopes = map.entry(self.inner.id).or_insert_with(ThreadScopes::new);
-            f(scopes)
-        })
+        THREAD_SCOPES.with(|map| f(map.borrow_mut().scopes(&self.inner)))
     }
 
     fn check_name_len(&self, name: &str) -> Result<()> {
@@ -554,8 +588,8 @@ impl Registry {
         // `try_with`: a guard dropped while the thread is exiting has nothing left to restore.
         let _ = THREAD_SCOPES.try_with(|map| {
             if let Ok(mut map) = map.try_borrow_mut() {
-                if let Some(t) = map.get_mut(&self.inner.id) {
-                    t.exit(frame);
+                if let Some(e) = map.entries.get_mut(&self.inner.id) {
+                    e.scopes.exit(frame);
                 }
             }
         });
@@ -935,7 +969,7 @@ impl Drop for Inner {
         let id = self.id;
         let _ = THREAD_SCOPES.try_with(|map| {
             if let Ok(mut map) = map.try_borrow_mut() {
-                map.remove(&id);
+                map.entries.remove(&id);
             }
         });
     }
@@ -947,5 +981,65 @@ impl fmt::Debug for Registry {
             .field("seed", &self.inner.seed)
             .field("variables", &self.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn entries_on_this_thread() -> usize {
+        THREAD_SCOPES.with(|map| map.borrow().entries.len())
+    }
+
+    /// A registry used on a worker thread and dropped on another leaves an entry in the
+    /// worker's map that its own drop cannot reach; the worker sweeps such entries as it
+    /// adds new ones, so a long-lived worker's map stays bounded by the live registries.
+    #[test]
+    fn registries_dropped_elsewhere_do_not_accumulate_in_a_worker() {
+        const REGISTRIES: usize = 5_000;
+        let (to_worker, jobs) = mpsc::channel::<Registry>();
+        let (done, finished) = mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            let kept = Registry::new();
+            let _open = kept.variable_scope("kept").enter().expect("enter");
+            let mut most = 0;
+            for reg in jobs {
+                // Leaves per-thread state for `reg` on this thread: an open-and-closed scope.
+                reg.variable_scope("s")
+                    .with(|_| reg.get_variable("w", VarSpec::new().shape([1])))
+                    .expect("get_variable");
+                drop(reg);
+                most = most.max(entries_on_this_thread());
+                done.send(()).expect("main is waiting");
+            }
+            // The registry still alive keeps its scope state through every sweep.
+            assert_eq!(kept.current_variable_scope().name(), "kept");
+            (most, entries_on_this_thread())
+        });
+        for _ in 0..REGISTRIES {
+            let reg = Registry::new();
+            to_worker.send(reg.clone()).expect("worker is running");
+            finished.recv().expect("worker answers");
+            // The last handle, dropped here: the worker's entry is now dead.
+            drop(reg);
+        }
+        drop(to_worker);
+        let (most, last) = worker.join().expect("worker did not panic");
+        assert!(most <= 2 * ThreadMap::MIN_SWEEP, "{most} entries at most");
+        assert!(last <= 2 * ThreadMap::MIN_SWEEP, "{last} entries left");
+    }
+
+    /// Registries dropped on the thread that used them remove their entries at once.
+    #[test]
+    fn registries_dropped_here_remove_their_entry() {
+        let before = entries_on_this_thread();
+        for _ in 0..100 {
+            let reg = Registry::new();
+            let _ = reg.current_name_scope();
+            assert_eq!(entries_on_this_thread(), before + 1);
+        }
+        assert_eq!(entries_on_this_thread(), before);
     }
 }
