@@ -201,13 +201,13 @@ fn a_megabyte_of_text_is_refused_or_handled() -> Result<(), Error> {
     Ok(())
 }
 
-#[test]
-fn ten_thousand_nested_scopes_work_and_unwind() -> Result<(), Error> {
-    const DEPTH: usize = 10_000;
-    let reg = Registry::with_seed(1);
-    let before = snapshot(&reg);
-    let mut guards = Vec::with_capacity(DEPTH);
-    for i in 0..DEPTH {
+/// Opens `depth` scopes, alternating `variable_scope("v")` and `name_scope("n")`, then
+/// checks both helper ops see the full names and that the scopes unwind innermost first and
+/// outermost first.
+fn nest(reg: &Registry, depth: usize) -> Result<(), Error> {
+    let before = snapshot(reg);
+    let mut guards = Vec::with_capacity(depth);
+    for i in 0..depth {
         if i % 2 == 0 {
             guards.push(Ok(reg.variable_scope("v").enter()?));
         } else {
@@ -215,9 +215,16 @@ fn ten_thousand_nested_scopes_work_and_unwind() -> Result<(), Error> {
         }
     }
     let w = reg.get_variable("w", one())?;
-    assert_eq!(w.name().len(), "v/".len() * DEPTH / 2 + 1);
-    assert_eq!(reg.current_name_scope().len(), 2 * DEPTH - 1);
-    let x = Variable::new(&reg, "x", [1.0f32])?;
+    assert_eq!(w.name().len(), "v/".len() * depth / 2 + 1);
+    // The outermost name scope is `v`, or `v_1`, ... when `v` was opened before.
+    let first = reg
+        .current_name_scope()
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .len();
+    assert_eq!(reg.current_name_scope().len(), first + 2 * (depth - 1));
+    let x = Variable::new(reg, "x", [1.0f32])?;
     assert!(x.name().ends_with("/n/x"));
     // Innermost first, as scopes close.
     while guards.pop().is_some() {}
@@ -226,12 +233,114 @@ fn ten_thousand_nested_scopes_work_and_unwind() -> Result<(), Error> {
     assert_eq!(reg.len(), before.len + 2);
 
     // Outermost first: dropping the outer guard leaves every scope inside it.
-    for _ in 0..DEPTH / 10 {
+    for _ in 0..depth / 10 {
         guards.push(Ok(reg.variable_scope("q").enter()?));
     }
     guards.reverse();
     drop(guards);
     assert_eq!(reg.current_variable_scope().name(), "");
+    assert_eq!(reg.current_name_scope(), "");
+    Ok(())
+}
+
+#[test]
+fn ten_thousand_nested_scopes_work_and_unwind() -> Result<(), Error> {
+    const DEPTH: usize = 10_000;
+    // The name stack of 10,000 alternating scopes is 19,999 bytes, over the default limit on
+    // a full name: the scope that would cross it is refused, with a typed error, changing
+    // nothing, and everything below it still works.
+    let reg = Registry::with_seed(1);
+    let mut guards = Vec::new();
+    let refusal = loop {
+        let i = guards.len();
+        let before = snapshot(&reg);
+        let entered = if i % 2 == 0 {
+            reg.variable_scope("v").enter().map(Ok)
+        } else {
+            reg.name_scope("n").enter().map(Err)
+        };
+        match entered {
+            Ok(g) => guards.push(g),
+            Err(e) => {
+                assert_eq!(
+                    snapshot(&reg),
+                    before,
+                    "a refused scope changed the registry"
+                );
+                break e;
+            }
+        }
+        assert!(
+            guards.len() < DEPTH,
+            "the default limits let {DEPTH} scopes through"
+        );
+    };
+    let limit = scope::registry::DEFAULT_MAX_NAME_LEN;
+    match &refusal {
+        Error::NameTooLong { len, limit: l, .. } => {
+            assert_eq!(*l, limit);
+            assert_eq!(
+                *len,
+                2 * guards.len() + 1,
+                "the full name stack was checked"
+            );
+        }
+        other => panic!("expected NameTooLong, got {other:?}"),
+    }
+    assert!(
+        guards.len() >= limit / 2 - 1,
+        "refused at depth {}",
+        guards.len()
+    );
+    let w = reg.get_variable("w", one())?;
+    assert!(w.name().len() <= limit);
+    drop(guards);
+    assert_eq!(reg.current_name_scope(), "");
+
+    // A variable name under the deepest scope is checked whole, too.
+    let reg = Registry::builder().max_name_len(64).seed(1).build();
+    let mut guards = Vec::new();
+    while let Ok(g) = reg.variable_scope("abc").enter() {
+        guards.push(g);
+    }
+    let e = refused(&reg, || reg.get_variable("w", one()));
+    assert!(matches!(e, Error::NameTooLong { limit: 64, .. }), "{e:?}");
+    drop(guards);
+
+    // With the limits raised, 10,000 scopes work and unwind.
+    let roomy = Registry::builder()
+        .max_name_len(4 * DEPTH)
+        .max_scope_depth(2 * DEPTH)
+        .seed(1)
+        .build();
+    nest(&roomy, DEPTH)?;
+    // And once more, on the same thread and registry: the first run left nothing behind.
+    nest(&roomy, DEPTH / 10)
+}
+
+#[test]
+fn deep_name_scopes_copy_no_stack_per_frame() -> Result<(), Error> {
+    // Each nested name scope extends the stack; its frame records a length, not a copy, so
+    // the scope state grows linearly with depth. The registry keeps each scope's name (as
+    // TF's `names_in_use` does), and each guard its own scope string.
+    const DEPTH: usize = 2000;
+    let reg = Registry::with_seed(1);
+    let (guards, bytes) = allocated_by(|| {
+        (0..DEPTH)
+            .map(|_| reg.name_scope("a").enter())
+            .collect::<Result<Vec<_>, _>>()
+    });
+    let guards = guards?;
+    assert_eq!(reg.current_name_scope().len(), 2 * DEPTH - 1);
+    // The names themselves (in the uniquifier, the guards, and the transient copies of a
+    // transition) are about 5 x DEPTH^2 bytes; a copied stack per frame would add 2 x that.
+    let names = DEPTH * DEPTH;
+    assert!(
+        bytes < 8 * names,
+        "{bytes} bytes for {DEPTH} nested name scopes"
+    );
+    drop(guards);
+    assert_eq!(reg.current_name_scope(), "");
     Ok(())
 }
 

@@ -177,10 +177,30 @@ pub(crate) enum Mark {
     ImplicitIfLower,
 }
 
+/// Whether ASCII `bytes` hold an upper-case letter, eight bytes at a time: full names are
+/// checked on every `unique_name`, and a deep name stack makes them long.
+fn has_ascii_uppercase(bytes: &[u8]) -> bool {
+    const LANES: u64 = u64::from_ne_bytes([0x01; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(word);
+        // Every byte is below 0x80, so no lane carries into the next: a lane's high bit is
+        // set in `ge_a` iff it is >= b'A', in `gt_z` iff it is > b'Z'.
+        let ge_a = x + LANES * (0x80 - u64::from(b'A'));
+        let gt_z = x + LANES * (0x80 - u64::from(b'Z') - 1);
+        if ge_a & !gt_z & (LANES * 0x80) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(u8::is_ascii_uppercase)
+}
+
 /// The lower-cased form of `s` (Python's `str.lower()`), borrowed when already lower case.
 pub(crate) fn lower(s: &str) -> Cow<'_, str> {
     if s.is_ascii() {
-        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        if has_ascii_uppercase(s.as_bytes()) {
             Cow::Owned(s.to_ascii_lowercase())
         } else {
             Cow::Borrowed(s)
@@ -484,6 +504,24 @@ mod tests {
         assert_eq!(unique(&mut u, "", "FOO"), "FOO_2");
         assert_eq!(unique(&mut u, "a", "v"), "a/v");
         assert_eq!(unique(&mut u, "a", "v"), "a/v_1");
+    }
+
+    #[test]
+    fn uppercase_detection_matches_bytes() {
+        for b in 0u8..0x80 {
+            for pos in 0..20 {
+                let mut bytes = [b'a'; 20];
+                bytes[pos] = b;
+                assert_eq!(
+                    has_ascii_uppercase(&bytes[..]),
+                    b.is_ascii_uppercase(),
+                    "{b:#x} at {pos}"
+                );
+                let mut others = [0x7f; 20];
+                others[pos] = b;
+                assert_eq!(has_ascii_uppercase(&others), b.is_ascii_uppercase());
+            }
+        }
     }
 
     #[test]

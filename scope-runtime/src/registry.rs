@@ -15,18 +15,22 @@ use crate::names::{
     context_of, node_name_ok, validate_scope_name, FastMap, Helpers, Mark, Uniquifier, VarNameInfo,
 };
 use crate::scope::{
-    CountsOnExit, Frame, NameScopeBuilder, Reuse, ScopeTarget, ThreadScopes, VariableScope,
-    VariableScopeBuilder,
+    CountsOnExit, Frame, NameScopeBuilder, Reuse, ScopeTarget, StackOnExit, ThreadScopes,
+    VariableScope, VariableScopeBuilder,
 };
 use crate::tensor::{checked_numel, Shape, Tensor};
 use crate::variable::{Registration, Variable, VariableOptions};
 
 /// Default cap on a variable's element count (see [`RegistryBuilder::max_elements`]).
 pub const DEFAULT_MAX_ELEMENTS: usize = 1 << 30;
-/// Default cap on a name's length in bytes (see [`RegistryBuilder::max_name_len`]).
-pub const DEFAULT_MAX_NAME_LEN: usize = 1 << 16;
-/// Default cap on scope nesting (see [`RegistryBuilder::max_scope_depth`]).
-pub const DEFAULT_MAX_SCOPE_DEPTH: usize = 1 << 16;
+/// Default cap, in bytes, on a name and on the full names built from it: variable and op
+/// names, the name stack and variable-scope names (see [`RegistryBuilder::max_name_len`]).
+/// TF's names are far shorter; the cap keeps deep nesting from growing without bound.
+pub const DEFAULT_MAX_NAME_LEN: usize = 4096;
+/// Default cap on scope nesting per thread (see [`RegistryBuilder::max_scope_depth`]).
+/// With [`DEFAULT_MAX_NAME_LEN`], a thread's open scopes hold at most a few times
+/// 4096 x 4096 bytes (16 MiB) of names in the worst case.
+pub const DEFAULT_MAX_SCOPE_DEPTH: usize = 4096;
 
 static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(1);
 
@@ -319,13 +323,17 @@ impl RegistryBuilder {
         self
     }
 
-    /// Longest name, in bytes, accepted anywhere; longer ones get [`Error::NameTooLong`].
+    /// Longest name, in bytes, accepted anywhere (default [`DEFAULT_MAX_NAME_LEN`]): each
+    /// name given, and each full name built from it, as asked for (before a `_1` suffix): a
+    /// variable's `scope/name`, a new name stack `outer/inner`, a new variable scope's name.
+    /// Longer ones get [`Error::NameTooLong`] and change nothing.
     pub fn max_name_len(mut self, n: usize) -> Self {
         self.limits.max_name_len = n;
         self
     }
 
-    /// Deepest scope nesting accepted per thread; deeper ones get [`Error::ScopeTooDeep`].
+    /// Deepest scope nesting accepted per thread (default [`DEFAULT_MAX_SCOPE_DEPTH`]);
+    /// deeper ones get [`Error::ScopeTooDeep`].
     pub fn max_scope_depth(mut self, n: usize) -> Self {
         self.limits.max_scope_depth = n;
         self
@@ -403,14 +411,23 @@ impl Registry {
     }
 
     fn check_name_len(&self, name: &str) -> Result<()> {
+        self.check_joined_len("", name)
+    }
+
+    /// Refuses the name `head/tail` (`tail` if `head` is empty) if it is over the length
+    /// limit, without building it.
+    fn check_joined_len(&self, head: &str, tail: &str) -> Result<()> {
         let limit = self.inner.limits.max_name_len;
-        if name.len() > limit {
-            let prefix: String = name.chars().take(32).collect();
-            return Err(Error::NameTooLong {
-                prefix,
-                len: name.len(),
-                limit,
-            });
+        let sep = (!head.is_empty()).then_some('/');
+        let len = head.len() + sep.map_or(0, char::len_utf8) + tail.len();
+        if len > limit {
+            let prefix = head
+                .chars()
+                .chain(sep)
+                .chain(tail.chars())
+                .take(32)
+                .collect();
+            return Err(Error::NameTooLong { prefix, len, limit });
         }
         Ok(())
     }
@@ -474,10 +491,10 @@ impl Registry {
             }
             let (stack, returned) =
                 self.name_scope_transition(&t.name_stack, name.unwrap_or(""))?;
-            let old = std::mem::replace(&mut t.name_stack, stack);
+            let name_stack = t.replace_name_stack(stack);
             let id = t.push(Frame {
                 id: 0,
-                name_stack: Some(old),
+                name_stack,
                 scope: None,
                 counts: CountsOnExit::Keep,
             });
@@ -494,6 +511,7 @@ impl Registry {
         if let Some(abs) = name.strip_suffix('/') {
             return Ok((abs.to_owned(), name.to_owned()));
         }
+        self.check_joined_len(stack, name)?;
         let (unique, _) = self.write().unique(stack, name, Mark::Stored);
         let returned = format!("{unique}/");
         Ok((unique, returned))
@@ -527,6 +545,14 @@ impl Registry {
             if matches!(b.target, ScopeTarget::Name(None)) && reuse.is_some() {
                 return Err(Error::ReuseWithoutName);
             }
+            // The new variable scope's full name (before a `default_name` suffix).
+            match &b.target {
+                ScopeTarget::Name(name) => {
+                    let name = name.as_deref().or(b.default_name.as_deref()).unwrap_or("");
+                    self.check_joined_len(t.current.name(), name)?;
+                }
+                ScopeTarget::Scope(captured) => self.check_name_len(captured.name())?,
+            }
             // The name scope: re-enter the current one, or open one named after the scope.
             let reenter_current = || {
                 if t.name_stack.is_empty() {
@@ -551,7 +577,7 @@ impl Registry {
             let (scope, counts) = match &b.target {
                 ScopeTarget::Scope(captured) => {
                     let scope = captured.reentered(reuse, b.initializer.clone(), b.dtype);
-                    t.open_variable_scope(scope.name());
+                    t.open_variable_scope(&scope);
                     (scope, CountsOnExit::Restore(t.counts.clone()))
                 }
                 ScopeTarget::Name(name) => {
@@ -566,17 +592,18 @@ impl Registry {
                     let scope =
                         t.current
                             .child(&name, original, reuse, b.initializer.clone(), b.dtype);
-                    t.open_variable_scope(scope.name());
-                    let close = CountsOnExit::CloseSubscopes(scope.name().to_owned());
-                    (scope, close)
+                    t.open_variable_scope(&scope);
+                    (scope, CountsOnExit::CloseSubscopes)
                 }
             };
             let old_scope = std::mem::replace(&mut t.current, scope.clone());
-            let old_stack =
-                name_scope.map(|(stack, _)| std::mem::replace(&mut t.name_stack, stack));
+            let name_stack = match name_scope {
+                Some((stack, _)) => t.replace_name_stack(stack),
+                None => StackOnExit::Keep,
+            };
             let id = t.push(Frame {
                 id: 0,
-                name_stack: old_stack,
+                name_stack,
                 scope: Some(old_scope),
                 counts,
             });
@@ -751,6 +778,9 @@ impl Registry {
         // as an absolute scope and so drops one trailing `/` (`a//` -> `a/`).
         let stack = self.current_name_scope();
         let stack = stack.strip_suffix('/').unwrap_or(&stack);
+        if !name.is_empty() && !name.ends_with('/') {
+            self.check_joined_len(stack, name)?;
+        }
         check_op_name(stack, name, Some(Helpers::FromValue))?;
         let mut shared = self.write();
         let (op_name, implicit_name) =
@@ -787,6 +817,9 @@ impl Registry {
     pub fn new_op_name(&self, name: &str) -> Result<String> {
         self.check_name_len(name)?;
         let stack = self.current_name_scope();
+        if !name.ends_with('/') {
+            self.check_joined_len(&stack, name)?;
+        }
         check_op_name(&stack, name, None)?;
         let mut shared = self.write();
         let (op, _) = shared.claim_op_name(&stack, name, None)?;

@@ -76,7 +76,8 @@ pub struct VariableScope {
 }
 
 struct ScopeInner {
-    name: Box<str>,
+    /// Shared with the thread's `default_name` counters, keyed by scope name.
+    name: Arc<str>,
     original_name_scope: Box<str>,
     reuse: AtomicU8,
     initializer: Option<Initializer>,
@@ -85,7 +86,7 @@ struct ScopeInner {
 
 impl VariableScope {
     pub(crate) fn new(
-        name: &str,
+        name: Arc<str>,
         original_name_scope: &str,
         reuse: Reuse,
         initializer: Option<Initializer>,
@@ -93,7 +94,7 @@ impl VariableScope {
     ) -> VariableScope {
         VariableScope {
             inner: Arc::new(ScopeInner {
-                name: name.into(),
+                name,
                 original_name_scope: original_name_scope.into(),
                 reuse: AtomicU8::new(reuse.to_u8()),
                 initializer,
@@ -103,7 +104,7 @@ impl VariableScope {
     }
 
     pub(crate) fn root() -> VariableScope {
-        VariableScope::new("", "", Reuse::No, None, DType::F32)
+        VariableScope::new("".into(), "", Reuse::No, None, DType::F32)
     }
 
     /// The scope's name: the prefix of the variables `get_variable` makes in it (`rnn`,
@@ -155,7 +156,7 @@ impl VariableScope {
         dtype: Option<DType>,
     ) -> VariableScope {
         VariableScope::new(
-            self.name(),
+            Arc::clone(&self.inner.name),
             self.original_name_scope(),
             reuse.unwrap_or_else(|| self.reuse()),
             initializer.or_else(|| self.initializer().cloned()),
@@ -173,13 +174,17 @@ impl VariableScope {
         initializer: Option<Initializer>,
         dtype: Option<DType>,
     ) -> VariableScope {
-        let full = if self.name().is_empty() {
-            name.to_owned()
+        let full: Arc<str> = if self.name().is_empty() {
+            name.into()
         } else {
-            format!("{}/{}", self.name(), name)
+            let mut full = String::with_capacity(self.name().len() + 1 + name.len());
+            full.push_str(self.name());
+            full.push('/');
+            full.push_str(name);
+            full.into()
         };
         VariableScope::new(
-            &full,
+            full,
             name_scope,
             reuse.unwrap_or_else(|| self.reuse()),
             initializer.or_else(|| self.initializer().cloned()),
@@ -462,7 +467,7 @@ pub(crate) struct ThreadScopes {
     pub(crate) current: VariableScope,
     /// TF's `variable_scopes_count`, ordered so that closing a scope finds its sub-scopes
     /// by range instead of scanning every count. Absent means 0.
-    pub(crate) counts: BTreeMap<String, u32>,
+    pub(crate) counts: BTreeMap<Arc<str>, u32>,
     pub(crate) frames: Vec<Frame>,
     pub(crate) next_frame: u64,
     /// A buffer for `get_variable`'s full name, so that a lookup allocates nothing.
@@ -472,18 +477,30 @@ pub(crate) struct ThreadScopes {
 /// What leaving one scope restores.
 pub(crate) struct Frame {
     pub(crate) id: u64,
-    pub(crate) name_stack: Option<String>,
+    pub(crate) name_stack: StackOnExit,
     pub(crate) scope: Option<VariableScope>,
     pub(crate) counts: CountsOnExit,
+}
+
+/// How the name stack is restored when a scope is left.
+pub(crate) enum StackOnExit {
+    /// The scope did not change it.
+    Keep,
+    /// The scope extended it (`a` -> `a/b`): cut it back to this many bytes. Nested scopes
+    /// usually extend the stack, so a frame does not copy it.
+    Truncate(usize),
+    /// The scope replaced it (a reset to the root, an absolute name elsewhere): the old one.
+    Restore(String),
 }
 
 /// How the `default_name` counters change when a variable scope is left.
 pub(crate) enum CountsOnExit {
     Keep,
     /// A captured scope was re-entered: restore the counters as they were after entering.
-    Restore(BTreeMap<String, u32>),
-    /// A named scope was opened: reset the counters of its sub-scopes.
-    CloseSubscopes(String),
+    Restore(BTreeMap<Arc<str>, u32>),
+    /// A named scope was opened: reset the counters of its sub-scopes. The scope is the
+    /// current one when its frame is left, so its name is not copied here.
+    CloseSubscopes,
 }
 
 impl ThreadScopes {
@@ -495,6 +512,18 @@ impl ThreadScopes {
             frames: Vec::new(),
             next_frame: 0,
             scratch: String::new(),
+        }
+    }
+
+    /// Makes `stack` the name stack, returning how to restore the current one: by
+    /// truncation when `stack` extends it, which saves copying the old stack into the frame.
+    pub(crate) fn replace_name_stack(&mut self, stack: String) -> StackOnExit {
+        if stack.starts_with(self.name_stack.as_str()) {
+            let len = self.name_stack.len();
+            self.name_stack = stack;
+            StackOnExit::Truncate(len)
+        } else {
+            StackOnExit::Restore(std::mem::replace(&mut self.name_stack, stack))
         }
     }
 
@@ -515,12 +544,15 @@ impl ThreadScopes {
             match frame.counts {
                 CountsOnExit::Keep => {}
                 CountsOnExit::Restore(counts) => self.counts = counts,
-                CountsOnExit::CloseSubscopes(name) => {
-                    // TF zeroes every count under `name/`; absent means 0, so drop them.
-                    // They are exactly the keys in ["name/", "name0"): '0' follows '/'.
+                CountsOnExit::CloseSubscopes => {
+                    // The frames above this one are gone, so the current scope is the one
+                    // this frame opened. TF zeroes every count under `name/`; absent means
+                    // 0, so drop them. They are exactly the keys in ["name/", "name0"): '0'
+                    // follows '/'.
+                    let name = self.current.name();
                     let lo = format!("{name}/");
                     let hi = format!("{name}0");
-                    let under: Vec<String> = self
+                    let under: Vec<Arc<str>> = self
                         .counts
                         .range::<str, _>((Bound::Included(&*lo), Bound::Excluded(&*hi)))
                         .map(|(k, _)| k.clone())
@@ -533,8 +565,10 @@ impl ThreadScopes {
             if let Some(scope) = frame.scope {
                 self.current = scope;
             }
-            if let Some(stack) = frame.name_stack {
-                self.name_stack = stack;
+            match frame.name_stack {
+                StackOnExit::Keep => {}
+                StackOnExit::Truncate(len) => self.name_stack.truncate(len),
+                StackOnExit::Restore(stack) => self.name_stack = stack,
             }
         }
     }
@@ -557,7 +591,10 @@ impl ThreadScopes {
         format!("{prefix}_{idx}")
     }
 
-    pub(crate) fn open_variable_scope(&mut self, name: &str) {
-        *self.counts.entry(name.to_owned()).or_insert(0) += 1;
+    pub(crate) fn open_variable_scope(&mut self, scope: &VariableScope) {
+        *self
+            .counts
+            .entry(Arc::clone(&scope.inner.name))
+            .or_insert(0) += 1;
     }
 }
