@@ -334,3 +334,44 @@ fn readers_never_see_a_half_built_registry() {
     }
     assert_eq!(reg.len(), 500);
 }
+
+/// Under `Reuse::Auto`, a value initializer's shape is not a requested shape: whether a
+/// thread finds the variable before it initializes (fast path) or after (another thread
+/// created it while this one was initializing), it gets the existing variable, never a
+/// shape mismatch. Each thread's value has its own shape, so a race would show.
+#[test]
+fn auto_reuse_with_a_value_does_not_depend_on_timing() {
+    const NAMES: usize = 2_000;
+    let reg = Registry::with_seed(4);
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (reg, barrier) = (reg.clone(), barrier.clone());
+            std::thread::spawn(move || -> Result<Vec<Variable>, Error> {
+                let value = vec![t as f32; t + 1];
+                barrier.wait();
+                reg.variable_scope("auto").reuse(Reuse::Auto).with(|_| {
+                    (0..NAMES)
+                        .map(|k| {
+                            let init = Initializer::value(value.clone());
+                            reg.get_variable(&format!("v{k}"), VarSpec::new().initializer(init))
+                        })
+                        .collect()
+                })
+            })
+        })
+        .collect();
+    let results: Vec<Vec<Variable>> = handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .expect("no panic")
+                .expect("no error, whatever the timing")
+        })
+        .collect();
+    for k in 0..NAMES {
+        let first = &results[0][k];
+        assert!(results.iter().all(|vars| vars[k].ptr_eq(first)), "v{k}");
+    }
+    assert_eq!(reg.len(), NAMES);
+}

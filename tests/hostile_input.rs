@@ -414,7 +414,14 @@ fn overflowing_and_oversized_shapes_are_refused_before_allocating() -> Result<()
                 reg.get_variable("big", VarSpec::new().shape(&shape))
             })
         });
-        assert!(matches!(e, Error::ShapeOverflow { .. }), "{shape:?}: {e:?}");
+        match &e {
+            Error::VariableShapeOverflow { name, shape: s } => {
+                assert_eq!(name, "big");
+                assert_eq!(s, &shape);
+            }
+            other => panic!("{shape:?}: expected VariableShapeOverflow, got {other:?}"),
+        }
+        assert!(e.to_string().contains("variable big"), "{e}");
         assert!(
             bytes < 1 << 16,
             "{bytes} bytes allocated for a refused shape"
@@ -483,6 +490,26 @@ fn bad_initializer_parameters_are_typed_errors() -> Result<(), Error> {
             "{init:?}: {e:?}"
         );
     }
+    // The message names the variable, with its scope.
+    let e = reg.variable_scope("enc").with(|_| {
+        refused(&reg, || {
+            reg.get_variable(
+                "w",
+                VarSpec::new()
+                    .shape([2])
+                    .initializer(Initializer::random_normal(0.0, -1.0)),
+            )
+        });
+        reg.get_variable(
+            "w",
+            VarSpec::new()
+                .shape([2])
+                .initializer(Initializer::random_normal(0.0, -1.0)),
+        )
+        .map(|_| ())
+    });
+    let e = e.expect_err("a negative stddev is refused");
+    assert!(e.to_string().contains("enc/w"), "{e}");
     Ok(())
 }
 

@@ -128,6 +128,35 @@ fn errors_name_the_variable_the_scope_and_the_fix() -> Result<(), Error> {
 }
 
 #[test]
+fn write_and_initializer_errors_name_the_variable() -> Result<(), Error> {
+    let reg = Registry::with_seed(1);
+    let _s = reg.variable_scope("enc").enter()?;
+    let w = reg.get_variable("w", shape(&[2]))?;
+    let e = w.write().copy_from(&Tensor::from([1.0f32])).unwrap_err();
+    assert!(
+        matches!(&e, Error::AssignMismatch { name, .. } if name == "enc/w"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("variable enc/w"), "{e}");
+    let e = reg
+        .get_variable(
+            "u",
+            shape(&[2]).initializer(Initializer::random_uniform(1.0, 0.0)),
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidInitializer { .. }), "{e:?}");
+    assert!(e.to_string().contains("enc/u"), "{e}");
+    let e = reg
+        .get_variable("huge", shape(&[usize::MAX, 2]))
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::VariableShapeOverflow { name, .. } if name == "enc/huge"),
+        "{e:?}"
+    );
+    Ok(())
+}
+
+#[test]
 fn guards_dropped_out_of_order_restore_the_outer_state() -> Result<(), Error> {
     let reg = Registry::new();
     let outer = reg.variable_scope("outer").enter()?;

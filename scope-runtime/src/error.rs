@@ -276,6 +276,19 @@ pub enum Error {
         /// The value's shape.
         got_shape: Shape,
     },
+
+    /// A variable's shape whose element count overflows `usize`, or whose elements cannot
+    /// be allocated.
+    #[error(
+        "variable {name}: shape {} has more elements than fit in memory",
+        format_shape(shape)
+    )]
+    VariableShapeOverflow {
+        /// Full name of the variable.
+        name: String,
+        /// The shape.
+        shape: Shape,
+    },
 }
 
 fn invalid_name_message(name: &str, context: NameContext) -> String {

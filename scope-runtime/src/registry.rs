@@ -690,20 +690,20 @@ impl Registry {
         spec: VarSpec,
     ) -> Result<Variable> {
         let VarSpec {
-            shape,
+            shape: requested,
             dtype,
             initializer,
             trainable,
         } = spec;
         let initializer = initializer.or_else(|| scope.initializer().cloned());
         let dtype = dtype.unwrap_or(scope.dtype());
-        let initializer = match (initializer, &shape) {
+        let initializer = match (initializer, &requested) {
             (Some(init), _) => init,
             (None, None) => return Err(Error::MissingShape { name: full_name }),
             (None, Some(_)) => Initializer::default_for(dtype),
         };
-        let shape = match (&initializer, shape) {
-            (Initializer::Value(v), _) => v.shape().to_vec(),
+        let shape: &[usize] = match (&initializer, &requested) {
+            (Initializer::Value(v), _) => v.shape(),
             (_, Some(shape)) => shape,
             (_, None) => {
                 return Err(Error::InitializerNeedsShape {
@@ -718,15 +718,17 @@ impl Registry {
             Helpers::FromInitializer
         };
         check_op_name("", &full_name, Some(helpers))?;
-        self.check_size(&full_name, &shape)?;
+        self.check_size(&full_name, shape)?;
         initializer.check_dtype(&full_name, dtype)?;
-        let value =
-            initializer.initialize(&shape, dtype, stream_seed(self.inner.seed, &full_name))?;
+        let value = initializer
+            .initialize(shape, dtype, stream_seed(self.inner.seed, &full_name))
+            .map_err(|e| name_variable(e, &full_name))?;
 
         let mut shared = self.write();
         if let Some(found) = shared.stored(&full_name) {
-            // Another thread created it since the fast path looked.
-            return share(found, reuse, Some(&shape), dtype, &full_name, scope);
+            // Another thread created it since the fast path looked: the same checks as the
+            // fast path, with the caller's shape (not the one derived from a value).
+            return share(found, reuse, requested.as_deref(), dtype, &full_name, scope);
         }
         let (op_name, implicit_name) = shared.claim_op_name("", &full_name, Some(helpers))?;
         shared.next_id += 1;
@@ -747,7 +749,8 @@ impl Registry {
     }
 
     fn check_size(&self, name: &str, shape: &[usize]) -> Result<()> {
-        let numel = checked_numel(shape).ok_or_else(|| Error::ShapeOverflow {
+        let numel = checked_numel(shape).ok_or_else(|| Error::VariableShapeOverflow {
+            name: name.to_owned(),
             shape: shape.to_vec(),
         })?;
         let limit = self.inner.limits.max_elements;
@@ -885,6 +888,20 @@ impl Registry {
     /// How many names the uniquifier has handed out or marked.
     pub fn names_in_use(&self) -> usize {
         self.read().names.len()
+    }
+}
+
+/// Makes an error raised while initializing the variable `name` say which variable it was.
+fn name_variable(e: Error, name: &str) -> Error {
+    match e {
+        Error::InvalidInitializer { reason } => Error::InvalidInitializer {
+            reason: format!("{reason} (variable {name})"),
+        },
+        Error::ShapeOverflow { shape } => Error::VariableShapeOverflow {
+            name: name.to_owned(),
+            shape,
+        },
+        e => e,
     }
 }
 

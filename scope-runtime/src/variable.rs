@@ -190,6 +190,7 @@ impl Variable {
     /// A write lock on the value, which can change elements but never the shape or dtype.
     pub fn write(&self) -> VariableWrite<'_> {
         VariableWrite {
+            name: &self.inner.name,
             guard: self
                 .inner
                 .value
@@ -228,6 +229,7 @@ impl Variable {
 
 /// Write access to a variable's value: elements may change, shape and dtype may not.
 pub struct VariableWrite<'a> {
+    name: &'a str,
     guard: RwLockWriteGuard<'a, Tensor>,
 }
 
@@ -265,7 +267,7 @@ impl VariableWrite<'_> {
     pub fn copy_from(&mut self, value: &Tensor) -> Result<()> {
         if value.dtype() != self.guard.dtype() || value.shape() != self.guard.shape() {
             return Err(Error::AssignMismatch {
-                name: String::new(),
+                name: self.name.to_owned(),
                 dtype: self.guard.dtype(),
                 shape: self.guard.shape().to_vec(),
                 got_dtype: value.dtype(),
