@@ -3,7 +3,10 @@
 
 use std::sync::{Arc, Barrier};
 
-use scope::{Collection, DType, Error, Initializer, Registry, Reuse, Tensor, VarSpec, Variable};
+use scope::{
+    Collection, DType, Error, Initializer, Registry, Reuse, Tensor, VarSpec, Variable,
+    VariableOptions,
+};
 
 fn shape(s: &[usize]) -> VarSpec {
     VarSpec::new().shape(s)
@@ -151,6 +154,51 @@ fn write_and_initializer_errors_name_the_variable() -> Result<(), Error> {
         .unwrap_err();
     assert!(
         matches!(&e, Error::VariableShapeOverflow { name, .. } if name == "enc/huge"),
+        "{e:?}"
+    );
+    Ok(())
+}
+
+/// `tf.Variable(1 << 40, dtype=tf.int32)` is refused, not saturated or wrapped; int64
+/// values keep every bit.
+#[test]
+fn variable_values_are_converted_exactly_or_refused() -> Result<(), Error> {
+    let reg = Registry::new();
+    let named = VariableOptions::named;
+    for big in [1i64 << 40, i64::from(i32::MAX) + 1, i64::from(i32::MIN) - 1] {
+        let before = reg.names_in_use();
+        let e = Variable::new_with(&reg, vec![0, big], named("v").dtype(DType::I32)).unwrap_err();
+        match &e {
+            Error::ValueOutOfRange { name, dtype, value } => {
+                assert_eq!(name, "v");
+                assert_eq!(*dtype, DType::I32);
+                assert_eq!(value, &big.to_string());
+            }
+            other => panic!("{big}: expected ValueOutOfRange, got {other:?}"),
+        }
+        assert!(e.to_string().contains("variable v"), "{e}");
+        assert_eq!(
+            reg.names_in_use(),
+            before,
+            "a refused value changed nothing"
+        );
+    }
+    let v = Variable::new_with(
+        &reg,
+        vec![i64::from(i32::MIN), -1, i64::from(i32::MAX)],
+        named("fits").dtype(DType::I32),
+    )?;
+    assert_eq!(v.value(), Tensor::from(vec![i32::MIN, -1, i32::MAX]));
+    let exact = vec![(1i64 << 53) + 1, i64::MAX, i64::MIN];
+    let v = Variable::new_with(&reg, exact.clone(), named("wide").dtype(DType::I64))?;
+    assert_eq!(v.value(), Tensor::from(exact));
+    let v = Variable::new_with(&reg, vec![-7i32, 7], named("widened").dtype(DType::I64))?;
+    assert_eq!(v.value(), Tensor::from(vec![-7i64, 7]));
+    // Type refusals print the value exactly, as Python would.
+    let e = Variable::new_with(&reg, vec![(1i64 << 53) + 1], named("b").dtype(DType::Bool))
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::InitializerType { value, kind: "int", .. } if value == "9007199254740993"),
         "{e:?}"
     );
     Ok(())

@@ -289,6 +289,21 @@ pub enum Error {
         /// The shape.
         shape: Shape,
     },
+
+    /// A `tf.Variable` initial value that does not fit the variable's integer dtype (TF
+    /// refuses it rather than wrap or saturate).
+    #[error(
+        "Python integer {value} out of bounds for {dtype}. (variable {name}: pass a value that \
+         fits, or a wider dtype such as `DType::I64`)"
+    )]
+    ValueOutOfRange {
+        /// Full name of the variable.
+        name: String,
+        /// The variable's dtype.
+        dtype: DType,
+        /// The first offending value.
+        value: String,
+    },
 }
 
 fn invalid_name_message(name: &str, context: NameContext) -> String {

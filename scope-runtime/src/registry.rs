@@ -18,7 +18,7 @@ use crate::scope::{
     CountsOnExit, Frame, NameScopeBuilder, Reuse, ScopeTarget, StackOnExit, ThreadScopes,
     VariableScope, VariableScopeBuilder,
 };
-use crate::tensor::{checked_numel, Shape, Tensor};
+use crate::tensor::{checked_numel, Shape, Tensor, TensorData};
 use crate::variable::{Registration, Variable, VariableOptions};
 
 /// Default cap on a variable's element count (see [`RegistryBuilder::max_elements`]).
@@ -905,26 +905,61 @@ fn name_variable(e: Error, name: &str) -> Error {
     }
 }
 
+/// The first element of `value`, printed as Python prints it (`0.5`, `1`, `True`); `0.0`
+/// or `0` for an empty one.
+fn first_element(value: &Tensor) -> String {
+    match value.data() {
+        TensorData::F16(v) => v.first().map(|x| format!("{:?}", f64::from(x.to_f32()))),
+        TensorData::F32(v) => v.first().map(|x| format!("{:?}", f64::from(*x))),
+        TensorData::F64(v) => v.first().map(|x| format!("{x:?}")),
+        TensorData::I32(v) => v.first().map(i32::to_string),
+        TensorData::I64(v) => v.first().map(i64::to_string),
+        TensorData::Bool(v) => v
+            .first()
+            .map(|&b| if b { "True" } else { "False" }.to_owned()),
+    }
+    .unwrap_or_else(|| {
+        if value.dtype().is_floating() {
+            "0.0"
+        } else {
+            "0"
+        }
+        .to_owned()
+    })
+}
+
 /// Converts a `tf.Variable`'s initial value to an explicit dtype as TF converts the Python
-/// value: floats refuse integer and bool types, integers refuse bool; bools and widening
-/// conversions pass.
+/// value: floats refuse integer and bool types, integers refuse bool, and an integer that
+/// does not fit `int32` is refused with [`Error::ValueOutOfRange`]; bools and widening
+/// conversions pass. Integers never go through `f64`.
 fn convert_value(value: &Tensor, dtype: DType, name: &str) -> Result<Tensor> {
     let from = value.dtype();
+    if from == dtype {
+        return Ok(value.clone());
+    }
     let refused = (from.is_floating() && !dtype.is_floating())
         || (matches!(from, DType::I32 | DType::I64) && dtype == DType::Bool);
     if refused {
-        let first = value.to_f64_vec().first().copied().unwrap_or(0.0);
-        let (shown, kind) = if from.is_floating() {
-            (format!("{first:?}"), "float")
-        } else {
-            (format!("{first}"), "int")
-        };
+        let kind = if from.is_floating() { "float" } else { "int" };
         return Err(Error::InitializerType {
             name: name.to_owned(),
             dtype,
-            value: shown,
+            value: first_element(value),
             kind,
         });
+    }
+    if let (TensorData::I64(v), DType::I32) = (value.data(), dtype) {
+        let narrowed: Vec<i32> = v
+            .iter()
+            .map(|&x| {
+                i32::try_from(x).map_err(|_| Error::ValueOutOfRange {
+                    name: name.to_owned(),
+                    dtype,
+                    value: x.to_string(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        return Tensor::new(value.shape(), TensorData::I32(narrowed));
     }
     Ok(value.cast(dtype))
 }
