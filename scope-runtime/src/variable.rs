@@ -180,6 +180,12 @@ impl Variable {
     }
 
     /// A read lock on the value. Many readers may hold it at once.
+    ///
+    /// The lock is a `std` [`RwLock`]: while a guard is alive, a call on this thread that
+    /// writes the same variable ([`assign`](Self::assign), [`write`](Self::write), restoring
+    /// a checkpoint, an optimizer step) deadlocks, and so may a second read if a writer is
+    /// waiting. Drop the guard first. A writer that panicked does not poison the variable:
+    /// its value is kept as far as it was written.
     pub fn read(&self) -> RwLockReadGuard<'_, Tensor> {
         self.inner
             .value
@@ -188,6 +194,13 @@ impl Variable {
     }
 
     /// A write lock on the value, which can change elements but never the shape or dtype.
+    ///
+    /// While the guard is alive, a call on this thread that locks the same variable's value
+    /// again ([`value`](Self::value), [`assign`](Self::assign), `Display`,
+    /// [`read`](Self::read), saving a checkpoint) deadlocks, as with any `std` [`RwLock`]:
+    /// drop the guard first. (`name`, `shape` and `dtype` take no lock.) If the holder
+    /// panics, later readers see the value as far as it was written (the lock's poisoning is
+    /// ignored).
     pub fn write(&self) -> VariableWrite<'_> {
         VariableWrite {
             name: &self.inner.name,
@@ -228,6 +241,10 @@ impl Variable {
 }
 
 /// Write access to a variable's value: elements may change, shape and dtype may not.
+///
+/// It holds the variable's write lock: locking the same variable again on the same thread
+/// while it is alive (`value`, `assign`, `Display`, a checkpoint save) deadlocks (see
+/// [`Variable::write`]).
 pub struct VariableWrite<'a> {
     name: &'a str,
     guard: RwLockWriteGuard<'a, Tensor>,
