@@ -307,12 +307,6 @@ impl Tensor {
         &self.data
     }
 
-    /// The typed buffer, mutably. Crate-private: replacing the buffer could break the
-    /// length invariant.
-    pub(crate) fn data_mut(&mut self) -> &mut TensorData {
-        &mut self.data
-    }
-
     /// Consumes the tensor into its shape and buffer.
     pub fn into_parts(self) -> (Shape, TensorData) {
         (self.shape.into_vec(), self.data)

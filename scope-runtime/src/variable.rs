@@ -3,12 +3,12 @@
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use ndarray::{ArrayViewMutD, IxDyn};
+use ndarray::ArrayViewMutD;
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::registry::Registry;
-use crate::tensor::{Tensor, TensorData};
+use crate::tensor::Tensor;
 
 /// A named variable: a handle to storage shared by every clone.
 ///
@@ -227,17 +227,22 @@ impl Variable {
 
     /// Checks that `value` could be assigned, without assigning it.
     pub fn check_assignable(&self, value: &Tensor) -> Result<()> {
-        if value.dtype() != self.dtype() || value.shape() != self.shape() {
-            return Err(Error::AssignMismatch {
-                name: self.name().to_owned(),
-                dtype: self.dtype(),
-                shape: self.shape().to_vec(),
-                got_dtype: value.dtype(),
-                got_shape: value.shape().to_vec(),
-            });
-        }
-        Ok(())
+        check_assignable(self.name(), self.dtype(), self.shape(), value)
     }
+}
+
+/// [`Error::AssignMismatch`] unless `value` has exactly this dtype and shape.
+fn check_assignable(name: &str, dtype: DType, shape: &[usize], value: &Tensor) -> Result<()> {
+    if value.dtype() != dtype || value.shape() != shape {
+        return Err(Error::AssignMismatch {
+            name: name.to_owned(),
+            dtype,
+            shape: shape.to_vec(),
+            got_dtype: value.dtype(),
+            got_shape: value.shape().to_vec(),
+        });
+    }
+    Ok(())
 }
 
 /// Write access to a variable's value: elements may change, shape and dtype may not.
@@ -261,18 +266,12 @@ impl std::ops::Deref for VariableWrite<'_> {
 impl VariableWrite<'_> {
     /// The `f32` elements, mutably, if the variable is `float32`.
     pub fn as_f32_mut(&mut self) -> Option<&mut [f32]> {
-        match self.guard.data_mut() {
-            TensorData::F32(v) => Some(v.as_mut_slice()),
-            _ => None,
-        }
+        self.guard.as_f32_mut()
     }
 
     /// The `f64` elements, mutably, if the variable is `float64`.
     pub fn as_f64_mut(&mut self) -> Option<&mut [f64]> {
-        match self.guard.data_mut() {
-            TensorData::F64(v) => Some(v.as_mut_slice()),
-            _ => None,
-        }
+        self.guard.view_f64_mut().and_then(|v| v.into_slice())
     }
 
     /// A mutable `ndarray` view of the `f32` elements, if the variable is `float32`.
@@ -282,22 +281,9 @@ impl VariableWrite<'_> {
 
     /// Copies `value`'s elements in; fails if its dtype or shape differ.
     pub fn copy_from(&mut self, value: &Tensor) -> Result<()> {
-        if value.dtype() != self.guard.dtype() || value.shape() != self.guard.shape() {
-            return Err(Error::AssignMismatch {
-                name: self.name.to_owned(),
-                dtype: self.guard.dtype(),
-                shape: self.guard.shape().to_vec(),
-                got_dtype: value.dtype(),
-                got_shape: value.shape().to_vec(),
-            });
-        }
+        check_assignable(self.name, self.guard.dtype(), self.guard.shape(), value)?;
         *self.guard = value.clone();
         Ok(())
-    }
-
-    /// Shape helper for ndarray interop.
-    pub fn dim(&self) -> IxDyn {
-        IxDyn(self.guard.shape())
     }
 }
 
