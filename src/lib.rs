@@ -18,3 +18,7 @@ pub mod __private {
         VarSpec, Variable, VariableScope,
     };
 }
+
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;

@@ -387,6 +387,19 @@ pub fn format_listing(source: &dyn CheckpointSource) -> String {
     out
 }
 
+/// "Did you mean": for each of `names`, the closest of `candidates`, or `None`, by the
+/// matcher of the restore pre-flight (a shared tail of path components such as `rnn/w` for
+/// `model/rnn/w`, else a small edit distance such as `weights` for `wieghts`).
+///
+/// ```
+/// use scope::checkpoint::suggest_names;
+/// let found = suggest_names(&["rnn/wieghts", "zzz"], &["rnn/weights", "rnn/biases"]);
+/// assert_eq!(found, [Some("rnn/weights"), None]);
+/// ```
+pub fn suggest_names<'a>(names: &[&str], candidates: &[&'a str]) -> Vec<Option<&'a str>> {
+    suggest::suggest_all(names, candidates)
+}
+
 /// The position of `name` among a checkpoint's `tensors` (sorted by name), or
 /// [`CheckpointError::NotFound`] with the closest name as a suggestion.
 pub(crate) fn find_tensor(location: &str, tensors: &[TensorInfo], name: &str) -> Result<usize> {
