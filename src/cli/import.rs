@@ -8,7 +8,7 @@
 //! checkpoint's value in a constant. TF names that are no Rust identifier keep their name
 //! through the DSL's explicit names.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use scope_runtime::checkpoint::StoredDType;
@@ -19,7 +19,7 @@ use super::naming::{
     string_lit,
 };
 use super::tree::{training_state, Group, Tree};
-use super::{shorten, Checkpoint, CliError, Result};
+use super::{shorten, Checkpoint, CliError, Map, Result, Set};
 
 /// What `import` generates.
 #[derive(Clone, Debug)]
@@ -39,6 +39,9 @@ const MIN_RUN: usize = 1;
 /// At most this many dimensions become arguments (the most frequent); the rest stay
 /// literals.
 const MAX_DIM_ARGS: usize = 24;
+
+/// A dimension is named after (at most) this many of its first occurrences.
+const NAMING_EXAMPLES: usize = 64;
 
 /// Where the model is built.
 enum Placement {
@@ -114,9 +117,9 @@ struct Ctx<'a> {
     ckpt: &'a Checkpoint,
     parent: Vec<usize>,
     /// The node of each declared tensor.
-    var_node: HashMap<usize, usize>,
+    var_node: Map<usize, usize>,
     /// Type (index into `defs`) of a signature, for sub-scopes declared as sub-models.
-    type_of: HashMap<u32, usize>,
+    type_of: Map<u32, usize>,
     defs: Vec<Def>,
 }
 
@@ -240,7 +243,7 @@ pub fn import(ckpt: &Checkpoint, opts: &ImportOptions) -> Result<String> {
         ckpt,
         parent,
         var_node,
-        type_of: HashMap::new(),
+        type_of: Map::default(),
         defs: Vec::new(),
     };
     let top_scope = match &placement {
@@ -250,7 +253,7 @@ pub fn import(ckpt: &Checkpoint, opts: &ImportOptions) -> Result<String> {
     cx.find_types(&opts.name, top_scope);
     for d in 0..cx.defs.len() {
         let node = cx.defs[d].node;
-        let mut taken = HashSet::new();
+        let mut taken = Set::default();
         cx.defs[d].items = cx.body(node, "", &mut taken);
     }
     let (args, dims) = cx.name_args();
@@ -285,9 +288,9 @@ impl Ctx<'_> {
         });
         // (signature, first node, names it occurs under, paths, run prefix)
         let mut order: Vec<u32> = Vec::new();
-        let mut info: HashMap<u32, (usize, Vec<String>, Vec<String>, bool)> = HashMap::new();
+        let mut info: Map<u32, (usize, Vec<String>, Vec<String>, bool)> = Map::default();
         let mut stack = vec![0usize];
-        let mut seen: HashSet<u32> = HashSet::new();
+        let mut seen: Set<u32> = Set::default();
         while let Some(id) = stack.pop() {
             let mut next = Vec::new();
             for g in self.tree.groups(id, MIN_RUN) {
@@ -314,7 +317,7 @@ impl Ctx<'_> {
             // Depth-first, in declaration order.
             stack.extend(next.into_iter().rev());
         }
-        let mut names_taken: HashSet<String> = HashSet::from([top.to_owned()]);
+        let mut names_taken: Set<String> = Set::from_iter([top.to_owned()]);
         for sig in order {
             let (node, names, paths, run) = &info[&sig];
             let n = self.tree.node(*node);
@@ -363,7 +366,7 @@ impl Ctx<'_> {
 
     /// Claims a field name in a struct: `ident`, or `ident_2`, ... if flattening made it
     /// collide. Returns the identifier and whether it was renamed.
-    fn claim(taken: &mut HashSet<String>, prefix: &str, ident: &str) -> (String, bool) {
+    fn claim(taken: &mut Set<String>, prefix: &str, ident: &str) -> (String, bool) {
         let bare = ident.trim_start_matches("r#");
         let flat = |id: &str| {
             if prefix.is_empty() {
@@ -386,21 +389,46 @@ impl Ctx<'_> {
     }
 
     /// The declarations of scope `id`'s children.
-    fn body(&self, id: usize, prefix: &str, taken: &mut HashSet<String>) -> Vec<Item> {
+    fn body(&self, id: usize, prefix: &str, taken: &mut Set<String>) -> Vec<Item> {
         let node = self.tree.node(id);
-        let var_names: HashSet<&str> = node
+        let var_names: Set<&str> = node
             .children
             .iter()
             .filter(|&&c| !self.tree.is_scope(c))
             .map(|&c| self.tree.node(c).name.as_str())
             .collect();
+        let groups = self.tree.groups(id, MIN_RUN);
+        // Fields that spell their TF name claim their identifier before the renamed ones
+        // (`a_b` keeps `a_b`; `a.b` becomes `a_b_2`).
+        let mut plain: Map<usize, String> = Map::default();
+        for g in &groups {
+            let (key, name, anonymous) = match g {
+                Group::Run { prefix, members } => (members[0], prefix.as_str(), false),
+                Group::One(c) => {
+                    let n = self.tree.node(*c);
+                    let anonymous = n.tensor.is_none()
+                        && !self.type_of.contains_key(&n.sig)
+                        && !var_names.contains(n.name.as_str());
+                    (*c, n.name.as_str(), anonymous)
+                }
+            };
+            let f = field_name(name);
+            if !f.explicit && !anonymous {
+                plain.insert(key, Self::claim(taken, prefix, &f.ident).0);
+            }
+        }
+        let mut claim = |taken: &mut Set<String>, key: usize, ident: &str| match plain.remove(&key)
+        {
+            Some(field) => (field, false),
+            None => Self::claim(taken, prefix, ident),
+        };
         let mut items = Vec::new();
-        for g in self.tree.groups(id, MIN_RUN) {
+        for g in groups {
             match g {
                 Group::Run { prefix: p, members } => {
                     let ty = self.type_of[&self.tree.node(members[0]).sig];
                     let f = field_name(p.as_str());
-                    let (field, _) = Self::claim(taken, prefix, &f.ident);
+                    let (field, _) = claim(taken, members[0], &f.ident);
                     // The scopes are `<prefix>_N`, the prefix being the field's name unless
                     // given.
                     items.push(Item::Model {
@@ -414,7 +442,7 @@ impl Ctx<'_> {
                     let child = self.tree.node(c);
                     let f = field_name(&child.name);
                     if let Some(t) = child.tensor {
-                        let (field, renamed) = Self::claim(taken, prefix, &f.ident);
+                        let (field, renamed) = claim(taken, c, &f.ident);
                         items.push(Item::Var {
                             field,
                             name: (f.explicit || renamed).then(|| child.name.clone()),
@@ -432,8 +460,7 @@ impl Ctx<'_> {
                                 let p = format!("{path}/{}", kn.name);
                                 match kn.tensor {
                                     Some(t) => {
-                                        let (field, _) =
-                                            Self::claim(taken, prefix, &snake_ident(&p));
+                                        let (field, _) = claim(taken, usize::MAX, &snake_ident(&p));
                                         items.push(Item::Var {
                                             field,
                                             name: Some(p),
@@ -448,7 +475,7 @@ impl Ctx<'_> {
                             }
                         }
                     } else if let Some(&ty) = self.type_of.get(&child.sig) {
-                        let (field, _) = Self::claim(taken, prefix, &f.ident);
+                        let (field, _) = claim(taken, c, &f.ident);
                         let scope = (self.defs[ty].scope != child.name).then(|| child.name.clone());
                         items.push(Item::Model {
                             field,
@@ -458,7 +485,7 @@ impl Ctx<'_> {
                         });
                     } else {
                         // An anonymous sub-scope: its fields are prefixed with its identifier.
-                        let (field, renamed) = Self::claim(taken, prefix, &f.ident);
+                        let (field, renamed) = claim(taken, c, &f.ident);
                         let inner = if prefix.is_empty() {
                             field.trim_start_matches("r#").to_owned()
                         } else {
@@ -508,10 +535,10 @@ impl Ctx<'_> {
     /// Names the arguments: every dimension above 1 (the most frequent `MAX_DIM_ARGS`;
     /// a dimension known only by its position that is a small multiple of `hidden` is
     /// written as one), then every repeat count, which is stored in its item.
-    fn name_args(&mut self) -> (Vec<Arg>, HashMap<usize, Dim>) {
+    fn name_args(&mut self) -> (Vec<Arg>, Map<usize, Dim>) {
         let slots = self.slots();
-        let mut freq: HashMap<usize, usize> = HashMap::new();
-        let mut first: HashMap<usize, usize> = HashMap::new();
+        let mut freq: Map<usize, usize> = Map::default();
+        let mut first: Map<usize, usize> = Map::default();
         for (i, s) in slots.iter().enumerate() {
             if s.value > 1 {
                 *freq.entry(s.value).or_default() += 1;
@@ -526,10 +553,21 @@ impl Ctx<'_> {
         };
         by_freq.truncate(MAX_DIM_ARGS);
         let mut chosen: Vec<(usize, String, u8)> = Vec::new();
+        // The first occurrences of each value (in declaration order) name it.
+        let mut examples: Map<usize, Vec<&Slot>> = Map::default();
+        for s in &slots {
+            if let Some(list) = examples.get_mut(&s.value) {
+                if list.len() < NAMING_EXAMPLES {
+                    list.push(s);
+                }
+            } else if by_freq.iter().any(|&(v, _)| v == s.value) {
+                examples.insert(s.value, vec![s]);
+            }
+        }
         for &(value, _) in &by_freq {
             let mut best: Option<(u8, String)> =
                 (Some(value) == hidden).then(|| (0, "hidden".to_owned()));
-            for s in slots.iter().filter(|s| s.value == value) {
+            for s in examples.get(&value).into_iter().flatten() {
                 let cand = self.slot_name(s);
                 if best.as_ref().is_none_or(|(p, _)| cand.0 < *p) {
                     best = Some(cand);
@@ -541,7 +579,7 @@ impl Ctx<'_> {
         // In order of first appearance, `hidden` (priority 0) first.
         chosen.sort_by_key(|(v, _, p)| (*p != 0, first[v]));
         let fields = self.all_fields();
-        let mut used: HashSet<String> = HashSet::new();
+        let mut used: Set<String> = Set::default();
         let mut unique = |base: &str| {
             let mut base = snake_ident(base);
             if fields.contains(&base) || base == "reg" {
@@ -556,7 +594,7 @@ impl Ctx<'_> {
             name
         };
         let mut args: Vec<Arg> = Vec::new();
-        let mut dims = HashMap::new();
+        let mut dims = Map::default();
         for (value, name, prio) in &chosen {
             if let (Some(h), true) = (hidden, *prio >= 4) {
                 if *value != h && value % h == 0 && (2..=8).contains(&(value / h)) {
@@ -678,8 +716,8 @@ impl Ctx<'_> {
         }
     }
 
-    fn all_fields(&self) -> HashSet<String> {
-        fn walk(items: &[Item], prefix: &str, out: &mut HashSet<String>) {
+    fn all_fields(&self) -> Set<String> {
+        fn walk(items: &[Item], prefix: &str, out: &mut Set<String>) {
             for item in items {
                 let (Item::Var { field, .. }
                 | Item::Model { field, .. }
@@ -697,7 +735,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        let mut out = HashSet::new();
+        let mut out = Set::default();
         for def in &self.defs {
             walk(&def.items, "", &mut out);
         }
@@ -706,7 +744,7 @@ impl Ctx<'_> {
 
     /// Each struct's arguments: the dimensions and counts it uses, and those of the
     /// sub-models it builds, in the global order.
-    fn def_args(&mut self, args: &[Arg], dims: &HashMap<usize, Dim>) {
+    fn def_args(&mut self, args: &[Arg], dims: &Map<usize, Dim>) {
         let mut total: Vec<BTreeSet<usize>> = Vec::with_capacity(self.defs.len());
         let mut nested: Vec<Vec<usize>> = Vec::with_capacity(self.defs.len());
         for def in &self.defs {
@@ -763,7 +801,7 @@ fn field_differs(ident: &str, name: &str) -> bool {
 }
 
 fn most_common(names: &[String]) -> &str {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut counts: Map<&str, usize> = Map::default();
     for n in names {
         *counts.entry(n).or_default() += 1;
     }
@@ -823,7 +861,7 @@ fn call(out: &mut String, indent: &str, head: &str, items: &[String], tail: &str
 fn render(
     cx: &Ctx<'_>,
     args: &[Arg],
-    dims: &HashMap<usize, Dim>,
+    dims: &Map<usize, Dim>,
     placement: &Placement,
     opts: &ImportOptions,
     state: &[Option<super::TrainingState>],
@@ -1034,7 +1072,7 @@ fn render(
     out
 }
 
-fn dim_text(value: usize, dims: &HashMap<usize, Dim>, args: &[Arg]) -> String {
+fn dim_text(value: usize, dims: &Map<usize, Dim>, args: &[Arg]) -> String {
     match dims.get(&value) {
         Some(Dim::Arg(a)) => args[*a].name.clone(),
         Some(Dim::Times(k, h)) => format!("{k} * {}", args[*h].name),
@@ -1047,7 +1085,7 @@ fn render_items(
     items: &[Item],
     depth: usize,
     args: &[Arg],
-    dims: &HashMap<usize, Dim>,
+    dims: &Map<usize, Dim>,
     out: &mut String,
 ) {
     let pad = "    ".repeat(depth);
@@ -1112,5 +1150,219 @@ fn render_items(
                 let _ = writeln!(out, "{pad}}}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scope_runtime::checkpoint::SafetensorsCheckpoint;
+    use std::path::Path;
+
+    /// A safetensors file of f32 tensors, written by hand so that any name can be stored.
+    pub(crate) fn safetensors(tensors: &[(String, Vec<usize>)]) -> Checkpoint {
+        let mut header = String::from("{");
+        let mut offset = 0;
+        for (i, (name, shape)) in tensors.iter().enumerate() {
+            let n: usize = shape.iter().product();
+            if i > 0 {
+                header.push(',');
+            }
+            let _ = write!(
+                header,
+                "{}:{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[{offset},{}]}}",
+                serde_json::to_string(name).unwrap(),
+                offset + 4 * n
+            );
+            offset += 4 * n;
+        }
+        header.push('}');
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.resize(bytes.len() + offset, 0);
+        Checkpoint::Safetensors(SafetensorsCheckpoint::from_bytes(bytes).unwrap())
+    }
+
+    fn opts(name: &str) -> ImportOptions {
+        ImportOptions {
+            name: name.to_owned(),
+            scope: None,
+            command: None,
+        }
+    }
+
+    fn named(list: &[(&str, &[usize])]) -> Vec<(String, Vec<usize>)> {
+        list.iter()
+            .map(|(n, s)| ((*n).to_owned(), s.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn seed_rnn() {
+        let ckpt = Checkpoint::open(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed_rnn/model.ckpt"),
+        )
+        .unwrap();
+        let src = import(&ckpt, &opts("Rnn")).unwrap();
+        assert!(
+            src.contains("pub struct Rnn(\n        \"rnn\",\n        hidden: usize,"),
+            "{src}"
+        );
+        assert!(
+            src.contains("kernel: [2 * hidden, basic_lstm_cell_size] = zeros,"),
+            "{src}"
+        );
+        assert!(src.contains("Rnn::new(reg, HIDDEN"), "{src}");
+        assert!(src.contains("Adam` slots of 6 variables"), "{src}");
+        // input_layer, then cell, then output_layer
+        let (i, c, o) = (
+            src.find("input_layer {").unwrap(),
+            src.find("cell {").unwrap(),
+            src.find("output_layer {").unwrap(),
+        );
+        assert!(i < c && c < o, "{src}");
+    }
+
+    #[test]
+    fn bert_structure() {
+        let ckpt = Checkpoint::open(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bert/classifier/model.ckpt"),
+        )
+        .unwrap();
+        let src = import(&ckpt, &opts("Bert")).unwrap();
+        assert!(src.contains("#[model(repeat = num_layers)]\n                layer: model Layer(hidden, intermediate_size),"), "{src}");
+        assert_eq!(src.matches("pub struct Layer(").count(), 1, "{src}");
+        assert!(
+            src.contains("pub struct Dense(\"dense\", hidden: usize) {"),
+            "{src}"
+        );
+        assert!(
+            src.contains("pub struct LayerNorm(\"LayerNorm\", hidden: usize) {"),
+            "{src}"
+        );
+        assert!(
+            src.contains("#[scope(name = \"self\")]\n            self_ {"),
+            "{src}"
+        );
+        assert!(
+            src.contains("output_weights: [output_size, hidden] = zeros,"),
+            "{src}"
+        );
+        assert!(src.contains("pub const NUM_LAYERS: usize = 2;"), "{src}");
+        assert!(
+            src.contains("build_here"),
+            "root variables: built at the root\n{src}"
+        );
+
+        let scoped = ImportOptions {
+            scope: Some("bert".to_owned()),
+            ..opts("Bert")
+        };
+        let src = import(&ckpt, &scoped).unwrap();
+        assert!(src.contains("pub struct Bert(\n        \"bert\","), "{src}");
+        assert!(
+            src.contains("outside scope `bert`: 2 model variables"),
+            "{src}"
+        );
+        assert!(!src.contains("output_weights"), "{src}");
+    }
+
+    #[test]
+    fn names_no_identifier_carries() {
+        let ckpt = safetensors(&named(&[
+            ("m/self/w", &[2]),
+            ("m/LayerNorm/gamma", &[2]),
+            ("m/a.b", &[1]),
+            ("m/a_b", &[1]),
+            ("m/a-b", &[1]),
+            ("m/type", &[1]),
+            ("m/0", &[1]),
+            ("m/x", &[3]),
+            ("m/x/y", &[3]),
+            ("m/super", &[1]),
+        ]));
+        let src = import(&ckpt, &opts("M")).unwrap();
+        for line in [
+            "#[scope(name = \"self\")]\n        self_ {",
+            "#[scope(name = \"LayerNorm\")]\n        layer_norm {",
+            "r#type: [1] = zeros,",
+            "#[var(name = \"0\")]\n        v0: [1] = zeros,",
+            "#[var(name = \"super\")]\n        super_: [1] = zeros,",
+            "x: [x_size] = zeros,\n        #[var(name = \"x/y\")]\n        x_y: [x_size] = zeros,",
+            "a_b: [1] = zeros,",
+            "#[var(name = \"a-b\")]\n        a_b_2: [1] = zeros,",
+            "#[var(name = \"a.b\")]\n        a_b_3: [1] = zeros,",
+        ] {
+            assert!(src.contains(line), "`{line}` missing in\n{src}");
+        }
+    }
+
+    #[test]
+    fn refuses_names_tf_refuses() {
+        for (name, what) in [
+            ("m/a b", "characters TF's scope and variable names refuse"),
+            ("m//b", "empty scope component"),
+            ("_root", "at the root a name must start"),
+        ] {
+            let ckpt = safetensors(&named(&[(name, &[1]), ("m/ok", &[1])]));
+            let err = import(&ckpt, &opts("M")).unwrap_err().to_string();
+            assert!(err.contains(what), "{name}: {err}");
+            assert!(err.starts_with("cannot declare"), "{err}");
+        }
+        let ckpt = safetensors(&named(&[("m/w", &[1])]));
+        assert!(import(&ckpt, &opts("not a type")).is_err());
+        let only = ImportOptions {
+            scope: Some("other".to_owned()),
+            ..opts("M")
+        };
+        let err = import(&ckpt, &only).unwrap_err().to_string();
+        assert!(
+            err.contains("no model variables under scope `other`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn shared_types_and_single_layers() {
+        let ckpt = safetensors(&named(&[
+            ("net/dense/kernel", &[4, 8]),
+            ("net/dense/bias", &[8]),
+            ("net/dense_1/kernel", &[4, 8]),
+            ("net/dense_1/bias", &[8]),
+            ("net/block_0/w", &[8]),
+            ("net/block_0/v", &[8]),
+        ]));
+        let src = import(&ckpt, &opts("Net")).unwrap();
+        assert!(src.contains("dense: model Dense("), "{src}");
+        assert!(
+            src.contains("#[model(scope = \"dense_1\")]\n        dense_1: model Dense("),
+            "{src}"
+        );
+        assert!(src.contains("#[model(repeat = num_blocks)]"), "{src}");
+        assert!(src.contains("pub const NUM_BLOCKS: usize = 1;"), "{src}");
+    }
+
+    #[test]
+    fn a_hundred_thousand_variables() {
+        // 1,000 scopes of 100 variables with distinct shapes: nothing folds.
+        let list: Vec<(String, Vec<usize>)> = (0..100_000)
+            .map(|i| {
+                let shape = if i % 100 == 0 {
+                    vec![1 + i / 100]
+                } else {
+                    vec![1 + i % 5, 2]
+                };
+                (format!("big/s{}/v{}", i / 100, i % 100), shape)
+            })
+            .collect();
+        let src = import(&safetensors(&list), &opts("Big")).unwrap();
+        assert_eq!(src.matches("= zeros,").count(), 100_000);
+        // 1,000 identical blocks: one repeated type.
+        let list: Vec<(String, Vec<usize>)> = (0..100_000)
+            .map(|i| (format!("big/block_{}/v{}", i / 100, i % 100), vec![2]))
+            .collect();
+        let src = import(&safetensors(&list), &opts("Big")).unwrap();
+        assert!(src.contains("pub const NUM_BLOCKS: usize = 1000;"), "{src}");
+        assert_eq!(src.matches("= zeros,").count(), 100);
     }
 }

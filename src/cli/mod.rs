@@ -241,6 +241,11 @@ pub fn checkpoints_in(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// Hash maps of the tools' per-name work: foldhash (as the registry uses) instead of SipHash.
+pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// A hash set, as [`Map`].
+pub(crate) type Set<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
 /// The most `/`-separated components a name may have for `inspect` and `import`.
 pub const MAX_DEPTH: usize = 256;
 

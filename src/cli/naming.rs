@@ -3,6 +3,11 @@
 
 use std::cmp::Ordering;
 
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let z = digits.iter().take_while(|&&c| c == b'0').count();
+    &digits[z..]
+}
+
 /// Compares names with their digit runs as numbers: `layer_2` before `layer_10`.
 pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
     let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
@@ -14,11 +19,7 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
             (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
                 let run = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
                 let (la, lb) = (run(a), run(b));
-                let trim = |s: &[u8]| {
-                    let z = s.iter().take_while(|&&c| c == b'0').count();
-                    s[z..].to_vec()
-                };
-                let (na, nb) = (trim(&a[..la]), trim(&b[..lb]));
+                let (na, nb) = (trim_zeros(&a[..la]), trim_zeros(&b[..lb]));
                 let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(&nb));
                 if ord != Ordering::Equal {
                     return ord;
@@ -45,7 +46,7 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
 /// Where a name usually comes in its scope: inputs and embeddings first (word embeddings
 /// before others, positions last among them), attention's query, key, value in that order,
 /// outputs and heads last; weights before biases.
-fn place(name: &str) -> (u8, bool) {
+pub(crate) fn place(name: &str) -> (u8, bool) {
     let lower = name.to_ascii_lowercase();
     let embedding = lower.ends_with("embeddings") || lower == "embedding";
     let class = if lower.starts_with("input") || (embedding && lower.starts_with("word")) {
@@ -74,11 +75,17 @@ fn place(name: &str) -> (u8, bool) {
 
 /// The order of children in a scope: by [`place`], then naturally by name. Checkpoints
 /// store names sorted, which puts `bias` before `kernel` and `layer_10` before `layer_2`.
+#[cfg(test)]
 pub(crate) fn child_cmp(a: &str, b: &str) -> Ordering {
     place(a)
         .cmp(&place(b))
-        .then_with(|| natural_cmp(a, b))
-        .then_with(|| a.cmp(b))
+        .then_with(|| child_cmp_same_place(a, b))
+}
+
+/// [`child_cmp`] for two names of the same [`place`] (computed once per name by callers
+/// that sort many).
+pub(crate) fn child_cmp_same_place(a: &str, b: &str) -> Ordering {
+    natural_cmp(a, b).then_with(|| a.cmp(b))
 }
 
 /// TF's rule for scope and variable names inside a scope: `^[A-Za-z0-9_.\\/>-]*$`, and not

@@ -3,12 +3,10 @@
 //! names, shapes and dtypes: equal signature), and runs of indexed sub-scopes
 //! (`layer_0..layer_N`) with one signature.
 
-use std::collections::{HashMap, HashSet};
-
 use scope_runtime::checkpoint::{StoredDType, TensorInfo};
 
-use super::naming::{child_cmp, indexed};
-use super::{shorten, CliError, Result, MAX_DEPTH};
+use super::naming::{child_cmp_same_place, indexed, place};
+use super::{shorten, CliError, Map, Result, Set, MAX_DEPTH};
 
 /// Why a tensor is training state rather than part of the model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +69,7 @@ fn is_one_of(component: &str, names: &[&str]) -> bool {
 /// (`rnn/trian/rnn/w/Adam` is a slot of `rnn/w`): a model variable that happens to be called
 /// `Adam` stays a model variable.
 pub fn training_state(tensors: &[TensorInfo]) -> Vec<Option<TrainingState>> {
-    let names: HashSet<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+    let names: Set<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
     tensors
         .iter()
         .map(|t| {
@@ -110,7 +108,7 @@ pub(crate) struct Node {
     pub(crate) name: String,
     /// Its tensor (an index into the list the tree was built from), if it is a variable.
     pub(crate) tensor: Option<usize>,
-    /// Children in a reader's order (scopes and variables may share a name).
+    /// Children in a reader's order (a variable before a scope of the same name).
     pub(crate) children: Vec<usize>,
     /// Structural signature: equal for subtrees with equal names, shapes and dtypes.
     pub(crate) sig: u32,
@@ -146,7 +144,8 @@ pub(crate) struct Tree {
 #[derive(Hash, PartialEq, Eq)]
 enum SigKey {
     Var(StoredDType, Vec<usize>, Option<bool>),
-    Scope(Vec<(String, bool, u32)>),
+    /// Each child's name (interned), whether it is a variable, and its signature.
+    Scope(Vec<(u32, bool, u32)>),
 }
 
 /// The element size of a stored dtype, by TF's or safetensors' name; `None` if unknown.
@@ -185,7 +184,7 @@ impl Tree {
         trainable: &dyn Fn(usize) -> Option<bool>,
     ) -> Result<Tree> {
         let mut nodes = vec![Node::new("", None)];
-        let mut scopes: HashMap<(usize, &str), usize> = HashMap::new();
+        let mut scopes: Map<(usize, &str), usize> = Map::default();
         for &(index, name) in members {
             let depth = name.split('/').count();
             if depth > MAX_DEPTH {
@@ -213,12 +212,25 @@ impl Tree {
             }
         }
         // Children before parents: sort, then sign and sum bottom-up.
-        let mut interned: HashMap<SigKey, u32> = HashMap::new();
+        let places: Vec<_> = nodes.iter().map(|n| place(&n.name)).collect();
+        let name_ids: Vec<u32> = {
+            let mut names: Map<&str, u32> = Map::default();
+            nodes
+                .iter()
+                .map(|n| {
+                    let next = names.len() as u32;
+                    *names.entry(n.name.as_str()).or_insert(next)
+                })
+                .collect()
+        };
+        let mut interned: Map<SigKey, u32> = Map::default();
         for id in (0..nodes.len()).rev() {
             let mut children = std::mem::take(&mut nodes[id].children);
             children.sort_by(|&a, &b| {
-                child_cmp(&nodes[a].name, &nodes[b].name)
-                    .then_with(|| nodes[a].tensor.is_some().cmp(&nodes[b].tensor.is_some()))
+                places[a]
+                    .cmp(&places[b])
+                    .then_with(|| child_cmp_same_place(&nodes[a].name, &nodes[b].name))
+                    .then_with(|| nodes[b].tensor.is_some().cmp(&nodes[a].tensor.is_some()))
             });
             let key = match nodes[id].tensor {
                 Some(t) => {
@@ -238,7 +250,7 @@ impl Tree {
                         vars += child.vars;
                         elems = elems.saturating_add(child.elements);
                         bytes = bytes.saturating_add(child.bytes);
-                        key.push((child.name.clone(), child.tensor.is_some(), child.sig));
+                        key.push((name_ids[c], child.tensor.is_some(), child.sig));
                     }
                     let node = &mut nodes[id];
                     node.vars = vars;
@@ -269,7 +281,7 @@ impl Tree {
     /// signature becomes one [`Group::Run`], placed where its first member is.
     pub(crate) fn groups(&self, id: usize, min_run: usize) -> Vec<Group> {
         let children = &self.nodes[id].children;
-        let mut runs: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+        let mut runs: Map<&str, Vec<(usize, usize)>> = Map::default();
         for &c in children {
             if !self.is_scope(c) {
                 continue;
@@ -278,8 +290,8 @@ impl Tree {
                 runs.entry(prefix).or_default().push((index, c));
             }
         }
-        let mut folded: HashMap<usize, (String, Vec<usize>)> = HashMap::new();
-        let mut member: HashSet<usize> = HashSet::new();
+        let mut folded: Map<usize, (String, Vec<usize>)> = Map::default();
+        let mut member: Set<usize> = Set::default();
         for (prefix, mut items) in runs {
             items.sort_unstable();
             let complete = items.len() >= min_run.max(1)
