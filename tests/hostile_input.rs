@@ -563,3 +563,173 @@ fn odd_but_legal_names_never_panic() {
     }
     assert_eq!(reg.current_name_scope(), "");
 }
+
+// ----- tape ops: bad ranks and shapes (issue #15, item 1) --------------------------------------
+
+/// Shapes of rank 0 to 3, with empty, unit and odd extents.
+const SHAPES: &[&[usize]] = &[
+    &[],
+    &[0],
+    &[1],
+    &[2],
+    &[3],
+    &[8],
+    &[0, 3],
+    &[1, 1],
+    &[1, 3],
+    &[2, 3],
+    &[3, 2],
+    &[2, 8],
+    &[1, 1, 1],
+    &[2, 3, 1],
+    &[2, 3, 4],
+];
+
+fn filled(shape: &[usize]) -> ndarray::ArrayD<f64> {
+    ndarray::ArrayD::from_shape_fn(shape, |ix| {
+        ndarray::Dimension::slice(&ix).iter().sum::<usize>() as f64 * 0.1
+    })
+}
+
+/// Runs one op on fresh leaves of `shapes`; if it succeeds, differentiates through it too.
+/// Returns whether it succeeded; panics inside are caught and reported as the test failure.
+fn try_op(
+    what: &str,
+    shapes: &[&[usize]],
+    op: &dyn Fn(
+        &mut scope::tape::Tape<f64>,
+        &[scope::tape::NodeId],
+    ) -> Result<Vec<scope::tape::NodeId>, scope::TrainError>,
+) -> bool {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut tape = scope::tape::Tape::<f64>::new();
+        let leaves: Vec<_> = shapes.iter().map(|s| tape.constant(filled(s))).collect();
+        match op(&mut tape, &leaves) {
+            Ok(outs) => {
+                for out in outs {
+                    let loss = tape.sum_all(out).expect("sum_all of a result");
+                    tape.backward(loss).expect("backward through a result");
+                }
+                true
+            }
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                false
+            }
+        }
+    }));
+    match run {
+        Ok(ok) => ok,
+        Err(_) => panic!("{what} on shapes {shapes:?} panicked instead of returning TrainError"),
+    }
+}
+
+#[test]
+fn every_tape_op_refuses_bad_shapes_without_panicking() {
+    use scope::tape::{NodeId, Tape};
+    use scope::TrainError;
+    type Out = Result<Vec<NodeId>, TrainError>;
+    let one = |r: Result<NodeId, TrainError>| r.map(|n| vec![n]);
+    // The three cases the adversarial read found, in `Tape::concat`.
+    for shapes in [
+        &[&[1usize, 1, 1][..], &[1, 1][..]][..],
+        &[&[2, 3][..], &[2][..]][..],
+        &[&[3][..], &[][..]][..],
+        &[&[][..], &[3][..]][..],
+    ] {
+        for axis in 0..3 {
+            assert!(
+                !try_op("concat", shapes, &|t, n| one(t.concat(n, axis))),
+                "concat of {shapes:?} on axis {axis} must be refused"
+            );
+        }
+    }
+    // Every op, on every pair of shapes (and every shape alone), in every axis: a result that
+    // differentiates, or a typed error.
+    let mut accepted = 0;
+    for &a in SHAPES {
+        let unary: [(&str, Box<dyn Fn(&mut Tape<f64>, &[NodeId]) -> Out>); 14] = [
+            ("relu", Box::new(|t, n| one(t.relu(n[0])))),
+            ("sigmoid", Box::new(|t, n| one(t.sigmoid(n[0])))),
+            ("tanh", Box::new(|t, n| one(t.tanh(n[0])))),
+            ("square", Box::new(|t, n| one(t.square(n[0])))),
+            ("sum_all", Box::new(|t, n| one(t.sum_all(n[0])))),
+            ("sum 0,1", Box::new(|t, n| one(t.sum(n[0], &[0, 1])))),
+            ("sum 1,1", Box::new(|t, n| one(t.sum(n[0], &[1, 1])))),
+            ("mean 0", Box::new(|t, n| one(t.mean(n[0], &[0])))),
+            ("mean 2", Box::new(|t, n| one(t.mean(n[0], &[2])))),
+            ("reshape [6]", Box::new(|t, n| one(t.reshape(n[0], &[6])))),
+            (
+                "reshape [0, big]",
+                Box::new(|t, n| one(t.reshape(n[0], &[0, usize::MAX]))),
+            ),
+            ("split 1 [1, 2]", Box::new(|t, n| t.split(n[0], 1, &[1, 2]))),
+            (
+                "split 0 [max, 2]",
+                Box::new(|t, n| t.split(n[0], 0, &[usize::MAX, 2])),
+            ),
+            (
+                "slice 0 1..max",
+                Box::new(|t, n| one(t.slice(n[0], 0, 1, usize::MAX))),
+            ),
+        ];
+        for (what, op) in &unary {
+            accepted += usize::from(try_op(what, &[a], op.as_ref()));
+        }
+        for axis in 0..4 {
+            accepted += usize::from(try_op(
+                "slice",
+                &[a],
+                &|t, n| one(t.slice(n[0], axis, 1, 1)),
+            ));
+            accepted += usize::from(try_op("concat x1", &[a], &|t, n| {
+                one(t.concat(&[n[0]], axis))
+            }));
+        }
+        for &b in SHAPES {
+            let binary: [(&str, Box<dyn Fn(&mut Tape<f64>, &[NodeId]) -> Out>); 6] = [
+                ("matmul", Box::new(|t, n| one(t.matmul(n[0], n[1])))),
+                ("add", Box::new(|t, n| one(t.add(n[0], n[1])))),
+                ("sub", Box::new(|t, n| one(t.sub(n[0], n[1])))),
+                ("mul", Box::new(|t, n| one(t.mul(n[0], n[1])))),
+                ("lstm_c", Box::new(|t, n| one(t.lstm_c(n[0], n[1], 1.0)))),
+                ("lstm_h", Box::new(|t, n| one(t.lstm_h(n[0], n[1])))),
+            ];
+            for (what, op) in &binary {
+                accepted += usize::from(try_op(what, &[a, b], op.as_ref()));
+            }
+            for axis in 0..4 {
+                accepted += usize::from(try_op("concat", &[a, b], &|t, n| one(t.concat(n, axis))));
+                accepted += usize::from(try_op("concat x3", &[a, b, a], &|t, n| {
+                    one(t.concat(n, axis))
+                }));
+            }
+        }
+    }
+    // Not everything was refused: the grid holds plenty of valid calls.
+    assert!(accepted > 500, "only {accepted} calls succeeded");
+}
+
+#[test]
+fn tape_results_too_large_to_allocate_are_typed_errors() {
+    use scope::tape::Tape;
+    // `[n, 0] · [0, n]` is n² zeros from empty operands; `[n, 1] + [1, n]` is n² elements
+    // from 2n. 2^44 float32s is 64 TiB: the allocator refuses, the op says so.
+    let n = 1usize << 22;
+    let mut tape = Tape::<f32>::new();
+    let a = tape.constant(ndarray::ArrayD::zeros(vec![n, 0]));
+    let b = tape.constant(ndarray::ArrayD::zeros(vec![0, n]));
+    let e = tape.matmul(a, b).expect_err("a 64 TiB product");
+    assert!(e.to_string().contains("cannot be allocated"), "{e}");
+    let col = tape.constant(ndarray::ArrayD::zeros(vec![n, 1]));
+    let row = tape.constant(ndarray::ArrayD::zeros(vec![1, n]));
+    for r in [tape.add(col, row), tape.mul(col, row), tape.sub(row, col)] {
+        let e = r.expect_err("a 64 TiB broadcast");
+        assert!(e.to_string().contains("cannot be allocated"), "{e}");
+    }
+    // Sizes past `isize::MAX` elements are refused before the allocator is asked.
+    let wide = tape.constant(ndarray::ArrayD::zeros(vec![0, usize::MAX / 2]));
+    let tall = tape.constant(ndarray::ArrayD::zeros(vec![usize::MAX / 2, 0]));
+    assert!(tape.matmul(tall, wide).is_err());
+    assert!(tape.concat(&[wide, wide, wide], 1).is_err());
+}
