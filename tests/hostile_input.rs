@@ -733,3 +733,46 @@ fn tape_results_too_large_to_allocate_are_typed_errors() {
     assert!(tape.matmul(tall, wide).is_err());
     assert!(tape.concat(&[wide, wide, wide], 1).is_err());
 }
+
+// ----- two registries (issue #15, item 2) ------------------------------------------------------
+
+#[test]
+fn variables_of_two_registries_are_never_confused() -> Result<(), scope::TrainError> {
+    use scope::optim::{Optimizer, Sgd};
+    use scope::tape::{Gradients, Tape};
+    // Each registry's first variable: before ids were unique per process, both had id 1.
+    let (r1, r2) = (Registry::with_seed(1), Registry::with_seed(2));
+    let ones = |n| VarSpec::new().shape([n]).initializer(Initializer::Ones);
+    let w1 = r1.get_variable("w", ones(2))?;
+    let w2 = r2.get_variable("w", ones(3))?;
+    assert_ne!(w1.id(), w2.id());
+
+    let mut tape = Tape::<f32>::new();
+    let (n1, n2) = (tape.variable(&w1)?, tape.variable(&w2)?);
+    assert_ne!(n1, n2, "w2 got w1's leaf");
+    assert_eq!(tape.value(n2)?.shape(), &[3]);
+    let (s1, s2) = (tape.sum_all(n1)?, tape.sum_all(n2)?);
+    let two = tape.constant(ndarray::arr0(2.0f32).into_dyn());
+    let s2 = tape.mul(s2, two)?;
+    let loss = tape.add(s1, s2)?;
+    let grads = tape.backward(loss)?;
+    assert_eq!(grads.variable(&w2).unwrap().as_slice().unwrap(), &[2.0; 3]);
+    let grads = grads.into_gradients();
+    assert_eq!(grads.len(), 2);
+    assert_eq!(grads.get(&w1).unwrap().as_slice().unwrap(), &[1.0; 2]);
+    assert_eq!(grads.get(&w2).unwrap().as_slice().unwrap(), &[2.0; 3]);
+
+    // `add` and `merge` keep them apart (with different shapes they used to panic).
+    let mut sum = Gradients::new();
+    sum.add(&w1, ndarray::ArrayD::from_elem(vec![2], 1.0f32))?;
+    sum.add(&w2, ndarray::ArrayD::from_elem(vec![3], 1.0f32))?;
+    sum.merge(&grads)?;
+    assert_eq!(sum.get(&w1).unwrap().as_slice().unwrap(), &[2.0; 2]);
+    assert_eq!(sum.get(&w2).unwrap().as_slice().unwrap(), &[3.0; 3]);
+
+    // SGD moves each by its own gradient.
+    Sgd::new(0.5).apply(&sum)?;
+    assert_eq!(w1.read().as_f32().unwrap(), &[0.0; 2]);
+    assert_eq!(w2.read().as_f32().unwrap(), &[-0.5; 3]);
+    Ok(())
+}

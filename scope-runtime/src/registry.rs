@@ -212,7 +212,6 @@ struct Shared {
     absolute_ops: bool,
     /// The global collection, in creation order.
     global: Vec<Listed>,
-    next_id: u64,
 }
 
 /// What the uniquifier needs to know of the variable named exactly `name`, if any.
@@ -731,10 +730,10 @@ impl Registry {
             return share(found, reuse, requested.as_deref(), dtype, &full_name, scope);
         }
         let (op_name, implicit_name) = shared.claim_op_name("", &full_name, Some(helpers))?;
-        shared.next_id += 1;
         let stored_under_name = op_name == full_name;
         let var = Variable::registered(
-            shared.next_id,
+            // Taken under the write lock: ids increase in this registry's creation order.
+            crate::variable::next_id(),
             op_name.into_boxed_str(),
             trainable.unwrap_or(true),
             value,
@@ -788,9 +787,9 @@ impl Registry {
         let mut shared = self.write();
         let (op_name, implicit_name) =
             shared.claim_op_name(stack, name, Some(Helpers::FromValue))?;
-        shared.next_id += 1;
         let var = Variable::registered(
-            shared.next_id,
+            // Taken under the write lock: ids increase in this registry's creation order.
+            crate::variable::next_id(),
             op_name.into_boxed_str(),
             options.trainable.unwrap_or(true),
             value,
