@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -110,7 +111,9 @@ fn prepare(vars: &[Variable], metadata: &BTreeMap<String, String>) -> Result<Pre
 /// with each dtype and shape; the trainable flags go in the header's `__metadata__`.
 ///
 /// `vars` is a [`crate::Registry`] (all global variables), a collection, or any list. The
-/// file is written to a temporary sibling and renamed, so a crash never leaves half a file.
+/// file is written to a temporary sibling of its own and renamed, so a crash never leaves
+/// half a file, and saves racing to one path each succeed: the file holds the last one
+/// renamed into place, whole.
 ///
 /// ```
 /// use scope::checkpoint::save_safetensors;
@@ -139,10 +142,10 @@ pub fn save_safetensors_with_metadata(
     let (snapshots, meta) = prepare(&vars.to_variables(), metadata)?;
     let data = snapshots.iter().map(|(name, s)| (name.as_str(), s));
     // Written beside the target, flushed to disk, then renamed over it: a crash leaves the
-    // previous checkpoint or the new one, never half a file.
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    // previous checkpoint or the new one, never half a file. The temporary is this call's
+    // own, so saves racing to one path never touch each other's: each that returns `Ok`
+    // renamed its complete file into place, and the last rename wins.
+    let tmp = temporary_beside(path);
     let io = |action: &'static str, file: &Path| {
         let file = file.display().to_string();
         move |source| CheckpointError::Io {
@@ -169,6 +172,20 @@ pub fn save_safetensors_with_metadata(
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// A temporary path beside `path` that no other save, in this process or another, uses:
+/// `<file>.tmp-<pid>-<sequence>-<random>`.
+fn temporary_beside(path: &Path) -> PathBuf {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(
+        ".tmp-{}-{}-{:08x}",
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u32>()
+    ));
+    path.with_file_name(name)
 }
 
 /// The bytes of the safetensors file [`save_safetensors_with_metadata`] would write.
