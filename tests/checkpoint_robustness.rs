@@ -537,3 +537,71 @@ fn oversized_claims_fail_before_allocating() {
     assert!(r.is_err());
     assert!(largest < 1 << 16, "{largest}");
 }
+
+/// Two `remap_prefix` rules onto one variable prefix are refused like two `map` calls onto
+/// one variable (issue #15, item 7), with `allow_unexpected` or without; the same rule
+/// twice is fine.
+#[test]
+fn conflicting_prefix_remaps_are_an_error_like_conflicting_maps() {
+    let old = Registry::with_seed(1);
+    for scope in ["a", "b"] {
+        old.variable_scope(scope)
+            .with(|_| old.get_variable("w", VarSpec::new().shape([2])))
+            .unwrap();
+    }
+    let ckpt =
+        SafetensorsCheckpoint::from_bytes(to_safetensors_bytes(&old, &BTreeMap::new()).unwrap())
+            .unwrap();
+    let reg = Registry::with_seed(2);
+    let w = reg
+        .variable_scope("m")
+        .with(|_| {
+            reg.get_variable(
+                "w",
+                VarSpec::new().shape([2]).initializer(Initializer::Zeros),
+            )
+        })
+        .unwrap();
+    for lenient in [false, true] {
+        let mut r = Restore::new(&reg)
+            .remap_prefix("a/", "m/")
+            .remap_prefix("b/", "m/");
+        if lenient {
+            r = r.allow_unexpected();
+        }
+        match r.restore(&ckpt) {
+            Err(CheckpointError::ConflictingPrefix {
+                prefix,
+                first,
+                second,
+            }) => {
+                assert_eq!(
+                    (prefix.as_str(), first.as_str(), second.as_str()),
+                    ("m/", "a/", "b/")
+                );
+            }
+            other => panic!("expected ConflictingPrefix, got {other:?}"),
+        }
+        assert_eq!(
+            w.value().to_f64_vec(),
+            [0.0, 0.0],
+            "a refused restore wrote"
+        );
+        let e = Restore::new(&reg)
+            .map("a/w", "m/w")
+            .map("b/w", "m/w")
+            .restore(&ckpt);
+        assert!(
+            matches!(e, Err(CheckpointError::ConflictingMapping { .. })),
+            "{e:?}"
+        );
+    }
+    let report = Restore::new(&reg)
+        .remap_prefix("a/", "m/")
+        .remap_prefix("a/", "m/")
+        .allow_unexpected()
+        .restore(&ckpt)
+        .unwrap();
+    assert_eq!(report.matched.len(), 1);
+    assert_eq!(w.value(), ckpt.read_tensor("a/w").unwrap());
+}

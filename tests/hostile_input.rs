@@ -776,3 +776,75 @@ fn variables_of_two_registries_are_never_confused() -> Result<(), scope::TrainEr
     assert_eq!(w2.read().as_f32().unwrap(), &[-0.5; 3]);
     Ok(())
 }
+
+// ----- optimizer settings that would write garbage (issue #15, item 7) -------------------------
+
+#[test]
+fn optimizers_refuse_settings_that_write_garbage_and_write_nothing(
+) -> Result<(), Box<dyn std::error::Error>> {
+    use scope::checkpoint::{to_safetensors_bytes, Restore, SafetensorsCheckpoint};
+    use scope::optim::{Adam, Optimizer, Sgd};
+    use scope::tape::Gradients;
+    use scope::TrainError;
+    let reg = Registry::with_seed(1);
+    let w = reg.get_variable(
+        "w",
+        VarSpec::new().shape([3]).initializer(Initializer::Ones),
+    )?;
+    let mut grads = Gradients::new();
+    grads.add(&w, ndarray::ArrayD::from_elem(vec![3], 1.0f32))?;
+    for lr in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.1] {
+        for check in [false, true] {
+            let e = Sgd::new(lr)
+                .check_finite(check)
+                .apply(&grads)
+                .expect_err("a bad rate");
+            assert!(matches!(e, TrainError::Config { .. }), "{lr}: {e:?}");
+            assert!(e.to_string().contains("learning_rate"), "{e}");
+            assert_eq!(w.read().as_f32().unwrap(), &[1.0; 3], "SGD({lr}) wrote");
+        }
+    }
+
+    // Adam's beta powers are variables: a checkpoint can bring back any value.
+    let mut adam = reg
+        .variable_scope("train")
+        .with(|_| Adam::new(&reg, 0.1, &[w.clone()]))?;
+    let good = reg.global_variables();
+    let before: Vec<_> = good.iter().map(Variable::value).collect();
+    for (p1, p2) in [
+        (1.5, 0.999),
+        (0.9, 1.0),
+        (-0.5, 0.999),
+        (f32::NAN, 0.999),
+        (0.9, f32::INFINITY),
+    ] {
+        adam.beta1_power().assign(p1)?;
+        adam.beta2_power().assign(p2)?;
+        let ckpt =
+            SafetensorsCheckpoint::from_bytes(to_safetensors_bytes(&reg, &Default::default())?)?;
+        adam.beta1_power().assign(0.9f32)?;
+        adam.beta2_power().assign(0.999f32)?;
+        Restore::new(&reg).restore(&ckpt)?;
+        let e = adam.apply(&grads).expect_err("beta powers outside [0, 1)");
+        assert!(
+            matches!(e, TrainError::Config { .. }),
+            "({p1}, {p2}): {e:?}"
+        );
+        assert!(e.to_string().contains("train/beta1_power"), "{e}");
+        let (b1, b2) = (adam.beta1_power().value(), adam.beta2_power().value());
+        for (v, old) in good.iter().zip(&before) {
+            if !v.ptr_eq(adam.beta1_power()) && !v.ptr_eq(adam.beta2_power()) {
+                assert_eq!(&v.value(), old, "({p1}, {p2}) wrote {}", v.name());
+            }
+        }
+        // The powers themselves are left as restored, not advanced.
+        assert_eq!(b1.as_f32().unwrap()[0].to_bits(), p1.to_bits());
+        assert_eq!(b2.as_f32().unwrap()[0].to_bits(), p2.to_bits());
+    }
+    // Back in range, Adam steps against the gradient.
+    adam.beta1_power().assign(0.9f32)?;
+    adam.beta2_power().assign(0.999f32)?;
+    adam.apply(&grads)?;
+    assert!(w.read().as_f32().unwrap().iter().all(|&x| x < 1.0));
+    Ok(())
+}

@@ -205,6 +205,20 @@ pub enum CheckpointError {
         second: String,
     },
 
+    /// Two prefix remappings onto the same variable prefix.
+    #[error(
+        "variable prefix `{prefix}` is remapped from two checkpoint prefixes, `{first}` and \
+         `{second}`; keep one of the `Restore::remap_prefix` calls"
+    )]
+    ConflictingPrefix {
+        /// The variable prefix.
+        prefix: String,
+        /// The first checkpoint prefix.
+        first: String,
+        /// The second checkpoint prefix.
+        second: String,
+    },
+
     /// The same name twice in a list of variables to save.
     #[error(
         "variable `{name}` appears twice in the list to save; checkpoint keys must be unique \

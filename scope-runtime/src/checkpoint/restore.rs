@@ -98,7 +98,9 @@ impl<'r> Restore<'r> {
 
     /// Feeds each variable named `variable_prefix + rest` from key `checkpoint_prefix + rest`
     /// (TF's `init_from_checkpoint(ckpt, {"rnn/": "model/rnn/"})`). Use prefixes ending in
-    /// `/` to match whole scopes. The longest matching variable prefix wins.
+    /// `/` to match whole scopes. The longest matching variable prefix wins; two calls with
+    /// the same variable prefix and different checkpoint prefixes fail the restore with
+    /// [`CheckpointError::ConflictingPrefix`], as conflicting [`Restore::map`] calls do.
     pub fn remap_prefix(
         mut self,
         checkpoint_prefix: impl Into<String>,
@@ -154,6 +156,20 @@ impl<'r> Restore<'r> {
                     return Err(CheckpointError::UnknownVariable {
                         name: var.clone(),
                         suggestion,
+                    });
+                }
+            }
+        }
+        // As with `map`, two rules feeding one target from different places are an error,
+        // not "the last wins".
+        let mut prefixes: HashMap<&str, &str> = HashMap::new();
+        for (cp, vp) in &self.prefixes {
+            if let Some(first) = prefixes.insert(vp.as_str(), cp.as_str()) {
+                if first != cp {
+                    return Err(CheckpointError::ConflictingPrefix {
+                        prefix: vp.clone(),
+                        first: first.to_owned(),
+                        second: cp.clone(),
                     });
                 }
             }
