@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 
 use ::safetensors::tensor::{Dtype, SafeTensors, View};
 
-use super::find_tensor;
+use super::{decode_tensor, find_tensor};
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, TensorInfo, VariableSet};
 use crate::dtype::DType;
 use crate::tensor::Tensor;
@@ -74,7 +74,7 @@ impl View for &Snapshot {
 type Prepared = (Vec<(String, Snapshot)>, HashMap<String, String>);
 
 /// Snapshots the variables' values and builds the header metadata.
-fn prepare(vars: &[Variable], metadata: &BTreeMap<String, String>) -> Result<Prepared> {
+fn prepare(vars: &[Variable], metadata: &BTreeMap<String, String>, file: &str) -> Result<Prepared> {
     let mut seen = HashSet::new();
     let mut trainable = serde_json::Map::new();
     let mut snapshots = Vec::with_capacity(vars.len());
@@ -84,14 +84,23 @@ fn prepare(vars: &[Variable], metadata: &BTreeMap<String, String>) -> Result<Pre
                 name: v.name().to_owned(),
             });
         }
-        let value = v.value();
+        // The bytes are taken under the read lock, without copying the value first; a
+        // buffer the allocator cannot provide is an error, not an abort.
+        let bytes = v.read().to_le_bytes().map_err(|_| CheckpointError::Save {
+            file: file.to_owned(),
+            reason: format!(
+                "variable {} ({} elements) cannot be copied for writing: out of memory",
+                v.name(),
+                v.numel()
+            ),
+        })?;
         trainable.insert(v.name().to_owned(), v.trainable().into());
         snapshots.push((
             v.name().to_owned(),
             Snapshot {
-                dtype: to_st_dtype(value.dtype()),
-                shape: value.shape().to_vec(),
-                bytes: value.to_le_bytes(),
+                dtype: to_st_dtype(v.dtype()),
+                shape: v.shape().to_vec(),
+                bytes,
             },
         ));
     }
@@ -139,7 +148,7 @@ pub fn save_safetensors_with_metadata(
     metadata: &BTreeMap<String, String>,
 ) -> Result<()> {
     let path = path.as_ref();
-    let (snapshots, meta) = prepare(&vars.to_variables(), metadata)?;
+    let (snapshots, meta) = prepare(&vars.to_variables(), metadata, &path.display().to_string())?;
     let data = snapshots.iter().map(|(name, s)| (name.as_str(), s));
     // Written beside the target, flushed to disk, then renamed over it: a crash leaves the
     // previous checkpoint or the new one, never half a file. The temporary is this call's
@@ -193,7 +202,7 @@ pub fn to_safetensors_bytes(
     vars: &(impl VariableSet + ?Sized),
     metadata: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>> {
-    let (snapshots, meta) = prepare(&vars.to_variables(), metadata)?;
+    let (snapshots, meta) = prepare(&vars.to_variables(), metadata, "<memory>")?;
     let data = snapshots.iter().map(|(name, s)| (name.as_str(), s));
     ::safetensors::serialize(data, Some(meta)).map_err(|e| CheckpointError::Save {
         file: "<memory>".to_owned(),
@@ -457,13 +466,7 @@ impl CheckpointSource for SafetensorsCheckpoint {
                 name: name.to_owned(),
                 reason: "its byte range is outside the file".to_owned(),
             })?;
-        Tensor::from_le_bytes(dtype, &info.shape, bytes).map_err(|e| {
-            CheckpointError::CorruptTensor {
-                file: self.location.clone(),
-                name: name.to_owned(),
-                reason: e.to_string(),
-            }
-        })
+        decode_tensor(&self.location, name, info, dtype, bytes)
     }
 }
 

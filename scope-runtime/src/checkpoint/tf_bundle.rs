@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 
-use super::find_tensor;
 use super::sstable::{read_table, unmask_crc, TableError};
+use super::{decode_tensor, find_tensor};
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, TensorInfo};
 use crate::dtype::DType;
 use crate::tensor::{checked_numel, Tensor};
@@ -289,6 +289,20 @@ impl TfCheckpoint {
         ))
     }
 
+    /// An empty buffer with room for the tensor's bytes, or
+    /// [`CheckpointError::OutOfMemory`].
+    fn buffer(&self, name: &str, loc: &Location, file: &str) -> Result<Vec<u8>> {
+        let oom = || CheckpointError::OutOfMemory {
+            file: file.to_owned(),
+            name: name.to_owned(),
+            bytes: loc.size,
+        };
+        let size = usize::try_from(loc.size).map_err(|_| oom())?;
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(size).map_err(|_| oom())?;
+        Ok(buf)
+    }
+
     fn read_bytes(&self, name: &str, loc: &Location) -> Result<(Vec<u8>, String)> {
         let out_of_range = |file: &str, len: u64| CheckpointError::CorruptTensor {
             file: file.to_owned(),
@@ -315,7 +329,9 @@ impl TfCheckpoint {
                 if end > shard.len() as u64 {
                     return Err(out_of_range(&file, shard.len() as u64));
                 }
-                Ok((shard[loc.offset as usize..end as usize].to_vec(), file))
+                let mut buf = self.buffer(name, loc, &file)?;
+                buf.extend_from_slice(&shard[loc.offset as usize..end as usize]);
+                Ok((buf, file))
             }
             Shards::Files(prefix) => {
                 let path = TfCheckpoint::shard_path(prefix, loc.shard, self.num_shards);
@@ -335,8 +351,10 @@ impl TfCheckpoint {
                 }
                 f.seek(SeekFrom::Start(loc.offset))
                     .map_err(io("seek in the data shard"))?;
-                // The size was checked against the file's length just above.
-                let mut buf = vec![0u8; loc.size as usize];
+                // The size was checked against the file's length just above, but a file can
+                // be larger than memory (a sparse one costs no disk): reserved fallibly.
+                let mut buf = self.buffer(name, loc, &file)?;
+                buf.resize(loc.size as usize, 0);
                 f.read_exact(&mut buf).map_err(io("read the data shard"))?;
                 Ok((buf, file))
             }
@@ -438,13 +456,7 @@ impl CheckpointSource for TfCheckpoint {
                 actual,
             });
         }
-        Tensor::from_le_bytes(dtype, &info.shape, &bytes).map_err(|e| {
-            CheckpointError::CorruptTensor {
-                file,
-                name: name.to_owned(),
-                reason: e.to_string(),
-            }
-        })
+        decode_tensor(&file, name, info, dtype, &bytes)
     }
 }
 
@@ -689,7 +701,7 @@ mod tests {
                     let values = (0..n).map(|i| ((seed.wrapping_add(i as u64) % 17) as f64) - 8.0);
                     let elems = crate::tensor::TensorData::from_f64_iter(*dtype, values).unwrap();
                     let t = Tensor::new(shape, elems).unwrap();
-                    let bytes = t.to_le_bytes();
+                    let bytes = t.to_le_bytes().unwrap();
                     let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
                     entries.push((name.clone().into_bytes(), entry_bytes(*code, &dims, data.len() as i64, &bytes)));
                     data.extend_from_slice(&bytes);
