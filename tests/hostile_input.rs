@@ -848,3 +848,182 @@ fn optimizers_refuse_settings_that_write_garbage_and_write_nothing(
     assert!(w.read().as_f32().unwrap().iter().all(|&x| x < 1.0));
     Ok(())
 }
+
+// ----- out of memory is a typed error, not an abort (issue #15, item 5) ------------------------
+
+/// Set in the child process: which allocation-failure case to run.
+const OOM_CASE: &str = "SCOPE_HOSTILE_OOM_CASE";
+/// The child's address-space limit, in KiB (`ulimit -v`): under 2 GiB, so a 2 GiB buffer
+/// can never be had, whatever the machine.
+const OOM_LIMIT_KIB: u64 = 2_000_000;
+
+/// Each case runs in a child process (this test binary again, filtered to this test) under
+/// `ulimit -v`, where an infallible allocation of the size asked for aborts the process. The
+/// child passes only if the library returned a typed error.
+#[test]
+fn allocation_failure_under_a_memory_limit_is_a_typed_error() {
+    if let Ok(case) = std::env::var(OOM_CASE) {
+        oom_case(&case);
+        println!("oom case {case}: typed error");
+        return;
+    }
+    if !cfg!(target_os = "linux") {
+        return; // `ulimit -v` is how the limit is set; elsewhere it may not exist.
+    }
+    let exe = std::env::current_exe().unwrap();
+    for case in ["variable_cast", "tf_read_tensor", "safetensors_open"] {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {OOM_LIMIT_KIB} && exec \"$0\" \"$@\""))
+            .arg(&exe)
+            .args([
+                "--exact",
+                "allocation_failure_under_a_memory_limit_is_a_typed_error",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(OOM_CASE, case)
+            .output()
+            .expect("run the test binary under ulimit -v");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(
+            out.status.success() && stdout.contains(&format!("oom case {case}: typed error")),
+            "{case} under ulimit -v {OOM_LIMIT_KIB}: {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            out.status
+        );
+    }
+}
+
+/// One allocation failure, run in the limited child.
+fn oom_case(case: &str) {
+    use scope::checkpoint::{
+        CheckpointError, CheckpointSource, SafetensorsCheckpoint, TfCheckpoint,
+    };
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("hostile-oom-{case}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // float32 [2^31]: 8 GiB of data, held by a sparse file that costs no disk.
+    const N: u64 = 1 << 31;
+    let sparse = |path: &std::path::Path, prefix: &[u8]| {
+        let mut f = std::fs::File::create(path).unwrap();
+        std::io::Write::write_all(&mut f, prefix).unwrap();
+        f.set_len(prefix.len() as u64 + 4 * N).unwrap();
+    };
+    match case {
+        // bool [2^28] is 256 MiB; as float64 it is 2 GiB.
+        "variable_cast" => {
+            let reg = Registry::with_seed(1);
+            let value = Tensor::from_bool(&[1 << 28], vec![true; 1 << 28]).unwrap();
+            let e =
+                Variable::new_with(&reg, value, VariableOptions::named("big").dtype(DType::F64))
+                    .expect_err("2 GiB under a 2 GB limit");
+            assert!(
+                matches!(&e, Error::VariableShapeOverflow { name, .. } if name == "big"),
+                "{e:?}"
+            );
+            assert_eq!(reg.len(), 0, "a refused variable was registered");
+        }
+        "tf_read_tensor" => {
+            let prefix = dir.join("model.ckpt");
+            std::fs::write(dir.join("model.ckpt.index"), tf_index_of_one_float32(N)).unwrap();
+            sparse(&dir.join("model.ckpt.data-00000-of-00001"), &[]);
+            let ckpt = TfCheckpoint::open(&prefix).expect("the index is valid");
+            assert_eq!(ckpt.tensors()[0].shape, [N as usize]);
+            match ckpt.read_tensor("big") {
+                Err(CheckpointError::OutOfMemory { name, bytes, .. }) => {
+                    assert_eq!((name.as_str(), bytes), ("big", 4 * N));
+                }
+                other => panic!("expected OutOfMemory, got {other:?}"),
+            }
+        }
+        "safetensors_open" => {
+            let header = format!(
+                r#"{{"big":{{"dtype":"F32","shape":[{N}],"data_offsets":[0,{}]}}}}"#,
+                4 * N
+            );
+            let mut head = (header.len() as u64).to_le_bytes().to_vec();
+            head.extend_from_slice(header.as_bytes());
+            let path = dir.join("model.safetensors");
+            sparse(&path, &head);
+            match SafetensorsCheckpoint::open(&path) {
+                Err(CheckpointError::Io { source, .. }) => {
+                    assert_eq!(source.kind(), std::io::ErrorKind::OutOfMemory, "{source}");
+                }
+                other => panic!("expected an out-of-memory Io error, got {other:?}"),
+            }
+        }
+        other => panic!("unknown case {other}"),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A TF checkpoint index (a LevelDB table) holding the bundle header and one entry: `big`,
+/// float32 of shape `[n]` at offset 0 of shard 0.
+fn tf_index_of_one_float32(n: u64) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+        out.push(tag);
+        varint(out, bytes.len() as u64);
+        out.extend_from_slice(bytes);
+    }
+    /// A block with a restart at every entry (no shared key prefixes).
+    fn block(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut restarts = Vec::new();
+        for (k, v) in entries {
+            restarts.push(out.len() as u32);
+            varint(&mut out, 0);
+            varint(&mut out, k.len() as u64);
+            varint(&mut out, v.len() as u64);
+            out.extend_from_slice(k);
+            out.extend_from_slice(v);
+        }
+        if restarts.is_empty() {
+            restarts.push(0);
+        }
+        for r in &restarts {
+            out.extend_from_slice(&r.to_le_bytes());
+        }
+        out.extend_from_slice(&(restarts.len() as u32).to_le_bytes());
+        out
+    }
+    /// Appends a block and its trailer; returns its handle (offset, size) encoded.
+    fn append(file: &mut Vec<u8>, contents: &[u8]) -> Vec<u8> {
+        let mut handle = Vec::new();
+        varint(&mut handle, file.len() as u64);
+        varint(&mut handle, contents.len() as u64);
+        file.extend_from_slice(contents);
+        file.push(0);
+        let crc = crc32c::crc32c_append(crc32c::crc32c(contents), &[0]);
+        file.extend_from_slice(&crc.rotate_right(15).wrapping_add(0xa282_ead8).to_le_bytes());
+        handle
+    }
+    let header = [0x08, 0x01]; // num_shards: 1
+    let mut dim = vec![0x08];
+    varint(&mut dim, n);
+    let mut shape = Vec::new();
+    field(&mut shape, 0x12, &dim);
+    let mut entry = vec![0x08, 0x01]; // dtype: float32
+    field(&mut entry, 0x12, &shape);
+    entry.push(0x28); // size
+    varint(&mut entry, 4 * n);
+    entry.extend_from_slice(&[0x35, 0, 0, 0, 0]); // crc32c (never reached)
+    let mut file = Vec::new();
+    let data = append(&mut file, &block(&[(b"", &header), (b"big", &entry)]));
+    let meta = append(&mut file, &block(&[]));
+    let index = append(&mut file, &block(&[(b"big\0", &data)]));
+    let mut footer = [meta, index].concat();
+    footer.resize(40, 0);
+    footer.extend_from_slice(&0xdb47_7524_8b80_fb57u64.to_le_bytes());
+    file.extend_from_slice(&footer);
+    file
+}
