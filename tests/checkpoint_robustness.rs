@@ -605,3 +605,46 @@ fn conflicting_prefix_remaps_are_an_error_like_conflicting_maps() {
     assert_eq!(report.matched.len(), 1);
     assert_eq!(w.value(), ckpt.read_tensor("a/w").unwrap());
 }
+
+/// A TF checkpoint in a directory whose name is not UTF-8 opens and reads (issue #15, item
+/// 6): the `.index` and `.data-*` paths are built as OS strings, not through `display()`,
+/// which would replace the invalid bytes. Saving and opening safetensors there works too.
+#[cfg(unix)]
+#[test]
+fn checkpoints_under_non_utf8_paths_open() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(std::ffi::OsStr::from_bytes(
+        format!("ckpt-\u{e9}-{}-", std::process::id())
+            .into_bytes()
+            .into_iter()
+            .chain([0xff, 0xfe, b'x'])
+            .collect::<Vec<u8>>()
+            .as_slice(),
+    ));
+    assert!(dir.to_str().is_none(), "the path must not be UTF-8");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (index, data) = seed_rnn();
+    std::fs::write(dir.join("model.ckpt.index"), &index).unwrap();
+    std::fs::write(dir.join("model.ckpt.data-00000-of-00001"), &data).unwrap();
+    let reference = TfCheckpoint::from_bytes(&index, vec![data]).unwrap();
+    for opened in [dir.join("model.ckpt"), dir.join("model.ckpt.index")] {
+        let ckpt = TfCheckpoint::open(&opened).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ckpt.tensors(), reference.tensors());
+        for t in ckpt.tensors() {
+            assert_eq!(
+                ckpt.read_tensor(&t.name).unwrap(),
+                reference.read_tensor(&t.name).unwrap()
+            );
+        }
+    }
+    assert_eq!(
+        TfCheckpoint::shard_path(dir.join("model.ckpt"), 0, 1),
+        dir.join("model.ckpt.data-00000-of-00001")
+    );
+    let reg = registry_from(&reference);
+    let path = dir.join("model.safetensors");
+    scope::checkpoint::save_safetensors(&path, &reg).unwrap();
+    let st = SafetensorsCheckpoint::open(&path).unwrap();
+    assert_eq!(st.tensors().len(), reference.tensors().len());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

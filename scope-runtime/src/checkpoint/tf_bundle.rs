@@ -172,12 +172,13 @@ impl TfCheckpoint {
     /// Opens the checkpoint with this prefix (`dir/model.ckpt`; the path of the `.index`
     /// file is accepted too) and parses its index.
     pub fn open(prefix: impl AsRef<Path>) -> Result<TfCheckpoint> {
+        // Paths are built as OS strings: `display()` would replace bytes that are not UTF-8.
         let prefix = prefix.as_ref();
-        let prefix = match prefix.to_str().and_then(|s| s.strip_suffix(".index")) {
-            Some(stripped) => PathBuf::from(stripped),
-            None => prefix.to_path_buf(),
+        let prefix = match prefix.extension() {
+            Some(ext) if ext == "index" => prefix.with_extension(""),
+            _ => prefix.to_path_buf(),
         };
-        let index_path = PathBuf::from(format!("{}.index", prefix.display()));
+        let index_path = with_suffix(&prefix, ".index");
         let file = index_path.display().to_string();
         let bytes = std::fs::read(&index_path).map_err(|source| CheckpointError::Io {
             action: "read the checkpoint index",
@@ -283,10 +284,10 @@ impl TfCheckpoint {
     /// The path of data shard `shard` of a checkpoint with `num_shards` shards:
     /// `<prefix>.data-00000-of-00001`.
     pub fn shard_path(prefix: impl AsRef<Path>, shard: u32, num_shards: u32) -> PathBuf {
-        PathBuf::from(format!(
-            "{}.data-{shard:05}-of-{num_shards:05}",
-            prefix.as_ref().display()
-        ))
+        with_suffix(
+            prefix.as_ref(),
+            &format!(".data-{shard:05}-of-{num_shards:05}"),
+        )
     }
 
     /// An empty buffer with room for the tensor's bytes, or
@@ -360,6 +361,13 @@ impl TfCheckpoint {
             }
         }
     }
+}
+
+/// `prefix` with `suffix` appended to its last component, byte for byte.
+fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut path = prefix.as_os_str().to_os_string();
+    path.push(suffix);
+    PathBuf::from(path)
 }
 
 /// Validates one entry against the header; returns the listing and the location.
