@@ -648,3 +648,77 @@ fn checkpoints_under_non_utf8_paths_open() {
     assert_eq!(st.tensors().len(), reference.tensors().len());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A pre-flight of 10^4 variables against 10^4 unused keys, with names up to the registry's
+/// 4,096-byte limit (issue #15, item 4): suffix suggestions come from an index and typo
+/// suggestions from a banded edit distance under a fixed work budget (see `suggest.rs`,
+/// whose unit tests check the bound) instead of a search over all 10^8 pairs. Every near
+/// miss is still suggested, both ways, and the remap hint is found.
+#[test]
+fn preflight_of_ten_thousand_squared_long_names_still_suggests_near_misses() {
+    const N: usize = 10_000;
+    const TYPOS: [usize; 3] = [3, 5_000, N - 1];
+    let scope_of = |i: usize| format!("block_{i}/{i}_{}", "p".repeat(10 + (i * 397) % 4000));
+    let old = Registry::with_seed(1);
+    let reg = Registry::with_seed(2);
+    let one = || VarSpec::new().shape([1]).initializer(Initializer::Zeros);
+    for i in 0..N {
+        let s = scope_of(i);
+        let key_root = if TYPOS.contains(&i) { "new" } else { "old" };
+        let key_name = if TYPOS.contains(&i) {
+            "wieghts"
+        } else {
+            "weights"
+        };
+        old.variable_scope(format!("{key_root}/{s}").as_str())
+            .with(|_| old.get_variable(key_name, one()))
+            .unwrap();
+        reg.variable_scope(format!("new/{s}").as_str())
+            .with(|_| reg.get_variable("weights", one()))
+            .unwrap();
+    }
+    let longest = reg
+        .global_variables()
+        .iter()
+        .map(|v| v.name().len())
+        .max()
+        .unwrap();
+    assert!(longest > 4000 && longest <= 4096, "{longest}");
+    let ckpt =
+        SafetensorsCheckpoint::from_bytes(to_safetensors_bytes(&old, &BTreeMap::new()).unwrap())
+            .unwrap();
+    let report = Restore::new(&reg).preflight(&ckpt).unwrap();
+    assert_eq!((report.missing.len(), report.unexpected.len()), (N, N));
+    for m in &report.missing {
+        let want = if m.key.ends_with("weights")
+            && TYPOS.iter().any(|i| m.key.contains(&format!("/{i}_")))
+        {
+            m.key.replace("/weights", "/wieghts")
+        } else {
+            m.key.replacen("new/", "old/", 1)
+        };
+        assert_eq!(
+            m.suggestion.as_deref(),
+            Some(want.as_str()),
+            "no near miss for {}",
+            &m.key[..40]
+        );
+    }
+    for u in &report.unexpected {
+        let want = if u.key.starts_with("new/") {
+            u.key.replace("/wieghts", "/weights")
+        } else {
+            u.key.replacen("old/", "new/", 1)
+        };
+        assert_eq!(
+            u.suggestion.as_deref(),
+            Some(want.as_str()),
+            "no near miss for {}",
+            &u.key[..40]
+        );
+    }
+    assert_eq!(
+        report.remap_hint,
+        Some(("old/".to_owned(), "new/".to_owned()))
+    );
+}

@@ -4,12 +4,19 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
-use super::suggest::{closest, prefix_difference, suggest_all};
+use super::suggest::{
+    closest, prefix_difference, suggest_all, Budget, Suggester, EDIT_WORK_BUDGET,
+};
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, VariableSet};
 use crate::dtype::DType;
+use crate::names::FastMap;
 use crate::registry::Registry;
 use crate::tensor::{format_shape, Shape, Tensor};
 use crate::variable::Variable;
+
+/// A set hashed with foldhash: the pre-flight hashes every name a few times, and names can
+/// be kilobytes long.
+type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
 
 /// Checkpoint prefixes and keys whose unused entries count as unexpected.
 type Namespace = (Vec<String>, HashSet<String>);
@@ -179,12 +186,13 @@ impl<'r> Restore<'r> {
             None => self.registry.global_variables(),
         };
         targets.extend(extra);
-        let mut seen = HashSet::new();
+        let mut seen = FastSet::default();
         let mut plan = Vec::new();
-        for var in targets {
-            if !seen.insert(var.name().to_owned()) {
+        for var in &targets {
+            if !seen.insert(var.name()) {
                 continue;
             }
+            let var = var.clone();
             let key = if let Some(key) = explicit.get(var.name()) {
                 Some((*key).to_owned())
             } else {
@@ -229,7 +237,7 @@ impl<'r> Restore<'r> {
             ..PreflightReport::default()
         };
         let mut matched_vars = Vec::new();
-        let mut claimed: HashSet<&str> = HashSet::new();
+        let mut claimed: FastSet<&str> = FastSet::default();
         for (var, key) in &plan {
             let Some(info) = source.info(key) else {
                 report.missing.push(Missing {
@@ -294,10 +302,12 @@ impl<'r> Restore<'r> {
         // Did you mean: missing keys against unclaimed keys, and back.
         let unclaimed_keys: Vec<&str> = unclaimed.iter().map(|t| t.name.as_str()).collect();
         let missing_keys: Vec<&str> = report.missing.iter().map(|m| m.key.as_str()).collect();
-        let for_missing = suggest_all(&missing_keys, &unclaimed_keys);
+        // One budget for every typo search of this pre-flight (see `suggest`).
+        let mut budget = Budget::new(EDIT_WORK_BUDGET);
+        let for_missing = suggest_all(&missing_keys, &unclaimed_keys, &mut budget);
         let unexpected_keys: Vec<&str> = report.unexpected.iter().map(|u| u.key.as_str()).collect();
-        let for_unexpected = suggest_all(&unexpected_keys, &missing_keys);
-        let key_to_var: HashMap<&str, &str> = report
+        let for_unexpected = suggest_all(&unexpected_keys, &missing_keys, &mut budget);
+        let key_to_var: FastMap<&str, &str> = report
             .missing
             .iter()
             .map(|m| (m.key.as_str(), m.variable.as_str()))
@@ -316,15 +326,31 @@ impl<'r> Restore<'r> {
         for (u, s) in report.unexpected.iter_mut().zip(for_unexpected) {
             u.suggestion = s;
         }
+        // A mismatch is pointed at an unused key that fits: the unclaimed keys grouped by
+        // shape and dtype, each group indexed once.
+        let mut fitting: HashMap<(&[usize], DType), Vec<&str>> = HashMap::new();
+        for t in &unclaimed {
+            if let StoredDType::Supported(d) = t.dtype {
+                fitting
+                    .entry((t.shape.as_slice(), d))
+                    .or_default()
+                    .push(t.name.as_str());
+            }
+        }
+        let mut suggesters: HashMap<(&[usize], DType), Suggester<'_>> = HashMap::new();
         for m in report
             .shape_mismatches
             .iter_mut()
             .chain(report.dtype_mismatches.iter_mut())
         {
-            let fits = unclaimed
-                .iter()
-                .filter(|t| t.shape == m.shape && t.dtype == StoredDType::Supported(m.dtype));
-            m.suggestion = closest(&m.key, fits.map(|t| t.name.as_str())).map(str::to_owned);
+            let Some((&group, names)) = fitting.get_key_value(&(m.shape.as_slice(), m.dtype))
+            else {
+                continue;
+            };
+            let suggester = suggesters
+                .entry(group)
+                .or_insert_with(|| Suggester::new(names.iter().copied()));
+            m.suggestion = suggester.suggest(&m.key, &mut budget).map(str::to_owned);
         }
         report.remap_hint = remap_hint(&report.missing);
         Ok((report, matched_vars))
