@@ -774,3 +774,20 @@ fn a_tie_with_the_wrong_dtype_names_the_fix() {
     assert!(matches!(err, Error::TiedDtypeMismatch { .. }), "{err}");
     assert!(err.to_string().contains("`dtype = float32`"), "{err}");
 }
+
+model! {
+    /// A tie to a part of the same model, checked in declaration order.
+    pub struct WithHead("lm", cfg: EmbConfig) {
+        emb: model Embeddings(cfg),
+        #[var(tied = &emb.word_embeddings)]
+        decoder: [cfg.vocab_size, cfg.hidden_size],
+    }
+}
+
+#[test]
+fn a_tie_to_an_earlier_field_is_checked_after_it_is_built() {
+    let reg = Registry::new();
+    let lm = WithHead::new(&reg, emb_config(false)).unwrap();
+    assert!(lm.decoder.ptr_eq(&lm.emb.word_embeddings));
+    assert_eq!(lm.variables().len(), 1);
+}

@@ -234,8 +234,13 @@ fn model_doc(model: &ModelField, prefix: &str) -> String {
             Some(base) => format!("`{}`", base.value()),
             None => "its type's default scope".to_owned(),
         };
+        let place = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!(" in `{prefix}`")
+        };
         format!(
-            " Nested model in `{prefix}`, in a scope named after {base} by the `default_name` \
+            " Nested model{place}, in a scope named after {base} by the `default_name` \
              counters (`dense`, `dense_1`, ...)"
         )
     } else {

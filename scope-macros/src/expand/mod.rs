@@ -189,12 +189,14 @@ fn check_ties_first(items: &[Item], path: &str, locals: &[String], out: &mut Tok
     for item in items {
         match item {
             Item::Var(var) if tie_first(var, locals) => {
-                let field = &var.field;
-                let label = format!("{path}{}", unraw(&var.ident));
-                let value = tied(var, quote!(__scope_name), &label);
-                out.extend(quote! {
-                    let #field = #value;
-                });
+                if let Some(tie) = &var.tied {
+                    let field = &var.field;
+                    let label = format!("{path}{}", unraw(&var.ident));
+                    let value = tied(var, tie, quote!(__scope_name), &label);
+                    out.extend(quote! {
+                        let #field = #value;
+                    });
+                }
             }
             Item::Scope(sub) => {
                 let path = format!("{path}{}/", sub.scope_name().0);
@@ -214,8 +216,8 @@ fn build_items(items: &[Item], depth: usize, locals: &[String], out: &mut TokenS
             Item::Var(var) if tie_first(var, locals) => {}
             Item::Var(var) => {
                 let field = &var.field;
-                let value = match var.tied {
-                    Some(_) => tied(var, quote!(""), &unraw(&var.ident)),
+                let value = match &var.tied {
+                    Some(tie) => tied(var, tie, quote!(""), &unraw(&var.ident)),
                     None => build_var(var),
                 };
                 out.extend(quote! {
@@ -265,16 +267,18 @@ fn optional(when: Option<&KeyExpr>, value: TokenStream) -> TokenStream {
 
 /// The check of a tied variable, labelled `label` in errors, for the model in `model_scope`
 /// inside the current scope.
-fn tied(var: &VarDecl, model_scope: TokenStream, label: &str) -> TokenStream {
+fn tied(var: &VarDecl, tied: &KeyExpr, model_scope: TokenStream, label: &str) -> TokenStream {
     let p = private();
-    let owner = var.tied.as_ref().map(|t| &t.expr);
+    let owner = &tied.expr;
     let shape = match &var.shape {
         Some(shape) => shape_array(shape),
         None => quote!([0usize; 0]),
     };
     let dtype = dtype_option(var);
+    // Spanned on the owner expression: "not a `Variable`" is reported there.
+    let check = quote_spanned!(owner.span()=> #p::tied_variable);
     quote! {
-        #p::tied_variable(__scope_reg, #model_scope, #label, #owner, &#shape, #dtype)?
+        #check(__scope_reg, #model_scope, #label, #owner, &#shape, #dtype)?
     }
 }
 
@@ -307,8 +311,8 @@ fn build_model(model: &ModelField) -> TokenStream {
                 #count
                 let mut __scope_models = ::std::vec::Vec::new();
                 for __scope_i in 0..__scope_count {
-                    let __scope_name = #p::repeated_scope_name(#prefix, __scope_i);
-                    __scope_models.push(#build_in(__scope_reg, &__scope_name, #args)?);
+                    let __scope_element = #p::repeated_scope_name(#prefix, __scope_i);
+                    __scope_models.push(#build_in(__scope_reg, &__scope_element, #args)?);
                 }
                 __scope_models
             }
@@ -464,18 +468,20 @@ fn visit_items(items: &[Item]) -> Vec<TokenStream> {
             Item::Model(m) => {
                 let field = &m.field;
                 let visit = |model: TokenStream| quote_spanned!(m.ty.span()=> #p::Model::for_each_variable(#model, __scope_f););
+                // The field access too carries the type's span: "not a Model" lands there.
+                let span = m.ty.span();
                 out.push(if m.repeat.is_some() {
-                    let visit = visit(quote!(__scope_m));
-                    quote!(for __scope_m in &self.#field { #visit })
+                    let visit = visit(quote_spanned!(span=> __scope_m));
+                    quote_spanned!(span=> for __scope_m in &self.#field { #visit })
                 } else if m.when.is_some() {
-                    let visit = visit(quote!(__scope_m));
-                    quote! {
+                    let visit = visit(quote_spanned!(span=> __scope_m));
+                    quote_spanned! {span=>
                         if let ::core::option::Option::Some(__scope_m) = &self.#field {
                             #visit
                         }
                     }
                 } else {
-                    visit(quote!(&self.#field))
+                    visit(quote_spanned!(span=> &self.#field))
                 });
             }
             Item::Scope(s) => out.extend(visit_items(&s.items)),
