@@ -593,14 +593,14 @@ fn filled(shape: &[usize]) -> ndarray::ArrayD<f64> {
 
 /// Runs one op on fresh leaves of `shapes`; if it succeeds, differentiates through it too.
 /// Returns whether it succeeded; panics inside are caught and reported as the test failure.
-fn try_op(
-    what: &str,
-    shapes: &[&[usize]],
-    op: &dyn Fn(
+/// One tape op under test: builds on the leaves, returns the nodes to differentiate.
+type TapeOp<'a> = dyn Fn(
         &mut scope::tape::Tape<f64>,
         &[scope::tape::NodeId],
-    ) -> Result<Vec<scope::tape::NodeId>, scope::TrainError>,
-) -> bool {
+    ) -> Result<Vec<scope::tape::NodeId>, scope::TrainError>
+    + 'a;
+
+fn try_op(what: &str, shapes: &[&[usize]], op: &TapeOp<'_>) -> bool {
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut tape = scope::tape::Tape::<f64>::new();
         let leaves: Vec<_> = shapes.iter().map(|s| tape.constant(filled(s))).collect();
@@ -626,9 +626,8 @@ fn try_op(
 
 #[test]
 fn every_tape_op_refuses_bad_shapes_without_panicking() {
-    use scope::tape::{NodeId, Tape};
+    use scope::tape::NodeId;
     use scope::TrainError;
-    type Out = Result<Vec<NodeId>, TrainError>;
     let one = |r: Result<NodeId, TrainError>| r.map(|n| vec![n]);
     // The three cases the adversarial read found, in `Tape::concat`.
     for shapes in [
@@ -648,7 +647,7 @@ fn every_tape_op_refuses_bad_shapes_without_panicking() {
     // differentiates, or a typed error.
     let mut accepted = 0;
     for &a in SHAPES {
-        let unary: [(&str, Box<dyn Fn(&mut Tape<f64>, &[NodeId]) -> Out>); 14] = [
+        let unary: [(&str, Box<TapeOp<'_>>); 14] = [
             ("relu", Box::new(|t, n| one(t.relu(n[0])))),
             ("sigmoid", Box::new(|t, n| one(t.sigmoid(n[0])))),
             ("tanh", Box::new(|t, n| one(t.tanh(n[0])))),
@@ -687,7 +686,7 @@ fn every_tape_op_refuses_bad_shapes_without_panicking() {
             }));
         }
         for &b in SHAPES {
-            let binary: [(&str, Box<dyn Fn(&mut Tape<f64>, &[NodeId]) -> Out>); 6] = [
+            let binary: [(&str, Box<TapeOp<'_>>); 6] = [
                 ("matmul", Box::new(|t, n| one(t.matmul(n[0], n[1])))),
                 ("add", Box::new(|t, n| one(t.add(n[0], n[1])))),
                 ("sub", Box::new(|t, n| one(t.sub(n[0], n[1])))),
@@ -808,7 +807,7 @@ fn optimizers_refuse_settings_that_write_garbage_and_write_nothing(
     // Adam's beta powers are variables: a checkpoint can bring back any value.
     let mut adam = reg
         .variable_scope("train")
-        .with(|_| Adam::new(&reg, 0.1, &[w.clone()]))?;
+        .with(|_| Adam::new(&reg, 0.1, std::slice::from_ref(&w)))?;
     let good = reg.global_variables();
     let before: Vec<_> = good.iter().map(Variable::value).collect();
     for (p1, p2) in [
