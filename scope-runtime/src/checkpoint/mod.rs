@@ -205,6 +205,20 @@ pub enum CheckpointError {
         second: String,
     },
 
+    /// Two prefix remappings onto the same variable prefix.
+    #[error(
+        "variable prefix `{prefix}` is remapped from two checkpoint prefixes, `{first}` and \
+         `{second}`; keep one of the `Restore::remap_prefix` calls"
+    )]
+    ConflictingPrefix {
+        /// The variable prefix.
+        prefix: String,
+        /// The first checkpoint prefix.
+        first: String,
+        /// The second checkpoint prefix.
+        second: String,
+    },
+
     /// The same name twice in a list of variables to save.
     #[error(
         "variable `{name}` appears twice in the list to save; checkpoint keys must be unique \
@@ -213,6 +227,21 @@ pub enum CheckpointError {
     DuplicateName {
         /// The name.
         name: String,
+    },
+
+    /// A tensor whose bytes the allocator cannot provide: the file may be fine, the memory
+    /// is not there.
+    #[error(
+        "tensor `{name}` in {file} needs {bytes} bytes, which cannot be allocated (free memory, \
+         or leave it out of the restore)"
+    )]
+    OutOfMemory {
+        /// The file holding the tensor.
+        file: String,
+        /// The tensor's checkpoint key.
+        name: String,
+        /// The bytes asked for.
+        bytes: u64,
     },
 
     /// The safetensors writer refused the data.
@@ -389,7 +418,8 @@ pub fn format_listing(source: &dyn CheckpointSource) -> String {
 
 /// "Did you mean": for each of `names`, the closest of `candidates`, or `None`, by the
 /// matcher of the restore pre-flight (a shared tail of path components such as `rnn/w` for
-/// `model/rnn/w`, else a small edit distance such as `weights` for `wieghts`).
+/// `model/rnn/w`, else a small edit distance such as `weights` for `wieghts`), with the
+/// pre-flight's bound on the work spent on typos.
 ///
 /// ```
 /// use scope::checkpoint::suggest_names;
@@ -397,7 +427,31 @@ pub fn format_listing(source: &dyn CheckpointSource) -> String {
 /// assert_eq!(found, [Some("rnn/weights"), None]);
 /// ```
 pub fn suggest_names<'a>(names: &[&str], candidates: &[&'a str]) -> Vec<Option<&'a str>> {
-    suggest::suggest_all(names, candidates)
+    let mut budget = suggest::Budget::new(suggest::EDIT_WORK_BUDGET);
+    suggest::suggest_all(names, candidates, &mut budget)
+}
+
+/// Decodes the stored bytes of tensor `name`: [`CheckpointError::OutOfMemory`] if the
+/// buffer cannot be allocated, [`CheckpointError::CorruptTensor`] if the bytes do not fit.
+pub(crate) fn decode_tensor(
+    file: &str,
+    name: &str,
+    info: &TensorInfo,
+    dtype: DType,
+    bytes: &[u8],
+) -> Result<Tensor> {
+    Tensor::from_le_bytes(dtype, &info.shape, bytes).map_err(|e| match e {
+        crate::Error::ShapeOverflow { .. } => CheckpointError::OutOfMemory {
+            file: file.to_owned(),
+            name: name.to_owned(),
+            bytes: bytes.len() as u64,
+        },
+        e => CheckpointError::CorruptTensor {
+            file: file.to_owned(),
+            name: name.to_owned(),
+            reason: e.to_string(),
+        },
+    })
 }
 
 /// The position of `name` among a checkpoint's `tensors` (sorted by name), or
