@@ -484,8 +484,14 @@ impl Ctx<'_> {
                             repeat: None,
                         });
                     } else {
-                        // An anonymous sub-scope: its fields are prefixed with its identifier.
-                        let (field, renamed) = claim(taken, c, &f.ident);
+                        // An anonymous sub-scope: its fields are prefixed with its identifier,
+                        // which must then not end in `_` (`self_` + `_query`).
+                        let ident = if f.ident.ends_with('_') {
+                            format!("{}scope", f.ident)
+                        } else {
+                            f.ident.clone()
+                        };
+                        let (field, renamed) = claim(taken, c, &ident);
                         let inner = if prefix.is_empty() {
                             field.trim_start_matches("r#").to_owned()
                         } else {
@@ -1241,7 +1247,7 @@ mod tests {
             "{src}"
         );
         assert!(
-            src.contains("#[scope(name = \"self\")]\n            self_ {"),
+            src.contains("#[scope(name = \"self\")]\n            self_scope {"),
             "{src}"
         );
         assert!(
@@ -1283,7 +1289,7 @@ mod tests {
         ]));
         let src = import(&ckpt, &opts("M")).unwrap();
         for line in [
-            "#[scope(name = \"self\")]\n        self_ {",
+            "#[scope(name = \"self\")]\n        self_scope {",
             "#[scope(name = \"LayerNorm\")]\n        layer_norm {",
             "r#type: [1] = zeros,",
             "#[var(name = \"0\")]\n        v0: [1] = zeros,",

@@ -126,12 +126,14 @@ pub(crate) struct FieldName {
 /// keyword, else a snake-case spelling (`LayerNorm` -> `layer_norm`, `self` -> `self_`)
 /// with the TF name given explicitly.
 pub(crate) fn field_name(name: &str) -> FieldName {
-    let plain = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+    // Snake case as rustc's lint has it, also once joined into a flattened field name
+    // (`a_` + `_` + `b` would be `a__b`): no underscore at either end, none doubled.
+    let plain = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && name != "_"
-        && !name.starts_with("__scope");
+        && !name.ends_with('_')
+        && !name.contains("__");
     if plain {
         if NOT_RAW.contains(&name) {
             return FieldName {
@@ -315,6 +317,9 @@ mod tests {
         assert_eq!(f("0"), ("v0".into(), true));
         assert_eq!(f("_"), ("v".into(), true));
         assert_eq!(f("__scope_x"), ("scope_x".into(), true));
+        assert_eq!(f("a__b"), ("a_b".into(), true));
+        assert_eq!(f("_a"), ("a".into(), true));
+        assert_eq!(f("a_"), ("a".into(), true));
         assert_eq!(f("HTTPServer"), ("http_server".into(), true));
         assert_eq!(f(">"), ("v".into(), true));
     }
