@@ -20,7 +20,7 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
                 let run = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
                 let (la, lb) = (run(a), run(b));
                 let (na, nb) = (trim_zeros(&a[..la]), trim_zeros(&b[..lb]));
-                let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(&nb));
+                let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
                 if ord != Ordering::Equal {
                     return ord;
                 }
