@@ -311,4 +311,33 @@ mod tests {
             .to_string();
         assert!(err.starts_with("no checkpoint at"), "{err}");
     }
+
+    #[test]
+    fn truncated_and_corrupt_files_are_errors() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed_rnn");
+        let dir = std::env::temp_dir().join(format!("scope-cli-corrupt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let index = std::fs::read(src.join("model.ckpt.index")).unwrap();
+        let data = std::fs::read(src.join("model.ckpt.data-00000-of-00001")).unwrap();
+        for cut in [0, 1, index.len() / 2, index.len() - 1] {
+            std::fs::write(dir.join("t.ckpt.index"), &index[..cut]).unwrap();
+            std::fs::write(dir.join("t.ckpt.data-00000-of-00001"), &data).unwrap();
+            let err = Checkpoint::open(dir.join("t.ckpt"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("t.ckpt.index"), "{err}");
+        }
+        let mut flipped = index.clone();
+        flipped[index.len() / 3] ^= 0x55;
+        std::fs::write(dir.join("t.ckpt.index"), &flipped).unwrap();
+        assert!(Checkpoint::open(dir.join("t.ckpt")).is_err());
+        for bytes in [&b""[..], b"12345678", b"\xff\xff\xff\xff\xff\xff\xff\xff{}"] {
+            std::fs::write(dir.join("x.safetensors"), bytes).unwrap();
+            let err = Checkpoint::open(dir.join("x.safetensors"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("not a valid safetensors file"), "{err}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
