@@ -251,12 +251,15 @@ pub fn import(ckpt: &Checkpoint, opts: &ImportOptions) -> Result<String> {
         Placement::Root => snake_ident(&opts.name),
     };
     cx.find_types(&opts.name, top_scope);
+    // Every struct's (flattened) field names, which no argument may shadow.
+    let mut fields: Set<String> = Set::default();
     for d in 0..cx.defs.len() {
         let node = cx.defs[d].node;
         let mut taken = Set::default();
         cx.defs[d].items = cx.body(node, "", &mut taken);
+        fields.extend(taken);
     }
-    let (args, dims) = cx.name_args();
+    let (args, dims) = cx.name_args(&fields);
     cx.def_args(&args, &dims);
     let source = render(&cx, &args, &dims, &placement, opts, &state, &unsupported);
     Ok(source)
@@ -541,7 +544,7 @@ impl Ctx<'_> {
     /// Names the arguments: every dimension above 1 (the most frequent `MAX_DIM_ARGS`;
     /// a dimension known only by its position that is a small multiple of `hidden` is
     /// written as one), then every repeat count, which is stored in its item.
-    fn name_args(&mut self) -> (Vec<Arg>, Map<usize, Dim>) {
+    fn name_args(&mut self, fields: &Set<String>) -> (Vec<Arg>, Map<usize, Dim>) {
         let slots = self.slots();
         let mut freq: Map<usize, usize> = Map::default();
         let mut first: Map<usize, usize> = Map::default();
@@ -584,7 +587,6 @@ impl Ctx<'_> {
         }
         // In order of first appearance, `hidden` (priority 0) first.
         chosen.sort_by_key(|(v, _, p)| (*p != 0, first[v]));
-        let fields = self.all_fields();
         let mut used: Set<String> = Set::default();
         let mut unique = |base: &str| {
             let mut base = snake_ident(base);
@@ -720,32 +722,6 @@ impl Ctx<'_> {
         } else {
             (6, format!("{stem}_dim{}", s.axis))
         }
-    }
-
-    fn all_fields(&self) -> Set<String> {
-        fn walk(items: &[Item], prefix: &str, out: &mut Set<String>) {
-            for item in items {
-                let (Item::Var { field, .. }
-                | Item::Model { field, .. }
-                | Item::Scope { field, .. }) = item;
-                let bare = field.trim_start_matches("r#");
-                let flat = if prefix.is_empty() {
-                    bare.to_owned()
-                } else {
-                    format!("{prefix}_{bare}")
-                };
-                if let Item::Scope { items, .. } = item {
-                    walk(items, &flat, out);
-                } else {
-                    out.insert(flat);
-                }
-            }
-        }
-        let mut out = Set::default();
-        for def in &self.defs {
-            walk(&def.items, "", &mut out);
-        }
-        out
     }
 
     /// Each struct's arguments: the dimensions and counts it uses, and those of the
