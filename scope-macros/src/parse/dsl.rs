@@ -18,6 +18,7 @@ use syn::{Attribute, Ident, Token, Visibility};
 use crate::ast::{Item, ModelDef, ModelField, Source, SubScope};
 use crate::ctxt::Ctxt;
 use crate::parse::attr::{empty_var, parse_header};
+use crate::parse::split::{Angles, Splitter};
 use crate::parse::{
     apply_model_keys, apply_scope_keys, apply_var_keys, attr_list_tokens, parse_dtype, parse_init,
     parse_shape, split_commas,
@@ -185,26 +186,17 @@ fn field_ident(prefix: &[Ident], ident: &Ident) -> Ident {
     format_ident!("{}", name.join("_"), span = ident.span())
 }
 
-/// Tokens up to the next top-level `,` (angle brackets count as nesting, so that
-/// `Cell<A, B>` stays whole).
+/// Tokens up to the next top-level `,`, by the macros' one [`Splitter`] (type rules: the
+/// commas of `Cell<A, B>` are not top-level).
 fn take_until_comma(input: ParseStream<'_>) -> TokenStream {
     input
         .step(|cursor| {
+            let mut splitter = Splitter::new(Angles::Type);
             let mut rest = *cursor;
             let mut out = TokenStream::new();
-            let mut depth = 0usize;
-            let mut prev_dash = false;
             while let Some((tt, next)) = rest.token_tree() {
-                if let TokenTree::Punct(p) = &tt {
-                    match p.as_char() {
-                        ',' if depth == 0 => return Ok((out, rest)),
-                        '<' => depth += 1,
-                        '>' if !prev_dash => depth = depth.saturating_sub(1),
-                        _ => {}
-                    }
-                    prev_dash = p.as_char() == '-';
-                } else {
-                    prev_dash = false;
+                if splitter.is_separator(&tt) {
+                    break;
                 }
                 out.extend([tt]);
                 rest = next;
