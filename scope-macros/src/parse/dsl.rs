@@ -20,8 +20,8 @@ use crate::ctxt::Ctxt;
 use crate::parse::attr::{empty_var, parse_header};
 use crate::parse::split::{Angles, Splitter};
 use crate::parse::{
-    apply_model_keys, apply_scope_keys, apply_var_keys, attr_list_tokens, parse_dtype, parse_init,
-    parse_shape, split_commas,
+    apply_model_keys, apply_scope_keys, apply_var_keys, attr_list_tokens, flatten_invisible,
+    parse_dtype, parse_init, parse_shape, split_commas,
 };
 
 mod kw {
@@ -307,7 +307,7 @@ fn parse_var_item(
             cx.error_spanned_by(&attr, "a variable takes `#[var(..)]` and doc comments only");
         }
     }
-    let mut tokens = rest.clone().into_iter().peekable();
+    let mut tokens = flatten_invisible(rest).into_iter().peekable();
     if let Some(TokenTree::Ident(dtype)) = tokens.peek() {
         let dtype = dtype.clone();
         tokens.next();
@@ -350,6 +350,12 @@ fn parse_var_item(
                     decl.init = parsed;
                 }
             }
+        }
+        Some(TokenTree::Literal(lit)) if decl.shape.is_none() => {
+            cx.error_spanned_by(
+                &lit,
+                "expected a shape in brackets, e.g. `[in_size, units]` (`[]` for a scalar)",
+            );
         }
         Some(other) => {
             let rest: TokenStream = std::iter::once(other).chain(tokens).collect();

@@ -16,7 +16,7 @@ use crate::ast::{
     DTypeDecl, DefaultName, InitDecl, InitKind, KeyExpr, ModelField, ShapeDecl, VarDecl,
 };
 use crate::ctxt::Ctxt;
-pub(crate) use split::split_commas;
+pub(crate) use split::{flatten_invisible, look_through, split_commas};
 
 /// The keys of `#[var(..)]`: what the parser dispatches on and what its "expected one of"
 /// lists.
@@ -281,7 +281,7 @@ pub(crate) fn parse_dtype(tokens: &TokenStream, cx: &Ctxt) -> Option<DTypeDecl> 
 /// `[d0, d1, ..]`: every dimension is kept as written; literal dimensions must be
 /// non-negative integers.
 pub(crate) fn parse_shape(tokens: &TokenStream, cx: &Ctxt) -> Option<ShapeDecl> {
-    let mut iter = tokens.clone().into_iter();
+    let mut iter = look_through(tokens).into_iter();
     let group = match (iter.next(), iter.next()) {
         (Some(TokenTree::Group(g)), None) if g.delimiter() == Delimiter::Bracket => g,
         _ => {
@@ -304,7 +304,7 @@ pub(crate) fn parse_shape(tokens: &TokenStream, cx: &Ctxt) -> Option<ShapeDecl> 
 }
 
 fn check_dim(dim: &TokenStream, cx: &Ctxt) -> bool {
-    let mut iter = dim.clone().into_iter();
+    let mut iter = look_through(dim).into_iter();
     if let (Some(TokenTree::Punct(p)), Some(TokenTree::Literal(_)), None) =
         (iter.next(), iter.next(), iter.next())
     {
@@ -338,7 +338,7 @@ fn check_dim(dim: &TokenStream, cx: &Ctxt) -> bool {
 
 /// `zeros`, `constant(0.1)`, `random_normal(0.0, 0.5)`, `value(expr)`, ...
 pub(crate) fn parse_init(tokens: &TokenStream, cx: &Ctxt) -> Option<InitDecl> {
-    let mut iter = tokens.clone().into_iter();
+    let mut iter = look_through(tokens).into_iter();
     let (ident, args) = match (iter.next(), iter.next(), iter.next()) {
         (Some(TokenTree::Ident(ident)), None, None) => (ident, None),
         (Some(TokenTree::Ident(ident)), Some(TokenTree::Group(g)), None)

@@ -6,7 +6,7 @@
 //! IxDyn>::zeros`, `Cell<A, B>`). Groups, including the invisible ones `macro_rules!`
 //! fragments arrive in, are single tokens: their commas are never top-level.
 
-use proc_macro2::{Spacing, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 
 /// Where a `<` opens generic arguments rather than comparing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,9 +118,38 @@ pub(crate) fn split_commas(tokens: TokenStream) -> Vec<TokenStream> {
     chunks
 }
 
+/// `tokens` without the invisible groups a `macro_rules!` fragment (`$e:expr`, `$t:ty`)
+/// wraps the whole of them in.
+pub(crate) fn look_through(tokens: &TokenStream) -> TokenStream {
+    let mut iter = tokens.clone().into_iter();
+    match (iter.next(), iter.next()) {
+        (Some(TokenTree::Group(g)), None) if g.delimiter() == Delimiter::None => {
+            look_through(&g.stream())
+        }
+        _ => tokens.clone(),
+    }
+}
+
+/// `tokens` with every top-level invisible group replaced by what it holds (a `model!`
+/// item's `$shape = $init`); groups inside others are kept.
+pub(crate) fn flatten_invisible(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .flat_map(|tt| match tt {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
+                flatten_invisible(g.stream())
+                    .into_iter()
+                    .collect::<Vec<_>>()
+            }
+            other => vec![other],
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proc_macro2::{Group, Span};
     use quote::quote;
 
     fn split(tokens: TokenStream) -> Vec<String> {
@@ -170,5 +199,18 @@ mod tests {
             .filter(|tt| s.is_separator(tt))
             .count();
         assert_eq!(commas, 1);
+    }
+
+    #[test]
+    fn invisible_groups_are_atoms_and_can_be_looked_through() {
+        let inner = Group::new(Delimiter::None, quote!([k, 2]));
+        let mut tokens = TokenStream::new();
+        tokens.extend([TokenTree::Group(inner.clone())]);
+        assert_eq!(split_commas(tokens.clone()).len(), 1);
+        assert_eq!(look_through(&tokens).to_string(), "[k , 2]");
+        let mut g = Group::new(Delimiter::None, tokens);
+        g.set_span(Span::call_site());
+        let twice: TokenStream = TokenTree::Group(g).into();
+        assert_eq!(look_through(&twice).to_string(), "[k , 2]");
     }
 }
