@@ -9,7 +9,7 @@ use quote::ToTokens;
 use syn::Type;
 
 use crate::ast::{
-    fields, tokens_text, unraw, InitKind, Item, ModelDef, ModelField, Source, VarDecl,
+    fields, tokens_text, unraw, InitKind, Item, ModelDef, ModelField, Number, Source, VarDecl,
 };
 use crate::ctxt::Ctxt;
 use crate::names::{is_valid, Context};
@@ -391,6 +391,7 @@ fn check_scope(
         match item {
             Item::Var(var) => {
                 check_var_forms(var, cx);
+                check_init_fits_dtype(var, cx);
                 if var.tied.is_some() {
                     // Names nothing in the scope: the owner's variable keeps its name.
                     continue;
@@ -503,6 +504,49 @@ fn check_scope(
                 check_scope(&sub.items, &format!("{path}/{name}"), &rel, full, cx);
             }
         }
+    }
+}
+
+/// An initializer that cannot fill the declared dtype, as TF's conversion of the initializer's
+/// Python value refuses it at build time: refused here, with the fix.
+fn check_init_fits_dtype(var: &VarDecl, cx: &Ctxt) {
+    let (Some(dtype), Some(init)) = (&var.dtype, &var.init) else {
+        return;
+    };
+    let (integer, boolean) = (
+        matches!(dtype.variant, "I32" | "I64"),
+        dtype.variant == "Bool",
+    );
+    if !integer && !boolean {
+        return;
+    }
+    let ty = &dtype.ident;
+    let article = if integer { "an" } else { "a" };
+    let takes = if boolean {
+        "`zeros`, `ones`, `constant(true)`, `constant(false)` or `value(..)`"
+    } else {
+        "`zeros`, `ones`, `constant(<integer>)` or `value(..)`"
+    };
+    let problem = match init.kind {
+        InitKind::RandomNormal | InitKind::TruncatedNormal | InitKind::RandomUniform => {
+            Some(format!("`{}` draws floats", init.kind.name()))
+        }
+        InitKind::GlorotUniform => Some("`glorot_uniform` draws floats".to_owned()),
+        InitKind::Constant => match init.args.first().and_then(Number::of) {
+            Some((Number::Float(v), _)) => Some(format!("`constant({v})` is a float")),
+            Some((Number::Int(v), _)) if boolean => Some(format!("`constant({v})` is an integer")),
+            _ => None,
+        },
+        InitKind::Zeros | InitKind::Ones | InitKind::Value => None,
+    };
+    if let Some(problem) = problem {
+        cx.error_spanned_by(
+            &init.ident,
+            format!(
+                "{problem}, which {article} `{ty}` variable cannot hold (TensorFlow refuses it when the \
+                 variable is built): give it {takes}, or declare it `f32`"
+            ),
+        );
     }
 }
 
@@ -663,6 +707,27 @@ mod tests {
             }),
             // w, layer, cell/kernel, x/, /y, a//b, block_0
             7
+        );
+    }
+
+    #[test]
+    fn initializers_the_dtype_cannot_hold() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m") {
+                    a: i32[2] = constant(0.5),
+                    b: bool[1] = random_normal(0.0, 1.0),
+                    c: i64[2] = glorot_uniform,
+                    d: bool[1] = constant(1),
+                    e: i64[1] = constant(1f64),
+                    ok1: i32[1] = constant(-3),
+                    ok2: bool[1] = constant(false),
+                    ok3: f64[1] = constant(1),
+                    ok4: i32[1] = constant(C),
+                    ok5: [1] = random_normal(0f64, 1f64),
+                }
+            }),
+            5
         );
     }
 

@@ -13,7 +13,8 @@ use syn::spanned::Spanned;
 use syn::{Ident, LitStr};
 
 use crate::ast::{
-    fields, tokens_text, unraw, InitDecl, InitKind, Item, KeyExpr, ModelDef, ModelField, VarDecl,
+    fields, tokens_text, unraw, InitDecl, InitKind, Item, KeyExpr, ModelDef, ModelField, Number,
+    VarDecl,
 };
 use crate::check::check;
 use crate::ctxt::Ctxt;
@@ -473,12 +474,21 @@ fn initializer(init: &InitDecl) -> TokenStream {
         InitKind::Ones => quote!(#init_ty::Ones),
         InitKind::GlorotUniform => quote!(#init_ty::GlorotUniform),
         InitKind::Constant => {
-            let variant = match constant_literal(&args[0]) {
-                Some(syn::Lit::Int(_)) => quote!(ConstantInt),
-                Some(syn::Lit::Bool(_)) => quote!(ConstantBool),
-                _ => quote!(Constant),
-            };
-            quote!(#init_ty::#variant(#(#args),*))
+            // A literal picks the variant TF's Python type would; anything else (a `const`, a
+            // config field) goes through `ConstantArg`, implemented for every number and bool.
+            let arg = &init.args[0];
+            match Number::of(arg) {
+                Some((number, lit_span)) => {
+                    let variant = match number {
+                        Number::Float(_) => quote!(Constant),
+                        Number::Int(_) => quote!(ConstantInt),
+                        Number::Bool(_) => quote!(ConstantBool),
+                    };
+                    let value = number.tokens(lit_span);
+                    quote!(#init_ty::#variant(#value))
+                }
+                None => quote_spanned!(arg.span()=> #p::constant(#arg)),
+            }
         }
         InitKind::RandomNormal
         | InitKind::TruncatedNormal
@@ -490,24 +500,14 @@ fn initializer(init: &InitDecl) -> TokenStream {
     }
 }
 
-/// An `f64` parameter of an initializer: a literal as written, any other expression through
-/// `f64::from`, so that an `f32` field of a config (`cfg.initializer_range`) works too.
+/// An `f64` parameter of an initializer: a literal as an unsuffixed float, any other
+/// expression through `f64::from`, so that an `f32` field of a config
+/// (`cfg.initializer_range`) works too.
 fn float_arg(arg: &TokenStream) -> TokenStream {
-    if constant_literal(arg).is_some() {
-        return arg.clone();
+    if let Some(tokens) = Number::of(arg).and_then(|(n, span)| n.float_tokens(span)) {
+        return tokens;
     }
     quote_spanned!(arg.span()=> ::core::primitive::f64::from(#arg))
-}
-
-/// The literal of a `constant(..)` argument, through a leading `-`.
-fn constant_literal(arg: &TokenStream) -> Option<syn::Lit> {
-    let mut tokens: Vec<_> = parse::look_through(arg).into_iter().collect();
-    if let Some(proc_macro2::TokenTree::Punct(p)) = tokens.first() {
-        if p.as_char() == '-' {
-            tokens.remove(0);
-        }
-    }
-    syn::parse2(tokens.into_iter().collect()).ok()
 }
 
 fn visit_items(items: &[Item]) -> Vec<TokenStream> {

@@ -13,7 +13,7 @@ use quote::ToTokens;
 use syn::{Ident, Lit, LitBool, LitStr};
 
 use crate::ast::{
-    DTypeDecl, DefaultName, InitDecl, InitKind, KeyExpr, ModelField, ShapeDecl, VarDecl,
+    DTypeDecl, DefaultName, InitDecl, InitKind, KeyExpr, ModelField, Number, ShapeDecl, VarDecl,
 };
 use crate::ctxt::Ctxt;
 pub(crate) use split::{flatten_invisible, look_through, split_commas};
@@ -419,25 +419,22 @@ pub(crate) fn parse_init(tokens: &TokenStream, cx: &Ctxt) -> Option<InitDecl> {
     ok.then_some(InitDecl { kind, ident, args })
 }
 
-/// An `f64` argument: literals are checked (and integers written as floats, so that `1`
-/// works where `1.0` is meant); other expressions are kept as written.
+/// An `f64` argument: literals are checked (and written as unsuffixed floats, so that `1`,
+/// `1f64` and `0.5f32` work where a float is meant); other expressions are kept as written.
 fn number_arg(arg: &TokenStream, cx: &Ctxt) -> Option<TokenStream> {
-    match single_lit(arg) {
-        None => Some(arg.clone()),
-        Some(Lit::Float(f)) if matches!(f.suffix(), "" | "f64") => Some(arg.clone()),
-        Some(Lit::Int(i)) if i.suffix().is_empty() => {
-            let float = syn::LitFloat::new(&format!("{}.0", i.base10_digits()), i.span());
-            Some(float.into_token_stream())
+    if let Some((number, span)) = Number::of(arg) {
+        if let Some(tokens) = number.float_tokens(span) {
+            return Some(tokens);
         }
+    }
+    match single_lit(&look_through(arg)) {
+        None => Some(arg.clone()),
         Some(other) => {
             cx.error_spanned_by(
                 &other,
                 format!(
                     "initializer arguments are `f64`; found {}",
-                    match &other {
-                        Lit::Int(_) | Lit::Float(_) => "a literal with another type suffix",
-                        other => describe(other),
-                    }
+                    describe(&other)
                 ),
             );
             None
