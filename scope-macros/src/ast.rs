@@ -91,6 +91,9 @@ pub(crate) struct ModelField {
     pub(crate) scope: Option<LitStr>,
     /// The arguments passed to its constructor, as written.
     pub(crate) args: Vec<TokenStream>,
+    /// `args = expr`: the whole `Model::Args` value (a config struct), passed as is instead of
+    /// a tuple of `args`.
+    pub(crate) whole_args: Option<TokenStream>,
     /// Where the arguments were given (their parentheses), or the field, for type errors.
     pub(crate) args_span: Span,
     /// `repeat = count`: built `count` times in `prefix_0 ..`; the field is a `Vec`.
@@ -114,6 +117,7 @@ impl ModelField {
             ty,
             scope: None,
             args: Vec::new(),
+            whole_args: None,
             repeat: None,
             when: None,
             default_name: None,

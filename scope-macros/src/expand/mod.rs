@@ -84,9 +84,26 @@ pub(crate) fn model(input: TokenStream) -> TokenStream {
 /// A checked model: the struct, its constructor, its `Model` impl and its `Debug` impl.
 fn expand(def: &ModelDef) -> TokenStream {
     let mut out = fallback::emit_struct_with_handle(def);
-    out.extend(constructor(def));
-    out.extend(model_impl(def));
-    out.extend(debug_impl(def));
+    let travel = travelling_attrs(def);
+    for item in [constructor(def), model_impl(def), debug_impl(def)] {
+        out.extend(quote!(#travel #item));
+    }
+    out
+}
+
+/// What the struct's attributes say of the impls generated for it: its `#[cfg(..)]`s (so that
+/// they exist exactly when the struct does), and, on a `#[deprecated]` struct, leave to use it
+/// (so that only the user's own uses warn).
+pub(crate) fn travelling_attrs(def: &ModelDef) -> TokenStream {
+    let mut out = TokenStream::new();
+    for attr in &def.attrs {
+        if attr.path().is_ident("cfg") {
+            out.extend(attr.to_token_stream());
+        }
+    }
+    if def.attrs.iter().any(|a| a.path().is_ident("deprecated")) {
+        out.extend(quote!(#[allow(deprecated)]));
+    }
     out
 }
 
@@ -364,7 +381,10 @@ fn build_model(model: &ModelField) -> TokenStream {
     // reported there.
     let ty_span = ty.span();
     let build_in = quote_spanned!(ty_span=> <#ty as #p::Model>::build_in);
-    let args = quote_spanned!(model.args_span=> (#(#args,)*));
+    let args = match &model.whole_args {
+        Some(whole) => whole.clone(),
+        None => quote_spanned!(model.args_span=> (#(#args,)*)),
+    };
     let value = if let Some(repeat) = &model.repeat {
         let count = &repeat.expr;
         let (prefix, span) = model.repeat_prefix();

@@ -10,6 +10,7 @@ pub(crate) mod split;
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::ToTokens;
+use syn::spanned::Spanned;
 use syn::{Ident, Lit, LitBool, LitStr};
 
 use crate::ast::{
@@ -532,6 +533,12 @@ fn unknown_key(
     }
 }
 
+/// `args(a, b)` (a tuple of them) or `args = expr` (the whole `Model::Args`).
+enum ModelArgs {
+    Tuple(Vec<TokenStream>, Span),
+    Whole(TokenStream),
+}
+
 /// Applies the keys of one `#[model(..)]` to `field`; `seen_args` tracks `args(..)`.
 pub(crate) fn apply_model_keys(
     tokens: TokenStream,
@@ -558,21 +565,39 @@ pub(crate) fn apply_model_keys(
                     .and_then(|t| parse_str(&t, "the scope name", cx));
                 set_once(&mut field.scope, v, &kv.key, attr, cx);
             }
-            ModelKey::Args => match &kv.value {
-                Value::List(group) => {
+            ModelKey::Args => {
+                let args = match &kv.value {
+                    Value::List(group) => {
+                        Some(ModelArgs::Tuple(split_commas(group.stream()), group.span()))
+                    }
+                    Value::Eq(expr) => Some(ModelArgs::Whole(expr.clone())),
+                    Value::Flag => {
+                        cx.error_spanned_by(
+                            &kv.key,
+                            "expected the arguments in parentheses, e.g. `args(units, units)`, \
+                             or the whole `Model::Args` value, e.g. `args = cfg`",
+                        );
+                        None
+                    }
+                };
+                if let Some(args) = args {
                     if seen_args.is_some() {
                         cx.error_spanned_by(&kv.key, format!("duplicate `args` in {attr}"));
                     } else {
                         *seen_args = Some(kv.key.span());
-                        field.args = split_commas(group.stream());
-                        field.args_span = group.span();
+                        match args {
+                            ModelArgs::Tuple(args, span) => {
+                                field.args = args;
+                                field.args_span = span;
+                            }
+                            ModelArgs::Whole(expr) => {
+                                field.args_span = expr.span();
+                                field.whole_args = Some(expr);
+                            }
+                        }
                     }
                 }
-                _ => cx.error_spanned_by(
-                    &kv.key,
-                    "expected the arguments in parentheses, e.g. `args(units, units)`",
-                ),
-            },
+            }
             ModelKey::Repeat => {
                 let v = key_expr(&kv, "repeat = cfg.num_hidden_layers", cx);
                 set_once(&mut field.repeat, v, &kv.key, attr, cx);
