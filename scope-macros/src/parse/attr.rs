@@ -182,18 +182,16 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
         // Checked as written, so that a wrong type is one error here rather than one in
         // every generated use of the field.
         match &decl.when {
-            Some(when) => {
-                if !inner_type(&field.ty, "Option").is_some_and(is_variable) {
-                    cx.error_spanned_by(
-                        &field.ty,
-                        format!(
-                            "`{}` makes the variable optional: declare the field \
-                             `Option<Variable>`",
-                            when.key
-                        ),
-                    );
-                }
+            Some(when) if !inner_type(&field.ty, "Option").is_some_and(is_variable) => {
+                cx.error_spanned_by(
+                    &field.ty,
+                    format!(
+                        "`{}` makes the variable optional: declare the field `Option<Variable>`",
+                        when.key
+                    ),
+                );
             }
+            Some(_) => {}
             None if !is_variable(&field.ty) => cx.error_spanned_by(
                 ungroup(&field.ty),
                 format!(
