@@ -169,7 +169,8 @@ pub(crate) fn parse_kv_list(tokens: TokenStream, cx: &Ctxt) -> Vec<KeyValue> {
 fn describe(lit: &Lit) -> &'static str {
     match lit {
         Lit::Str(_) => "a string literal",
-        Lit::ByteStr(_) | Lit::CStr(_) => "a byte string literal",
+        Lit::ByteStr(_) => "a byte string literal",
+        Lit::CStr(_) => "a C string literal",
         Lit::Byte(_) | Lit::Char(_) => "a character literal",
         Lit::Int(_) => "an integer literal",
         Lit::Float(_) => "a float literal",
@@ -698,6 +699,13 @@ mod tests {
             "1"
         );
         assert_eq!(errors(cx), 3);
+    }
+
+    #[test]
+    fn describes_literals_by_their_kind() {
+        let lit = |t: TokenStream| describe(&syn::parse2::<Lit>(t).unwrap());
+        assert_eq!(lit(quote!(c"ab")), "a C string literal");
+        assert_eq!(lit(quote!(b"ab")), "a byte string literal");
     }
 
     #[test]
