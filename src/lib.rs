@@ -17,6 +17,51 @@ pub mod __private {
         repeated_scope_name, tied_variable, DType, Initializer, ManifestEntry, Model, ModelScope,
         Registry, Result, TiedManifest, VarManifest, VarSpec, Variable, VariableScope,
     };
+
+    /// `constant(x)` when `x` is no literal (a `const`, a config field): TF's
+    /// `constant_initializer` for a value of any numeric type or `bool`.
+    pub fn constant<T: ConstantArg>(value: T) -> Initializer {
+        value.into_initializer()
+    }
+
+    /// A value `constant(..)` takes.
+    #[diagnostic::on_unimplemented(
+        message = "`constant(..)` takes a number or a `bool`, not `{Self}`",
+        label = "not a number or a `bool`"
+    )]
+    pub trait ConstantArg {
+        /// The initializer that fills a variable with `self`.
+        fn into_initializer(self) -> Initializer;
+    }
+
+    macro_rules! constant_arg {
+        ($variant:ident: $($ty:ty),*) => {$(
+            impl ConstantArg for $ty {
+                fn into_initializer(self) -> Initializer {
+                    Initializer::$variant(self.into())
+                }
+            }
+        )*};
+    }
+    constant_arg!(Constant: f32, f64);
+    constant_arg!(ConstantInt: i8, i16, i32, i64, u8, u16, u32);
+    constant_arg!(ConstantBool: bool);
+
+    // Past `i64::MAX` the value is kept as a float, which only a float variable takes
+    // (an integer one is refused with `Error::InitializerType`, as TF refuses it).
+    macro_rules! constant_arg_wide {
+        ($($ty:ty),*) => {$(
+            impl ConstantArg for $ty {
+                fn into_initializer(self) -> Initializer {
+                    match i64::try_from(self) {
+                        Ok(v) => Initializer::ConstantInt(v),
+                        Err(_) => Initializer::Constant(self as f64),
+                    }
+                }
+            }
+        )*};
+    }
+    constant_arg_wide!(u64, usize, isize, i128, u128);
 }
 
 #[cfg(feature = "cli")]
