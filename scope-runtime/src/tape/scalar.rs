@@ -32,6 +32,8 @@ pub trait Real:
     fn tanh(self) -> Self;
     /// Square root.
     fn sqrt(self) -> Self;
+    /// Natural logarithm.
+    fn ln(self) -> Self;
     /// Whether the value is neither NaN nor infinite.
     fn is_finite(self) -> bool;
 
@@ -67,6 +69,9 @@ macro_rules! impl_real {
             }
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)
+            }
+            fn ln(self) -> Self {
+                <$t>::ln(self)
             }
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
