@@ -202,8 +202,11 @@ impl<T: Real> Tape<T> {
     ///
     /// Fails with [`TrainError::UnsupportedDtype`] unless the variable is `float32`.
     pub fn variable(&mut self, var: &Variable) -> Result<NodeId, TrainError> {
-        if let Some(&id) = self.var_nodes.get(&var.id()) {
-            return Ok(id);
+        let existing = self.var_nodes.get(&var.id()).copied();
+        if let Some(id) = existing {
+            if self.nodes[id.0].value.shape() == var.shape() {
+                return Ok(id);
+            }
         }
         let value = {
             let guard = var.read();
@@ -215,6 +218,11 @@ impl<T: Real> Tape<T> {
                 })?;
             view.mapv(T::from_f32)
         };
+        if let Some(id) = existing {
+            // A leaf made by `gather_variable`, which copied only the rows it gathered.
+            self.nodes[id.0].value = value;
+            return Ok(id);
+        }
         let id = self.push(value, Op::Leaf);
         self.var_nodes.insert(var.id(), id);
         self.vars.push((var.clone(), id));

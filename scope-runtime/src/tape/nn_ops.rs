@@ -23,6 +23,8 @@ use crate::train_error::TrainError;
 pub(crate) enum NnOp {
     Gather {
         table: NodeId,
+        /// The table's shape (its leaf may hold no value: see `Tape::gather_variable`).
+        table_shape: Vec<usize>,
         ids: Vec<usize>,
     },
     LayerNorm {
@@ -240,6 +242,43 @@ fn gelu_grad<T: Real>(x: T, (c, k, half): (T, T, T)) -> T {
     half * (T::ONE + t) + x * half * (T::ONE - t * t) * c * (T::ONE + three * k * x2)
 }
 
+/// Rows `ids` of a row-major table of `shape`, converted by `convert`.
+fn gather_rows<S: Copy, T: Real>(
+    input: &str,
+    shape: &[usize],
+    src: &[S],
+    ids: &[usize],
+    convert: impl Fn(S) -> T,
+) -> Result<ArrayD<T>, TrainError> {
+    let Some(&rows) = shape.first() else {
+        return Err(shape_error(
+            "gather",
+            "the table must have rank 1 or more, got a scalar".into(),
+        ));
+    };
+    if let Some((index, &id)) = ids.iter().enumerate().find(|(_, &i)| i >= rows) {
+        return Err(TrainError::OutOfRange {
+            input: input.to_owned(),
+            index,
+            value: id as i64,
+            limit: rows,
+        });
+    }
+    let width: usize = shape[1..].iter().product();
+    let mut out_shape = shape.to_vec();
+    out_shape[0] = ids.len();
+    let mut data = Vec::with_capacity(ids.len() * width);
+    for &id in ids {
+        data.extend(
+            src[id * width..(id + 1) * width]
+                .iter()
+                .map(|&x| convert(x)),
+        );
+    }
+    ArrayD::from_shape_vec(IxDyn(&out_shape), data)
+        .map_err(|e| shape_error("gather", e.to_string()))
+}
+
 /// `max`, `sum(exp(x - max))` of a row, filling `out` with `exp(x - max)`.
 #[inline]
 fn exp_row<T: Real>(row: &[T], out: &mut [T]) -> T {
@@ -269,35 +308,64 @@ impl<T: Real> Tape<T> {
     /// Fails with [`TrainError::OutOfRange`] if an id is not a row of `table`.
     pub fn gather(&mut self, table: NodeId, ids: &[usize]) -> Result<NodeId, TrainError> {
         let t = self.value(table)?;
-        if t.ndim() == 0 {
-            return Err(shape_error(
-                "gather",
-                "the table must have rank 1 or more, got a scalar".into(),
-            ));
-        }
-        let rows = t.shape()[0];
-        if let Some((index, &id)) = ids.iter().enumerate().find(|(_, &i)| i >= rows) {
-            return Err(TrainError::OutOfRange {
-                input: "gather ids".into(),
-                index,
-                value: id as i64,
-                limit: rows,
-            });
-        }
-        let width: usize = t.shape()[1..].iter().product();
-        let mut shape = t.shape().to_vec();
-        shape[0] = ids.len();
-        let src = flat(t);
-        let mut data = Vec::with_capacity(ids.len() * width);
-        for &id in ids {
-            data.extend_from_slice(&src[id * width..(id + 1) * width]);
-        }
-        let out = ArrayD::from_shape_vec(IxDyn(&shape), data)
-            .map_err(|e| shape_error("gather", e.to_string()))?;
+        let shape = t.shape().to_vec();
+        let out = gather_rows("gather ids", &shape, flat(t), ids, |x| x)?;
         Ok(self.push_nn(
             out,
             NnOp::Gather {
                 table,
+                table_shape: shape,
+                ids: ids.to_vec(),
+            },
+        ))
+    }
+
+    /// [`Tape::gather`] straight from a registry variable (TF's `tf.gather(var, ids)`, BERT's
+    /// embedding lookup): copies only the rows gathered, not the whole table, so a large
+    /// vocabulary costs nothing per step but its gradient.
+    ///
+    /// The variable's leaf ([`Tape::variable`]) is shared with every other use; if the table
+    /// was not on the tape yet, the leaf holds no value (an empty array) until
+    /// [`Tape::variable`] is called for it, which copies the value in.
+    ///
+    /// Fails with [`TrainError::UnsupportedDtype`] unless the variable is `float32`, and
+    /// with [`TrainError::OutOfRange`] if an id is not a row of it.
+    pub fn gather_variable(
+        &mut self,
+        var: &crate::variable::Variable,
+        ids: &[usize],
+    ) -> Result<NodeId, TrainError> {
+        if let Some(&leaf) = self.var_nodes.get(&var.id()) {
+            if self.value(leaf)?.shape() == var.shape() {
+                return self.gather(leaf, ids);
+            }
+        }
+        let shape = var.shape().to_vec();
+        let out = {
+            let guard = var.read();
+            let src = guard.as_f32().ok_or_else(|| TrainError::unsupported(var))?;
+            gather_rows(
+                &format!("ids into {}", var.name()),
+                &shape,
+                src,
+                ids,
+                T::from_f32,
+            )?
+        };
+        let leaf = match self.var_nodes.get(&var.id()) {
+            Some(&leaf) => leaf,
+            None => {
+                let leaf = self.push(ArrayD::zeros(IxDyn(&[0])), Op::Leaf);
+                self.var_nodes.insert(var.id(), leaf);
+                self.vars.push((var.clone(), leaf));
+                leaf
+            }
+        };
+        Ok(self.push_nn(
+            out,
+            NnOp::Gather {
+                table: leaf,
+                table_shape: shape,
                 ids: ids.to_vec(),
             },
         ))
@@ -760,12 +828,15 @@ pub(crate) fn propagate<T: Real>(
 ) {
     let val = |id: NodeId| &nodes[id.0].value;
     match op {
-        NnOp::Gather { table, ids } => {
-            let t = val(*table);
-            let width: usize = t.shape()[1..].iter().product();
+        NnOp::Gather {
+            table,
+            table_shape,
+            ids,
+        } => {
+            let width: usize = table_shape[1..].iter().product();
             let slot = &mut lower[table.0];
             if slot.is_none() {
-                *slot = Some(ArrayD::zeros(t.raw_dim()));
+                *slot = Some(ArrayD::zeros(IxDyn(table_shape)));
             }
             let dst = flat_mut(slot.as_mut().expect("just filled"));
             for (&id, gr) in ids.iter().zip(flat(g).chunks_exact(width.max(1))) {
