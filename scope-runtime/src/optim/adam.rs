@@ -1,9 +1,7 @@
 //! TF1's `AdamOptimizer`: the `ApplyAdam` kernel's float32 update, with its slot and power
 //! variables created through the registry under TF's names.
 
-use std::collections::HashSet;
-
-use super::{check_gradient, Optimizer};
+use super::{check_gradient, check_var_list, Optimizer};
 use crate::dtype::DType;
 use crate::init::Initializer;
 use crate::registry::{Registry, VarSpec};
@@ -143,21 +141,7 @@ impl Adam {
         vars: &[Variable],
     ) -> Result<Adam, TrainError> {
         config.validate()?;
-        let mut seen = HashSet::new();
-        for var in vars {
-            if var.dtype() != DType::F32 {
-                return Err(TrainError::unsupported(var));
-            }
-            if !seen.insert(var.id()) {
-                return Err(TrainError::Config {
-                    detail: format!(
-                        "variable {} is listed twice in the optimizer's variable list (list each \
-                         variable once)",
-                        var.name()
-                    ),
-                });
-            }
-        }
+        check_var_list(vars)?;
         // TF's `_create_slots`: the powers first, then m and v per variable.
         let power = |name: &str, value: f32| {
             Variable::new_with(

@@ -1,13 +1,16 @@
-//! Optimizers: TF1's `AdamOptimizer` (bit-exact update, slots in the registry) and
-//! `GradientDescentOptimizer`.
+//! Optimizers: TF1's `AdamOptimizer` (bit-exact update, slots in the registry),
+//! `GradientDescentOptimizer`, and BERT's `AdamWeightDecayOptimizer` with its learning-rate
+//! schedule and gradient clipping (`optimization.create_optimizer`).
 //!
 //! Both write the variables' shared storage in place, so every model holding a handle to a
 //! trained variable (for instance a test model built under reuse) sees the update.
 
 mod adam;
+mod adam_weight_decay;
 mod sgd;
 
 pub use adam::{Adam, AdamConfig};
+pub use adam_weight_decay::{AdamWeightDecay, AdamWeightDecayConfig};
 pub use sgd::Sgd;
 
 use crate::tape::{Gradients, NodeId, Tape};
@@ -44,6 +47,26 @@ pub trait Optimizer {
         self.apply(&grads)?;
         Ok(value)
     }
+}
+
+/// Checks an optimizer's variable list: every variable `float32`, none listed twice.
+pub(crate) fn check_var_list(vars: &[Variable]) -> Result<(), TrainError> {
+    let mut seen = std::collections::HashSet::new();
+    for var in vars {
+        if var.dtype() != crate::dtype::DType::F32 {
+            return Err(TrainError::unsupported(var));
+        }
+        if !seen.insert(var.id()) {
+            return Err(TrainError::Config {
+                detail: format!(
+                    "variable {} is listed twice in the optimizer's variable list (list each \
+                     variable once)",
+                    var.name()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks a gradient against its variable before anything is written: shape, and finiteness
