@@ -870,6 +870,12 @@ impl Registry {
         self.read().by_name.get(name).cloned()
     }
 
+    /// Whether `var` is one of this registry's variables (not merely one with the same name
+    /// in another registry).
+    pub fn owns(&self, var: &Variable) -> bool {
+        self.variable(var.name()).is_some_and(|v| v.ptr_eq(var))
+    }
+
     /// The variable `get_variable` stored under full name `key` (usually its op name).
     pub fn stored_variable(&self, key: &str) -> Option<Variable> {
         self.read().stored(key).cloned()
