@@ -115,11 +115,11 @@ impl Dense {
     ) -> Result<NodeId, TrainError> {
         let kernel = tape.variable(&self.kernel)?;
         let bias = tape.variable(&self.bias)?;
-        let xw = tape.matmul(x, kernel)?;
         if activation == Activation::Gelu {
+            let xw = tape.matmul(x, kernel)?;
             return tape.bias_gelu(xw, bias);
         }
-        let y = tape.add(xw, bias)?;
+        let y = tape.linear(x, kernel, bias)?;
         activation.apply(tape, y)
     }
 }

@@ -55,6 +55,11 @@ pub(crate) enum NnOp {
         transpose_a: bool,
         transpose_b: bool,
     },
+    Linear {
+        x: NodeId,
+        kernel: NodeId,
+        bias: NodeId,
+    },
     Exp(NodeId),
     Log(NodeId),
     Rsqrt(NodeId),
@@ -109,6 +114,11 @@ impl NnOp {
             NnOp::WeightedMean { x, weights, .. } => {
                 f(*x);
                 f(*weights);
+            }
+            NnOp::Linear { x, kernel, bias } => {
+                f(*x);
+                f(*kernel);
+                f(*bias);
             }
             NnOp::Nll { log_probs, .. } => f(*log_probs),
             NnOp::SoftmaxCrossEntropy { logits, .. } => f(*logits),
@@ -240,6 +250,45 @@ fn gelu_grad<T: Real>(x: T, (c, k, half): (T, T, T)) -> T {
     let t = (c * (x + k * x2 * x)).tanh();
     let three = T::from_f64(3.0);
     half * (T::ONE + t) + x * half * (T::ONE - t * t) * c * (T::ONE + three * k * x2)
+}
+
+/// `a` with its axes reordered by `perm`, in standard layout. When the last axis stays last
+/// (attention's head split and merge), rows are copied whole.
+fn permuted<T: Real>(a: &ArrayD<T>, perm: &[usize]) -> ArrayD<T> {
+    let n = a.ndim();
+    if n == 0 || perm[n - 1] != n - 1 {
+        return a
+            .view()
+            .permuted_axes(IxDyn(perm))
+            .as_standard_layout()
+            .into_owned();
+    }
+    let src = flat(a);
+    let row = a.shape()[n - 1];
+    let out_shape: Vec<usize> = perm.iter().map(|&p| a.shape()[p]).collect();
+    // Source strides (in elements) of the output's axes.
+    let mut strides = vec![0; n];
+    let mut s = 1;
+    for k in (0..n).rev() {
+        strides[k] = s;
+        s *= a.shape()[k];
+    }
+    let out_strides: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
+    let mut data = Vec::with_capacity(a.len());
+    let mut index = vec![0usize; n - 1];
+    let rows = a.len() / row.max(1);
+    for _ in 0..rows {
+        let offset: usize = index.iter().zip(&out_strides).map(|(i, s)| i * s).sum();
+        data.extend_from_slice(&src[offset..offset + row]);
+        for k in (0..n - 1).rev() {
+            index[k] += 1;
+            if index[k] < out_shape[k] {
+                break;
+            }
+            index[k] = 0;
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(&out_shape), data).expect("same element count")
 }
 
 /// Rows `ids` of a row-major table of `shape`, converted by `convert`.
@@ -620,11 +669,7 @@ impl<T: Real> Tape<T> {
                 ),
             ));
         }
-        let out = v
-            .view()
-            .permuted_axes(IxDyn(perm))
-            .as_standard_layout()
-            .into_owned();
+        let out = permuted(v, perm);
         Ok(self.push_nn(
             out,
             NnOp::Permute {
@@ -683,6 +728,43 @@ impl<T: Real> Tape<T> {
                 transpose_b,
             },
         ))
+    }
+
+    /// `x · kernel + bias`, fused (a dense layer without activation): `x` is `[n, in]`,
+    /// `kernel` `[in, out]`, `bias` `[out]`; the result `[n, out]`.
+    pub fn linear(
+        &mut self,
+        x: NodeId,
+        kernel: NodeId,
+        bias: NodeId,
+    ) -> Result<NodeId, TrainError> {
+        let (vx, vk, vb) = (self.value(x)?, self.value(kernel)?, self.value(bias)?);
+        let fits = vx.ndim() == 2
+            && vk.ndim() == 2
+            && vx.shape()[1] == vk.shape()[0]
+            && vb.shape() == [vk.shape()[1]];
+        if !fits {
+            return Err(shape_error(
+                "linear",
+                format!(
+                    "needs x [n, in], kernel [in, out] and bias [out]; got x {}, kernel {}, bias \
+                     {}",
+                    format_shape(vx.shape()),
+                    format_shape(vk.shape()),
+                    format_shape(vb.shape())
+                ),
+            ));
+        }
+        let (n, out_width) = (vx.shape()[0], vk.shape()[1]);
+        let b = flat(vb);
+        let mut data = Vec::with_capacity(n * out_width);
+        for _ in 0..n {
+            data.extend_from_slice(b);
+        }
+        let mut out = ArrayD::from_shape_vec(IxDyn(&[n, out_width]), data)
+            .map_err(|e| shape_error("linear", e.to_string()))?;
+        bmm(vx, false, vk, false, T::ONE, &mut out);
+        Ok(self.push_nn(out, NnOp::Linear { x, kernel, bias }))
     }
 
     /// `e^x`, elementwise.
@@ -970,12 +1052,7 @@ pub(crate) fn propagate<T: Real>(
             for (k, &p) in perm.iter().enumerate() {
                 inverse[p] = k;
             }
-            let dx = g
-                .view()
-                .permuted_axes(IxDyn(&inverse))
-                .as_standard_layout()
-                .into_owned();
-            accumulate(&mut lower[input.0], dx);
+            accumulate(&mut lower[input.0], permuted(g, &inverse));
         }
         NnOp::BatchMatMul {
             a,
@@ -1002,6 +1079,26 @@ pub(crate) fn propagate<T: Real>(
             }
             accumulate(&mut lower[a.0], da);
             accumulate(&mut lower[b.0], db);
+        }
+        NnOp::Linear { x, kernel, bias } => {
+            let (vx, vk) = (val(*x), val(*kernel));
+            let mut dx = ArrayD::zeros(vx.raw_dim());
+            bmm(g, false, vk, true, T::ZERO, &mut dx);
+            let mut dk = ArrayD::zeros(vk.raw_dim());
+            bmm(vx, true, g, false, T::ZERO, &mut dk);
+            let width = vk.shape()[1];
+            let mut db = vec![T::ZERO; width];
+            for row in flat(g).chunks_exact(width.max(1)) {
+                for (d, &v) in db.iter_mut().zip(row) {
+                    *d = *d + v;
+                }
+            }
+            accumulate(&mut lower[x.0], dx);
+            accumulate(&mut lower[kernel.0], dk);
+            accumulate(
+                &mut lower[bias.0],
+                ArrayD::from_shape_vec(IxDyn(&[width]), db).expect("[out]"),
+            );
         }
         NnOp::Exp(x) => {
             let dx = Zip::from(g).and(out).map_collect(|&g, &y| g * y);

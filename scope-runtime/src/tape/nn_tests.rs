@@ -375,3 +375,45 @@ fn check_tied(table: &crate::Variable, ids: &[usize]) {
     let grads = tape_grads.into_gradients();
     assert!((grads.tf_global_norm() - grads.global_norm()).abs() < 1e-12);
 }
+
+#[test]
+fn linear_gradient_and_unfused_form() {
+    check(
+        "linear",
+        vec![
+            values(&[3, 4], 41, 0.0),
+            values(&[4, 5], 42, 0.0),
+            values(&[5], 43, 0.0),
+        ],
+        &|t, x| t.linear(x[0], x[1], x[2]),
+    );
+    let mut t = Tape::<f64>::new();
+    let x = t.constant(values(&[3, 4], 44, 0.0));
+    let k = t.constant(values(&[4, 5], 45, 0.0));
+    let b = t.constant(values(&[5], 46, 0.0));
+    let fused = t.linear(x, k, b).unwrap();
+    let xk = t.matmul(x, k).unwrap();
+    let plain = t.add(xk, b).unwrap();
+    let d = t.value(fused).unwrap() - t.value(plain).unwrap();
+    assert!(d.iter().all(|v| v.abs() < 1e-14));
+    let shape = |r: Result<_, TrainError>| matches!(r, Err(TrainError::Shape { .. }));
+    assert!(shape(t.linear(x, x, b)));
+    assert!(shape(t.linear(x, k, k)));
+    assert!(shape(t.linear(b, k, b)));
+}
+
+#[test]
+fn permute_keeping_the_last_axis_matches_ndarray() {
+    let x = values(&[2, 3, 4, 5], 47, 0.0);
+    let mut t = Tape::<f64>::new();
+    let n = t.constant(x.clone());
+    for perm in [[0, 2, 1, 3], [2, 0, 1, 3], [1, 2, 0, 3], [0, 1, 3, 2]] {
+        let p = t.permute(n, &perm).unwrap();
+        let want = x
+            .view()
+            .permuted_axes(IxDyn(&perm))
+            .as_standard_layout()
+            .into_owned();
+        assert_eq!(t.value(p).unwrap(), &want, "{perm:?}");
+    }
+}
