@@ -67,7 +67,7 @@ fn main() -> AnyResult<()> {
 /// A fixture's model and what it is fed.
 enum Task {
     Classifier(BertClassifier, Vec<i64>),
-    Pretraining(BertPretraining, PretrainingLabels),
+    Pretraining(Box<BertPretraining>, PretrainingLabels),
 }
 
 impl Task {
@@ -157,7 +157,7 @@ fn run(dir: &Path, steps: Option<usize>) -> AnyResult<()> {
             let positions = matrix(&inp["masked_lm_positions"])?;
             let dim = positions.dim();
             Task::Pretraining(
-                BertPretraining::build_here(&reg, (cfg,))?,
+                Box::new(BertPretraining::build_here(&reg, (cfg,))?),
                 PretrainingLabels {
                     masked_lm_positions: positions,
                     masked_lm_ids: matrix(&inp["masked_lm_ids"])?,

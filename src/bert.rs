@@ -73,7 +73,7 @@ pub struct BertConfig {
     /// Rows of the token-type table.
     pub type_vocab_size: usize,
     /// Standard deviation of the truncated-normal initializers.
-    pub initializer_range: f64,
+    pub initializer_range: f32,
     /// Whether the embeddings add token-type embeddings (`token_type_embeddings` exists).
     #[serde(default = "yes")]
     pub use_token_type: bool,
@@ -170,7 +170,7 @@ impl BertConfig {
 
     /// `create_initializer(initializer_range)`: a truncated normal of that deviation.
     pub fn initializer(&self) -> Initializer {
-        Initializer::truncated_normal(0.0, self.initializer_range)
+        Initializer::truncated_normal(0.0, f64::from(self.initializer_range))
     }
 }
 

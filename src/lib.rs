@@ -3,8 +3,9 @@
 
 // The facade declares its own applications (BERT) with its own macros, whose expansion
 // names `::scope::..`.
-// (Until the runtime's `scope` module is private, this hides it in the facade's root.)
-#[allow(hidden_glob_reexports)]
+// (While the runtime's `scope` module is public, this hides it in the facade's root; clippy
+// does not know that rustc's lint fires on this very item.)
+#[allow(hidden_glob_reexports, clippy::useless_attribute)]
 extern crate self as scope;
 
 #[doc(inline)]

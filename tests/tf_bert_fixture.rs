@@ -44,11 +44,7 @@ fn vendored() -> Vec<PathBuf> {
 fn fixture_dirs() -> Vec<PathBuf> {
     let mut dirs = vendored();
     if let Some(extra) = std::env::var_os("SCOPE_TF_BERT_FIXTURE") {
-        dirs.extend(
-            std::env::split_paths(&extra)
-                .filter(|p| !p.as_os_str().is_empty())
-                .map(PathBuf::from),
-        );
+        dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
     }
     dirs
 }
@@ -197,7 +193,7 @@ enum Task {
         labels: Vec<i64>,
     },
     Pretraining {
-        model: BertPretraining,
+        model: Box<BertPretraining>,
         labels: PretrainingLabels,
     },
 }
@@ -283,7 +279,7 @@ fn build(fx: &Value) -> AnyResult<(Registry, BertConfig, Task, AdamWeightDecay, 
             }
         }
         Some("pretraining") => Task::Pretraining {
-            model: BertPretraining::build_here(&reg, (cfg,))?,
+            model: Box::new(BertPretraining::build_here(&reg, (cfg,))?),
             labels: PretrainingLabels {
                 masked_lm_positions: ints2(&inputs_json["masked_lm_positions"])?,
                 masked_lm_ids: ints2(&inputs_json["masked_lm_ids"])?,

@@ -328,16 +328,33 @@ fn gather_rows<S: Copy, T: Real>(
         .map_err(|e| shape_error("gather", e.to_string()))
 }
 
-/// `max`, `sum(exp(x - max))` of a row, filling `out` with `exp(x - max)`.
+/// A probability below the smallest normal float is 0: TF runs with denormals flushed to
+/// zero, and a subnormal in a GEMM (masked attention keys, where `exp` underflows) costs
+/// x86 a microcode assist per operation.
+#[inline(always)]
+fn flush<T: Real>(p: T) -> T {
+    if p < T::MIN_POSITIVE {
+        T::ZERO
+    } else {
+        p
+    }
+}
+
+/// `max`, `sum(exp(x - max))` of a row, filling `out` with `exp(x - max)`. Terms below
+/// `e^-80` (under `1e-34` of the largest, far below float32's resolution) are exactly 0, as
+/// masked attention keys are in TF (`exp(-10000)` flushed to zero), so no product with them
+/// is subnormal.
 #[inline]
 fn exp_row<T: Real>(row: &[T], out: &mut [T]) -> T {
     let max = row
         .iter()
         .copied()
         .fold(row[0], |m, x| if x > m { x } else { m });
+    let cutoff = T::from_f64(-80.0);
     let mut sum = T::ZERO;
     for (o, &x) in out.iter_mut().zip(row) {
-        let e = (x - max).exp();
+        let d = x - max;
+        let e = if d < cutoff { T::ZERO } else { d.exp() };
         *o = e;
         sum = sum + e;
     }
@@ -508,7 +525,7 @@ impl<T: Real> Tape<T> {
             .zip(flat_mut(&mut out).chunks_exact_mut(d))
         {
             let inv = T::ONE / exp_row(row, o);
-            o.iter_mut().for_each(|v| *v = *v * inv);
+            o.iter_mut().for_each(|v| *v = flush(*v * inv));
         }
         Ok(self.push_nn(out, NnOp::Softmax(x)))
     }
@@ -577,7 +594,7 @@ impl<T: Real> Tape<T> {
                     *z = s * sc + a;
                 }
                 let inv = T::ONE / exp_row(&z, o);
-                o.iter_mut().for_each(|v| *v = *v * inv);
+                o.iter_mut().for_each(|v| *v = flush(*v * inv));
             }
         }
         Ok(self.push_nn(
@@ -983,7 +1000,7 @@ pub(crate) fn propagate<T: Real>(
             {
                 let sum = gr.iter().fold(T::ZERO, |s, &v| s + v);
                 for k in 0..d {
-                    o[k] = gr[k] - y[k].exp() * sum;
+                    o[k] = gr[k] - flush(y[k].exp()) * sum;
                 }
             }
             accumulate(&mut lower[x.0], dx);
@@ -1154,7 +1171,7 @@ pub(crate) fn propagate<T: Real>(
                 .zip(flat(g))
             {
                 let inv = T::ONE / exp_row(row, o);
-                o.iter_mut().for_each(|p| *p = *p * inv * gi);
+                o.iter_mut().for_each(|p| *p = flush(*p * inv) * gi);
                 o[l] = o[l] - gi;
             }
             accumulate(&mut lower[logits.0], dx);

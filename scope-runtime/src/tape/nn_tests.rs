@@ -417,3 +417,24 @@ fn permute_keeping_the_last_axis_matches_ndarray() {
         assert_eq!(t.value(p).unwrap(), &want, "{perm:?}");
     }
 }
+
+/// Masked keys get exactly 0 in f32, as in TF (denormals flushed), so no subnormal reaches a
+/// GEMM.
+#[test]
+fn masked_probabilities_are_exact_zeros_not_subnormals() {
+    let mut t = Tape::<f32>::new();
+    let scores = t.constant(ArrayD::from_elem(IxDyn(&[1, 2, 3, 3]), 0.5f32));
+    let adder = t.attention_mask_adder(array![[1i64, 0, 0]].view()).unwrap();
+    let p = t.masked_softmax(scores, adder, 1.0).unwrap();
+    let v = t.value(p).unwrap();
+    assert!(v.iter().all(|&x| x == 0.0 || x.is_normal()));
+    assert_eq!(v[[0, 1, 2, 0]], 1.0);
+    assert_eq!(v[[0, 1, 2, 2]], 0.0);
+    let l = t.sum_all(p).unwrap();
+    let g = t.backward(l).unwrap();
+    assert!(g
+        .node(scores)
+        .unwrap()
+        .iter()
+        .all(|&x| x == 0.0 || x.is_normal()));
+}

@@ -17,6 +17,9 @@ pub trait Real:
     const ZERO: Self;
     /// `1`.
     const ONE: Self;
+    /// The smallest positive normal value (below it lie the subnormals, which x86 computes
+    /// with very slow microcode).
+    const MIN_POSITIVE: Self;
 
     /// Converts from `f64`, rounding to nearest.
     fn from_f64(x: f64) -> Self;
@@ -48,6 +51,7 @@ macro_rules! impl_real {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
+            const MIN_POSITIVE: Self = <$t>::MIN_POSITIVE;
 
             #[inline]
             fn from_f64(x: f64) -> Self {
