@@ -1,4 +1,4 @@
-//! BERT (google-research/bert), declared once with [`model!`](crate::model) under the names
+//! BERT (google-research/bert), declared once with [`model!`](macro@crate::model) under the names
 //! TF1 gives its variables, with the forward pass and the heads on the [`Tape`].
 //!
 //! The declaration reads like `modeling.py`: [`BertModel`] opens `bert` the way
