@@ -2,7 +2,7 @@
 //! warmup then linear decay of the learning rate, gradients clipped by global norm 1.0, and
 //! `AdamWeightDecayOptimizer` (Adam without bias correction, plus decoupled weight decay).
 
-use super::{check_gradient, check_var_list, Optimizer};
+use super::{check_gradients, check_slot, check_var_list, update_with_slots, Optimizer};
 use crate::dtype::DType;
 use crate::init::Initializer;
 use crate::registry::{Registry, VarSpec};
@@ -294,19 +294,7 @@ fn slot(reg: &Registry, var: &Variable, suffix: &str) -> Result<Variable, TrainE
             .initializer(Initializer::Zeros)
             .trainable(false),
     )?;
-    if slot.shape() != var.shape() || slot.dtype() != DType::F32 {
-        return Err(TrainError::Config {
-            detail: format!(
-                "slot {} is {} {:?}, but variable {} is float32 {:?}; a slot shared under reuse \
-                 must match its variable",
-                slot.name(),
-                slot.dtype(),
-                slot.shape(),
-                var.name(),
-                var.shape()
-            ),
-        });
-    }
+    check_slot(&slot, var)?;
     Ok(slot)
 }
 
@@ -316,11 +304,7 @@ impl Optimizer for AdamWeightDecay {
     }
 
     fn apply(&mut self, grads: &Gradients<f32>) -> Result<(), TrainError> {
-        for var in &self.vars {
-            if let Some(g) = grads.get(var) {
-                check_gradient(var, g, self.check_finite)?;
-            }
-        }
+        check_gradients(&self.vars, grads, self.check_finite)?;
         let step = self.step()?;
         let lr = self.config.learning_rate(step + 1);
         // tf.clip_by_global_norm over the gradients of the variables updated.
@@ -347,32 +331,20 @@ impl Optimizer for AdamWeightDecay {
             (1.0 - self.config.beta_2) as f32,
         );
         let (eps, wd) = (self.config.epsilon, self.config.weight_decay_rate);
-        for (((var, m), v), &decay) in self.vars.iter().zip(&self.m).zip(&self.v).zip(&self.decay) {
-            let Some(grad) = grads.get(var) else { continue };
-            let (mut pg, mut mg, mut vg) = (var.write(), m.write(), v.write());
-            let p = pg
-                .as_f32_mut()
-                .ok_or_else(|| TrainError::unsupported(var))?;
-            let ms = mg.as_f32_mut().ok_or_else(|| TrainError::unsupported(m))?;
-            let vs = vg.as_f32_mut().ok_or_else(|| TrainError::unsupported(v))?;
-            let k = Kernel {
-                scale,
-                b1,
-                b2,
-                one_b1,
-                one_b2,
-                eps,
-                wd: if decay { Some(wd) } else { None },
-                lr,
-            };
-            match grad.as_slice() {
-                Some(g) => k.run(p, ms, vs, g),
-                None => {
-                    let g: Vec<f32> = grad.iter().copied().collect();
-                    k.run(p, ms, vs, &g);
-                }
-            }
-        }
+        let kernel = |decay: bool| Kernel {
+            scale,
+            b1,
+            b2,
+            one_b1,
+            one_b2,
+            eps,
+            wd: if decay { Some(wd) } else { None },
+            lr,
+        };
+        let decay = &self.decay;
+        update_with_slots(&self.vars, &self.m, &self.v, grads, |k, p, m, v, g| {
+            kernel(decay[k]).run(p, m, v, g)
+        })?;
         self.global_step.assign(Tensor::from(step + 1))?;
         self.last_norm = Some(norm);
         Ok(())

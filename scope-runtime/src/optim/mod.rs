@@ -95,5 +95,66 @@ pub(crate) fn check_gradient(
     Ok(())
 }
 
+/// Checks every gradient of `vars` in `grads` before anything is written (see
+/// [`check_gradient`]).
+pub(crate) fn check_gradients(
+    vars: &[Variable],
+    grads: &Gradients<f32>,
+    check_finite: bool,
+) -> Result<(), TrainError> {
+    for var in vars {
+        if let Some(g) = grads.get(var) {
+            check_gradient(var, g, check_finite)?;
+        }
+    }
+    Ok(())
+}
+
+/// A slot shared under reuse is used as it is: it must fit its variable.
+pub(crate) fn check_slot(slot: &Variable, var: &Variable) -> Result<(), TrainError> {
+    if slot.shape() != var.shape() || slot.dtype() != crate::dtype::DType::F32 {
+        return Err(TrainError::Config {
+            detail: format!(
+                "slot {} is {} {:?}, but variable {} is float32 {:?}; a slot shared under reuse \
+                 must match its variable",
+                slot.name(),
+                slot.dtype(),
+                slot.shape(),
+                var.name(),
+                var.shape()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Calls `update(k, param, m, v, grad)` with the flat buffers of every variable `k` of
+/// `vars` that has a gradient, and of its two slots, each write-locked.
+pub(crate) fn update_with_slots(
+    vars: &[Variable],
+    m: &[Variable],
+    v: &[Variable],
+    grads: &Gradients<f32>,
+    mut update: impl FnMut(usize, &mut [f32], &mut [f32], &mut [f32], &[f32]),
+) -> Result<(), TrainError> {
+    for (k, ((var, m), v)) in vars.iter().zip(m).zip(v).enumerate() {
+        let Some(grad) = grads.get(var) else { continue };
+        let (mut pg, mut mg, mut vg) = (var.write(), m.write(), v.write());
+        let p = pg
+            .as_f32_mut()
+            .ok_or_else(|| TrainError::unsupported(var))?;
+        let ms = mg.as_f32_mut().ok_or_else(|| TrainError::unsupported(m))?;
+        let vs = vg.as_f32_mut().ok_or_else(|| TrainError::unsupported(v))?;
+        match grad.as_slice() {
+            Some(g) => update(k, p, ms, vs, g),
+            None => {
+                let g: Vec<f32> = grad.iter().copied().collect();
+                update(k, p, ms, vs, &g);
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;
