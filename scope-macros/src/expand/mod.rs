@@ -279,11 +279,9 @@ fn build_items<'a>(
                 built.push(&var.field);
             }
             Item::Model(model) => {
-                let local = local(&model.field);
-                let value = build_model(model);
-                out.extend(quote! {
-                    let #local = #value;
-                });
+                let mut refs = model.args.iter().cloned().collect::<TokenStream>();
+                refs.extend(model.whole_args.clone());
+                out.extend(lend_parts(&model.field, &refs, build_model(model), built));
                 built.push(&model.field);
             }
             Item::Scope(sub) => {
@@ -306,12 +304,26 @@ fn build_items<'a>(
 /// fields built so far that its expression names are lent to it under their own names, and
 /// taken back afterwards.
 fn tie_to_parts(var: &VarDecl, tie: &KeyExpr, built: &[&Ident]) -> TokenStream {
-    let target = local(&var.field);
     let value = tied(var, tie, quote!(""), &unraw(&var.ident));
+    lend_parts(&var.field, &tie.expr, value, built)
+}
+
+/// `let <field's local> = value;`, where `value` may name the model's parts built so far
+/// (`refs` are the user's tokens in it): a nested model's arguments may pass an earlier
+/// part on (BERT's masked-LM head gets the word-embedding table), as a tie may. Only the
+/// parts `refs` name are lent, under their own names, and taken back afterwards; nothing
+/// else of the generated code is visible to the user's tokens.
+fn lend_parts(
+    field: &Ident,
+    refs: &TokenStream,
+    value: TokenStream,
+    built: &[&Ident],
+) -> TokenStream {
+    let target = local(field);
     let named: Vec<&Ident> = built
         .iter()
         .copied()
-        .filter(|f| mentions_local(&tie.expr, &[unraw(f)]))
+        .filter(|f| mentions_local(refs, &[unraw(f)]))
         .collect();
     if named.is_empty() {
         return quote! {
