@@ -71,6 +71,13 @@ pub mod __private {
         )*};
     }
     constant_arg_wide!(u64, usize, isize, i128, u128);
+
+    /// An initializer's `f64` parameter written as an expression (`cfg.initializer_range`):
+    /// an `f32` or an `f64` alike, without a conversion clippy would call useless in the
+    /// user's crate.
+    pub fn float_arg(value: impl Into<f64>) -> f64 {
+        value.into()
+    }
 }
 
 #[cfg(feature = "cli")]
