@@ -791,3 +791,40 @@ fn a_tie_to_an_earlier_field_is_checked_after_it_is_built() {
     assert!(lm.decoder.ptr_eq(&lm.emb.word_embeddings));
     assert_eq!(lm.variables().len(), 1);
 }
+
+/// A head that is handed a table another part of its model owns.
+#[variable_scope("head", table: Variable)]
+pub struct TableHead {
+    /// Tied to the table it was given.
+    #[var(tied = table, shape = [7, 4])]
+    pub output_weights: Variable,
+    /// Its own bias.
+    #[var(shape = [7], init = zeros)]
+    pub output_bias: Variable,
+}
+
+model! {
+    /// BERT's pretraining shape: the masked-LM head's arguments name an earlier part of the
+    /// model (`emb.word_embeddings.clone()`), as `MaskedLmHead(cfg, bert.embeddings..)` does.
+    pub struct WithLentPart("lm", cfg: EmbConfig) {
+        emb: model Embeddings(cfg),
+        head: model TableHead(emb.word_embeddings.clone()),
+    }
+}
+
+#[test]
+fn nested_model_arguments_may_name_earlier_parts() {
+    let reg = Registry::new();
+    let lm = WithLentPart::new(&reg, emb_config(false)).unwrap();
+    assert!(lm.head.output_weights.ptr_eq(&lm.emb.word_embeddings));
+    // The earlier part is still the model's own (lent, then taken back).
+    assert_eq!(
+        lm.emb.word_embeddings.name(),
+        "lm/embeddings/word_embeddings"
+    );
+    let names: Vec<String> = lm.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        ["lm/embeddings/word_embeddings", "lm/head/output_bias"]
+    );
+}
