@@ -39,8 +39,11 @@ use crate::tensor::{format_shape, Shape, Tensor};
 use crate::variable::Variable;
 
 mod mapping;
+mod presets;
 mod restore;
 mod safetensors;
+mod save;
+mod sharded;
 mod sstable;
 mod suggest;
 mod tf_bundle;
@@ -49,11 +52,14 @@ pub use self::mapping::{
     MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss, NumberedRule, Rule,
     Side,
 };
+pub use self::presets::{bert_hf_to_tf, bert_tf_to_hf, preset, BertLayout, PRESETS};
 pub use self::restore::{Matched, Mismatch, Missing, PreflightReport, Restore, Unexpected};
 pub use self::safetensors::{
     save_safetensors, save_safetensors_with_metadata, to_safetensors_bytes, SafetensorsCheckpoint,
     METADATA_FORMAT, METADATA_FORMAT_KEY, METADATA_TRAINABLE_KEY,
 };
+pub use self::save::{Save, Saved};
+pub use self::sharded::ShardedCheckpoint;
 pub use self::tf_bundle::{tf_dtype_name, TfCheckpoint};
 
 /// A `Result` whose error is [`CheckpointError`].
@@ -257,6 +263,20 @@ pub enum CheckpointError {
     Mapping {
         /// Every name before and after, and every problem.
         report: Box<MappingReport>,
+    },
+
+    /// A preset mapping name that does not exist.
+    #[error(
+        "no preset mapping named `{name}`{}; known: {known}",
+        suggestion.as_deref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+    )]
+    UnknownPreset {
+        /// The name asked for.
+        name: String,
+        /// A close known name.
+        suggestion: Option<String>,
+        /// Every known name.
+        known: String,
     },
 
     /// A sharded checkpoint's index (`model.safetensors.index.json`) that cannot be used.

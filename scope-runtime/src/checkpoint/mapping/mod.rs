@@ -20,6 +20,7 @@ mod near;
 mod template;
 mod view;
 
+pub(super) use self::view::transpose_2d;
 pub use self::view::MappedSource;
 
 use self::template::Piece;
@@ -563,9 +564,10 @@ impl Mapping {
 fn best<'n>(
     candidates: impl Iterator<Item = (usize, &'n str, usize)>,
 ) -> Option<(usize, &'n str, usize)> {
+    // The longest match, then the shortest name, then the first.
     candidates
         .filter(|(_, name, len)| near::is_near(name, *len))
-        .max_by_key(|(_, name, len)| (*len, std::cmp::Reverse(name.len())))
+        .min_by_key(|(_, name, len)| (std::cmp::Reverse(*len), name.len()))
 }
 
 /// A rule, by its 1-based number and text.
