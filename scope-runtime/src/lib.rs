@@ -18,7 +18,10 @@ pub mod variable;
 pub use dtype::DType;
 pub use error::{Error, NameContext, Result};
 pub use init::Initializer;
-pub use model::{flatten_manifest, ManifestEntry, Model, ModelScope, VarManifest};
+pub use model::{
+    flatten_manifest, repeated_scope_name, tied_variable, ManifestEntry, Model, ModelScope,
+    TiedManifest, VarManifest,
+};
 pub use registry::{Collection, Registry, RegistryBuilder, VarSpec};
 pub use scope::{
     NameScopeBuilder, NameScopeGuard, Reuse, ScopeTarget, VariableScope, VariableScopeBuilder,

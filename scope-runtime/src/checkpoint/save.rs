@@ -3,10 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::mapping::{transpose_2d, Mapping, MappingReport};
-use super::safetensors::{to_st_dtype, Snapshot};
+use super::mapping::{transform, Mapping, MappingReport};
+use super::safetensors::{temporary_beside, to_st_dtype, Snapshot};
 use super::sharded::{index_path, shard_name, shard_stem, ShardIndex};
 use super::{
     CheckpointError, CheckpointSource, Result, TensorInfo, VariableSet, METADATA_FORMAT,
@@ -270,7 +269,7 @@ impl<'a> Save<'a> {
         let mut snapshots = Vec::with_capacity(items.len());
         let mut trainable = serde_json::Map::new();
         for item in items {
-            let mut value = match &self.input {
+            let value = match &self.input {
                 Input::Variables(vars) => {
                     let (_, value, flag) = &vars[item.source];
                     trainable.insert(item.target.name.clone(), (*flag).into());
@@ -280,22 +279,26 @@ impl<'a> Save<'a> {
                     source.read_tensor(&source.tensors()[item.source].name)?
                 }
             };
-            if item.transpose {
-                value = transpose_2d(&value).map_err(|reason| CheckpointError::CorruptTensor {
+            let value = transform(
+                value,
+                item.transpose,
+                item.cast,
+                &self.location(),
+                &item.target.name,
+            )?;
+            let bytes = value
+                .to_le_bytes()
+                .map_err(|_| CheckpointError::OutOfMemory {
                     file: self.location(),
                     name: item.target.name.clone(),
-                    reason,
+                    bytes: item.size,
                 })?;
-            }
-            if let Some(d) = item.cast {
-                value = value.cast(d);
-            }
             snapshots.push((
                 item.target.name.as_str(),
                 Snapshot {
                     dtype: to_st_dtype(value.dtype()),
                     shape: value.shape().to_vec(),
-                    bytes: value.to_le_bytes(),
+                    bytes,
                 },
             ));
         }
@@ -349,14 +352,7 @@ struct Staged {
 
 impl Staged {
     fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let tmp = path.with_file_name(name);
+        let tmp = temporary_beside(path);
         let written = std::fs::write(&tmp, bytes)
             .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
             .map_err(|source| CheckpointError::Io {

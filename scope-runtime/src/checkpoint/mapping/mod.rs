@@ -20,7 +20,7 @@ mod near;
 mod template;
 mod view;
 
-pub(super) use self::view::transpose_2d;
+pub(super) use self::view::transform;
 pub use self::view::MappedSource;
 
 use self::template::Piece;

@@ -110,32 +110,64 @@ impl<S: CheckpointSource> CheckpointSource for MappedSource<S> {
     fn read_tensor(&self, name: &str) -> Result<Tensor> {
         let i = crate::checkpoint::find_tensor(&self.location, &self.tensors, name)?;
         let origin = &self.origins[i];
-        let mut value = self.inner.read_tensor(&origin.key)?;
-        if origin.transpose {
-            value = transpose_2d(&value).map_err(|reason| CheckpointError::CorruptTensor {
-                file: self.inner.location().to_owned(),
-                name: origin.key.clone(),
-                reason,
-            })?;
-        }
-        if let Some(dtype) = origin.cast {
-            value = value.cast(dtype);
-        }
-        Ok(value)
+        let value = self.inner.read_tensor(&origin.key)?;
+        transform(
+            value,
+            origin.transpose,
+            origin.cast,
+            self.inner.location(),
+            &origin.key,
+        )
     }
 }
 
-/// `[rows, cols]` to `[cols, rows]`, for any dtype.
-pub(crate) fn transpose_2d(t: &Tensor) -> std::result::Result<Tensor, String> {
-    let &[rows, cols] = t.shape() else {
-        return Err(format!(
-            "it has shape {} where a 2-D tensor was listed",
-            crate::tensor::format_shape(t.shape())
-        ));
+/// Applies a mapping's transpose and cast to `value`, read from `file` under `name`.
+pub(crate) fn transform(
+    value: Tensor,
+    transpose: bool,
+    cast: Option<DType>,
+    file: &str,
+    name: &str,
+) -> Result<Tensor> {
+    let out_of_memory = |value: &Tensor| CheckpointError::OutOfMemory {
+        file: file.to_owned(),
+        name: name.to_owned(),
+        bytes: (value.len() * value.dtype().size_of()) as u64,
+    };
+    let mut value = value;
+    if transpose {
+        if value.shape().len() != 2 {
+            return Err(CheckpointError::CorruptTensor {
+                file: file.to_owned(),
+                name: name.to_owned(),
+                reason: format!(
+                    "it has shape {} where a 2-D tensor was listed",
+                    crate::tensor::format_shape(value.shape())
+                ),
+            });
+        }
+        value = transpose_2d(&value).map_err(|_| out_of_memory(&value))?;
+    }
+    if let Some(dtype) = cast {
+        value = value.cast(dtype).map_err(|_| out_of_memory(&value))?;
+    }
+    Ok(value)
+}
+
+/// `[rows, cols]` to `[cols, rows]`, for any dtype; fails only if memory runs out.
+fn transpose_2d(t: &Tensor) -> crate::Result<Tensor> {
+    let (rows, cols) = match *t.shape() {
+        [rows, cols] => (rows, cols),
+        _ => (1, t.len()),
     };
     let size = t.dtype().size_of();
-    let bytes = t.to_le_bytes();
-    let mut out = vec![0u8; bytes.len()];
+    let bytes = t.to_le_bytes()?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(bytes.len())
+        .map_err(|_| crate::Error::ShapeOverflow {
+            shape: t.shape().to_vec(),
+        })?;
+    out.resize(bytes.len(), 0u8);
     for r in 0..rows {
         for c in 0..cols {
             let from = (r * cols + c) * size;
@@ -143,7 +175,7 @@ pub(crate) fn transpose_2d(t: &Tensor) -> std::result::Result<Tensor, String> {
             out[to..to + size].copy_from_slice(&bytes[from..from + size]);
         }
     }
-    Tensor::from_le_bytes(t.dtype(), &[cols, rows], &out).map_err(|e| e.to_string())
+    Tensor::from_le_bytes(t.dtype(), &[cols, rows], &out)
 }
 
 #[cfg(test)]
@@ -157,6 +189,10 @@ mod tests {
         assert_eq!(u.shape(), &[3, 2]);
         assert_eq!(u.to_f64_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
         assert_eq!(transpose_2d(&u).unwrap(), t);
-        assert!(transpose_2d(&Tensor::from_i64(&[2], vec![1, 2]).unwrap()).is_err());
+        let one_d = Tensor::from_i64(&[2], vec![1, 2]).unwrap();
+        let err = transform(one_d, true, None, "f", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("shape (2,) where a 2-D tensor"), "{err}");
     }
 }
