@@ -222,7 +222,12 @@ fn scope_restores_what_candle_saves() {
         let tf = TfCheckpoint::open(fx.checkpoint()).unwrap();
         for v in reg.global_variables() {
             let want = tf.read_tensor(v.name()).unwrap();
-            assert_eq!(v.value().to_le_bytes().unwrap(), want.to_le_bytes().unwrap(), "{}", v.name());
+            assert_eq!(
+                v.value().to_le_bytes().unwrap(),
+                want.to_le_bytes().unwrap(),
+                "{}",
+                v.name()
+            );
         }
         std::fs::remove_dir_all(&tmp).unwrap();
     }
