@@ -309,6 +309,118 @@ mod tests {
         assert!(preset("bert-tf-to-hf:nope", &[]).is_err());
     }
 
+    /// The TF names of a BERT with `layers` layers and the heads of `layout`.
+    fn tf_names(layers: usize, layout: BertLayout) -> Vec<TensorInfo> {
+        let h = 8;
+        let mut names = vec![
+            ("bert/embeddings/word_embeddings", vec![30, h]),
+            ("bert/embeddings/token_type_embeddings", vec![2, h]),
+            ("bert/embeddings/position_embeddings", vec![16, h]),
+            ("bert/embeddings/LayerNorm/beta", vec![h]),
+            ("bert/embeddings/LayerNorm/gamma", vec![h]),
+        ]
+        .into_iter()
+        .map(|(n, s)| (n.to_owned(), s))
+        .collect::<Vec<_>>();
+        for i in 0..layers {
+            let l = format!("bert/encoder/layer_{i}");
+            for (m, din, dout) in [
+                ("attention/self/query", h, h),
+                ("attention/self/key", h, h),
+                ("attention/self/value", h, h),
+                ("attention/output/dense", h, h),
+                ("intermediate/dense", h, 3 * h),
+                ("output/dense", 3 * h, h),
+            ] {
+                names.push((format!("{l}/{m}/kernel"), vec![din, dout]));
+                names.push((format!("{l}/{m}/bias"), vec![dout]));
+            }
+            for m in ["attention/output", "output"] {
+                names.push((format!("{l}/{m}/LayerNorm/beta"), vec![h]));
+                names.push((format!("{l}/{m}/LayerNorm/gamma"), vec![h]));
+            }
+        }
+        names.push(("bert/pooler/dense/kernel".into(), vec![h, h]));
+        names.push(("bert/pooler/dense/bias".into(), vec![h]));
+        match layout {
+            BertLayout::Model => {}
+            BertLayout::SequenceClassification => {
+                names.push(("output_weights".into(), vec![5, h]));
+                names.push(("output_bias".into(), vec![5]));
+            }
+            BertLayout::PreTraining => {
+                for (n, s) in [
+                    ("cls/predictions/transform/dense/kernel", vec![h, h]),
+                    ("cls/predictions/transform/dense/bias", vec![h]),
+                    ("cls/predictions/transform/LayerNorm/beta", vec![h]),
+                    ("cls/predictions/transform/LayerNorm/gamma", vec![h]),
+                    ("cls/predictions/output_bias", vec![30]),
+                    ("cls/seq_relationship/output_weights", vec![2, h]),
+                    ("cls/seq_relationship/output_bias", vec![2]),
+                ] {
+                    names.push((n.to_owned(), s));
+                }
+            }
+        }
+        names
+            .into_iter()
+            .map(|(n, s)| TensorInfo::new(n, crate::DType::F32, &s))
+            .collect()
+    }
+
+    #[test]
+    fn every_layout_round_trips_at_any_depth() {
+        for layout in BertLayout::ALL {
+            for layers in [1, 2, 12, 24] {
+                let tf = tf_names(layers, layout);
+                let mut with_state = tf.clone();
+                with_state.push(TensorInfo::new("global_step", crate::DType::I64, &[]));
+                with_state.push(TensorInfo::new(
+                    "bert/pooler/dense/kernel/adam_m",
+                    crate::DType::F32,
+                    &[8, 8],
+                ));
+                let there = bert_tf_to_hf(layout).apply(&with_state).unwrap();
+                let hf: Vec<TensorInfo> = there
+                    .entries
+                    .iter()
+                    .filter_map(|e| e.target.clone())
+                    .collect();
+                assert_eq!(hf.len(), tf.len());
+                assert_eq!(
+                    BertLayout::detect_hf(hf.iter().map(|t| t.name.as_str())),
+                    layout
+                );
+                let back = bert_hf_to_tf(layout).apply(&hf).unwrap();
+                let again: Vec<TensorInfo> = back
+                    .entries
+                    .iter()
+                    .map(|e| e.target.clone().unwrap())
+                    .collect();
+                assert_eq!(again, tf, "{layout} x{layers}");
+            }
+        }
+        // What Hugging Face files may hold beyond TF's variables is skipped on the way in.
+        let mut hf: Vec<TensorInfo> = bert_tf_to_hf(BertLayout::PreTraining)
+            .apply(&tf_names(2, BertLayout::PreTraining))
+            .unwrap()
+            .entries
+            .iter()
+            .filter_map(|e| e.target.clone())
+            .collect();
+        hf.push(TensorInfo::new(
+            "bert.embeddings.position_ids",
+            crate::DType::I64,
+            &[1, 16],
+        ));
+        hf.push(TensorInfo::new(
+            "cls.predictions.decoder.weight",
+            crate::DType::F32,
+            &[30, 8],
+        ));
+        assert!(bert_hf_to_tf(BertLayout::PreTraining).apply(&hf).is_ok());
+    }
+
     #[test]
     fn layouts_are_detected() {
         assert_eq!(
