@@ -300,3 +300,35 @@ impl CheckpointSource for ShardedCheckpoint {
         self.shards[self.owners[i]].1.read_tensor(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_truncated_files_are_refused_when_mapped() {
+        let dir = std::env::temp_dir().join(format!("scope-sharded-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in [("empty", &b""[..]), ("short", &b"\x10\0\0\0\0\0\0\0{}"[..])] {
+            let path = dir.join(format!("{name}.safetensors"));
+            std::fs::write(&path, bytes).unwrap();
+            let err = ShardedCheckpoint::open(&path).unwrap_err().to_string();
+            assert!(
+                err.contains("not a valid safetensors file"),
+                "{name}: {err}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn shard_names_follow_hugging_face() {
+        let p = Path::new("out/model.safetensors");
+        assert_eq!(shard_stem(p), "model");
+        assert_eq!(
+            shard_name("model", 2, 15),
+            "model-00002-of-00015.safetensors"
+        );
+        assert_eq!(index_path(p), Path::new("out/model.safetensors.index.json"));
+    }
+}

@@ -409,7 +409,13 @@ impl Mapping {
         let mut front = Vec::new();
         if !unused.is_empty() || !unmapped.is_empty() {
             let mut probes: HashMap<usize, Option<near::Probe>> = HashMap::new();
+            // Bounded work however many names and rules: past the budget, no suggestions.
+            let mut budget = near::PROBE_BUDGET;
             let mut probe = |rule: usize, name: &str| -> usize {
+                budget = budget.saturating_sub(name.len() + 1);
+                if budget == 0 {
+                    return 0;
+                }
                 probes
                     .entry(rule)
                     .or_insert_with(|| near::Probe::new(self.rules[rule].regex.as_str()))

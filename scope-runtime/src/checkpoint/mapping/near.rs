@@ -4,6 +4,9 @@
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::{Anchored, Input};
 
+/// How many name bytes a report may step through in all when looking for near misses.
+pub(super) const PROBE_BUDGET: usize = 1 << 22;
+
 /// A rule's pattern, compiled for probing.
 pub(super) struct Probe {
     dfa: DFA,
