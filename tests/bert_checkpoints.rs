@@ -304,6 +304,30 @@ fn one_layer_from_many_shards_opens_only_its_shards() {
         let v = fresh.variable(&m.variable).unwrap();
         assert_eq!(v.value().to_le_bytes().unwrap(), bytes(&tf, &m.variable));
     }
+    // The same from Hugging Face shards, through the inverse preset: the mapping is
+    // partial (its rules for other scopes fire on nothing here), still checked per name.
+    let hf_dir = tmp.join("hf");
+    let to_hf = bert_tf_to_hf(BertLayout::SequenceClassification);
+    let saved = Save::new(&reg)
+        .mapping(&to_hf)
+        .max_shard_size(2 << 10)
+        .save(hf_dir.join("model.safetensors"))
+        .unwrap();
+    let hf_layer = ShardedCheckpoint::open_prefix(&hf_dir, "bert.encoder.layer.1.").unwrap();
+    assert!(hf_layer.opened_shards().len() < saved.files.len() / 2);
+    let to_tf = bert_hf_to_tf(BertLayout::SequenceClassification);
+    let err = to_tf.view(&hf_layer).unwrap_err().to_string();
+    assert!(err.contains("matched no name"), "{err}");
+    let fresh = fx.registry(|_, trainable| trainable);
+    let vars = fresh.collection(scope::Collection::Global, Some(prefix));
+    let view = to_tf.partial().view(&hf_layer).unwrap();
+    let report = Restore::new(&fresh).variables(vars).restore(&view).unwrap();
+    assert_eq!(report.matched.len(), 16);
+    for m in &report.matched {
+        let v = fresh.variable(&m.variable).unwrap();
+        assert_eq!(v.value().to_le_bytes().unwrap(), bytes(&tf, &m.variable));
+    }
+
     // A full open needs every shard.
     let err = ShardedCheckpoint::open(&tmp).unwrap_err().to_string();
     assert!(err.contains("cannot open"), "{err}");

@@ -293,6 +293,16 @@ impl Mapping {
         self
     }
 
+    /// Marks every rule optional, for a partial load: a view of one sub-scope (say
+    /// [`crate::checkpoint::ShardedCheckpoint::open_prefix`]) leaves most rules unused. Every
+    /// name present must still be claimed exactly once, and targets stay unique.
+    pub fn partial(mut self) -> Mapping {
+        for rule in &mut self.rules {
+            rule.optional = true;
+        }
+        self
+    }
+
     /// Appends the rules of `other` (and its metadata) after these.
     pub fn extend(mut self, other: Mapping) -> Mapping {
         self.rules.extend(other.rules);
