@@ -18,3 +18,7 @@ pub mod __private {
         Registry, Result, TiedManifest, VarManifest, VarSpec, Variable, VariableScope,
     };
 }
+
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;

@@ -500,6 +500,21 @@ pub fn format_listing(source: &dyn CheckpointSource) -> String {
     out
 }
 
+/// "Did you mean": for each of `names`, the closest of `candidates`, or `None`, by the
+/// matcher of the restore pre-flight (a shared tail of path components such as `rnn/w` for
+/// `model/rnn/w`, else a small edit distance such as `weights` for `wieghts`), with the
+/// pre-flight's bound on the work spent on typos.
+///
+/// ```
+/// use scope::checkpoint::suggest_names;
+/// let found = suggest_names(&["rnn/wieghts", "zzz"], &["rnn/weights", "rnn/biases"]);
+/// assert_eq!(found, [Some("rnn/weights"), None]);
+/// ```
+pub fn suggest_names<'a>(names: &[&str], candidates: &[&'a str]) -> Vec<Option<&'a str>> {
+    let mut budget = suggest::Budget::new(suggest::EDIT_WORK_BUDGET);
+    suggest::suggest_all(names, candidates, &mut budget)
+}
+
 /// Decodes the stored bytes of tensor `name`: [`CheckpointError::OutOfMemory`] if the
 /// buffer cannot be allocated, [`CheckpointError::CorruptTensor`] if the bytes do not fit.
 pub(crate) fn decode_tensor(

@@ -430,7 +430,8 @@ impl Mapping {
                     .entry(rule)
                     .or_insert_with(|| near::Probe::new(self.rules[rule].regex.as_str()))
                     .as_mut()
-                    .map_or(0, |p| p.matched_len(name))
+                    .and_then(|p| p.matched_len(name))
+                    .unwrap_or(0)
             };
             // For an unused rule, the unmapped name (else any name) it gets furthest into.
             for &rule in &unused {
