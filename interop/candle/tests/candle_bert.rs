@@ -76,27 +76,23 @@ impl Bert {
         })
     }
 
-    /// Runs the fixture's inputs and compares every output TF recorded that these layers
-    /// compute. Returns `(output, max abs diff)` per output.
-    fn check(&self, fx: &Fixture) -> candle_core::Result<Vec<(&'static str, f32)>> {
+    /// Runs the fixture's inputs: every output TF recorded that these layers compute, by
+    /// the fixture's name, flattened.
+    fn outputs(&self, fx: &Fixture) -> candle_core::Result<Vec<(String, Vec<f32>)>> {
+        let flat = |t: &Tensor| -> candle_core::Result<Vec<f32>> { t.flatten_all()?.to_vec1() };
         let ids = fx.input("input_ids", DType::U32);
         let types = fx.input("token_type_ids", DType::U32);
         let mask = fx.input("input_mask", DType::F32);
         let sequence = self.model.forward(&ids, &types, Some(&mask))?;
         let last = fx.config_usize("num_hidden_layers") - 1;
-        let mut diffs = vec![(
-            "sequence output",
-            max_abs_diff(&sequence, &fx.output(&format!("layer_{last}_output"))),
-        )];
         let pooled = self.pooler.forward(&sequence.i((.., 0))?)?.tanh()?;
-        diffs.push((
-            "pooled output",
-            max_abs_diff(&pooled, &fx.output("pooled_output")),
-        ));
+        let mut outputs = vec![
+            (format!("layer_{last}_output"), flat(&sequence)?),
+            ("pooled_output".to_owned(), flat(&pooled)?),
+        ];
         match &self.heads {
             Heads::Classifier(classifier) => {
-                let logits = classifier.forward(&pooled)?;
-                diffs.push(("logits", max_abs_diff(&logits, &fx.output("logits"))));
+                outputs.push(("logits".to_owned(), flat(&classifier.forward(&pooled)?)?));
             }
             Heads::PreTraining {
                 transform,
@@ -117,28 +113,33 @@ impl Bert {
                 let x = layer_norm.forward(&transform.forward(&gathered)?.gelu()?)?;
                 let logits = x.matmul(&word_embeddings.t()?)?.broadcast_add(bias)?;
                 let log_probs = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-                diffs.push((
-                    "masked LM log probs",
-                    max_abs_diff(&log_probs, &fx.output("masked_lm_log_probs")),
-                ));
-                let nsp =
-                    candle_nn::ops::log_softmax(&seq_relationship.forward(&pooled)?, D::Minus1)?;
-                diffs.push((
-                    "next sentence log probs",
-                    max_abs_diff(&nsp, &fx.output("next_sentence_log_probs")),
-                ));
+                outputs.push(("masked_lm_log_probs".to_owned(), flat(&log_probs)?));
+                let nsp = seq_relationship.forward(&pooled)?;
+                let nsp = candle_nn::ops::log_softmax(&nsp, D::Minus1)?;
+                outputs.push(("next_sentence_log_probs".to_owned(), flat(&nsp)?));
             }
         }
-        Ok(diffs)
+        Ok(outputs)
     }
 }
 
-fn assert_close(fx: &Fixture, who: &str, diffs: &[(&str, f32)]) {
-    for (what, diff) in diffs {
-        println!("{} {who}: {what} within {diff:e} of TF", fx.dir.display());
+/// Checks `outputs` against `reference` (by output name) within [`TOLERANCE`].
+fn assert_close(
+    fx: &Fixture,
+    who: &str,
+    outputs: &[(String, Vec<f32>)],
+    against: &str,
+    reference: impl Fn(&str) -> Vec<f32>,
+) {
+    for (name, got) in outputs {
+        let diff = max_abs_diff(got, &reference(name));
+        println!(
+            "{} {who}: {name} within {diff:e} of {against}",
+            fx.dir.display()
+        );
         assert!(
-            *diff <= TOLERANCE,
-            "{}: {who}: {what} is {diff} from TF's",
+            diff <= TOLERANCE,
+            "{}: {who}: {name} is {diff} from {against}'s",
             fx.dir.display()
         );
     }
@@ -186,7 +187,8 @@ fn candle_reads_what_scope_exports() {
             VarBuilder::from_mmaped_safetensors(&shard_files, DType::F32, &Device::Cpu).unwrap()
         };
         let bert = Bert::load(vb, &fx).expect("candle loads the export");
-        assert_close(&fx, "candle", &bert.check(&fx).unwrap());
+        let outputs = bert.outputs(&fx).unwrap();
+        assert_close(&fx, "candle", &outputs, "TF", |n| fx.output(n));
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }
@@ -205,7 +207,8 @@ fn scope_restores_what_candle_saves() {
         varmap
             .load(&exported[0])
             .expect("every VarMap variable is in the export");
-        assert_close(&fx, "candle VarMap", &bert.check(&fx).unwrap());
+        let outputs = bert.outputs(&fx).unwrap();
+        assert_close(&fx, "candle VarMap", &outputs, "TF", |n| fx.output(n));
         let saved = tmp.join("candle.safetensors");
         varmap.save(&saved).unwrap();
 
