@@ -1,9 +1,14 @@
 //! Interop between scope's BERT checkpoints and candle-transformers' `BertModel`: the
-//! fixtures, their inputs and TF's outputs, as candle tensors and configs.
+//! fixtures, their inputs and TF's outputs, as candle tensors and configs, and this
+//! project's BERT on the same inputs.
 //!
 //! The tests in `tests/` do the checking; this library holds what they share.
 
 use std::path::{Path, PathBuf};
+
+mod scope_bert;
+
+pub use self::scope_bert::ScopeBert;
 
 use candle_core::{DType, Device, Tensor};
 use candle_transformers::models::bert::Config;
@@ -135,32 +140,4 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a temp dir");
     dir
-}
-
-impl Fixture {
-    /// A scope registry holding the fixture's model variables (the trainable ones, TF
-    /// names, TF's order), zero-filled.
-    pub fn model_registry(&self) -> scope::Registry {
-        let reg = scope::Registry::new();
-        for v in self.json["variables"].as_array().expect("variables") {
-            if !v["trainable"].as_bool().expect("trainable") {
-                continue;
-            }
-            let name = v["name"].as_str().expect("name");
-            let shape: Vec<usize> = v["shape"]
-                .as_array()
-                .expect("shape")
-                .iter()
-                .map(|d| d.as_u64().expect("a dimension") as usize)
-                .collect();
-            let (scope, leaf) = name.rsplit_once('/').unwrap_or(("", name));
-            let spec = scope::VarSpec::new()
-                .shape(&shape)
-                .initializer(scope::Initializer::Zeros);
-            reg.variable_scope(scope)
-                .with(|_| reg.get_variable(leaf, spec))
-                .expect("a fixture variable");
-        }
-        reg
-    }
 }

@@ -1,6 +1,7 @@
 //! candle-transformers' own `BertModel` reads the safetensors scope exports from the BERT
-//! fixtures and computes TF's outputs; what candle's `VarMap` saves restores into the
-//! TF-named model strictly and bit-exactly.
+//! fixtures and computes TF's outputs, and this project's; what candle's `VarMap` saves
+//! restores into this project's TF-named BERT strictly and bit-exactly, and the fixture's
+//! forward check passes on it.
 
 use std::path::{Path, PathBuf};
 
@@ -189,6 +190,20 @@ fn candle_reads_what_scope_exports() {
         let bert = Bert::load(vb, &fx).expect("candle loads the export");
         let outputs = bert.outputs(&fx).unwrap();
         assert_close(&fx, "candle", &outputs, "TF", |n| fx.output(n));
+
+        // And this project's BERT, at the same weights, computes the same.
+        let reg = scope::Registry::new();
+        let model = fx.build_scope_bert(&reg);
+        let tf = TfCheckpoint::open(fx.checkpoint()).unwrap();
+        Restore::new(&reg).allow_unexpected().restore(&tf).unwrap();
+        let ours = model.outputs(&fx);
+        assert_close(&fx, "candle", &outputs, "scope", |n| {
+            ours.iter()
+                .find(|(m, _)| m == n)
+                .expect("scope computes it")
+                .1
+                .clone()
+        });
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }
@@ -212,11 +227,12 @@ fn scope_restores_what_candle_saves() {
         let saved = tmp.join("candle.safetensors");
         varmap.save(&saved).unwrap();
 
-        // scope restores it into the TF-named model, strictly: no name left over either way.
+        // scope restores it into its TF-named BERT, strictly: no name left over either way.
         let ckpt = SafetensorsCheckpoint::open(&saved).unwrap();
         let layout = BertLayout::detect_hf(ckpt.keys());
         assert_eq!(layout, self::layout(&fx));
-        let reg = fx.model_registry();
+        let reg = scope::Registry::new();
+        let model = fx.build_scope_bert(&reg);
         let view = bert_hf_to_tf(layout)
             .view(&ckpt)
             .expect("the preset maps every key");
@@ -232,6 +248,14 @@ fn scope_restores_what_candle_saves() {
                 v.name()
             );
         }
+        // The fixture's forward check passes on what came back from candle.
+        assert_close(
+            &fx,
+            "scope, restored from candle",
+            &model.outputs(&fx),
+            "TF",
+            |n| fx.output(n),
+        );
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }
