@@ -3,11 +3,13 @@
 //! suite, which is most of `cargo test`'s build time on two cores.
 //!
 //! Suites that need a binary of their own stay apart: `conformance` (its own harness),
-//! `ui` (trybuild), and `import` (the `scope` binary).
+//! `ui` (trybuild), and `import` and `convert` (the `scope` binary).
 //! The binary's one global allocator is [`alloc`]'s, which counts per thread.
 
 mod alloc;
+mod bert_checkpoints;
 mod checkpoint_interop;
+mod checkpoint_mapping;
 mod checkpoint_restore;
 mod checkpoint_robustness;
 mod concurrency;

@@ -15,12 +15,12 @@ use candle_transformers::models::bert::Config;
 use serde_json::{json, Value};
 
 /// The vendored fixtures of the main repository, plus the directories listed in
-/// `SCOPE_BERT_FIXTURES` (separated like `PATH`).
+/// `SCOPE_TF_BERT_FIXTURE` (separated like `PATH`).
 pub fn fixture_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/bert");
     let mut dirs = vec![root.join("classifier"), root.join("pretraining")];
-    if let Some(extra) = std::env::var_os("SCOPE_BERT_FIXTURES") {
-        dirs.extend(std::env::split_paths(&extra));
+    if let Some(extra) = std::env::var_os("SCOPE_TF_BERT_FIXTURE") {
+        dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
     }
     dirs
 }

@@ -2,7 +2,7 @@
 //! saves, and restores of one layer that open only its shards.
 //!
 //! Reads the vendored `tests/data/bert/{classifier,pretraining}`, plus the fixture
-//! directories listed in `SCOPE_BERT_FIXTURES` (separated like `PATH`).
+//! directories listed in `SCOPE_TF_BERT_FIXTURE` (separated like `PATH`).
 
 use std::path::{Path, PathBuf};
 
@@ -16,8 +16,8 @@ use serde_json::Value;
 fn fixture_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bert");
     let mut dirs = vec![root.join("classifier"), root.join("pretraining")];
-    if let Some(extra) = std::env::var_os("SCOPE_BERT_FIXTURES") {
-        dirs.extend(std::env::split_paths(&extra));
+    if let Some(extra) = std::env::var_os("SCOPE_TF_BERT_FIXTURE") {
+        dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
     }
     dirs
 }
