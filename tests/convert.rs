@@ -138,3 +138,21 @@ fn inspect_map_shows_before_and_after_and_fails_on_problems() {
     ]);
     assert!(text(&out).contains("unknown size unit"), "{}", text(&out));
 }
+
+/// A reader that stops early closes the pipe: the command ends quietly, without a panic.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scope"))
+        .args(["inspect", "tests/data/bert/pretraining/model.ckpt"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the scope binary runs");
+    drop(child.stdout.take()); // `| head -0`
+    let out = child.wait_with_output().expect("the scope binary ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.code().is_some_and(|c| c == 0), "{stderr}");
+}

@@ -2,6 +2,8 @@
 //! declares one, and convert one between layouts (BERT: TF1 <-> Hugging Face). The logic lives
 //! in the library (`scope::cli`).
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -77,7 +79,8 @@ enum Command {
     },
 }
 
-fn run(cli: Cli) -> Result<ExitCode, CliError> {
+/// Runs one command, appending what it prints to `out`.
+fn run(cli: Cli, out: &mut String) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Inspect {
             checkpoint,
@@ -85,7 +88,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             ..
         } => {
             let report = map_report(&Checkpoint::open(&checkpoint)?, &preset)?;
-            print!("{report}");
+            out.push_str(&report.to_string());
             Ok(if report.is_ok() {
                 ExitCode::SUCCESS
             } else {
@@ -99,12 +102,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             map: None,
         } => {
             let ckpt = Checkpoint::open(&checkpoint)?;
-            print!("{}", inspect(&ckpt, &InspectOptions { filter, json })?);
+            out.push_str(&inspect(&ckpt, &InspectOptions { filter, json })?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff { a, b, model_only } => {
             let d = diff(&Checkpoint::open(&a)?, &Checkpoint::open(&b)?, model_only);
-            print!("{d}");
+            out.push_str(&d.to_string());
             Ok(if d.is_same() {
                 ExitCode::SUCCESS
             } else {
@@ -126,7 +129,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 scope,
                 command: Some(command),
             };
-            print!("{}", import(&ckpt, &opts)?);
+            out.push_str(&import(&ckpt, &opts)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Convert {
@@ -142,27 +145,39 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             };
             let saved = convert(&ckpt, &output, &options)?;
             if let Some(report) = &saved.mapping {
-                println!("{}", report.problems_text());
+                writeln!(out, "{}", report.problems_text()).ok();
             }
             for file in saved.files.iter().chain(&saved.index) {
-                println!("wrote {}", file.display());
+                writeln!(out, "wrote {}", file.display()).ok();
             }
-            println!(
+            writeln!(
+                out,
                 "{} tensor bytes in {} file(s)",
                 scope::cli::group_digits(saved.total_size.into()),
                 saved.files.len()
-            );
+            )
+            .ok();
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let mut out = String::new();
+    let code = match run(Cli::parse(), &mut out) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    };
+    // A reader that stops early (`scope inspect big.ckpt | head`) closes the pipe: that is
+    // not an error, and `print!` would panic on it.
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: writing the output: {e}");
+            ExitCode::from(2)
+        }
+        _ => code,
     }
 }
