@@ -657,9 +657,12 @@ mod tests {
         };
         assert_eq!(gen.field.to_string(), "r#gen");
         assert_eq!(gen.var_name().0, "gen");
-        assert!(is_keyword(&syn::parse_quote!(r#async)) == false);
+        assert!(!is_keyword(&syn::parse_quote!(r#async)));
         for kw in ["gen", "async", "await", "dyn", "try"] {
-            assert!(is_keyword(&Ident::new_raw(kw, proc_macro2::Span::call_site())) == false);
+            assert!(!is_keyword(&Ident::new_raw(
+                kw,
+                proc_macro2::Span::call_site()
+            )));
             assert!(is_keyword(&Ident::parse_any.parse_str(kw).unwrap()), "{kw}");
         }
     }
