@@ -22,6 +22,16 @@ pub(crate) struct ModelDef {
     pub(crate) items: Vec<Item>,
     /// Where the model came from, which decides how the struct is emitted.
     pub(crate) source: Source,
+    /// `crate = path`: the path of the `scope` crate when it is renamed (`crate = tf` for
+    /// `tf = { package = "scope" }`); `None` for `::scope`.
+    pub(crate) krate: Option<syn::Path>,
+}
+
+/// What the header of either macro declares: `(crate = path,)? "scope" (, arg: Type)*`.
+pub(crate) struct Header {
+    pub(crate) krate: Option<syn::Path>,
+    pub(crate) scope: Option<LitStr>,
+    pub(crate) args: Vec<Arg>,
 }
 
 /// How the struct is emitted.

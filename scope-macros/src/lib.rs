@@ -46,7 +46,7 @@ use proc_macro::TokenStream;
 /// # Grammar
 ///
 /// ```text
-/// #[variable_scope("scope" (, arg: Type)*)]
+/// #[variable_scope((crate = path,)? "scope" (, arg: Type)* (, crate = path)?)]
 /// struct Name { field* }
 ///
 /// field := #[var(key = value, ..)] vis ident: Variable
@@ -57,6 +57,11 @@ use proc_macro::TokenStream;
 ///   must match TF's root-scope regex `^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$`.
 /// * `arg: Type` are the constructor's arguments; shapes and nested models' arguments may
 ///   use them, including fields of a config struct (`cfg.units`).
+/// * `crate = path` (or `crate = "path"`, as serde's `#[serde(crate = "..")]`), first or last:
+///   the path generated code reaches the `scope` crate by, when `Cargo.toml` renames it
+///   (`tf = { package = "scope" }`: `#[variable_scope(crate = tf, "dense")]`). Without it,
+///   a renamed crate makes rustc report `E0433` (could not find `scope`, or `__private` in
+///   it) at the macro.
 ///
 /// `#[var(..)]` keys, each at most once:
 ///
@@ -261,7 +266,7 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 ///
 /// ```text
 /// model!    { model+ }
-/// model    := attr* vis struct Name("scope" (, arg: Type)*) { item* }
+/// model    := attr* vis struct Name((crate = path,)? "scope" (, arg: Type)*) { item* }
 /// item     := #[scope(name = "..")]? ident { item* } ,?             anonymous sub-scope
 ///           | #[model(..)]? ident: model Type (( expr, .. ))? ,   nested model
 ///           | #[var(..)]?   ident: dtype? [shape]? (= init)? ,    variable
@@ -285,6 +290,27 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 /// * Fields are as visible as the struct; every field gets a doc line naming its variable,
 ///   shape and initializer. Outer attributes and doc comments on the struct and on items
 ///   are kept.
+///
+/// * `crate = path` in a model's header names the `scope` crate when `Cargo.toml` renames
+///   it, as for `#[variable_scope]`; each model of the block takes its own. Without it, a
+///   renamed crate makes rustc report `E0433` (could not find `scope`) at the macro:
+///
+/// ```
+/// extern crate scope as tf; // what `tf = { package = "scope" }` does
+///
+/// tf::model! {
+///     /// A layer.
+///     pub struct Dense(crate = tf, "dense", units: usize) {
+///         kernel: [units, units],
+///     }
+/// }
+///
+/// fn main() -> Result<(), tf::Error> {
+///     let reg = tf::Registry::new();
+///     assert_eq!(Dense::new(&reg, 2)?.kernel.name(), "dense/kernel");
+///     Ok(())
+/// }
+/// ```
 ///
 /// The generated items are those of `#[variable_scope]`: the struct, `Name::new`, `impl
 /// Model` with the static manifest, and `impl Debug`.

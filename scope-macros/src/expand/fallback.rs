@@ -32,7 +32,7 @@ pub(crate) fn expand(defs: &[ModelDef], err: syn::Error) -> TokenStream {
 /// These stubs are only ever emitted next to a `compile_error!`, so the crate never compiles
 /// and their `unreachable!()` bodies never run.
 fn stubs(def: &ModelDef) -> TokenStream {
-    let p = private();
+    let p = private(def);
     let ident = &def.ident;
     let vis = &def.vis;
     let generics = match &def.source {
@@ -113,7 +113,7 @@ pub(crate) fn emit_struct_with_handle(def: &ModelDef) -> TokenStream {
 }
 
 fn emit(def: &ModelDef, handle: bool) -> TokenStream {
-    let p = private();
+    let p = &private(def);
     let handle_field = handle.then(|| {
         quote! {
             /// The variable scope the model was built in.
@@ -156,7 +156,7 @@ fn emit(def: &ModelDef, handle: bool) -> TokenStream {
             let vis = &def.vis;
             let ident = &def.ident;
             let mut fields = Vec::new();
-            dsl_fields(&def.items, "", &mut Vec::new(), &mut fields);
+            dsl_fields(p, &def.items, "", &mut Vec::new(), &mut fields);
             quote! {
                 #(#attrs)*
                 #vis struct #ident {
@@ -170,8 +170,13 @@ fn emit(def: &ModelDef, handle: bool) -> TokenStream {
 
 /// The fields of a `model!` struct; a field name seen before (an error already reported) is
 /// emitted once, so that rustc does not report it again.
-fn dsl_fields(items: &[Item], prefix: &str, seen: &mut Vec<String>, out: &mut Vec<TokenStream>) {
-    let p = private();
+fn dsl_fields(
+    p: &TokenStream,
+    items: &[Item],
+    prefix: &str,
+    seen: &mut Vec<String>,
+    out: &mut Vec<TokenStream>,
+) {
     for item in items {
         let field = match item {
             Item::Var(var) => Some(&var.field),
@@ -217,7 +222,7 @@ fn dsl_fields(items: &[Item], prefix: &str, seen: &mut Vec<String>, out: &mut Ve
             }
             Item::Scope(sub) => {
                 let prefix = format!("{prefix}{}/", sub.scope_name().0);
-                dsl_fields(&sub.items, &prefix, seen, out);
+                dsl_fields(p, &sub.items, &prefix, seen, out);
             }
         }
     }

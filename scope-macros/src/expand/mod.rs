@@ -35,9 +35,13 @@ fn local(field: &Ident) -> Ident {
     format_ident!("__scope_field_{}", unraw(field))
 }
 
-/// The one place that names the runtime.
-fn private() -> TokenStream {
-    quote!(::scope::__private)
+/// The one place that names the runtime: `::scope::__private`, or `path::__private` for a
+/// model declared with `crate = path` (a renamed dependency).
+fn private(def: &ModelDef) -> TokenStream {
+    match &def.krate {
+        Some(krate) => quote!(#krate::__private),
+        None => quote!(::scope::__private),
+    }
 }
 
 /// `#[variable_scope(args)]` on `input`.
@@ -113,7 +117,7 @@ fn scope_lit(def: &ModelDef) -> LitStr {
 
 /// `impl Rnn { pub fn new(reg, args..) }`.
 fn constructor(def: &ModelDef) -> TokenStream {
-    let p = private();
+    let p = private(def);
     let ident = &def.ident;
     let vis = &def.vis;
     let scope = scope_lit(def);
@@ -140,17 +144,17 @@ fn constructor(def: &ModelDef) -> TokenStream {
 }
 
 fn model_impl(def: &ModelDef) -> TokenStream {
-    let p = private();
+    let p = &private(def);
     let ident = &def.ident;
     let scope = scope_lit(def);
     let arg_types = def.args.iter().map(|a| &a.ty);
     let arg_names = def.args.iter().map(|a| &a.ident);
-    let manifest = manifest_entries(&def.items);
+    let manifest = manifest_entries(p, &def.items);
     let locals: Vec<String> = fields(&def.items).into_iter().map(unraw).collect();
     let mut ties = TokenStream::new();
-    check_ties_first(&def.items, "", &locals, &mut ties);
+    check_ties_first(p, &def.items, "", &locals, &mut ties);
     let mut body = TokenStream::new();
-    build_items(&def.items, 1, &locals, &mut Vec::new(), &mut body);
+    build_items(p, &def.items, 1, &locals, &mut Vec::new(), &mut body);
     let fields = fields(&def.items);
     // At the field's place: a field that is no `Variable` is reported there.
     let values = fields.iter().map(|f| {
@@ -158,7 +162,7 @@ fn model_impl(def: &ModelDef) -> TokenStream {
         value.set_span(at(f.span()));
         value
     });
-    let visit: Vec<TokenStream> = visit_items(&def.items);
+    let visit: Vec<TokenStream> = visit_items(p, &def.items);
     // Fields named `W` or `Ok` are bound to `__scope_field_W`, `__scope_field_Ok`.
     let allow = fields
         .iter()
@@ -230,14 +234,20 @@ fn mentions_local(tokens: &TokenStream, locals: &[String]) -> bool {
 
 /// The checks of the tied variables that [`tie_first`] hoists, with their paths in the model
 /// (`cls/output_weights`): a failed tie then creates nothing and opens no scope.
-fn check_ties_first(items: &[Item], path: &str, locals: &[String], out: &mut TokenStream) {
+fn check_ties_first(
+    p: &TokenStream,
+    items: &[Item],
+    path: &str,
+    locals: &[String],
+    out: &mut TokenStream,
+) {
     for item in items {
         match item {
             Item::Var(var) if tie_first(var, locals) => {
                 if let Some(tie) = &var.tied {
                     let local = local(&var.field);
                     let label = format!("{path}{}", unraw(&var.ident));
-                    let value = tied(var, tie, quote!(__scope_name), &label);
+                    let value = tied(p, var, tie, quote!(__scope_name), &label);
                     out.extend(quote! {
                         let #local = #value;
                     });
@@ -245,7 +255,7 @@ fn check_ties_first(items: &[Item], path: &str, locals: &[String], out: &mut Tok
             }
             Item::Scope(sub) => {
                 let path = format!("{path}{}/", sub.scope_name().0);
-                check_ties_first(&sub.items, &path, locals, out);
+                check_ties_first(p, &sub.items, &path, locals, out);
             }
             Item::Var(_) | Item::Model(_) => {}
         }
@@ -255,6 +265,7 @@ fn check_ties_first(items: &[Item], path: &str, locals: &[String], out: &mut Tok
 /// The statements that build `items`, in declaration order; `depth` numbers the guards of
 /// nested sub-scopes, `built` holds the fields built so far (which a tie may refer to).
 fn build_items<'a>(
+    p: &TokenStream,
     items: &'a [Item],
     depth: usize,
     locals: &[String],
@@ -267,10 +278,10 @@ fn build_items<'a>(
             Item::Var(var) if tie_first(var, locals) => {}
             Item::Var(var) => {
                 match &var.tied {
-                    Some(tie) => out.extend(tie_to_parts(var, tie, built)),
+                    Some(tie) => out.extend(tie_to_parts(p, var, tie, built)),
                     None => {
                         let local = local(&var.field);
-                        let value = build_var(var);
+                        let value = build_var(p, var);
                         out.extend(quote! {
                             let #local = #value;
                         });
@@ -281,7 +292,12 @@ fn build_items<'a>(
             Item::Model(model) => {
                 let mut refs = model.args.iter().cloned().collect::<TokenStream>();
                 refs.extend(model.whole_args.clone());
-                out.extend(lend_parts(&model.field, &refs, build_model(model), built));
+                out.extend(lend_parts(
+                    &model.field,
+                    &refs,
+                    build_model(p, model),
+                    built,
+                ));
                 built.push(&model.field);
             }
             Item::Scope(sub) => {
@@ -291,7 +307,7 @@ fn build_items<'a>(
                 out.extend(quote! {
                     let #guard = __scope_reg.variable_scope(#name).enter()?;
                 });
-                build_items(&sub.items, depth + 1, locals, built, out);
+                build_items(p, &sub.items, depth + 1, locals, built, out);
                 out.extend(quote! {
                     #guard.exit();
                 });
@@ -303,8 +319,8 @@ fn build_items<'a>(
 /// A tie checked in declaration order: the one place that sees the model's own parts. The
 /// fields built so far that its expression names are lent to it under their own names, and
 /// taken back afterwards.
-fn tie_to_parts(var: &VarDecl, tie: &KeyExpr, built: &[&Ident]) -> TokenStream {
-    let value = tied(var, tie, quote!(""), &unraw(&var.ident));
+fn tie_to_parts(p: &TokenStream, var: &VarDecl, tie: &KeyExpr, built: &[&Ident]) -> TokenStream {
+    let value = tied(p, var, tie, quote!(""), &unraw(&var.ident));
     lend_parts(&var.field, &tie.expr, value, built)
 }
 
@@ -360,14 +376,19 @@ fn optional(when: Option<&KeyExpr>, value: TokenStream) -> TokenStream {
 
 /// The check of a tied variable, labelled `label` in errors, for the model in `model_scope`
 /// inside the current scope.
-fn tied(var: &VarDecl, tied: &KeyExpr, model_scope: TokenStream, label: &str) -> TokenStream {
-    let p = private();
+fn tied(
+    p: &TokenStream,
+    var: &VarDecl,
+    tied: &KeyExpr,
+    model_scope: TokenStream,
+    label: &str,
+) -> TokenStream {
     let owner = &tied.expr;
     let shape = match &var.shape {
         Some(shape) => shape_array(shape),
         None => quote!([0usize; 0]),
     };
-    let dtype = dtype_option(var);
+    let dtype = dtype_option(p, var);
     // Spanned on the owner expression: "not a `Variable`" is reported there.
     let check = quote_spanned!(owner.span()=> #p::tied_variable);
     quote! {
@@ -376,9 +397,9 @@ fn tied(var: &VarDecl, tied: &KeyExpr, model_scope: TokenStream, label: &str) ->
 }
 
 /// The expression that gets one variable.
-fn build_var(var: &VarDecl) -> TokenStream {
+fn build_var(p: &TokenStream, var: &VarDecl) -> TokenStream {
     let name = var_name_lit(var);
-    let spec = var_spec(var);
+    let spec = var_spec(p, var);
     optional(
         var.when.as_ref(),
         quote!(__scope_reg.get_variable(#name, #spec)?),
@@ -386,8 +407,7 @@ fn build_var(var: &VarDecl) -> TokenStream {
 }
 
 /// The expression that builds one nested model (or the `Vec` of a repeated one).
-fn build_model(model: &ModelField) -> TokenStream {
-    let p = private();
+fn build_model(p: &TokenStream, model: &ModelField) -> TokenStream {
     let (ty, args) = (&model.ty, &model.args);
     // Spanned on the user's type and arguments: "not a Model" and "wrong arguments" are
     // reported there.
@@ -426,15 +446,14 @@ fn build_model(model: &ModelField) -> TokenStream {
             }
         }
     } else {
-        let scope = nested_scope(model);
+        let scope = nested_scope(p, model);
         quote!(#build_in(__scope_reg, #scope, #args)?)
     };
     optional(model.when.as_ref(), value)
 }
 
 /// The scope a nested model opens: its override, or its type's `Model::SCOPE`.
-fn nested_scope(model: &ModelField) -> TokenStream {
-    let p = private();
+fn nested_scope(p: &TokenStream, model: &ModelField) -> TokenStream {
     let ty = &model.ty;
     match &model.scope {
         Some(lit) => lit.to_token_stream(),
@@ -454,8 +473,7 @@ fn shape_array(shape: &crate::ast::ShapeDecl) -> TokenStream {
 }
 
 /// `Some(DType::F32)` or `None`.
-fn dtype_option(var: &VarDecl) -> TokenStream {
-    let p = private();
+fn dtype_option(p: &TokenStream, var: &VarDecl) -> TokenStream {
     match &var.dtype {
         Some(d) => {
             let variant = Ident::new(d.variant, d.ident.span());
@@ -471,8 +489,7 @@ fn var_name_lit(var: &VarDecl) -> LitStr {
 }
 
 /// `VarSpec::new().shape([..]).dtype(..).initializer(..).trainable(..)`.
-fn var_spec(var: &VarDecl) -> TokenStream {
-    let p = private();
+fn var_spec(p: &TokenStream, var: &VarDecl) -> TokenStream {
     let mut spec = quote!(#p::VarSpec::new());
     if let Some(shape) = &var.shape {
         let array = shape_array(shape);
@@ -483,7 +500,7 @@ fn var_spec(var: &VarDecl) -> TokenStream {
         spec.extend(quote!(.dtype(#p::DType::#variant)));
     }
     if let Some(init) = &var.init {
-        let init = initializer(init);
+        let init = initializer(p, init);
         spec.extend(quote!(.initializer(#init)));
     }
     if let Some(trainable) = &var.trainable {
@@ -492,11 +509,10 @@ fn var_spec(var: &VarDecl) -> TokenStream {
     spec
 }
 
-fn initializer(init: &InitDecl) -> TokenStream {
-    let p = private();
+fn initializer(p: &TokenStream, init: &InitDecl) -> TokenStream {
     let args: Vec<TokenStream> = match init.kind {
         InitKind::Value => init.args.clone(),
-        _ => init.args.iter().map(float_arg).collect(),
+        _ => init.args.iter().map(|arg| float_arg(p, arg)).collect(),
     };
     let args = &args;
     let span = init.ident.span();
@@ -535,16 +551,14 @@ fn initializer(init: &InitDecl) -> TokenStream {
 /// An `f64` parameter of an initializer: a literal as an unsuffixed float, any other
 /// expression through `float_arg` (`Into<f64>`), so that an `f32` field of a config
 /// (`cfg.initializer_range`) works too, and an `f64` one raises no `useless_conversion`.
-fn float_arg(arg: &TokenStream) -> TokenStream {
+fn float_arg(p: &TokenStream, arg: &TokenStream) -> TokenStream {
     if let Some(tokens) = Number::of(arg).and_then(|(n, span)| n.float_tokens(span)) {
         return tokens;
     }
-    let p = private();
     quote_spanned!(arg.span()=> #p::float_arg(#arg))
 }
 
-fn visit_items(items: &[Item]) -> Vec<TokenStream> {
-    let p = private();
+fn visit_items(p: &TokenStream, items: &[Item]) -> Vec<TokenStream> {
     let mut out = Vec::new();
     for item in items {
         match item {
@@ -584,15 +598,14 @@ fn visit_items(items: &[Item]) -> Vec<TokenStream> {
                     quote_spanned!(span=> #visit_fn(&self.#field, __scope_f);)
                 });
             }
-            Item::Scope(s) => out.extend(visit_items(&s.items)),
+            Item::Scope(s) => out.extend(visit_items(p, &s.items)),
         }
     }
     out
 }
 
 /// Wraps a manifest entry in `ManifestEntry::Optional` for a `when = flag` part.
-fn optional_entry(when: Option<&KeyExpr>, entry: TokenStream) -> TokenStream {
-    let p = private();
+fn optional_entry(p: &TokenStream, when: Option<&KeyExpr>, entry: TokenStream) -> TokenStream {
     match when {
         Some(when) => {
             let condition = tokens_text(&when.expr);
@@ -607,8 +620,7 @@ fn optional_entry(when: Option<&KeyExpr>, entry: TokenStream) -> TokenStream {
     }
 }
 
-fn manifest_entries(items: &[Item]) -> Vec<TokenStream> {
-    let p = private();
+fn manifest_entries(p: &TokenStream, items: &[Item]) -> Vec<TokenStream> {
     items
         .iter()
         .map(|item| match item {
@@ -622,7 +634,7 @@ fn manifest_entries(items: &[Item]) -> Vec<TokenStream> {
                     .shape
                     .as_ref()
                     .map_or_else(|| "[]".to_owned(), shape_text);
-                let dtype = dtype_option(var);
+                let dtype = dtype_option(p, var);
                 quote! {
                     #p::ManifestEntry::Tied(#p::TiedManifest {
                         field: #field,
@@ -634,7 +646,7 @@ fn manifest_entries(items: &[Item]) -> Vec<TokenStream> {
             }
             Item::Var(var) => {
                 let name = var_name_lit(var);
-                let dtype = dtype_option(var);
+                let dtype = dtype_option(p, var);
                 let trainable = var.trainable.as_ref().is_none_or(|b| b.value);
                 let shape = some_str(var.shape.as_ref().map(shape_text));
                 let init = some_str(var.init.as_ref().map(init_text));
@@ -647,7 +659,7 @@ fn manifest_entries(items: &[Item]) -> Vec<TokenStream> {
                         initializer: #init,
                     })
                 };
-                optional_entry(var.when.as_ref(), entry)
+                optional_entry(p, var.when.as_ref(), entry)
             }
             Item::Model(model) => {
                 let ty = &model.ty;
@@ -678,7 +690,7 @@ fn manifest_entries(items: &[Item]) -> Vec<TokenStream> {
                         }
                     }
                 } else {
-                    let scope = nested_scope(model);
+                    let scope = nested_scope(p, model);
                     quote! {
                         #p::ManifestEntry::Model {
                             scope: #scope,
@@ -687,11 +699,11 @@ fn manifest_entries(items: &[Item]) -> Vec<TokenStream> {
                         }
                     }
                 };
-                optional_entry(model.when.as_ref(), entry)
+                optional_entry(p, model.when.as_ref(), entry)
             }
             Item::Scope(sub) => {
                 let name = sub.scope_name().0;
-                let entries = manifest_entries(&sub.items);
+                let entries = manifest_entries(p, &sub.items);
                 quote! {
                     #p::ManifestEntry::Scope {
                         name: #name,
@@ -744,5 +756,79 @@ fn debug_impl(def: &ModelDef) -> TokenStream {
                     .finish()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// Whether `out` names a path through the crate `name` (`name ::` or `:: name`).
+    fn mentions(out: &proc_macro2::TokenStream, name: &str) -> bool {
+        let text = out.to_string();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        words
+            .windows(2)
+            .any(|w| (w[0] == name && w[1] == "::") || (w[0] == "::" && w[1] == name))
+    }
+
+    /// With `crate = tf`, generated code reaches the runtime through `tf` only: `::scope`
+    /// still resolves in this package and in trybuild's, so only the tokens can show it.
+    #[test]
+    fn crate_key_replaces_every_scope_path() {
+        let attr = super::variable_scope(
+            quote!(crate = tf, "dense", n: usize),
+            quote! {
+                pub struct Dense {
+                    #[var(shape = [n], init = random_normal(0.0, 0.5), dtype = f64)]
+                    pub w: Variable,
+                    #[var(shape = [n], when = n > 1)]
+                    pub b: Option<Variable>,
+                    #[model(repeat = n, args(n))]
+                    pub cells: Vec<Cell>,
+                    #[model(default_name, args(n))]
+                    pub last: Cell,
+                    #[var(tied = w.clone(), shape = [n])]
+                    pub t: Variable,
+                }
+            },
+        );
+        let dsl = super::model(quote! {
+            pub struct Cell(crate = tf, "cell", n: usize) {
+                inner { k: [n] = constant(1.0), s: i64[] = zeros }
+                #[model(scope = "x")] d: model Dense(n),
+            }
+            pub struct Tail("tail", n: usize, crate = "tf") { k: [n] = constant(C) }
+        });
+        // The fallback too: a stray key is an error, and the stubs still use `tf`.
+        let fallback = super::model(quote! {
+            pub struct Bad(crate = tf, "bad") { k: [1] = nope }
+        });
+        for out in [&attr, &dsl, &fallback] {
+            let text = out.to_string();
+            assert!(text.contains("tf :: __private"), "{text}");
+            assert!(!mentions(out, "scope"), "{text}");
+        }
+        assert!(fallback.to_string().contains("compile_error"));
+    }
+
+    #[test]
+    fn crate_key_errors() {
+        let twice = super::model(quote! {
+            pub struct M(crate = tf, "m", crate = tf) { k: [1] }
+        });
+        assert!(twice.to_string().contains("duplicate `crate`"), "{twice}");
+        let not_a_path = super::model(quote! {
+            pub struct M(crate = "a b", "m") { k: [1] }
+        });
+        assert!(
+            not_a_path.to_string().contains("is no path"),
+            "{not_a_path}"
+        );
+        let default = super::model(quote! {
+            pub struct M("m") { k: [1] }
+        });
+        assert!(default.to_string().contains(":: scope :: __private"));
+        assert!(mentions(&default, "scope"));
     }
 }

@@ -4,10 +4,9 @@
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::parse::{ParseStream, Parser};
-use syn::punctuated::Punctuated;
 use syn::{Data, DeriveInput, Fields, Ident, Lit, LitStr, Token};
 
-use crate::ast::{Arg, Item, ModelDef, ModelField, Source, VarDecl};
+use crate::ast::{Arg, Header, Item, ModelDef, ModelField, Source, VarDecl};
 use crate::ctxt::Ctxt;
 use crate::parse::{apply_model_keys, apply_var_keys, attr_list_tokens};
 
@@ -29,14 +28,17 @@ pub(crate) fn empty_var(ident: Ident) -> VarDecl {
     }
 }
 
-/// `"scope" (, ident: Type)*`, shared by both macros. Records what is wrong; `Err` only when
-/// the arguments do not parse at all.
-pub(crate) fn parse_header(
-    input: ParseStream<'_>,
-    cx: &Ctxt,
-    span: Span,
-) -> syn::Result<(Option<LitStr>, Vec<Arg>)> {
+/// `(crate = path,)? "scope" (, ident: Type)* (, crate = path)?`, shared by both macros.
+/// Records what is wrong; `Err` only when the arguments do not parse at all.
+pub(crate) fn parse_header(input: ParseStream<'_>, cx: &Ctxt, span: Span) -> syn::Result<Header> {
     let example = "the scope name as a string literal, e.g. (\"rnn\", in_size: usize)";
+    let mut krate = None;
+    if input.peek(Token![crate]) {
+        parse_crate_key(input, &mut krate, cx)?;
+        if !input.is_empty() {
+            input.parse::<Token![,]>()?;
+        }
+    }
     let scope = if input.peek(LitStr) {
         Some(input.parse::<LitStr>()?)
     } else if input.peek(Lit) {
@@ -56,20 +58,60 @@ pub(crate) fn parse_header(
         None
     };
     let mut args = Vec::new();
-    if scope.is_some() || !input.peek(syn::Ident) {
+    if (scope.is_some() || !input.peek(syn::Ident)) && !input.is_empty() {
+        input.parse::<Token![,]>()?;
+    }
+    while !input.is_empty() {
+        if input.peek(Token![crate]) {
+            parse_crate_key(input, &mut krate, cx)?;
+        } else {
+            let ident: Ident = input.parse()?;
+            input.parse::<Token![:]>()?;
+            let ty: syn::Type = input.parse()?;
+            args.push(Arg { ident, ty });
+        }
         if input.is_empty() {
-            return Ok((scope, args));
+            break;
         }
         input.parse::<Token![,]>()?;
     }
-    let parsed = Punctuated::<(Ident, Token![:], syn::Type), Token![,]>::parse_terminated_with(
-        input,
-        |input| Ok((input.parse()?, input.parse()?, input.parse()?)),
-    )?;
-    for (ident, _, ty) in parsed {
-        args.push(Arg { ident, ty });
+    Ok(Header { krate, scope, args })
+}
+
+/// `crate = path` or `crate = "path"` (as serde's `#[serde(crate = "..")]`): where generated
+/// code finds the `scope` crate when it is renamed.
+fn parse_crate_key(
+    input: ParseStream<'_>,
+    krate: &mut Option<syn::Path>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    let key: Token![crate] = input.parse()?;
+    input.parse::<Token![=]>()?;
+    let path = if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        match lit.parse_with(syn::Path::parse_mod_style) {
+            Ok(path) => Some(path),
+            Err(_) => {
+                cx.error_spanned_by(
+                    &lit,
+                    format!(
+                        "`crate` takes the path of the `scope` crate, e.g. `crate = tf`; `{}` \
+                         is no path",
+                        lit.value()
+                    ),
+                );
+                None
+            }
+        }
+    } else {
+        Some(input.call(syn::Path::parse_mod_style)?)
+    };
+    if krate.is_some() {
+        cx.error_spanned_by(key, "duplicate `crate`: give the path of `scope` once");
+    } else if let Some(path) = path {
+        *krate = Some(path);
     }
-    Ok((scope, args))
+    Ok(())
 }
 
 /// Parses the attribute's arguments and the struct it is on.
@@ -83,14 +125,17 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
     } else {
         Span::call_site()
     };
-    let (scope, model_args) =
-        match (|s: ParseStream<'_>| parse_header(s, cx, header_span)).parse2(args) {
-            Ok(header) => header,
-            Err(err) => {
-                cx.syn_error(err);
-                (None, Vec::new())
+    let header = match (|s: ParseStream<'_>| parse_header(s, cx, header_span)).parse2(args) {
+        Ok(header) => header,
+        Err(err) => {
+            cx.syn_error(err);
+            Header {
+                krate: None,
+                scope: None,
+                args: Vec::new(),
             }
-        };
+        }
+    };
     if !input.generics.params.is_empty() {
         cx.error_spanned_by(
             &input.generics,
@@ -125,10 +170,11 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
         attrs: input.attrs.clone(),
         vis: input.vis.clone(),
         ident: input.ident.clone(),
-        scope,
-        args: model_args,
+        scope: header.scope,
+        args: header.args,
         items,
         source: Source::Attribute(Box::new(input)),
+        krate: header.krate,
     })
 }
 

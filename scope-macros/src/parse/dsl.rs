@@ -3,7 +3,7 @@
 //! ```text
 //! input     := model+
 //! model     := attr* vis "struct" IDENT "(" header ")" "{" item* "}"
-//! header    := STRING ("," IDENT ":" TYPE)* ","?
+//! header    := ("crate" "=" PATH ",")? STRING ("," IDENT ":" TYPE | "," "crate" "=" PATH)* ","?
 //! item      := attr* IDENT "{" item* "}" ","?                  anonymous sub-scope (`#[scope(name = "..")]`)
 //!            | attr* IDENT ":" "model" TYPE ("(" expr,* ")")? ","   nested model
 //!            | attr* IDENT ":" DTYPE? ("[" expr,* "]")? ("=" init)? ","   variable
@@ -15,7 +15,7 @@ use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::{Attribute, Ident, Token, Visibility};
 
-use crate::ast::{Item, ModelDef, ModelField, Source, SubScope};
+use crate::ast::{Header, Item, ModelDef, ModelField, Source, SubScope};
 use crate::ctxt::Ctxt;
 use crate::parse::attr::{empty_var, parse_header};
 use crate::parse::split::{Angles, Splitter};
@@ -58,7 +58,7 @@ fn parse_model(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<ModelDef> {
              declare one model per concrete type",
         );
     }
-    let (scope, args) = if input.peek(syn::token::Paren) {
+    let header = if input.peek(syn::token::Paren) {
         let content;
         syn::parenthesized!(content in input);
         parse_header(&content, cx, ident.span())?
@@ -67,7 +67,11 @@ fn parse_model(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<ModelDef> {
             &ident,
             format!("expected the scope after the name: `struct {ident}(\"scope\") {{ .. }}`"),
         );
-        (None, Vec::new())
+        Header {
+            krate: None,
+            scope: None,
+            args: Vec::new(),
+        }
     };
     let content;
     syn::braced!(content in input);
@@ -76,10 +80,11 @@ fn parse_model(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<ModelDef> {
         attrs,
         vis: vis.clone(),
         ident,
-        scope,
-        args,
+        scope: header.scope,
+        args: header.args,
         items: with_vis(items, &vis),
         source: Source::Dsl,
+        krate: header.krate,
     })
 }
 
