@@ -105,7 +105,10 @@ use proc_macro::TokenStream;
 /// `#[deprecated]` struct's impls allow its use, so that only the user's own uses warn.
 ///
 /// Put `#[variable_scope]` above any `#[derive(..)]`: derives listed before it would see the
-/// struct without its scope handle. `Clone` may be derived (clones share the variables).
+/// struct without its scope handle, which the macro cannot see or fix; rustc then reports
+/// "missing field `__scope_handle_put_variable_scope_above_derives`" at a derived `Clone`.
+/// `Clone` may be derived (clones share the variables). `#[variable_scope]` is applied once;
+/// a second one is an error.
 ///
 /// Nested models are built in their own scope inside this one:
 ///

@@ -107,17 +107,18 @@ fn emit_struct(def: &ModelDef) -> TokenStream {
     emit(def, false)
 }
 
-/// The struct with its `__scope_handle` field (what `Model::scope` returns).
+/// The struct with its scope handle field (what `Model::scope` returns).
 pub(crate) fn emit_struct_with_handle(def: &ModelDef) -> TokenStream {
     emit(def, true)
 }
 
 fn emit(def: &ModelDef, handle: bool) -> TokenStream {
     let p = &private(def);
+    let handle_ident = super::handle();
     let handle_field = handle.then(|| {
         quote! {
             /// The variable scope the model was built in.
-            __scope_handle: #p::VariableScope,
+            #handle_ident: #p::VariableScope,
         }
     });
     match &def.source {
@@ -145,7 +146,7 @@ fn emit(def: &ModelDef, handle: bool) -> TokenStream {
                 if handle {
                     fields.named.push(syn::parse_quote! {
                         /// The variable scope the model was built in.
-                        __scope_handle: #p::VariableScope
+                        #handle_ident: #p::VariableScope
                     });
                 }
             }

@@ -35,6 +35,13 @@ fn local(field: &Ident) -> Ident {
     format_ident!("__scope_field_{}", unraw(field))
 }
 
+/// The hidden field that holds a model's scope. A `#[derive(Clone)]` written above
+/// `#[variable_scope]` sees the struct before the field is added, and rustc's only error is
+/// "missing field `..` in initializer" at the derive: the field's name is that error's fix.
+fn handle() -> Ident {
+    format_ident!("__scope_handle_put_variable_scope_above_derives")
+}
+
 /// The one place that names the runtime: `::scope::__private`, or `path::__private` for a
 /// model declared with `crate = path` (a renamed dependency).
 fn private(def: &ModelDef) -> TokenStream {
@@ -168,6 +175,7 @@ fn model_impl(def: &ModelDef) -> TokenStream {
         .iter()
         .any(|f| unraw(f).chars().any(|c| c.is_uppercase()))
         .then(|| quote!(#[allow(non_snake_case)]));
+    let handle = handle();
     let visitor = if visit.is_empty() {
         quote!(_)
     } else {
@@ -191,12 +199,12 @@ fn model_impl(def: &ModelDef) -> TokenStream {
                 #body
                 ::core::result::Result::Ok(Self {
                     #(#fields: #values,)*
-                    __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+                    #handle: ::core::clone::Clone::clone(__scope_guard.scope()),
                 })
             }
 
             fn scope(&self) -> &#p::VariableScope {
-                &self.__scope_handle
+                &self.#handle
             }
 
             fn for_each_variable(&self, #visitor: &mut dyn ::core::ops::FnMut(&#p::Variable)) {
@@ -741,6 +749,7 @@ pub(crate) fn init_text(init: &InitDecl) -> String {
 fn debug_impl(def: &ModelDef) -> TokenStream {
     let ident = &def.ident;
     let name = ident.to_string();
+    let handle = handle();
     let fields = fields(&def.items);
     let entries = fields.iter().map(|field| {
         let label = unraw(field);
@@ -751,7 +760,7 @@ fn debug_impl(def: &ModelDef) -> TokenStream {
         impl ::core::fmt::Debug for #ident {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.debug_struct(#name)
-                    .field("__scope", &self.__scope_handle.name())
+                    .field("__scope", &self.#handle.name())
                     #(#entries)*
                     .finish()
             }

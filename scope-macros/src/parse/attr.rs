@@ -119,7 +119,24 @@ fn parse_crate_key(
 /// `Err` only if the item is not a struct-like item at all; every other mistake is recorded
 /// in `cx` and the IR is built from what could be read.
 pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Result<ModelDef> {
-    let input: DeriveInput = syn::parse2(input)?;
+    let mut input: DeriveInput = syn::parse2(input)?;
+    // A second `#[variable_scope]` below this one would run on what this one emits (no
+    // `#[var]`s left, a handle field, impls twice): reported here once, and dropped.
+    input.attrs.retain(|attr| {
+        let again = attr
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "variable_scope");
+        if again {
+            cx.error_spanned_by(
+                attr,
+                "`#[variable_scope]` is applied twice: remove this one (the one above already \
+                 makes the struct a model)",
+            );
+        }
+        !again
+    });
     let header_span = if args.is_empty() {
         input.ident.span()
     } else {
@@ -421,6 +438,25 @@ mod tests {
             panic!("a model")
         };
         assert_eq!(pooler.ty.to_token_stream().to_string(), "Dense");
+    }
+
+    #[test]
+    fn applied_twice_is_one_error_and_dropped() {
+        let (def, errors) = run(
+            quote!("a"),
+            quote! {
+                #[scope::variable_scope("a")]
+                #[derive(Clone)]
+                struct S {
+                    #[var(shape = [1])]
+                    w: Variable,
+                }
+            },
+        );
+        assert_eq!(errors, 1);
+        let attrs = def.unwrap().attrs;
+        assert_eq!(attrs.len(), 1);
+        assert!(attrs[0].path().is_ident("derive"));
     }
 
     #[test]

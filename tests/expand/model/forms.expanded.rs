@@ -6,7 +6,7 @@ pub struct Dense {
     /// Variable `bias`: shape `[units]`, `zeros`.
     pub bias: ::scope::__private::Variable,
     /// The variable scope the model was built in.
-    __scope_handle: ::scope::__private::VariableScope,
+    __scope_handle_put_variable_scope_above_derives: ::scope::__private::VariableScope,
 }
 impl Dense {
     /// Builds the model in the variable scope `dense`, opened inside the registry's current variable scope (whose reuse mode it inherits).
@@ -66,11 +66,13 @@ impl ::scope::__private::Model for Dense {
         ::core::result::Result::Ok(Self {
             kernel: __scope_field_kernel,
             bias: __scope_field_bias,
-            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                __scope_guard.scope(),
+            ),
         })
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
-        &self.__scope_handle
+        &self.__scope_handle_put_variable_scope_above_derives
     }
     fn for_each_variable(
         &self,
@@ -84,7 +86,10 @@ impl ::scope::__private::Model for Dense {
 impl ::core::fmt::Debug for Dense {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Dense")
-            .field("__scope", &self.__scope_handle.name())
+            .field(
+                "__scope",
+                &self.__scope_handle_put_variable_scope_above_derives.name(),
+            )
             .field("kernel", &self.kernel)
             .field("bias", &self.bias)
             .finish()
@@ -103,7 +108,7 @@ pub struct Encoder {
     /// Another model's variable, `table`, checked to have shape `[7, width]`; not created here.
     pub output_weights: ::scope::__private::Variable,
     /// The variable scope the model was built in.
-    __scope_handle: ::scope::__private::VariableScope,
+    __scope_handle_put_variable_scope_above_derives: ::scope::__private::VariableScope,
 }
 impl Encoder {
     /// Builds the model in the variable scope `bert`, opened inside the registry's current variable scope (whose reuse mode it inherits).
@@ -254,11 +259,13 @@ impl ::scope::__private::Model for Encoder {
             pooler: __scope_field_pooler,
             token_type: __scope_field_token_type,
             output_weights: __scope_field_output_weights,
-            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                __scope_guard.scope(),
+            ),
         })
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
-        &self.__scope_handle
+        &self.__scope_handle_put_variable_scope_above_derives
     }
     fn for_each_variable(
         &self,
@@ -289,7 +296,10 @@ impl ::scope::__private::Model for Encoder {
 impl ::core::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Encoder")
-            .field("__scope", &self.__scope_handle.name())
+            .field(
+                "__scope",
+                &self.__scope_handle_put_variable_scope_above_derives.name(),
+            )
             .field("self_attn_query", &self.self_attn_query)
             .field("layer", &self.layer)
             .field("pooler", &self.pooler)

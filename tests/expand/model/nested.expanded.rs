@@ -6,7 +6,7 @@ pub struct Dense {
     /// Variable `biases`: shape `[units]`, `f32`, `zeros`.
     pub biases: ::scope::__private::Variable,
     /// The variable scope the model was built in.
-    __scope_handle: ::scope::__private::VariableScope,
+    __scope_handle_put_variable_scope_above_derives: ::scope::__private::VariableScope,
 }
 impl Dense {
     /// Builds the model in the variable scope `dense`, opened inside the registry's current variable scope (whose reuse mode it inherits).
@@ -65,11 +65,13 @@ impl ::scope::__private::Model for Dense {
         ::core::result::Result::Ok(Self {
             weights: __scope_field_weights,
             biases: __scope_field_biases,
-            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                __scope_guard.scope(),
+            ),
         })
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
-        &self.__scope_handle
+        &self.__scope_handle_put_variable_scope_above_derives
     }
     fn for_each_variable(
         &self,
@@ -83,7 +85,10 @@ impl ::scope::__private::Model for Dense {
 impl ::core::fmt::Debug for Dense {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Dense")
-            .field("__scope", &self.__scope_handle.name())
+            .field(
+                "__scope",
+                &self.__scope_handle_put_variable_scope_above_derives.name(),
+            )
             .field("weights", &self.weights)
             .field("biases", &self.biases)
             .finish()
@@ -99,7 +104,7 @@ pub struct Tower {
     /// Variable `global_step`: shape `[]`, `i64`, `zeros`, not trainable.
     pub step: ::scope::__private::Variable,
     /// The variable scope the model was built in.
-    __scope_handle: ::scope::__private::VariableScope,
+    __scope_handle_put_variable_scope_above_derives: ::scope::__private::VariableScope,
 }
 impl Tower {
     /// Builds the model in the variable scope `tower`, opened inside the registry's current variable scope (whose reuse mode it inherits).
@@ -165,11 +170,13 @@ impl ::scope::__private::Model for Tower {
             first: __scope_field_first,
             second: __scope_field_second,
             step: __scope_field_step,
-            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                __scope_guard.scope(),
+            ),
         })
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
-        &self.__scope_handle
+        &self.__scope_handle_put_variable_scope_above_derives
     }
     fn for_each_variable(
         &self,
@@ -184,7 +191,10 @@ impl ::scope::__private::Model for Tower {
 impl ::core::fmt::Debug for Tower {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Tower")
-            .field("__scope", &self.__scope_handle.name())
+            .field(
+                "__scope",
+                &self.__scope_handle_put_variable_scope_above_derives.name(),
+            )
             .field("first", &self.first)
             .field("second", &self.second)
             .field("step", &self.step)

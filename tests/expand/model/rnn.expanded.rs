@@ -14,7 +14,7 @@ pub struct Rnn {
     /// Variable `output_layer/biases`: shape `[classes]`, `constant(0.1)`.
     pub output_layer_biases: ::scope::__private::Variable,
     /// The variable scope the model was built in.
-    __scope_handle: ::scope::__private::VariableScope,
+    __scope_handle_put_variable_scope_above_derives: ::scope::__private::VariableScope,
 }
 impl Rnn {
     /// Builds the model in the variable scope `rnn`, opened inside the registry's current variable scope (whose reuse mode it inherits).
@@ -169,11 +169,13 @@ impl ::scope::__private::Model for Rnn {
             cell_basic_lstm_cell_bias: __scope_field_cell_basic_lstm_cell_bias,
             output_layer_weights: __scope_field_output_layer_weights,
             output_layer_biases: __scope_field_output_layer_biases,
-            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                __scope_guard.scope(),
+            ),
         })
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
-        &self.__scope_handle
+        &self.__scope_handle_put_variable_scope_above_derives
     }
     fn for_each_variable(
         &self,
@@ -191,7 +193,10 @@ impl ::scope::__private::Model for Rnn {
 impl ::core::fmt::Debug for Rnn {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Rnn")
-            .field("__scope", &self.__scope_handle.name())
+            .field(
+                "__scope",
+                &self.__scope_handle_put_variable_scope_above_derives.name(),
+            )
             .field("input_layer_weights", &self.input_layer_weights)
             .field("input_layer_biases", &self.input_layer_biases)
             .field("cell_basic_lstm_cell_kernel", &self.cell_basic_lstm_cell_kernel)

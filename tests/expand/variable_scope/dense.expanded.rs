@@ -6,7 +6,7 @@ pub struct Dense {
     /// The biases.
     pub biases: Variable,
     /// The variable scope the model was built in.
-    __scope_handle: ::scope::__private::VariableScope,
+    __scope_handle_put_variable_scope_above_derives: ::scope::__private::VariableScope,
 }
 impl Dense {
     /// Builds the model in the variable scope `dense`, opened inside the registry's current variable scope (whose reuse mode it inherits).
@@ -66,11 +66,13 @@ impl ::scope::__private::Model for Dense {
         ::core::result::Result::Ok(Self {
             weights: __scope_field_weights,
             biases: __scope_field_biases,
-            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                __scope_guard.scope(),
+            ),
         })
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
-        &self.__scope_handle
+        &self.__scope_handle_put_variable_scope_above_derives
     }
     fn for_each_variable(
         &self,
@@ -84,7 +86,10 @@ impl ::scope::__private::Model for Dense {
 impl ::core::fmt::Debug for Dense {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Dense")
-            .field("__scope", &self.__scope_handle.name())
+            .field(
+                "__scope",
+                &self.__scope_handle_put_variable_scope_above_derives.name(),
+            )
             .field("weights", &self.weights)
             .field("biases", &self.biases)
             .finish()

@@ -4,7 +4,7 @@ pub struct Cell {
     /// Variable `kernel`: shape `[units, units]`.
     pub kernel: ::scope::__private::Variable,
     /// The variable scope the model was built in.
-    __scope_handle: ::scope::__private::VariableScope,
+    __scope_handle_put_variable_scope_above_derives: ::scope::__private::VariableScope,
 }
 impl Cell {
     /// Builds the model in the variable scope `cell`, opened inside the registry's current variable scope (whose reuse mode it inherits).
@@ -44,11 +44,13 @@ impl ::scope::__private::Model for Cell {
             )?;
         ::core::result::Result::Ok(Self {
             kernel: __scope_field_kernel,
-            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                __scope_guard.scope(),
+            ),
         })
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
-        &self.__scope_handle
+        &self.__scope_handle_put_variable_scope_above_derives
     }
     fn for_each_variable(
         &self,
@@ -61,7 +63,10 @@ impl ::scope::__private::Model for Cell {
 impl ::core::fmt::Debug for Cell {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Cell")
-            .field("__scope", &self.__scope_handle.name())
+            .field(
+                "__scope",
+                &self.__scope_handle_put_variable_scope_above_derives.name(),
+            )
             .field("kernel", &self.kernel)
             .finish()
     }
@@ -75,7 +80,7 @@ pub struct Multi {
     /// Another model's table.
     pub table: Variable,
     /// The variable scope the model was built in.
-    __scope_handle: ::scope::__private::VariableScope,
+    __scope_handle_put_variable_scope_above_derives: ::scope::__private::VariableScope,
 }
 impl Multi {
     /// Builds the model in the variable scope `multi_rnn_cell`, opened inside the registry's current variable scope (whose reuse mode it inherits).
@@ -169,11 +174,13 @@ impl ::scope::__private::Model for Multi {
             cells: __scope_field_cells,
             projection: __scope_field_projection,
             table: __scope_field_table,
-            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                __scope_guard.scope(),
+            ),
         })
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
-        &self.__scope_handle
+        &self.__scope_handle_put_variable_scope_above_derives
     }
     fn for_each_variable(
         &self,
@@ -191,7 +198,10 @@ impl ::scope::__private::Model for Multi {
 impl ::core::fmt::Debug for Multi {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Multi")
-            .field("__scope", &self.__scope_handle.name())
+            .field(
+                "__scope",
+                &self.__scope_handle_put_variable_scope_above_derives.name(),
+            )
             .field("cells", &self.cells)
             .field("projection", &self.projection)
             .field("table", &self.table)

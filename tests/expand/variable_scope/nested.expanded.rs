@@ -8,7 +8,7 @@ pub struct Config {
 pub struct Dense {
     pub weights: Variable,
     /// The variable scope the model was built in.
-    __scope_handle: ::scope::__private::VariableScope,
+    __scope_handle_put_variable_scope_above_derives: ::scope::__private::VariableScope,
 }
 impl Dense {
     /// Builds the model in the variable scope `dense`, opened inside the registry's current variable scope (whose reuse mode it inherits).
@@ -48,11 +48,13 @@ impl ::scope::__private::Model for Dense {
             )?;
         ::core::result::Result::Ok(Self {
             weights: __scope_field_weights,
-            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                __scope_guard.scope(),
+            ),
         })
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
-        &self.__scope_handle
+        &self.__scope_handle_put_variable_scope_above_derives
     }
     fn for_each_variable(
         &self,
@@ -65,7 +67,10 @@ impl ::scope::__private::Model for Dense {
 impl ::core::fmt::Debug for Dense {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Dense")
-            .field("__scope", &self.__scope_handle.name())
+            .field(
+                "__scope",
+                &self.__scope_handle_put_variable_scope_above_derives.name(),
+            )
             .field("weights", &self.weights)
             .finish()
     }
@@ -75,7 +80,7 @@ pub struct Mlp {
     pub first: Dense,
     pub out: Dense,
     /// The variable scope the model was built in.
-    __scope_handle: ::scope::__private::VariableScope,
+    __scope_handle_put_variable_scope_above_derives: ::scope::__private::VariableScope,
 }
 impl Mlp {
     /// Builds the model in the variable scope `mlp`, opened inside the registry's current variable scope (whose reuse mode it inherits).
@@ -125,11 +130,13 @@ impl ::scope::__private::Model for Mlp {
         ::core::result::Result::Ok(Self {
             first: __scope_field_first,
             out: __scope_field_out,
-            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                __scope_guard.scope(),
+            ),
         })
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
-        &self.__scope_handle
+        &self.__scope_handle_put_variable_scope_above_derives
     }
     fn for_each_variable(
         &self,
@@ -143,7 +150,10 @@ impl ::scope::__private::Model for Mlp {
 impl ::core::fmt::Debug for Mlp {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Mlp")
-            .field("__scope", &self.__scope_handle.name())
+            .field(
+                "__scope",
+                &self.__scope_handle_put_variable_scope_above_derives.name(),
+            )
             .field("first", &self.first)
             .field("out", &self.out)
             .finish()

@@ -10,7 +10,7 @@ pub(crate) struct Counters {
     /// TF's default initializer for floats.
     pub(crate) kernel: Variable,
     /// The variable scope the model was built in.
-    __scope_handle: ::scope::__private::VariableScope,
+    __scope_handle_put_variable_scope_above_derives: ::scope::__private::VariableScope,
 }
 impl Counters {
     /// Builds the model in the variable scope `counters`, opened inside the registry's current variable scope (whose reuse mode it inherits).
@@ -100,11 +100,13 @@ impl ::scope::__private::Model for Counters {
             table: __scope_field_table,
             sevens: __scope_field_sevens,
             kernel: __scope_field_kernel,
-            __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                __scope_guard.scope(),
+            ),
         })
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
-        &self.__scope_handle
+        &self.__scope_handle_put_variable_scope_above_derives
     }
     fn for_each_variable(
         &self,
@@ -120,7 +122,10 @@ impl ::scope::__private::Model for Counters {
 impl ::core::fmt::Debug for Counters {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Counters")
-            .field("__scope", &self.__scope_handle.name())
+            .field(
+                "__scope",
+                &self.__scope_handle_put_variable_scope_above_derives.name(),
+            )
             .field("step", &self.step)
             .field("table", &self.table)
             .field("sevens", &self.sevens)
