@@ -72,6 +72,38 @@ pub mod __private {
     }
     constant_arg_wide!(u64, usize, isize, i128, u128);
 
+    /// A nested model's field (`M`, `Vec<M>` or `Option<M>`) in a generated `Debug` impl:
+    /// `(&&DebugPart(&self.field)).debug_part()` shows it through its `Debug` impl, which every
+    /// `Model` has ([`DebugModelPart`]). Only for a type that is no `Model`, an error already
+    /// reported where the type is written, does [`DebugNotAModel`] answer instead, so that
+    /// one mistake is one error, not a second "doesn't implement `Debug`".
+    pub struct DebugPart<'a, T>(pub &'a T);
+
+    /// The `Debug` of a nested model's field: what every compiled program uses.
+    pub trait DebugModelPart {
+        /// The field, shown by its own `Debug`.
+        fn debug_part(&self) -> &dyn ::core::fmt::Debug;
+    }
+
+    impl<T: ::core::fmt::Debug> DebugModelPart for &DebugPart<'_, T> {
+        fn debug_part(&self) -> &dyn ::core::fmt::Debug {
+            self.0
+        }
+    }
+
+    /// Chosen only for a nested type that is no `Model` (not `Debug`), which does not
+    /// compile anyway: it spares the user a second error for the same mistake.
+    pub trait DebugNotAModel {
+        /// A placeholder; never shown, as a crate using it has an error.
+        fn debug_part(&self) -> &dyn ::core::fmt::Debug;
+    }
+
+    impl<T> DebugNotAModel for DebugPart<'_, T> {
+        fn debug_part(&self) -> &dyn ::core::fmt::Debug {
+            &"not a model"
+        }
+    }
+
     /// An initializer's `f64` parameter written as an expression (`cfg.initializer_range`):
     /// an `f32` or an `f64` alike, without a conversion clippy would call useless in the
     /// user's crate.

@@ -89,6 +89,11 @@ use crate::variable::Variable;
 /// assert_eq!(Bias::manifest()[0].0, "bias");
 /// # Ok::<(), scope::Error>(())
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `scope::Model`",
+    label = "not a model",
+    note = "a nested model is a type declared with `#[variable_scope]` or `model!`, or one that implements `scope::Model` by hand"
+)]
 pub trait Model: Sized + fmt::Debug {
     /// What building the model takes besides the registry and the scope name: the tuple of
     /// the declared arguments for generated models (`()` when there are none).

@@ -459,6 +459,28 @@ fn repeat_builds_prefix_0_to_n_minus_1_as_a_vec() {
 }
 
 #[test]
+fn debug_shows_repeated_and_optional_models_as_their_containers_do() {
+    let reg = Registry::new();
+    let enc = Encoder::new(&reg, 2, 2).unwrap();
+    let debug = format!("{enc:?}");
+    assert!(
+        debug.starts_with("Encoder { __scope: \"bert\", encoder_layer: [Block { __scope: "),
+        "{debug}"
+    );
+    assert_eq!(debug.matches("Block {").count(), 2, "{debug}");
+    let off = Embeddings::new(&reg, emb_config(false)).unwrap();
+    assert!(
+        format!("{off:?}").ends_with("projection: None }"),
+        "{off:?}"
+    );
+    let on = Embeddings::new(&Registry::new(), emb_config(true)).unwrap();
+    assert!(
+        format!("{on:?}").contains("projection: Some(Fc { __scope: "),
+        "{on:?}"
+    );
+}
+
+#[test]
 fn names_that_are_not_identifiers_are_kept_as_written() {
     let reg = Registry::new();
     let block = Block::new(&reg, 2).unwrap();

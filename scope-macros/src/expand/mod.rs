@@ -417,47 +417,60 @@ fn build_var(p: &TokenStream, var: &VarDecl) -> TokenStream {
 /// The expression that builds one nested model (or the `Vec` of a repeated one).
 fn build_model(p: &TokenStream, model: &ModelField) -> TokenStream {
     let (ty, args) = (&model.ty, &model.args);
-    // Spanned on the user's type and arguments: "not a Model" and "wrong arguments" are
-    // reported there.
+    // Spanned on the user's type: "not a Model" is reported there, once.
     let ty_span = ty.span();
     let build_in = quote_spanned!(ty_span=> <#ty as #p::Model>::build_in);
     let args = match &model.whole_args {
         Some(whole) => whole.clone(),
         None => quote_spanned!(model.args_span=> (#(#args,)*)),
     };
-    let value = if let Some(repeat) = &model.repeat {
+    // The arguments are bound to a local of type `Args` first: "wrong arguments" is reported
+    // at them, and the local, at the type's very span, only repeats "not a Model" where it
+    // already is (rustc reports a failed bound once per span). Nothing of the user's can
+    // see it: it is declared after the arguments and used once, right after.
+    let args_local = Ident::new("__scope_args", ty_span);
+    let args_ty = quote_spanned!(ty_span=> <#ty as #p::Model>::Args);
+    let bind_args = quote!(let #args_local: #args_ty = #args;);
+    if let Some(repeat) = &model.repeat {
         let count = &repeat.expr;
         let (prefix, span) = model.repeat_prefix();
         let prefix = LitStr::new(&prefix, span);
         let count = quote_spanned!(at(count.span())=> let __scope_count: usize = #count;);
-        quote! {
-            {
-                #count
-                let mut __scope_models = ::std::vec::Vec::new();
-                for __scope_i in 0..__scope_count {
-                    let __scope_element = #p::repeated_scope_name(#prefix, __scope_i);
-                    __scope_models.push(#build_in(__scope_reg, &__scope_element, #args)?);
+        return optional(
+            model.when.as_ref(),
+            quote! {
+                {
+                    #count
+                    let mut __scope_models = ::std::vec::Vec::new();
+                    for __scope_i in 0..__scope_count {
+                        let __scope_element = #p::repeated_scope_name(#prefix, __scope_i);
+                        #bind_args
+                        __scope_models.push(#build_in(__scope_reg, &__scope_element, #args_local)?);
+                    }
+                    __scope_models
                 }
-                __scope_models
-            }
-        }
-    } else if let Some(default) = &model.default_name {
+            },
+        );
+    }
+    let value = if let Some(default) = &model.default_name {
         let base = match &default.base {
             Some(lit) => lit.to_token_stream(),
             None => quote_spanned!(ty_span=> <#ty as #p::Model>::SCOPE),
         };
         let build_here = quote_spanned!(ty_span=> <#ty as #p::Model>::build_here);
         quote! {
-            {
-                let __scope_layer = #p::ModelScope::enter_default_name(__scope_reg, #base)?;
-                #build_here(__scope_reg, #args)?
-            }
+            let __scope_layer = #p::ModelScope::enter_default_name(__scope_reg, #base)?;
+            #bind_args
+            #build_here(__scope_reg, #args_local)?
         }
     } else {
         let scope = nested_scope(p, model);
-        quote!(#build_in(__scope_reg, #scope, #args)?)
+        quote! {
+            #bind_args
+            #build_in(__scope_reg, #scope, #args_local)?
+        }
     };
-    optional(model.when.as_ref(), value)
+    optional(model.when.as_ref(), quote!({ #value }))
 }
 
 /// The scope a nested model opens: its override, or its type's `Model::SCOPE`.
@@ -589,7 +602,7 @@ fn visit_items(p: &TokenStream, items: &[Item]) -> Vec<TokenStream> {
                 // as the one `build_in` gets, and rustc reports it once; `self` and the
                 // visitor keep the macro's hygiene.
                 let visit_fn = quote_spanned!(ty.span()=> <#ty as #p::Model>::for_each_variable);
-                let span = at(field.span());
+                let span = at(ty.span());
                 out.push(if m.repeat.is_some() {
                     quote_spanned! {span=>
                         for __scope_m in &self.#field {
@@ -750,20 +763,44 @@ fn debug_impl(def: &ModelDef) -> TokenStream {
     let ident = &def.ident;
     let name = ident.to_string();
     let handle = handle();
-    let fields = fields(&def.items);
-    let entries = fields.iter().map(|field| {
-        let label = unraw(field);
-        quote_spanned!(at(field.span())=> .field(#label, &self.#field))
-    });
+    let p = private(def);
+    let mut entries = TokenStream::new();
+    let mut has_models = false;
+    debug_entries(&p, &def.items, &mut entries, &mut has_models);
+    let uses = has_models.then(|| quote!(use #p::{DebugModelPart as _, DebugNotAModel as _};));
     quote! {
         #[automatically_derived]
         impl ::core::fmt::Debug for #ident {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                #uses
                 f.debug_struct(#name)
                     .field("__scope", &self.#handle.name())
-                    #(#entries)*
+                    #entries
                     .finish()
             }
+        }
+    }
+}
+
+/// `.field("name", value)` for every field of `items`. A nested model's field is shown through
+/// `__private::DebugPart`, so that a type that is no model (so not `Debug` either) is the one
+/// error "not a `scope::Model`".
+fn debug_entries(p: &TokenStream, items: &[Item], out: &mut TokenStream, has_models: &mut bool) {
+    for item in items {
+        match item {
+            Item::Var(var) => {
+                let (field, label) = (&var.field, unraw(&var.field));
+                out.extend(quote_spanned!(at(field.span())=> .field(#label, &self.#field)));
+            }
+            Item::Model(model) => {
+                let (field, label) = (&model.field, unraw(&model.field));
+                let value = quote_spanned!(at(field.span())=> &self.#field);
+                *has_models = true;
+                out.extend(quote! {
+                    .field(#label, (&&#p::DebugPart(#value)).debug_part())
+                });
+            }
+            Item::Scope(sub) => debug_entries(p, &sub.items, out, has_models),
         }
     }
 }

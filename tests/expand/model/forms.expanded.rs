@@ -196,10 +196,11 @@ impl ::scope::__private::Model for Encoder {
                 __scope_reg,
                 "query",
             )?;
-            <Dense as ::scope::__private::Model>::build_here(
-                __scope_reg,
-                (width, width),
-            )?
+            let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                width,
+                width,
+            );
+            <Dense as ::scope::__private::Model>::build_here(__scope_reg, __scope_args)?
         };
         __scope_sub_1.exit();
         let __scope_field_layer = {
@@ -210,12 +211,16 @@ impl ::scope::__private::Model for Encoder {
                     "layer",
                     __scope_i,
                 );
+                let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                    width,
+                    width,
+                );
                 __scope_models
                     .push(
                         <Dense as ::scope::__private::Model>::build_in(
                             __scope_reg,
                             &__scope_element,
-                            (width, width),
+                            __scope_args,
                         )?,
                     );
             }
@@ -227,9 +232,13 @@ impl ::scope::__private::Model for Encoder {
                     __scope_reg,
                     <Dense as ::scope::__private::Model>::SCOPE,
                 )?;
+                let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                    width,
+                    width,
+                );
                 <Dense as ::scope::__private::Model>::build_here(
                     __scope_reg,
-                    (width, width),
+                    __scope_args,
                 )?
             })
         } else {
@@ -295,14 +304,21 @@ impl ::scope::__private::Model for Encoder {
 #[automatically_derived]
 impl ::core::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        use ::scope::__private::{DebugModelPart as _, DebugNotAModel as _};
         f.debug_struct("Encoder")
             .field(
                 "__scope",
                 &self.__scope_handle_put_variable_scope_above_derives.name(),
             )
-            .field("self_attn_query", &self.self_attn_query)
-            .field("layer", &self.layer)
-            .field("pooler", &self.pooler)
+            .field(
+                "self_attn_query",
+                (&&::scope::__private::DebugPart(&self.self_attn_query)).debug_part(),
+            )
+            .field("layer", (&&::scope::__private::DebugPart(&self.layer)).debug_part())
+            .field(
+                "pooler",
+                (&&::scope::__private::DebugPart(&self.pooler)).debug_part(),
+            )
             .field("token_type", &self.token_type)
             .field("output_weights", &self.output_weights)
             .finish()

@@ -147,16 +147,25 @@ impl ::scope::__private::Model for Tower {
             __scope_reg,
             __scope_name,
         )?;
-        let __scope_field_first = <Dense as ::scope::__private::Model>::build_in(
-            __scope_reg,
-            <Dense as ::scope::__private::Model>::SCOPE,
-            (width, width),
-        )?;
-        let __scope_field_second = <Dense as ::scope::__private::Model>::build_in(
-            __scope_reg,
-            "second",
-            (width, 1),
-        )?;
+        let __scope_field_first = {
+            let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                width,
+                width,
+            );
+            <Dense as ::scope::__private::Model>::build_in(
+                __scope_reg,
+                <Dense as ::scope::__private::Model>::SCOPE,
+                __scope_args,
+            )?
+        };
+        let __scope_field_second = {
+            let __scope_args: <Dense as ::scope::__private::Model>::Args = (width, 1);
+            <Dense as ::scope::__private::Model>::build_in(
+                __scope_reg,
+                "second",
+                __scope_args,
+            )?
+        };
         let __scope_field_step = __scope_reg
             .get_variable(
                 "global_step",
@@ -190,13 +199,17 @@ impl ::scope::__private::Model for Tower {
 #[automatically_derived]
 impl ::core::fmt::Debug for Tower {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        use ::scope::__private::{DebugModelPart as _, DebugNotAModel as _};
         f.debug_struct("Tower")
             .field(
                 "__scope",
                 &self.__scope_handle_put_variable_scope_above_derives.name(),
             )
-            .field("first", &self.first)
-            .field("second", &self.second)
+            .field("first", (&&::scope::__private::DebugPart(&self.first)).debug_part())
+            .field(
+                "second",
+                (&&::scope::__private::DebugPart(&self.second)).debug_part(),
+            )
             .field("step", &self.step)
             .finish()
     }

@@ -148,12 +148,13 @@ impl ::scope::__private::Model for Multi {
                     "cell",
                     __scope_i,
                 );
+                let __scope_args: <Cell as ::scope::__private::Model>::Args = (4,);
                 __scope_models
                     .push(
                         <Cell as ::scope::__private::Model>::build_in(
                             __scope_reg,
                             &__scope_element,
-                            (4,),
+                            __scope_args,
                         )?,
                     );
             }
@@ -165,7 +166,11 @@ impl ::scope::__private::Model for Multi {
                     __scope_reg,
                     <Cell as ::scope::__private::Model>::SCOPE,
                 )?;
-                <Cell as ::scope::__private::Model>::build_here(__scope_reg, (4,))?
+                let __scope_args: <Cell as ::scope::__private::Model>::Args = (4,);
+                <Cell as ::scope::__private::Model>::build_here(
+                    __scope_reg,
+                    __scope_args,
+                )?
             })
         } else {
             ::core::option::Option::None
@@ -197,13 +202,17 @@ impl ::scope::__private::Model for Multi {
 #[automatically_derived]
 impl ::core::fmt::Debug for Multi {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        use ::scope::__private::{DebugModelPart as _, DebugNotAModel as _};
         f.debug_struct("Multi")
             .field(
                 "__scope",
                 &self.__scope_handle_put_variable_scope_above_derives.name(),
             )
-            .field("cells", &self.cells)
-            .field("projection", &self.projection)
+            .field("cells", (&&::scope::__private::DebugPart(&self.cells)).debug_part())
+            .field(
+                "projection",
+                (&&::scope::__private::DebugPart(&self.projection)).debug_part(),
+            )
             .field("table", &self.table)
             .finish()
     }

@@ -117,16 +117,26 @@ impl ::scope::__private::Model for Mlp {
             __scope_reg,
             __scope_name,
         )?;
-        let __scope_field_first = <Dense as ::scope::__private::Model>::build_in(
-            __scope_reg,
-            "hidden_layer",
-            (Config { inputs, units: hidden },),
-        )?;
-        let __scope_field_out = <Dense as ::scope::__private::Model>::build_in(
-            __scope_reg,
-            <Dense as ::scope::__private::Model>::SCOPE,
-            (Config { inputs: hidden, units: 1 },),
-        )?;
+        let __scope_field_first = {
+            let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                Config { inputs, units: hidden },
+            );
+            <Dense as ::scope::__private::Model>::build_in(
+                __scope_reg,
+                "hidden_layer",
+                __scope_args,
+            )?
+        };
+        let __scope_field_out = {
+            let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                Config { inputs: hidden, units: 1 },
+            );
+            <Dense as ::scope::__private::Model>::build_in(
+                __scope_reg,
+                <Dense as ::scope::__private::Model>::SCOPE,
+                __scope_args,
+            )?
+        };
         ::core::result::Result::Ok(Self {
             first: __scope_field_first,
             out: __scope_field_out,
@@ -149,13 +159,14 @@ impl ::scope::__private::Model for Mlp {
 #[automatically_derived]
 impl ::core::fmt::Debug for Mlp {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        use ::scope::__private::{DebugModelPart as _, DebugNotAModel as _};
         f.debug_struct("Mlp")
             .field(
                 "__scope",
                 &self.__scope_handle_put_variable_scope_above_derives.name(),
             )
-            .field("first", &self.first)
-            .field("out", &self.out)
+            .field("first", (&&::scope::__private::DebugPart(&self.first)).debug_part())
+            .field("out", (&&::scope::__private::DebugPart(&self.out)).debug_part())
             .finish()
     }
 }
