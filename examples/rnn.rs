@@ -324,6 +324,15 @@ fn summary(reg: &Registry, holders: &[(&str, Vec<Variable>)]) -> String {
     out
 }
 
+/// The plots' font: DejaVu Sans, embedded at build time and drawn by plotters' pure-Rust
+/// `ab_glyph` rasterizer, so plotting needs no system font library.
+const FONT: &str = "sans-serif";
+
+fn register_font() -> AnyResult<()> {
+    plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
+        .map_err(|_| "the embedded DejaVu Sans font did not parse".into())
+}
+
 fn plot_prediction(path: &Path, before: &Eval, after: &Eval) -> AnyResult<()> {
     let root = BitMapBackend::new(path, (1000, 620)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -333,7 +342,7 @@ fn plot_prediction(path: &Path, before: &Eval, after: &Eval) -> AnyResult<()> {
         let mut chart = ChartBuilder::on(panel)
             .caption(
                 format!("held-out sequence 0, output {k}: target vs test-RNN prediction"),
-                ("sans-serif", 18),
+                (FONT, 18),
             )
             .margin(8)
             .x_label_area_size(28)
@@ -379,10 +388,7 @@ fn plot_loss(path: &Path, losses: &[f32]) -> AnyResult<()> {
     let top = finite.clone().fold(1e-6f32, f32::max) * 1.5;
     let bottom = finite.fold(top, f32::min) / 1.5;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "train RNN loss (sum of the cost vector)",
-            ("sans-serif", 18),
-        )
+        .caption("train RNN loss (sum of the cost vector)", (FONT, 18))
         .margin(8)
         .x_label_area_size(28)
         .y_label_area_size(48)
@@ -545,6 +551,7 @@ fn main() -> AnyResult<()> {
     print!("{}", summary(&reg, &holders));
 
     println!("\n5. Outputs");
+    register_font()?;
     let prediction = args.out.join("prediction.png");
     let loss_curve = args.out.join("loss.png");
     for (path, result) in [
