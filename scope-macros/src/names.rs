@@ -47,7 +47,7 @@ pub(crate) fn is_valid(name: &str, context: Context) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scope::names::validate_scope_name;
+    use scope::validate_scope_name;
     use scope::NameContext;
 
     #[test]

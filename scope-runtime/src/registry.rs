@@ -136,8 +136,10 @@ pub enum Collection {
 /// The registry of named variables: TensorFlow 1's graph, variable store and variable-scope
 /// store in one value.
 ///
-/// Cheap to clone (clones share everything) and `Send + Sync`. Scope stacks are per thread
-/// (see [`crate::scope`]); variables, names in use and collections are shared.
+/// Cheap to clone (clones share everything) and `Send + Sync`. Scope stacks are per thread, as
+/// TF's are (a scope opened on one thread is not seen by another; re-enter a captured
+/// [`VariableScope`](crate::VariableScope) there); variables, names in use and collections are
+/// shared.
 ///
 /// ```
 /// use scope::{Registry, VarSpec, Initializer};

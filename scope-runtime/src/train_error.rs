@@ -1,4 +1,5 @@
-//! Errors of training: autodiff, layers and optimizers ([`TrainError`]).
+//! Errors of training: autodiff, layers and optimizers ([`TrainError`]), which also carries
+//! the registry's and the checkpoints' errors, so a training program needs one error type.
 
 use crate::dtype::DType;
 use crate::error::Error;
@@ -14,6 +15,11 @@ pub enum TrainError {
     /// Registry failure while creating or reusing variables.
     #[error(transparent)]
     Registry(#[from] Error),
+
+    /// Saving or restoring a checkpoint failed (a training loop that checkpoints returns
+    /// one error type).
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
 
     /// Operand shapes an op cannot combine.
     #[error("{op}: {detail}")]
