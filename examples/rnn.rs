@@ -27,7 +27,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{s, Array3};
 use plotters::prelude::*;
 use scope::checkpoint::{save_safetensors, Restore, SafetensorsCheckpoint};
-use scope::nn::{BasicLstmCell, InitialState, LstmState, SeedRnn, SeedRnnConfig, SeedRnnParams};
+use scope::nn::{BasicLstmCell, LstmState};
+use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig, SeedRnnParams};
 use scope::{model, Model, Registry, Variable};
 
 type AnyResult<T> = Result<T, Box<dyn Error>>;

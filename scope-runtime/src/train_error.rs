@@ -132,7 +132,7 @@ pub enum TrainError {
 
 impl TrainError {
     /// The error for a variable the training core cannot work on (it computes in `float32`).
-    pub(crate) fn unsupported(var: &crate::variable::Variable) -> TrainError {
+    pub fn unsupported(var: &crate::variable::Variable) -> TrainError {
         TrainError::UnsupportedDtype {
             name: var.name().to_owned(),
             dtype: var.dtype(),

@@ -1,12 +1,9 @@
-//! Layers built from registry variables: TF1's `BasicLSTMCell` and the seed RNN (input
-//! layer, LSTM, output layer, mean-squared cost, Adam).
+//! General layers built from registry variables, named as TF names them: TF1's
+//! `BasicLSTMCell`.
 
-mod kernels;
 mod lstm;
-mod seed_rnn;
 
 pub use lstm::{BasicLstmCell, LstmState};
-pub use seed_rnn::{InitialState, SeedRnn, SeedRnnConfig, SeedRnnParams};
 
 #[cfg(test)]
 mod tests;

@@ -30,7 +30,7 @@
 //! differences in this module's tests.
 
 mod broadcast;
-pub(crate) mod fastmath;
+pub mod fastmath;
 mod grad;
 mod gradients;
 pub mod ops;

@@ -9,16 +9,15 @@
 
 use ndarray::{ArrayD, ArrayView1, ArrayView2, ArrayView3, Ix2, IxDyn};
 
-use super::kernels::{Dims, GradBufs, Weights, Workspace};
-use super::lstm::{BasicLstmCell, LstmState};
-use crate::error::Error;
-use crate::init::Initializer;
+use self::kernels::{Dims, GradBufs, Weights, Workspace};
+use crate::nn::{BasicLstmCell, LstmState};
 use crate::optim::{Adam, Optimizer};
-use crate::registry::{Registry, VarSpec};
 use crate::tape::{Gradients, NodeId, Real, Tape};
-use crate::tensor::Tensor;
-use crate::train_error::TrainError;
-use crate::variable::Variable;
+use crate::{Error, Initializer, Registry, Tensor, TrainError, VarSpec, Variable};
+
+mod kernels;
+#[cfg(test)]
+mod tests;
 
 /// Sizes and learning rate of a [`SeedRnn`].
 ///
@@ -90,7 +89,7 @@ impl SeedRnnConfig {
             .cell_size
             .checked_mul(self.cell_size)
             .and_then(|x| x.checked_mul(8));
-        let fits = |n: Option<usize>| n.is_some_and(|n| n <= crate::registry::DEFAULT_MAX_ELEMENTS);
+        let fits = |n: Option<usize>| n.is_some_and(|n| n <= crate::DEFAULT_MAX_ELEMENTS);
         if !fits(Workspace::elements(dims)) || !fits(kernel) {
             return Err(TrainError::Config {
                 detail: format!(
@@ -101,7 +100,7 @@ impl SeedRnnConfig {
                     self.input_size,
                     self.cell_size,
                     self.output_size,
-                    crate::registry::DEFAULT_MAX_ELEMENTS
+                    crate::DEFAULT_MAX_ELEMENTS
                 ),
             });
         }
@@ -161,8 +160,8 @@ pub enum InitialState {
 /// `cost[k] = Σ_t mean_b (pred - ys)²`; training minimizes `Σ_k cost[k]`.
 ///
 /// ```
-/// use scope_runtime::nn::{InitialState, SeedRnn, SeedRnnConfig};
-/// use scope_runtime::Registry;
+/// use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+/// use scope::Registry;
 /// use ndarray::Array3;
 ///
 /// let reg = Registry::with_seed(1);
@@ -171,7 +170,7 @@ pub enum InitialState {
 ///     let train = SeedRnn::new(&reg, config)?;
 ///     scope.reuse_variables();
 ///     let test = SeedRnn::new(&reg, config.for_test())?;
-///     Ok::<_, scope_runtime::TrainError>((train, test))
+///     Ok::<_, scope::TrainError>((train, test))
 /// })?;
 /// let xs = Array3::from_elem((2, 3, 10), 0.5f32);
 /// let ys = Array3::from_elem((2, 3, 2), 0.25f32);
@@ -181,7 +180,7 @@ pub enum InitialState {
 /// // The test RNN reads the same, updated weights.
 /// let pred = test.forward(xs.slice(ndarray::s![.., ..1, ..]), InitialState::Zeros)?;
 /// assert_eq!(pred.dim(), (2, 2));
-/// # Ok::<(), scope_runtime::TrainError>(())
+/// # Ok::<(), scope::TrainError>(())
 /// ```
 #[derive(Debug)]
 pub struct SeedRnn {
