@@ -27,29 +27,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{s, Array3};
 use plotters::prelude::*;
 use scope::checkpoint::{save_safetensors, Restore, SafetensorsCheckpoint};
-use scope::nn::{BasicLstmCell, LstmState};
-use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig, SeedRnnParams};
-use scope::{model, Model, Registry, Variable};
+use scope::nn::LstmState;
+use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+use scope::{Model, Registry, Variable};
 
 type AnyResult<T> = Result<T, Box<dyn Error>>;
-
-model! {
-    /// The seed RNN's parameters: a linear input layer, TF1's `BasicLSTMCell`, and an output
-    /// layer (ReLU is applied by the trainer). Built with `build_here`, it opens no scope of its
-    /// own, exactly like the seed's `RNN(config)` class inside `variable_scope('rnn')`.
-    /// (`RnnParams::new` would open `rnn` itself: right at the root, `rnn/rnn/..` inside it.)
-    pub struct RnnParams("rnn", input_size: usize, cell_size: usize, output_size: usize) {
-        input_layer {
-            weights: [input_size, cell_size] = random_normal(0.0, 0.5),
-            biases: [cell_size] = constant(0.1),
-        }
-        cell { lstm: model BasicLstmCell(cell_size, cell_size) }
-        output_layer {
-            weights: [cell_size, output_size] = random_normal(0.0, 0.5),
-            biases: [output_size] = constant(0.1),
-        }
-    }
-}
 
 /// The seed's `TrainConfig`; its `TestConfig` is the same with one time step.
 const TRAIN_CONFIG: SeedRnnConfig = SeedRnnConfig {
@@ -81,37 +63,21 @@ struct Args {
     bench: bool,
 }
 
-/// One RNN of the seed: its declared parameters and the trainer over them (forward, backward
-/// and Adam in sub-scope `trian`).
-struct Rnn {
-    params: RnnParams,
-    net: SeedRnn,
-}
-
-impl Rnn {
-    /// The seed's `RNN(config)`: builds in the caller's current variable scope.
-    fn build(reg: &Registry, config: SeedRnnConfig) -> AnyResult<Rnn> {
-        let sizes = (config.input_size, config.cell_size, config.output_size);
-        let params = RnnParams::build_here(reg, sizes)?;
-        let declared = SeedRnnParams {
-            w_in: params.input_layer_weights.clone(),
-            b_in: params.input_layer_biases.clone(),
-            cell: params.cell_lstm.clone(),
-            w_out: params.output_layer_weights.clone(),
-            b_out: params.output_layer_biases.clone(),
-        };
-        let mut net = SeedRnn::from_params(reg, config, declared)?;
-        net.set_check_finite(true);
-        Ok(Rnn { params, net })
-    }
+/// The seed's `RNN(config)`: builds in the caller's current variable scope. The parameters
+/// are declared once, by `scope::seed_rnn::SeedRnnParams` (`model!`); the trainer adds the
+/// forward, backward and Adam in sub-scope `trian`.
+fn build(reg: &Registry, config: SeedRnnConfig) -> AnyResult<SeedRnn> {
+    let mut net = SeedRnn::new(reg, config)?;
+    net.set_check_finite(true);
+    Ok(net)
 }
 
 /// The right way: one scope, `reuse_variables()` between the train and the test RNN.
-fn build_shared(reg: &Registry) -> AnyResult<(Rnn, Rnn)> {
+fn build_shared(reg: &Registry) -> AnyResult<(SeedRnn, SeedRnn)> {
     reg.variable_scope("rnn").with(|scope| {
-        let train = Rnn::build(reg, TRAIN_CONFIG)?;
+        let train = build(reg, TRAIN_CONFIG)?;
         scope.reuse_variables();
-        let test = Rnn::build(reg, TRAIN_CONFIG.for_test())?;
+        let test = build(reg, TRAIN_CONFIG.for_test())?;
         Ok((train, test))
     })
 }
@@ -186,17 +152,16 @@ fn phases(seed: u64, stream: u64, n: usize) -> Vec<f32> {
 /// Held-out evaluation: the test RNN runs one step at a time over `steps` steps of 20 unseen
 /// sequences, carrying its LSTM state; returns the mean squared error and, for sequence 0, the
 /// targets and predictions.
-fn evaluate(test: &mut Rnn, task: &Task, held_out: &[f32], steps: usize) -> AnyResult<Eval> {
+fn evaluate(test: &mut SeedRnn, task: &Task, held_out: &[f32], steps: usize) -> AnyResult<Eval> {
     let (xs, ys) = task.window(held_out, 0, steps);
     let batch = held_out.len();
-    test.net
-        .set_state(&LstmState::zeros(batch, TRAIN_CONFIG.cell_size))?;
+    test.set_state(&LstmState::zeros(batch, TRAIN_CONFIG.cell_size))?;
     let mut sq = 0.0f64;
     let mut target = Vec::with_capacity(steps);
     let mut pred = Vec::with_capacity(steps);
     for t in 0..steps {
         let x = xs.slice(s![.., t..t + 1, ..]);
-        let p = test.net.forward(x, InitialState::Carried)?;
+        let p = test.forward(x, InitialState::Carried)?;
         for b in 0..batch {
             for k in 0..2 {
                 sq += f64::from((p[[b, k]] - ys[[b, t, k]]).powi(2));
@@ -221,7 +186,7 @@ struct Eval {
 /// Trains on consecutive 20-step windows of 20 streams, carrying the LSTM state from one
 /// window to the next (truncated backpropagation through time); every 25 windows the streams
 /// are replaced by new ones and the state starts from zeros again.
-fn train(train: &mut Rnn, task: &Task, seed: u64, steps: usize) -> AnyResult<Vec<f32>> {
+fn train(train: &mut SeedRnn, task: &Task, seed: u64, steps: usize) -> AnyResult<Vec<f32>> {
     const WINDOWS_PER_STREAM: usize = 25;
     let t = TRAIN_CONFIG.time_steps;
     let report_every = (steps / 10).max(1);
@@ -242,7 +207,7 @@ fn train(train: &mut Rnn, task: &Task, seed: u64, steps: usize) -> AnyResult<Vec
         } else {
             InitialState::Carried
         };
-        let loss = train.net.train_step(xs.view(), ys.view(), init)?;
+        let loss = train.train_step(xs.view(), ys.view(), init)?;
         losses.push(loss);
         bar.set_message(format!("{loss:.4}"));
         bar.inc(1);
@@ -255,8 +220,8 @@ fn train(train: &mut Rnn, task: &Task, seed: u64, steps: usize) -> AnyResult<Vec
 }
 
 /// Whether every variable of `test` (parameters and Adam slots) is `train`'s storage.
-fn check_sharing(train: &Rnn, test: &Rnn) -> (usize, usize, usize, usize) {
-    let (a, b) = (train.params.variables(), test.params.variables());
+fn check_sharing(train: &SeedRnn, test: &SeedRnn) -> (usize, usize, usize, usize) {
+    let (a, b) = (train.params().variables(), test.params().variables());
     let params = a
         .iter()
         .zip(&b)
@@ -265,10 +230,9 @@ fn check_sharing(train: &Rnn, test: &Rnn) -> (usize, usize, usize, usize) {
     let mut slots = 0;
     let mut slot_total = 0;
     for (_, var) in &a {
-        if let (Some((m1, v1)), Some((m2, v2))) = (
-            train.net.optimizer().slots(var),
-            test.net.optimizer().slots(var),
-        ) {
+        if let (Some((m1, v1)), Some((m2, v2))) =
+            (train.optimizer().slots(var), test.optimizer().slots(var))
+        {
             slot_total += 2;
             slots += usize::from(m1.ptr_eq(m2)) + usize::from(v1.ptr_eq(v2));
         }
@@ -431,14 +395,12 @@ fn bench(seed: u64) -> AnyResult<()> {
         Ok::<_, Box<dyn Error>>(median(times))
     };
     let train_step = timed(500, 50, &mut || {
-        train
-            .net
-            .train_step(xs.view(), ys.view(), InitialState::Zeros)?;
+        train.train_step(xs.view(), ys.view(), InitialState::Zeros)?;
         Ok(())
     })?;
     let x1 = xs.slice(s![.., 0..1, ..]).to_owned();
     let test_step = timed(5000, 500, &mut || {
-        test.net.forward(x1.view(), InitialState::Carried)?;
+        test.forward(x1.view(), InitialState::Carried)?;
         Ok(())
     })?;
     let build = timed(300, 20, &mut || {
@@ -456,18 +418,18 @@ fn names_demo() -> AnyResult<()> {
     println!("1. Two ways to build the train and the test RNN");
     let reg = Registry::new();
     let wrong = |scope: &str, config: SeedRnnConfig| {
-        reg.variable_scope(scope).with(|_| Rnn::build(&reg, config))
+        reg.variable_scope(scope).with(|_| build(&reg, config))
     };
     let train = wrong("train_rnn", TRAIN_CONFIG)?;
     let test = wrong("test_rnn", TRAIN_CONFIG.for_test())?;
     println!("   wrong way (two scopes, two parameter sets):");
-    println!("   {}", train.params.input_layer_weights.tensor_name());
-    println!("   {}", test.params.input_layer_weights.tensor_name());
+    println!("   {}", train.params().input_layer_weights.tensor_name());
+    println!("   {}", test.params().input_layer_weights.tensor_name());
     let reg = Registry::new();
     let (train, test) = build_shared(&reg)?;
     println!("   right way (one scope, reuse_variables() between them):");
-    println!("   {}", train.params.input_layer_weights.tensor_name());
-    println!("   {}", test.params.input_layer_weights.tensor_name());
+    println!("   {}", train.params().input_layer_weights.tensor_name());
+    println!("   {}", test.params().input_layer_weights.tensor_name());
     Ok(())
 }
 
@@ -541,8 +503,14 @@ fn main() -> AnyResult<()> {
     }
 
     println!("\n4. The registry");
-    let own = |rnn: &Rnn| rnn.net.optimizer().own_variables();
-    let vars = |rnn: &Rnn| rnn.params.variables().into_iter().map(|(_, v)| v).collect();
+    let own = |rnn: &SeedRnn| rnn.optimizer().own_variables();
+    let vars = |rnn: &SeedRnn| {
+        rnn.params()
+            .variables()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect()
+    };
     let holders = [
         ("train RNN", vars(&train_rnn)),
         ("test RNN", vars(&test_rnn)),

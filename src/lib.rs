@@ -1,6 +1,10 @@
 #![doc = include_str!("../README.md")]
 #![doc(test(attr(deny(warnings))))]
 
+// The facade declares its own models (the seed RNN) with its own macros, whose expansions
+// name `::scope::__private::..`: this makes that path resolve inside the crate too.
+extern crate self as scope;
+
 #[doc(inline)]
 pub use scope_runtime::*;
 
