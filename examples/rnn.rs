@@ -18,8 +18,8 @@
 //!     test_rnn = RNN(test_config)
 //! ```
 
-use std::error::Error;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
@@ -29,9 +29,24 @@ use plotters::prelude::*;
 use scope::checkpoint::{save_safetensors, Restore, SafetensorsCheckpoint};
 use scope::nn::LstmState;
 use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
-use scope::{Model, Registry, Variable};
+use scope::{Model, Registry, TrainError, Variable};
 
-type AnyResult<T> = Result<T, Box<dyn Error>>;
+/// What can stop a run. The library's three errors arrive as one: `?` turns a registry
+/// `scope::Error` and a `CheckpointError` into a `TrainError`. The rest is this program's own:
+/// the output directory, and a test RNN that does not share the train RNN's storage.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error("cannot create the output directory: {0}")]
+    OutDir(#[source] std::io::Error),
+    #[error("the test RNN does not share the train RNN's variables")]
+    NotShared,
+}
+
+/// What a plot can fail with (the bitmap backend's errors, in plotters' wrapper).
+type PlotResult =
+    Result<(), DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>>;
 
 /// The seed's `TrainConfig`; its `TestConfig` is the same with one time step.
 const TRAIN_CONFIG: SeedRnnConfig = SeedRnnConfig {
@@ -66,14 +81,14 @@ struct Args {
 /// The seed's `RNN(config)`: builds in the caller's current variable scope. The parameters
 /// are declared once, by `scope::seed_rnn::SeedRnnParams` (`model!`); the trainer adds the
 /// forward, backward and Adam in sub-scope `trian`.
-fn build(reg: &Registry, config: SeedRnnConfig) -> AnyResult<SeedRnn> {
+fn build(reg: &Registry, config: SeedRnnConfig) -> Result<SeedRnn, TrainError> {
     let mut net = SeedRnn::new(reg, config)?;
     net.set_check_finite(true);
     Ok(net)
 }
 
 /// The right way: one scope, `reuse_variables()` between the train and the test RNN.
-fn build_shared(reg: &Registry) -> AnyResult<(SeedRnn, SeedRnn)> {
+fn build_shared(reg: &Registry) -> Result<(SeedRnn, SeedRnn), TrainError> {
     reg.variable_scope("rnn").with(|scope| {
         let train = build(reg, TRAIN_CONFIG)?;
         scope.reuse_variables();
@@ -152,7 +167,12 @@ fn phases(seed: u64, stream: u64, n: usize) -> Vec<f32> {
 /// Held-out evaluation: the test RNN runs one step at a time over `steps` steps of 20 unseen
 /// sequences, carrying its LSTM state; returns the mean squared error and, for sequence 0, the
 /// targets and predictions.
-fn evaluate(test: &mut SeedRnn, task: &Task, held_out: &[f32], steps: usize) -> AnyResult<Eval> {
+fn evaluate(
+    test: &mut SeedRnn,
+    task: &Task,
+    held_out: &[f32],
+    steps: usize,
+) -> Result<Eval, TrainError> {
     let (xs, ys) = task.window(held_out, 0, steps);
     let batch = held_out.len();
     test.set_state(&LstmState::zeros(batch, TRAIN_CONFIG.cell_size))?;
@@ -186,13 +206,18 @@ struct Eval {
 /// Trains on consecutive 20-step windows of 20 streams, carrying the LSTM state from one
 /// window to the next (truncated backpropagation through time); every 25 windows the streams
 /// are replaced by new ones and the state starts from zeros again.
-fn train(train: &mut SeedRnn, task: &Task, seed: u64, steps: usize) -> AnyResult<Vec<f32>> {
+fn train(
+    train: &mut SeedRnn,
+    task: &Task,
+    seed: u64,
+    steps: usize,
+) -> Result<Vec<f32>, TrainError> {
     const WINDOWS_PER_STREAM: usize = 25;
     let t = TRAIN_CONFIG.time_steps;
     let report_every = (steps / 10).max(1);
     let bar = ProgressBar::new(steps as u64).with_style(
         ProgressStyle::with_template("  training {bar:40} {pos}/{len} steps  loss {msg}")
-            .map_err(|e| e.to_string())?,
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut losses = Vec::with_capacity(steps);
     let mut streams = Vec::new();
@@ -293,12 +318,12 @@ fn summary(reg: &Registry, holders: &[(&str, Vec<Variable>)]) -> String {
 /// `ab_glyph` rasterizer, so plotting needs no system font library.
 const FONT: &str = "sans-serif";
 
-fn register_font() -> AnyResult<()> {
+fn register_font() -> Result<(), &'static str> {
     plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
-        .map_err(|_| "the embedded DejaVu Sans font did not parse".into())
+        .map_err(|_| "the embedded DejaVu Sans font did not parse")
 }
 
-fn plot_prediction(path: &Path, before: &Eval, after: &Eval) -> AnyResult<()> {
+fn plot_prediction(path: &Path, before: &Eval, after: &Eval) -> PlotResult {
     let root = BitMapBackend::new(path, (1000, 620)).into_drawing_area();
     root.fill(&WHITE)?;
     let panels = root.split_evenly((2, 1));
@@ -346,7 +371,7 @@ fn plot_prediction(path: &Path, before: &Eval, after: &Eval) -> AnyResult<()> {
     Ok(())
 }
 
-fn plot_loss(path: &Path, losses: &[f32]) -> AnyResult<()> {
+fn plot_loss(path: &Path, losses: &[f32]) -> PlotResult {
     let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let finite = losses.iter().copied().filter(|l| l.is_finite() && *l > 0.0);
@@ -377,12 +402,12 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 /// `--bench`: medians of individually timed iterations, after a warm-up, on this thread.
-fn bench(seed: u64) -> AnyResult<()> {
+fn bench(seed: u64) -> Result<(), TrainError> {
     let task = Task::new();
     let reg = Registry::with_seed(seed);
     let (mut train, mut test) = build_shared(&reg)?;
     let (xs, ys) = task.window(&phases(seed, 1, 20), 0, TRAIN_CONFIG.time_steps);
-    let timed = |iters: usize, warmup: usize, f: &mut dyn FnMut() -> AnyResult<()>| {
+    let timed = |iters: usize, warmup: usize, f: &mut dyn FnMut() -> Result<(), TrainError>| {
         for _ in 0..warmup {
             f()?;
         }
@@ -392,7 +417,7 @@ fn bench(seed: u64) -> AnyResult<()> {
             f()?;
             times.push(start.elapsed().as_secs_f64());
         }
-        Ok::<_, Box<dyn Error>>(median(times))
+        Ok::<_, TrainError>(median(times))
     };
     let train_step = timed(500, 50, &mut || {
         train.train_step(xs.view(), ys.view(), InitialState::Zeros)?;
@@ -414,7 +439,7 @@ fn bench(seed: u64) -> AnyResult<()> {
     Ok(())
 }
 
-fn names_demo() -> AnyResult<()> {
+fn names_demo() -> Result<(), TrainError> {
     println!("1. Two ways to build the train and the test RNN");
     let reg = Registry::new();
     let wrong = |scope: &str, config: SeedRnnConfig| {
@@ -433,24 +458,42 @@ fn names_demo() -> AnyResult<()> {
     Ok(())
 }
 
-fn main() -> AnyResult<()> {
+/// `--restore`: reloads every variable (weights, Adam slots, beta powers) from `path`.
+/// Checkpoint errors convert into `TrainError` with `?`.
+fn restore(reg: &Registry, path: &Path) -> Result<usize, TrainError> {
+    let ckpt = SafetensorsCheckpoint::open(path)?;
+    let report = Restore::new(reg).restore(&ckpt)?;
+    Ok(report.matched.len())
+}
+
+fn main() -> ExitCode {
     let args = Args::parse();
-    if args.bench {
-        return bench(args.seed);
+    let result = if args.bench {
+        bench(args.seed).map_err(RunError::from)
+    } else {
+        run(&args)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn run(args: &Args) -> Result<(), RunError> {
     let started = Instant::now();
     names_demo()?;
 
     let reg = Registry::with_seed(args.seed);
     let (mut train_rnn, mut test_rnn) = build_shared(&reg)?;
-    std::fs::create_dir_all(&args.out)?;
+    std::fs::create_dir_all(&args.out).map_err(RunError::OutDir)?;
     let checkpoint = args.out.join("rnn.safetensors");
     if args.restore {
-        let ckpt = SafetensorsCheckpoint::open(&checkpoint)?;
-        let report = Restore::new(&reg).restore(&ckpt)?;
+        let restored = restore(&reg, &checkpoint)?;
         println!(
-            "   restored {} variables from {} (weights, Adam slots and beta powers)",
-            report.matched.len(),
+            "   restored {restored} variables from {} (weights, Adam slots and beta powers)",
             checkpoint.display()
         );
     }
@@ -499,7 +542,7 @@ fn main() -> AnyResult<()> {
          {slots}/{n_slots} Adam slots"
     );
     if params != n_params || slots != n_slots {
-        return Err("the test RNN does not share the train RNN's variables".into());
+        return Err(RunError::NotShared);
     }
 
     println!("\n4. The registry");
@@ -520,19 +563,23 @@ fn main() -> AnyResult<()> {
     print!("{}", summary(&reg, &holders));
 
     println!("\n5. Outputs");
-    register_font()?;
     let prediction = args.out.join("prediction.png");
     let loss_curve = args.out.join("loss.png");
-    for (path, result) in [
-        (&prediction, plot_prediction(&prediction, &before, &after)),
-        (&loss_curve, plot_loss(&loss_curve, &losses)),
-    ] {
-        match result {
-            Ok(()) => println!("   plot: {}", path.display()),
-            Err(e) => println!("   plot {} not written: {e}", path.display()),
+    match register_font() {
+        Ok(()) => {
+            for (path, result) in [
+                (&prediction, plot_prediction(&prediction, &before, &after)),
+                (&loss_curve, plot_loss(&loss_curve, &losses)),
+            ] {
+                match result {
+                    Ok(()) => println!("   plot: {}", path.display()),
+                    Err(e) => println!("   plot {} not written: {e}", path.display()),
+                }
+            }
         }
+        Err(e) => println!("   plots not written: {e}"),
     }
-    save_safetensors(&checkpoint, &reg)?;
+    save_safetensors(&checkpoint, &reg).map_err(TrainError::from)?;
     println!(
         "   checkpoint: {} (resume with --restore)",
         checkpoint.display()
