@@ -775,10 +775,6 @@ impl Registry {
         let name = options.name.as_deref().unwrap_or("Variable");
         self.check_name_len(name)?;
         self.check_size(name, value.shape())?;
-        let value = match options.dtype {
-            Some(dtype) => convert_value(&value, dtype, name)?,
-            None => value,
-        };
         // TF builds the variable inside `init_scope`, which re-enters the current name scope
         // as an absolute scope and so drops one trailing `/` (`a//` -> `a/`).
         let stack = self.current_name_scope();
@@ -786,6 +782,14 @@ impl Registry {
         if !name.is_empty() && !name.ends_with('/') {
             self.check_joined_len(stack, name)?;
         }
+        // TF's order: it opens the name as a name scope (the scope regex) before it converts
+        // the initial value, and checks the op names it creates after that.
+        let (scope_stack, scope_name) = op_base(stack, name, Some(Helpers::FromValue));
+        validate_scope_name(scope_name, context_of(scope_stack))?;
+        let value = match options.dtype {
+            Some(dtype) => convert_value(&value, dtype, name)?,
+            None => value,
+        };
         check_op_name(stack, name, Some(Helpers::FromValue))?;
         let mut shared = self.write();
         let (op_name, implicit_name) =
