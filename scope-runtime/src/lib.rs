@@ -20,6 +20,7 @@ mod registry;
 mod scope;
 mod tensor;
 mod train_error;
+mod uniquifier;
 mod variable;
 
 pub use dtype::DType;

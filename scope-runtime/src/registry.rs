@@ -10,13 +10,12 @@ use crate::dtype::DType;
 use crate::error::{Error, NameContext, Result};
 use crate::index::NameIndex;
 use crate::init::{stream_seed, Initializer};
-use crate::names::{
-    context_of, node_name_ok, validate_scope_name, FastMap, Helpers, Mark, Uniquifier, VarNameInfo,
-};
+use crate::names::{context_of, node_name_ok, validate_scope_name};
 use crate::scope::{
     NameScopeBuilder, Reuse, ScopeTarget, ThreadScopes, VariableScope, VariableScopeBuilder,
 };
 use crate::tensor::{checked_numel, Shape, Tensor, TensorData};
+use crate::uniquifier::{FastMap, Helpers, Mark, Uniquifier, VarNameInfo};
 use crate::variable::{Registration, Variable, VariableOptions};
 
 /// Default cap on a variable's element count (see [`RegistryBuilder::max_elements`]).

@@ -27,8 +27,9 @@ use std::sync::{Arc, Weak};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::Initializer;
-use crate::names::{context_of, validate_scope_name, FastMap};
+use crate::names::{context_of, validate_scope_name};
 use crate::registry::{Inner, Registry};
+use crate::uniquifier::FastMap;
 
 /// A variable scope's reuse mode (TF's `reuse=` argument and `VariableScope.reuse`).
 ///
