@@ -20,7 +20,7 @@ pub mod seed_rnn;
 #[doc(hidden)]
 pub mod __private {
     pub use scope_runtime::{
-        DType, Initializer, ManifestEntry, Model, ModelScope, Registry, Result, VarManifest,
-        VarSpec, Variable, VariableScope,
+        repeated_scope_name, tied_variable, DType, Initializer, ManifestEntry, Model, ModelScope,
+        Registry, Result, TiedManifest, VarManifest, VarSpec, Variable, VariableScope,
     };
 }

@@ -62,7 +62,9 @@ fn python_safetensors_reads_our_files() {
         (
             "rnn/half",
             VarSpec::new().initializer(Initializer::value(
-                Tensor::from(vec![0.5f32, -1.25, 3.0]).cast(DType::F16),
+                Tensor::from(vec![0.5f32, -1.25, 3.0])
+                    .cast(DType::F16)
+                    .unwrap(),
             )),
         ),
         (
@@ -155,6 +157,7 @@ fn python_safetensors_reads_our_files() {
         let hex: String = v
             .value()
             .to_le_bytes()
+            .unwrap()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();

@@ -75,7 +75,7 @@ fn safetensors_round_trip_every_dtype_and_trainable_flags() {
     let f16 = var(
         &src,
         "rnn/half",
-        value(Tensor::from(vec![0.5f32, -2.0]).cast(DType::F16)),
+        value(Tensor::from(vec![0.5f32, -2.0]).cast(DType::F16).unwrap()),
     );
     let f64v = var(&src, "rnn/double", value(Tensor::from(2.25f64)));
     let i32v = var(&src, "rnn/ints", value(vec![1i32, -2, 3]));

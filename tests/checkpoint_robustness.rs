@@ -537,3 +537,188 @@ fn oversized_claims_fail_before_allocating() {
     assert!(r.is_err());
     assert!(largest < 1 << 16, "{largest}");
 }
+
+/// Two `remap_prefix` rules onto one variable prefix are refused like two `map` calls onto
+/// one variable (issue #15, item 7), with `allow_unexpected` or without; the same rule
+/// twice is fine.
+#[test]
+fn conflicting_prefix_remaps_are_an_error_like_conflicting_maps() {
+    let old = Registry::with_seed(1);
+    for scope in ["a", "b"] {
+        old.variable_scope(scope)
+            .with(|_| old.get_variable("w", VarSpec::new().shape([2])))
+            .unwrap();
+    }
+    let ckpt =
+        SafetensorsCheckpoint::from_bytes(to_safetensors_bytes(&old, &BTreeMap::new()).unwrap())
+            .unwrap();
+    let reg = Registry::with_seed(2);
+    let w = reg
+        .variable_scope("m")
+        .with(|_| {
+            reg.get_variable(
+                "w",
+                VarSpec::new().shape([2]).initializer(Initializer::Zeros),
+            )
+        })
+        .unwrap();
+    for lenient in [false, true] {
+        let mut r = Restore::new(&reg)
+            .remap_prefix("a/", "m/")
+            .remap_prefix("b/", "m/");
+        if lenient {
+            r = r.allow_unexpected();
+        }
+        match r.restore(&ckpt) {
+            Err(CheckpointError::ConflictingPrefix {
+                prefix,
+                first,
+                second,
+            }) => {
+                assert_eq!(
+                    (prefix.as_str(), first.as_str(), second.as_str()),
+                    ("m/", "a/", "b/")
+                );
+            }
+            other => panic!("expected ConflictingPrefix, got {other:?}"),
+        }
+        assert_eq!(
+            w.value().to_f64_vec(),
+            [0.0, 0.0],
+            "a refused restore wrote"
+        );
+        let e = Restore::new(&reg)
+            .map("a/w", "m/w")
+            .map("b/w", "m/w")
+            .restore(&ckpt);
+        assert!(
+            matches!(e, Err(CheckpointError::ConflictingMapping { .. })),
+            "{e:?}"
+        );
+    }
+    let report = Restore::new(&reg)
+        .remap_prefix("a/", "m/")
+        .remap_prefix("a/", "m/")
+        .allow_unexpected()
+        .restore(&ckpt)
+        .unwrap();
+    assert_eq!(report.matched.len(), 1);
+    assert_eq!(w.value(), ckpt.read_tensor("a/w").unwrap());
+}
+
+/// A TF checkpoint in a directory whose name is not UTF-8 opens and reads (issue #15, item
+/// 6): the `.index` and `.data-*` paths are built as OS strings, not through `display()`,
+/// which would replace the invalid bytes. Saving and opening safetensors there works too.
+#[cfg(unix)]
+#[test]
+fn checkpoints_under_non_utf8_paths_open() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(std::ffi::OsStr::from_bytes(
+        format!("ckpt-\u{e9}-{}-", std::process::id())
+            .into_bytes()
+            .into_iter()
+            .chain([0xff, 0xfe, b'x'])
+            .collect::<Vec<u8>>()
+            .as_slice(),
+    ));
+    assert!(dir.to_str().is_none(), "the path must not be UTF-8");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (index, data) = seed_rnn();
+    std::fs::write(dir.join("model.ckpt.index"), &index).unwrap();
+    std::fs::write(dir.join("model.ckpt.data-00000-of-00001"), &data).unwrap();
+    let reference = TfCheckpoint::from_bytes(&index, vec![data]).unwrap();
+    for opened in [dir.join("model.ckpt"), dir.join("model.ckpt.index")] {
+        let ckpt = TfCheckpoint::open(&opened).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ckpt.tensors(), reference.tensors());
+        for t in ckpt.tensors() {
+            assert_eq!(
+                ckpt.read_tensor(&t.name).unwrap(),
+                reference.read_tensor(&t.name).unwrap()
+            );
+        }
+    }
+    assert_eq!(
+        TfCheckpoint::shard_path(dir.join("model.ckpt"), 0, 1),
+        dir.join("model.ckpt.data-00000-of-00001")
+    );
+    let reg = registry_from(&reference);
+    let path = dir.join("model.safetensors");
+    scope::checkpoint::save_safetensors(&path, &reg).unwrap();
+    let st = SafetensorsCheckpoint::open(&path).unwrap();
+    assert_eq!(st.tensors().len(), reference.tensors().len());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A pre-flight of 10^4 variables against 10^4 unused keys, with names up to the registry's
+/// 4,096-byte limit (issue #15, item 4): suffix suggestions come from an index and typo
+/// suggestions from a banded edit distance under a fixed work budget (see `suggest.rs`,
+/// whose unit tests check the bound) instead of a search over all 10^8 pairs. Every near
+/// miss is still suggested, both ways, and the remap hint is found.
+#[test]
+fn preflight_of_ten_thousand_squared_long_names_still_suggests_near_misses() {
+    const N: usize = 10_000;
+    const TYPOS: [usize; 3] = [3, 5_000, N - 1];
+    let scope_of = |i: usize| format!("block_{i}/{i}_{}", "p".repeat(10 + (i * 397) % 4000));
+    let old = Registry::with_seed(1);
+    let reg = Registry::with_seed(2);
+    let one = || VarSpec::new().shape([1]).initializer(Initializer::Zeros);
+    for i in 0..N {
+        let s = scope_of(i);
+        let key_root = if TYPOS.contains(&i) { "new" } else { "old" };
+        let key_name = if TYPOS.contains(&i) {
+            "wieghts"
+        } else {
+            "weights"
+        };
+        old.variable_scope(format!("{key_root}/{s}").as_str())
+            .with(|_| old.get_variable(key_name, one()))
+            .unwrap();
+        reg.variable_scope(format!("new/{s}").as_str())
+            .with(|_| reg.get_variable("weights", one()))
+            .unwrap();
+    }
+    let longest = reg
+        .global_variables()
+        .iter()
+        .map(|v| v.name().len())
+        .max()
+        .unwrap();
+    assert!(longest > 4000 && longest <= 4096, "{longest}");
+    let ckpt =
+        SafetensorsCheckpoint::from_bytes(to_safetensors_bytes(&old, &BTreeMap::new()).unwrap())
+            .unwrap();
+    let report = Restore::new(&reg).preflight(&ckpt).unwrap();
+    assert_eq!((report.missing.len(), report.unexpected.len()), (N, N));
+    for m in &report.missing {
+        let want = if m.key.ends_with("weights")
+            && TYPOS.iter().any(|i| m.key.contains(&format!("/{i}_")))
+        {
+            m.key.replace("/weights", "/wieghts")
+        } else {
+            m.key.replacen("new/", "old/", 1)
+        };
+        assert_eq!(
+            m.suggestion.as_deref(),
+            Some(want.as_str()),
+            "no near miss for {}",
+            &m.key[..40]
+        );
+    }
+    for u in &report.unexpected {
+        let want = if u.key.starts_with("new/") {
+            u.key.replace("/wieghts", "/weights")
+        } else {
+            u.key.replacen("old/", "new/", 1)
+        };
+        assert_eq!(
+            u.suggestion.as_deref(),
+            Some(want.as_str()),
+            "no near miss for {}",
+            &u.key[..40]
+        );
+    }
+    assert_eq!(
+        report.remap_hint,
+        Some(("old/".to_owned(), "new/".to_owned()))
+    );
+}

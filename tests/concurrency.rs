@@ -375,3 +375,80 @@ fn auto_reuse_with_a_value_does_not_depend_on_timing() {
     }
     assert_eq!(reg.len(), NAMES);
 }
+
+/// Threads saving to one path at once (issue #15, item 3): every save succeeds (none
+/// removes another's temporary), the file afterwards is one whole save of that round (never
+/// a mix, never an older round), and no temporary is left behind.
+#[test]
+fn concurrent_saves_to_one_path_all_succeed_and_the_last_wins() {
+    use scope::checkpoint::{save_safetensors, CheckpointSource, SafetensorsCheckpoint};
+    const SAVERS: usize = 4;
+    const SAVE_ROUNDS: usize = 60;
+    let dir = std::env::temp_dir().join(format!("scope-concurrent-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    // Each saver has its own registry with the same names; values say who saved which round.
+    let regs: Vec<Registry> = (0..SAVERS)
+        .map(|t| {
+            let reg = Registry::with_seed(t as u64);
+            for name in ["a", "b"] {
+                reg.get_variable(name, VarSpec::new().shape([64])).unwrap();
+            }
+            reg
+        })
+        .collect();
+    let barrier = Arc::new(Barrier::new(SAVERS + 1));
+    let handles: Vec<_> = regs
+        .into_iter()
+        .enumerate()
+        .map(|(t, reg)| {
+            let (barrier, path) = (barrier.clone(), path.clone());
+            std::thread::spawn(move || {
+                // Failures are collected, not panicked on, so the barrier never strands a
+                // thread.
+                let mut failures = Vec::new();
+                for round in 0..SAVE_ROUNDS {
+                    let mark = (round * SAVERS + t) as f32;
+                    for v in reg.global_variables() {
+                        v.assign(vec![mark; 64]).unwrap();
+                    }
+                    barrier.wait();
+                    let saved = save_safetensors(&path, &reg);
+                    barrier.wait();
+                    if let Err(e) = saved {
+                        failures.push(format!("saver {t}, round {round}: {e}"));
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    for round in 0..SAVE_ROUNDS {
+        barrier.wait();
+        barrier.wait();
+        let ckpt = SafetensorsCheckpoint::open(&path).expect("a whole file");
+        let a = ckpt.read_tensor("a").unwrap().to_f64_vec();
+        let b = ckpt.read_tensor("b").unwrap().to_f64_vec();
+        assert!(
+            a.iter().chain(&b).all(|&x| x == a[0]),
+            "round {round}: a mixed file"
+        );
+        let saver = a[0] as usize;
+        assert_eq!(saver / SAVERS, round, "the file holds another round's save");
+    }
+    let failures: Vec<String> = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("a saver panicked"))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} saves failed: {failures:#?}",
+        failures.len()
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["model.safetensors"], "temporaries left behind");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -449,5 +449,5 @@ fn literal(v: &Value) -> Result<Tensor, String> {
         DType::I32
     };
     let t = Tensor::from_f64(&shape, values).map_err(|e| e.to_string())?;
-    Ok(t.cast(inferred))
+    t.cast(inferred).map_err(|e| e.to_string())
 }

@@ -563,3 +563,466 @@ fn odd_but_legal_names_never_panic() {
     }
     assert_eq!(reg.current_name_scope(), "");
 }
+
+// ----- tape ops: bad ranks and shapes (issue #15, item 1) --------------------------------------
+
+/// Shapes of rank 0 to 3, with empty, unit and odd extents.
+const SHAPES: &[&[usize]] = &[
+    &[],
+    &[0],
+    &[1],
+    &[2],
+    &[3],
+    &[8],
+    &[0, 3],
+    &[1, 1],
+    &[1, 3],
+    &[2, 3],
+    &[3, 2],
+    &[2, 8],
+    &[1, 1, 1],
+    &[2, 3, 1],
+    &[2, 3, 4],
+];
+
+fn filled(shape: &[usize]) -> ndarray::ArrayD<f64> {
+    ndarray::ArrayD::from_shape_fn(shape, |ix| {
+        ndarray::Dimension::slice(&ix).iter().sum::<usize>() as f64 * 0.1
+    })
+}
+
+/// Runs one op on fresh leaves of `shapes`; if it succeeds, differentiates through it too.
+/// Returns whether it succeeded; panics inside are caught and reported as the test failure.
+/// One tape op under test: builds on the leaves, returns the nodes to differentiate.
+type TapeOp<'a> = dyn Fn(
+        &mut scope::tape::Tape<f64>,
+        &[scope::tape::NodeId],
+    ) -> Result<Vec<scope::tape::NodeId>, scope::TrainError>
+    + 'a;
+
+fn try_op(what: &str, shapes: &[&[usize]], op: &TapeOp<'_>) -> bool {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut tape = scope::tape::Tape::<f64>::new();
+        let leaves: Vec<_> = shapes.iter().map(|s| tape.constant(filled(s))).collect();
+        match op(&mut tape, &leaves) {
+            Ok(outs) => {
+                for out in outs {
+                    let loss = tape.sum_all(out).expect("sum_all of a result");
+                    tape.backward(loss).expect("backward through a result");
+                }
+                true
+            }
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                false
+            }
+        }
+    }));
+    match run {
+        Ok(ok) => ok,
+        Err(_) => panic!("{what} on shapes {shapes:?} panicked instead of returning TrainError"),
+    }
+}
+
+#[test]
+fn every_tape_op_refuses_bad_shapes_without_panicking() {
+    use scope::tape::NodeId;
+    use scope::TrainError;
+    let one = |r: Result<NodeId, TrainError>| r.map(|n| vec![n]);
+    // The three cases the adversarial read found, in `Tape::concat`.
+    for shapes in [
+        &[&[1usize, 1, 1][..], &[1, 1][..]][..],
+        &[&[2, 3][..], &[2][..]][..],
+        &[&[3][..], &[][..]][..],
+        &[&[][..], &[3][..]][..],
+    ] {
+        for axis in 0..3 {
+            assert!(
+                !try_op("concat", shapes, &|t, n| one(t.concat(n, axis))),
+                "concat of {shapes:?} on axis {axis} must be refused"
+            );
+        }
+    }
+    // Every op, on every pair of shapes (and every shape alone), in every axis: a result that
+    // differentiates, or a typed error.
+    let mut accepted = 0;
+    for &a in SHAPES {
+        let unary: [(&str, Box<TapeOp<'_>>); 14] = [
+            ("relu", Box::new(|t, n| one(t.relu(n[0])))),
+            ("sigmoid", Box::new(|t, n| one(t.sigmoid(n[0])))),
+            ("tanh", Box::new(|t, n| one(t.tanh(n[0])))),
+            ("square", Box::new(|t, n| one(t.square(n[0])))),
+            ("sum_all", Box::new(|t, n| one(t.sum_all(n[0])))),
+            ("sum 0,1", Box::new(|t, n| one(t.sum(n[0], &[0, 1])))),
+            ("sum 1,1", Box::new(|t, n| one(t.sum(n[0], &[1, 1])))),
+            ("mean 0", Box::new(|t, n| one(t.mean(n[0], &[0])))),
+            ("mean 2", Box::new(|t, n| one(t.mean(n[0], &[2])))),
+            ("reshape [6]", Box::new(|t, n| one(t.reshape(n[0], &[6])))),
+            (
+                "reshape [0, big]",
+                Box::new(|t, n| one(t.reshape(n[0], &[0, usize::MAX]))),
+            ),
+            ("split 1 [1, 2]", Box::new(|t, n| t.split(n[0], 1, &[1, 2]))),
+            (
+                "split 0 [max, 2]",
+                Box::new(|t, n| t.split(n[0], 0, &[usize::MAX, 2])),
+            ),
+            (
+                "slice 0 1..max",
+                Box::new(|t, n| one(t.slice(n[0], 0, 1, usize::MAX))),
+            ),
+        ];
+        for (what, op) in &unary {
+            accepted += usize::from(try_op(what, &[a], op.as_ref()));
+        }
+        for axis in 0..4 {
+            accepted += usize::from(try_op(
+                "slice",
+                &[a],
+                &|t, n| one(t.slice(n[0], axis, 1, 1)),
+            ));
+            accepted += usize::from(try_op("concat x1", &[a], &|t, n| {
+                one(t.concat(&[n[0]], axis))
+            }));
+        }
+        for &b in SHAPES {
+            let binary: [(&str, Box<TapeOp<'_>>); 6] = [
+                ("matmul", Box::new(|t, n| one(t.matmul(n[0], n[1])))),
+                ("add", Box::new(|t, n| one(t.add(n[0], n[1])))),
+                ("sub", Box::new(|t, n| one(t.sub(n[0], n[1])))),
+                ("mul", Box::new(|t, n| one(t.mul(n[0], n[1])))),
+                ("lstm_c", Box::new(|t, n| one(t.lstm_c(n[0], n[1], 1.0)))),
+                ("lstm_h", Box::new(|t, n| one(t.lstm_h(n[0], n[1])))),
+            ];
+            for (what, op) in &binary {
+                accepted += usize::from(try_op(what, &[a, b], op.as_ref()));
+            }
+            for axis in 0..4 {
+                accepted += usize::from(try_op("concat", &[a, b], &|t, n| one(t.concat(n, axis))));
+                accepted += usize::from(try_op("concat x3", &[a, b, a], &|t, n| {
+                    one(t.concat(n, axis))
+                }));
+            }
+        }
+    }
+    // Not everything was refused: the grid holds plenty of valid calls.
+    assert!(accepted > 500, "only {accepted} calls succeeded");
+}
+
+#[test]
+fn tape_results_too_large_to_allocate_are_typed_errors() {
+    use scope::tape::Tape;
+    // `[n, 0] · [0, n]` is n² zeros from empty operands; `[n, 1] + [1, n]` is n² elements
+    // from 2n. 2^44 float32s is 64 TiB: the allocator refuses, the op says so.
+    let n = 1usize << 22;
+    let mut tape = Tape::<f32>::new();
+    let a = tape.constant(ndarray::ArrayD::zeros(vec![n, 0]));
+    let b = tape.constant(ndarray::ArrayD::zeros(vec![0, n]));
+    let e = tape.matmul(a, b).expect_err("a 64 TiB product");
+    assert!(e.to_string().contains("cannot be allocated"), "{e}");
+    let col = tape.constant(ndarray::ArrayD::zeros(vec![n, 1]));
+    let row = tape.constant(ndarray::ArrayD::zeros(vec![1, n]));
+    for r in [tape.add(col, row), tape.mul(col, row), tape.sub(row, col)] {
+        let e = r.expect_err("a 64 TiB broadcast");
+        assert!(e.to_string().contains("cannot be allocated"), "{e}");
+    }
+    // Sizes past `isize::MAX` elements are refused before the allocator is asked.
+    let wide = tape.constant(ndarray::ArrayD::zeros(vec![0, usize::MAX / 2]));
+    let tall = tape.constant(ndarray::ArrayD::zeros(vec![usize::MAX / 2, 0]));
+    assert!(tape.matmul(tall, wide).is_err());
+    assert!(tape.concat(&[wide, wide, wide], 1).is_err());
+}
+
+// ----- two registries (issue #15, item 2) ------------------------------------------------------
+
+#[test]
+fn variables_of_two_registries_are_never_confused() -> Result<(), scope::TrainError> {
+    use scope::optim::{Optimizer, Sgd};
+    use scope::tape::{Gradients, Tape};
+    // Each registry's first variable: before ids were unique per process, both had id 1.
+    let (r1, r2) = (Registry::with_seed(1), Registry::with_seed(2));
+    let ones = |n| VarSpec::new().shape([n]).initializer(Initializer::Ones);
+    let w1 = r1.get_variable("w", ones(2))?;
+    let w2 = r2.get_variable("w", ones(3))?;
+    assert_ne!(w1.id(), w2.id());
+
+    let mut tape = Tape::<f32>::new();
+    let (n1, n2) = (tape.variable(&w1)?, tape.variable(&w2)?);
+    assert_ne!(n1, n2, "w2 got w1's leaf");
+    assert_eq!(tape.value(n2)?.shape(), &[3]);
+    let (s1, s2) = (tape.sum_all(n1)?, tape.sum_all(n2)?);
+    let two = tape.constant(ndarray::arr0(2.0f32).into_dyn());
+    let s2 = tape.mul(s2, two)?;
+    let loss = tape.add(s1, s2)?;
+    let grads = tape.backward(loss)?;
+    assert_eq!(grads.variable(&w2).unwrap().as_slice().unwrap(), &[2.0; 3]);
+    let grads = grads.into_gradients();
+    assert_eq!(grads.len(), 2);
+    assert_eq!(grads.get(&w1).unwrap().as_slice().unwrap(), &[1.0; 2]);
+    assert_eq!(grads.get(&w2).unwrap().as_slice().unwrap(), &[2.0; 3]);
+
+    // `add` and `merge` keep them apart (with different shapes they used to panic).
+    let mut sum = Gradients::new();
+    sum.add(&w1, ndarray::ArrayD::from_elem(vec![2], 1.0f32))?;
+    sum.add(&w2, ndarray::ArrayD::from_elem(vec![3], 1.0f32))?;
+    sum.merge(&grads)?;
+    assert_eq!(sum.get(&w1).unwrap().as_slice().unwrap(), &[2.0; 2]);
+    assert_eq!(sum.get(&w2).unwrap().as_slice().unwrap(), &[3.0; 3]);
+
+    // SGD moves each by its own gradient.
+    Sgd::new(0.5).apply(&sum)?;
+    assert_eq!(w1.read().as_f32().unwrap(), &[0.0; 2]);
+    assert_eq!(w2.read().as_f32().unwrap(), &[-0.5; 3]);
+    Ok(())
+}
+
+// ----- optimizer settings that would write garbage (issue #15, item 7) -------------------------
+
+#[test]
+fn optimizers_refuse_settings_that_write_garbage_and_write_nothing(
+) -> Result<(), Box<dyn std::error::Error>> {
+    use scope::checkpoint::{to_safetensors_bytes, Restore, SafetensorsCheckpoint};
+    use scope::optim::{Adam, Optimizer, Sgd};
+    use scope::tape::Gradients;
+    use scope::TrainError;
+    let reg = Registry::with_seed(1);
+    let w = reg.get_variable(
+        "w",
+        VarSpec::new().shape([3]).initializer(Initializer::Ones),
+    )?;
+    let mut grads = Gradients::new();
+    grads.add(&w, ndarray::ArrayD::from_elem(vec![3], 1.0f32))?;
+    for lr in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.1] {
+        for check in [false, true] {
+            let e = Sgd::new(lr)
+                .check_finite(check)
+                .apply(&grads)
+                .expect_err("a bad rate");
+            assert!(matches!(e, TrainError::Config { .. }), "{lr}: {e:?}");
+            assert!(e.to_string().contains("learning_rate"), "{e}");
+            assert_eq!(w.read().as_f32().unwrap(), &[1.0; 3], "SGD({lr}) wrote");
+        }
+    }
+
+    // Adam's beta powers are variables: a checkpoint can bring back any value.
+    let mut adam = reg
+        .variable_scope("train")
+        .with(|_| Adam::new(&reg, 0.1, std::slice::from_ref(&w)))?;
+    let good = reg.global_variables();
+    let before: Vec<_> = good.iter().map(Variable::value).collect();
+    for (p1, p2) in [
+        (1.5, 0.999),
+        (0.9, 1.0),
+        (-0.5, 0.999),
+        (f32::NAN, 0.999),
+        (0.9, f32::INFINITY),
+    ] {
+        adam.beta1_power().assign(p1)?;
+        adam.beta2_power().assign(p2)?;
+        let ckpt =
+            SafetensorsCheckpoint::from_bytes(to_safetensors_bytes(&reg, &Default::default())?)?;
+        adam.beta1_power().assign(0.9f32)?;
+        adam.beta2_power().assign(0.999f32)?;
+        Restore::new(&reg).restore(&ckpt)?;
+        let e = adam.apply(&grads).expect_err("beta powers outside [0, 1)");
+        assert!(
+            matches!(e, TrainError::Config { .. }),
+            "({p1}, {p2}): {e:?}"
+        );
+        assert!(e.to_string().contains("train/beta1_power"), "{e}");
+        let (b1, b2) = (adam.beta1_power().value(), adam.beta2_power().value());
+        for (v, old) in good.iter().zip(&before) {
+            if !v.ptr_eq(adam.beta1_power()) && !v.ptr_eq(adam.beta2_power()) {
+                assert_eq!(&v.value(), old, "({p1}, {p2}) wrote {}", v.name());
+            }
+        }
+        // The powers themselves are left as restored, not advanced.
+        assert_eq!(b1.as_f32().unwrap()[0].to_bits(), p1.to_bits());
+        assert_eq!(b2.as_f32().unwrap()[0].to_bits(), p2.to_bits());
+    }
+    // Back in range, Adam steps against the gradient.
+    adam.beta1_power().assign(0.9f32)?;
+    adam.beta2_power().assign(0.999f32)?;
+    adam.apply(&grads)?;
+    assert!(w.read().as_f32().unwrap().iter().all(|&x| x < 1.0));
+    Ok(())
+}
+
+// ----- out of memory is a typed error, not an abort (issue #15, item 5) ------------------------
+
+/// Set in the child process: which allocation-failure case to run.
+const OOM_CASE: &str = "SCOPE_HOSTILE_OOM_CASE";
+/// The child's address-space limit, in KiB (`ulimit -v`): under 2 GiB, so a 2 GiB buffer
+/// can never be had, whatever the machine.
+const OOM_LIMIT_KIB: u64 = 2_000_000;
+
+/// Each case runs in a child process (this test binary again, filtered to this test) under
+/// `ulimit -v`, where an infallible allocation of the size asked for aborts the process. The
+/// child passes only if the library returned a typed error.
+#[test]
+fn allocation_failure_under_a_memory_limit_is_a_typed_error() {
+    if let Ok(case) = std::env::var(OOM_CASE) {
+        oom_case(&case);
+        println!("oom case {case}: typed error");
+        return;
+    }
+    if !cfg!(target_os = "linux") {
+        return; // `ulimit -v` is how the limit is set; elsewhere it may not exist.
+    }
+    let exe = std::env::current_exe().unwrap();
+    for case in ["variable_cast", "tf_read_tensor", "safetensors_open"] {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {OOM_LIMIT_KIB} && exec \"$0\" \"$@\""))
+            .arg(&exe)
+            .args([
+                "--exact",
+                "allocation_failure_under_a_memory_limit_is_a_typed_error",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(OOM_CASE, case)
+            .output()
+            .expect("run the test binary under ulimit -v");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(
+            out.status.success() && stdout.contains(&format!("oom case {case}: typed error")),
+            "{case} under ulimit -v {OOM_LIMIT_KIB}: {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            out.status
+        );
+    }
+}
+
+/// One allocation failure, run in the limited child.
+fn oom_case(case: &str) {
+    use scope::checkpoint::{
+        CheckpointError, CheckpointSource, SafetensorsCheckpoint, TfCheckpoint,
+    };
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("hostile-oom-{case}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // float32 [2^31]: 8 GiB of data, held by a sparse file that costs no disk.
+    const N: u64 = 1 << 31;
+    let sparse = |path: &std::path::Path, prefix: &[u8]| {
+        let mut f = std::fs::File::create(path).unwrap();
+        std::io::Write::write_all(&mut f, prefix).unwrap();
+        f.set_len(prefix.len() as u64 + 4 * N).unwrap();
+    };
+    match case {
+        // bool [2^28] is 256 MiB; as float64 it is 2 GiB.
+        "variable_cast" => {
+            let reg = Registry::with_seed(1);
+            let value = Tensor::from_bool(&[1 << 28], vec![true; 1 << 28]).unwrap();
+            let e =
+                Variable::new_with(&reg, value, VariableOptions::named("big").dtype(DType::F64))
+                    .expect_err("2 GiB under a 2 GB limit");
+            assert!(
+                matches!(&e, Error::VariableShapeOverflow { name, .. } if name == "big"),
+                "{e:?}"
+            );
+            assert_eq!(reg.len(), 0, "a refused variable was registered");
+        }
+        "tf_read_tensor" => {
+            let prefix = dir.join("model.ckpt");
+            std::fs::write(dir.join("model.ckpt.index"), tf_index_of_one_float32(N)).unwrap();
+            sparse(&dir.join("model.ckpt.data-00000-of-00001"), &[]);
+            let ckpt = TfCheckpoint::open(&prefix).expect("the index is valid");
+            assert_eq!(ckpt.tensors()[0].shape, [N as usize]);
+            match ckpt.read_tensor("big") {
+                Err(CheckpointError::OutOfMemory { name, bytes, .. }) => {
+                    assert_eq!((name.as_str(), bytes), ("big", 4 * N));
+                }
+                other => panic!("expected OutOfMemory, got {other:?}"),
+            }
+        }
+        "safetensors_open" => {
+            let header = format!(
+                r#"{{"big":{{"dtype":"F32","shape":[{N}],"data_offsets":[0,{}]}}}}"#,
+                4 * N
+            );
+            let mut head = (header.len() as u64).to_le_bytes().to_vec();
+            head.extend_from_slice(header.as_bytes());
+            let path = dir.join("model.safetensors");
+            sparse(&path, &head);
+            match SafetensorsCheckpoint::open(&path) {
+                Err(CheckpointError::Io { source, .. }) => {
+                    assert_eq!(source.kind(), std::io::ErrorKind::OutOfMemory, "{source}");
+                }
+                other => panic!("expected an out-of-memory Io error, got {other:?}"),
+            }
+        }
+        other => panic!("unknown case {other}"),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A TF checkpoint index (a LevelDB table) holding the bundle header and one entry: `big`,
+/// float32 of shape `[n]` at offset 0 of shard 0.
+fn tf_index_of_one_float32(n: u64) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+        out.push(tag);
+        varint(out, bytes.len() as u64);
+        out.extend_from_slice(bytes);
+    }
+    /// A block with a restart at every entry (no shared key prefixes).
+    fn block(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut restarts = Vec::new();
+        for (k, v) in entries {
+            restarts.push(out.len() as u32);
+            varint(&mut out, 0);
+            varint(&mut out, k.len() as u64);
+            varint(&mut out, v.len() as u64);
+            out.extend_from_slice(k);
+            out.extend_from_slice(v);
+        }
+        if restarts.is_empty() {
+            restarts.push(0);
+        }
+        for r in &restarts {
+            out.extend_from_slice(&r.to_le_bytes());
+        }
+        out.extend_from_slice(&(restarts.len() as u32).to_le_bytes());
+        out
+    }
+    /// Appends a block and its trailer; returns its handle (offset, size) encoded.
+    fn append(file: &mut Vec<u8>, contents: &[u8]) -> Vec<u8> {
+        let mut handle = Vec::new();
+        varint(&mut handle, file.len() as u64);
+        varint(&mut handle, contents.len() as u64);
+        file.extend_from_slice(contents);
+        file.push(0);
+        let crc = crc32c::crc32c_append(crc32c::crc32c(contents), &[0]);
+        file.extend_from_slice(&crc.rotate_right(15).wrapping_add(0xa282_ead8).to_le_bytes());
+        handle
+    }
+    let header = [0x08, 0x01]; // num_shards: 1
+    let mut dim = vec![0x08];
+    varint(&mut dim, n);
+    let mut shape = Vec::new();
+    field(&mut shape, 0x12, &dim);
+    let mut entry = vec![0x08, 0x01]; // dtype: float32
+    field(&mut entry, 0x12, &shape);
+    entry.push(0x28); // size
+    varint(&mut entry, 4 * n);
+    entry.extend_from_slice(&[0x35, 0, 0, 0, 0]); // crc32c (never reached)
+    let mut file = Vec::new();
+    let data = append(&mut file, &block(&[(b"", &header), (b"big", &entry)]));
+    let meta = append(&mut file, &block(&[]));
+    let index = append(&mut file, &block(&[(b"big\0", &data)]));
+    let mut footer = [meta, index].concat();
+    footer.resize(40, 0);
+    footer.extend_from_slice(&0xdb47_7524_8b80_fb57u64.to_le_bytes());
+    file.extend_from_slice(&footer);
+    file
+}

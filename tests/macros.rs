@@ -383,3 +383,399 @@ fn raw_identifiers_name_variables_and_sub_scopes_without_r_hash() {
     assert_eq!(raw.r#type.name(), "raw/type");
     assert_eq!(raw.fn_loop.name(), "raw/fn/loop");
 }
+
+// ----- The DSL forms of issue #10: repeat, explicit scope names, when, default_name, tied ----
+
+model! {
+    /// A dense layer as tf.layers makes one: `kernel` then `bias`, in the scope `dense`.
+    pub struct Fc("dense", inputs: usize, units: usize) {
+        kernel: [inputs, units] = truncated_normal(0.0, 0.02),
+        bias: [units] = zeros,
+    }
+
+    /// An encoder layer: `self` (not a Rust identifier) through explicit scope names.
+    pub struct Block("layer", width: usize) {
+        attention {
+            #[scope(name = "self")]
+            self_attn {
+                #[model(scope = "query")] query: model Fc(width, width),
+            }
+            #[model(scope = "LayerNorm")] norm: model Fc(width, 1),
+        }
+        #[model(scope = "a.b-c")] odd: model Fc(width, 1),
+    }
+
+    /// `num_layers` blocks, `encoder/layer_0 .. layer_{n-1}`.
+    pub struct Encoder("bert", num_layers: usize, width: usize) {
+        encoder {
+            #[model(repeat = num_layers)]
+            layer: model Block(width),
+        }
+    }
+}
+
+#[test]
+fn repeat_builds_prefix_0_to_n_minus_1_as_a_vec() {
+    let reg = Registry::with_seed(20);
+    let enc = Encoder::new(&reg, 3, 2).unwrap();
+    assert_eq!(enc.encoder_layer.len(), 3);
+    let names: Vec<String> = enc
+        .variables()
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.ends_with("query/kernel"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "bert/encoder/layer_0/attention/self/query/kernel",
+            "bert/encoder/layer_1/attention/self/query/kernel",
+            "bert/encoder/layer_2/attention/self/query/kernel",
+        ]
+    );
+    assert_eq!(enc.encoder_layer[1].scope_name(), "bert/encoder/layer_1");
+    assert_eq!(reg.len(), 3 * 6);
+    // Reuse shares every element.
+    reg.reuse_variables();
+    let again = Encoder::new(&reg, 3, 2).unwrap();
+    assert!(enc.shares_storage_with(&again));
+    // A count of zero builds none.
+    let other = Registry::new();
+    let empty = Encoder::new(&other, 0, 2).unwrap();
+    assert!(empty.encoder_layer.is_empty());
+    assert!(other.is_empty());
+}
+
+#[test]
+fn names_that_are_not_identifiers_are_kept_as_written() {
+    let reg = Registry::new();
+    let block = Block::new(&reg, 2).unwrap();
+    let names: Vec<String> = block.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "layer/attention/self/query/kernel",
+            "layer/attention/self/query/bias",
+            "layer/attention/LayerNorm/kernel",
+            "layer/attention/LayerNorm/bias",
+            "layer/a.b-c/kernel",
+            "layer/a.b-c/bias",
+        ]
+    );
+    assert_eq!(
+        block.attention_self_attn_query.scope_name(),
+        "layer/attention/self/query"
+    );
+    let manifest: Vec<String> = Block::manifest().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(manifest[0], "attention/self/query/kernel");
+    assert_eq!(manifest[4], "a.b-c/kernel");
+}
+
+/// TF1's `MultiRNNCell`: cells in `cell_0 ..`, each built with its own arguments.
+#[variable_scope("multi_rnn_cell", widths: std::rc::Rc<std::cell::RefCell<Vec<usize>>>)]
+pub struct MultiCell {
+    /// One cell per width; `args` is evaluated once per element.
+    #[model(repeat = widths.borrow().len(), scope = "cell", args(2, widths.borrow_mut().remove(0)))]
+    pub cells: Vec<Fc>,
+}
+
+#[test]
+fn repeat_in_variable_scope_evaluates_args_once_per_element() {
+    let reg = Registry::new();
+    let widths = std::rc::Rc::new(std::cell::RefCell::new(vec![3, 5]));
+    let multi = MultiCell::new(&reg, widths).unwrap();
+    let got: Vec<(String, Vec<usize>)> = multi
+        .variables()
+        .into_iter()
+        .map(|(n, v)| (n, v.shape().to_vec()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("multi_rnn_cell/cell_0/kernel".to_owned(), vec![2, 3]),
+            ("multi_rnn_cell/cell_0/bias".to_owned(), vec![3]),
+            ("multi_rnn_cell/cell_1/kernel".to_owned(), vec![2, 5]),
+            ("multi_rnn_cell/cell_1/bias".to_owned(), vec![5]),
+        ]
+    );
+    match MultiCell::MANIFEST[0] {
+        ManifestEntry::Repeated {
+            prefix,
+            count,
+            type_name,
+            ..
+        } => {
+            assert_eq!((prefix, type_name), ("cell", "Fc"));
+            assert_eq!(count, "widths.borrow().len()");
+        }
+        other => panic!("expected a repeated entry, got {other:?}"),
+    }
+    let paths: Vec<String> = MultiCell::manifest().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["cell_{i}/kernel", "cell_{i}/bias"]);
+}
+
+/// Sizes of the embeddings, with an `f32` initializer range as BERT's config has.
+#[derive(Clone, Copy, Debug)]
+pub struct EmbConfig {
+    /// Rows of the word table.
+    pub vocab_size: usize,
+    /// Width.
+    pub hidden_size: usize,
+    /// Rows of the token-type table.
+    pub type_vocab_size: usize,
+    /// Whether there is a token-type table.
+    pub use_token_type: bool,
+    /// Whether there is a dense projection.
+    pub use_projection: bool,
+    /// Standard deviation of the truncated-normal initializer.
+    pub initializer_range: f32,
+}
+
+model! {
+    /// BERT's embeddings: optional parts by run-time flags.
+    pub struct Embeddings("embeddings", cfg: EmbConfig) {
+        word_embeddings: [cfg.vocab_size, cfg.hidden_size]
+            = truncated_normal(0.0, cfg.initializer_range),
+        #[var(when = cfg.use_token_type)]
+        token_type_embeddings: [cfg.type_vocab_size, cfg.hidden_size]
+            = truncated_normal(0.0, cfg.initializer_range),
+        #[model(when = cfg.use_projection)]
+        projection: model Fc(cfg.hidden_size, cfg.hidden_size),
+    }
+}
+
+fn emb_config(flags: bool) -> EmbConfig {
+    EmbConfig {
+        vocab_size: 7,
+        hidden_size: 4,
+        type_vocab_size: 2,
+        use_token_type: flags,
+        use_projection: flags,
+        initializer_range: 0.02,
+    }
+}
+
+#[test]
+fn optional_parts_exist_by_a_runtime_flag() {
+    let reg = Registry::with_seed(21);
+    let on = Embeddings::new(&reg, emb_config(true)).unwrap();
+    let names: Vec<String> = on.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "embeddings/word_embeddings",
+            "embeddings/token_type_embeddings",
+            "embeddings/dense/kernel",
+            "embeddings/dense/bias",
+        ]
+    );
+    assert_eq!(on.token_type_embeddings.as_ref().unwrap().shape(), [2, 4]);
+    // The f32 range reached the initializer: every value within two standard deviations.
+    let values = on.word_embeddings.value().to_f64_vec();
+    assert!(values.iter().all(|v| v.abs() <= 0.04 + 1e-6), "{values:?}");
+    assert!(values.iter().any(|v| *v != 0.0));
+
+    let reg = Registry::with_seed(21);
+    let off = Embeddings::new(&reg, emb_config(false)).unwrap();
+    assert!(off.token_type_embeddings.is_none() && off.projection.is_none());
+    assert_eq!(reg.len(), 1);
+    assert_eq!(off.variables().len(), 1);
+    assert!(reg.variable("embeddings/token_type_embeddings").is_none());
+    // The manifest lists optional parts, with their condition.
+    assert!(matches!(
+        Embeddings::MANIFEST[1],
+        ManifestEntry::Optional {
+            condition: "cfg.use_token_type",
+            ..
+        }
+    ));
+    assert_eq!(Embeddings::manifest().len(), 4);
+}
+
+model! {
+    /// Three unnamed layers and a named one, named the way tf.layers names them.
+    pub struct Heads("heads", width: usize) {
+        #[model(default_name)] first: model Fc(width, width),
+        #[model(default_name)] second: model Fc(width, width),
+        #[model(default_name)] third: model Fc(width, 1),
+        #[model(default_name = "query")] query: model Fc(width, width),
+    }
+}
+
+#[test]
+fn default_name_counts_dense_dense_1_dense_2_as_tf_does() {
+    let reg = Registry::with_seed(22);
+    let heads = Heads::new(&reg, 2).unwrap();
+    let scopes: Vec<&str> = [
+        heads.first.scope_name(),
+        heads.second.scope_name(),
+        heads.third.scope_name(),
+        heads.query.scope_name(),
+    ]
+    .into();
+    assert_eq!(
+        scopes,
+        [
+            "heads/dense",
+            "heads/dense_1",
+            "heads/dense_2",
+            "heads/query"
+        ]
+    );
+    assert_eq!(heads.third.kernel.name(), "heads/dense_2/kernel");
+    let paths: Vec<String> = Heads::manifest().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        paths,
+        [
+            "dense/kernel",
+            "dense/bias",
+            "dense_1/kernel",
+            "dense_1/bias",
+            "dense_2/kernel",
+            "dense_2/bias",
+            "query/kernel",
+            "query/bias",
+        ]
+    );
+
+    // Re-opening `heads` with reuse restarts its counters: the same names, shared.
+    reg.reuse_variables();
+    let again = Heads::new(&reg, 2).unwrap();
+    assert!(heads.shares_storage_with(&again));
+}
+
+#[test]
+fn default_name_in_one_open_scope_keeps_counting_even_under_reuse() {
+    // TF: two unnamed tf.layers.dense calls in one open scope get `dense` and `dense_1`,
+    // whatever the reuse flag; the second build after `reuse_variables()` looks for
+    // `dense_3/kernel`, which does not exist.
+    let reg = Registry::with_seed(23);
+    let err = reg
+        .variable_scope("model")
+        .with(|scope| {
+            let _train = Heads::build_here(&reg, (2,))?;
+            scope.reuse_variables();
+            Heads::build_here(&reg, (2,))
+        })
+        .unwrap_err();
+    match err {
+        Error::NotFound { name, .. } => assert_eq!(name, "model/dense_3/kernel"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert_eq!(reg.len(), 8);
+}
+
+model! {
+    /// The masked-LM head: its output layer is the word-embedding table, owned by the
+    /// embeddings.
+    pub struct MaskedLm("predictions", vocab: usize, hidden: usize, table: Variable) {
+        #[var(tied = table)]
+        output_weights: [vocab, hidden],
+        output_bias: [vocab] = zeros,
+    }
+}
+
+#[test]
+fn tied_variables_are_checked_and_create_nothing() {
+    let reg = Registry::with_seed(24);
+    let emb = Embeddings::new(&reg, emb_config(false)).unwrap();
+    let head = MaskedLm::new(&reg, 7, 4, emb.word_embeddings.clone()).unwrap();
+    assert!(head.output_weights.ptr_eq(&emb.word_embeddings));
+    // The head lists only what it owns; the registry holds the table once.
+    let names: Vec<String> = head.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["predictions/output_bias"]);
+    assert_eq!(reg.len(), 2);
+    assert!(matches!(
+        MaskedLm::MANIFEST[0],
+        ManifestEntry::Tied(scope::TiedManifest {
+            field: "output_weights",
+            owner: "table",
+            shape: "[vocab, hidden]",
+            dtype: None,
+        })
+    ));
+    assert_eq!(MaskedLm::manifest().len(), 1);
+}
+
+#[test]
+fn a_tie_of_the_wrong_shape_fails_and_changes_nothing() {
+    let reg = Registry::with_seed(25);
+    let emb = Embeddings::new(&reg, emb_config(false)).unwrap();
+    let names_before = reg.names_in_use();
+    let err = MaskedLm::new(&reg, 4, 7, emb.word_embeddings.clone()).unwrap_err();
+    match &err {
+        Error::TiedShapeMismatch {
+            field,
+            scope,
+            name,
+            expected,
+            found,
+        } => {
+            assert_eq!(
+                (field.as_str(), scope.as_str()),
+                ("output_weights", "predictions")
+            );
+            assert_eq!(name, "embeddings/word_embeddings");
+            assert_eq!(
+                (expected.as_slice(), found.as_slice()),
+                (&[4, 7][..], &[7, 4][..])
+            );
+        }
+        other => panic!("expected TiedShapeMismatch, got {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.contains("expected shape (4, 7)") && msg.contains("has shape (7, 4)"),
+        "{msg}"
+    );
+    // Nothing created, no name taken: a corrected build gets the usual names.
+    assert_eq!(reg.len(), 1);
+    assert_eq!(reg.names_in_use(), names_before);
+    let head = MaskedLm::new(&reg, 7, 4, emb.word_embeddings.clone()).unwrap();
+    assert_eq!(head.output_bias.name(), "predictions/output_bias");
+}
+
+#[test]
+fn a_tie_to_another_registry_fails() {
+    let reg = Registry::with_seed(26);
+    let elsewhere = Registry::with_seed(26);
+    let emb = Embeddings::new(&elsewhere, emb_config(false)).unwrap();
+    let err = MaskedLm::new(&reg, 7, 4, emb.word_embeddings.clone()).unwrap_err();
+    assert!(matches!(err, Error::TiedOtherRegistry { .. }), "{err}");
+    assert!(err.to_string().contains("same `Registry`"), "{err}");
+    assert!(reg.is_empty());
+}
+
+/// A tie declared with `#[variable_scope]`, with a dtype, in a scope below the model's.
+#[variable_scope("cls", table: Variable)]
+pub struct Cls {
+    /// The table, declared `f64` while it is `f32`.
+    #[var(tied = &table, shape = [7, 4], dtype = f64)]
+    pub output_weights: Variable,
+}
+
+#[test]
+fn a_tie_with_the_wrong_dtype_names_the_fix() {
+    let reg = Registry::new();
+    let emb = Embeddings::new(&reg, emb_config(false)).unwrap();
+    let err = Cls::new(&reg, emb.word_embeddings.clone()).unwrap_err();
+    assert!(matches!(err, Error::TiedDtypeMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("`dtype = float32`"), "{err}");
+}
+
+model! {
+    /// A tie to a part of the same model, checked in declaration order.
+    pub struct WithHead("lm", cfg: EmbConfig) {
+        emb: model Embeddings(cfg),
+        #[var(tied = &emb.word_embeddings)]
+        decoder: [cfg.vocab_size, cfg.hidden_size],
+    }
+}
+
+#[test]
+fn a_tie_to_an_earlier_field_is_checked_after_it_is_built() {
+    let reg = Registry::new();
+    let lm = WithHead::new(&reg, emb_config(false)).unwrap();
+    assert!(lm.decoder.ptr_eq(&lm.emb.word_embeddings));
+    assert_eq!(lm.variables().len(), 1);
+}

@@ -60,6 +60,10 @@ pub(crate) struct VarDecl {
     pub(crate) init: Option<InitDecl>,
     pub(crate) dtype: Option<DTypeDecl>,
     pub(crate) trainable: Option<LitBool>,
+    /// `when = flag`: created only when `flag` is true; the field is an `Option<Variable>`.
+    pub(crate) when: Option<KeyExpr>,
+    /// `tied = expr`: another model's variable, checked and held; nothing is created.
+    pub(crate) tied: Option<KeyExpr>,
     /// Whether parsing it already reported an error, so that the checker does not pile a
     /// consequence (such as "no shape" after a misspelt `shape`) on top.
     pub(crate) incomplete: bool,
@@ -88,6 +92,52 @@ pub(crate) struct ModelField {
     pub(crate) args: Vec<TokenStream>,
     /// Where the arguments were given (their parentheses), or the field, for type errors.
     pub(crate) args_span: Span,
+    /// `repeat = count`: built `count` times in `prefix_0 ..`; the field is a `Vec`.
+    pub(crate) repeat: Option<KeyExpr>,
+    /// `when = flag`: built only when `flag` is true; the field is an `Option`.
+    pub(crate) when: Option<KeyExpr>,
+    /// `default_name` or `default_name = ".."`: the scope comes from the enclosing scope's
+    /// `default_name` counters.
+    pub(crate) default_name: Option<DefaultName>,
+}
+
+impl ModelField {
+    /// A nested model `ident: ty` with nothing set yet.
+    pub(crate) fn new(ident: Ident, field: Ident, ty: Type) -> ModelField {
+        ModelField {
+            attrs: Vec::new(),
+            vis: Visibility::Inherited,
+            args_span: ident.span(),
+            ident,
+            field,
+            ty,
+            scope: None,
+            args: Vec::new(),
+            repeat: None,
+            when: None,
+            default_name: None,
+        }
+    }
+
+    /// The scope prefix of a repeated model: the `scope` override, or the field's name.
+    pub(crate) fn repeat_prefix(&self) -> (String, Span) {
+        match &self.scope {
+            Some(lit) => (lit.value(), lit.span()),
+            None => (unraw(&self.ident), self.ident.span()),
+        }
+    }
+}
+
+/// `key = expression`, keeping the key for error spans.
+pub(crate) struct KeyExpr {
+    pub(crate) key: Ident,
+    pub(crate) expr: TokenStream,
+}
+
+/// `default_name` (the type's `Model::SCOPE`) or `default_name = "base"`.
+pub(crate) struct DefaultName {
+    pub(crate) key: Ident,
+    pub(crate) base: Option<LitStr>,
 }
 
 /// The struct field of every variable and nested model in `items`, sub-scopes included, in
@@ -110,7 +160,19 @@ pub(crate) fn fields(items: &[Item]) -> Vec<&Ident> {
 /// An anonymous sub-scope (`model!` only): `input_layer { .. }`.
 pub(crate) struct SubScope {
     pub(crate) ident: Ident,
+    /// `#[scope(name = "..")]`: the TF scope name, when it is not the identifier (`self`).
+    pub(crate) name: Option<LitStr>,
     pub(crate) items: Vec<Item>,
+}
+
+impl SubScope {
+    /// The scope's TF name and the span of the tokens that set it.
+    pub(crate) fn scope_name(&self) -> (String, Span) {
+        match &self.name {
+            Some(lit) => (lit.value(), lit.span()),
+            None => (unraw(&self.ident), self.ident.span()),
+        }
+    }
 }
 
 /// `[d0, d1, ..]`: each dimension an expression of type `usize`.

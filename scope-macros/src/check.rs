@@ -8,7 +8,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::Type;
 
-use crate::ast::{fields, tokens_text, unraw, InitKind, Item, ModelDef, Source};
+use crate::ast::{
+    fields, tokens_text, unraw, InitKind, Item, ModelDef, ModelField, Source, VarDecl,
+};
 use crate::ctxt::Ctxt;
 use crate::names::{is_valid, Context};
 
@@ -243,25 +245,127 @@ fn path_unstorable(path: &syn::Path) -> Option<Unstorable> {
     })
 }
 
-/// Names in one scope: valid, unique (variables, sub-scopes and nested models share the
-/// namespace), and every variable able to get a shape.
-fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
-    let mut names: HashMap<String, &'static str> = HashMap::new();
-    let mut claim = |name: String, span: Span, what: &'static str| {
-        if let Some(first) = names.get(&name) {
-            cx.error_at(
+/// The names opened or taken in one scope, to find clashes at compile time.
+struct Namespace<'a> {
+    path: &'a str,
+    cx: &'a Ctxt,
+    /// Every fixed name and what took it.
+    names: HashMap<String, &'static str>,
+    /// Prefixes of repeated models: each takes `prefix_0`, `prefix_1`, ...
+    families: Vec<String>,
+    /// TF's `default_name` counters of this scope, by sub-scope name.
+    opened: HashMap<String, u32>,
+}
+
+impl<'a> Namespace<'a> {
+    fn new(path: &'a str, cx: &'a Ctxt) -> Namespace<'a> {
+        Namespace {
+            path,
+            cx,
+            names: HashMap::new(),
+            families: Vec::new(),
+            opened: HashMap::new(),
+        }
+    }
+
+    /// Takes the fixed name `name`; `opens` counts it as an opened sub-scope.
+    fn claim(&mut self, name: String, span: Span, what: &'static str, opens: bool) {
+        let path = self.path;
+        if let Some(first) = self.names.get(&name) {
+            self.cx.error_at(
                 span,
                 format!("duplicate name `{name}` in scope `{path}`: already used by a {first}"),
             );
+        } else if let Some(prefix) = self.families.iter().find(|p| in_family(p, &name)) {
+            self.cx.error_at(
+                span,
+                format!(
+                    "name `{name}` in scope `{path}` clashes with the repeated model `{prefix}`, \
+                     whose elements are `{prefix}_0`, `{prefix}_1`, ...; rename one"
+                ),
+            );
         } else {
-            names.insert(name, what);
+            self.names.insert(name.clone(), what);
         }
-    };
+        if opens {
+            *self.opened.entry(name).or_insert(0) += 1;
+        }
+    }
+
+    /// Takes every `prefix_<index>`.
+    fn claim_family(&mut self, prefix: String, span: Span) {
+        let path = self.path;
+        if self.families.contains(&prefix) {
+            self.cx.error_at(
+                span,
+                format!(
+                    "duplicate repeated prefix `{prefix}` in scope `{path}`: both would build \
+                     in `{prefix}_0`, `{prefix}_1`, ...; give one `#[model(scope = \"..\")]`"
+                ),
+            );
+            return;
+        }
+        let mut taken: Vec<&String> = self
+            .names
+            .keys()
+            .filter(|n| in_family(&prefix, n))
+            .collect();
+        taken.sort();
+        if let Some(name) = taken.first() {
+            self.cx.error_at(
+                span,
+                format!(
+                    "the repeated model `{prefix}` in scope `{path}` builds in `{prefix}_0`, \
+                     `{prefix}_1`, ..., which clashes with `{name}`; rename one"
+                ),
+            );
+        }
+        self.families.push(prefix);
+    }
+
+    /// Takes the name a default-named model with base `base` gets: `base`, or the first free
+    /// `base_<i>`, as TF's counters give it in a freshly opened scope.
+    fn claim_default(&mut self, base: &str, span: Span) {
+        let taken = |name: &str| self.opened.get(name).is_some_and(|&n| n > 0);
+        let name = if taken(base) {
+            (1..)
+                .map(|i| format!("{base}_{i}"))
+                .find(|n| !taken(n))
+                .expect("finitely many names are taken")
+        } else {
+            base.to_owned()
+        };
+        self.claim(
+            name,
+            span,
+            "default-named model (from the `default_name` counters)",
+            true,
+        );
+    }
+}
+
+/// Whether `name` is `prefix_<digits>`.
+fn in_family(prefix: &str, name: &str) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Names in one scope: valid, unique (variables, sub-scopes and nested models share the
+/// namespace; a repeated model takes `prefix_<i>`; a default-named one takes the name TF's
+/// counters give it), and every variable able to get a shape.
+fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
+    let mut ns = Namespace::new(path, cx);
     // Nested models without an override build in their type's default scope.
     let mut defaults: HashMap<String, ()> = HashMap::new();
     for item in items {
         match item {
             Item::Var(var) => {
+                check_var_forms(var, cx);
+                if var.tied.is_some() {
+                    // Names nothing in the scope: the owner's variable keeps its name.
+                    continue;
+                }
                 let (name, span) = var.var_name();
                 if !is_valid(&name, Context::Nested) {
                     let mut msg = invalid_name("variable", &name, Context::Nested);
@@ -273,7 +377,7 @@ fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
                     }
                     cx.error_at(span, msg);
                 }
-                claim(name, span, "variable");
+                ns.claim(name, span, "variable", false);
                 let value = var.init.as_ref().filter(|i| i.kind == InitKind::Value);
                 match (&var.shape, value) {
                     (None, None) if !var.incomplete => cx.error_spanned_by(
@@ -292,35 +396,130 @@ fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
                     _ => {}
                 }
             }
-            Item::Model(model) => match &model.scope {
-                Some(lit) => {
+            Item::Model(model) => {
+                check_model_forms(model, cx);
+                if let Some(lit) = &model.scope {
                     let name = lit.value();
                     if !is_valid(&name, Context::Nested) {
                         cx.error_spanned_by(lit, invalid_name("scope", &name, Context::Nested));
                     }
-                    claim(name, lit.span(), "nested model");
                 }
-                None => {
+                if model.repeat.is_some() {
+                    let (prefix, span) = model.repeat_prefix();
+                    if model.scope.is_none() && !is_valid(&prefix, Context::Nested) {
+                        cx.error_at(span, invalid_name("scope prefix", &prefix, Context::Nested));
+                    }
+                    ns.claim_family(prefix, span);
+                } else if let Some(default) = &model.default_name {
+                    if let Some(base) = &default.base {
+                        let name = base.value();
+                        if is_valid(&name, Context::Nested) {
+                            ns.claim_default(&name, base.span());
+                        } else {
+                            cx.error_spanned_by(
+                                base,
+                                invalid_name("default", &name, Context::Nested),
+                            );
+                        }
+                    }
+                    // The bare form takes the type's `SCOPE`, unknown here.
+                } else if let Some(lit) = &model.scope {
+                    ns.claim(lit.value(), lit.span(), "nested model", true);
+                } else {
                     let ty = quote::ToTokens::to_token_stream(&model.ty).to_string();
                     if defaults.insert(ty.clone(), ()).is_some() {
                         cx.error_spanned_by(
                             &model.ident,
                             format!(
                                 "a second `{ty}` in scope `{path}` would build in the same default \
-                                 scope and clash; give one `#[model(scope = \"..\")]`"
+                                 scope and clash; give one `#[model(scope = \"..\")]`, or build \
+                                 both the way tf.layers does with `#[model(default_name)]`"
                             ),
                         );
                     }
                 }
-            },
+            }
             Item::Scope(sub) => {
-                let name = unraw(&sub.ident);
+                let (name, span) = sub.scope_name();
                 if !is_valid(&name, Context::Nested) {
-                    cx.error_spanned_by(&sub.ident, invalid_name("scope", &name, Context::Nested));
+                    cx.error_at(span, invalid_name("scope", &name, Context::Nested));
                 }
-                claim(name.clone(), sub.ident.span(), "sub-scope");
+                ns.claim(name.clone(), span, "sub-scope", true);
                 check_scope(&sub.items, &format!("{path}/{name}"), cx);
             }
+        }
+    }
+}
+
+/// Keys of `#[var(..)]` that do not go together.
+fn check_var_forms(var: &VarDecl, cx: &Ctxt) {
+    let Some(tied) = &var.tied else {
+        return;
+    };
+    let key = &tied.key;
+    if let Some(when) = &var.when {
+        cx.error_spanned_by(
+            &when.key,
+            "`when` and `tied` do not go together: a tied variable creates nothing, so there is \
+             nothing to make optional; make the part that owns it optional instead",
+        );
+    }
+    if let Some(init) = &var.init {
+        cx.error_spanned_by(
+            &init.ident,
+            format!(
+                "a tied variable takes no initializer: `{key}` refers to a variable another model \
+                 creates and initializes; drop the initializer"
+            ),
+        );
+    }
+    if let Some(trainable) = &var.trainable {
+        cx.error_spanned_by(
+            trainable,
+            "a tied variable takes no `trainable`: the model that creates it decides",
+        );
+    }
+    if let Some(name) = &var.name {
+        cx.error_spanned_by(
+            name,
+            "a tied variable takes no `name`: it keeps the name its owner gave it",
+        );
+    }
+    if var.shape.is_none() && !var.incomplete {
+        cx.error_spanned_by(
+            &var.ident,
+            format!(
+                "tied variable `{}` has no shape: declare the shape the variable must have, \
+                 e.g. `[vocab_size, hidden_size]`, which is checked at build time",
+                unraw(&var.ident)
+            ),
+        );
+    }
+}
+
+/// Keys of `#[model(..)]` that do not go together.
+fn check_model_forms(model: &ModelField, cx: &Ctxt) {
+    if let (Some(_), Some(when)) = (&model.repeat, &model.when) {
+        cx.error_spanned_by(
+            &when.key,
+            "`repeat` and `when` do not go together: write the count as \
+             `repeat = if flag { n } else { 0 }`",
+        );
+    }
+    if let Some(default) = &model.default_name {
+        if model.repeat.is_some() {
+            cx.error_spanned_by(
+                &default.key,
+                "`repeat` and `default_name` do not go together: repeated models are named \
+                 `prefix_0`, `prefix_1`, ...; give the prefix with `scope = \"..\"`",
+            );
+        } else if let Some(scope) = &model.scope {
+            cx.error_spanned_by(
+                scope,
+                "`scope` and `default_name` do not go together: `scope` opens that name as is \
+                 (as tf.layers does with `name=`), `default_name` counts `dense`, `dense_1`, ... \
+                 (as tf.layers does without one); keep one",
+            );
         }
     }
 }
@@ -484,6 +683,80 @@ mod tests {
             let parsed: Type = syn::parse2(ty.clone()).unwrap();
             assert!(unstorable(&parsed).is_none(), "{ty}");
         }
+    }
+
+    #[test]
+    fn repeated_prefixes_clash_with_their_elements() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m", n: usize) {
+                    #[model(repeat = n)] layer: model Cell,
+                    layer_0 { w: [1] }
+                    #[model(scope = "layer_12")] other: model Cell,
+                    #[model(repeat = n, scope = "layer")] again: model Cell,
+                    layer_x { w: [1] }
+                    #[var(name = "layer")] layer_var: [1],
+                    #[model(scope = "cell_1")] c: model Cell,
+                    #[model(repeat = n, scope = "cell")] cells: model Cell,
+                }
+            }),
+            // layer_0, layer_12, second `layer` prefix, `cell` after `cell_1`
+            4
+        );
+    }
+
+    #[test]
+    fn default_names_are_predicted() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m") {
+                    #[model(default_name = "dense")] a: model Dense,
+                    #[model(default_name = "dense")] b: model Dense,
+                    #[model(default_name)] c: model Dense,
+                    #[model(default_name)] d: model Dense,
+                    // TF gave `b` this name: reopening it would clash.
+                    #[model(scope = "dense_1")] e: model Dense,
+                    #[model(scope = "query")] f: model Dense,
+                    // `query` is taken: this one is `query_1`, no clash.
+                    #[model(default_name = "query")] g: model Dense,
+                }
+            }),
+            1
+        );
+    }
+
+    #[test]
+    fn forms_that_do_not_go_together() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m", n: usize, t: Variable) {
+                    #[model(repeat = n, when = true)] a: model Cell,
+                    #[model(repeat = n, default_name)] b: model Cell,
+                    #[model(scope = "x", default_name)] c: model Cell,
+                    #[var(tied = t, when = true)] d: [1],
+                    #[var(tied = t, trainable = false, name = "e")] e: [1] = zeros,
+                    #[var(tied = t)] f:,
+                    #[model(default_name = "a b")] g: model Cell,
+                    #[scope(name = "a:b")] h { w: [1] }
+                }
+            }),
+            // a, b, c, d, e: trainable, name, init; f: no shape; g, h: names
+            10
+        );
+    }
+
+    #[test]
+    fn tied_variables_take_no_name_in_the_scope() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m", t: Variable) {
+                    w: [1],
+                    #[var(tied = t)] w_tied: [1],
+                    #[var(tied = t)] r#type: [2],
+                }
+            }),
+            0
+        );
     }
 
     #[test]

@@ -67,9 +67,22 @@ use proc_macro::TokenStream;
 /// | `dtype` | `f16`, `f32`, `f64`, `i32`, `i64`, `bool` (or TF's `float32`, ...) | the scope's dtype (`f32`) |
 /// | `trainable` | `true` or `false` | `true` |
 /// | `name` | `"name"`, matching TF's nested regex `^[A-Za-z0-9_.\\/>-]*$` | the field's name |
+/// | `when` | a `bool` expression: the variable is created only when it holds; the field is an `Option<Variable>` | always created |
+/// | `tied` | an expression of type `Variable` or `&Variable` owned by another model: nothing is created; at build time the variable must belong to the same registry and have the declared `shape` (and `dtype`, if given), else a typed `Error::Tied*`; not with `init`, `trainable`, `name` or `when` | not tied |
 ///
-/// `#[model(..)]` keys: `scope = "name"` (default: the nested type's `Model::SCOPE`) and
-/// `args(expr, ..)` (default: none), the nested type's `Model::Args` as a tuple.
+/// `#[model(..)]` keys:
+///
+/// | key | value | default |
+/// |---|---|---|
+/// | `scope` | `"name"`, any name TF's nested regex accepts (`self`, `LayerNorm`, `a.b`, `a-b`); with `repeat`, the prefix | the nested type's `Model::SCOPE` |
+/// | `args` | `(expr, ..)`: the nested type's `Model::Args` as a tuple; with `repeat`, evaluated once per element | none |
+/// | `repeat` | a `usize` expression `n`: built `n` times in `prefix_0 .. prefix_{n-1}` (prefix: `scope`, else the field's name); the field is a `Vec<Type>` | built once |
+/// | `when` | a `bool` expression: built only when it holds; the field is an `Option<Type>` | always built |
+/// | `default_name` | bare, or `= "base"`: the scope comes from the enclosing scope's `default_name` counters (`dense`, `dense_1`, ... as TF's `variable_scope(None, default_name=..)`), bare taking the type's `Model::SCOPE`; not with `scope` or `repeat` | a fixed scope |
+///
+/// Names are checked at compile time across forms: a repeated prefix `layer` clashes with a
+/// sub-scope or model named `layer_0`, two repeats with one prefix clash, and a fixed name
+/// that a `default_name = ".."` model before it takes from the counters clashes.
 ///
 /// # What it generates
 ///
@@ -129,6 +142,46 @@ use proc_macro::TokenStream;
 /// // The manifest needs no registry.
 /// let paths: Vec<String> = Mlp::manifest().into_iter().map(|(path, _)| path).collect();
 /// assert_eq!(paths, ["hidden_layer/weights", "dense/weights", "step"]);
+/// # Ok::<(), scope::Error>(())
+/// ```
+///
+/// # Repeated, optional and tied parts, and layers named as tf.layers names them
+///
+/// TF1's `MultiRNNCell` builds its cells in `cell_0`, `cell_1`, ...; an optional projection
+/// exists by a run-time flag; an output layer may reuse another model's table:
+///
+/// ```
+/// use scope::{model, variable_scope, Model, Registry, Variable};
+///
+/// model! {
+///     /// A cell.
+///     pub struct Cell("cell", units: usize) {
+///         kernel: [units, units],
+///     }
+/// }
+///
+/// /// Cells, an optional projection, and a table owned elsewhere.
+/// #[variable_scope("multi_rnn_cell", n: usize, project: bool, words: Variable)]
+/// pub struct Multi {
+///     /// In `cell_0 .. cell_{n-1}`.
+///     #[model(repeat = n, scope = "cell", args(4))]
+///     pub cells: Vec<Cell>,
+///     /// In the type's default scope name, through the `default_name` counters.
+///     #[model(when = project, default_name, args(4))]
+///     pub projection: Option<Cell>,
+///     /// The table, checked to be `[3, 4]`; not created here.
+///     #[var(tied = words, shape = [3, 4])]
+///     pub table: Variable,
+/// }
+///
+/// let reg = Registry::new();
+/// let table = reg.get_variable("embeddings", scope::VarSpec::new().shape([3, 4]))?;
+/// let multi = Multi::new(&reg, 2, true, table.clone())?;
+/// assert_eq!(multi.cells[1].kernel.name(), "multi_rnn_cell/cell_1/kernel");
+/// // `cell_0` and `cell_1` were opened, not `cell`: the counters give `cell` itself.
+/// assert_eq!(multi.projection.as_ref().unwrap().scope_name(), "multi_rnn_cell/cell");
+/// assert!(multi.table.ptr_eq(&table));
+/// assert_eq!(multi.variables().len(), 3); // the table is its owner's
 /// # Ok::<(), scope::Error>(())
 /// ```
 ///
@@ -206,7 +259,7 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 /// ```text
 /// model!    { model+ }
 /// model    := attr* vis struct Name("scope" (, arg: Type)*) { item* }
-/// item     := ident { item* } ,?                                anonymous sub-scope
+/// item     := #[scope(name = "..")]? ident { item* } ,?             anonymous sub-scope
 ///           | #[model(..)]? ident: model Type (( expr, .. ))? ,   nested model
 ///           | #[var(..)]?   ident: dtype? [shape]? (= init)? ,    variable
 /// ```
@@ -220,6 +273,11 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 /// * `ident: model Type(args..)` builds `Type` (any type implementing `scope::Model`)
 ///   with `Model::build_in` in its default scope, or in `#[model(scope = "..")]`. Its
 ///   arguments are `Type::Args` as a tuple.
+/// * `#[scope(name = "self")] self_attn { .. }` opens the scope `self` (any name TF's
+///   nested regex accepts), while fields keep the identifier's prefix (`self_attn_query`).
+/// * `#[model(..)]` and `#[var(..)]` take the keys of `#[variable_scope]`, including
+///   `repeat` (the field is a `Vec<Type>`), `when` (an `Option<Type>` or
+///   `Option<Variable>`), `default_name` and `tied`.
 /// * Fields are as visible as the struct; every field gets a doc line naming its variable,
 ///   shape and initializer. Outer attributes and doc comments on the struct and on items
 ///   are kept.
@@ -258,6 +316,89 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 /// # Ok::<(), scope::Error>(())
 /// ```
 ///
+/// BERT's shape: an encoder of `n` layers, each with `attention/self`, Dense layers named
+/// by tf.layers' counters, an optional token-type table, and a head tied to the word table:
+///
+/// ```
+/// use scope::{model, Model, Registry, Variable};
+///
+/// /// Sizes; `range` is `f32`, as in BERT's config.
+/// #[derive(Clone, Copy)]
+/// pub struct Cfg {
+///     /// Width.
+///     pub hidden: usize,
+///     /// Layers.
+///     pub layers: usize,
+///     /// Whether there is a token-type table.
+///     pub use_token_type: bool,
+///     /// Initializer's standard deviation.
+///     pub range: f32,
+/// }
+///
+/// model! {
+///     /// tf.layers.dense's variables.
+///     pub struct Dense("dense", inputs: usize, units: usize) {
+///         kernel: [inputs, units],
+///         bias: [units] = zeros,
+///     }
+///
+///     /// An encoder.
+///     pub struct Encoder("bert", cfg: Cfg) {
+///         embeddings {
+///             word_embeddings: [10, cfg.hidden] = truncated_normal(0.0, cfg.range),
+///             #[var(when = cfg.use_token_type)]
+///             token_type_embeddings: [2, cfg.hidden] = truncated_normal(0.0, cfg.range),
+///         }
+///         encoder {
+///             #[model(repeat = cfg.layers)]
+///             layer: model Layer(cfg.hidden),
+///         }
+///     }
+///
+///     /// One layer.
+///     pub struct Layer("layer", hidden: usize) {
+///         attention {
+///             #[scope(name = "self")]
+///             self_attn {
+///                 #[model(scope = "query")] query: model Dense(hidden, hidden),
+///             }
+///             output {
+///                 #[model(default_name)] first: model Dense(hidden, hidden),
+///                 #[model(default_name)] second: model Dense(hidden, hidden),
+///             }
+///         }
+///     }
+///
+///     /// The masked-LM head.
+///     pub struct Head("predictions", hidden: usize, table: Variable) {
+///         #[var(tied = table)]
+///         output_weights: [10, hidden],
+///         output_bias: [10] = zeros,
+///     }
+/// }
+///
+/// let reg = Registry::new();
+/// let cfg = Cfg { hidden: 4, layers: 2, use_token_type: false, range: 0.02 };
+/// let bert = Encoder::new(&reg, cfg)?;
+/// let layer = &bert.encoder_layer[1];
+/// assert_eq!(
+///     layer.attention_self_attn_query.kernel.name(),
+///     "bert/encoder/layer_1/attention/self/query/kernel"
+/// );
+/// assert_eq!(layer.attention_output_first.scope_name(), "bert/encoder/layer_1/attention/output/dense");
+/// assert_eq!(layer.attention_output_second.scope_name(), "bert/encoder/layer_1/attention/output/dense_1");
+/// assert!(bert.embeddings_token_type_embeddings.is_none());
+///
+/// let head = Head::new(&reg, 4, bert.embeddings_word_embeddings.clone())?;
+/// assert!(head.output_weights.ptr_eq(&bert.embeddings_word_embeddings));
+/// // A tie of the wrong shape is a typed error, and creates nothing.
+/// let before = reg.len();
+/// let err = Head::new(&reg, 5, bert.embeddings_word_embeddings.clone()).unwrap_err();
+/// assert!(matches!(err, scope::Error::TiedShapeMismatch { .. }));
+/// assert_eq!(reg.len(), before);
+/// # Ok::<(), scope::Error>(())
+/// ```
+///
 /// Mistakes are reported at compile time, all at once, as for `#[variable_scope]`; model
 /// fields flattened to the same name are one more:
 ///
@@ -266,6 +407,19 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 ///     pub struct Rnn("rnn") {
 ///         input { layer_w: [2] }
 ///         input_layer { w: [2] } // duplicate field `input_layer_w`
+///     }
+/// }
+/// ```
+///
+/// So is a repeated prefix that collides with a fixed name:
+///
+/// ```compile_fail
+/// scope::model! {
+///     pub struct Cell("cell") { w: [2] }
+///
+///     pub struct Multi("multi", n: usize) {
+///         #[model(repeat = n)] layer: model Cell,
+///         layer_0 { w: [2] } // clashes with the first element of `layer`
 ///     }
 /// }
 /// ```

@@ -290,6 +290,60 @@ pub enum Error {
         shape: Shape,
     },
 
+    /// A tied field (`#[var(tied = ..)]`) was given a variable of another registry: the
+    /// model would read a table that training in this registry never updates.
+    #[error(
+        "tied variable `{field}` in variable scope `{scope}`: {name} belongs to another \
+         registry (build the model that owns {name} and this one with the same `Registry`)"
+    )]
+    TiedOtherRegistry {
+        /// The field that refers to the variable.
+        field: String,
+        /// The variable scope the tying model was built in.
+        scope: String,
+        /// Full name of the variable given.
+        name: String,
+    },
+
+    /// A tied field was given a variable whose shape is not the declared one.
+    #[error(
+        "tied variable `{field}` in variable scope `{scope}`: expected shape {}, but {name} has \
+         shape {} (pass the variable the declaration means, or fix the declared shape)",
+        format_shape(expected),
+        format_shape(found)
+    )]
+    TiedShapeMismatch {
+        /// The field that refers to the variable.
+        field: String,
+        /// The variable scope the tying model was built in.
+        scope: String,
+        /// Full name of the variable given.
+        name: String,
+        /// The shape the declaration gives.
+        expected: Shape,
+        /// The variable's shape.
+        found: Shape,
+    },
+
+    /// A tied field was given a variable whose dtype is not the declared one.
+    #[error(
+        "tied variable `{field}` in variable scope `{scope}`: expected dtype {expected}, but \
+         {name} has dtype {found} (pass the variable the declaration means, or declare \
+         `dtype = {found}`)"
+    )]
+    TiedDtypeMismatch {
+        /// The field that refers to the variable.
+        field: String,
+        /// The variable scope the tying model was built in.
+        scope: String,
+        /// Full name of the variable given.
+        name: String,
+        /// The dtype the declaration gives.
+        expected: DType,
+        /// The variable's dtype.
+        found: DType,
+    },
+
     /// A `tf.Variable` initial value that does not fit the variable's integer dtype (TF
     /// refuses it rather than wrap or saturate).
     #[error(

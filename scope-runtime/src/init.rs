@@ -158,7 +158,7 @@ impl Initializer {
         // Seeded only for the random initializers: constant ones are on the hot path.
         let rng = || StdRng::seed_from_u64(seed);
         let data = match self {
-            Initializer::Value(t) => return Ok(t.clone()),
+            Initializer::Value(t) => return t.try_clone(),
             Initializer::Constant(v) => TensorData::filled(dtype, n, *v)?,
             Initializer::ConstantInt(v) => TensorData::filled(dtype, n, *v as f64)?,
             Initializer::ConstantBool(v) => TensorData::filled(dtype, n, f64::from(u8::from(*v)))?,

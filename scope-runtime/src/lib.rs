@@ -26,7 +26,10 @@ mod variable;
 pub use dtype::DType;
 pub use error::{Error, NameContext, Result};
 pub use init::Initializer;
-pub use model::{flatten_manifest, ManifestEntry, Model, ModelScope, VarManifest};
+pub use model::{
+    flatten_manifest, repeated_scope_name, tied_variable, ManifestEntry, Model, ModelScope,
+    TiedManifest, VarManifest,
+};
 pub use names::validate_scope_name;
 pub use registry::{
     Collection, Registry, RegistryBuilder, VarSpec, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_NAME_LEN,

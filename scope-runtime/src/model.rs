@@ -25,12 +25,14 @@
 //!   model) as the source declares it, so tools can list a model's parameters without a
 //!   registry.
 
+use std::borrow::Borrow;
+use std::collections::HashMap;
 use std::fmt;
 
 use crate::dtype::DType;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::registry::Registry;
-use crate::scope::{VariableScope, VariableScopeGuard};
+use crate::scope::{Reuse, VariableScope, VariableScopeGuard};
 use crate::variable::Variable;
 
 /// A model: a set of variables created together in one variable scope.
@@ -180,10 +182,136 @@ impl ModelScope {
         })
     }
 
+    /// Enters a scope named after `base` through the current scope's `default_name`
+    /// counters: `base` the first time, then `base_1`, `base_2`, ... (TF's
+    /// `variable_scope(None, default_name=base)`). How `tf.layers` names a layer built
+    /// without a name and without `reuse=True`, and what `#[model(default_name)]` generates.
+    ///
+    /// ```
+    /// use scope::{ModelScope, Registry};
+    /// let reg = Registry::new();
+    /// let names: Vec<String> = (0..3)
+    ///     .map(|_| Ok(ModelScope::enter_default_name(&reg, "dense")?.scope().name().to_owned()))
+    ///     .collect::<scope::Result<_>>()?;
+    /// assert_eq!(names, ["dense", "dense_1", "dense_2"]);
+    /// # Ok::<(), scope::Error>(())
+    /// ```
+    pub fn enter_default_name(reg: &Registry, base: &str) -> Result<ModelScope> {
+        ModelScope::enter_layer(reg, base, Reuse::No)
+    }
+
+    /// Enters the scope of a layer built the way `tf.layers` builds one without a `name`
+    /// (`_set_scope` in TF's `legacy_tf_layers/base.py`), where `reuse` is the layer's own
+    /// `reuse=` argument (not the enclosing scope's):
+    ///
+    /// * `reuse` set (`Reuse::Yes` or `Reuse::Auto`): opens `base` itself with that reuse, so
+    ///   the layer finds the variables an earlier `base` layer made;
+    /// * otherwise: [`ModelScope::enter_default_name`], counting `base`, `base_1`, ... in the
+    ///   current scope. The counters restart whenever the enclosing named scope is opened
+    ///   again, so a model re-entered with reuse meets the same names in the same order.
+    ///
+    /// A layer given a `name` is not built this way: `tf.layers` opens that name as is, which
+    /// is [`ModelScope::enter`] (`#[model(scope = "query")]`).
+    pub fn enter_layer(reg: &Registry, base: &str, reuse: Reuse) -> Result<ModelScope> {
+        let builder = if reuse.is_set() {
+            reg.variable_scope(base).reuse(reuse)
+        } else {
+            reg.variable_scope(None).default_name(base)
+        };
+        let guard = builder.enter()?;
+        Ok(ModelScope {
+            scope: guard.scope().clone(),
+            _guard: Some(guard),
+        })
+    }
+
     /// The scope object the model records as its own.
     pub fn scope(&self) -> &VariableScope {
         &self.scope
     }
+}
+
+/// The scope of element `index` of a repeated sub-model: `prefix_index` (BERT's
+/// `layer_0 .. layer_{n-1}`, TF1 `MultiRNNCell`'s `cell_0 ..`).
+///
+/// ```
+/// assert_eq!(scope::repeated_scope_name("layer", 11), "layer_11");
+/// ```
+pub fn repeated_scope_name(prefix: &str, index: usize) -> String {
+    format!("{prefix}_{index}")
+}
+
+/// Checks a tied field (`#[var(tied = ..)]`): `owner` must be a variable of `reg` with the
+/// declared `shape` (and `dtype`, if declared). Returns a handle to it; creates nothing and
+/// changes nothing, whether it passes or fails.
+///
+/// Errors name `field` (its path in the tying model, `cls/output_weights`) and the tying
+/// model's variable scope: `model_scope` inside the current one (`""`: the current one),
+/// which lets generated code check ties before it opens the model's scope.
+///
+/// ```
+/// use scope::{tied_variable, Error, Registry, VarSpec};
+/// let reg = Registry::new();
+/// let table = reg.get_variable("word_embeddings", VarSpec::new().shape([10, 4]))?;
+/// let tied = tied_variable(&reg, "cls", "output_weights", &table, &[10, 4], None)?;
+/// assert!(tied.ptr_eq(&table));
+/// let err = tied_variable(&reg, "cls", "output_weights", &table, &[4, 10], None).unwrap_err();
+/// assert!(matches!(err, Error::TiedShapeMismatch { .. }));
+/// assert!(err.to_string().contains("`output_weights` in variable scope `cls`"));
+/// # Ok::<(), scope::Error>(())
+/// ```
+pub fn tied_variable(
+    reg: &Registry,
+    model_scope: &str,
+    field: &str,
+    owner: impl Borrow<Variable>,
+    shape: &[usize],
+    dtype: Option<DType>,
+) -> Result<Variable> {
+    let owner = owner.borrow();
+    let scope = || join(reg.current_variable_scope().name(), model_scope);
+    if !reg.owns(owner) {
+        return Err(Error::TiedOtherRegistry {
+            field: field.to_owned(),
+            scope: scope(),
+            name: owner.name().to_owned(),
+        });
+    }
+    if owner.shape() != shape {
+        return Err(Error::TiedShapeMismatch {
+            field: field.to_owned(),
+            scope: scope(),
+            name: owner.name().to_owned(),
+            expected: shape.to_vec(),
+            found: owner.shape().to_vec(),
+        });
+    }
+    if let Some(expected) = dtype {
+        if owner.dtype() != expected {
+            return Err(Error::TiedDtypeMismatch {
+                field: field.to_owned(),
+                scope: scope(),
+                name: owner.name().to_owned(),
+                expected,
+                found: owner.dtype(),
+            });
+        }
+    }
+    Ok(owner.clone())
+}
+
+/// What a model declares about a field that refers to another model's variable
+/// (`#[var(tied = ..)]`): it creates nothing, and the owner lists the variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TiedManifest {
+    /// The field's name (`output_weights`); not a name in the registry.
+    pub field: &'static str,
+    /// The expression that gives the variable, as written (`table`).
+    pub owner: &'static str,
+    /// The shape the variable must have, as written (`[vocab, hidden]`).
+    pub shape: &'static str,
+    /// The dtype the variable must have, if declared.
+    pub dtype: Option<DType>,
 }
 
 /// What a model declares about one variable, available without building it.
@@ -229,9 +357,48 @@ pub enum ManifestEntry {
         /// The nested model's own manifest.
         manifest: &'static [ManifestEntry],
     },
+    /// A nested model built a run-time number of times, element `i` in scope
+    /// `{prefix}_{i}` (`#[model(repeat = n)]`).
+    Repeated {
+        /// The scope prefix (`layer`): the field's `scope` override, or its name.
+        prefix: &'static str,
+        /// The count expression, as written (`cfg.num_hidden_layers`).
+        count: &'static str,
+        /// The nested model's type, as written in the declaration.
+        type_name: &'static str,
+        /// The nested model's own manifest.
+        manifest: &'static [ManifestEntry],
+    },
+    /// A nested model whose scope comes from the enclosing scope's `default_name` counters
+    /// (`#[model(default_name)]`): `base`, then `base_1`, ... in declaration order.
+    DefaultNamed {
+        /// The base name (`dense`): the nested type's [`Model::SCOPE`] or the given one.
+        base: &'static str,
+        /// The nested model's type, as written in the declaration.
+        type_name: &'static str,
+        /// The nested model's own manifest.
+        manifest: &'static [ManifestEntry],
+    },
+    /// A variable or nested model that exists only when `condition` holds at build time
+    /// (`when = ..`).
+    Optional {
+        /// The condition, as written (`cfg.use_token_type`).
+        condition: &'static str,
+        /// What exists when it holds.
+        entry: &'static ManifestEntry,
+    },
+    /// A field that refers to another model's variable; nothing is created for it.
+    Tied(TiedManifest),
 }
 
 /// Flattens a manifest: every variable with its relative path, nested models included.
+///
+/// * Optional entries are listed as if present.
+/// * Elements of a repeated model are listed once, with `{i}` for the index
+///   (`layer_{i}/attention/query/kernel`).
+/// * Default-named models take `base`, `base_1`, ... as TF would in a freshly opened scope,
+///   counting the sub-scopes and nested models declared before them.
+/// * Tied fields are not listed: their owner lists the variable.
 pub fn flatten_manifest(entries: &'static [ManifestEntry]) -> Vec<(String, &'static VarManifest)> {
     let mut out = Vec::new();
     flatten_into(entries, "", &mut out);
@@ -243,21 +410,66 @@ fn flatten_into(
     prefix: &str,
     out: &mut Vec<(String, &'static VarManifest)>,
 ) {
+    // TF's `default_name` counters of the scope `prefix`, by sub-scope name.
+    let mut opened: HashMap<String, u32> = HashMap::new();
     for entry in entries {
-        match entry {
-            ManifestEntry::Variable(var) => out.push((join(prefix, var.name), var)),
-            ManifestEntry::Scope { name, entries } => {
-                flatten_into(entries, &join(prefix, name), out);
-            }
-            ManifestEntry::Model {
-                scope, manifest, ..
-            } => flatten_into(manifest, &join(prefix, scope), out),
-        }
+        flatten_entry(entry, prefix, &mut opened, out);
     }
 }
 
+fn flatten_entry(
+    entry: &'static ManifestEntry,
+    prefix: &str,
+    opened: &mut HashMap<String, u32>,
+    out: &mut Vec<(String, &'static VarManifest)>,
+) {
+    fn open(opened: &mut HashMap<String, u32>, name: String) -> String {
+        *opened.entry(name.clone()).or_insert(0) += 1;
+        name
+    }
+    match entry {
+        ManifestEntry::Variable(var) => out.push((join(prefix, var.name), var)),
+        ManifestEntry::Scope { name, entries } => {
+            let name = open(opened, (*name).to_owned());
+            flatten_into(entries, &join(prefix, &name), out);
+        }
+        ManifestEntry::Model {
+            scope, manifest, ..
+        } => {
+            let name = open(opened, (*scope).to_owned());
+            flatten_into(manifest, &join(prefix, &name), out);
+        }
+        ManifestEntry::Repeated {
+            prefix: repeated,
+            manifest,
+            ..
+        } => flatten_into(manifest, &join(prefix, &format!("{repeated}_{{i}}")), out),
+        ManifestEntry::DefaultNamed { base, manifest, .. } => {
+            let name = unique_name(opened, base);
+            let name = open(opened, name);
+            flatten_into(manifest, &join(prefix, &name), out);
+        }
+        ManifestEntry::Optional { entry, .. } => flatten_entry(entry, prefix, opened, out),
+        ManifestEntry::Tied(_) => {}
+    }
+}
+
+/// TF's `_get_unique_variable_scope` over one scope's counters.
+fn unique_name(opened: &HashMap<String, u32>, base: &str) -> String {
+    let taken = |name: &str| opened.get(name).is_some_and(|&n| n > 0);
+    if !taken(base) {
+        return base.to_owned();
+    }
+    (1..)
+        .map(|i| format!("{base}_{i}"))
+        .find(|name| !taken(name))
+        .expect("finitely many names are taken")
+}
+
 fn join(prefix: &str, path: &str) -> String {
-    if prefix.is_empty() {
+    if path.is_empty() {
+        prefix.to_owned()
+    } else if prefix.is_empty() {
         path.to_owned()
     } else {
         format!("{prefix}/{path}")
@@ -321,6 +533,117 @@ mod tests {
         let flat = flatten_manifest(OUTER);
         let paths: Vec<_> = flat.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(paths, ["w", "cell/basic_lstm_cell/kernel"]);
+    }
+
+    const LAYERS: &[ManifestEntry] = &[
+        ManifestEntry::Model {
+            scope: "dense_1",
+            type_name: "Cell",
+            manifest: INNER,
+        },
+        ManifestEntry::DefaultNamed {
+            base: "dense",
+            type_name: "Cell",
+            manifest: INNER,
+        },
+        ManifestEntry::Optional {
+            condition: "flag",
+            entry: &ManifestEntry::DefaultNamed {
+                base: "dense",
+                type_name: "Cell",
+                manifest: INNER,
+            },
+        },
+        ManifestEntry::Repeated {
+            prefix: "layer",
+            count: "n",
+            type_name: "Cell",
+            manifest: INNER,
+        },
+        ManifestEntry::Tied(TiedManifest {
+            field: "table",
+            owner: "emb",
+            shape: "[2, 3]",
+            dtype: None,
+        }),
+    ];
+
+    #[test]
+    fn flattens_new_forms_as_tf_names_them() {
+        let flat = flatten_manifest(LAYERS);
+        let paths: Vec<_> = flat.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "dense_1/basic_lstm_cell/kernel",
+                "dense/basic_lstm_cell/kernel",
+                // `dense` and `dense_1` are taken.
+                "dense_2/basic_lstm_cell/kernel",
+                "layer_{i}/basic_lstm_cell/kernel",
+            ]
+        );
+    }
+
+    #[test]
+    fn repeated_names_are_indexed() {
+        assert_eq!(repeated_scope_name("cell", 0), "cell_0");
+    }
+
+    #[test]
+    fn default_names_count_like_tf() {
+        let reg = Registry::new();
+        let outer = reg.variable_scope("m").enter().unwrap();
+        let a = ModelScope::enter_default_name(&reg, "dense").unwrap();
+        assert_eq!(a.scope().name(), "m/dense");
+        drop(a);
+        let names: Vec<String> = (0..2)
+            .map(|_| {
+                let s = ModelScope::enter_default_name(&reg, "dense").unwrap();
+                s.scope().name().to_owned()
+            })
+            .collect();
+        assert_eq!(names, ["m/dense_1", "m/dense_2"]);
+        // With the layer's own reuse, the base name itself, reusing.
+        let r = ModelScope::enter_layer(&reg, "dense", Reuse::Yes).unwrap();
+        assert_eq!(r.scope().name(), "m/dense");
+        assert_eq!(r.scope().reuse(), Reuse::Yes);
+        drop(r);
+        drop(outer);
+        // Re-opening `m` restarts its counters.
+        let _outer = reg.variable_scope("m").enter().unwrap();
+        let again = ModelScope::enter_default_name(&reg, "dense").unwrap();
+        assert_eq!(again.scope().name(), "m/dense");
+    }
+
+    #[test]
+    fn tied_checks_registry_shape_and_dtype() {
+        use crate::registry::VarSpec;
+        let reg = Registry::new();
+        let other = Registry::new();
+        let table = reg
+            .get_variable("emb", VarSpec::new().shape([4, 3]))
+            .unwrap();
+        let stranger = other
+            .get_variable("emb", VarSpec::new().shape([4, 3]))
+            .unwrap();
+        assert!(
+            tied_variable(&reg, "", "t", &table, &[4, 3], Some(DType::F32))
+                .unwrap()
+                .ptr_eq(&table)
+        );
+        let err = tied_variable(&reg, "", "t", stranger, &[4, 3], None).unwrap_err();
+        assert!(matches!(err, Error::TiedOtherRegistry { .. }), "{err}");
+        let _inside = reg.variable_scope("outer").enter().unwrap();
+        let err = tied_variable(&reg, "m", "t", &table, &[3, 4], None).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("variable scope `outer/m`"), "{msg}");
+        assert!(
+            msg.contains("`t`") && msg.contains("emb") && msg.contains("(3, 4)"),
+            "{msg}"
+        );
+        let err = tied_variable(&reg, "", "t", &table, &[4, 3], Some(DType::F64)).unwrap_err();
+        assert!(matches!(err, Error::TiedDtypeMismatch { .. }), "{err}");
+        assert_eq!(reg.len(), 1);
     }
 
     #[test]

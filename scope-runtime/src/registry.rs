@@ -169,7 +169,6 @@ struct Shared {
     absolute_ops: bool,
     /// The global collection, in creation order.
     global: Vec<Listed>,
-    next_id: u64,
 }
 
 /// What the uniquifier needs to know of the variable named exactly `name`, if any.
@@ -546,10 +545,10 @@ impl Registry {
             return share(found, reuse, requested.as_deref(), dtype, &full_name, scope);
         }
         let (op_name, implicit_name) = shared.claim_op_name("", &full_name, Some(helpers))?;
-        shared.next_id += 1;
         let stored_under_name = op_name == full_name;
         let var = Variable::registered(
-            shared.next_id,
+            // Taken under the write lock: ids increase in this registry's creation order.
+            crate::variable::next_id(),
             op_name.into_boxed_str(),
             trainable.unwrap_or(true),
             value,
@@ -600,16 +599,16 @@ impl Registry {
         let (scope_stack, scope_name) = op_base(stack, name, Some(Helpers::FromValue));
         validate_scope_name(scope_name, context_of(scope_stack))?;
         let value = match options.dtype {
-            Some(dtype) => convert_value(&value, dtype, name)?,
+            Some(dtype) => convert_value(value, dtype, name)?,
             None => value,
         };
         check_op_name(stack, name, Some(Helpers::FromValue))?;
         let mut shared = self.write();
         let (op_name, implicit_name) =
             shared.claim_op_name(stack, name, Some(Helpers::FromValue))?;
-        shared.next_id += 1;
         let var = Variable::registered(
-            shared.next_id,
+            // Taken under the write lock: ids increase in this registry's creation order.
+            crate::variable::next_id(),
             op_name.into_boxed_str(),
             options.trainable.unwrap_or(true),
             value,
@@ -689,6 +688,12 @@ impl Registry {
         self.read().by_name.get(name).cloned()
     }
 
+    /// Whether `var` is one of this registry's variables (not merely one with the same name
+    /// in another registry).
+    pub fn owns(&self, var: &Variable) -> bool {
+        self.variable(var.name()).is_some_and(|v| v.ptr_eq(var))
+    }
+
     /// The variable `get_variable` stored under full name `key` (usually its op name).
     pub fn stored_variable(&self, key: &str) -> Option<Variable> {
         self.read().stored(key).cloned()
@@ -751,10 +756,13 @@ fn first_element(value: &Tensor) -> String {
 /// value: floats refuse integer and bool types, integers refuse bool, and an integer that
 /// does not fit `int32` is refused with [`Error::ValueOutOfRange`]; bools and widening
 /// conversions pass. Integers never go through `f64`.
-fn convert_value(value: &Tensor, dtype: DType, name: &str) -> Result<Tensor> {
+///
+/// Takes the value, so keeping its dtype copies nothing; a conversion that cannot get its
+/// buffer is [`Error::VariableShapeOverflow`], never an abort.
+fn convert_value(value: Tensor, dtype: DType, name: &str) -> Result<Tensor> {
     let from = value.dtype();
     if from == dtype {
-        return Ok(value.clone());
+        return Ok(value);
     }
     let refused = (from.is_floating() && !dtype.is_floating())
         || (matches!(from, DType::I32 | DType::I64) && dtype == DType::Bool);
@@ -763,24 +771,20 @@ fn convert_value(value: &Tensor, dtype: DType, name: &str) -> Result<Tensor> {
         return Err(Error::InitializerType {
             name: name.to_owned(),
             dtype,
-            value: first_element(value),
+            value: first_element(&value),
             kind,
         });
     }
     if let (TensorData::I64(v), DType::I32) = (value.data(), dtype) {
-        let narrowed: Vec<i32> = v
-            .iter()
-            .map(|&x| {
-                i32::try_from(x).map_err(|_| Error::ValueOutOfRange {
-                    name: name.to_owned(),
-                    dtype,
-                    value: x.to_string(),
-                })
-            })
-            .collect::<Result<_>>()?;
-        return Tensor::new(value.shape(), TensorData::I32(narrowed));
+        if let Some(x) = v.iter().find(|&&x| i32::try_from(x).is_err()) {
+            return Err(Error::ValueOutOfRange {
+                name: name.to_owned(),
+                dtype,
+                value: x.to_string(),
+            });
+        }
     }
-    Ok(value.cast(dtype))
+    value.cast(dtype).map_err(|e| name_variable(e, name))
 }
 
 /// TF names an op whose name is empty after its type, at the root: a variable named `""` is

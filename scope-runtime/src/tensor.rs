@@ -59,6 +59,11 @@ fn try_collect<T>(values: impl ExactSizeIterator<Item = T>) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// Converts every element of `values` with `f` into a fallibly reserved `Vec`.
+fn try_map<S: Copy, D>(values: &[S], f: impl Fn(S) -> D) -> Result<Vec<D>> {
+    try_collect(values.iter().map(|&x| f(x)))
+}
+
 /// Formats a shape the way TensorFlow prints a `TensorShape`: `()`, `(2,)`, `(10, 11)`.
 pub fn format_shape(shape: &[usize]) -> String {
     match shape {
@@ -317,51 +322,77 @@ impl Tensor {
         self.data.to_f64_vec()
     }
 
+    /// A copy, or [`Error::ShapeOverflow`] if the memory cannot be had (`clone` would abort
+    /// the process instead).
+    pub fn try_clone(&self) -> Result<Tensor> {
+        let data = match &self.data {
+            TensorData::F16(v) => TensorData::F16(try_map(v, |x| x)?),
+            TensorData::F32(v) => TensorData::F32(try_map(v, |x| x)?),
+            TensorData::F64(v) => TensorData::F64(try_map(v, |x| x)?),
+            TensorData::I32(v) => TensorData::I32(try_map(v, |x| x)?),
+            TensorData::I64(v) => TensorData::I64(try_map(v, |x| x)?),
+            TensorData::Bool(v) => TensorData::Bool(try_map(v, |x| x)?),
+        };
+        Ok(Tensor {
+            shape: self.shape.clone(),
+            data,
+        })
+    }
+
     /// Converts to another dtype with `tf.cast`'s semantics: floats round to the nearest
     /// representable value, floats to integers truncate toward zero (saturating), integers
     /// narrow by wrapping (`int64` -> `int32`), and bool is `x != 0`. Integers convert to
     /// integers directly, never through `f64`, so no `int64` loses precision.
-    pub fn cast(&self, dtype: DType) -> Tensor {
+    ///
+    /// Fails with [`Error::ShapeOverflow`] if the new buffer cannot be allocated (a `bool`
+    /// tensor cast to `float64` needs eight times its size); nothing else can fail.
+    pub fn cast(&self, dtype: DType) -> Result<Tensor> {
         if dtype == self.dtype() {
-            return self.clone();
+            return self.try_clone();
         }
-        let data = match (&self.data, dtype) {
-            (TensorData::I32(v), DType::I64) => {
-                TensorData::I64(v.iter().map(|&x| x.into()).collect())
+        // Element by element, straight into the new buffer: no intermediate copy.
+        let converted = match (&self.data, dtype) {
+            (TensorData::I32(v), DType::I64) => try_map(v, i64::from).map(TensorData::I64),
+            (TensorData::I64(v), DType::I32) => try_map(v, |x| x as i32).map(TensorData::I32),
+            (TensorData::I64(v), DType::F32) => try_map(v, |x| x as f32).map(TensorData::F32),
+            (TensorData::I64(v), DType::Bool) => try_map(v, |x| x != 0).map(TensorData::Bool),
+            (TensorData::F16(v), _) => {
+                TensorData::from_f64_iter(dtype, v.iter().map(|x| x.to_f64()))
             }
-            (TensorData::I64(v), DType::I32) => {
-                TensorData::I32(v.iter().map(|&x| x as i32).collect())
+            (TensorData::F32(v), _) => {
+                TensorData::from_f64_iter(dtype, v.iter().map(|&x| f64::from(x)))
             }
-            (TensorData::I64(v), DType::F32) => {
-                TensorData::F32(v.iter().map(|&x| x as f32).collect())
+            (TensorData::F64(v), _) => TensorData::from_f64_iter(dtype, v.iter().copied()),
+            (TensorData::I32(v), _) => {
+                TensorData::from_f64_iter(dtype, v.iter().map(|&x| f64::from(x)))
             }
-            (TensorData::I64(v), DType::Bool) => {
-                TensorData::Bool(v.iter().map(|&x| x != 0).collect())
+            (TensorData::I64(v), _) => {
+                TensorData::from_f64_iter(dtype, v.iter().map(|&x| x as f64))
             }
-            (data, dtype) => {
-                let values = data.to_f64_vec();
-                match TensorData::from_f64_iter(dtype, values.into_iter()) {
-                    Ok(data) => data,
-                    // The new buffer is at most 8x one already held (bool -> f64); failing
-                    // to allocate it is what a failed `clone` does.
-                    Err(_) => std::alloc::handle_alloc_error(
-                        std::alloc::Layout::array::<f64>(self.len())
-                            .unwrap_or(std::alloc::Layout::new::<u8>()),
-                    ),
-                }
+            (TensorData::Bool(v), _) => {
+                TensorData::from_f64_iter(dtype, v.iter().map(|&x| f64::from(u8::from(x))))
             }
         };
-        Tensor {
+        let data = converted.map_err(|_| Error::ShapeOverflow {
+            shape: self.shape.to_vec(),
+        })?;
+        Ok(Tensor {
             shape: self.shape.clone(),
             data,
-        }
+        })
     }
 
     /// The raw little-endian bytes of the elements (bool as one byte each), as checkpoints
-    /// store them.
-    pub fn to_le_bytes(&self) -> Vec<u8> {
-        fn collect<T, const N: usize>(v: &[T], f: impl Fn(&T) -> [u8; N]) -> Vec<u8> {
-            v.iter().flat_map(f).collect()
+    /// store them. Fails with [`Error::ShapeOverflow`] if the buffer cannot be allocated.
+    pub fn to_le_bytes(&self) -> Result<Vec<u8>> {
+        fn collect<T, const N: usize>(v: &[T], f: impl Fn(&T) -> [u8; N]) -> Result<Vec<u8>> {
+            let mut out = Vec::new();
+            out.try_reserve_exact(v.len().saturating_mul(N))
+                .map_err(|_| Error::ShapeOverflow {
+                    shape: vec![v.len(), N],
+                })?;
+            out.extend(v.iter().flat_map(f));
+            Ok(out)
         }
         match &self.data {
             TensorData::F16(v) => collect(v, |x| x.to_le_bytes()),
@@ -369,7 +400,7 @@ impl Tensor {
             TensorData::F64(v) => collect(v, |x| x.to_le_bytes()),
             TensorData::I32(v) => collect(v, |x| x.to_le_bytes()),
             TensorData::I64(v) => collect(v, |x| x.to_le_bytes()),
-            TensorData::Bool(v) => v.iter().map(|&b| u8::from(b)).collect(),
+            TensorData::Bool(v) => collect(v, |&b| [u8::from(b)]),
         }
     }
 
@@ -385,19 +416,23 @@ impl Tensor {
                 len: bytes.len() / dtype.size_of().max(1),
             });
         }
-        fn chunks<T, const N: usize>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
-            b.chunks_exact(N)
-                .map(|c| f(c.try_into().expect("chunks_exact yields N bytes")))
-                .collect()
+        fn chunks<T, const N: usize>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Result<Vec<T>> {
+            try_collect(
+                b.chunks_exact(N)
+                    .map(|c| f(c.try_into().expect("chunks_exact yields N bytes"))),
+            )
         }
         let data = match dtype {
-            DType::F16 => TensorData::F16(chunks(bytes, f16::from_le_bytes)),
-            DType::F32 => TensorData::F32(chunks(bytes, f32::from_le_bytes)),
-            DType::F64 => TensorData::F64(chunks(bytes, f64::from_le_bytes)),
-            DType::I32 => TensorData::I32(chunks(bytes, i32::from_le_bytes)),
-            DType::I64 => TensorData::I64(chunks(bytes, i64::from_le_bytes)),
-            DType::Bool => TensorData::Bool(bytes.iter().map(|&b| b != 0).collect()),
-        };
+            DType::F16 => chunks(bytes, f16::from_le_bytes).map(TensorData::F16),
+            DType::F32 => chunks(bytes, f32::from_le_bytes).map(TensorData::F32),
+            DType::F64 => chunks(bytes, f64::from_le_bytes).map(TensorData::F64),
+            DType::I32 => chunks(bytes, i32::from_le_bytes).map(TensorData::I32),
+            DType::I64 => chunks(bytes, i64::from_le_bytes).map(TensorData::I64),
+            DType::Bool => chunks(bytes, |[b]: [u8; 1]| b != 0).map(TensorData::Bool),
+        }
+        .map_err(|_| Error::ShapeOverflow {
+            shape: shape.to_vec(),
+        })?;
         Tensor::new(shape, data)
     }
 }
@@ -504,7 +539,7 @@ mod tests {
     #[test]
     fn bytes_round_trip() {
         let t = Tensor::from_f32(&[2, 3], (0..6).map(|i| i as f32 * 0.5).collect()).unwrap();
-        let b = t.to_le_bytes();
+        let b = t.to_le_bytes().unwrap();
         assert_eq!(Tensor::from_le_bytes(DType::F32, &[2, 3], &b).unwrap(), t);
         assert!(Tensor::from_le_bytes(DType::F32, &[2, 3], &b[..5]).is_err());
     }

@@ -1,6 +1,7 @@
 //! Variable handles: cheap clones of one shared, lockable storage.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ndarray::ArrayViewMutD;
@@ -9,6 +10,16 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::registry::Registry;
 use crate::tensor::Tensor;
+
+/// The next variable id: one counter for the whole process, so that the tape, `Gradients`
+/// and the optimizers, which key variables by id, never confuse the variables of two
+/// registries.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh variable id, never handed out before in this process.
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
 
 /// A named variable: a handle to storage shared by every clone.
 ///
@@ -164,7 +175,8 @@ impl Variable {
         self.inner.shape.iter().product()
     }
 
-    /// A registry-unique number, in creation order.
+    /// A number unique in the process (across every registry), increasing in each registry's
+    /// creation order. Two handles have the same id exactly when they are the same variable.
     pub fn id(&self) -> u64 {
         self.inner.id
     }

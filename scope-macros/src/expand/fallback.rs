@@ -8,7 +8,7 @@ use quote::quote;
 use syn::LitStr;
 
 use super::{init_text, private, shape_text};
-use crate::ast::{Item, ModelDef, Source, VarDecl};
+use crate::ast::{tokens_text, Item, ModelDef, ModelField, Source, VarDecl};
 use crate::check::{derived_debug, unstorable};
 use crate::parse::attr::is_helper;
 
@@ -187,20 +187,25 @@ fn dsl_fields(items: &[Item], prefix: &str, seen: &mut Vec<String>, out: &mut Ve
             Item::Var(var) => {
                 let (attrs, vis, field) = (&var.attrs, &var.vis, &var.field);
                 let doc = var_doc(var, prefix);
+                let ty = match &var.when {
+                    Some(_) => quote!(::core::option::Option<#p::Variable>),
+                    None => quote!(#p::Variable),
+                };
                 out.push(quote! {
                     #(#attrs)*
                     #[doc = #doc]
-                    #vis #field: #p::Variable,
+                    #vis #field: #ty,
                 });
             }
             Item::Model(model) => {
                 let (attrs, vis, field, ty) = (&model.attrs, &model.vis, &model.field, &model.ty);
-                let doc = match &model.scope {
-                    Some(scope) => format!(" Nested model in scope `{prefix}{}`.", scope.value()),
-                    None if prefix.is_empty() => {
-                        " Nested model in its own default scope.".to_owned()
-                    }
-                    None => format!(" Nested model in `{prefix}`, in its own default scope."),
+                let doc = model_doc(model, prefix);
+                let ty = if model.repeat.is_some() {
+                    quote!(::std::vec::Vec<#ty>)
+                } else if model.when.is_some() {
+                    quote!(::core::option::Option<#ty>)
+                } else {
+                    quote!(#ty)
                 };
                 out.push(quote! {
                     #(#attrs)*
@@ -209,15 +214,58 @@ fn dsl_fields(items: &[Item], prefix: &str, seen: &mut Vec<String>, out: &mut Ve
                 });
             }
             Item::Scope(sub) => {
-                let prefix = format!("{prefix}{}/", crate::ast::unraw(&sub.ident));
+                let prefix = format!("{prefix}{}/", sub.scope_name().0);
                 dsl_fields(&sub.items, &prefix, seen, out);
             }
         }
     }
 }
 
+/// ` Nested model in scope `encoder/layer_{i}`, for each `i` below `n`.`, ...
+fn model_doc(model: &ModelField, prefix: &str) -> String {
+    let mut doc = if let Some(repeat) = &model.repeat {
+        format!(
+            " Nested models in scopes `{prefix}{}_{{i}}`, for `i` in `0..{}`",
+            model.repeat_prefix().0,
+            tokens_text(&repeat.expr)
+        )
+    } else if let Some(default) = &model.default_name {
+        let base = match &default.base {
+            Some(base) => format!("`{}`", base.value()),
+            None => "its type's default scope".to_owned(),
+        };
+        let place = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!(" in `{prefix}`")
+        };
+        format!(
+            " Nested model{place}, in a scope named after {base} by the `default_name` \
+             counters (`dense`, `dense_1`, ...)"
+        )
+    } else {
+        match &model.scope {
+            Some(scope) => format!(" Nested model in scope `{prefix}{}`", scope.value()),
+            None if prefix.is_empty() => " Nested model in its own default scope".to_owned(),
+            None => format!(" Nested model in `{prefix}`, in its own default scope"),
+        }
+    };
+    if let Some(when) = &model.when {
+        doc.push_str(&format!("; built only when `{}`", tokens_text(&when.expr)));
+    }
+    doc.push('.');
+    doc
+}
+
 /// ` Variable `input_layer/weights`: shape `[in_size, units]`, random_normal(0.0, 0.5).`
 fn var_doc(var: &VarDecl, prefix: &str) -> String {
+    if let Some(tied) = &var.tied {
+        let shape = var.shape.as_ref().map_or_else(String::new, shape_text);
+        return format!(
+            " Another model's variable, `{}`, checked to have shape `{shape}`; not created here.",
+            tokens_text(&tied.expr)
+        );
+    }
     let mut doc = format!(" Variable `{prefix}{}`", var.var_name().0);
     let mut parts = Vec::new();
     if let Some(shape) = &var.shape {
@@ -235,6 +283,12 @@ fn var_doc(var: &VarDecl, prefix: &str) -> String {
     if !parts.is_empty() {
         doc.push_str(": ");
         doc.push_str(&parts.join(", "));
+    }
+    if let Some(when) = &var.when {
+        doc.push_str(&format!(
+            "; created only when `{}`",
+            tokens_text(&when.expr)
+        ));
     }
     doc.push('.');
     doc

@@ -7,12 +7,14 @@ mod fallback;
 #[cfg(test)]
 mod snapshots;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr};
 
-use crate::ast::{fields, tokens_text, unraw, InitDecl, InitKind, Item, ModelDef, VarDecl};
+use crate::ast::{
+    fields, tokens_text, unraw, InitDecl, InitKind, Item, KeyExpr, ModelDef, ModelField, VarDecl,
+};
 use crate::check::check;
 use crate::ctxt::Ctxt;
 use crate::parse;
@@ -111,8 +113,11 @@ fn model_impl(def: &ModelDef) -> TokenStream {
     let arg_types = def.args.iter().map(|a| &a.ty);
     let arg_names = def.args.iter().map(|a| &a.ident);
     let manifest = manifest_entries(&def.items);
+    let locals: Vec<String> = fields(&def.items).into_iter().map(unraw).collect();
+    let mut ties = TokenStream::new();
+    check_ties_first(&def.items, "", &locals, &mut ties);
     let mut body = TokenStream::new();
-    build_items(&def.items, 1, &mut body);
+    build_items(&def.items, 1, &locals, &mut body);
     let fields = fields(&def.items);
     let visit: Vec<TokenStream> = visit_items(&def.items);
     let visitor = if visit.is_empty() {
@@ -132,6 +137,7 @@ fn model_impl(def: &ModelDef) -> TokenStream {
                 __scope_name: &str,
                 (#(#arg_names,)*): Self::Args,
             ) -> #p::Result<Self> {
+                #ties
                 let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
                 #body
                 ::core::result::Result::Ok(Self {
@@ -151,47 +157,215 @@ fn model_impl(def: &ModelDef) -> TokenStream {
     }
 }
 
-/// The statements that build `items`, in declaration order; `depth` numbers the guards of
-/// nested sub-scopes.
-fn build_items(items: &[Item], depth: usize, out: &mut TokenStream) {
-    let p = private();
+/// Whether a tied variable is checked before the model opens its scope: unless its
+/// expression names a field of the model (an earlier part), which exists only in order.
+fn tie_first(var: &VarDecl, locals: &[String]) -> bool {
+    var.tied
+        .as_ref()
+        .is_some_and(|tied| !mentions_local(&tied.expr, locals))
+}
+
+/// Whether `tokens` use one of `locals` as a variable (not as `.field` or `path::item`).
+fn mentions_local(tokens: &TokenStream, locals: &[String]) -> bool {
+    use proc_macro2::TokenTree;
+    let mut after_path_punct = false;
+    for tt in tokens.clone() {
+        let mentions = match &tt {
+            TokenTree::Ident(ident) => !after_path_punct && locals.contains(&unraw(ident)),
+            TokenTree::Group(g) => mentions_local(&g.stream(), locals),
+            _ => false,
+        };
+        if mentions {
+            return true;
+        }
+        after_path_punct = matches!(&tt, TokenTree::Punct(p) if matches!(p.as_char(), '.' | ':'));
+    }
+    false
+}
+
+/// The checks of the tied variables that [`tie_first`] hoists, with their paths in the model
+/// (`cls/output_weights`): a failed tie then creates nothing and opens no scope.
+fn check_ties_first(items: &[Item], path: &str, locals: &[String], out: &mut TokenStream) {
     for item in items {
         match item {
+            Item::Var(var) if tie_first(var, locals) => {
+                if let Some(tie) = &var.tied {
+                    let field = &var.field;
+                    let label = format!("{path}{}", unraw(&var.ident));
+                    let value = tied(var, tie, quote!(__scope_name), &label);
+                    out.extend(quote! {
+                        let #field = #value;
+                    });
+                }
+            }
+            Item::Scope(sub) => {
+                let path = format!("{path}{}/", sub.scope_name().0);
+                check_ties_first(&sub.items, &path, locals, out);
+            }
+            Item::Var(_) | Item::Model(_) => {}
+        }
+    }
+}
+
+/// The statements that build `items`, in declaration order; `depth` numbers the guards of
+/// nested sub-scopes.
+fn build_items(items: &[Item], depth: usize, locals: &[String], out: &mut TokenStream) {
+    for item in items {
+        match item {
+            // Checked before the scope was opened.
+            Item::Var(var) if tie_first(var, locals) => {}
             Item::Var(var) => {
                 let field = &var.field;
-                let name = var_name_lit(var);
-                let spec = var_spec(var);
+                let value = match &var.tied {
+                    Some(tie) => tied(var, tie, quote!(""), &unraw(&var.ident)),
+                    None => build_var(var),
+                };
                 out.extend(quote! {
-                    let #field = __scope_reg.get_variable(#name, #spec)?;
+                    let #field = #value;
                 });
             }
             Item::Model(model) => {
-                let (field, ty, args) = (&model.field, &model.ty, &model.args);
-                // Spanned on the user's type and arguments: "not a Model" and "wrong
-                // arguments" are reported there.
-                let ty_span = ty.span();
-                let scope = match &model.scope {
-                    Some(lit) => lit.to_token_stream(),
-                    None => quote_spanned!(ty_span=> <#ty as #p::Model>::SCOPE),
-                };
-                let build = quote_spanned!(ty_span=> <#ty as #p::Model>::build_in);
-                let args = quote_spanned!(model.args_span=> (#(#args,)*));
+                let field = &model.field;
+                let value = build_model(model);
                 out.extend(quote! {
-                    let #field = #build(__scope_reg, #scope, #args)?;
+                    let #field = #value;
                 });
             }
             Item::Scope(sub) => {
                 let guard = format_ident!("__scope_sub_{}", depth);
-                let name = LitStr::new(&unraw(&sub.ident), sub.ident.span());
+                let (name, span) = sub.scope_name();
+                let name = LitStr::new(&name, span);
                 out.extend(quote! {
                     let #guard = __scope_reg.variable_scope(#name).enter()?;
                 });
-                build_items(&sub.items, depth + 1, out);
+                build_items(&sub.items, depth + 1, locals, out);
                 out.extend(quote! {
                     #guard.exit();
                 });
             }
         }
+    }
+}
+
+/// `if flag { Some(value) } else { None }` for a `when = flag` part.
+fn optional(when: Option<&KeyExpr>, value: TokenStream) -> TokenStream {
+    match when {
+        // The condition keeps its tokens' spans: a non-`bool` is reported there.
+        Some(when) => {
+            let cond = &when.expr;
+            quote! {
+                if #cond {
+                    ::core::option::Option::Some(#value)
+                } else {
+                    ::core::option::Option::None
+                }
+            }
+        }
+        None => value,
+    }
+}
+
+/// The check of a tied variable, labelled `label` in errors, for the model in `model_scope`
+/// inside the current scope.
+fn tied(var: &VarDecl, tied: &KeyExpr, model_scope: TokenStream, label: &str) -> TokenStream {
+    let p = private();
+    let owner = &tied.expr;
+    let shape = match &var.shape {
+        Some(shape) => shape_array(shape),
+        None => quote!([0usize; 0]),
+    };
+    let dtype = dtype_option(var);
+    // Spanned on the owner expression: "not a `Variable`" is reported there.
+    let check = quote_spanned!(owner.span()=> #p::tied_variable);
+    quote! {
+        #check(__scope_reg, #model_scope, #label, #owner, &#shape, #dtype)?
+    }
+}
+
+/// The expression that gets one variable.
+fn build_var(var: &VarDecl) -> TokenStream {
+    let name = var_name_lit(var);
+    let spec = var_spec(var);
+    optional(
+        var.when.as_ref(),
+        quote!(__scope_reg.get_variable(#name, #spec)?),
+    )
+}
+
+/// The expression that builds one nested model (or the `Vec` of a repeated one).
+fn build_model(model: &ModelField) -> TokenStream {
+    let p = private();
+    let (ty, args) = (&model.ty, &model.args);
+    // Spanned on the user's type and arguments: "not a Model" and "wrong arguments" are
+    // reported there.
+    let ty_span = ty.span();
+    let build_in = quote_spanned!(ty_span=> <#ty as #p::Model>::build_in);
+    let args = quote_spanned!(model.args_span=> (#(#args,)*));
+    let value = if let Some(repeat) = &model.repeat {
+        let count = &repeat.expr;
+        let (prefix, span) = model.repeat_prefix();
+        let prefix = LitStr::new(&prefix, span);
+        let count = quote_spanned!(count.span()=> let __scope_count: usize = #count;);
+        quote! {
+            {
+                #count
+                let mut __scope_models = ::std::vec::Vec::new();
+                for __scope_i in 0..__scope_count {
+                    let __scope_element = #p::repeated_scope_name(#prefix, __scope_i);
+                    __scope_models.push(#build_in(__scope_reg, &__scope_element, #args)?);
+                }
+                __scope_models
+            }
+        }
+    } else if let Some(default) = &model.default_name {
+        let base = match &default.base {
+            Some(lit) => lit.to_token_stream(),
+            None => quote_spanned!(ty_span=> <#ty as #p::Model>::SCOPE),
+        };
+        let build_here = quote_spanned!(ty_span=> <#ty as #p::Model>::build_here);
+        quote! {
+            {
+                let __scope_layer = #p::ModelScope::enter_default_name(__scope_reg, #base)?;
+                #build_here(__scope_reg, #args)?
+            }
+        }
+    } else {
+        let scope = nested_scope(model);
+        quote!(#build_in(__scope_reg, #scope, #args)?)
+    };
+    optional(model.when.as_ref(), value)
+}
+
+/// The scope a nested model opens: its override, or its type's `Model::SCOPE`.
+fn nested_scope(model: &ModelField) -> TokenStream {
+    let p = private();
+    let ty = &model.ty;
+    match &model.scope {
+        Some(lit) => lit.to_token_stream(),
+        None => quote_spanned!(ty.span()=> <#ty as #p::Model>::SCOPE),
+    }
+}
+
+/// `[d0, d1, ..]`, spanned on the user's brackets, so that a dimension of the wrong type is
+/// reported there rather than on the whole macro.
+fn shape_array(shape: &crate::ast::ShapeDecl) -> TokenStream {
+    let dims = &shape.dims;
+    if dims.is_empty() {
+        quote_spanned!(shape.span=> [0usize; 0])
+    } else {
+        quote_spanned!(shape.span=> [#(#dims),*])
+    }
+}
+
+/// `Some(DType::F32)` or `None`.
+fn dtype_option(var: &VarDecl) -> TokenStream {
+    let p = private();
+    match &var.dtype {
+        Some(d) => {
+            let variant = Ident::new(d.variant, d.ident.span());
+            quote!(::core::option::Option::Some(#p::DType::#variant))
+        }
+        None => quote!(::core::option::Option::None),
     }
 }
 
@@ -205,14 +379,7 @@ fn var_spec(var: &VarDecl) -> TokenStream {
     let p = private();
     let mut spec = quote!(#p::VarSpec::new());
     if let Some(shape) = &var.shape {
-        let dims = &shape.dims;
-        // Spanned on the user's brackets, so that a dimension of the wrong type is reported
-        // there rather than on the whole macro.
-        let array = if dims.is_empty() {
-            quote_spanned!(shape.span=> [0usize; 0])
-        } else {
-            quote_spanned!(shape.span=> [#(#dims),*])
-        };
+        let array = shape_array(shape);
         spec.extend(quote!(.shape(#array)));
     }
     if let Some(dtype) = &var.dtype {
@@ -231,7 +398,11 @@ fn var_spec(var: &VarDecl) -> TokenStream {
 
 fn initializer(init: &InitDecl) -> TokenStream {
     let p = private();
-    let args = &init.args;
+    let args: Vec<TokenStream> = match init.kind {
+        InitKind::Value => init.args.clone(),
+        _ => init.args.iter().map(float_arg).collect(),
+    };
+    let args = &args;
     let span = init.ident.span();
     let init_ty = quote!(#p::Initializer);
     match init.kind {
@@ -256,6 +427,15 @@ fn initializer(init: &InitDecl) -> TokenStream {
     }
 }
 
+/// An `f64` parameter of an initializer: a literal as written, any other expression through
+/// `f64::from`, so that an `f32` field of a config (`cfg.initializer_range`) works too.
+fn float_arg(arg: &TokenStream) -> TokenStream {
+    if constant_literal(arg).is_some() {
+        return arg.clone();
+    }
+    quote_spanned!(arg.span()=> ::core::primitive::f64::from(#arg))
+}
+
 /// The literal of a `constant(..)` argument, through a leading `-`.
 fn constant_literal(arg: &TokenStream) -> Option<syn::Lit> {
     let mut tokens: Vec<_> = arg.clone().into_iter().collect();
@@ -272,15 +452,37 @@ fn visit_items(items: &[Item]) -> Vec<TokenStream> {
     let mut out = Vec::new();
     for item in items {
         match item {
+            // The owner visits a tied variable.
+            Item::Var(v) if v.tied.is_some() => {}
             Item::Var(v) => {
                 let field = &v.field;
-                out.push(quote_spanned!(field.span()=> __scope_f(&self.#field);));
+                out.push(match &v.when {
+                    Some(_) => quote_spanned!(field.span()=>
+                        if let ::core::option::Option::Some(__scope_v) = &self.#field {
+                            __scope_f(__scope_v);
+                        }
+                    ),
+                    None => quote_spanned!(field.span()=> __scope_f(&self.#field);),
+                });
             }
             Item::Model(m) => {
                 let field = &m.field;
-                out.push(quote_spanned!(m.ty.span()=>
-                    #p::Model::for_each_variable(&self.#field, __scope_f);
-                ));
+                let visit = |model: TokenStream| quote_spanned!(m.ty.span()=> #p::Model::for_each_variable(#model, __scope_f););
+                // The field access too carries the type's span: "not a Model" lands there.
+                let span = m.ty.span();
+                out.push(if m.repeat.is_some() {
+                    let visit = visit(quote_spanned!(span=> __scope_m));
+                    quote_spanned!(span=> for __scope_m in &self.#field { #visit })
+                } else if m.when.is_some() {
+                    let visit = visit(quote_spanned!(span=> __scope_m));
+                    quote_spanned! {span=>
+                        if let ::core::option::Option::Some(__scope_m) = &self.#field {
+                            #visit
+                        }
+                    }
+                } else {
+                    visit(quote_spanned!(span=> &self.#field))
+                });
             }
             Item::Scope(s) => out.extend(visit_items(&s.items)),
         }
@@ -288,24 +490,55 @@ fn visit_items(items: &[Item]) -> Vec<TokenStream> {
     out
 }
 
+/// Wraps a manifest entry in `ManifestEntry::Optional` for a `when = flag` part.
+fn optional_entry(when: Option<&KeyExpr>, entry: TokenStream) -> TokenStream {
+    let p = private();
+    match when {
+        Some(when) => {
+            let condition = tokens_text(&when.expr);
+            quote! {
+                #p::ManifestEntry::Optional {
+                    condition: #condition,
+                    entry: &#entry,
+                }
+            }
+        }
+        None => entry,
+    }
+}
+
 fn manifest_entries(items: &[Item]) -> Vec<TokenStream> {
     let p = private();
     items
         .iter()
         .map(|item| match item {
+            Item::Var(var) if var.tied.is_some() => {
+                let field = unraw(&var.ident);
+                let owner = var
+                    .tied
+                    .as_ref()
+                    .map_or_else(String::new, |t| tokens_text(&t.expr));
+                let shape = var
+                    .shape
+                    .as_ref()
+                    .map_or_else(|| "[]".to_owned(), shape_text);
+                let dtype = dtype_option(var);
+                quote! {
+                    #p::ManifestEntry::Tied(#p::TiedManifest {
+                        field: #field,
+                        owner: #owner,
+                        shape: #shape,
+                        dtype: #dtype,
+                    })
+                }
+            }
             Item::Var(var) => {
                 let name = var_name_lit(var);
-                let dtype = match &var.dtype {
-                    Some(d) => {
-                        let variant = Ident::new(d.variant, Span::call_site());
-                        quote!(::core::option::Option::Some(#p::DType::#variant))
-                    }
-                    None => quote!(::core::option::Option::None),
-                };
+                let dtype = dtype_option(var);
                 let trainable = var.trainable.as_ref().is_none_or(|b| b.value);
                 let shape = some_str(var.shape.as_ref().map(shape_text));
                 let init = some_str(var.init.as_ref().map(init_text));
-                quote! {
+                let entry = quote! {
                     #p::ManifestEntry::Variable(#p::VarManifest {
                         name: #name,
                         dtype: #dtype,
@@ -313,27 +546,51 @@ fn manifest_entries(items: &[Item]) -> Vec<TokenStream> {
                         shape: #shape,
                         initializer: #init,
                     })
-                }
+                };
+                optional_entry(var.when.as_ref(), entry)
             }
             Item::Model(model) => {
                 let ty = &model.ty;
                 let ty_span = ty.span();
-                let scope = match &model.scope {
-                    Some(lit) => lit.to_token_stream(),
-                    None => quote_spanned!(ty_span=> <#ty as #p::Model>::SCOPE),
-                };
                 let manifest = quote_spanned!(ty_span=> <#ty as #p::Model>::MANIFEST);
                 let type_name = tokens_text(&ty.to_token_stream());
-                quote! {
-                    #p::ManifestEntry::Model {
-                        scope: #scope,
-                        type_name: #type_name,
-                        manifest: #manifest,
+                let entry = if let Some(repeat) = &model.repeat {
+                    let prefix = model.repeat_prefix().0;
+                    let count = tokens_text(&repeat.expr);
+                    quote! {
+                        #p::ManifestEntry::Repeated {
+                            prefix: #prefix,
+                            count: #count,
+                            type_name: #type_name,
+                            manifest: #manifest,
+                        }
                     }
-                }
+                } else if let Some(default) = &model.default_name {
+                    let base = match &default.base {
+                        Some(lit) => lit.to_token_stream(),
+                        None => quote_spanned!(ty_span=> <#ty as #p::Model>::SCOPE),
+                    };
+                    quote! {
+                        #p::ManifestEntry::DefaultNamed {
+                            base: #base,
+                            type_name: #type_name,
+                            manifest: #manifest,
+                        }
+                    }
+                } else {
+                    let scope = nested_scope(model);
+                    quote! {
+                        #p::ManifestEntry::Model {
+                            scope: #scope,
+                            type_name: #type_name,
+                            manifest: #manifest,
+                        }
+                    }
+                };
+                optional_entry(model.when.as_ref(), entry)
             }
             Item::Scope(sub) => {
-                let name = unraw(&sub.ident);
+                let name = sub.scope_name().0;
                 let entries = manifest_entries(&sub.items);
                 quote! {
                     #p::ManifestEntry::Scope {

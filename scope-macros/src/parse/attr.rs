@@ -2,6 +2,7 @@
 //! attributes `#[var(..)]` and `#[model(..)]`.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Data, DeriveInput, Fields, Ident, Lit, LitStr, Token};
@@ -22,6 +23,8 @@ pub(crate) fn empty_var(ident: Ident) -> VarDecl {
         init: None,
         dtype: None,
         trainable: None,
+        when: None,
+        tied: None,
         incomplete: false,
     }
 }
@@ -176,22 +179,46 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
         if let Some(tokens) = attr_list_tokens(attr, cx) {
             apply_var_keys(tokens, &mut decl, cx);
         }
+        if let Some(when) = &decl.when {
+            if inner_type(&field.ty, "Option").is_none() {
+                cx.error_spanned_by(
+                    &field.ty,
+                    format!(
+                        "`{}` makes the variable optional: declare the field `Option<Variable>`",
+                        when.key
+                    ),
+                );
+            }
+        }
         decl.incomplete = cx.count() > before;
         return Some(Item::Var(decl));
     }
     if let Some(attr) = model {
-        let mut nested = ModelField {
-            attrs: kept,
-            vis: field.vis.clone(),
-            field: ident.clone(),
-            args_span: ident.span(),
-            ident,
-            ty: field.ty.clone(),
-            scope: None,
-            args: Vec::new(),
-        };
+        let mut nested = ModelField::new(ident.clone(), ident, field.ty.clone());
+        nested.attrs = kept;
+        nested.vis = field.vis.clone();
         if let Some(tokens) = attr_list_tokens(attr, cx) {
             apply_model_keys(tokens, &mut nested, &mut None, cx);
+        }
+        // The field holds a `Vec` or an `Option` of the model; `ty` is the model's type.
+        let wrapper = if nested.repeat.is_some() {
+            Some(("Vec", "repeat", "holds the models in a `Vec`"))
+        } else if nested.when.is_some() {
+            Some(("Option", "when", "makes the model optional"))
+        } else {
+            None
+        };
+        if let Some((wrapper, key, what)) = wrapper {
+            match inner_type(&field.ty, wrapper) {
+                Some(inner) => nested.ty = inner.clone(),
+                None => {
+                    let ty = crate::ast::tokens_text(&field.ty.to_token_stream());
+                    cx.error_spanned_by(
+                        &field.ty,
+                        format!("`{key}` {what}: declare the field `{wrapper}<{ty}>`"),
+                    );
+                }
+            }
         }
         return Some(Item::Model(nested));
     }
@@ -203,6 +230,24 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
         ),
     );
     None
+}
+
+/// `T` of `Vec<T>` (or `std::vec::Vec<T>`) when `wrapper` is `Vec`, and so on.
+fn inner_type<'a>(ty: &'a syn::Type, wrapper: &str) -> Option<&'a syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if path.qself.is_some() || last.ident != wrapper {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.iter().collect::<Vec<_>>()[..] {
+        [syn::GenericArgument::Type(inner)] => Some(inner),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -261,6 +306,38 @@ mod tests {
         // unquoted scope, generics, plain, both, cfg, unknown initializer
         assert_eq!(errors, 6);
         assert_eq!(def.unwrap().items.len(), 3);
+    }
+
+    #[test]
+    fn repeated_and_optional_fields_unwrap_their_type() {
+        let (def, errors) = run(
+            quote!("bert", n: usize, flag: bool),
+            quote! {
+                pub struct Encoder {
+                    #[model(repeat = n)]
+                    pub layer: Vec<Layer>,
+                    #[model(when = flag)]
+                    pub pooler: ::core::option::Option<Dense>,
+                    #[var(when = flag, shape = [2])]
+                    pub token_type: Option<Variable>,
+                    #[model(repeat = n)]
+                    pub wrong: Layer,
+                    #[var(when = flag, shape = [2])]
+                    pub plain: Variable,
+                }
+            },
+        );
+        // wrong, plain
+        assert_eq!(errors, 2);
+        let def = def.unwrap();
+        let Item::Model(layer) = &def.items[0] else {
+            panic!("a model")
+        };
+        assert_eq!(layer.ty.to_token_stream().to_string(), "Layer");
+        let Item::Model(pooler) = &def.items[1] else {
+            panic!("a model")
+        };
+        assert_eq!(pooler.ty.to_token_stream().to_string(), "Dense");
     }
 
     #[test]

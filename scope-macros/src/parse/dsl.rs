@@ -4,7 +4,7 @@
 //! input     := model+
 //! model     := attr* vis "struct" IDENT "(" header ")" "{" item* "}"
 //! header    := STRING ("," IDENT ":" TYPE)* ","?
-//! item      := attr* IDENT "{" item* "}" ","?                  anonymous sub-scope
+//! item      := attr* IDENT "{" item* "}" ","?                  anonymous sub-scope (`#[scope(name = "..")]`)
 //!            | attr* IDENT ":" "model" TYPE ("(" expr,* ")")? ","   nested model
 //!            | attr* IDENT ":" DTYPE? ("[" expr,* "]")? ("=" init)? ","   variable
 //! ```
@@ -19,8 +19,8 @@ use crate::ast::{Item, ModelDef, ModelField, Source, SubScope};
 use crate::ctxt::Ctxt;
 use crate::parse::attr::{empty_var, parse_header};
 use crate::parse::{
-    apply_model_keys, apply_var_keys, attr_list_tokens, parse_dtype, parse_init, parse_shape,
-    split_commas,
+    apply_model_keys, apply_scope_keys, apply_var_keys, attr_list_tokens, parse_dtype, parse_init,
+    parse_shape, split_commas,
 };
 
 mod kw {
@@ -89,6 +89,7 @@ fn with_vis(items: Vec<Item>, vis: &Visibility) -> Vec<Item> {
             }
             Item::Scope(s) => Item::Scope(SubScope {
                 ident: s.ident,
+                name: s.name,
                 items: with_vis(s.items, vis),
             }),
         })
@@ -101,15 +102,29 @@ fn parse_items(input: ParseStream<'_>, prefix: &[Ident], cx: &Ctxt) -> syn::Resu
         let attrs = Attribute::parse_outer(input)?;
         let ident = item_ident(input, cx)?;
         if input.peek(syn::token::Brace) {
+            let mut name = None;
             for attr in attrs.iter().filter(|a| !a.path().is_ident("doc")) {
-                cx.error_spanned_by(attr, "a sub-scope takes no attributes");
+                if attr.path().is_ident("scope") {
+                    if let Some(tokens) = attr_list_tokens(attr, cx) {
+                        apply_scope_keys(tokens, &mut name, cx);
+                    }
+                } else {
+                    cx.error_spanned_by(
+                        attr,
+                        "a sub-scope takes `#[scope(name = \"..\")]` and doc comments only",
+                    );
+                }
             }
             let content;
             syn::braced!(content in input);
             let mut inner = prefix.to_vec();
             inner.push(ident.clone());
             let sub = parse_items(&content, &inner, cx)?;
-            items.push(Item::Scope(SubScope { ident, items: sub }));
+            items.push(Item::Scope(SubScope {
+                ident,
+                name,
+                items: sub,
+            }));
             if input.peek(Token![,]) {
                 input.parse::<Token![,]>()?;
             }
@@ -142,8 +157,9 @@ fn item_ident(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<Ident> {
         cx.error_spanned_by(
             &ident,
             format!(
-                "`{name}` cannot name an item, even as a raw identifier; rename it (a variable \
-                 may keep the name with `#[var(name = \"{name}\")]`)"
+                "`{name}` cannot name an item, even as a raw identifier; rename it and keep the \
+                 TF name with `#[var(name = \"{name}\")]` (a variable), `#[model(scope = \
+                 \"{name}\")]` (a nested model) or `#[scope(name = \"{name}\")]` (a sub-scope)"
             ),
         );
         return Ok(format_ident!(
@@ -247,16 +263,7 @@ fn parse_model_item(
             syn::parse_quote!(())
         }
     };
-    let mut nested = ModelField {
-        attrs: Vec::new(),
-        vis: Visibility::Inherited,
-        args_span: ident.span(),
-        ident,
-        field,
-        ty,
-        scope: None,
-        args: Vec::new(),
-    };
+    let mut nested = ModelField::new(ident, field, ty);
     let mut seen_args = None;
     for attr in attrs {
         if attr.path().is_ident("model") {
@@ -268,7 +275,7 @@ fn parse_model_item(
         } else {
             cx.error_spanned_by(
                 &attr,
-                "a nested model takes `#[model(scope = \"..\")]` and doc comments only",
+                "a nested model takes `#[model(..)]` and doc comments only",
             );
         }
     }
@@ -451,6 +458,45 @@ mod tests {
         };
         assert_eq!(ty.field.to_string(), "r#type");
         assert_eq!(ty.var_name().0, "type");
+    }
+
+    #[test]
+    fn new_forms_parse() {
+        let (defs, errors) = run(quote! {
+            struct Layer("layer", cfg: Cfg, table: Variable) {
+                #[scope(name = "self")]
+                self_attn { #[model(default_name = "query")] query: model Dense(1, 2), }
+                #[model(repeat = cfg.n, scope = "cell")] cells: model Cell(cfg.h),
+                #[model(when = cfg.pool, default_name)] pooler: model Dense(1, 2),
+                #[var(when = cfg.flag)] token_type: [2, 3] = truncated_normal(0.0, cfg.range),
+                #[var(tied = table)] output_weights: [2, 3],
+            }
+        });
+        assert_eq!(errors, 0);
+        let items = &defs[0].items;
+        let Item::Scope(attn) = &items[0] else {
+            panic!("a sub-scope")
+        };
+        assert_eq!(attn.scope_name().0, "self");
+        let Item::Model(query) = &attn.items[0] else {
+            panic!("a model")
+        };
+        assert_eq!(query.field, "self_attn_query");
+        let Item::Model(cells) = &items[1] else {
+            panic!("a model")
+        };
+        assert_eq!(cells.repeat_prefix().0, "cell");
+    }
+
+    #[test]
+    fn sub_scope_attributes() {
+        let (_, errors) = run(quote! {
+            struct M("m") {
+                #[scope(name = "a", nam = "b")] #[var(shape = [1])] a { w: [1] }
+            }
+        });
+        // nam, #[var] on a sub-scope
+        assert_eq!(errors, 2);
     }
 
     #[test]

@@ -11,13 +11,48 @@ use proc_macro2::{Delimiter, Group, Spacing, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::{Ident, Lit, LitBool, LitStr};
 
-use crate::ast::{DTypeDecl, InitDecl, InitKind, ModelField, ShapeDecl, VarDecl};
+use crate::ast::{
+    DTypeDecl, DefaultName, InitDecl, InitKind, KeyExpr, ModelField, ShapeDecl, VarDecl,
+};
 use crate::ctxt::Ctxt;
 
 /// Keys of `#[var(..)]`.
-pub(crate) const VAR_KEYS: &str = "shape, init, dtype, trainable, name";
+pub(crate) const VAR_KEYS: &str = "shape, init, dtype, trainable, name, when, tied";
 /// Keys of `#[model(..)]`.
-pub(crate) const MODEL_KEYS: &str = "scope, args";
+pub(crate) const MODEL_KEYS: &str = "scope, args, repeat, when, default_name";
+
+/// Keys of `#[model(..)]` that mean nothing on a variable, and why.
+const MODEL_ONLY: [(&str, &str); 4] = [
+    (
+        "repeat",
+        "a variable cannot be repeated: declare a model holding it and repeat that with \
+         `#[model(repeat = n)]`",
+    ),
+    (
+        "default_name",
+        "a variable has a fixed name in its scope: give it with `name = \"..\"`",
+    ),
+    (
+        "scope",
+        "a variable opens no scope: rename it with `name = \"..\"`",
+    ),
+    (
+        "args",
+        "a variable takes no arguments: give its `shape = [..]`",
+    ),
+];
+
+/// Keys of `#[var(..)]` that mean nothing on a nested model, and why.
+const VAR_ONLY: [(&str, &str); 2] = [
+    (
+        "tied",
+        "only a variable can be tied: declare `#[var(tied = ..)] field: [shape]`",
+    ),
+    (
+        "name",
+        "a nested model is named by its scope: use `scope = \"..\"`",
+    ),
+];
 
 /// Splits `tokens` at top-level commas, dropping empty chunks (a trailing comma).
 pub(crate) fn split_commas(tokens: TokenStream) -> Vec<TokenStream> {
@@ -409,11 +444,46 @@ pub(crate) fn apply_var_keys(tokens: TokenStream, decl: &mut VarDecl, cx: &Ctxt)
                     .and_then(|t| parse_str(&t, "the variable name", cx));
                 set_once(&mut decl.name, v, &kv.key, attr, cx);
             }
-            _ => cx.error_spanned_by(
-                &kv.key,
-                format!("unknown key `{key}` in {attr}; expected one of: {VAR_KEYS}"),
-            ),
+            "when" => {
+                let v = key_expr(&kv, "when = cfg.use_token_type", cx);
+                set_once(&mut decl.when, v, &kv.key, attr, cx);
+            }
+            "tied" => {
+                let v = key_expr(&kv, "tied = word_embeddings", cx);
+                set_once(&mut decl.tied, v, &kv.key, attr, cx);
+            }
+            _ => unknown_key(&kv.key, attr, VAR_KEYS, &MODEL_ONLY, "#[model(..)]", cx),
         }
+    }
+}
+
+/// `key = expression`.
+fn key_expr(kv: &KeyValue, example: &str, cx: &Ctxt) -> Option<KeyExpr> {
+    value_tokens(kv, example, cx).map(|expr| KeyExpr {
+        key: kv.key.clone(),
+        expr,
+    })
+}
+
+/// Reports an unknown key, saying so when it belongs to the other attribute.
+fn unknown_key(
+    key: &Ident,
+    attr: &str,
+    keys: &str,
+    other: &[(&str, &str)],
+    other_attr: &str,
+    cx: &Ctxt,
+) {
+    let name = key.to_string();
+    match other.iter().find(|(k, _)| *k == name) {
+        Some((_, why)) => cx.error_spanned_by(
+            key,
+            format!("`{name}` is a key of {other_attr}, not of {attr}: {why}"),
+        ),
+        None => cx.error_spanned_by(
+            key,
+            format!("unknown key `{name}` in {attr}; expected one of: {keys}"),
+        ),
     }
 }
 
@@ -448,10 +518,50 @@ pub(crate) fn apply_model_keys(
                     "expected the arguments in parentheses, e.g. `args(units, units)`",
                 ),
             },
-            _ => cx.error_spanned_by(
+            "repeat" => {
+                let v = key_expr(&kv, "repeat = cfg.num_hidden_layers", cx);
+                set_once(&mut field.repeat, v, &kv.key, attr, cx);
+            }
+            "when" => {
+                let v = key_expr(&kv, "when = cfg.use_token_type", cx);
+                set_once(&mut field.when, v, &kv.key, attr, cx);
+            }
+            "default_name" => {
+                let base = match &kv.value {
+                    Value::Flag => Some(None),
+                    Value::Eq(tokens) => parse_str(tokens, "the default name", cx).map(Some),
+                    Value::List(_) => {
+                        cx.error_spanned_by(
+                            &kv.key,
+                            "expected `default_name` or `default_name = \"dense\"`",
+                        );
+                        None
+                    }
+                };
+                let v = base.map(|base| DefaultName {
+                    key: kv.key.clone(),
+                    base,
+                });
+                set_once(&mut field.default_name, v, &kv.key, attr, cx);
+            }
+            _ => unknown_key(&kv.key, attr, MODEL_KEYS, &VAR_ONLY, "#[var(..)]", cx),
+        }
+    }
+}
+
+/// `#[scope(name = "..")]` on an anonymous sub-scope of `model!`.
+pub(crate) fn apply_scope_keys(tokens: TokenStream, name: &mut Option<LitStr>, cx: &Ctxt) {
+    let attr = "#[scope(..)]";
+    for kv in parse_kv_list(tokens, cx) {
+        if kv.key == "name" {
+            let v = value_tokens(&kv, "name = \"self\"", cx)
+                .and_then(|t| parse_str(&t, "the scope name", cx));
+            set_once(name, v, &kv.key, attr, cx);
+        } else {
+            cx.error_spanned_by(
                 &kv.key,
-                format!("unknown key `{key}` in {attr}; expected one of: {MODEL_KEYS}"),
-            ),
+                format!("unknown key `{}` in {attr}; expected: name", kv.key),
+            );
         }
     }
 }
@@ -537,16 +647,11 @@ mod tests {
     #[test]
     fn model_keys() {
         let cx = Ctxt::new();
-        let mut field = ModelField {
-            attrs: Vec::new(),
-            vis: syn::Visibility::Inherited,
-            ident: syn::parse_quote!(cell),
-            field: syn::parse_quote!(cell),
-            ty: syn::parse_quote!(Cell),
-            scope: None,
-            args: Vec::new(),
-            args_span: proc_macro2::Span::call_site(),
-        };
+        let mut field = ModelField::new(
+            syn::parse_quote!(cell),
+            syn::parse_quote!(cell),
+            syn::parse_quote!(Cell),
+        );
         let mut seen = None;
         apply_model_keys(
             quote!(scope = "lstm", args(a, b + 1), arg = 1),
@@ -557,5 +662,53 @@ mod tests {
         assert_eq!(field.scope.as_ref().unwrap().value(), "lstm");
         assert_eq!(field.args.len(), 2);
         assert_eq!(errors(cx), 1);
+    }
+
+    #[test]
+    fn new_model_keys() {
+        let cx = Ctxt::new();
+        let mut field = ModelField::new(
+            syn::parse_quote!(layer),
+            syn::parse_quote!(layer),
+            syn::parse_quote!(Layer),
+        );
+        apply_model_keys(
+            quote!(
+                repeat = cfg.n,
+                when = f(a, b),
+                default_name = "dense",
+                tied = t,
+                name = "x"
+            ),
+            &mut field,
+            &mut None,
+            &cx,
+        );
+        assert_eq!(field.repeat.as_ref().unwrap().expr.to_string(), "cfg . n");
+        assert_eq!(field.when.as_ref().unwrap().expr.to_string(), "f (a , b)");
+        let base = field.default_name.as_ref().unwrap().base.as_ref().unwrap();
+        assert_eq!(base.value(), "dense");
+        // tied, name
+        assert_eq!(errors(cx), 2);
+    }
+
+    #[test]
+    fn new_var_keys() {
+        let cx = Ctxt::new();
+        let mut decl = crate::parse::attr::empty_var(syn::parse_quote!(w));
+        apply_var_keys(
+            quote!(
+                when = flag,
+                tied = emb.table,
+                repeat = 3,
+                default_name,
+                when
+            ),
+            &mut decl,
+            &cx,
+        );
+        assert!(decl.when.is_some() && decl.tied.is_some());
+        // repeat, default_name, the flag `when` (no value, and a second `when`)
+        assert_eq!(errors(cx), 4);
     }
 }

@@ -210,6 +210,20 @@ pub enum CheckpointError {
         second: String,
     },
 
+    /// Two prefix remappings onto the same variable prefix.
+    #[error(
+        "variable prefix `{prefix}` is remapped from two checkpoint prefixes, `{first}` and \
+         `{second}`; keep one of the `Restore::remap_prefix` calls"
+    )]
+    ConflictingPrefix {
+        /// The variable prefix.
+        prefix: String,
+        /// The first checkpoint prefix.
+        first: String,
+        /// The second checkpoint prefix.
+        second: String,
+    },
+
     /// The same name twice in a list of variables to save.
     #[error(
         "variable `{name}` appears twice in the list to save; checkpoint keys must be unique \
@@ -218,6 +232,21 @@ pub enum CheckpointError {
     DuplicateName {
         /// The name.
         name: String,
+    },
+
+    /// A tensor whose bytes the allocator cannot provide: the file may be fine, the memory
+    /// is not there.
+    #[error(
+        "tensor `{name}` in {file} needs {bytes} bytes, which cannot be allocated (free memory, \
+         or leave it out of the restore)"
+    )]
+    OutOfMemory {
+        /// The file holding the tensor.
+        file: String,
+        /// The tensor's checkpoint key.
+        name: String,
+        /// The bytes asked for.
+        bytes: u64,
     },
 
     /// The safetensors writer refused the data.
@@ -390,6 +419,29 @@ pub fn format_listing(source: &dyn CheckpointSource) -> String {
         ));
     }
     out
+}
+
+/// Decodes the stored bytes of tensor `name`: [`CheckpointError::OutOfMemory`] if the
+/// buffer cannot be allocated, [`CheckpointError::CorruptTensor`] if the bytes do not fit.
+pub(crate) fn decode_tensor(
+    file: &str,
+    name: &str,
+    info: &TensorInfo,
+    dtype: DType,
+    bytes: &[u8],
+) -> Result<Tensor> {
+    Tensor::from_le_bytes(dtype, &info.shape, bytes).map_err(|e| match e {
+        crate::Error::ShapeOverflow { .. } => CheckpointError::OutOfMemory {
+            file: file.to_owned(),
+            name: name.to_owned(),
+            bytes: bytes.len() as u64,
+        },
+        e => CheckpointError::CorruptTensor {
+            file: file.to_owned(),
+            name: name.to_owned(),
+            reason: e.to_string(),
+        },
+    })
 }
 
 /// The position of `name` among a checkpoint's `tensors` (sorted by name), or

@@ -4,12 +4,19 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
-use super::suggest::{closest, prefix_difference, suggest_all};
+use super::suggest::{
+    closest, prefix_difference, suggest_all, Budget, Suggester, EDIT_WORK_BUDGET,
+};
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, VariableSet};
 use crate::dtype::DType;
 use crate::registry::Registry;
 use crate::tensor::{format_shape, Shape, Tensor};
+use crate::uniquifier::FastMap;
 use crate::variable::Variable;
+
+/// A set hashed with foldhash: the pre-flight hashes every name a few times, and names can
+/// be kilobytes long.
+type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
 
 /// Checkpoint prefixes and keys whose unused entries count as unexpected.
 type Namespace = (Vec<String>, HashSet<String>);
@@ -98,7 +105,9 @@ impl<'r> Restore<'r> {
 
     /// Feeds each variable named `variable_prefix + rest` from key `checkpoint_prefix + rest`
     /// (TF's `init_from_checkpoint(ckpt, {"rnn/": "model/rnn/"})`). Use prefixes ending in
-    /// `/` to match whole scopes. The longest matching variable prefix wins.
+    /// `/` to match whole scopes. The longest matching variable prefix wins; two calls with
+    /// the same variable prefix and different checkpoint prefixes fail the restore with
+    /// [`CheckpointError::ConflictingPrefix`], as conflicting [`Restore::map`] calls do.
     pub fn remap_prefix(
         mut self,
         checkpoint_prefix: impl Into<String>,
@@ -158,17 +167,32 @@ impl<'r> Restore<'r> {
                 }
             }
         }
+        // As with `map`, two rules feeding one target from different places are an error,
+        // not "the last wins".
+        let mut prefixes: HashMap<&str, &str> = HashMap::new();
+        for (cp, vp) in &self.prefixes {
+            if let Some(first) = prefixes.insert(vp.as_str(), cp.as_str()) {
+                if first != cp {
+                    return Err(CheckpointError::ConflictingPrefix {
+                        prefix: vp.clone(),
+                        first: first.to_owned(),
+                        second: cp.clone(),
+                    });
+                }
+            }
+        }
         let mut targets = match &self.targets {
             Some(t) => t.clone(),
             None => self.registry.global_variables(),
         };
         targets.extend(extra);
-        let mut seen = HashSet::new();
+        let mut seen = FastSet::default();
         let mut plan = Vec::new();
-        for var in targets {
-            if !seen.insert(var.name().to_owned()) {
+        for var in &targets {
+            if !seen.insert(var.name()) {
                 continue;
             }
+            let var = var.clone();
             let key = if let Some(key) = explicit.get(var.name()) {
                 Some((*key).to_owned())
             } else {
@@ -213,7 +237,7 @@ impl<'r> Restore<'r> {
             ..PreflightReport::default()
         };
         let mut matched_vars = Vec::new();
-        let mut claimed: HashSet<&str> = HashSet::new();
+        let mut claimed: FastSet<&str> = FastSet::default();
         for (var, key) in &plan {
             let Some(info) = source.info(key) else {
                 report.missing.push(Missing {
@@ -278,10 +302,12 @@ impl<'r> Restore<'r> {
         // Did you mean: missing keys against unclaimed keys, and back.
         let unclaimed_keys: Vec<&str> = unclaimed.iter().map(|t| t.name.as_str()).collect();
         let missing_keys: Vec<&str> = report.missing.iter().map(|m| m.key.as_str()).collect();
-        let for_missing = suggest_all(&missing_keys, &unclaimed_keys);
+        // One budget for every typo search of this pre-flight (see `suggest`).
+        let mut budget = Budget::new(EDIT_WORK_BUDGET);
+        let for_missing = suggest_all(&missing_keys, &unclaimed_keys, &mut budget);
         let unexpected_keys: Vec<&str> = report.unexpected.iter().map(|u| u.key.as_str()).collect();
-        let for_unexpected = suggest_all(&unexpected_keys, &missing_keys);
-        let key_to_var: HashMap<&str, &str> = report
+        let for_unexpected = suggest_all(&unexpected_keys, &missing_keys, &mut budget);
+        let key_to_var: FastMap<&str, &str> = report
             .missing
             .iter()
             .map(|m| (m.key.as_str(), m.variable.as_str()))
@@ -300,15 +326,31 @@ impl<'r> Restore<'r> {
         for (u, s) in report.unexpected.iter_mut().zip(for_unexpected) {
             u.suggestion = s;
         }
+        // A mismatch is pointed at an unused key that fits: the unclaimed keys grouped by
+        // shape and dtype, each group indexed once.
+        let mut fitting: HashMap<(&[usize], DType), Vec<&str>> = HashMap::new();
+        for t in &unclaimed {
+            if let StoredDType::Supported(d) = t.dtype {
+                fitting
+                    .entry((t.shape.as_slice(), d))
+                    .or_default()
+                    .push(t.name.as_str());
+            }
+        }
+        let mut suggesters: HashMap<(&[usize], DType), Suggester<'_>> = HashMap::new();
         for m in report
             .shape_mismatches
             .iter_mut()
             .chain(report.dtype_mismatches.iter_mut())
         {
-            let fits = unclaimed
-                .iter()
-                .filter(|t| t.shape == m.shape && t.dtype == StoredDType::Supported(m.dtype));
-            m.suggestion = closest(&m.key, fits.map(|t| t.name.as_str())).map(str::to_owned);
+            let Some((&group, names)) = fitting.get_key_value(&(m.shape.as_slice(), m.dtype))
+            else {
+                continue;
+            };
+            let suggester = suggesters
+                .entry(group)
+                .or_insert_with(|| Suggester::new(names.iter().copied()));
+            m.suggestion = suggester.suggest(&m.key, &mut budget).map(str::to_owned);
         }
         report.remap_hint = remap_hint(&report.missing);
         Ok((report, matched_vars))

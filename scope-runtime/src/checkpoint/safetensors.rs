@@ -4,14 +4,15 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use ::safetensors::tensor::{Dtype, SafeTensors, View};
 
-use super::find_tensor;
+use super::{decode_tensor, find_tensor};
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, TensorInfo, VariableSet};
 use crate::dtype::DType;
 use crate::tensor::Tensor;
@@ -73,7 +74,7 @@ impl View for &Snapshot {
 type Prepared = (Vec<(String, Snapshot)>, HashMap<String, String>);
 
 /// Snapshots the variables' values and builds the header metadata.
-fn prepare(vars: &[Variable], metadata: &BTreeMap<String, String>) -> Result<Prepared> {
+fn prepare(vars: &[Variable], metadata: &BTreeMap<String, String>, file: &str) -> Result<Prepared> {
     let mut seen = HashSet::new();
     let mut trainable = serde_json::Map::new();
     let mut snapshots = Vec::with_capacity(vars.len());
@@ -83,14 +84,23 @@ fn prepare(vars: &[Variable], metadata: &BTreeMap<String, String>) -> Result<Pre
                 name: v.name().to_owned(),
             });
         }
-        let value = v.value();
+        // The bytes are taken under the read lock, without copying the value first; a
+        // buffer the allocator cannot provide is an error, not an abort.
+        let bytes = v.read().to_le_bytes().map_err(|_| CheckpointError::Save {
+            file: file.to_owned(),
+            reason: format!(
+                "variable {} ({} elements) cannot be copied for writing: out of memory",
+                v.name(),
+                v.numel()
+            ),
+        })?;
         trainable.insert(v.name().to_owned(), v.trainable().into());
         snapshots.push((
             v.name().to_owned(),
             Snapshot {
-                dtype: to_st_dtype(value.dtype()),
-                shape: value.shape().to_vec(),
-                bytes: value.to_le_bytes(),
+                dtype: to_st_dtype(v.dtype()),
+                shape: v.shape().to_vec(),
+                bytes,
             },
         ));
     }
@@ -110,7 +120,9 @@ fn prepare(vars: &[Variable], metadata: &BTreeMap<String, String>) -> Result<Pre
 /// with each dtype and shape; the trainable flags go in the header's `__metadata__`.
 ///
 /// `vars` is a [`crate::Registry`] (all global variables), a collection, or any list. The
-/// file is written to a temporary sibling and renamed, so a crash never leaves half a file.
+/// file is written to a temporary sibling of its own and renamed, so a crash never leaves
+/// half a file, and saves racing to one path each succeed: the file holds the last one
+/// renamed into place, whole.
 ///
 /// ```
 /// use scope::checkpoint::save_safetensors;
@@ -136,13 +148,13 @@ pub fn save_safetensors_with_metadata(
     metadata: &BTreeMap<String, String>,
 ) -> Result<()> {
     let path = path.as_ref();
-    let (snapshots, meta) = prepare(&vars.to_variables(), metadata)?;
+    let (snapshots, meta) = prepare(&vars.to_variables(), metadata, &path.display().to_string())?;
     let data = snapshots.iter().map(|(name, s)| (name.as_str(), s));
     // Written beside the target, flushed to disk, then renamed over it: a crash leaves the
-    // previous checkpoint or the new one, never half a file.
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    // previous checkpoint or the new one, never half a file. The temporary is this call's
+    // own, so saves racing to one path never touch each other's: each that returns `Ok`
+    // renamed its complete file into place, and the last rename wins.
+    let tmp = temporary_beside(path);
     let io = |action: &'static str, file: &Path| {
         let file = file.display().to_string();
         move |source| CheckpointError::Io {
@@ -171,12 +183,26 @@ pub fn save_safetensors_with_metadata(
     written
 }
 
+/// A temporary path beside `path` that no other save, in this process or another, uses:
+/// `<file>.tmp-<pid>-<sequence>-<random>`.
+fn temporary_beside(path: &Path) -> PathBuf {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(
+        ".tmp-{}-{}-{:08x}",
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u32>()
+    ));
+    path.with_file_name(name)
+}
+
 /// The bytes of the safetensors file [`save_safetensors_with_metadata`] would write.
 pub fn to_safetensors_bytes(
     vars: &(impl VariableSet + ?Sized),
     metadata: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>> {
-    let (snapshots, meta) = prepare(&vars.to_variables(), metadata)?;
+    let (snapshots, meta) = prepare(&vars.to_variables(), metadata, "<memory>")?;
     let data = snapshots.iter().map(|(name, s)| (name.as_str(), s));
     ::safetensors::serialize(data, Some(meta)).map_err(|e| CheckpointError::Save {
         file: "<memory>".to_owned(),
@@ -440,13 +466,7 @@ impl CheckpointSource for SafetensorsCheckpoint {
                 name: name.to_owned(),
                 reason: "its byte range is outside the file".to_owned(),
             })?;
-        Tensor::from_le_bytes(dtype, &info.shape, bytes).map_err(|e| {
-            CheckpointError::CorruptTensor {
-                file: self.location.clone(),
-                name: name.to_owned(),
-                reason: e.to_string(),
-            }
-        })
+        decode_tensor(&self.location, name, info, dtype, bytes)
     }
 }
 

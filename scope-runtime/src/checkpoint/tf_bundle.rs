@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 
-use super::find_tensor;
 use super::sstable::{read_table, unmask_crc, TableError};
+use super::{decode_tensor, find_tensor};
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, TensorInfo};
 use crate::dtype::DType;
 use crate::tensor::{checked_numel, Tensor};
@@ -172,12 +172,13 @@ impl TfCheckpoint {
     /// Opens the checkpoint with this prefix (`dir/model.ckpt`; the path of the `.index`
     /// file is accepted too) and parses its index.
     pub fn open(prefix: impl AsRef<Path>) -> Result<TfCheckpoint> {
+        // Paths are built as OS strings: `display()` would replace bytes that are not UTF-8.
         let prefix = prefix.as_ref();
-        let prefix = match prefix.to_str().and_then(|s| s.strip_suffix(".index")) {
-            Some(stripped) => PathBuf::from(stripped),
-            None => prefix.to_path_buf(),
+        let prefix = match prefix.extension() {
+            Some(ext) if ext == "index" => prefix.with_extension(""),
+            _ => prefix.to_path_buf(),
         };
-        let index_path = PathBuf::from(format!("{}.index", prefix.display()));
+        let index_path = with_suffix(&prefix, ".index");
         let file = index_path.display().to_string();
         let bytes = std::fs::read(&index_path).map_err(|source| CheckpointError::Io {
             action: "read the checkpoint index",
@@ -283,10 +284,24 @@ impl TfCheckpoint {
     /// The path of data shard `shard` of a checkpoint with `num_shards` shards:
     /// `<prefix>.data-00000-of-00001`.
     pub fn shard_path(prefix: impl AsRef<Path>, shard: u32, num_shards: u32) -> PathBuf {
-        PathBuf::from(format!(
-            "{}.data-{shard:05}-of-{num_shards:05}",
-            prefix.as_ref().display()
-        ))
+        with_suffix(
+            prefix.as_ref(),
+            &format!(".data-{shard:05}-of-{num_shards:05}"),
+        )
+    }
+
+    /// An empty buffer with room for the tensor's bytes, or
+    /// [`CheckpointError::OutOfMemory`].
+    fn buffer(&self, name: &str, loc: &Location, file: &str) -> Result<Vec<u8>> {
+        let oom = || CheckpointError::OutOfMemory {
+            file: file.to_owned(),
+            name: name.to_owned(),
+            bytes: loc.size,
+        };
+        let size = usize::try_from(loc.size).map_err(|_| oom())?;
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(size).map_err(|_| oom())?;
+        Ok(buf)
     }
 
     fn read_bytes(&self, name: &str, loc: &Location) -> Result<(Vec<u8>, String)> {
@@ -315,7 +330,9 @@ impl TfCheckpoint {
                 if end > shard.len() as u64 {
                     return Err(out_of_range(&file, shard.len() as u64));
                 }
-                Ok((shard[loc.offset as usize..end as usize].to_vec(), file))
+                let mut buf = self.buffer(name, loc, &file)?;
+                buf.extend_from_slice(&shard[loc.offset as usize..end as usize]);
+                Ok((buf, file))
             }
             Shards::Files(prefix) => {
                 let path = TfCheckpoint::shard_path(prefix, loc.shard, self.num_shards);
@@ -335,13 +352,22 @@ impl TfCheckpoint {
                 }
                 f.seek(SeekFrom::Start(loc.offset))
                     .map_err(io("seek in the data shard"))?;
-                // The size was checked against the file's length just above.
-                let mut buf = vec![0u8; loc.size as usize];
+                // The size was checked against the file's length just above, but a file can
+                // be larger than memory (a sparse one costs no disk): reserved fallibly.
+                let mut buf = self.buffer(name, loc, &file)?;
+                buf.resize(loc.size as usize, 0);
                 f.read_exact(&mut buf).map_err(io("read the data shard"))?;
                 Ok((buf, file))
             }
         }
     }
+}
+
+/// `prefix` with `suffix` appended to its last component, byte for byte.
+fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut path = prefix.as_os_str().to_os_string();
+    path.push(suffix);
+    PathBuf::from(path)
 }
 
 /// Validates one entry against the header; returns the listing and the location.
@@ -438,13 +464,7 @@ impl CheckpointSource for TfCheckpoint {
                 actual,
             });
         }
-        Tensor::from_le_bytes(dtype, &info.shape, &bytes).map_err(|e| {
-            CheckpointError::CorruptTensor {
-                file,
-                name: name.to_owned(),
-                reason: e.to_string(),
-            }
-        })
+        decode_tensor(&file, name, info, dtype, &bytes)
     }
 }
 
@@ -689,7 +709,7 @@ mod tests {
                     let values = (0..n).map(|i| ((seed.wrapping_add(i as u64) % 17) as f64) - 8.0);
                     let elems = crate::tensor::TensorData::from_f64_iter(*dtype, values).unwrap();
                     let t = Tensor::new(shape, elems).unwrap();
-                    let bytes = t.to_le_bytes();
+                    let bytes = t.to_le_bytes().unwrap();
                     let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
                     entries.push((name.clone().into_bytes(), entry_bytes(*code, &dims, data.len() as i64, &bytes)));
                     data.extend_from_slice(&bytes);

@@ -304,13 +304,17 @@ impl Optimizer for Adam {
         } = self.config;
         let p1 = scalar(&self.beta1_power)?;
         let p2 = scalar(&self.beta2_power)?;
+        // The powers are variables, so a checkpoint restore can set them to anything. Outside
+        // [0, 1) the step size is NaN, infinite, or of the wrong sign (p1 > 1 moves every
+        // weight up its gradient): refused before anything is written.
         let alpha = lr * (1.0 - p2).sqrt() / (1.0 - p1);
-        if !alpha.is_finite() {
-            // Only beta powers outside [0, 1) (e.g. restored from a bad checkpoint) get here.
+        let in_range = |p: f32| (0.0..1.0).contains(&p);
+        if !(in_range(p1) && in_range(p2) && alpha.is_finite()) {
             return Err(TrainError::Config {
                 detail: format!(
-                    "Adam's step size is {alpha} from {} = {p1} and {} = {p2}; the beta powers \
-                     must be in [0, 1)",
+                    "Adam: {} = {p1} and {} = {p2} must each be in [0, 1) (they are beta^t; \
+                     restore them from a checkpoint of this optimizer, or build a new one); no \
+                     update was applied",
                     self.beta1_power.name(),
                     self.beta2_power.name()
                 ),

@@ -13,7 +13,8 @@ pub struct Sgd {
 }
 
 impl Sgd {
-    /// Gradient descent with this learning rate.
+    /// Gradient descent with this learning rate. A rate that is NaN, infinite or negative is
+    /// refused by [`Optimizer::apply`], which then writes nothing.
     pub fn new(learning_rate: f32) -> Sgd {
         Sgd {
             learning_rate,
@@ -39,14 +40,23 @@ impl Optimizer for Sgd {
         self.check_finite
     }
 
+    /// Refuses a learning rate that is NaN, infinite or negative (the rule
+    /// [`crate::optim::AdamConfig::validate`] applies) before writing anything.
     fn apply(&mut self, grads: &Gradients<f32>) -> Result<(), TrainError> {
+        let lr = self.learning_rate;
+        if !(lr.is_finite() && lr >= 0.0) {
+            return Err(TrainError::Config {
+                detail: format!(
+                    "SGD: learning_rate {lr} must be finite and not negative; no update was                      applied"
+                ),
+            });
+        }
         for (var, grad) in grads.iter() {
             check_gradient(var, grad, self.check_finite)?;
             if var.read().as_f32().is_none() {
                 return Err(TrainError::unsupported(var));
             }
         }
-        let lr = self.learning_rate;
         for (var, grad) in grads.iter() {
             let mut w = var.write();
             let w = w.as_f32_mut().ok_or_else(|| TrainError::unsupported(var))?;

@@ -3,7 +3,8 @@
 //! Each op returns the new node, or a [`TrainError`] naming the op and the offending shapes;
 //! no op panics on bad input.
 
-use ndarray::{concatenate, ArrayD, ArrayView2, Axis, Ix2, Slice, Zip};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{concatenate, Array2, ArrayD, ArrayView2, Axis, Ix2, Slice, Zip};
 
 use super::broadcast::broadcast_shape;
 use super::scalar::Real;
@@ -27,12 +28,51 @@ fn as_matrix<'a, T: Real>(
         })
 }
 
+/// [`TrainError::Shape`] unless an array of `shape` can exist: its nonzero extents multiply
+/// to at most `isize::MAX` (ndarray panics on a larger one).
+fn check_size(op: &'static str, shape: &[usize]) -> Result<(), TrainError> {
+    let fits = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .is_some_and(|n| isize::try_from(n).is_ok());
+    if fits {
+        Ok(())
+    } else {
+        Err(TrainError::Shape {
+            op,
+            detail: format!(
+                "the result shape {} has more elements than fit in memory",
+                format_shape(shape)
+            ),
+        })
+    }
+}
+
+/// A zeroed buffer of every element of `shape` (already checked by [`check_size`]), or
+/// [`TrainError::Shape`] if the allocator cannot provide it.
+fn try_zeros<T: Real>(op: &'static str, shape: &[usize]) -> Result<Vec<T>, TrainError> {
+    let n: usize = shape.iter().product();
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| TrainError::Shape {
+        op,
+        detail: format!(
+            "the result of shape {} ({n} elements) cannot be allocated",
+            format_shape(shape)
+        ),
+    })?;
+    v.resize(n, T::ZERO);
+    Ok(v)
+}
+
 fn check_axes(op: &'static str, axes: &[usize], rank: usize) -> Result<(), TrainError> {
-    for (k, &axis) in axes.iter().enumerate() {
+    // One flag per axis of a tensor that exists: linear even for a very high rank.
+    let mut seen = vec![false; rank];
+    for &axis in axes {
         if axis >= rank {
             return Err(TrainError::Axis { op, axis, rank });
         }
-        if axes[..k].contains(&axis) {
+        if std::mem::replace(&mut seen[axis], true) {
             return Err(TrainError::Shape {
                 op,
                 detail: format!("axis {axis} is listed twice in {axes:?}"),
@@ -51,7 +91,7 @@ fn lstm_operands<'a, T: Real>(
     let z2 = as_matrix(op, "the gate pre-activations z", z)?;
     let c2 = as_matrix(op, "the cell state c", c)?;
     let h = c2.ncols();
-    if z2.nrows() != c2.nrows() || z2.ncols() != 4 * h {
+    if z2.nrows() != c2.nrows() || h.checked_mul(4) != Some(z2.ncols()) {
         return Err(TrainError::Shape {
             op,
             detail: format!(
@@ -83,6 +123,9 @@ impl<T: Real> Tape<T> {
                 format_shape(vb.shape())
             ),
         })?;
+        // The result can be far larger than either operand (`[n, 1] + [1, n]`): its size is
+        // checked and its buffer reserved fallibly, so an impossible one is an error.
+        check_size(op, &shape)?;
         let out = {
             let ba = va
                 .broadcast(shape.as_slice())
@@ -90,7 +133,14 @@ impl<T: Real> Tape<T> {
             let bb = vb
                 .broadcast(shape.as_slice())
                 .ok_or_else(|| unreachable_broadcast(op))?;
-            Zip::from(&ba).and(&bb).map_collect(|&x, &y| f(x, y))
+            let data = try_zeros(op, &shape)?;
+            let mut out =
+                ArrayD::from_shape_vec(shape, data).map_err(|_| unreachable_broadcast(op))?;
+            Zip::from(&mut out)
+                .and(&ba)
+                .and(&bb)
+                .for_each(|o, &x, &y| *o = f(x, y));
+            out
         };
         Ok(self.push(out, record))
     }
@@ -114,8 +164,16 @@ impl<T: Real> Tape<T> {
                 ),
             });
         }
-        let out = ma.dot(&mb).into_dyn();
-        Ok(self.push(out, Op::MatMul(a, b)))
+        // `[m, 0] · [0, n]` is `m * n` zeros: the result is reserved fallibly.
+        let out_shape = [ma.nrows(), mb.ncols()];
+        check_size("matmul", &out_shape)?;
+        let data = try_zeros("matmul", &out_shape)?;
+        let mut out = Array2::from_shape_vec(out_shape, data).map_err(|e| TrainError::Shape {
+            op: "matmul",
+            detail: e.to_string(),
+        })?;
+        general_mat_mul(T::ONE, &ma, &mb, T::ZERO, &mut out);
+        Ok(self.push(out.into_dyn(), Op::MatMul(a, b)))
     }
 
     /// `a + b` with numpy broadcasting (a bias `[n]` adds to every row of `[m, n]`).
@@ -173,16 +231,42 @@ impl<T: Real> Tape<T> {
         for &id in inputs {
             views.push(self.value(id)?.view());
         }
-        let out = concatenate(Axis(axis), &views).map_err(|_| TrainError::Shape {
+        // Every input must have the first one's rank and, off `axis`, its extents (ndarray
+        // checks only the extents, and panics on an input of another rank), and the result
+        // must be a shape ndarray can hold (it panics on one whose size overflows).
+        let first_shape = views[0].shape();
+        let fits = |s: &[usize]| {
+            s.len() == rank
+                && s.iter()
+                    .zip(first_shape)
+                    .enumerate()
+                    .all(|(k, (a, b))| k == axis || a == b)
+        };
+        let shapes = || {
+            views
+                .iter()
+                .map(|v| format_shape(v.shape()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !views.iter().all(|v| fits(v.shape())) {
+            return Err(TrainError::Shape {
+                op: "concat",
+                detail: format!(
+                    "shapes {} must all have rank {rank} and agree outside axis {axis}",
+                    shapes()
+                ),
+            });
+        }
+        let mut out_shape = first_shape.to_vec();
+        out_shape[axis] = 0;
+        for v in &views {
+            out_shape[axis] = out_shape[axis].saturating_add(v.shape()[axis]);
+        }
+        check_size("concat", &out_shape)?;
+        let out = concatenate(Axis(axis), &views).map_err(|e| TrainError::Shape {
             op: "concat",
-            detail: format!(
-                "shapes {} differ outside axis {axis}",
-                views
-                    .iter()
-                    .map(|v| format_shape(v.shape()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            detail: e.to_string(),
         })?;
         Ok(self.push(
             out,
