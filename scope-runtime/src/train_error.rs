@@ -17,9 +17,10 @@ pub enum TrainError {
     Registry(#[from] Error),
 
     /// Saving or restoring a checkpoint failed (a training loop that checkpoints returns
-    /// one error type).
+    /// one error type). Boxed: checkpoint errors are large and rare, training errors are
+    /// returned on every step's path.
     #[error(transparent)]
-    Checkpoint(#[from] crate::checkpoint::CheckpointError),
+    Checkpoint(Box<crate::checkpoint::CheckpointError>),
 
     /// Operand shapes an op cannot combine.
     #[error("{op}: {detail}")]
@@ -128,6 +129,12 @@ pub enum TrainError {
         /// The shape given.
         got: Shape,
     },
+}
+
+impl From<crate::checkpoint::CheckpointError> for TrainError {
+    fn from(e: crate::checkpoint::CheckpointError) -> TrainError {
+        TrainError::Checkpoint(Box::new(e))
+    }
 }
 
 impl TrainError {
