@@ -4,6 +4,7 @@
 //! that errors point at.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::{Attribute, DeriveInput, Ident, LitBool, LitStr, Type, Visibility};
 
 /// One model: a struct plus the variables, sub-scopes and nested models in its scope.
@@ -90,6 +91,9 @@ pub(crate) struct ModelField {
     pub(crate) scope: Option<LitStr>,
     /// The arguments passed to its constructor, as written.
     pub(crate) args: Vec<TokenStream>,
+    /// `args = expr`: the whole `Model::Args` value (a config struct), passed as is instead of
+    /// a tuple of `args`.
+    pub(crate) whole_args: Option<TokenStream>,
     /// Where the arguments were given (their parentheses), or the field, for type errors.
     pub(crate) args_span: Span,
     /// `repeat = count`: built `count` times in `prefix_0 ..`; the field is a `Vec`.
@@ -113,6 +117,7 @@ impl ModelField {
             ty,
             scope: None,
             args: Vec::new(),
+            whole_args: None,
             repeat: None,
             when: None,
             default_name: None,
@@ -296,6 +301,77 @@ impl DTypeDecl {
     }
 }
 
+/// A literal argument of an initializer, read through a leading `-` and the invisible group
+/// of a `macro_rules!` fragment, with its type suffix dropped: `1f64` is the float `1.0`
+/// (rustc lexes it as an integer with a float suffix), `0.5f32` the float `0.5`, `3u8` the
+/// integer `3`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Number {
+    Float(String),
+    Int(String),
+    Bool(bool),
+}
+
+impl Number {
+    /// The literal `arg` is, if it is a number or a bool, and its span.
+    pub(crate) fn of(arg: &TokenStream) -> Option<(Number, Span)> {
+        use proc_macro2::TokenTree;
+        let tokens: Vec<TokenTree> = crate::parse::look_through(arg).into_iter().collect();
+        let (neg, rest) = match tokens.split_first() {
+            Some((TokenTree::Punct(p), rest)) if p.as_char() == '-' => (true, rest),
+            _ => (false, &tokens[..]),
+        };
+        let lit: syn::Lit = syn::parse2(rest.iter().cloned().collect()).ok()?;
+        let sign = if neg { "-" } else { "" };
+        let number = match &lit {
+            syn::Lit::Int(i) if matches!(i.suffix(), "f32" | "f64") => {
+                Number::Float(format!("{sign}{}.0", i.base10_digits()))
+            }
+            syn::Lit::Int(i) => Number::Int(format!("{sign}{}", i.base10_digits())),
+            syn::Lit::Float(f) => {
+                let digits = f.base10_digits();
+                let point = if digits.contains(['.', 'e', 'E']) {
+                    ""
+                } else {
+                    ".0"
+                };
+                Number::Float(format!("{sign}{digits}{point}"))
+            }
+            syn::Lit::Bool(b) if !neg => Number::Bool(b.value),
+            _ => return None,
+        };
+        Some((number, lit.span()))
+    }
+
+    /// The number as an unsuffixed `f64` literal (an integer is written as a float).
+    pub(crate) fn float_tokens(&self, span: Span) -> Option<TokenStream> {
+        let text = match self {
+            Number::Float(text) => text.clone(),
+            Number::Int(text) => format!("{text}.0"),
+            Number::Bool(_) => return None,
+        };
+        Some(number_tokens(&text, span))
+    }
+
+    /// The number as an unsuffixed literal of its own kind.
+    pub(crate) fn tokens(&self, span: Span) -> TokenStream {
+        match self {
+            Number::Float(text) | Number::Int(text) => number_tokens(text, span),
+            Number::Bool(b) => syn::LitBool::new(*b, span).into_token_stream(),
+        }
+    }
+}
+
+fn number_tokens(text: &str, span: Span) -> TokenStream {
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(digits) => (Some(quote::quote_spanned!(span=> -)), digits),
+        None => (None, text),
+    };
+    let mut lit: proc_macro2::Literal = digits.parse().expect("digits of a literal re-parse");
+    lit.set_span(span);
+    quote::quote!(#sign #lit)
+}
+
 /// An identifier's text without `r#`.
 pub(crate) fn unraw(ident: &Ident) -> String {
     let s = ident.to_string();
@@ -376,6 +452,22 @@ mod tests {
         assert_eq!(tokens_text(&quote!(a::b(&x))), "a::b(&x)");
         assert_eq!(tokens_text(&quote!(a - -1)), "a - -1");
         assert_eq!(tokens_text(&quote!(a as usize)), "a as usize");
+    }
+
+    #[test]
+    fn reads_number_literals_without_their_suffixes() {
+        let of = |t: TokenStream| Number::of(&t).map(|(n, _)| n);
+        assert_eq!(of(quote!(1f64)), Some(Number::Float("1.0".into())));
+        assert_eq!(of(quote!(-0.5f32)), Some(Number::Float("-0.5".into())));
+        assert_eq!(of(quote!(1e3)), Some(Number::Float("1e3".into())));
+        assert_eq!(of(quote!(3u8)), Some(Number::Int("3".into())));
+        assert_eq!(of(quote!(true)), Some(Number::Bool(true)));
+        assert_eq!(of(quote!(-true)), None);
+        assert_eq!(of(quote!(C)), None);
+        let float = Number::Int("-2".into())
+            .float_tokens(Span::call_site())
+            .unwrap();
+        assert_eq!(float.to_string(), "- 2.0");
     }
 
     #[test]

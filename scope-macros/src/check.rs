@@ -9,7 +9,7 @@ use quote::ToTokens;
 use syn::Type;
 
 use crate::ast::{
-    fields, tokens_text, unraw, InitKind, Item, ModelDef, ModelField, Source, VarDecl,
+    fields, tokens_text, unraw, InitKind, Item, ModelDef, ModelField, Number, Source, VarDecl,
 };
 use crate::ctxt::Ctxt;
 use crate::names::{is_valid, Context};
@@ -28,7 +28,7 @@ pub(crate) fn check(def: &ModelDef, cx: &Ctxt) {
     };
     check_derives(def, cx);
     check_args(def, cx);
-    check_scope(&def.items, &scope_path, cx);
+    check_scope(&def.items, &scope_path, "", &mut HashMap::new(), cx);
     check_fields(&def.items, matches!(def.source, Source::Dsl), cx);
 }
 
@@ -249,8 +249,8 @@ fn path_unstorable(path: &syn::Path) -> Option<Unstorable> {
 struct Namespace<'a> {
     path: &'a str,
     cx: &'a Ctxt,
-    /// Every fixed name and what took it.
-    names: HashMap<String, &'static str>,
+    /// Every fixed name, by its lowercase form: as written, and what took it.
+    names: HashMap<String, (String, &'static str)>,
     /// Prefixes of repeated models: each takes `prefix_0`, `prefix_1`, ...
     families: Vec<String>,
     /// TF's `default_name` counters of this scope, by sub-scope name.
@@ -268,13 +268,26 @@ impl<'a> Namespace<'a> {
         }
     }
 
-    /// Takes the fixed name `name`; `opens` counts it as an opened sub-scope.
+    /// Takes the fixed name `name`; `opens` counts it as an opened sub-scope. Names are
+    /// compared as TF's uniquifier compares them, ignoring case: a second `W` beside `w`
+    /// would be renamed `w_1` without a word.
     fn claim(&mut self, name: String, span: Span, what: &'static str, opens: bool) {
         let path = self.path;
-        if let Some(first) = self.names.get(&name) {
+        let key = name.to_lowercase();
+        if let Some((first, first_what)) = self.names.get(&key) {
+            let why = if *first == name {
+                String::new()
+            } else {
+                format!(
+                    " `{first}` (TensorFlow compares names ignoring case, and would silently \
+                     rename this one `{key}_1`)"
+                )
+            };
             self.cx.error_at(
                 span,
-                format!("duplicate name `{name}` in scope `{path}`: already used by a {first}"),
+                format!(
+                    "duplicate name `{name}` in scope `{path}`: already used by a {first_what}{why}"
+                ),
             );
         } else if let Some(prefix) = self.families.iter().find(|p| in_family(p, &name)) {
             self.cx.error_at(
@@ -285,7 +298,7 @@ impl<'a> Namespace<'a> {
                 ),
             );
         } else {
-            self.names.insert(name.clone(), what);
+            self.names.insert(key, (name.clone(), what));
         }
         if opens {
             *self.opened.entry(name).or_insert(0) += 1;
@@ -295,7 +308,11 @@ impl<'a> Namespace<'a> {
     /// Takes every `prefix_<index>`.
     fn claim_family(&mut self, prefix: String, span: Span) {
         let path = self.path;
-        if self.families.contains(&prefix) {
+        if self
+            .families
+            .iter()
+            .any(|p| p.to_lowercase() == prefix.to_lowercase())
+        {
             self.cx.error_at(
                 span,
                 format!(
@@ -307,7 +324,8 @@ impl<'a> Namespace<'a> {
         }
         let mut taken: Vec<&String> = self
             .names
-            .keys()
+            .values()
+            .map(|(name, _)| name)
             .filter(|n| in_family(&prefix, n))
             .collect();
         taken.sort();
@@ -344,9 +362,10 @@ impl<'a> Namespace<'a> {
     }
 }
 
-/// Whether `name` is `prefix_<digits>`.
+/// Whether `name` is `prefix_<digits>`, ignoring case as TF does.
 fn in_family(prefix: &str, name: &str) -> bool {
-    name.strip_prefix(prefix)
+    let (prefix, name) = (prefix.to_lowercase(), name.to_lowercase());
+    name.strip_prefix(&prefix)
         .and_then(|rest| rest.strip_prefix('_'))
         .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
 }
@@ -354,7 +373,17 @@ fn in_family(prefix: &str, name: &str) -> bool {
 /// Names in one scope: valid, unique (variables, sub-scopes and nested models share the
 /// namespace; a repeated model takes `prefix_<i>`; a default-named one takes the name TF's
 /// counters give it), and every variable able to get a shape.
-fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
+///
+/// `rel` is the scope's path inside the model (`""`, `cell/`); `full` holds every variable's
+/// name inside the model, by its lowercase form, with the scope it was declared in, so that a
+/// `name = "cell/kernel"` beside a sub-scope `cell { kernel }` is caught.
+fn check_scope(
+    items: &[Item],
+    path: &str,
+    rel: &str,
+    full: &mut HashMap<String, (String, Span)>,
+    cx: &Ctxt,
+) {
     let mut ns = Namespace::new(path, cx);
     // Nested models without an override build in their type's default scope.
     let mut defaults: HashMap<String, ()> = HashMap::new();
@@ -362,6 +391,7 @@ fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
         match item {
             Item::Var(var) => {
                 check_var_forms(var, cx);
+                check_init_fits_dtype(var, cx);
                 if var.tied.is_some() {
                     // Names nothing in the scope: the owner's variable keeps its name.
                     continue;
@@ -376,6 +406,31 @@ fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
                         );
                     }
                     cx.error_at(span, msg);
+                }
+                if name.split('/').any(str::is_empty) && !name.is_empty() {
+                    cx.error_at(
+                        span,
+                        format!(
+                            "'{name}' is not a valid variable name: a `/` separates scopes, so \
+                             a name cannot start or end with one or hold two in a row"
+                        ),
+                    );
+                }
+                let full_name = format!("{rel}{name}");
+                match full.get(&full_name.to_lowercase()) {
+                    Some((scope, _)) if scope != rel => cx.error_at(
+                        span,
+                        format!(
+                            "variable `{name}` in scope `{path}` is `{full_name}` in the model, \
+                             which another variable already is (TensorFlow would fail with \
+                             AlreadyExists at build time, or rename it if only the case \
+                             differs); rename one"
+                        ),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        full.insert(full_name.to_lowercase(), (rel.to_owned(), span));
+                    }
                 }
                 ns.claim(name, span, "variable", false);
                 let value = var.init.as_ref().filter(|i| i.kind == InitKind::Value);
@@ -445,9 +500,53 @@ fn check_scope(items: &[Item], path: &str, cx: &Ctxt) {
                     cx.error_at(span, invalid_name("scope", &name, Context::Nested));
                 }
                 ns.claim(name.clone(), span, "sub-scope", true);
-                check_scope(&sub.items, &format!("{path}/{name}"), cx);
+                let rel = format!("{rel}{name}/");
+                check_scope(&sub.items, &format!("{path}/{name}"), &rel, full, cx);
             }
         }
+    }
+}
+
+/// An initializer that cannot fill the declared dtype, as TF's conversion of the initializer's
+/// Python value refuses it at build time: refused here, with the fix.
+fn check_init_fits_dtype(var: &VarDecl, cx: &Ctxt) {
+    let (Some(dtype), Some(init)) = (&var.dtype, &var.init) else {
+        return;
+    };
+    let (integer, boolean) = (
+        matches!(dtype.variant, "I32" | "I64"),
+        dtype.variant == "Bool",
+    );
+    if !integer && !boolean {
+        return;
+    }
+    let ty = &dtype.ident;
+    let article = if integer { "an" } else { "a" };
+    let takes = if boolean {
+        "`zeros`, `ones`, `constant(true)`, `constant(false)` or `value(..)`"
+    } else {
+        "`zeros`, `ones`, `constant(<integer>)` or `value(..)`"
+    };
+    let problem = match init.kind {
+        InitKind::RandomNormal | InitKind::TruncatedNormal | InitKind::RandomUniform => {
+            Some(format!("`{}` draws floats", init.kind.name()))
+        }
+        InitKind::GlorotUniform => Some("`glorot_uniform` draws floats".to_owned()),
+        InitKind::Constant => match init.args.first().and_then(Number::of) {
+            Some((Number::Float(v), _)) => Some(format!("`constant({v})` is a float")),
+            Some((Number::Int(v), _)) if boolean => Some(format!("`constant({v})` is an integer")),
+            _ => None,
+        },
+        InitKind::Zeros | InitKind::Ones | InitKind::Value => None,
+    };
+    if let Some(problem) = problem {
+        cx.error_spanned_by(
+            &init.ident,
+            format!(
+                "{problem}, which {article} `{ty}` variable cannot hold (TensorFlow refuses it when the \
+                 variable is built): give it {takes}, or declare it `f32`"
+            ),
+        );
     }
 }
 
@@ -584,6 +683,51 @@ mod tests {
                 }
             }),
             2
+        );
+    }
+
+    #[test]
+    fn names_compare_as_tf_compares_them() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m", n: usize) {
+                    W: [1],
+                    w: [1],
+                    Layer { a: [1] }
+                    layer { b: [1] }
+                    #[var(name = "cell/kernel")] k: [1],
+                    cell { kernel: [1] }
+                    #[var(name = "x/")] x: [1],
+                    #[var(name = "/y")] y: [1],
+                    #[var(name = "a//b")] z: [1],
+                    #[model(repeat = n, scope = "Block")] blocks: model Cell,
+                    block_0 { c: [1] }
+                    #[var(name = "cell/bias")] bias: [1],
+                }
+            }),
+            // w, layer, cell/kernel, x/, /y, a//b, block_0
+            7
+        );
+    }
+
+    #[test]
+    fn initializers_the_dtype_cannot_hold() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m") {
+                    a: i32[2] = constant(0.5),
+                    b: bool[1] = random_normal(0.0, 1.0),
+                    c: i64[2] = glorot_uniform,
+                    d: bool[1] = constant(1),
+                    e: i64[1] = constant(1f64),
+                    ok1: i32[1] = constant(-3),
+                    ok2: bool[1] = constant(false),
+                    ok3: f64[1] = constant(1),
+                    ok4: i32[1] = constant(C),
+                    ok5: [1] = random_normal(0f64, 1f64),
+                }
+            }),
+            5
         );
     }
 

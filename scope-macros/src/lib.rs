@@ -75,7 +75,7 @@ use proc_macro::TokenStream;
 /// | key | value | default |
 /// |---|---|---|
 /// | `scope` | `"name"`, any name TF's nested regex accepts (`self`, `LayerNorm`, `a.b`, `a-b`); with `repeat`, the prefix | the nested type's `Model::SCOPE` |
-/// | `args` | `(expr, ..)`: the nested type's `Model::Args` as a tuple; with `repeat`, evaluated once per element | none |
+/// | `args` | `(expr, ..)`: the nested type's `Model::Args` as a tuple (what generated models take); or `= expr`: the whole `Model::Args` as is (a hand-written model whose `Args` is a config struct); with `repeat`, evaluated once per element | none |
 /// | `repeat` | a `usize` expression `n`: built `n` times in `prefix_0 .. prefix_{n-1}` (prefix: `scope`, else the field's name); the field is a `Vec<Type>` | built once |
 /// | `when` | a `bool` expression: built only when it holds; the field is an `Option<Type>` | always built |
 /// | `default_name` | bare, or `= "base"`: the scope comes from the enclosing scope's `default_name` counters (`dense`, `dense_1`, ... as TF's `variable_scope(None, default_name=..)`), bare taking the type's `Model::SCOPE`; not with `scope` or `repeat` | a fixed scope |
@@ -95,6 +95,9 @@ use proc_macro::TokenStream;
 ///   `scope()`, `for_each_variable()`, and through them `scope_name()`, `variables()`,
 ///   `shares_storage_with()` and `manifest()`;
 /// * `impl Debug` (do not derive it).
+///
+/// The struct's `#[cfg(..)]` attributes are copied onto every generated impl, and a
+/// `#[deprecated]` struct's impls allow its use, so that only the user's own uses warn.
 ///
 /// Put `#[variable_scope]` above any `#[derive(..)]`: derives listed before it would see the
 /// struct without its scope handle. `Clone` may be derived (clones share the variables).

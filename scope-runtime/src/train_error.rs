@@ -129,6 +129,22 @@ pub enum TrainError {
         /// The shape given.
         got: Shape,
     },
+
+    /// An index input (token id, label, position, mask value) outside the range it indexes.
+    #[error(
+        "{input} holds {value} at flat index {index}, but must be in 0..{limit} (check the \
+         inputs against the model's sizes: vocabulary, token types, labels, sequence length)"
+    )]
+    OutOfRange {
+        /// Which input (`input_ids`, `labels`, `gather ids`, ...).
+        input: String,
+        /// Flat (row-major) position of the first bad value.
+        index: usize,
+        /// The bad value.
+        value: i64,
+        /// The exclusive upper bound.
+        limit: usize,
+    },
 }
 
 impl From<crate::checkpoint::CheckpointError> for TrainError {

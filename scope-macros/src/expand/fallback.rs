@@ -17,7 +17,9 @@ pub(crate) fn expand(defs: &[ModelDef], err: syn::Error) -> TokenStream {
     let mut out = TokenStream::new();
     for def in defs {
         out.extend(emit_struct(def));
-        out.extend(stubs(def));
+        let travel = super::travelling_attrs(def);
+        let stubs = stubs(def);
+        out.extend(quote!(#travel const _: () = { #stubs };));
     }
     out.extend(err.to_compile_error());
     out

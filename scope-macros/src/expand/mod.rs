@@ -7,17 +7,33 @@ mod fallback;
 #[cfg(test)]
 mod snapshots;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr};
 
 use crate::ast::{
-    fields, tokens_text, unraw, InitDecl, InitKind, Item, KeyExpr, ModelDef, ModelField, VarDecl,
+    fields, tokens_text, unraw, InitDecl, InitKind, Item, KeyExpr, ModelDef, ModelField, Number,
+    VarDecl,
 };
 use crate::check::check;
 use crate::ctxt::Ctxt;
 use crate::parse;
+
+/// A span at `user`'s place with the macro's own hygiene: what generated tokens (`self`,
+/// `__scope_*` locals) that should point at the user's tokens in errors take. Only the user's
+/// own tokens keep their spans, so that a model declared by a `macro_rules!` macro from its
+/// fragments resolves the same as one written out.
+fn at(user: Span) -> Span {
+    Span::call_site().located_at(user)
+}
+
+/// The private local a field's value is bound to while the model is built: fields are not
+/// locals, so no name of the user's (a `const` used as a dimension, a function, `Ok`) is
+/// shadowed by one.
+fn local(field: &Ident) -> Ident {
+    format_ident!("__scope_field_{}", unraw(field))
+}
 
 /// The one place that names the runtime.
 fn private() -> TokenStream {
@@ -68,9 +84,26 @@ pub(crate) fn model(input: TokenStream) -> TokenStream {
 /// A checked model: the struct, its constructor, its `Model` impl and its `Debug` impl.
 fn expand(def: &ModelDef) -> TokenStream {
     let mut out = fallback::emit_struct_with_handle(def);
-    out.extend(constructor(def));
-    out.extend(model_impl(def));
-    out.extend(debug_impl(def));
+    let travel = travelling_attrs(def);
+    for item in [constructor(def), model_impl(def), debug_impl(def)] {
+        out.extend(quote!(#travel #item));
+    }
+    out
+}
+
+/// What the struct's attributes say of the impls generated for it: its `#[cfg(..)]`s (so that
+/// they exist exactly when the struct does), and, on a `#[deprecated]` struct, leave to use it
+/// (so that only the user's own uses warn).
+pub(crate) fn travelling_attrs(def: &ModelDef) -> TokenStream {
+    let mut out = TokenStream::new();
+    for attr in &def.attrs {
+        if attr.path().is_ident("cfg") {
+            out.extend(attr.to_token_stream());
+        }
+    }
+    if def.attrs.iter().any(|a| a.path().is_ident("deprecated")) {
+        out.extend(quote!(#[allow(deprecated)]));
+    }
     out
 }
 
@@ -117,9 +150,20 @@ fn model_impl(def: &ModelDef) -> TokenStream {
     let mut ties = TokenStream::new();
     check_ties_first(&def.items, "", &locals, &mut ties);
     let mut body = TokenStream::new();
-    build_items(&def.items, 1, &locals, &mut body);
+    build_items(&def.items, 1, &locals, &mut Vec::new(), &mut body);
     let fields = fields(&def.items);
+    // At the field's place: a field that is no `Variable` is reported there.
+    let values = fields.iter().map(|f| {
+        let mut value = local(f);
+        value.set_span(at(f.span()));
+        value
+    });
     let visit: Vec<TokenStream> = visit_items(&def.items);
+    // Fields named `W` or `Ok` are bound to `__scope_field_W`, `__scope_field_Ok`.
+    let allow = fields
+        .iter()
+        .any(|f| unraw(f).chars().any(|c| c.is_uppercase()))
+        .then(|| quote!(#[allow(non_snake_case)]));
     let visitor = if visit.is_empty() {
         quote!(_)
     } else {
@@ -132,6 +176,7 @@ fn model_impl(def: &ModelDef) -> TokenStream {
             const SCOPE: &'static str = #scope;
             const MANIFEST: &'static [#p::ManifestEntry] = &[#(#manifest),*];
 
+            #allow
             fn build_in(
                 __scope_reg: &#p::Registry,
                 __scope_name: &str,
@@ -141,7 +186,7 @@ fn model_impl(def: &ModelDef) -> TokenStream {
                 let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
                 #body
                 ::core::result::Result::Ok(Self {
-                    #(#fields,)*
+                    #(#fields: #values,)*
                     __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
                 })
             }
@@ -190,11 +235,11 @@ fn check_ties_first(items: &[Item], path: &str, locals: &[String], out: &mut Tok
         match item {
             Item::Var(var) if tie_first(var, locals) => {
                 if let Some(tie) = &var.tied {
-                    let field = &var.field;
+                    let local = local(&var.field);
                     let label = format!("{path}{}", unraw(&var.ident));
                     let value = tied(var, tie, quote!(__scope_name), &label);
                     out.extend(quote! {
-                        let #field = #value;
+                        let #local = #value;
                     });
                 }
             }
@@ -208,28 +253,36 @@ fn check_ties_first(items: &[Item], path: &str, locals: &[String], out: &mut Tok
 }
 
 /// The statements that build `items`, in declaration order; `depth` numbers the guards of
-/// nested sub-scopes.
-fn build_items(items: &[Item], depth: usize, locals: &[String], out: &mut TokenStream) {
+/// nested sub-scopes, `built` holds the fields built so far (which a tie may refer to).
+fn build_items<'a>(
+    items: &'a [Item],
+    depth: usize,
+    locals: &[String],
+    built: &mut Vec<&'a Ident>,
+    out: &mut TokenStream,
+) {
     for item in items {
         match item {
             // Checked before the scope was opened.
             Item::Var(var) if tie_first(var, locals) => {}
             Item::Var(var) => {
-                let field = &var.field;
-                let value = match &var.tied {
-                    Some(tie) => tied(var, tie, quote!(""), &unraw(&var.ident)),
-                    None => build_var(var),
-                };
-                out.extend(quote! {
-                    let #field = #value;
-                });
+                match &var.tied {
+                    Some(tie) => out.extend(tie_to_parts(var, tie, built)),
+                    None => {
+                        let local = local(&var.field);
+                        let value = build_var(var);
+                        out.extend(quote! {
+                            let #local = #value;
+                        });
+                    }
+                }
+                built.push(&var.field);
             }
             Item::Model(model) => {
-                let field = &model.field;
-                let value = build_model(model);
-                out.extend(quote! {
-                    let #field = #value;
-                });
+                let mut refs = model.args.iter().cloned().collect::<TokenStream>();
+                refs.extend(model.whole_args.clone());
+                out.extend(lend_parts(&model.field, &refs, build_model(model), built));
+                built.push(&model.field);
             }
             Item::Scope(sub) => {
                 let guard = format_ident!("__scope_sub_{}", depth);
@@ -238,12 +291,52 @@ fn build_items(items: &[Item], depth: usize, locals: &[String], out: &mut TokenS
                 out.extend(quote! {
                     let #guard = __scope_reg.variable_scope(#name).enter()?;
                 });
-                build_items(&sub.items, depth + 1, locals, out);
+                build_items(&sub.items, depth + 1, locals, built, out);
                 out.extend(quote! {
                     #guard.exit();
                 });
             }
         }
+    }
+}
+
+/// A tie checked in declaration order: the one place that sees the model's own parts. The
+/// fields built so far that its expression names are lent to it under their own names, and
+/// taken back afterwards.
+fn tie_to_parts(var: &VarDecl, tie: &KeyExpr, built: &[&Ident]) -> TokenStream {
+    let value = tied(var, tie, quote!(""), &unraw(&var.ident));
+    lend_parts(&var.field, &tie.expr, value, built)
+}
+
+/// `let <field's local> = value;`, where `value` may name the model's parts built so far
+/// (`refs` are the user's tokens in it): a nested model's arguments may pass an earlier
+/// part on (BERT's masked-LM head gets the word-embedding table), as a tie may. Only the
+/// parts `refs` name are lent, under their own names, and taken back afterwards; nothing
+/// else of the generated code is visible to the user's tokens.
+fn lend_parts(
+    field: &Ident,
+    refs: &TokenStream,
+    value: TokenStream,
+    built: &[&Ident],
+) -> TokenStream {
+    let target = local(field);
+    let named: Vec<&Ident> = built
+        .iter()
+        .copied()
+        .filter(|f| mentions_local(refs, &[unraw(f)]))
+        .collect();
+    if named.is_empty() {
+        return quote! {
+            let #target = #value;
+        };
+    }
+    let locals: Vec<Ident> = named.iter().map(|f| local(f)).collect();
+    quote! {
+        let (#(#locals,)* #target) = {
+            #(let #named = #locals;)*
+            let __scope_tied = #value;
+            (#(#named,)* __scope_tied)
+        };
     }
 }
 
@@ -300,12 +393,15 @@ fn build_model(model: &ModelField) -> TokenStream {
     // reported there.
     let ty_span = ty.span();
     let build_in = quote_spanned!(ty_span=> <#ty as #p::Model>::build_in);
-    let args = quote_spanned!(model.args_span=> (#(#args,)*));
+    let args = match &model.whole_args {
+        Some(whole) => whole.clone(),
+        None => quote_spanned!(model.args_span=> (#(#args,)*)),
+    };
     let value = if let Some(repeat) = &model.repeat {
         let count = &repeat.expr;
         let (prefix, span) = model.repeat_prefix();
         let prefix = LitStr::new(&prefix, span);
-        let count = quote_spanned!(count.span()=> let __scope_count: usize = #count;);
+        let count = quote_spanned!(at(count.span())=> let __scope_count: usize = #count;);
         quote! {
             {
                 #count
@@ -410,12 +506,21 @@ fn initializer(init: &InitDecl) -> TokenStream {
         InitKind::Ones => quote!(#init_ty::Ones),
         InitKind::GlorotUniform => quote!(#init_ty::GlorotUniform),
         InitKind::Constant => {
-            let variant = match constant_literal(&args[0]) {
-                Some(syn::Lit::Int(_)) => quote!(ConstantInt),
-                Some(syn::Lit::Bool(_)) => quote!(ConstantBool),
-                _ => quote!(Constant),
-            };
-            quote!(#init_ty::#variant(#(#args),*))
+            // A literal picks the variant TF's Python type would; anything else (a `const`, a
+            // config field) goes through `ConstantArg`, implemented for every number and bool.
+            let arg = &init.args[0];
+            match Number::of(arg) {
+                Some((number, lit_span)) => {
+                    let variant = match number {
+                        Number::Float(_) => quote!(Constant),
+                        Number::Int(_) => quote!(ConstantInt),
+                        Number::Bool(_) => quote!(ConstantBool),
+                    };
+                    let value = number.tokens(lit_span);
+                    quote!(#init_ty::#variant(#value))
+                }
+                None => quote_spanned!(arg.span()=> #p::constant(#arg)),
+            }
         }
         InitKind::RandomNormal
         | InitKind::TruncatedNormal
@@ -427,24 +532,14 @@ fn initializer(init: &InitDecl) -> TokenStream {
     }
 }
 
-/// An `f64` parameter of an initializer: a literal as written, any other expression through
-/// `f64::from`, so that an `f32` field of a config (`cfg.initializer_range`) works too.
+/// An `f64` parameter of an initializer: a literal as an unsuffixed float, any other
+/// expression through `f64::from`, so that an `f32` field of a config
+/// (`cfg.initializer_range`) works too.
 fn float_arg(arg: &TokenStream) -> TokenStream {
-    if constant_literal(arg).is_some() {
-        return arg.clone();
+    if let Some(tokens) = Number::of(arg).and_then(|(n, span)| n.float_tokens(span)) {
+        return tokens;
     }
     quote_spanned!(arg.span()=> ::core::primitive::f64::from(#arg))
-}
-
-/// The literal of a `constant(..)` argument, through a leading `-`.
-fn constant_literal(arg: &TokenStream) -> Option<syn::Lit> {
-    let mut tokens: Vec<_> = arg.clone().into_iter().collect();
-    if let Some(proc_macro2::TokenTree::Punct(p)) = tokens.first() {
-        if p.as_char() == '-' {
-            tokens.remove(0);
-        }
-    }
-    syn::parse2(tokens.into_iter().collect()).ok()
 }
 
 fn visit_items(items: &[Item]) -> Vec<TokenStream> {
@@ -457,31 +552,35 @@ fn visit_items(items: &[Item]) -> Vec<TokenStream> {
             Item::Var(v) => {
                 let field = &v.field;
                 out.push(match &v.when {
-                    Some(_) => quote_spanned!(field.span()=>
+                    Some(_) => quote_spanned!(at(field.span())=>
                         if let ::core::option::Option::Some(__scope_v) = &self.#field {
                             __scope_f(__scope_v);
                         }
                     ),
-                    None => quote_spanned!(field.span()=> __scope_f(&self.#field);),
+                    None => quote_spanned!(at(field.span())=> __scope_f(&self.#field);),
                 });
             }
             Item::Model(m) => {
-                let field = &m.field;
-                let visit = |model: TokenStream| quote_spanned!(m.ty.span()=> #p::Model::for_each_variable(#model, __scope_f););
-                // The field access too carries the type's span: "not a Model" lands there.
-                let span = m.ty.span();
+                let (field, ty) = (&m.field, &m.ty);
+                // The path carries the type's span, so that "not a Model" is the same error
+                // as the one `build_in` gets, and rustc reports it once; `self` and the
+                // visitor keep the macro's hygiene.
+                let visit_fn = quote_spanned!(ty.span()=> <#ty as #p::Model>::for_each_variable);
+                let span = at(field.span());
                 out.push(if m.repeat.is_some() {
-                    let visit = visit(quote_spanned!(span=> __scope_m));
-                    quote_spanned!(span=> for __scope_m in &self.#field { #visit })
+                    quote_spanned! {span=>
+                        for __scope_m in &self.#field {
+                            #visit_fn(__scope_m, __scope_f);
+                        }
+                    }
                 } else if m.when.is_some() {
-                    let visit = visit(quote_spanned!(span=> __scope_m));
                     quote_spanned! {span=>
                         if let ::core::option::Option::Some(__scope_m) = &self.#field {
-                            #visit
+                            #visit_fn(__scope_m, __scope_f);
                         }
                     }
                 } else {
-                    visit(quote_spanned!(span=> &self.#field))
+                    quote_spanned!(span=> #visit_fn(&self.#field, __scope_f);)
                 });
             }
             Item::Scope(s) => out.extend(visit_items(&s.items)),
@@ -632,7 +731,7 @@ fn debug_impl(def: &ModelDef) -> TokenStream {
     let fields = fields(&def.items);
     let entries = fields.iter().map(|field| {
         let label = unraw(field);
-        quote_spanned!(field.span()=> .field(#label, &self.#field))
+        quote_spanned!(at(field.span())=> .field(#label, &self.#field))
     });
     quote! {
         #[automatically_derived]

@@ -172,15 +172,17 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
         }
     }
     if let Some(attr) = var {
-        let mut decl = empty_var(ident);
+        let mut decl = empty_var(ident.clone());
         decl.attrs = kept;
         decl.vis = field.vis.clone();
         let before = cx.count();
         if let Some(tokens) = attr_list_tokens(attr, cx) {
             apply_var_keys(tokens, &mut decl, cx);
         }
-        if let Some(when) = &decl.when {
-            if inner_type(&field.ty, "Option").is_none() {
+        // Checked as written, so that a wrong type is one error here rather than one in
+        // every generated use of the field.
+        match &decl.when {
+            Some(when) if !inner_type(&field.ty, "Option").is_some_and(is_variable) => {
                 cx.error_spanned_by(
                     &field.ty,
                     format!(
@@ -189,6 +191,15 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
                     ),
                 );
             }
+            Some(_) => {}
+            None if !is_variable(&field.ty) => cx.error_spanned_by(
+                ungroup(&field.ty),
+                format!(
+                    "a `#[var]` field holds the variable: declare `{ident}: Variable` (a nested \
+                     model takes `#[model]` instead)"
+                ),
+            ),
+            None => {}
         }
         decl.incomplete = cx.count() > before;
         return Some(Item::Var(decl));
@@ -230,6 +241,32 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
         ),
     );
     None
+}
+
+/// `ty` without the invisible group a `macro_rules!` `$t:ty` fragment puts around it, so that
+/// an error points at the caller's tokens.
+fn ungroup(ty: &syn::Type) -> &syn::Type {
+    match ty {
+        syn::Type::Group(g) => ungroup(&g.elem),
+        other => other,
+    }
+}
+
+/// Whether `ty` is written as `Variable` (`scope::Variable`, ...), as a `#[var]` field must be.
+fn is_variable(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Group(g) => is_variable(&g.elem),
+        syn::Type::Paren(p) => is_variable(&p.elem),
+        syn::Type::Path(path) => {
+            path.qself.is_none()
+                && path
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "Variable" && s.arguments.is_none())
+        }
+        _ => false,
+    }
 }
 
 /// `T` of `Vec<T>` (or `std::vec::Vec<T>`) when `wrapper` is `Vec`, and so on.

@@ -18,9 +18,10 @@ use syn::{Attribute, Ident, Token, Visibility};
 use crate::ast::{Item, ModelDef, ModelField, Source, SubScope};
 use crate::ctxt::Ctxt;
 use crate::parse::attr::{empty_var, parse_header};
+use crate::parse::split::{Angles, Splitter};
 use crate::parse::{
-    apply_model_keys, apply_scope_keys, apply_var_keys, attr_list_tokens, parse_dtype, parse_init,
-    parse_shape, split_commas,
+    apply_model_keys, apply_scope_keys, apply_var_keys, attr_list_tokens, flatten_invisible,
+    parse_dtype, parse_init, parse_shape, split_commas,
 };
 
 mod kw {
@@ -185,26 +186,17 @@ fn field_ident(prefix: &[Ident], ident: &Ident) -> Ident {
     format_ident!("{}", name.join("_"), span = ident.span())
 }
 
-/// Tokens up to the next top-level `,` (angle brackets count as nesting, so that
-/// `Cell<A, B>` stays whole).
+/// Tokens up to the next top-level `,`, by the macros' one [`Splitter`] (type rules: the
+/// commas of `Cell<A, B>` are not top-level).
 fn take_until_comma(input: ParseStream<'_>) -> TokenStream {
     input
         .step(|cursor| {
+            let mut splitter = Splitter::new(Angles::Type);
             let mut rest = *cursor;
             let mut out = TokenStream::new();
-            let mut depth = 0usize;
-            let mut prev_dash = false;
             while let Some((tt, next)) = rest.token_tree() {
-                if let TokenTree::Punct(p) = &tt {
-                    match p.as_char() {
-                        ',' if depth == 0 => return Ok((out, rest)),
-                        '<' => depth += 1,
-                        '>' if !prev_dash => depth = depth.saturating_sub(1),
-                        _ => {}
-                    }
-                    prev_dash = p.as_char() == '-';
-                } else {
-                    prev_dash = false;
+                if splitter.is_separator(&tt) {
+                    break;
                 }
                 out.extend([tt]);
                 rest = next;
@@ -315,7 +307,7 @@ fn parse_var_item(
             cx.error_spanned_by(&attr, "a variable takes `#[var(..)]` and doc comments only");
         }
     }
-    let mut tokens = rest.clone().into_iter().peekable();
+    let mut tokens = flatten_invisible(rest).into_iter().peekable();
     if let Some(TokenTree::Ident(dtype)) = tokens.peek() {
         let dtype = dtype.clone();
         tokens.next();
@@ -358,6 +350,12 @@ fn parse_var_item(
                     decl.init = parsed;
                 }
             }
+        }
+        Some(TokenTree::Literal(lit)) if decl.shape.is_none() => {
+            cx.error_spanned_by(
+                &lit,
+                "expected a shape in brackets, e.g. `[in_size, units]` (`[]` for a scalar)",
+            );
         }
         Some(other) => {
             let rest: TokenStream = std::iter::once(other).chain(tokens).collect();

@@ -6,20 +6,77 @@
 
 pub(crate) mod attr;
 pub(crate) mod dsl;
+pub(crate) mod split;
 
-use proc_macro2::{Delimiter, Group, Spacing, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::ToTokens;
+use syn::spanned::Spanned;
 use syn::{Ident, Lit, LitBool, LitStr};
 
 use crate::ast::{
-    DTypeDecl, DefaultName, InitDecl, InitKind, KeyExpr, ModelField, ShapeDecl, VarDecl,
+    DTypeDecl, DefaultName, InitDecl, InitKind, KeyExpr, ModelField, Number, ShapeDecl, VarDecl,
 };
 use crate::ctxt::Ctxt;
+pub(crate) use split::{flatten_invisible, look_through, split_commas};
 
-/// Keys of `#[var(..)]`.
-pub(crate) const VAR_KEYS: &str = "shape, init, dtype, trainable, name, when, tied";
-/// Keys of `#[model(..)]`.
-pub(crate) const MODEL_KEYS: &str = "scope, args, repeat, when, default_name";
+/// The keys of `#[var(..)]`: what the parser dispatches on and what its "expected one of"
+/// lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum VarKey {
+    Shape,
+    Init,
+    Dtype,
+    Trainable,
+    Name,
+    When,
+    Tied,
+}
+
+pub(crate) const VAR_KEYS: [(&str, VarKey); 7] = [
+    ("shape", VarKey::Shape),
+    ("init", VarKey::Init),
+    ("dtype", VarKey::Dtype),
+    ("trainable", VarKey::Trainable),
+    ("name", VarKey::Name),
+    ("when", VarKey::When),
+    ("tied", VarKey::Tied),
+];
+
+/// The keys of `#[model(..)]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ModelKey {
+    Scope,
+    Args,
+    Repeat,
+    When,
+    DefaultName,
+}
+
+pub(crate) const MODEL_KEYS: [(&str, ModelKey); 5] = [
+    ("scope", ModelKey::Scope),
+    ("args", ModelKey::Args),
+    ("repeat", ModelKey::Repeat),
+    ("when", ModelKey::When),
+    ("default_name", ModelKey::DefaultName),
+];
+
+/// The keys of `#[scope(..)]` on a `model!` sub-scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScopeKey {
+    Name,
+}
+
+pub(crate) const SCOPE_KEYS: [(&str, ScopeKey); 1] = [("name", ScopeKey::Name)];
+
+/// The key of `table` spelt `name`.
+fn lookup<K: Copy>(table: &[(&str, K)], name: &str) -> Option<K> {
+    table.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+}
+
+/// `shape, init, ..`: a table's keys, for "expected one of".
+pub(crate) fn key_list<K>(table: &[(&str, K)]) -> String {
+    table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
 
 /// Keys of `#[model(..)]` that mean nothing on a variable, and why.
 const MODEL_ONLY: [(&str, &str); 4] = [
@@ -53,23 +110,6 @@ const VAR_ONLY: [(&str, &str); 2] = [
         "a nested model is named by its scope: use `scope = \"..\"`",
     ),
 ];
-
-/// Splits `tokens` at top-level commas, dropping empty chunks (a trailing comma).
-pub(crate) fn split_commas(tokens: TokenStream) -> Vec<TokenStream> {
-    let mut chunks = Vec::new();
-    let mut current = TokenStream::new();
-    for tt in tokens {
-        match &tt {
-            TokenTree::Punct(p) if p.as_char() == ',' && p.spacing() == Spacing::Alone => {
-                chunks.push(std::mem::take(&mut current));
-            }
-            _ => current.extend([tt]),
-        }
-    }
-    chunks.push(current);
-    chunks.retain(|c| !c.is_empty());
-    chunks
-}
 
 /// One `key`, `key = value` or `key(..)` of an attribute list.
 pub(crate) struct KeyValue {
@@ -129,7 +169,8 @@ pub(crate) fn parse_kv_list(tokens: TokenStream, cx: &Ctxt) -> Vec<KeyValue> {
 fn describe(lit: &Lit) -> &'static str {
     match lit {
         Lit::Str(_) => "a string literal",
-        Lit::ByteStr(_) | Lit::CStr(_) => "a byte string literal",
+        Lit::ByteStr(_) => "a byte string literal",
+        Lit::CStr(_) => "a C string literal",
         Lit::Byte(_) | Lit::Char(_) => "a character literal",
         Lit::Int(_) => "an integer literal",
         Lit::Float(_) => "a float literal",
@@ -242,7 +283,7 @@ pub(crate) fn parse_dtype(tokens: &TokenStream, cx: &Ctxt) -> Option<DTypeDecl> 
 /// `[d0, d1, ..]`: every dimension is kept as written; literal dimensions must be
 /// non-negative integers.
 pub(crate) fn parse_shape(tokens: &TokenStream, cx: &Ctxt) -> Option<ShapeDecl> {
-    let mut iter = tokens.clone().into_iter();
+    let mut iter = look_through(tokens).into_iter();
     let group = match (iter.next(), iter.next()) {
         (Some(TokenTree::Group(g)), None) if g.delimiter() == Delimiter::Bracket => g,
         _ => {
@@ -265,7 +306,7 @@ pub(crate) fn parse_shape(tokens: &TokenStream, cx: &Ctxt) -> Option<ShapeDecl> 
 }
 
 fn check_dim(dim: &TokenStream, cx: &Ctxt) -> bool {
-    let mut iter = dim.clone().into_iter();
+    let mut iter = look_through(dim).into_iter();
     if let (Some(TokenTree::Punct(p)), Some(TokenTree::Literal(_)), None) =
         (iter.next(), iter.next(), iter.next())
     {
@@ -299,7 +340,7 @@ fn check_dim(dim: &TokenStream, cx: &Ctxt) -> bool {
 
 /// `zeros`, `constant(0.1)`, `random_normal(0.0, 0.5)`, `value(expr)`, ...
 pub(crate) fn parse_init(tokens: &TokenStream, cx: &Ctxt) -> Option<InitDecl> {
-    let mut iter = tokens.clone().into_iter();
+    let mut iter = look_through(tokens).into_iter();
     let (ident, args) = match (iter.next(), iter.next(), iter.next()) {
         (Some(TokenTree::Ident(ident)), None, None) => (ident, None),
         (Some(TokenTree::Ident(ident)), Some(TokenTree::Group(g)), None)
@@ -380,25 +421,22 @@ pub(crate) fn parse_init(tokens: &TokenStream, cx: &Ctxt) -> Option<InitDecl> {
     ok.then_some(InitDecl { kind, ident, args })
 }
 
-/// An `f64` argument: literals are checked (and integers written as floats, so that `1`
-/// works where `1.0` is meant); other expressions are kept as written.
+/// An `f64` argument: literals are checked (and written as unsuffixed floats, so that `1`,
+/// `1f64` and `0.5f32` work where a float is meant); other expressions are kept as written.
 fn number_arg(arg: &TokenStream, cx: &Ctxt) -> Option<TokenStream> {
-    match single_lit(arg) {
-        None => Some(arg.clone()),
-        Some(Lit::Float(f)) if matches!(f.suffix(), "" | "f64") => Some(arg.clone()),
-        Some(Lit::Int(i)) if i.suffix().is_empty() => {
-            let float = syn::LitFloat::new(&format!("{}.0", i.base10_digits()), i.span());
-            Some(float.into_token_stream())
+    if let Some((number, span)) = Number::of(arg) {
+        if let Some(tokens) = number.float_tokens(span) {
+            return Some(tokens);
         }
+    }
+    match single_lit(&look_through(arg)) {
+        None => Some(arg.clone()),
         Some(other) => {
             cx.error_spanned_by(
                 &other,
                 format!(
                     "initializer arguments are `f64`; found {}",
-                    match &other {
-                        Lit::Int(_) | Lit::Float(_) => "a literal with another type suffix",
-                        other => describe(other),
-                    }
+                    describe(&other)
                 ),
             );
             None
@@ -419,40 +457,49 @@ fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &Ident, attr: &str, 
 pub(crate) fn apply_var_keys(tokens: TokenStream, decl: &mut VarDecl, cx: &Ctxt) {
     let attr = "#[var(..)]";
     for kv in parse_kv_list(tokens, cx) {
-        let key = kv.key.to_string();
-        match key.as_str() {
-            "shape" => {
+        let Some(key) = lookup(&VAR_KEYS, &kv.key.to_string()) else {
+            unknown_key(
+                &kv.key,
+                attr,
+                &key_list(&VAR_KEYS),
+                &MODEL_ONLY,
+                "#[model(..)]",
+                cx,
+            );
+            continue;
+        };
+        match key {
+            VarKey::Shape => {
                 let v = value_tokens(&kv, "shape = [in_size, units]", cx)
                     .and_then(|t| parse_shape(&t, cx));
                 set_once(&mut decl.shape, v, &kv.key, attr, cx);
             }
-            "init" => {
+            VarKey::Init => {
                 let v = value_tokens(&kv, "init = random_normal(0.0, 0.5)", cx)
                     .and_then(|t| parse_init(&t, cx));
                 set_once(&mut decl.init, v, &kv.key, attr, cx);
             }
-            "dtype" => {
+            VarKey::Dtype => {
                 let v = value_tokens(&kv, "dtype = f32", cx).and_then(|t| parse_dtype(&t, cx));
                 set_once(&mut decl.dtype, v, &kv.key, attr, cx);
             }
-            "trainable" => {
+            VarKey::Trainable => {
                 let v = value_tokens(&kv, "trainable = false", cx).and_then(|t| parse_bool(&t, cx));
                 set_once(&mut decl.trainable, v, &kv.key, attr, cx);
             }
-            "name" => {
+            VarKey::Name => {
                 let v = value_tokens(&kv, "name = \"weights\"", cx)
                     .and_then(|t| parse_str(&t, "the variable name", cx));
                 set_once(&mut decl.name, v, &kv.key, attr, cx);
             }
-            "when" => {
+            VarKey::When => {
                 let v = key_expr(&kv, "when = cfg.use_token_type", cx);
                 set_once(&mut decl.when, v, &kv.key, attr, cx);
             }
-            "tied" => {
+            VarKey::Tied => {
                 let v = key_expr(&kv, "tied = word_embeddings", cx);
                 set_once(&mut decl.tied, v, &kv.key, attr, cx);
             }
-            _ => unknown_key(&kv.key, attr, VAR_KEYS, &MODEL_ONLY, "#[model(..)]", cx),
         }
     }
 }
@@ -487,6 +534,12 @@ fn unknown_key(
     }
 }
 
+/// `args(a, b)` (a tuple of them) or `args = expr` (the whole `Model::Args`).
+enum ModelArgs {
+    Tuple(Vec<TokenStream>, Span),
+    Whole(TokenStream),
+}
+
 /// Applies the keys of one `#[model(..)]` to `field`; `seen_args` tracks `args(..)`.
 pub(crate) fn apply_model_keys(
     tokens: TokenStream,
@@ -496,37 +549,65 @@ pub(crate) fn apply_model_keys(
 ) {
     let attr = "#[model(..)]";
     for kv in parse_kv_list(tokens, cx) {
-        let key = kv.key.to_string();
-        match key.as_str() {
-            "scope" => {
+        let Some(key) = lookup(&MODEL_KEYS, &kv.key.to_string()) else {
+            unknown_key(
+                &kv.key,
+                attr,
+                &key_list(&MODEL_KEYS),
+                &VAR_ONLY,
+                "#[var(..)]",
+                cx,
+            );
+            continue;
+        };
+        match key {
+            ModelKey::Scope => {
                 let v = value_tokens(&kv, "scope = \"cell\"", cx)
                     .and_then(|t| parse_str(&t, "the scope name", cx));
                 set_once(&mut field.scope, v, &kv.key, attr, cx);
             }
-            "args" => match &kv.value {
-                Value::List(group) => {
+            ModelKey::Args => {
+                let args = match &kv.value {
+                    Value::List(group) => {
+                        Some(ModelArgs::Tuple(split_commas(group.stream()), group.span()))
+                    }
+                    Value::Eq(expr) => Some(ModelArgs::Whole(expr.clone())),
+                    Value::Flag => {
+                        cx.error_spanned_by(
+                            &kv.key,
+                            "expected the arguments in parentheses, e.g. `args(units, units)`, \
+                             or the whole `Model::Args` value, e.g. `args = cfg`",
+                        );
+                        None
+                    }
+                };
+                if let Some(args) = args {
                     if seen_args.is_some() {
                         cx.error_spanned_by(&kv.key, format!("duplicate `args` in {attr}"));
                     } else {
                         *seen_args = Some(kv.key.span());
-                        field.args = split_commas(group.stream());
-                        field.args_span = group.span();
+                        match args {
+                            ModelArgs::Tuple(args, span) => {
+                                field.args = args;
+                                field.args_span = span;
+                            }
+                            ModelArgs::Whole(expr) => {
+                                field.args_span = expr.span();
+                                field.whole_args = Some(expr);
+                            }
+                        }
                     }
                 }
-                _ => cx.error_spanned_by(
-                    &kv.key,
-                    "expected the arguments in parentheses, e.g. `args(units, units)`",
-                ),
-            },
-            "repeat" => {
+            }
+            ModelKey::Repeat => {
                 let v = key_expr(&kv, "repeat = cfg.num_hidden_layers", cx);
                 set_once(&mut field.repeat, v, &kv.key, attr, cx);
             }
-            "when" => {
+            ModelKey::When => {
                 let v = key_expr(&kv, "when = cfg.use_token_type", cx);
                 set_once(&mut field.when, v, &kv.key, attr, cx);
             }
-            "default_name" => {
+            ModelKey::DefaultName => {
                 let base = match &kv.value {
                     Value::Flag => Some(None),
                     Value::Eq(tokens) => parse_str(tokens, "the default name", cx).map(Some),
@@ -544,7 +625,6 @@ pub(crate) fn apply_model_keys(
                 });
                 set_once(&mut field.default_name, v, &kv.key, attr, cx);
             }
-            _ => unknown_key(&kv.key, attr, MODEL_KEYS, &VAR_ONLY, "#[var(..)]", cx),
         }
     }
 }
@@ -553,15 +633,13 @@ pub(crate) fn apply_model_keys(
 pub(crate) fn apply_scope_keys(tokens: TokenStream, name: &mut Option<LitStr>, cx: &Ctxt) {
     let attr = "#[scope(..)]";
     for kv in parse_kv_list(tokens, cx) {
-        if kv.key == "name" {
-            let v = value_tokens(&kv, "name = \"self\"", cx)
-                .and_then(|t| parse_str(&t, "the scope name", cx));
-            set_once(name, v, &kv.key, attr, cx);
-        } else {
-            cx.error_spanned_by(
-                &kv.key,
-                format!("unknown key `{}` in {attr}; expected: name", kv.key),
-            );
+        match lookup(&SCOPE_KEYS, &kv.key.to_string()) {
+            Some(ScopeKey::Name) => {
+                let v = value_tokens(&kv, "name = \"self\"", cx)
+                    .and_then(|t| parse_str(&t, "the scope name", cx));
+                set_once(name, v, &kv.key, attr, cx);
+            }
+            None => unknown_key(&kv.key, attr, &key_list(&SCOPE_KEYS), &[], "", cx),
         }
     }
 }
@@ -621,6 +699,13 @@ mod tests {
             "1"
         );
         assert_eq!(errors(cx), 3);
+    }
+
+    #[test]
+    fn describes_literals_by_their_kind() {
+        let lit = |t: TokenStream| describe(&syn::parse2::<Lit>(t).unwrap());
+        assert_eq!(lit(quote!(c"ab")), "a C string literal");
+        assert_eq!(lit(quote!(b"ab")), "a byte string literal");
     }
 
     #[test]

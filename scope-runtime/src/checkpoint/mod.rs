@@ -38,17 +38,28 @@ use crate::registry::Registry;
 use crate::tensor::{format_shape, Shape, Tensor};
 use crate::variable::Variable;
 
+mod mapping;
+mod presets;
 mod restore;
 mod safetensors;
+mod save;
+mod sharded;
 mod sstable;
 mod suggest;
 mod tf_bundle;
 
+pub use self::mapping::{
+    MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss, NumberedRule, Rule,
+    Side,
+};
+pub use self::presets::{bert_hf_to_tf, bert_tf_to_hf, preset, BertLayout, PRESETS};
 pub use self::restore::{Matched, Mismatch, Missing, PreflightReport, Restore, Unexpected};
 pub use self::safetensors::{
     save_safetensors, save_safetensors_with_metadata, to_safetensors_bytes, SafetensorsCheckpoint,
     METADATA_FORMAT, METADATA_FORMAT_KEY, METADATA_TRAINABLE_KEY,
 };
+pub use self::save::{Save, Saved};
+pub use self::sharded::ShardedCheckpoint;
 pub use self::tf_bundle::{tf_dtype_name, TfCheckpoint};
 
 /// A `Result` whose error is [`CheckpointError`].
@@ -234,6 +245,68 @@ pub enum CheckpointError {
         name: String,
     },
 
+    /// A mapping rule that cannot be built: a pattern that is no regex, a template naming a
+    /// group the pattern lacks.
+    #[error("mapping `{mapping}`: rule {rule} is invalid: {reason}")]
+    InvalidRule {
+        /// The mapping's name.
+        mapping: String,
+        /// The rule's pattern.
+        rule: String,
+        /// What is wrong, and how to fix it.
+        reason: String,
+    },
+
+    /// A mapping whose inverse cannot be derived.
+    #[error(
+        "mapping `{mapping}` has no inverse: rule {rule} ({text}): {reason}; write the reverse \
+         mapping by hand"
+    )]
+    NotInvertible {
+        /// The mapping's name.
+        mapping: String,
+        /// The rule's number, from 1.
+        rule: usize,
+        /// The rule.
+        text: String,
+        /// Why it cannot be inverted.
+        reason: String,
+    },
+
+    /// A mapping that does not apply cleanly to a set of names: nothing was read, written
+    /// or restored.
+    #[error(
+        "{}\nnothing was read, written or restored; fix the rules (or mark a rule optional)",
+        report.problems_text()
+    )]
+    Mapping {
+        /// Every name before and after, and every problem.
+        report: Box<MappingReport>,
+    },
+
+    /// A preset mapping name that does not exist.
+    #[error(
+        "no preset mapping named `{name}`{}; known: {known}",
+        suggestion.as_deref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+    )]
+    UnknownPreset {
+        /// The name asked for.
+        name: String,
+        /// A close known name.
+        suggestion: Option<String>,
+        /// Every known name.
+        known: String,
+    },
+
+    /// A sharded checkpoint's index (`model.safetensors.index.json`) that cannot be used.
+    #[error("{file} is not a usable safetensors index: {reason}")]
+    ShardIndex {
+        /// The index file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A tensor whose bytes the allocator cannot provide: the file may be fine, the memory
     /// is not there.
     #[error(
@@ -303,6 +376,17 @@ pub struct TensorInfo {
     pub dtype: StoredDType,
     /// The shape, `[]` for a scalar.
     pub shape: Shape,
+}
+
+impl TensorInfo {
+    /// An entry for `name`.
+    pub fn new(name: impl Into<String>, dtype: impl Into<StoredDType>, shape: &[usize]) -> Self {
+        TensorInfo {
+            name: name.into(),
+            dtype: dtype.into(),
+            shape: shape.to_vec(),
+        }
+    }
 }
 
 /// `name  dtype  shape`, e.g. `rnn/w  float32  (2, 3)`.
@@ -419,6 +503,21 @@ pub fn format_listing(source: &dyn CheckpointSource) -> String {
         ));
     }
     out
+}
+
+/// "Did you mean": for each of `names`, the closest of `candidates`, or `None`, by the
+/// matcher of the restore pre-flight (a shared tail of path components such as `rnn/w` for
+/// `model/rnn/w`, else a small edit distance such as `weights` for `wieghts`), with the
+/// pre-flight's bound on the work spent on typos.
+///
+/// ```
+/// use scope::checkpoint::suggest_names;
+/// let found = suggest_names(&["rnn/wieghts", "zzz"], &["rnn/weights", "rnn/biases"]);
+/// assert_eq!(found, [Some("rnn/weights"), None]);
+/// ```
+pub fn suggest_names<'a>(names: &[&str], candidates: &[&'a str]) -> Vec<Option<&'a str>> {
+    let mut budget = suggest::Budget::new(suggest::EDIT_WORK_BUDGET);
+    suggest::suggest_all(names, candidates, &mut budget)
 }
 
 /// Decodes the stored bytes of tensor `name`: [`CheckpointError::OutOfMemory`] if the

@@ -1,9 +1,7 @@
 //! TF1's `AdamOptimizer`: the `ApplyAdam` kernel's float32 update, with its slot and power
 //! variables created through the registry under TF's names.
 
-use std::collections::HashSet;
-
-use super::{check_gradient, Optimizer};
+use super::{check_gradients, check_slot, check_var_list, update_with_slots, Optimizer};
 use crate::dtype::DType;
 use crate::init::Initializer;
 use crate::registry::{Registry, VarSpec};
@@ -143,21 +141,7 @@ impl Adam {
         vars: &[Variable],
     ) -> Result<Adam, TrainError> {
         config.validate()?;
-        let mut seen = HashSet::new();
-        for var in vars {
-            if var.dtype() != DType::F32 {
-                return Err(TrainError::unsupported(var));
-            }
-            if !seen.insert(var.id()) {
-                return Err(TrainError::Config {
-                    detail: format!(
-                        "variable {} is listed twice in the optimizer's variable list (list each \
-                         variable once)",
-                        var.name()
-                    ),
-                });
-            }
-        }
+        check_var_list(vars)?;
         // TF's `_create_slots`: the powers first, then m and v per variable.
         let power = |name: &str, value: f32| {
             Variable::new_with(
@@ -252,20 +236,7 @@ fn zeros_slot(reg: &Registry, var: &Variable) -> Result<Variable, TrainError> {
                     .trainable(false),
             )
         })?;
-    // Under reuse an existing slot is shared as it is: it must fit its variable.
-    if slot.shape() != var.shape() || slot.dtype() != DType::F32 {
-        return Err(TrainError::Config {
-            detail: format!(
-                "Adam slot {} is {} {:?}, but variable {} is float32 {:?}; a slot shared under \
-                 reuse must match its variable",
-                slot.name(),
-                slot.dtype(),
-                slot.shape(),
-                var.name(),
-                var.shape()
-            ),
-        });
-    }
+    check_slot(&slot, var)?;
     Ok(slot)
 }
 
@@ -291,11 +262,7 @@ impl Optimizer for Adam {
     }
 
     fn apply(&mut self, grads: &Gradients<f32>) -> Result<(), TrainError> {
-        for var in &self.vars {
-            if let Some(g) = grads.get(var) {
-                check_gradient(var, g, self.check_finite)?;
-            }
-        }
+        check_gradients(&self.vars, grads, self.check_finite)?;
         let AdamConfig {
             learning_rate: lr,
             beta1,
@@ -321,22 +288,9 @@ impl Optimizer for Adam {
             });
         }
         let (one_b1, one_b2) = (1.0 - beta1, 1.0 - beta2);
-        for ((var, m), v) in self.vars.iter().zip(&self.m).zip(&self.v) {
-            let Some(grad) = grads.get(var) else { continue };
-            let (mut wg, mut mg, mut vg) = (var.write(), m.write(), v.write());
-            let w = wg
-                .as_f32_mut()
-                .ok_or_else(|| TrainError::unsupported(var))?;
-            let ms = mg.as_f32_mut().ok_or_else(|| TrainError::unsupported(m))?;
-            let vs = vg.as_f32_mut().ok_or_else(|| TrainError::unsupported(v))?;
-            match grad.as_slice() {
-                Some(g) => adam_update(w, ms, vs, g, alpha, one_b1, one_b2, epsilon),
-                None => {
-                    let g: Vec<f32> = grad.iter().copied().collect();
-                    adam_update(w, ms, vs, &g, alpha, one_b1, one_b2, epsilon);
-                }
-            }
-        }
+        update_with_slots(&self.vars, &self.m, &self.v, grads, |_, w, m, v, g| {
+            adam_update(w, m, v, g, alpha, one_b1, one_b2, epsilon)
+        })?;
         set_scalar(&self.beta1_power, p1 * beta1)?;
         set_scalar(&self.beta2_power, p2 * beta2)?;
         Ok(())

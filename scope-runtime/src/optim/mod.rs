@@ -1,13 +1,16 @@
-//! Optimizers: TF1's `AdamOptimizer` (bit-exact update, slots in the registry) and
-//! `GradientDescentOptimizer`.
+//! Optimizers: TF1's `AdamOptimizer` (bit-exact update, slots in the registry),
+//! `GradientDescentOptimizer`, and BERT's `AdamWeightDecayOptimizer` with its learning-rate
+//! schedule and gradient clipping (`optimization.create_optimizer`).
 //!
 //! Both write the variables' shared storage in place, so every model holding a handle to a
 //! trained variable (for instance a test model built under reuse) sees the update.
 
 mod adam;
+mod adam_weight_decay;
 mod sgd;
 
 pub use adam::{Adam, AdamConfig};
+pub use adam_weight_decay::{AdamWeightDecay, AdamWeightDecayConfig};
 pub use sgd::Sgd;
 
 use crate::tape::{Gradients, NodeId, Tape};
@@ -46,6 +49,26 @@ pub trait Optimizer {
     }
 }
 
+/// Checks an optimizer's variable list: every variable `float32`, none listed twice.
+pub(crate) fn check_var_list(vars: &[Variable]) -> Result<(), TrainError> {
+    let mut seen = std::collections::HashSet::new();
+    for var in vars {
+        if var.dtype() != crate::dtype::DType::F32 {
+            return Err(TrainError::unsupported(var));
+        }
+        if !seen.insert(var.id()) {
+            return Err(TrainError::Config {
+                detail: format!(
+                    "variable {} is listed twice in the optimizer's variable list (list each \
+                     variable once)",
+                    var.name()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Checks a gradient against its variable before anything is written: shape, and finiteness
 /// when `check_finite` is set.
 pub(crate) fn check_gradient(
@@ -67,6 +90,67 @@ pub(crate) fn check_gradient(
                 value: f64::from(*value),
                 index,
             });
+        }
+    }
+    Ok(())
+}
+
+/// Checks every gradient of `vars` in `grads` before anything is written (see
+/// [`check_gradient`]).
+pub(crate) fn check_gradients(
+    vars: &[Variable],
+    grads: &Gradients<f32>,
+    check_finite: bool,
+) -> Result<(), TrainError> {
+    for var in vars {
+        if let Some(g) = grads.get(var) {
+            check_gradient(var, g, check_finite)?;
+        }
+    }
+    Ok(())
+}
+
+/// A slot shared under reuse is used as it is: it must fit its variable.
+pub(crate) fn check_slot(slot: &Variable, var: &Variable) -> Result<(), TrainError> {
+    if slot.shape() != var.shape() || slot.dtype() != crate::dtype::DType::F32 {
+        return Err(TrainError::Config {
+            detail: format!(
+                "slot {} is {} {:?}, but variable {} is float32 {:?}; a slot shared under reuse \
+                 must match its variable",
+                slot.name(),
+                slot.dtype(),
+                slot.shape(),
+                var.name(),
+                var.shape()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Calls `update(k, param, m, v, grad)` with the flat buffers of every variable `k` of
+/// `vars` that has a gradient, and of its two slots, each write-locked.
+pub(crate) fn update_with_slots(
+    vars: &[Variable],
+    m: &[Variable],
+    v: &[Variable],
+    grads: &Gradients<f32>,
+    mut update: impl FnMut(usize, &mut [f32], &mut [f32], &mut [f32], &[f32]),
+) -> Result<(), TrainError> {
+    for (k, ((var, m), v)) in vars.iter().zip(m).zip(v).enumerate() {
+        let Some(grad) = grads.get(var) else { continue };
+        let (mut pg, mut mg, mut vg) = (var.write(), m.write(), v.write());
+        let p = pg
+            .as_f32_mut()
+            .ok_or_else(|| TrainError::unsupported(var))?;
+        let ms = mg.as_f32_mut().ok_or_else(|| TrainError::unsupported(m))?;
+        let vs = vg.as_f32_mut().ok_or_else(|| TrainError::unsupported(v))?;
+        match grad.as_slice() {
+            Some(g) => update(k, p, ms, vs, g),
+            None => {
+                let g: Vec<f32> = grad.iter().copied().collect();
+                update(k, p, ms, vs, &g);
+            }
         }
     }
     Ok(())

@@ -35,6 +35,7 @@ pub(crate) fn propagate<T: Real>(
     let out = &nodes[i].value;
     match &nodes[i].op {
         Op::Leaf => {}
+        Op::Nn(op) => super::nn_ops::propagate(nodes, op, out, g, lower),
         Op::MatMul(a, b) => {
             let (ma, mb, mg) = (matrix(val(*a))?, matrix(val(*b))?, matrix(g)?);
             let ga = mg.dot(&mb.t()).into_dyn();

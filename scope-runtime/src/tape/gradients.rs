@@ -18,6 +18,9 @@ use crate::variable::Variable;
 pub struct Gradients<T: Real = f32> {
     entries: Vec<(Variable, ArrayD<T>)>,
     index: HashMap<u64, usize>,
+    /// Gradients TF would hold as `IndexedSlices` (a gather's, one row per id, not yet
+    /// summed): the sum of squares of those rows, by variable id.
+    slices_sq: HashMap<u64, f64>,
 }
 
 impl<T: Real> Default for Gradients<T> {
@@ -25,6 +28,7 @@ impl<T: Real> Default for Gradients<T> {
         Gradients {
             entries: Vec::new(),
             index: HashMap::new(),
+            slices_sq: HashMap::new(),
         }
     }
 }
@@ -47,9 +51,13 @@ impl<T: Real> Gradients<T> {
             });
         }
         match self.index.get(&var.id()) {
-            Some(&i) => ndarray::Zip::from(&mut self.entries[i].1)
-                .and(&grad)
-                .for_each(|a, &b| *a = *a + b),
+            Some(&i) => {
+                ndarray::Zip::from(&mut self.entries[i].1)
+                    .and(&grad)
+                    .for_each(|a, &b| *a = *a + b);
+                // Summed with a dense gradient, TF's slices become a dense tensor.
+                self.slices_sq.remove(&var.id());
+            }
             None => {
                 self.index.insert(var.id(), self.entries.len());
                 self.entries.push((var.clone(), grad));
@@ -61,9 +69,71 @@ impl<T: Real> Gradients<T> {
     /// Adds every gradient of `other` (summing where both have one).
     pub fn merge(&mut self, other: &Gradients<T>) -> Result<(), TrainError> {
         for (var, grad) in &other.entries {
+            let both_slices = match (
+                self.slices_sq.get(&var.id()),
+                other.slices_sq.get(&var.id()),
+            ) {
+                (Some(a), Some(b)) => Some(a + b),
+                _ => None,
+            };
+            let fresh = self.get(var).is_none();
             self.add(var, grad.clone())?;
+            match (fresh, other.slices_sq.get(&var.id())) {
+                (true, Some(&sq)) => {
+                    self.slices_sq.insert(var.id(), sq);
+                }
+                // Two sets of slices concatenate, as TF aggregates `IndexedSlices`.
+                (false, Some(_)) => {
+                    if let Some(sq) = both_slices {
+                        self.slices_sq.insert(var.id(), sq);
+                    }
+                }
+                _ => {}
+            }
         }
         Ok(())
+    }
+
+    /// Records that `var`'s gradient is, in TF, a gather's `IndexedSlices` (one row per id,
+    /// unsummed) whose rows have this sum of squares: [`Gradients::tf_global_norm`] then
+    /// counts that instead of the summed gradient's. [`super::Tape::backward`] records it
+    /// for every variable read only through [`super::Tape::gather`].
+    pub fn set_slices_sq(&mut self, var: &Variable, sum_of_squares: f64) {
+        if self.index.contains_key(&var.id()) {
+            self.slices_sq.insert(var.id(), sum_of_squares);
+        }
+    }
+
+    /// The sum of squares TF's `global_norm` counts for `var`'s gradient: that of its
+    /// unsummed slices if it came from gathers only, else that of the gradient.
+    pub fn tf_sum_of_squares(&self, var: &Variable) -> Option<f64> {
+        let g = self.get(var)?;
+        Some(match self.slices_sq.get(&var.id()) {
+            Some(&sq) => sq,
+            None => g.iter().map(|x| x.to_f64() * x.to_f64()).sum(),
+        })
+    }
+
+    /// The Euclidean norm of all gradients together, each summed to its variable's shape.
+    pub fn global_norm(&self) -> f64 {
+        self.entries
+            .iter()
+            .flat_map(|(_, g)| g.iter())
+            .map(|x| x.to_f64() * x.to_f64())
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// The norm TF's `tf.clip_by_global_norm` computes: like [`Gradients::global_norm`],
+    /// except that a gradient TF holds as `IndexedSlices` (a gather's) counts each of its
+    /// rows separately, so an id gathered twice adds two squared rows rather than the square
+    /// of their sum.
+    pub fn tf_global_norm(&self) -> f64 {
+        self.entries
+            .iter()
+            .map(|(v, _)| self.tf_sum_of_squares(v).unwrap_or(0.0))
+            .sum::<f64>()
+            .sqrt()
     }
 
     /// The gradient of `var`, if it has one.

@@ -24,15 +24,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Ops (all in [`ops`]): `matmul`, broadcasting `add`/`sub`/`mul`, `relu`, `sigmoid`,
+//! Ops (methods of [`Tape`]): `matmul`, broadcasting `add`/`sub`/`mul`, `relu`, `sigmoid`,
 //! `tanh`, `square`, `concat`, `split`, `slice`, `reshape`, `sum`, `mean`, and the fused
-//! LSTM gate ops `lstm_c` / `lstm_h`. Every op is checked against central finite
-//! differences in this module's tests.
+//! LSTM gate ops `lstm_c` / `lstm_h` (in [`ops`]); and for transformers `gather`, `one_hot`,
+//! `layer_norm`, `softmax`, `log_softmax`, `masked_softmax` (with
+//! `attention_mask_adder`), `gelu`, `bias_gelu`, `permute`, `batch_matmul`, `exp`, `log`,
+//! `rsqrt`, `scale`, `weighted_mean`, `nll` and `softmax_cross_entropy`. Every op is checked
+//! against central finite differences in this module's tests.
 
 mod broadcast;
 pub mod fastmath;
 mod grad;
 mod gradients;
+mod nn_ops;
 pub mod ops;
 mod scalar;
 
@@ -99,6 +103,33 @@ pub(crate) enum Op {
         z: NodeId,
         c: NodeId,
     },
+    /// The ops of [`nn_ops`] (gather, layer norm, softmax, attention, losses, ...).
+    Nn(nn_ops::NnOp),
+}
+
+impl Op {
+    /// Calls `f` on every input node of the op.
+    pub(crate) fn for_each_input(&self, f: &mut dyn FnMut(NodeId)) {
+        match self {
+            Op::Leaf => {}
+            Op::MatMul(a, b) | Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) => {
+                f(*a);
+                f(*b);
+            }
+            Op::Relu(a) | Op::Sigmoid(a) | Op::Tanh(a) | Op::Square(a) | Op::Reshape(a) => f(*a),
+            Op::Concat { inputs, .. } => inputs.iter().for_each(|&id| f(id)),
+            Op::Slice { input, .. } | Op::Sum { input, .. } | Op::Mean { input, .. } => f(*input),
+            Op::LstmC { z, c_prev, .. } => {
+                f(*z);
+                f(*c_prev);
+            }
+            Op::LstmH { z, c } => {
+                f(*z);
+                f(*c);
+            }
+            Op::Nn(op) => op.for_each_input(f),
+        }
+    }
 }
 
 struct Node<T: Real> {
@@ -171,8 +202,11 @@ impl<T: Real> Tape<T> {
     ///
     /// Fails with [`TrainError::UnsupportedDtype`] unless the variable is `float32`.
     pub fn variable(&mut self, var: &Variable) -> Result<NodeId, TrainError> {
-        if let Some(&id) = self.var_nodes.get(&var.id()) {
-            return Ok(id);
+        let existing = self.var_nodes.get(&var.id()).copied();
+        if let Some(id) = existing {
+            if self.nodes[id.0].value.shape() == var.shape() {
+                return Ok(id);
+            }
         }
         let value = {
             let guard = var.read();
@@ -184,6 +218,11 @@ impl<T: Real> Tape<T> {
                 })?;
             view.mapv(T::from_f32)
         };
+        if let Some(id) = existing {
+            // A leaf made by `gather_variable`, which copied only the rows it gathered.
+            self.nodes[id.0].value = value;
+            return Ok(id);
+        }
         let id = self.push(value, Op::Leaf);
         self.var_nodes.insert(var.id(), id);
         self.vars.push((var.clone(), id));
@@ -224,9 +263,12 @@ impl<T: Real> Tape<T> {
             let Some(g) = upper[0].as_ref() else { continue };
             grad::propagate(&self.nodes, i, g, lower)?;
         }
+        let leaves: Vec<(u64, NodeId)> = self.vars.iter().map(|(v, id)| (v.id(), *id)).collect();
+        let slices_sq = nn_ops::gather_slices_sq(&self.nodes, &grads, &leaves);
         Ok(TapeGrads {
             grads,
             vars: self.vars.clone(),
+            slices_sq,
         })
     }
 }
@@ -236,6 +278,8 @@ impl<T: Real> Tape<T> {
 pub struct TapeGrads<T: Real = f32> {
     grads: Vec<Option<ArrayD<T>>>,
     vars: Vec<(Variable, NodeId)>,
+    /// Variables read only through gathers: the sum of squares of their unsummed rows.
+    slices_sq: HashMap<u64, f64>,
 }
 
 impl<T: Real> TapeGrads<T> {
@@ -261,6 +305,9 @@ impl<T: Real> TapeGrads<T> {
             if let Some(g) = self.grads.get_mut(id.0).and_then(Option::take) {
                 out.add(&var, g)
                     .expect("a variable leaf's gradient has the variable's shape");
+                if let Some(&sq) = self.slices_sq.get(&var.id()) {
+                    out.set_slices_sq(&var, sq);
+                }
             }
         }
         out

@@ -17,6 +17,9 @@ pub trait Real:
     const ZERO: Self;
     /// `1`.
     const ONE: Self;
+    /// The smallest positive normal value (below it lie the subnormals, which x86 computes
+    /// with very slow microcode).
+    const MIN_POSITIVE: Self;
 
     /// Converts from `f64`, rounding to nearest.
     fn from_f64(x: f64) -> Self;
@@ -32,6 +35,8 @@ pub trait Real:
     fn tanh(self) -> Self;
     /// Square root.
     fn sqrt(self) -> Self;
+    /// Natural logarithm.
+    fn ln(self) -> Self;
     /// Whether the value is neither NaN nor infinite.
     fn is_finite(self) -> bool;
 
@@ -46,28 +51,41 @@ macro_rules! impl_real {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
+            const MIN_POSITIVE: Self = <$t>::MIN_POSITIVE;
 
+            #[inline]
             fn from_f64(x: f64) -> Self {
                 x as $t
             }
+            #[inline]
             fn from_f32(x: f32) -> Self {
                 x as $t
             }
+            #[inline]
             fn to_f64(self) -> f64 {
                 self as f64
             }
+            #[inline]
             fn to_f32(self) -> f32 {
                 self as f32
             }
+            #[inline]
             fn exp(self) -> Self {
                 $exp(self)
             }
+            #[inline]
             fn tanh(self) -> Self {
                 $tanh(self)
             }
+            #[inline]
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)
             }
+            #[inline]
+            fn ln(self) -> Self {
+                <$t>::ln(self)
+            }
+            #[inline]
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
             }

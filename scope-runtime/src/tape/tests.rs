@@ -7,7 +7,7 @@ use crate::train_error::TrainError;
 use crate::{Initializer, Registry, VarSpec};
 
 /// Deterministic values in `±[lo, 1)`: a xorshift stream, so no sample sits near a kink.
-fn values(shape: &[usize], seed: u64, lo: f64) -> ArrayD<f64> {
+pub(super) fn values(shape: &[usize], seed: u64, lo: f64) -> ArrayD<f64> {
     let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let n: usize = shape.iter().product();
     let data = (0..n)
@@ -27,7 +27,7 @@ fn values(shape: &[usize], seed: u64, lo: f64) -> ArrayD<f64> {
     ArrayD::from_shape_vec(IxDyn(shape), data).unwrap()
 }
 
-type Build = dyn Fn(&mut Tape<f64>, &[NodeId]) -> Result<NodeId, TrainError>;
+pub(super) type Build = dyn Fn(&mut Tape<f64>, &[NodeId]) -> Result<NodeId, TrainError>;
 
 /// `sum(build(inputs) ⊙ w)` for fixed random `w`, so every output element gets its own
 /// upstream gradient.
@@ -41,7 +41,7 @@ fn loss(build: &Build, inputs: &[ArrayD<f64>]) -> (Tape<f64>, Vec<NodeId>, NodeI
     (tape, leaves, l)
 }
 
-fn check(name: &str, inputs: Vec<ArrayD<f64>>, build: &Build) {
+pub(super) fn check(name: &str, inputs: Vec<ArrayD<f64>>, build: &Build) {
     let (tape, leaves, l) = loss(build, &inputs);
     let grads = tape.backward(l).unwrap();
     let eps = 1e-6;

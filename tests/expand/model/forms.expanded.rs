@@ -47,7 +47,7 @@ impl ::scope::__private::Model for Dense {
             __scope_reg,
             __scope_name,
         )?;
-        let kernel = __scope_reg
+        let __scope_field_kernel = __scope_reg
             .get_variable(
                 "kernel",
                 ::scope::__private::VarSpec::new()
@@ -56,7 +56,7 @@ impl ::scope::__private::Model for Dense {
                         ::scope::__private::Initializer::truncated_normal(0.0, 0.02),
                     ),
             )?;
-        let bias = __scope_reg
+        let __scope_field_bias = __scope_reg
             .get_variable(
                 "bias",
                 ::scope::__private::VarSpec::new()
@@ -64,8 +64,8 @@ impl ::scope::__private::Model for Dense {
                     .initializer(::scope::__private::Initializer::Zeros),
             )?;
         ::core::result::Result::Ok(Self {
-            kernel,
-            bias,
+            kernel: __scope_field_kernel,
+            bias: __scope_field_bias,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
     }
@@ -173,7 +173,7 @@ impl ::scope::__private::Model for Encoder {
         __scope_name: &str,
         (n, width, flag, range, table): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let output_weights = ::scope::__private::tied_variable(
+        let __scope_field_output_weights = ::scope::__private::tied_variable(
             __scope_reg,
             __scope_name,
             "output_weights",
@@ -186,7 +186,7 @@ impl ::scope::__private::Model for Encoder {
             __scope_name,
         )?;
         let __scope_sub_1 = __scope_reg.variable_scope("self").enter()?;
-        let self_attn_query = {
+        let __scope_field_self_attn_query = {
             let __scope_layer = ::scope::__private::ModelScope::enter_default_name(
                 __scope_reg,
                 "query",
@@ -197,7 +197,7 @@ impl ::scope::__private::Model for Encoder {
             )?
         };
         __scope_sub_1.exit();
-        let layer = {
+        let __scope_field_layer = {
             let __scope_count: usize = n;
             let mut __scope_models = ::std::vec::Vec::new();
             for __scope_i in 0..__scope_count {
@@ -216,7 +216,7 @@ impl ::scope::__private::Model for Encoder {
             }
             __scope_models
         };
-        let pooler = if flag {
+        let __scope_field_pooler = if flag {
             ::core::option::Option::Some({
                 let __scope_layer = ::scope::__private::ModelScope::enter_default_name(
                     __scope_reg,
@@ -230,7 +230,7 @@ impl ::scope::__private::Model for Encoder {
         } else {
             ::core::option::Option::None
         };
-        let token_type = if flag {
+        let __scope_field_token_type = if flag {
             ::core::option::Option::Some(
                 __scope_reg
                     .get_variable(
@@ -249,11 +249,11 @@ impl ::scope::__private::Model for Encoder {
             ::core::option::Option::None
         };
         ::core::result::Result::Ok(Self {
-            self_attn_query,
-            layer,
-            pooler,
-            token_type,
-            output_weights,
+            self_attn_query: __scope_field_self_attn_query,
+            layer: __scope_field_layer,
+            pooler: __scope_field_pooler,
+            token_type: __scope_field_token_type,
+            output_weights: __scope_field_output_weights,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
     }
@@ -264,12 +264,21 @@ impl ::scope::__private::Model for Encoder {
         &self,
         __scope_f: &mut dyn ::core::ops::FnMut(&::scope::__private::Variable),
     ) {
-        ::scope::__private::Model::for_each_variable(&self.self_attn_query, __scope_f);
+        <Dense as ::scope::__private::Model>::for_each_variable(
+            &self.self_attn_query,
+            __scope_f,
+        );
         for __scope_m in &self.layer {
-            ::scope::__private::Model::for_each_variable(__scope_m, __scope_f);
+            <Dense as ::scope::__private::Model>::for_each_variable(
+                __scope_m,
+                __scope_f,
+            );
         }
         if let ::core::option::Option::Some(__scope_m) = &self.pooler {
-            ::scope::__private::Model::for_each_variable(__scope_m, __scope_f);
+            <Dense as ::scope::__private::Model>::for_each_variable(
+                __scope_m,
+                __scope_f,
+            );
         }
         if let ::core::option::Option::Some(__scope_v) = &self.token_type {
             __scope_f(__scope_v);

@@ -47,14 +47,14 @@ impl ::scope::__private::Model for Dense {
             __scope_reg,
             __scope_name,
         )?;
-        let weights = __scope_reg
+        let __scope_field_weights = __scope_reg
             .get_variable(
                 "weights",
                 ::scope::__private::VarSpec::new()
                     .shape([inputs, units])
                     .initializer(::scope::__private::Initializer::GlorotUniform),
             )?;
-        let biases = __scope_reg
+        let __scope_field_biases = __scope_reg
             .get_variable(
                 "biases",
                 ::scope::__private::VarSpec::new()
@@ -63,8 +63,8 @@ impl ::scope::__private::Model for Dense {
                     .initializer(::scope::__private::Initializer::Zeros),
             )?;
         ::core::result::Result::Ok(Self {
-            weights,
-            biases,
+            weights: __scope_field_weights,
+            biases: __scope_field_biases,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
     }
@@ -142,17 +142,17 @@ impl ::scope::__private::Model for Tower {
             __scope_reg,
             __scope_name,
         )?;
-        let first = <Dense as ::scope::__private::Model>::build_in(
+        let __scope_field_first = <Dense as ::scope::__private::Model>::build_in(
             __scope_reg,
             <Dense as ::scope::__private::Model>::SCOPE,
             (width, width),
         )?;
-        let second = <Dense as ::scope::__private::Model>::build_in(
+        let __scope_field_second = <Dense as ::scope::__private::Model>::build_in(
             __scope_reg,
             "second",
             (width, 1),
         )?;
-        let step = __scope_reg
+        let __scope_field_step = __scope_reg
             .get_variable(
                 "global_step",
                 ::scope::__private::VarSpec::new()
@@ -162,9 +162,9 @@ impl ::scope::__private::Model for Tower {
                     .trainable(false),
             )?;
         ::core::result::Result::Ok(Self {
-            first,
-            second,
-            step,
+            first: __scope_field_first,
+            second: __scope_field_second,
+            step: __scope_field_step,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
     }
@@ -175,8 +175,8 @@ impl ::scope::__private::Model for Tower {
         &self,
         __scope_f: &mut dyn ::core::ops::FnMut(&::scope::__private::Variable),
     ) {
-        ::scope::__private::Model::for_each_variable(&self.first, __scope_f);
-        ::scope::__private::Model::for_each_variable(&self.second, __scope_f);
+        <Dense as ::scope::__private::Model>::for_each_variable(&self.first, __scope_f);
+        <Dense as ::scope::__private::Model>::for_each_variable(&self.second, __scope_f);
         __scope_f(&self.step);
     }
 }

@@ -111,7 +111,7 @@ impl ::scope::__private::Model for Rnn {
             __scope_name,
         )?;
         let __scope_sub_1 = __scope_reg.variable_scope("input_layer").enter()?;
-        let input_layer_weights = __scope_reg
+        let __scope_field_input_layer_weights = __scope_reg
             .get_variable(
                 "weights",
                 ::scope::__private::VarSpec::new()
@@ -120,7 +120,7 @@ impl ::scope::__private::Model for Rnn {
                         ::scope::__private::Initializer::random_normal(0.0, 0.5),
                     ),
             )?;
-        let input_layer_biases = __scope_reg
+        let __scope_field_input_layer_biases = __scope_reg
             .get_variable(
                 "biases",
                 ::scope::__private::VarSpec::new()
@@ -130,12 +130,12 @@ impl ::scope::__private::Model for Rnn {
         __scope_sub_1.exit();
         let __scope_sub_1 = __scope_reg.variable_scope("cell").enter()?;
         let __scope_sub_2 = __scope_reg.variable_scope("basic_lstm_cell").enter()?;
-        let cell_basic_lstm_cell_kernel = __scope_reg
+        let __scope_field_cell_basic_lstm_cell_kernel = __scope_reg
             .get_variable(
                 "kernel",
                 ::scope::__private::VarSpec::new().shape([hidden + hidden, 4 * hidden]),
             )?;
-        let cell_basic_lstm_cell_bias = __scope_reg
+        let __scope_field_cell_basic_lstm_cell_bias = __scope_reg
             .get_variable(
                 "bias",
                 ::scope::__private::VarSpec::new()
@@ -145,7 +145,7 @@ impl ::scope::__private::Model for Rnn {
         __scope_sub_2.exit();
         __scope_sub_1.exit();
         let __scope_sub_1 = __scope_reg.variable_scope("output_layer").enter()?;
-        let output_layer_weights = __scope_reg
+        let __scope_field_output_layer_weights = __scope_reg
             .get_variable(
                 "weights",
                 ::scope::__private::VarSpec::new()
@@ -154,7 +154,7 @@ impl ::scope::__private::Model for Rnn {
                         ::scope::__private::Initializer::random_normal(0.0, 0.5),
                     ),
             )?;
-        let output_layer_biases = __scope_reg
+        let __scope_field_output_layer_biases = __scope_reg
             .get_variable(
                 "biases",
                 ::scope::__private::VarSpec::new()
@@ -163,12 +163,12 @@ impl ::scope::__private::Model for Rnn {
             )?;
         __scope_sub_1.exit();
         ::core::result::Result::Ok(Self {
-            input_layer_weights,
-            input_layer_biases,
-            cell_basic_lstm_cell_kernel,
-            cell_basic_lstm_cell_bias,
-            output_layer_weights,
-            output_layer_biases,
+            input_layer_weights: __scope_field_input_layer_weights,
+            input_layer_biases: __scope_field_input_layer_biases,
+            cell_basic_lstm_cell_kernel: __scope_field_cell_basic_lstm_cell_kernel,
+            cell_basic_lstm_cell_bias: __scope_field_cell_basic_lstm_cell_bias,
+            output_layer_weights: __scope_field_output_layer_weights,
+            output_layer_biases: __scope_field_output_layer_biases,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
     }

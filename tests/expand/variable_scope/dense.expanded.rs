@@ -47,7 +47,7 @@ impl ::scope::__private::Model for Dense {
             __scope_reg,
             __scope_name,
         )?;
-        let weights = __scope_reg
+        let __scope_field_weights = __scope_reg
             .get_variable(
                 "weights",
                 ::scope::__private::VarSpec::new()
@@ -56,7 +56,7 @@ impl ::scope::__private::Model for Dense {
                         ::scope::__private::Initializer::random_normal(0.0, 0.5),
                     ),
             )?;
-        let biases = __scope_reg
+        let __scope_field_biases = __scope_reg
             .get_variable(
                 "biases",
                 ::scope::__private::VarSpec::new()
@@ -64,8 +64,8 @@ impl ::scope::__private::Model for Dense {
                     .initializer(::scope::__private::Initializer::Constant(0.1)),
             )?;
         ::core::result::Result::Ok(Self {
-            weights,
-            biases,
+            weights: __scope_field_weights,
+            biases: __scope_field_biases,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
     }

@@ -37,13 +37,13 @@ impl ::scope::__private::Model for Cell {
             __scope_reg,
             __scope_name,
         )?;
-        let kernel = __scope_reg
+        let __scope_field_kernel = __scope_reg
             .get_variable(
                 "kernel",
                 ::scope::__private::VarSpec::new().shape([units, units]),
             )?;
         ::core::result::Result::Ok(Self {
-            kernel,
+            kernel: __scope_field_kernel,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
     }
@@ -123,7 +123,7 @@ impl ::scope::__private::Model for Multi {
         __scope_name: &str,
         (n, project, word_table): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let table = ::scope::__private::tied_variable(
+        let __scope_field_table = ::scope::__private::tied_variable(
             __scope_reg,
             __scope_name,
             "table",
@@ -135,7 +135,7 @@ impl ::scope::__private::Model for Multi {
             __scope_reg,
             __scope_name,
         )?;
-        let cells = {
+        let __scope_field_cells = {
             let __scope_count: usize = n;
             let mut __scope_models = ::std::vec::Vec::new();
             for __scope_i in 0..__scope_count {
@@ -154,7 +154,7 @@ impl ::scope::__private::Model for Multi {
             }
             __scope_models
         };
-        let projection = if project {
+        let __scope_field_projection = if project {
             ::core::option::Option::Some({
                 let __scope_layer = ::scope::__private::ModelScope::enter_default_name(
                     __scope_reg,
@@ -166,9 +166,9 @@ impl ::scope::__private::Model for Multi {
             ::core::option::Option::None
         };
         ::core::result::Result::Ok(Self {
-            cells,
-            projection,
-            table,
+            cells: __scope_field_cells,
+            projection: __scope_field_projection,
+            table: __scope_field_table,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
     }
@@ -180,10 +180,10 @@ impl ::scope::__private::Model for Multi {
         __scope_f: &mut dyn ::core::ops::FnMut(&::scope::__private::Variable),
     ) {
         for __scope_m in &self.cells {
-            ::scope::__private::Model::for_each_variable(__scope_m, __scope_f);
+            <Cell as ::scope::__private::Model>::for_each_variable(__scope_m, __scope_f);
         }
         if let ::core::option::Option::Some(__scope_m) = &self.projection {
-            ::scope::__private::Model::for_each_variable(__scope_m, __scope_f);
+            <Cell as ::scope::__private::Model>::for_each_variable(__scope_m, __scope_f);
         }
     }
 }

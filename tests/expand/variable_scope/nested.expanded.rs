@@ -41,13 +41,13 @@ impl ::scope::__private::Model for Dense {
             __scope_reg,
             __scope_name,
         )?;
-        let weights = __scope_reg
+        let __scope_field_weights = __scope_reg
             .get_variable(
                 "weights",
                 ::scope::__private::VarSpec::new().shape([cfg.inputs, cfg.units]),
             )?;
         ::core::result::Result::Ok(Self {
-            weights,
+            weights: __scope_field_weights,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
     }
@@ -112,19 +112,19 @@ impl ::scope::__private::Model for Mlp {
             __scope_reg,
             __scope_name,
         )?;
-        let first = <Dense as ::scope::__private::Model>::build_in(
+        let __scope_field_first = <Dense as ::scope::__private::Model>::build_in(
             __scope_reg,
             "hidden_layer",
             (Config { inputs, units: hidden },),
         )?;
-        let out = <Dense as ::scope::__private::Model>::build_in(
+        let __scope_field_out = <Dense as ::scope::__private::Model>::build_in(
             __scope_reg,
             <Dense as ::scope::__private::Model>::SCOPE,
             (Config { inputs: hidden, units: 1 },),
         )?;
         ::core::result::Result::Ok(Self {
-            first,
-            out,
+            first: __scope_field_first,
+            out: __scope_field_out,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
     }
@@ -135,8 +135,8 @@ impl ::scope::__private::Model for Mlp {
         &self,
         __scope_f: &mut dyn ::core::ops::FnMut(&::scope::__private::Variable),
     ) {
-        ::scope::__private::Model::for_each_variable(&self.first, __scope_f);
-        ::scope::__private::Model::for_each_variable(&self.out, __scope_f);
+        <Dense as ::scope::__private::Model>::for_each_variable(&self.first, __scope_f);
+        <Dense as ::scope::__private::Model>::for_each_variable(&self.out, __scope_f);
     }
 }
 #[automatically_derived]

@@ -63,7 +63,7 @@ impl ::scope::__private::Model for Counters {
             __scope_reg,
             __scope_name,
         )?;
-        let step = __scope_reg
+        let __scope_field_step = __scope_reg
             .get_variable(
                 "global_step",
                 ::scope::__private::VarSpec::new()
@@ -72,7 +72,7 @@ impl ::scope::__private::Model for Counters {
                     .initializer(::scope::__private::Initializer::Zeros)
                     .trainable(false),
             )?;
-        let table = __scope_reg
+        let __scope_field_table = __scope_reg
             .get_variable(
                 "table",
                 ::scope::__private::VarSpec::new()
@@ -80,7 +80,7 @@ impl ::scope::__private::Model for Counters {
                         ::scope::__private::Initializer::value([1.0f32, 2.0, 3.0]),
                     ),
             )?;
-        let sevens = __scope_reg
+        let __scope_field_sevens = __scope_reg
             .get_variable(
                 "sevens",
                 ::scope::__private::VarSpec::new()
@@ -88,7 +88,7 @@ impl ::scope::__private::Model for Counters {
                     .dtype(::scope::__private::DType::I32)
                     .initializer(::scope::__private::Initializer::ConstantInt(7)),
             )?;
-        let kernel = __scope_reg
+        let __scope_field_kernel = __scope_reg
             .get_variable(
                 "kernel",
                 ::scope::__private::VarSpec::new()
@@ -96,10 +96,10 @@ impl ::scope::__private::Model for Counters {
                     .dtype(::scope::__private::DType::F64),
             )?;
         ::core::result::Result::Ok(Self {
-            step,
-            table,
-            sevens,
-            kernel,
+            step: __scope_field_step,
+            table: __scope_field_table,
+            sevens: __scope_field_sevens,
+            kernel: __scope_field_kernel,
             __scope_handle: ::core::clone::Clone::clone(__scope_guard.scope()),
         })
     }
