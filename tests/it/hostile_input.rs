@@ -229,7 +229,7 @@ fn ten_thousand_nested_scopes_work_and_unwind() -> Result<(), Error> {
             "the default limits let {DEPTH} scopes through"
         );
     };
-    let limit = scope::registry::DEFAULT_MAX_NAME_LEN;
+    let limit = scope::DEFAULT_MAX_NAME_LEN;
     match &refusal {
         Error::NameTooLong { len, limit: l, .. } => {
             assert_eq!(*l, limit);

@@ -1,24 +1,12 @@
-//! The macros end to end: the seed RNN declared with `model!` creates TF's six names, shares
-//! them with reuse, and refuses to create them twice without it.
+//! The macros end to end: the seed RNN's parameters, declared with `model!` in
+//! `scope::seed_rnn`, create TF's six names, share them with reuse, and refuse to create them
+//! twice without it.
 
-use scope::nn::BasicLstmCell;
 use scope::{model, variable_scope, Error, ManifestEntry, Model, Registry, Variable};
 
-model! {
-    /// The seed RNN: an input layer, a basic LSTM cell and an output layer.
-    pub struct Rnn("rnn", input_size: usize, hidden: usize, classes: usize) {
-        input_layer {
-            weights: [input_size, hidden] = random_normal(0.0, 0.5),
-            biases: [hidden] = constant(0.1),
-        }
-        // TF's BasicLSTMCell, a hand-written `Model`: `cell/basic_lstm_cell/{kernel,bias}`.
-        cell { lstm: model BasicLstmCell(hidden, hidden) }
-        output_layer {
-            weights: [hidden, classes] = random_normal(0.0, 0.5),
-            biases: [classes] = constant(0.1),
-        }
-    }
-}
+// The seed RNN's parameters as the library declares them, once, with `model!` (an input layer,
+// TF's BasicLSTMCell as a nested hand-written `Model`, an output layer).
+use scope::seed_rnn::SeedRnnParams as Rnn;
 
 const SEED_NAMES: [(&str, &[usize]); 6] = [
     ("rnn/input_layer/weights", &[10, 11]),
@@ -169,7 +157,7 @@ fn debug_lists_the_scope_and_the_fields() {
     let reg = Registry::with_seed(5);
     let rnn = Rnn::new(&reg, 2, 3, 2).unwrap();
     let debug = format!("{rnn:?}");
-    assert!(debug.starts_with("Rnn { __scope: \"rnn\", input_layer_weights: Variable"));
+    assert!(debug.starts_with("SeedRnnParams { __scope: \"rnn\", input_layer_weights: Variable"));
     assert!(debug.contains("cell_lstm: BasicLstmCell"), "{debug}");
 }
 

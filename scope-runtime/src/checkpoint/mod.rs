@@ -72,6 +72,11 @@ pub type Result<T, E = CheckpointError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckpointError {
+    /// A registry call made beside the checkpoint one (creating the variables to restore
+    /// into, assigning one), so that `?` on both works in one function.
+    #[error(transparent)]
+    Registry(#[from] crate::error::Error),
+
     /// The operating system refused to read or write a file.
     #[error("cannot {action} {file}: {source} (check the path and its permissions)")]
     Io {
