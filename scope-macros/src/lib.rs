@@ -60,8 +60,8 @@ use proc_macro::TokenStream;
 /// * `crate = path` (or `crate = "path"`, as serde's `#[serde(crate = "..")]`), first or last:
 ///   the path generated code reaches the `scope` crate by, when `Cargo.toml` renames it
 ///   (`tf = { package = "scope" }`: `#[variable_scope(crate = tf, "dense")]`). Without it,
-///   a renamed crate makes rustc report `E0433` (could not find `scope`, or `__private` in
-///   it) at the macro.
+///   a renamed crate makes rustc report ``E0433: cannot find `scope` in the crate root`` at
+///   the macro.
 ///
 /// `#[var(..)]` keys, each at most once:
 ///
@@ -296,7 +296,8 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 ///
 /// * `crate = path` in a model's header names the `scope` crate when `Cargo.toml` renames
 ///   it, as for `#[variable_scope]`; each model of the block takes its own. Without it, a
-///   renamed crate makes rustc report `E0433` (could not find `scope`) at the macro:
+///   renamed crate makes rustc report ``E0433: cannot find `scope` in the crate root`` at
+///   the macro:
 ///
 /// ```
 /// extern crate scope as tf; // what `tf = { package = "scope" }` does
