@@ -8,6 +8,7 @@ pub mod dtype;
 pub mod error;
 mod index;
 pub mod init;
+pub mod linalg;
 pub mod model;
 pub mod names;
 pub mod registry;

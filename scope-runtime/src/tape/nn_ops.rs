@@ -6,15 +6,15 @@
 //!
 //! Every op checks the rank and shape of each input (and the range of index inputs) and returns
 //! a [`TrainError`] instead of panicking. Rows (the last axis) are processed as contiguous
-//! slices; the matmuls go through `ndarray`'s `general_mat_mul` (the `matrixmultiply` GEMM).
+//! slices; the matmuls go through [`crate::linalg::mat_mul`].
 
 use std::collections::HashMap;
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayD, ArrayView3, ArrayViewMut3, IxDyn, Zip};
 
 use super::scalar::Real;
 use super::{Node, NodeId, Op, Tape};
+use crate::linalg::mat_mul;
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 
@@ -225,7 +225,7 @@ fn bmm<T: Real>(x: &ArrayD<T>, tx: bool, y: &ArrayD<T>, ty: bool, beta: T, out: 
     {
         let xi = if tx { xi.reversed_axes() } else { xi };
         let yi = if ty { yi.reversed_axes() } else { yi };
-        general_mat_mul(T::ONE, &xi, &yi, beta, &mut oi);
+        mat_mul(T::ONE, &xi, &yi, beta, &mut oi);
     }
 }
 
