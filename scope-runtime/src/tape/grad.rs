@@ -36,7 +36,7 @@ pub(crate) fn propagate<T: Real>(
     let out = &nodes[i].value;
     match &nodes[i].op {
         Op::Leaf => {}
-        Op::Nn(op) => super::nn_ops::propagate(nodes, op, out, g, lower),
+        Op::Nn(op) => super::simd::wide(|| super::nn_ops::propagate(nodes, op, out, g, lower)),
         Op::MatMul(a, b) => {
             let (ma, mb, mg) = (matrix(val(*a))?, matrix(val(*b))?, matrix(g)?);
             let mut ga = Array2::zeros(ma.raw_dim());
