@@ -18,8 +18,8 @@
 //!     test_rnn = RNN(test_config)
 //! ```
 
-use std::error::Error;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
@@ -27,28 +27,26 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{s, Array3};
 use plotters::prelude::*;
 use scope::checkpoint::{save_safetensors, Restore, SafetensorsCheckpoint};
-use scope::nn::{BasicLstmCell, InitialState, LstmState, SeedRnn, SeedRnnConfig, SeedRnnParams};
-use scope::{model, Model, Registry, Variable};
+use scope::nn::LstmState;
+use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+use scope::{Model, Registry, TrainError, Variable};
 
-type AnyResult<T> = Result<T, Box<dyn Error>>;
-
-model! {
-    /// The seed RNN's parameters: a linear input layer, TF1's `BasicLSTMCell`, and an output
-    /// layer (ReLU is applied by the trainer). Built with `build_here`, it opens no scope of its
-    /// own, exactly like the seed's `RNN(config)` class inside `variable_scope('rnn')`.
-    /// (`RnnParams::new` would open `rnn` itself: right at the root, `rnn/rnn/..` inside it.)
-    pub struct RnnParams("rnn", input_size: usize, cell_size: usize, output_size: usize) {
-        input_layer {
-            weights: [input_size, cell_size] = random_normal(0.0, 0.5),
-            biases: [cell_size] = constant(0.1),
-        }
-        cell { lstm: model BasicLstmCell(cell_size, cell_size) }
-        output_layer {
-            weights: [cell_size, output_size] = random_normal(0.0, 0.5),
-            biases: [output_size] = constant(0.1),
-        }
-    }
+/// What can stop a run. The library's three errors arrive as one: `?` turns a registry
+/// `scope::Error` and a `CheckpointError` into a `TrainError`. The rest is this program's own:
+/// the output directory, and a test RNN that does not share the train RNN's storage.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error("cannot create the output directory: {0}")]
+    OutDir(#[source] std::io::Error),
+    #[error("the test RNN does not share the train RNN's variables")]
+    NotShared,
 }
+
+/// What a plot can fail with (the bitmap backend's errors, in plotters' wrapper).
+type PlotResult =
+    Result<(), DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>>;
 
 /// The seed's `TrainConfig`; its `TestConfig` is the same with one time step.
 const TRAIN_CONFIG: SeedRnnConfig = SeedRnnConfig {
@@ -80,37 +78,21 @@ struct Args {
     bench: bool,
 }
 
-/// One RNN of the seed: its declared parameters and the trainer over them (forward, backward
-/// and Adam in sub-scope `trian`).
-struct Rnn {
-    params: RnnParams,
-    net: SeedRnn,
-}
-
-impl Rnn {
-    /// The seed's `RNN(config)`: builds in the caller's current variable scope.
-    fn build(reg: &Registry, config: SeedRnnConfig) -> AnyResult<Rnn> {
-        let sizes = (config.input_size, config.cell_size, config.output_size);
-        let params = RnnParams::build_here(reg, sizes)?;
-        let declared = SeedRnnParams {
-            w_in: params.input_layer_weights.clone(),
-            b_in: params.input_layer_biases.clone(),
-            cell: params.cell_lstm.clone(),
-            w_out: params.output_layer_weights.clone(),
-            b_out: params.output_layer_biases.clone(),
-        };
-        let mut net = SeedRnn::from_params(reg, config, declared)?;
-        net.set_check_finite(true);
-        Ok(Rnn { params, net })
-    }
+/// The seed's `RNN(config)`: builds in the caller's current variable scope. The parameters
+/// are declared once, by `scope::seed_rnn::SeedRnnParams` (`model!`); the trainer adds the
+/// forward, backward and Adam in sub-scope `trian`.
+fn build(reg: &Registry, config: SeedRnnConfig) -> Result<SeedRnn, TrainError> {
+    let mut net = SeedRnn::new(reg, config)?;
+    net.set_check_finite(true);
+    Ok(net)
 }
 
 /// The right way: one scope, `reuse_variables()` between the train and the test RNN.
-fn build_shared(reg: &Registry) -> AnyResult<(Rnn, Rnn)> {
+fn build_shared(reg: &Registry) -> Result<(SeedRnn, SeedRnn), TrainError> {
     reg.variable_scope("rnn").with(|scope| {
-        let train = Rnn::build(reg, TRAIN_CONFIG)?;
+        let train = build(reg, TRAIN_CONFIG)?;
         scope.reuse_variables();
-        let test = Rnn::build(reg, TRAIN_CONFIG.for_test())?;
+        let test = build(reg, TRAIN_CONFIG.for_test())?;
         Ok((train, test))
     })
 }
@@ -185,17 +167,21 @@ fn phases(seed: u64, stream: u64, n: usize) -> Vec<f32> {
 /// Held-out evaluation: the test RNN runs one step at a time over `steps` steps of 20 unseen
 /// sequences, carrying its LSTM state; returns the mean squared error and, for sequence 0, the
 /// targets and predictions.
-fn evaluate(test: &mut Rnn, task: &Task, held_out: &[f32], steps: usize) -> AnyResult<Eval> {
+fn evaluate(
+    test: &mut SeedRnn,
+    task: &Task,
+    held_out: &[f32],
+    steps: usize,
+) -> Result<Eval, TrainError> {
     let (xs, ys) = task.window(held_out, 0, steps);
     let batch = held_out.len();
-    test.net
-        .set_state(&LstmState::zeros(batch, TRAIN_CONFIG.cell_size))?;
+    test.set_state(&LstmState::zeros(batch, TRAIN_CONFIG.cell_size))?;
     let mut sq = 0.0f64;
     let mut target = Vec::with_capacity(steps);
     let mut pred = Vec::with_capacity(steps);
     for t in 0..steps {
         let x = xs.slice(s![.., t..t + 1, ..]);
-        let p = test.net.forward(x, InitialState::Carried)?;
+        let p = test.forward(x, InitialState::Carried)?;
         for b in 0..batch {
             for k in 0..2 {
                 sq += f64::from((p[[b, k]] - ys[[b, t, k]]).powi(2));
@@ -220,13 +206,18 @@ struct Eval {
 /// Trains on consecutive 20-step windows of 20 streams, carrying the LSTM state from one
 /// window to the next (truncated backpropagation through time); every 25 windows the streams
 /// are replaced by new ones and the state starts from zeros again.
-fn train(train: &mut Rnn, task: &Task, seed: u64, steps: usize) -> AnyResult<Vec<f32>> {
+fn train(
+    train: &mut SeedRnn,
+    task: &Task,
+    seed: u64,
+    steps: usize,
+) -> Result<Vec<f32>, TrainError> {
     const WINDOWS_PER_STREAM: usize = 25;
     let t = TRAIN_CONFIG.time_steps;
     let report_every = (steps / 10).max(1);
     let bar = ProgressBar::new(steps as u64).with_style(
         ProgressStyle::with_template("  training {bar:40} {pos}/{len} steps  loss {msg}")
-            .map_err(|e| e.to_string())?,
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut losses = Vec::with_capacity(steps);
     let mut streams = Vec::new();
@@ -241,7 +232,7 @@ fn train(train: &mut Rnn, task: &Task, seed: u64, steps: usize) -> AnyResult<Vec
         } else {
             InitialState::Carried
         };
-        let loss = train.net.train_step(xs.view(), ys.view(), init)?;
+        let loss = train.train_step(xs.view(), ys.view(), init)?;
         losses.push(loss);
         bar.set_message(format!("{loss:.4}"));
         bar.inc(1);
@@ -254,8 +245,8 @@ fn train(train: &mut Rnn, task: &Task, seed: u64, steps: usize) -> AnyResult<Vec
 }
 
 /// Whether every variable of `test` (parameters and Adam slots) is `train`'s storage.
-fn check_sharing(train: &Rnn, test: &Rnn) -> (usize, usize, usize, usize) {
-    let (a, b) = (train.params.variables(), test.params.variables());
+fn check_sharing(train: &SeedRnn, test: &SeedRnn) -> (usize, usize, usize, usize) {
+    let (a, b) = (train.params().variables(), test.params().variables());
     let params = a
         .iter()
         .zip(&b)
@@ -264,10 +255,9 @@ fn check_sharing(train: &Rnn, test: &Rnn) -> (usize, usize, usize, usize) {
     let mut slots = 0;
     let mut slot_total = 0;
     for (_, var) in &a {
-        if let (Some((m1, v1)), Some((m2, v2))) = (
-            train.net.optimizer().slots(var),
-            test.net.optimizer().slots(var),
-        ) {
+        if let (Some((m1, v1)), Some((m2, v2))) =
+            (train.optimizer().slots(var), test.optimizer().slots(var))
+        {
             slot_total += 2;
             slots += usize::from(m1.ptr_eq(m2)) + usize::from(v1.ptr_eq(v2));
         }
@@ -324,7 +314,16 @@ fn summary(reg: &Registry, holders: &[(&str, Vec<Variable>)]) -> String {
     out
 }
 
-fn plot_prediction(path: &Path, before: &Eval, after: &Eval) -> AnyResult<()> {
+/// The plots' font: DejaVu Sans, embedded at build time and drawn by plotters' pure-Rust
+/// `ab_glyph` rasterizer, so plotting needs no system font library.
+const FONT: &str = "sans-serif";
+
+fn register_font() -> Result<(), &'static str> {
+    plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
+        .map_err(|_| "the embedded DejaVu Sans font did not parse")
+}
+
+fn plot_prediction(path: &Path, before: &Eval, after: &Eval) -> PlotResult {
     let root = BitMapBackend::new(path, (1000, 620)).into_drawing_area();
     root.fill(&WHITE)?;
     let panels = root.split_evenly((2, 1));
@@ -333,7 +332,7 @@ fn plot_prediction(path: &Path, before: &Eval, after: &Eval) -> AnyResult<()> {
         let mut chart = ChartBuilder::on(panel)
             .caption(
                 format!("held-out sequence 0, output {k}: target vs test-RNN prediction"),
-                ("sans-serif", 18),
+                (FONT, 18),
             )
             .margin(8)
             .x_label_area_size(28)
@@ -372,17 +371,14 @@ fn plot_prediction(path: &Path, before: &Eval, after: &Eval) -> AnyResult<()> {
     Ok(())
 }
 
-fn plot_loss(path: &Path, losses: &[f32]) -> AnyResult<()> {
+fn plot_loss(path: &Path, losses: &[f32]) -> PlotResult {
     let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let finite = losses.iter().copied().filter(|l| l.is_finite() && *l > 0.0);
     let top = finite.clone().fold(1e-6f32, f32::max) * 1.5;
     let bottom = finite.fold(top, f32::min) / 1.5;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "train RNN loss (sum of the cost vector)",
-            ("sans-serif", 18),
-        )
+        .caption("train RNN loss (sum of the cost vector)", (FONT, 18))
         .margin(8)
         .x_label_area_size(28)
         .y_label_area_size(48)
@@ -406,12 +402,12 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 /// `--bench`: medians of individually timed iterations, after a warm-up, on this thread.
-fn bench(seed: u64) -> AnyResult<()> {
+fn bench(seed: u64) -> Result<(), TrainError> {
     let task = Task::new();
     let reg = Registry::with_seed(seed);
     let (mut train, mut test) = build_shared(&reg)?;
     let (xs, ys) = task.window(&phases(seed, 1, 20), 0, TRAIN_CONFIG.time_steps);
-    let timed = |iters: usize, warmup: usize, f: &mut dyn FnMut() -> AnyResult<()>| {
+    let timed = |iters: usize, warmup: usize, f: &mut dyn FnMut() -> Result<(), TrainError>| {
         for _ in 0..warmup {
             f()?;
         }
@@ -421,17 +417,15 @@ fn bench(seed: u64) -> AnyResult<()> {
             f()?;
             times.push(start.elapsed().as_secs_f64());
         }
-        Ok::<_, Box<dyn Error>>(median(times))
+        Ok::<_, TrainError>(median(times))
     };
     let train_step = timed(500, 50, &mut || {
-        train
-            .net
-            .train_step(xs.view(), ys.view(), InitialState::Zeros)?;
+        train.train_step(xs.view(), ys.view(), InitialState::Zeros)?;
         Ok(())
     })?;
     let x1 = xs.slice(s![.., 0..1, ..]).to_owned();
     let test_step = timed(5000, 500, &mut || {
-        test.net.forward(x1.view(), InitialState::Carried)?;
+        test.forward(x1.view(), InitialState::Carried)?;
         Ok(())
     })?;
     let build = timed(300, 20, &mut || {
@@ -445,43 +439,61 @@ fn bench(seed: u64) -> AnyResult<()> {
     Ok(())
 }
 
-fn names_demo() -> AnyResult<()> {
+fn names_demo() -> Result<(), TrainError> {
     println!("1. Two ways to build the train and the test RNN");
     let reg = Registry::new();
     let wrong = |scope: &str, config: SeedRnnConfig| {
-        reg.variable_scope(scope).with(|_| Rnn::build(&reg, config))
+        reg.variable_scope(scope).with(|_| build(&reg, config))
     };
     let train = wrong("train_rnn", TRAIN_CONFIG)?;
     let test = wrong("test_rnn", TRAIN_CONFIG.for_test())?;
     println!("   wrong way (two scopes, two parameter sets):");
-    println!("   {}", train.params.input_layer_weights.tensor_name());
-    println!("   {}", test.params.input_layer_weights.tensor_name());
+    println!("   {}", train.params().input_layer_weights.tensor_name());
+    println!("   {}", test.params().input_layer_weights.tensor_name());
     let reg = Registry::new();
     let (train, test) = build_shared(&reg)?;
     println!("   right way (one scope, reuse_variables() between them):");
-    println!("   {}", train.params.input_layer_weights.tensor_name());
-    println!("   {}", test.params.input_layer_weights.tensor_name());
+    println!("   {}", train.params().input_layer_weights.tensor_name());
+    println!("   {}", test.params().input_layer_weights.tensor_name());
     Ok(())
 }
 
-fn main() -> AnyResult<()> {
+/// `--restore`: reloads every variable (weights, Adam slots, beta powers) from `path`.
+/// Checkpoint errors convert into `TrainError` with `?`.
+fn restore(reg: &Registry, path: &Path) -> Result<usize, TrainError> {
+    let ckpt = SafetensorsCheckpoint::open(path)?;
+    let report = Restore::new(reg).restore(&ckpt)?;
+    Ok(report.matched.len())
+}
+
+fn main() -> ExitCode {
     let args = Args::parse();
-    if args.bench {
-        return bench(args.seed);
+    let result = if args.bench {
+        bench(args.seed).map_err(RunError::from)
+    } else {
+        run(&args)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn run(args: &Args) -> Result<(), RunError> {
     let started = Instant::now();
     names_demo()?;
 
     let reg = Registry::with_seed(args.seed);
     let (mut train_rnn, mut test_rnn) = build_shared(&reg)?;
-    std::fs::create_dir_all(&args.out)?;
+    std::fs::create_dir_all(&args.out).map_err(RunError::OutDir)?;
     let checkpoint = args.out.join("rnn.safetensors");
     if args.restore {
-        let ckpt = SafetensorsCheckpoint::open(&checkpoint)?;
-        let report = Restore::new(&reg).restore(&ckpt)?;
+        let restored = restore(&reg, &checkpoint)?;
         println!(
-            "   restored {} variables from {} (weights, Adam slots and beta powers)",
-            report.matched.len(),
+            "   restored {restored} variables from {} (weights, Adam slots and beta powers)",
             checkpoint.display()
         );
     }
@@ -530,12 +542,18 @@ fn main() -> AnyResult<()> {
          {slots}/{n_slots} Adam slots"
     );
     if params != n_params || slots != n_slots {
-        return Err("the test RNN does not share the train RNN's variables".into());
+        return Err(RunError::NotShared);
     }
 
     println!("\n4. The registry");
-    let own = |rnn: &Rnn| rnn.net.optimizer().own_variables();
-    let vars = |rnn: &Rnn| rnn.params.variables().into_iter().map(|(_, v)| v).collect();
+    let own = |rnn: &SeedRnn| rnn.optimizer().own_variables();
+    let vars = |rnn: &SeedRnn| {
+        rnn.params()
+            .variables()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect()
+    };
     let holders = [
         ("train RNN", vars(&train_rnn)),
         ("test RNN", vars(&test_rnn)),
@@ -547,16 +565,21 @@ fn main() -> AnyResult<()> {
     println!("\n5. Outputs");
     let prediction = args.out.join("prediction.png");
     let loss_curve = args.out.join("loss.png");
-    for (path, result) in [
-        (&prediction, plot_prediction(&prediction, &before, &after)),
-        (&loss_curve, plot_loss(&loss_curve, &losses)),
-    ] {
-        match result {
-            Ok(()) => println!("   plot: {}", path.display()),
-            Err(e) => println!("   plot {} not written: {e}", path.display()),
+    match register_font() {
+        Ok(()) => {
+            for (path, result) in [
+                (&prediction, plot_prediction(&prediction, &before, &after)),
+                (&loss_curve, plot_loss(&loss_curve, &losses)),
+            ] {
+                match result {
+                    Ok(()) => println!("   plot: {}", path.display()),
+                    Err(e) => println!("   plot {} not written: {e}", path.display()),
+                }
+            }
         }
+        Err(e) => println!("   plots not written: {e}"),
     }
-    save_safetensors(&checkpoint, &reg)?;
+    save_safetensors(&checkpoint, &reg).map_err(TrainError::from)?;
     println!(
         "   checkpoint: {} (resume with --restore)",
         checkpoint.display()

@@ -122,6 +122,8 @@ enum UnstorableKind {
     ImplTrait,
     /// `_`.
     Infer,
+    /// A type without a size (`dyn Fn() -> usize`, `[f32]`, `str`), which no argument can have.
+    Unsized,
 }
 
 impl Unstorable {
@@ -131,7 +133,7 @@ impl Unstorable {
         match self.kind {
             UnstorableKind::Borrow { .. } | UnstorableKind::ImplTrait => true,
             UnstorableKind::Lifetime => self.tokens.to_string().replace(' ', "") == "'_",
-            UnstorableKind::Infer => false,
+            UnstorableKind::Infer | UnstorableKind::Unsized => false,
         }
     }
 
@@ -164,6 +166,20 @@ impl Unstorable {
             UnstorableKind::Infer => format!(
                 "constructor arguments are stored in `Model::Args`: write out `{name}`'s type"
             ),
+            UnstorableKind::Unsized => {
+                let ty = self.tokens.to_string().replace(' ', "");
+                let owned = match ty.as_str() {
+                    "str" => "String".to_owned(),
+                    _ if ty.starts_with('[') => {
+                        format!("Vec<{}>", ty.trim_start_matches('[').trim_end_matches(']'))
+                    }
+                    _ => format!("Box<{}>", tokens_text(&self.tokens)),
+                };
+                format!(
+                    "`{name}` has no size known at compile time, so no argument can have its type: \
+                     pass it owned, e.g. `{name}: {owned}`"
+                )
+            }
         }
     }
 }
@@ -173,8 +189,28 @@ fn type_text(ty: &Type) -> String {
 }
 
 /// Why `ty` cannot be a field of the model's `Args` tuple: the model struct has no lifetime
-/// parameter, so `Args` must be `'static` and fully written out.
+/// parameter, so `Args` must be `'static`, sized and fully written out.
 pub(crate) fn unstorable(ty: &Type) -> Option<Unstorable> {
+    unsized_type(ty).or_else(|| unstorable_part(ty))
+}
+
+/// `dyn Trait`, `[T]` or `str` as a whole argument type (behind a `Box` they are fine).
+fn unsized_type(ty: &Type) -> Option<Unstorable> {
+    let is_unsized = match ty {
+        Type::Group(g) => return unsized_type(&g.elem),
+        Type::Paren(p) => return unsized_type(&p.elem),
+        Type::TraitObject(_) | Type::Slice(_) => true,
+        Type::Path(p) => p.qself.is_none() && p.path.is_ident("str"),
+        _ => false,
+    };
+    is_unsized.then(|| Unstorable {
+        tokens: ty.to_token_stream(),
+        kind: UnstorableKind::Unsized,
+    })
+}
+
+/// As [`unstorable`], for what `Args` cannot hold whatever its size.
+fn unstorable_part(ty: &Type) -> Option<Unstorable> {
     match ty {
         Type::Reference(r) if r.lifetime.as_ref().is_some_and(|l| l.ident == "static") => {
             nested(&r.elem)
@@ -195,8 +231,8 @@ pub(crate) fn unstorable(ty: &Type) -> Option<Unstorable> {
         }),
         Type::Array(a) => nested(&a.elem),
         Type::Slice(s) => nested(&s.elem),
-        Type::Group(g) => unstorable(&g.elem),
-        Type::Paren(p) => unstorable(&p.elem),
+        Type::Group(g) => unstorable_part(&g.elem),
+        Type::Paren(p) => unstorable_part(&p.elem),
         Type::Ptr(p) => nested(&p.elem),
         Type::Tuple(t) => t.elems.iter().find_map(nested),
         Type::Path(p) => p
@@ -216,7 +252,7 @@ pub(crate) fn unstorable(ty: &Type) -> Option<Unstorable> {
 
 /// As [`unstorable`], for a type inside another one.
 fn nested(ty: &Type) -> Option<Unstorable> {
-    unstorable(ty).map(|mut u| {
+    unstorable_part(ty).map(|mut u| {
         if let UnstorableKind::Borrow { referent } = &mut u.kind {
             *referent = None;
         }
@@ -811,6 +847,16 @@ mod tests {
         }
         // All but `_`, `Config<'a>` and `dyn Init + 'a`.
         assert_eq!(parameters, 6);
+        for (ty, fix) in [
+            (quote!(dyn Fn() -> usize), "`f: Box<dyn Fn() -> usize>`"),
+            (quote!([f32]), "`f: Vec<f32>`"),
+            (quote!(str), "`f: String`"),
+        ] {
+            let parsed: Type = syn::parse2(ty.clone()).unwrap();
+            let problem = unstorable(&parsed).unwrap();
+            assert!(!problem.fits_a_parameter());
+            assert!(problem.message("f").contains(fix), "{ty}");
+        }
         let paren: Type = syn::parse_quote!((&[f32]));
         let message = unstorable(&paren).unwrap().message("xs");
         assert!(message.contains("`xs: Vec<f32>`"), "{message}");

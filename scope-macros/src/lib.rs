@@ -275,7 +275,8 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 ///   type: the fields of its items are prefixed with its name (`input_layer_weights`).
 /// * `ident: model Type(args..)` builds `Type` (any type implementing `scope::Model`)
 ///   with `Model::build_in` in its default scope, or in `#[model(scope = "..")]`. Its
-///   arguments are `Type::Args` as a tuple.
+///   arguments are `Type::Args` as a tuple; they may name the parts declared before it
+///   (`head: model Head(emb.word_embeddings.clone())`), as a `tied` expression may.
 /// * `#[scope(name = "self")] self_attn { .. }` opens the scope `self` (any name TF's
 ///   nested regex accepts), while fields keep the identifier's prefix (`self_attn_query`).
 /// * `#[model(..)]` and `#[var(..)]` take the keys of `#[variable_scope]`, including

@@ -1,5 +1,12 @@
-//! TF's scope-name regexes, checked on literal names at compile time. The runtime applies the
-//! same rules (`scope_runtime::names`); a test below holds the two to agreement.
+//! TF's scope-name regexes, checked on literal names at compile time. The regexes are the
+//! runtime's own file (`scope-runtime/src/name_regex.rs`, dependency-free, compiled here
+//! through `#[path]`: this crate must not depend on the runtime); a test below holds this
+//! crate's checks and the runtime's to agreement.
+
+#[path = "../../scope-runtime/src/name_regex.rs"]
+mod name_regex;
+
+use self::name_regex::{is_root_start, is_scope_char, NESTED_PATTERN, ROOT_PATTERN};
 
 /// Which regex applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,18 +20,10 @@ pub(crate) enum Context {
 impl Context {
     pub(crate) fn pattern(self) -> &'static str {
         match self {
-            Context::Root => r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$",
-            Context::Nested => r"^[A-Za-z0-9_.\\/>-]*$",
+            Context::Root => ROOT_PATTERN,
+            Context::Nested => NESTED_PATTERN,
         }
     }
-}
-
-fn is_root_start(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '.'
-}
-
-fn is_scope_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '\\' | '/' | '>' | '-')
 }
 
 /// Whether TF accepts `name` in `context`. Stricter than the runtime in two ways, both of
@@ -47,7 +46,7 @@ pub(crate) fn is_valid(name: &str, context: Context) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scope::names::validate_scope_name;
+    use scope::validate_scope_name;
     use scope::NameContext;
 
     #[test]
@@ -61,6 +60,30 @@ mod tests {
                 assert!(validate_scope_name(name, NameContext::Node).is_err());
                 continue;
             }
+            for (ours, theirs) in [
+                (Context::Root, NameContext::Root),
+                (Context::Nested, NameContext::Nested),
+            ] {
+                assert_eq!(
+                    is_valid(name, ours),
+                    validate_scope_name(name, theirs).is_ok(),
+                    "{name:?} in {ours:?}"
+                );
+            }
+        }
+    }
+
+    /// Every one- and two-char ASCII name (and a few others), in both contexts.
+    #[test]
+    fn agrees_with_the_runtime_on_every_short_name() {
+        let chars: Vec<char> = (0u8..0x80).map(char::from).chain(['é', '٣']).collect();
+        let mut names: Vec<String> = chars.iter().map(|c| c.to_string()).collect();
+        for a in &chars {
+            for b in &chars {
+                names.push(format!("{a}{b}"));
+            }
+        }
+        for name in names.iter().filter(|n| !n.ends_with('\n')) {
             for (ours, theirs) in [
                 (Context::Root, NameContext::Root),
                 (Context::Nested, NameContext::Nested),

@@ -361,8 +361,7 @@ pub enum Error {
 }
 
 fn invalid_name_message(name: &str, context: NameContext) -> String {
-    const ROOT: &str = r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$";
-    const NESTED: &str = r"^[A-Za-z0-9_.\\/>-]*$";
+    use crate::names::{NESTED_PATTERN as NESTED, ROOT_PATTERN as ROOT};
     match context {
         NameContext::Root => format!(
             "'{name}' is not a valid root scope name. A root scope name has to match the \

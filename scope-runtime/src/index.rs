@@ -10,7 +10,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
-use crate::names::FastMap;
+use crate::uniquifier::FastMap;
 use crate::variable::Variable;
 
 /// Passes a `u64` key through: the keys are already hashes.

@@ -3,18 +3,26 @@
 //!
 //! Use it through the `scope` facade, which adds the `#[variable_scope]` and `model!` macros.
 
+// Namespaces users name (`scope::checkpoint::Restore`, `scope::nn::BasicLstmCell`, ...); every
+// other module is private and its items are re-exported once, below.
 pub mod checkpoint;
-pub mod dtype;
-pub mod error;
-mod index;
-pub mod init;
 pub mod linalg;
-pub mod model;
-pub mod names;
-pub mod registry;
-pub mod scope;
-pub mod tensor;
-pub mod variable;
+pub mod nn;
+pub mod optim;
+pub mod tape;
+
+mod dtype;
+mod error;
+mod index;
+mod init;
+mod model;
+mod names;
+mod registry;
+mod scope;
+mod tensor;
+mod train_error;
+mod uniquifier;
+mod variable;
 
 pub use dtype::DType;
 pub use error::{Error, NameContext, Result};
@@ -23,15 +31,15 @@ pub use model::{
     flatten_manifest, repeated_scope_name, tied_variable, ManifestEntry, Model, ModelScope,
     TiedManifest, VarManifest,
 };
-pub use registry::{Collection, Registry, RegistryBuilder, VarSpec};
+pub use names::validate_scope_name;
+pub use registry::{
+    Collection, Registry, RegistryBuilder, VarSpec, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_NAME_LEN,
+    DEFAULT_MAX_SCOPE_DEPTH,
+};
 pub use scope::{
     NameScopeBuilder, NameScopeGuard, Reuse, ScopeTarget, VariableScope, VariableScopeBuilder,
     VariableScopeGuard,
 };
 pub use tensor::{format_shape, Shape, Tensor, TensorData};
-pub use variable::{Variable, VariableOptions, VariableWrite};
-pub mod nn;
-pub mod optim;
-pub mod tape;
-pub mod train_error;
 pub use train_error::TrainError;
+pub use variable::{Variable, VariableOptions, VariableWrite};

@@ -1,6 +1,12 @@
 //! Name scopes and variable scopes: TF's `tf.name_scope` and `tf.variable_scope`, entered
 //! with a guard or a closure, with TF1's naming, reuse and inheritance rules.
 //!
+//! This module is the per-thread scope state machine, whole: the scope objects and builders,
+//! each thread's stack of open scopes (`ThreadScopes` and its frames, kept per registry in a
+//! thread-local map), and the transitions that enter and leave scopes. The registry keeps the
+//! store (variables, names in use, collections) and lends this module its uniquifier and
+//! limits.
+//!
 //! # Threads
 //!
 //! As in TensorFlow, the *stacks* of open scopes are per thread (TF keeps them in
@@ -10,17 +16,20 @@
 //! name twice. To build under a scope on another thread, capture its [`VariableScope`] and
 //! re-enter it there with `reg.variable_scope(&captured)`.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::Initializer;
-use crate::registry::Registry;
+use crate::names::{context_of, validate_scope_name};
+use crate::registry::{Inner, Registry};
+use crate::uniquifier::FastMap;
 
 /// A variable scope's reuse mode (TF's `reuse=` argument and `VariableScope.reuse`).
 ///
@@ -85,7 +94,7 @@ struct ScopeInner {
 }
 
 impl VariableScope {
-    pub(crate) fn new(
+    fn new(
         name: Arc<str>,
         original_name_scope: &str,
         reuse: Reuse,
@@ -103,7 +112,7 @@ impl VariableScope {
         }
     }
 
-    pub(crate) fn root() -> VariableScope {
+    fn root() -> VariableScope {
         VariableScope::new("".into(), "", Reuse::No, None, DType::F32)
     }
 
@@ -149,7 +158,7 @@ impl VariableScope {
 
     /// The variable scope that re-entering this one (TF's `variable_scope(scope_object)`)
     /// opens: a copy with the caller's overrides, never inheriting the enclosing reuse.
-    pub(crate) fn reentered(
+    fn reentered(
         &self,
         reuse: Option<Reuse>,
         initializer: Option<Initializer>,
@@ -166,7 +175,7 @@ impl VariableScope {
 
     /// The sub-scope `name` of this one (TF's `_pure_variable_scope` for a string name):
     /// reuse, initializer and dtype are inherited unless overridden.
-    pub(crate) fn child(
+    fn child(
         &self,
         name: &str,
         name_scope: &str,
@@ -256,16 +265,28 @@ impl From<VariableScope> for ScopeTarget {
 /// [`with`](Self::with).
 #[must_use = "a scope builder does nothing until `.enter()` or `.with(..)`"]
 pub struct VariableScopeBuilder<'r> {
-    pub(crate) registry: &'r Registry,
-    pub(crate) target: ScopeTarget,
-    pub(crate) default_name: Option<String>,
-    pub(crate) reuse: Option<Reuse>,
-    pub(crate) initializer: Option<Initializer>,
-    pub(crate) dtype: Option<DType>,
-    pub(crate) auxiliary_name_scope: bool,
+    registry: &'r Registry,
+    target: ScopeTarget,
+    default_name: Option<String>,
+    reuse: Option<Reuse>,
+    initializer: Option<Initializer>,
+    dtype: Option<DType>,
+    auxiliary_name_scope: bool,
 }
 
 impl<'r> VariableScopeBuilder<'r> {
+    pub(crate) fn new(registry: &'r Registry, target: ScopeTarget) -> Self {
+        VariableScopeBuilder {
+            registry,
+            target,
+            default_name: None,
+            reuse: None,
+            initializer: None,
+            dtype: None,
+            auxiliary_name_scope: true,
+        }
+    }
+
     /// TF's `default_name`: used, uniquified (`layer`, `layer_1`), when the target is `None`.
     pub fn default_name(mut self, name: impl Into<String>) -> Self {
         self.default_name = Some(name.into());
@@ -310,7 +331,7 @@ impl<'r> VariableScopeBuilder<'r> {
     /// ```
     pub fn enter(self) -> Result<VariableScopeGuard> {
         let registry = self.registry.clone();
-        let (scope, frame) = registry.enter_variable_scope(self)?;
+        let (scope, frame) = enter_variable_scope(&registry, self)?;
         Ok(VariableScopeGuard {
             scope,
             exit: ExitOnDrop {
@@ -347,12 +368,20 @@ impl<'r> VariableScopeBuilder<'r> {
 /// Options of a name scope about to be entered. Built by [`Registry::name_scope`].
 #[must_use = "a scope builder does nothing until `.enter()` or `.with(..)`"]
 pub struct NameScopeBuilder<'r> {
-    pub(crate) registry: &'r Registry,
-    pub(crate) name: Option<String>,
-    pub(crate) default_name: Option<String>,
+    registry: &'r Registry,
+    name: Option<String>,
+    default_name: Option<String>,
 }
 
 impl<'r> NameScopeBuilder<'r> {
+    pub(crate) fn new(registry: &'r Registry, name: Option<String>) -> Self {
+        NameScopeBuilder {
+            registry,
+            name,
+            default_name: None,
+        }
+    }
+
     /// TF's `default_name`, used when the name is `None`.
     pub fn default_name(mut self, name: impl Into<String>) -> Self {
         self.default_name = Some(name.into());
@@ -364,7 +393,7 @@ impl<'r> NameScopeBuilder<'r> {
     pub fn enter(self) -> Result<NameScopeGuard> {
         let registry = self.registry.clone();
         let name = self.name.or(self.default_name);
-        let (scope, frame) = registry.enter_name_scope(name.as_deref())?;
+        let (scope, frame) = enter_name_scope(&registry, name.as_deref())?;
         Ok(NameScopeGuard {
             scope,
             exit: ExitOnDrop {
@@ -391,7 +420,7 @@ struct ExitOnDrop {
 
 impl Drop for ExitOnDrop {
     fn drop(&mut self) {
-        self.registry.exit_frame(self.frame);
+        exit_frame(self.registry.id(), self.frame);
     }
 }
 
@@ -463,27 +492,27 @@ impl fmt::Debug for NameScopeGuard {
 /// One thread's view of one registry: its name stack, current variable scope, the
 /// `default_name` counters, and the frames to restore on exit.
 pub(crate) struct ThreadScopes {
-    pub(crate) name_stack: String,
-    pub(crate) current: VariableScope,
+    name_stack: String,
+    current: VariableScope,
     /// TF's `variable_scopes_count`, ordered so that closing a scope finds its sub-scopes
     /// by range instead of scanning every count. Absent means 0.
-    pub(crate) counts: BTreeMap<Arc<str>, u32>,
-    pub(crate) frames: Vec<Frame>,
-    pub(crate) next_frame: u64,
+    counts: BTreeMap<Arc<str>, u32>,
+    frames: Vec<Frame>,
+    next_frame: u64,
     /// A buffer for `get_variable`'s full name, so that a lookup allocates nothing.
-    pub(crate) scratch: String,
+    scratch: String,
 }
 
 /// What leaving one scope restores.
-pub(crate) struct Frame {
-    pub(crate) id: u64,
-    pub(crate) name_stack: StackOnExit,
-    pub(crate) scope: Option<VariableScope>,
-    pub(crate) counts: CountsOnExit,
+struct Frame {
+    id: u64,
+    name_stack: StackOnExit,
+    scope: Option<VariableScope>,
+    counts: CountsOnExit,
 }
 
 /// How the name stack is restored when a scope is left.
-pub(crate) enum StackOnExit {
+enum StackOnExit {
     /// The scope did not change it.
     Keep,
     /// The scope extended it (`a` -> `a/b`): cut it back to this many bytes. Nested scopes
@@ -494,7 +523,7 @@ pub(crate) enum StackOnExit {
 }
 
 /// How the `default_name` counters change when a variable scope is left.
-pub(crate) enum CountsOnExit {
+enum CountsOnExit {
     Keep,
     /// A captured scope was re-entered: restore the counters as they were after entering.
     Restore(BTreeMap<Arc<str>, u32>),
@@ -504,7 +533,7 @@ pub(crate) enum CountsOnExit {
 }
 
 impl ThreadScopes {
-    pub(crate) fn new() -> ThreadScopes {
+    fn new() -> ThreadScopes {
         ThreadScopes {
             name_stack: String::new(),
             current: VariableScope::root(),
@@ -515,9 +544,25 @@ impl ThreadScopes {
         }
     }
 
+    /// The current variable scope (`tf.get_variable_scope()`).
+    pub(crate) fn current(&self) -> &VariableScope {
+        &self.current
+    }
+
+    /// The name stack, without trailing `/` (`graph.get_name_scope()`).
+    pub(crate) fn name_stack(&self) -> &str {
+        &self.name_stack
+    }
+
+    /// The current variable scope and a reused buffer to build a full name in, so that a
+    /// lookup allocates nothing.
+    pub(crate) fn current_and_scratch(&mut self) -> (&VariableScope, &mut String) {
+        (&self.current, &mut self.scratch)
+    }
+
     /// Makes `stack` the name stack, returning how to restore the current one: by
     /// truncation when `stack` extends it, which saves copying the old stack into the frame.
-    pub(crate) fn replace_name_stack(&mut self, stack: String) -> StackOnExit {
+    fn replace_name_stack(&mut self, stack: String) -> StackOnExit {
         if stack.starts_with(self.name_stack.as_str()) {
             let len = self.name_stack.len();
             self.name_stack = stack;
@@ -527,7 +572,7 @@ impl ThreadScopes {
         }
     }
 
-    pub(crate) fn push(&mut self, mut frame: Frame) -> u64 {
+    fn push(&mut self, mut frame: Frame) -> u64 {
         self.next_frame += 1;
         frame.id = self.next_frame;
         self.frames.push(frame);
@@ -535,7 +580,7 @@ impl ThreadScopes {
     }
 
     /// Pops frames down to and including `id`; nothing if it was already popped.
-    pub(crate) fn exit(&mut self, id: u64) {
+    fn exit(&mut self, id: u64) {
         let Some(pos) = self.frames.iter().rposition(|f| f.id == id) else {
             return;
         };
@@ -574,7 +619,7 @@ impl ThreadScopes {
     }
 
     /// TF's `_get_unique_variable_scope(prefix)`.
-    pub(crate) fn unique_variable_scope(&self, prefix: &str) -> String {
+    fn unique_variable_scope(&self, prefix: &str) -> String {
         let base = if self.current.name().is_empty() {
             prefix.to_owned()
         } else {
@@ -591,10 +636,286 @@ impl ThreadScopes {
         format!("{prefix}_{idx}")
     }
 
-    pub(crate) fn open_variable_scope(&mut self, scope: &VariableScope) {
+    fn open_variable_scope(&mut self, scope: &VariableScope) {
         *self
             .counts
             .entry(Arc::clone(&scope.inner.name))
             .or_insert(0) += 1;
+    }
+}
+
+thread_local! {
+    static THREAD_SCOPES: RefCell<ThreadMap> = RefCell::new(ThreadMap::default());
+}
+
+/// One thread's scope state for every registry it has used, keyed by registry id.
+///
+/// A registry dropped on this thread removes its own entry. One dropped on another thread
+/// cannot reach this thread's map, so each entry carries a weak handle to its registry and
+/// dead entries are swept when a new entry is added, once the map has doubled since the
+/// last sweep: the map stays within about twice the registries alive on this thread.
+#[derive(Default)]
+struct ThreadMap {
+    entries: FastMap<u64, ThreadEntry>,
+    /// Sweep before the next insertion once `entries` has this many.
+    sweep_at: usize,
+}
+
+struct ThreadEntry {
+    owner: Weak<Inner>,
+    scopes: ThreadScopes,
+}
+
+impl ThreadMap {
+    /// Smallest map size that triggers a sweep.
+    const MIN_SWEEP: usize = 16;
+
+    fn scopes(&mut self, inner: &Arc<Inner>, id: u64) -> &mut ThreadScopes {
+        if self.entries.len() >= self.sweep_at && !self.entries.contains_key(&id) {
+            self.entries.retain(|_, e| e.owner.strong_count() > 0);
+            self.sweep_at = (2 * self.entries.len()).max(Self::MIN_SWEEP);
+        }
+        &mut self
+            .entries
+            .entry(id)
+            .or_insert_with(|| ThreadEntry {
+                owner: Arc::downgrade(inner),
+                scopes: ThreadScopes::new(),
+            })
+            .scopes
+    }
+}
+
+/// Runs `f` on this thread's scope state for the registry `id` (owned by `inner`).
+pub(crate) fn with_thread<R>(
+    inner: &Arc<Inner>,
+    id: u64,
+    f: impl FnOnce(&mut ThreadScopes) -> R,
+) -> R {
+    THREAD_SCOPES.with(|map| f(map.borrow_mut().scopes(inner, id)))
+}
+
+/// Drops this thread's scope state for the registry `id` (the registry is being dropped).
+pub(crate) fn forget_registry(id: u64) {
+    let _ = THREAD_SCOPES.try_with(|map| {
+        if let Ok(mut map) = map.try_borrow_mut() {
+            map.entries.remove(&id);
+        }
+    });
+}
+
+/// Leaves the frame `frame` of the registry `registry_id` on this thread, and every frame
+/// opened after it.
+fn exit_frame(registry_id: u64, frame: u64) {
+    // `try_with`: a guard dropped while the thread is exiting has nothing left to restore.
+    let _ = THREAD_SCOPES.try_with(|map| {
+        if let Ok(mut map) = map.try_borrow_mut() {
+            if let Some(e) = map.entries.get_mut(&registry_id) {
+                e.scopes.exit(frame);
+            }
+        }
+    });
+}
+
+// ----- the transitions ------------------------------------------------------------------
+
+fn enter_name_scope(reg: &Registry, name: Option<&str>) -> Result<(String, u64)> {
+    if let Some(name) = name {
+        reg.check_name_len(name)?;
+    }
+    let depth_limit = reg.max_scope_depth();
+    reg.with_thread(|t| {
+        if t.frames.len() >= depth_limit {
+            return Err(Error::ScopeTooDeep {
+                depth: t.frames.len() + 1,
+                limit: depth_limit,
+            });
+        }
+        let (stack, returned) = name_scope_transition(reg, &t.name_stack, name.unwrap_or(""))?;
+        let name_stack = t.replace_name_stack(stack);
+        let id = t.push(Frame {
+            id: 0,
+            name_stack,
+            scope: None,
+            counts: CountsOnExit::Keep,
+        });
+        Ok((returned, id))
+    })
+}
+
+/// TF's `Graph.name_scope(name)`: the new name stack and the returned scope string.
+fn name_scope_transition(reg: &Registry, stack: &str, name: &str) -> Result<(String, String)> {
+    if name.is_empty() {
+        return Ok((String::new(), String::new()));
+    }
+    validate_scope_name(name, context_of(stack))?;
+    if let Some(abs) = name.strip_suffix('/') {
+        return Ok((abs.to_owned(), name.to_owned()));
+    }
+    reg.check_joined_len(stack, name)?;
+    let unique = reg.claim_unique_name(stack, name);
+    let returned = format!("{unique}/");
+    Ok((unique, returned))
+}
+
+fn enter_variable_scope(
+    reg: &Registry,
+    b: VariableScopeBuilder<'_>,
+) -> Result<(VariableScope, u64)> {
+    if let ScopeTarget::Name(None) = b.target {
+        if b.default_name.is_none() {
+            return Err(Error::MissingScopeName);
+        }
+    }
+    for name in [&b.default_name, &target_name(&b.target)]
+        .into_iter()
+        .flatten()
+    {
+        reg.check_name_len(name)?;
+    }
+    // TF: reuse=False means "inherit", the same as None.
+    let reuse = b.reuse.filter(|r| r.is_set());
+    let depth_limit = reg.max_scope_depth();
+    reg.with_thread(|t| {
+        if t.frames.len() >= depth_limit {
+            return Err(Error::ScopeTooDeep {
+                depth: t.frames.len() + 1,
+                limit: depth_limit,
+            });
+        }
+        if matches!(b.target, ScopeTarget::Name(None)) && reuse.is_some() {
+            return Err(Error::ReuseWithoutName);
+        }
+        // The new variable scope's full name (before a `default_name` suffix).
+        match &b.target {
+            ScopeTarget::Name(name) => {
+                let name = name.as_deref().or(b.default_name.as_deref()).unwrap_or("");
+                reg.check_joined_len(t.current.name(), name)?;
+            }
+            ScopeTarget::Scope(captured) => reg.check_name_len(captured.name())?,
+        }
+        // The name scope: re-enter the current one, or open one named after the scope.
+        let reenter_current = || {
+            if t.name_stack.is_empty() {
+                (String::new(), String::new())
+            } else {
+                (t.name_stack.clone(), format!("{}/", t.name_stack))
+            }
+        };
+        let ns_name: &str = match &b.target {
+            ScopeTarget::Name(Some(name)) => name,
+            ScopeTarget::Scope(s) => s.name().rsplit('/').next().unwrap_or(""),
+            ScopeTarget::Name(None) => b.default_name.as_deref().unwrap_or(""),
+        };
+        let name_scope = if !b.auxiliary_name_scope {
+            Some(reenter_current())
+        } else if ns_name.is_empty() {
+            None
+        } else {
+            Some(name_scope_transition(reg, &t.name_stack, ns_name)?)
+        };
+
+        let (scope, counts) = match &b.target {
+            ScopeTarget::Scope(captured) => {
+                let scope = captured.reentered(reuse, b.initializer.clone(), b.dtype);
+                t.open_variable_scope(&scope);
+                (scope, CountsOnExit::Restore(t.counts.clone()))
+            }
+            ScopeTarget::Name(name) => {
+                let name = match name {
+                    Some(name) => name.clone(),
+                    None => t.unique_variable_scope(ns_name),
+                };
+                let original = match &name_scope {
+                    Some((_, returned)) => returned.as_str(),
+                    None => name.as_str(),
+                };
+                let scope = t
+                    .current
+                    .child(&name, original, reuse, b.initializer.clone(), b.dtype);
+                t.open_variable_scope(&scope);
+                (scope, CountsOnExit::CloseSubscopes)
+            }
+        };
+        let old_scope = std::mem::replace(&mut t.current, scope.clone());
+        let name_stack = match name_scope {
+            Some((stack, _)) => t.replace_name_stack(stack),
+            None => StackOnExit::Keep,
+        };
+        let id = t.push(Frame {
+            id: 0,
+            name_stack,
+            scope: Some(old_scope),
+            counts,
+        });
+        Ok((scope, id))
+    })
+}
+
+fn target_name(target: &ScopeTarget) -> Option<String> {
+    match target {
+        ScopeTarget::Name(name) => name.clone(),
+        ScopeTarget::Scope(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::VarSpec;
+    use std::sync::mpsc;
+
+    fn entries_on_this_thread() -> usize {
+        THREAD_SCOPES.with(|map| map.borrow().entries.len())
+    }
+
+    /// A registry used on a worker thread and dropped on another leaves an entry in the
+    /// worker's map that its own drop cannot reach; the worker sweeps such entries as it
+    /// adds new ones, so a long-lived worker's map stays bounded by the live registries.
+    #[test]
+    fn registries_dropped_elsewhere_do_not_accumulate_in_a_worker() {
+        const REGISTRIES: usize = 5_000;
+        let (to_worker, jobs) = mpsc::channel::<Registry>();
+        let (done, finished) = mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            let kept = Registry::new();
+            let _open = kept.variable_scope("kept").enter().expect("enter");
+            let mut most = 0;
+            for reg in jobs {
+                // Leaves per-thread state for `reg` on this thread: an open-and-closed scope.
+                reg.variable_scope("s")
+                    .with(|_| reg.get_variable("w", VarSpec::new().shape([1])))
+                    .expect("get_variable");
+                drop(reg);
+                most = most.max(entries_on_this_thread());
+                done.send(()).expect("main is waiting");
+            }
+            // The registry still alive keeps its scope state through every sweep.
+            assert_eq!(kept.current_variable_scope().name(), "kept");
+            (most, entries_on_this_thread())
+        });
+        for _ in 0..REGISTRIES {
+            let reg = Registry::new();
+            to_worker.send(reg.clone()).expect("worker is running");
+            finished.recv().expect("worker answers");
+            // The last handle, dropped here: the worker's entry is now dead.
+            drop(reg);
+        }
+        drop(to_worker);
+        let (most, last) = worker.join().expect("worker did not panic");
+        assert!(most <= 2 * ThreadMap::MIN_SWEEP, "{most} entries at most");
+        assert!(last <= 2 * ThreadMap::MIN_SWEEP, "{last} entries left");
+    }
+
+    /// Registries dropped on the thread that used them remove their entries at once.
+    #[test]
+    fn registries_dropped_here_remove_their_entry() {
+        let before = entries_on_this_thread();
+        for _ in 0..100 {
+            let reg = Registry::new();
+            let _ = reg.current_name_scope();
+            assert_eq!(entries_on_this_thread(), before + 1);
+        }
+        assert_eq!(entries_on_this_thread(), before);
     }
 }

@@ -116,7 +116,7 @@ pub fn format_shape(shape: &[usize]) -> String {
 }
 
 /// The number of elements of `shape`, or `None` if it overflows `usize`.
-pub fn checked_numel(shape: &[usize]) -> Option<usize> {
+pub(crate) fn checked_numel(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 

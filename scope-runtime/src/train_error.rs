@@ -1,4 +1,5 @@
-//! Errors of training: autodiff, layers and optimizers ([`TrainError`]).
+//! Errors of training: autodiff, layers and optimizers ([`TrainError`]), which also carries
+//! the registry's and the checkpoints' errors, so a training program needs one error type.
 
 use crate::dtype::DType;
 use crate::error::Error;
@@ -14,6 +15,12 @@ pub enum TrainError {
     /// Registry failure while creating or reusing variables.
     #[error(transparent)]
     Registry(#[from] Error),
+
+    /// Saving or restoring a checkpoint failed (a training loop that checkpoints returns
+    /// one error type). Boxed: checkpoint errors are large and rare, training errors are
+    /// returned on every step's path.
+    #[error(transparent)]
+    Checkpoint(Box<crate::checkpoint::CheckpointError>),
 
     /// Operand shapes an op cannot combine.
     #[error("{op}: {detail}")]
@@ -140,9 +147,15 @@ pub enum TrainError {
     },
 }
 
+impl From<crate::checkpoint::CheckpointError> for TrainError {
+    fn from(e: crate::checkpoint::CheckpointError) -> TrainError {
+        TrainError::Checkpoint(Box::new(e))
+    }
+}
+
 impl TrainError {
     /// The error for a variable the training core cannot work on (it computes in `float32`).
-    pub(crate) fn unsupported(var: &crate::variable::Variable) -> TrainError {
+    pub fn unsupported(var: &crate::variable::Variable) -> TrainError {
         TrainError::UnsupportedDtype {
             name: var.name().to_owned(),
             dtype: var.dtype(),

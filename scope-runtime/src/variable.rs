@@ -53,9 +53,9 @@ pub(crate) struct Registration {
     /// `get_variable` stored it under its own op name (the usual case; otherwise the store
     /// key is kept separately).
     pub(crate) stored_under_name: bool,
-    /// Its op name is in use by the uniquifier implicitly (see `names::Uniquifier`).
+    /// Its op name is in use by the uniquifier implicitly (see `uniquifier::Uniquifier`).
     pub(crate) implicit_name: bool,
-    /// Its helper ops (`names::Helpers::flag`), whose names are in use.
+    /// Its helper ops (`uniquifier::Helpers::flag`), whose names are in use.
     pub(crate) helpers: u8,
 }
 

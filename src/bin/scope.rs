@@ -1,11 +1,17 @@
-//! `scope`: look into TF1 and safetensors checkpoints, compare them, and write the
-//! `model!` that declares one. The logic lives in the library (`scope::cli`).
+//! `scope`: look into TF1 and safetensors checkpoints, compare them, write the `model!` that
+//! declares one, and convert one between layouts (BERT: TF1 <-> Hugging Face). The logic lives
+//! in the library (`scope::cli`).
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use scope::cli::{diff, import, inspect, Checkpoint, CliError, ImportOptions, InspectOptions};
+use scope::cli::{
+    convert, diff, import, inspect, map_report, parse_size, Checkpoint, CliError, ConvertOptions,
+    ImportOptions, InspectOptions,
+};
 
 /// Checkpoints as scope trees: inspect, diff, import.
 #[derive(Parser)]
@@ -28,6 +34,11 @@ enum Command {
         /// Only tensors whose name matches this regular expression.
         #[arg(long, value_name = "REGEX")]
         filter: Option<String>,
+        /// Instead, show what a preset mapping (`bert-tf-to-hf`, `bert-hf-to-tf`, optionally
+        /// `:model`, `:pretraining` or `:classifier`) does to every name, and every problem;
+        /// exit 1 if it does not apply.
+        #[arg(long, value_name = "PRESET", conflicts_with_all = ["json", "filter"])]
+        map: Option<String>,
     },
     /// Compare two checkpoints by name, shape and dtype; exit 1 when they differ.
     Diff {
@@ -50,22 +61,53 @@ enum Command {
         #[arg(long)]
         scope: Option<String>,
     },
+    /// Write a checkpoint as safetensors through a preset mapping (checked against every
+    /// name first), in one file or in Hugging Face's shards.
+    Convert {
+        /// The checkpoint to read (TF1, safetensors, or shards with their index).
+        input: PathBuf,
+        /// The `.safetensors` file to write (shards and the index go beside it).
+        output: PathBuf,
+        /// `bert-tf-to-hf` or `bert-hf-to-tf` (the layout is detected; fix it with
+        /// `:model`, `:pretraining` or `:classifier`). Without one, names stay as they are.
+        #[arg(long)]
+        preset: Option<String>,
+        /// Shards of at most this size (`5GB`, `64KiB`, bytes): `model-00001-of-0000n.
+        /// safetensors` ... plus `model.safetensors.index.json`.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_shard_size: Option<u64>,
+    },
 }
 
-fn run(cli: Cli) -> Result<ExitCode, CliError> {
+/// Runs one command, appending what it prints to `out`.
+fn run(cli: Cli, out: &mut String) -> Result<ExitCode, CliError> {
     match cli.command {
+        Command::Inspect {
+            checkpoint,
+            map: Some(preset),
+            ..
+        } => {
+            let report = map_report(&Checkpoint::open(&checkpoint)?, &preset)?;
+            out.push_str(&report.to_string());
+            Ok(if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Inspect {
             checkpoint,
             json,
             filter,
+            map: None,
         } => {
             let ckpt = Checkpoint::open(&checkpoint)?;
-            print!("{}", inspect(&ckpt, &InspectOptions { filter, json })?);
+            out.push_str(&inspect(&ckpt, &InspectOptions { filter, json })?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff { a, b, model_only } => {
             let d = diff(&Checkpoint::open(&a)?, &Checkpoint::open(&b)?, model_only);
-            print!("{d}");
+            out.push_str(&d.to_string());
             Ok(if d.is_same() {
                 ExitCode::SUCCESS
             } else {
@@ -87,18 +129,55 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 scope,
                 command: Some(command),
             };
-            print!("{}", import(&ckpt, &opts)?);
+            out.push_str(&import(&ckpt, &opts)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Convert {
+            input,
+            output,
+            preset,
+            max_shard_size,
+        } => {
+            let ckpt = Checkpoint::open(&input)?;
+            let options = ConvertOptions {
+                preset,
+                max_shard_size,
+            };
+            let saved = convert(&ckpt, &output, &options)?;
+            if let Some(report) = &saved.mapping {
+                writeln!(out, "{}", report.problems_text()).ok();
+            }
+            for file in saved.files.iter().chain(&saved.index) {
+                writeln!(out, "wrote {}", file.display()).ok();
+            }
+            writeln!(
+                out,
+                "{} tensor bytes in {} file(s)",
+                scope::cli::group_digits(saved.total_size.into()),
+                saved.files.len()
+            )
+            .ok();
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let mut out = String::new();
+    let code = match run(Cli::parse(), &mut out) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    };
+    // A reader that stops early (`scope inspect big.ckpt | head`) closes the pipe: that is
+    // not an error, and `print!` would panic on it.
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: writing the output: {e}");
+            ExitCode::from(2)
+        }
+        _ => code,
     }
 }

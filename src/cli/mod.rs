@@ -7,15 +7,18 @@
 use std::path::{Path, PathBuf};
 
 use scope_runtime::checkpoint::{
-    CheckpointError, CheckpointSource, SafetensorsCheckpoint, TensorInfo, TfCheckpoint,
+    CheckpointError, CheckpointSource, SafetensorsCheckpoint, ShardedCheckpoint, TensorInfo,
+    TfCheckpoint,
 };
 
+mod convert;
 mod diff;
 mod import;
 mod inspect;
 mod naming;
 mod tree;
 
+pub use self::convert::{convert, map_report, parse_size, ConvertOptions};
 pub use self::diff::{diff, Diff};
 pub use self::import::{import, ImportOptions};
 pub use self::inspect::{inspect, InspectOptions};
@@ -124,13 +127,19 @@ pub enum Checkpoint {
     Tf1(TfCheckpoint),
     /// A safetensors file.
     Safetensors(SafetensorsCheckpoint),
+    /// Safetensors shards with a `*.safetensors.index.json` (Hugging Face's layout).
+    Sharded(ShardedCheckpoint),
 }
 
 impl Checkpoint {
     /// Opens a TF1 checkpoint prefix (or its `.index` or a data shard's path), a
-    /// `.safetensors` file, or the one checkpoint in a directory.
+    /// `.safetensors` file, a `*.safetensors.index.json` with its shards, or the one
+    /// checkpoint in a directory (a directory holding one such index means its shards).
     pub fn open(path: impl AsRef<Path>) -> Result<Checkpoint> {
         let path = path.as_ref();
+        if let Some(index) = convert::shard_index(path)? {
+            return Ok(Checkpoint::Sharded(ShardedCheckpoint::open(index)?));
+        }
         if path.is_dir() {
             let found = checkpoints_in(path)?;
             return match found.as_slice() {
@@ -166,7 +175,7 @@ impl Checkpoint {
     pub fn format(&self) -> Format {
         match self {
             Checkpoint::Tf1(_) => Format::Tf1,
-            Checkpoint::Safetensors(_) => Format::Safetensors,
+            Checkpoint::Safetensors(_) | Checkpoint::Sharded(_) => Format::Safetensors,
         }
     }
 
@@ -175,6 +184,7 @@ impl Checkpoint {
         match self {
             Checkpoint::Tf1(tf) => tf,
             Checkpoint::Safetensors(st) => st,
+            Checkpoint::Sharded(sh) => sh,
         }
     }
 
@@ -193,6 +203,7 @@ impl Checkpoint {
         match self {
             Checkpoint::Tf1(_) => None,
             Checkpoint::Safetensors(st) => st.trainable(name),
+            Checkpoint::Sharded(sh) => sh.trainable(name),
         }
     }
 }

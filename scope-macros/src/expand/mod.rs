@@ -533,13 +533,14 @@ fn initializer(init: &InitDecl) -> TokenStream {
 }
 
 /// An `f64` parameter of an initializer: a literal as an unsuffixed float, any other
-/// expression through `f64::from`, so that an `f32` field of a config
-/// (`cfg.initializer_range`) works too.
+/// expression through `float_arg` (`Into<f64>`), so that an `f32` field of a config
+/// (`cfg.initializer_range`) works too, and an `f64` one raises no `useless_conversion`.
 fn float_arg(arg: &TokenStream) -> TokenStream {
     if let Some(tokens) = Number::of(arg).and_then(|(n, span)| n.float_tokens(span)) {
         return tokens;
     }
-    quote_spanned!(arg.span()=> ::core::primitive::f64::from(#arg))
+    let p = private();
+    quote_spanned!(arg.span()=> #p::float_arg(#arg))
 }
 
 fn visit_items(items: &[Item]) -> Vec<TokenStream> {

@@ -50,6 +50,14 @@ fn parse_model(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<ModelDef> {
     let vis: Visibility = input.parse()?;
     input.parse::<Token![struct]>()?;
     let ident: Ident = input.parse()?;
+    if input.peek(Token![<]) {
+        let generics: syn::Generics = input.parse()?;
+        cx.error_spanned_by(
+            &generics,
+            "`model!` models cannot be generic: their `SCOPE`, `MANIFEST` and `Args` are static; \
+             declare one model per concrete type",
+        );
+    }
     let (scope, args) = if input.peek(syn::token::Paren) {
         let content;
         syn::parenthesized!(content in input);
@@ -150,7 +158,7 @@ fn parse_items(input: ParseStream<'_>, prefix: &[Ident], cx: &Ctxt) -> syn::Resu
 /// raw identifier it should have been, so that nothing else fails because of it.
 fn item_ident(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<Ident> {
     let ident = input.call(Ident::parse_any)?;
-    if syn::parse2::<Ident>(ident.to_token_stream()).is_ok() {
+    if !is_keyword(&ident) {
         return Ok(ident);
     }
     let name = ident.to_string();
@@ -174,6 +182,34 @@ fn item_ident(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<Ident> {
         format!("`{name}` is a keyword: write `r#{name}` (its name in the scope stays `{name}`)"),
     );
     Ok(Ident::new_raw(&name, ident.span()))
+}
+
+/// Keywords of every edition: syn's list, and `gen`, reserved since edition 2024. A macro
+/// cannot tell the edition of the crate that calls it, and `r#gen` works in all of them, so
+/// `gen` is refused everywhere (a field `gen` could not be read in an edition-2024 crate).
+fn is_keyword(ident: &Ident) -> bool {
+    const EDITION_2024: [&str; 1] = ["gen"];
+    syn::parse2::<Ident>(ident.to_token_stream()).is_err()
+        || EDITION_2024.contains(&ident.to_string().as_str())
+}
+
+/// Whether `tt` starts what can only be the next item (or a `;` in place of its comma), so
+/// that the tokens before it are an item missing its `,`.
+fn starts_next_item(tt: &TokenTree) -> bool {
+    match tt {
+        TokenTree::Ident(_) => true,
+        TokenTree::Punct(p) => matches!(p.as_char(), ';' | '#'),
+        _ => false,
+    }
+}
+
+/// Reports the missing `,` before `next`, at `next`.
+fn expected_comma(next: &TokenTree, cx: &Ctxt) {
+    let found = match next {
+        TokenTree::Punct(p) if p.as_char() == ';' => "; items are separated by `,`, not `;`",
+        _ => " between the items",
+    };
+    cx.error_spanned_by(next, format!("expected `,`{found}"));
 }
 
 /// `input_layer_weights` for `weights` in `input_layer { .. }`.
@@ -227,33 +263,62 @@ fn parse_model_item(
     let mut iter = rest.clone().into_iter().skip(1).peekable();
     let mut ty_tokens = TokenStream::new();
     let mut args_group = None;
+    // `<`..`>` nesting, so that `Pair<(u8, u16)>`'s parentheses are part of the type.
+    let mut angles = 0usize;
+    let mut arrow = false;
     for tt in iter.by_ref() {
         match tt {
-            TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis => {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis && angles == 0 => {
                 args_group = Some(g);
                 break;
             }
-            other => ty_tokens.extend([other]),
+            other => {
+                if let TokenTree::Punct(p) = &other {
+                    match p.as_char() {
+                        '<' => angles += 1,
+                        '>' if !arrow => angles = angles.saturating_sub(1),
+                        _ => {}
+                    }
+                    arrow = p.as_char() == '-' && p.spacing() == proc_macro2::Spacing::Joint;
+                } else {
+                    arrow = false;
+                }
+                ty_tokens.extend([other]);
+            }
         }
     }
-    let trailing: TokenStream = iter.collect();
-    if !trailing.is_empty() {
-        cx.error_spanned_by(&trailing, "unexpected tokens after the model's arguments");
+    let trailing: Vec<TokenTree> = iter.collect();
+    match trailing.first() {
+        None => {}
+        Some(next) if starts_next_item(next) => expected_comma(next, cx),
+        Some(_) => cx.error_spanned_by(
+            trailing.iter().cloned().collect::<TokenStream>(),
+            "unexpected tokens after the model's arguments",
+        ),
     }
     let ty = match syn::parse2::<syn::Type>(ty_tokens.clone()) {
         Ok(ty) => ty,
-        Err(_) => {
-            let at = if ty_tokens.is_empty() {
-                rest
-            } else {
-                ty_tokens
-            };
-            cx.error_spanned_by(
-                &at,
-                "expected the nested model's type, e.g. `model BasicLstmCell(units)`",
-            );
-            syn::parse_quote!(())
-        }
+        Err(_) => match type_before_next_item(&ty_tokens) {
+            // `model Cell next: [2]`: the type, then the next item without a `,` between.
+            Some((ty, next)) => {
+                expected_comma(&next, cx);
+                ty
+            }
+            None => {
+                let at = if ty_tokens.is_empty() {
+                    rest
+                } else {
+                    ty_tokens
+                };
+                cx.error_spanned_by(
+                    &at,
+                    "expected the nested model's type, e.g. `model BasicLstmCell(units)`",
+                );
+                // Never seen by rustc: an error was recorded, and the fallback emits no field
+                // types' uses.
+                syn::parse_quote!(())
+            }
+        },
     };
     let mut nested = ModelField::new(ident, field, ty);
     let mut seen_args = None;
@@ -283,6 +348,20 @@ fn parse_model_item(
         }
     }
     Item::Model(nested)
+}
+
+/// The longest leading part of `tokens` that is a type, if what follows it starts the next
+/// item.
+fn type_before_next_item(tokens: &TokenStream) -> Option<(syn::Type, TokenTree)> {
+    let all: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    (1..all.len()).rev().find_map(|n| {
+        let next = &all[n];
+        if !starts_next_item(next) {
+            return None;
+        }
+        let ty = syn::parse2::<syn::Type>(all[..n].iter().cloned().collect()).ok()?;
+        Some((ty, next.clone()))
+    })
 }
 
 /// `DTYPE? [shape]? (= init)?`.
@@ -336,7 +415,18 @@ fn parse_var_item(
     match tokens.next() {
         None => {}
         Some(TokenTree::Punct(p)) if p.as_char() == '=' => {
-            let init: TokenStream = tokens.collect();
+            let mut init: Vec<TokenTree> = tokens.collect();
+            // `zeros` or `random_normal(..)`; an item after it lacks its `,`.
+            let end = match init.get(1) {
+                Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => 2,
+                _ => 1,
+            };
+            let ident_first = matches!(init.first(), Some(TokenTree::Ident(_)));
+            if ident_first && init.get(end).is_some_and(starts_next_item) {
+                expected_comma(&init[end], cx);
+                init.truncate(end);
+            }
+            let init: TokenStream = init.into_iter().collect();
             if init.is_empty() {
                 cx.error_spanned_by(&p, "expected an initializer after `=`");
             } else {
@@ -356,6 +446,10 @@ fn parse_var_item(
                 &lit,
                 "expected a shape in brackets, e.g. `[in_size, units]` (`[]` for a scalar)",
             );
+        }
+        // `w: [1] x: [2]`, `a: [n]; b: [n]`: the next item, without a `,` before it.
+        Some(next) if (decl.shape.is_some() || decl.dtype.is_some()) && starts_next_item(&next) => {
+            expected_comma(&next, cx);
         }
         Some(other) => {
             let rest: TokenStream = std::iter::once(other).chain(tokens).collect();
@@ -495,6 +589,82 @@ mod tests {
         });
         // nam, #[var] on a sub-scope
         assert_eq!(errors, 2);
+    }
+
+    #[test]
+    fn generic_nested_types_keep_their_parentheses() {
+        let (defs, errors) = run(quote! {
+            struct M("m") {
+                pair: model Pair<(u8, u16)>(),
+                f: model Wrap<fn(u8) -> (u8, u8)>(1, 2),
+            }
+        });
+        assert_eq!(errors, 0);
+        let Item::Model(pair) = &defs[0].items[0] else {
+            panic!("a model")
+        };
+        assert_eq!(pair.ty.to_token_stream().to_string(), "Pair < (u8 , u16) >");
+        assert!(pair.args.is_empty());
+        let Item::Model(f) = &defs[0].items[1] else {
+            panic!("a model")
+        };
+        assert_eq!(f.args.len(), 2);
+    }
+
+    #[test]
+    fn a_missing_comma_is_one_error_at_its_place() {
+        for input in [
+            quote!(struct M("m") { w: [1] x: [2], }),
+            quote!(struct M("m") { w: [1] = zeros x: [2], }),
+            quote!(struct M("m") { w: f32[1] = random_normal(0.0, 1.0) #[var(name = "y")] x: [2] }),
+            quote!(struct M("m", n: usize) { a: [n]; b: [n], }),
+            quote!(struct M("m") { c: model Cell(1) d: [2], }),
+            quote!(struct M("m") { c: model Cell d: [2], }),
+        ] {
+            let cx = Ctxt::new();
+            parse(input.clone(), &cx).unwrap();
+            let errors: Vec<String> = cx.check().map_or_else(
+                |e| e.into_iter().map(|e| e.to_string()).collect(),
+                |()| vec![],
+            );
+            assert_eq!(errors.len(), 1, "{input}: {errors:?}");
+            assert!(errors[0].starts_with("expected `,`"), "{input}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn a_generic_model_is_one_error() {
+        let (defs, errors) = run(quote! {
+            pub struct G<T: Clone>("g") { w: [1], }
+        });
+        assert_eq!(errors, 1);
+        assert_eq!(defs[0].items.len(), 1);
+    }
+
+    #[test]
+    fn edition_2024_keywords_need_raw_identifiers() {
+        let (defs, errors) = run(quote! {
+            struct M("m") {
+                gen: [2],
+                r#gen: [2],
+                generator: [2],
+            }
+        });
+        // `gen` only; the raw form names `gen` in the scope.
+        assert_eq!(errors, 1);
+        let Item::Var(gen) = &defs[0].items[0] else {
+            panic!("a variable")
+        };
+        assert_eq!(gen.field.to_string(), "r#gen");
+        assert_eq!(gen.var_name().0, "gen");
+        assert!(!is_keyword(&syn::parse_quote!(r#async)));
+        for kw in ["gen", "async", "await", "dyn", "try"] {
+            assert!(!is_keyword(&Ident::new_raw(
+                kw,
+                proc_macro2::Span::call_site()
+            )));
+            assert!(is_keyword(&Ident::parse_any.parse_str(kw).unwrap()), "{kw}");
+        }
     }
 
     #[test]

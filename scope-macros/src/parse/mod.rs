@@ -127,9 +127,12 @@ pub(crate) enum Value {
 }
 
 /// Parses `a = 1, b(..), c` into key-values; a chunk that is none of these is reported.
+/// A key written after a value without a `,` (`shape = [1] init = zeros`) is reported once,
+/// as the missing `,`, and read as the next key-value.
 pub(crate) fn parse_kv_list(tokens: TokenStream, cx: &Ctxt) -> Vec<KeyValue> {
     let mut out = Vec::new();
-    for chunk in split_commas(tokens) {
+    let mut chunks: std::collections::VecDeque<TokenStream> = split_commas(tokens).into();
+    while let Some(chunk) = chunks.pop_front() {
         let mut iter = chunk.clone().into_iter();
         let key = match iter.next() {
             Some(TokenTree::Ident(key)) => key,
@@ -143,17 +146,32 @@ pub(crate) fn parse_kv_list(tokens: TokenStream, cx: &Ctxt) -> Vec<KeyValue> {
         let value = match rest_iter.next() {
             None => Value::Flag,
             Some(TokenTree::Punct(p)) if p.as_char() == '=' => {
-                let value: TokenStream = rest_iter.collect();
+                let mut value: Vec<TokenTree> = rest_iter.collect();
+                if let Some(at) = next_key_at(&value) {
+                    cx.error_spanned_by(&value[at], "expected `,` before the next key");
+                    chunks.push_front(value.split_off(at).into_iter().collect());
+                }
                 if value.is_empty() {
                     cx.error_spanned_by(&chunk, format!("expected a value after `{key} =`"));
                     continue;
                 }
-                Value::Eq(value)
+                Value::Eq(value.into_iter().collect())
             }
-            Some(TokenTree::Group(g))
-                if g.delimiter() == Delimiter::Parenthesis && rest_iter.next().is_none() =>
-            {
-                Value::List(g)
+            Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => {
+                let after: TokenStream = rest_iter.collect();
+                match after.clone().into_iter().next() {
+                    None => Value::List(g),
+                    // `args(a, b) repeat = n`
+                    Some(next @ TokenTree::Ident(_)) => {
+                        cx.error_spanned_by(&next, "expected `,` before the next key");
+                        chunks.push_front(after);
+                        Value::List(g)
+                    }
+                    Some(_) => {
+                        cx.error_spanned_by(&rest, format!("expected `=` after `{key}`"));
+                        continue;
+                    }
+                }
             }
             Some(_) => {
                 cx.error_spanned_by(&rest, format!("expected `=` after `{key}`"));
@@ -163,6 +181,23 @@ pub(crate) fn parse_kv_list(tokens: TokenStream, cx: &Ctxt) -> Vec<KeyValue> {
         out.push(KeyValue { key, value });
     }
     out
+}
+
+/// Where a value runs into the next `key = ..` for want of a `,`: an identifier after a
+/// complete operand, followed by a lone `=` (not `==`, and never an assignment, which a value
+/// cannot be).
+fn next_key_at(value: &[TokenTree]) -> Option<usize> {
+    (1..value.len()).find(|&i| {
+        let operand_before = matches!(
+            value[i - 1],
+            TokenTree::Literal(_) | TokenTree::Group(_) | TokenTree::Ident(_)
+        );
+        let eq_after = matches!(
+            value.get(i + 1),
+            Some(TokenTree::Punct(p)) if p.as_char() == '=' && p.spacing() == proc_macro2::Spacing::Alone
+        );
+        operand_before && matches!(value[i], TokenTree::Ident(_)) && eq_after
+    })
 }
 
 /// What a literal is, in words, for "expected X, found Y".
@@ -706,6 +741,35 @@ mod tests {
         let lit = |t: TokenStream| describe(&syn::parse2::<Lit>(t).unwrap());
         assert_eq!(lit(quote!(c"ab")), "a C string literal");
         assert_eq!(lit(quote!(b"ab")), "a byte string literal");
+    }
+
+    #[test]
+    fn a_missing_comma_between_keys_is_one_error() {
+        let cx = Ctxt::new();
+        let mut decl = crate::parse::attr::empty_var(syn::parse_quote!(w));
+        apply_var_keys(
+            quote!(shape = [1] init = zeros dtype = f64, when = a == b),
+            &mut decl,
+            &cx,
+        );
+        assert!(decl.shape.is_some() && decl.init.is_some() && decl.dtype.is_some());
+        assert_eq!(decl.when.as_ref().unwrap().expr.to_string(), "a == b");
+        let messages: Vec<String> = cx
+            .check()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(messages, ["expected `,` before the next key"; 2]);
+        let cx = Ctxt::new();
+        let mut field = ModelField::new(
+            syn::parse_quote!(c),
+            syn::parse_quote!(c),
+            syn::parse_quote!(Cell),
+        );
+        apply_model_keys(quote!(args(1, 2) repeat = n), &mut field, &mut None, &cx);
+        assert!(field.repeat.is_some() && field.args.len() == 2);
+        assert_eq!(errors(cx), 1);
     }
 
     #[test]

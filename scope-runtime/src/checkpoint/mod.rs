@@ -38,17 +38,28 @@ use crate::registry::Registry;
 use crate::tensor::{format_shape, Shape, Tensor};
 use crate::variable::Variable;
 
+mod mapping;
+mod presets;
 mod restore;
 mod safetensors;
+mod save;
+mod sharded;
 mod sstable;
 mod suggest;
 mod tf_bundle;
 
+pub use self::mapping::{
+    MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss, NumberedRule, Rule,
+    Side,
+};
+pub use self::presets::{bert_hf_to_tf, bert_tf_to_hf, preset, BertLayout, PRESETS};
 pub use self::restore::{Matched, Mismatch, Missing, PreflightReport, Restore, Unexpected};
 pub use self::safetensors::{
     save_safetensors, save_safetensors_with_metadata, to_safetensors_bytes, SafetensorsCheckpoint,
     METADATA_FORMAT, METADATA_FORMAT_KEY, METADATA_TRAINABLE_KEY,
 };
+pub use self::save::{Save, Saved};
+pub use self::sharded::ShardedCheckpoint;
 pub use self::tf_bundle::{tf_dtype_name, TfCheckpoint};
 
 /// A `Result` whose error is [`CheckpointError`].
@@ -61,6 +72,11 @@ pub type Result<T, E = CheckpointError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckpointError {
+    /// A registry call made beside the checkpoint one (creating the variables to restore
+    /// into, assigning one), so that `?` on both works in one function.
+    #[error(transparent)]
+    Registry(#[from] crate::error::Error),
+
     /// The operating system refused to read or write a file.
     #[error("cannot {action} {file}: {source} (check the path and its permissions)")]
     Io {
@@ -229,6 +245,68 @@ pub enum CheckpointError {
         name: String,
     },
 
+    /// A mapping rule that cannot be built: a pattern that is no regex, a template naming a
+    /// group the pattern lacks.
+    #[error("mapping `{mapping}`: rule {rule} is invalid: {reason}")]
+    InvalidRule {
+        /// The mapping's name.
+        mapping: String,
+        /// The rule's pattern.
+        rule: String,
+        /// What is wrong, and how to fix it.
+        reason: String,
+    },
+
+    /// A mapping whose inverse cannot be derived.
+    #[error(
+        "mapping `{mapping}` has no inverse: rule {rule} ({text}): {reason}; write the reverse \
+         mapping by hand"
+    )]
+    NotInvertible {
+        /// The mapping's name.
+        mapping: String,
+        /// The rule's number, from 1.
+        rule: usize,
+        /// The rule.
+        text: String,
+        /// Why it cannot be inverted.
+        reason: String,
+    },
+
+    /// A mapping that does not apply cleanly to a set of names: nothing was read, written
+    /// or restored.
+    #[error(
+        "{}\nnothing was read, written or restored; fix the rules (or mark a rule optional)",
+        report.problems_text()
+    )]
+    Mapping {
+        /// Every name before and after, and every problem.
+        report: Box<MappingReport>,
+    },
+
+    /// A preset mapping name that does not exist.
+    #[error(
+        "no preset mapping named `{name}`{}; known: {known}",
+        suggestion.as_deref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+    )]
+    UnknownPreset {
+        /// The name asked for.
+        name: String,
+        /// A close known name.
+        suggestion: Option<String>,
+        /// Every known name.
+        known: String,
+    },
+
+    /// A sharded checkpoint's index (`model.safetensors.index.json`) that cannot be used.
+    #[error("{file} is not a usable safetensors index: {reason}")]
+    ShardIndex {
+        /// The index file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A tensor whose bytes the allocator cannot provide: the file may be fine, the memory
     /// is not there.
     #[error(
@@ -298,6 +376,17 @@ pub struct TensorInfo {
     pub dtype: StoredDType,
     /// The shape, `[]` for a scalar.
     pub shape: Shape,
+}
+
+impl TensorInfo {
+    /// An entry for `name`.
+    pub fn new(name: impl Into<String>, dtype: impl Into<StoredDType>, shape: &[usize]) -> Self {
+        TensorInfo {
+            name: name.into(),
+            dtype: dtype.into(),
+            shape: shape.to_vec(),
+        }
+    }
 }
 
 /// `name  dtype  shape`, e.g. `rnn/w  float32  (2, 3)`.

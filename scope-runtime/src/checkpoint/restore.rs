@@ -9,9 +9,9 @@ use super::suggest::{
 };
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, VariableSet};
 use crate::dtype::DType;
-use crate::names::FastMap;
 use crate::registry::Registry;
 use crate::tensor::{format_shape, Shape, Tensor};
+use crate::uniquifier::FastMap;
 use crate::variable::Variable;
 
 /// A set hashed with foldhash: the pre-flight hashes every name a few times, and names can

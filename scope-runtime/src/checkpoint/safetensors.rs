@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer};
 
 use ::safetensors::tensor::{Dtype, SafeTensors, View};
 
+use super::sharded::FileBytes;
 use super::{decode_tensor, find_tensor};
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, TensorInfo, VariableSet};
 use crate::dtype::DType;
@@ -25,7 +26,7 @@ pub const METADATA_FORMAT: &str = "scope-safetensors/1";
 /// `__metadata__` key holding a JSON object `{variable name: trainable flag}`.
 pub const METADATA_TRAINABLE_KEY: &str = "scope.trainable";
 
-fn to_st_dtype(d: DType) -> Dtype {
+pub(super) fn to_st_dtype(d: DType) -> Dtype {
     match d {
         DType::F16 => Dtype::F16,
         DType::F32 => Dtype::F32,
@@ -49,10 +50,10 @@ fn from_st_dtype(d: Dtype) -> StoredDType {
 }
 
 /// One variable's snapshot, as the safetensors writer wants it.
-struct Snapshot {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
+pub(super) struct Snapshot {
+    pub(super) dtype: Dtype,
+    pub(super) shape: Vec<usize>,
+    pub(super) bytes: Vec<u8>,
 }
 
 impl View for &Snapshot {
@@ -185,7 +186,7 @@ pub fn save_safetensors_with_metadata(
 
 /// A temporary path beside `path` that no other save, in this process or another, uses:
 /// `<file>.tmp-<pid>-<sequence>-<random>`.
-fn temporary_beside(path: &Path) -> PathBuf {
+pub(super) fn temporary_beside(path: &Path) -> PathBuf {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(
@@ -217,7 +218,7 @@ pub fn to_safetensors_bytes(
 #[derive(Clone, Debug)]
 pub struct SafetensorsCheckpoint {
     location: String,
-    bytes: Vec<u8>,
+    bytes: FileBytes,
     tensors: Vec<TensorInfo>,
     /// Byte range of each tensor in `bytes`, parallel to `tensors`.
     ranges: Vec<(usize, usize)>,
@@ -235,15 +236,22 @@ impl SafetensorsCheckpoint {
             file: file.clone(),
             source,
         })?;
-        SafetensorsCheckpoint::parse(bytes, file)
+        SafetensorsCheckpoint::parse(bytes.into(), file)
+    }
+
+    /// Opens a safetensors file memory-mapped: only the header is read now, and each
+    /// tensor's bytes when it is read. The file must not change while it is open.
+    pub fn open_mapped(path: impl AsRef<Path>) -> Result<SafetensorsCheckpoint> {
+        let path = path.as_ref();
+        SafetensorsCheckpoint::parse(FileBytes::map(path)?, path.display().to_string())
     }
 
     /// Validates safetensors bytes held in memory.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<SafetensorsCheckpoint> {
-        SafetensorsCheckpoint::parse(bytes, "<memory>".to_owned())
+        SafetensorsCheckpoint::parse(bytes.into(), "<memory>".to_owned())
     }
 
-    fn parse(bytes: Vec<u8>, file: String) -> Result<SafetensorsCheckpoint> {
+    fn parse(bytes: FileBytes, file: String) -> Result<SafetensorsCheckpoint> {
         let invalid = |reason: String| CheckpointError::Safetensors {
             file: file.clone(),
             reason,

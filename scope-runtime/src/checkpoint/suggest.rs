@@ -12,7 +12,7 @@
 //!   work units per pre-flight. When the budget is spent, suffix matches are still exact and
 //!   only the typo search stops.
 
-use crate::names::FastMap;
+use crate::uniquifier::FastMap;
 
 /// Work units (Levenshtein cells, candidates looked at, bytes trimmed / 8) one pre-flight
 /// may spend on typo suggestions: a few tens of milliseconds.

@@ -33,7 +33,7 @@
 //! against central finite differences in this module's tests.
 
 mod broadcast;
-pub(crate) mod fastmath;
+pub mod fastmath;
 mod grad;
 mod gradients;
 mod nn_ops;

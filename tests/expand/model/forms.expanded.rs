@@ -240,7 +240,7 @@ impl ::scope::__private::Model for Encoder {
                             .initializer(
                                 ::scope::__private::Initializer::truncated_normal(
                                     0.0,
-                                    ::core::primitive::f64::from(range),
+                                    ::scope::__private::float_arg(range),
                                 ),
                             ),
                     )?,

@@ -1,24 +1,12 @@
-//! The macros end to end: the seed RNN declared with `model!` creates TF's six names, shares
-//! them with reuse, and refuses to create them twice without it.
+//! The macros end to end: the seed RNN's parameters, declared with `model!` in
+//! `scope::seed_rnn`, create TF's six names, share them with reuse, and refuse to create them
+//! twice without it.
 
-use scope::nn::BasicLstmCell;
 use scope::{model, variable_scope, Error, ManifestEntry, Model, Registry, Variable};
 
-model! {
-    /// The seed RNN: an input layer, a basic LSTM cell and an output layer.
-    pub struct Rnn("rnn", input_size: usize, hidden: usize, classes: usize) {
-        input_layer {
-            weights: [input_size, hidden] = random_normal(0.0, 0.5),
-            biases: [hidden] = constant(0.1),
-        }
-        // TF's BasicLSTMCell, a hand-written `Model`: `cell/basic_lstm_cell/{kernel,bias}`.
-        cell { lstm: model BasicLstmCell(hidden, hidden) }
-        output_layer {
-            weights: [hidden, classes] = random_normal(0.0, 0.5),
-            biases: [classes] = constant(0.1),
-        }
-    }
-}
+// The seed RNN's parameters as the library declares them, once, with `model!` (an input layer,
+// TF's BasicLSTMCell as a nested hand-written `Model`, an output layer).
+use scope::seed_rnn::SeedRnnParams as Rnn;
 
 const SEED_NAMES: [(&str, &[usize]); 6] = [
     ("rnn/input_layer/weights", &[10, 11]),
@@ -169,7 +157,7 @@ fn debug_lists_the_scope_and_the_fields() {
     let reg = Registry::with_seed(5);
     let rnn = Rnn::new(&reg, 2, 3, 2).unwrap();
     let debug = format!("{rnn:?}");
-    assert!(debug.starts_with("Rnn { __scope: \"rnn\", input_layer_weights: Variable"));
+    assert!(debug.starts_with("SeedRnnParams { __scope: \"rnn\", input_layer_weights: Variable"));
     assert!(debug.contains("cell_lstm: BasicLstmCell"), "{debug}");
 }
 
@@ -790,4 +778,41 @@ fn a_tie_to_an_earlier_field_is_checked_after_it_is_built() {
     let lm = WithHead::new(&reg, emb_config(false)).unwrap();
     assert!(lm.decoder.ptr_eq(&lm.emb.word_embeddings));
     assert_eq!(lm.variables().len(), 1);
+}
+
+/// A head that is handed a table another part of its model owns.
+#[variable_scope("head", table: Variable)]
+pub struct TableHead {
+    /// Tied to the table it was given.
+    #[var(tied = table, shape = [7, 4])]
+    pub output_weights: Variable,
+    /// Its own bias.
+    #[var(shape = [7], init = zeros)]
+    pub output_bias: Variable,
+}
+
+model! {
+    /// BERT's pretraining shape: the masked-LM head's arguments name an earlier part of the
+    /// model (`emb.word_embeddings.clone()`), as `MaskedLmHead(cfg, bert.embeddings..)` does.
+    pub struct WithLentPart("lm", cfg: EmbConfig) {
+        emb: model Embeddings(cfg),
+        head: model TableHead(emb.word_embeddings.clone()),
+    }
+}
+
+#[test]
+fn nested_model_arguments_may_name_earlier_parts() {
+    let reg = Registry::new();
+    let lm = WithLentPart::new(&reg, emb_config(false)).unwrap();
+    assert!(lm.head.output_weights.ptr_eq(&lm.emb.word_embeddings));
+    // The earlier part is still the model's own (lent, then taken back).
+    assert_eq!(
+        lm.emb.word_embeddings.name(),
+        "lm/embeddings/word_embeddings"
+    );
+    let names: Vec<String> = lm.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        ["lm/embeddings/word_embeddings", "lm/head/output_bias"]
+    );
 }

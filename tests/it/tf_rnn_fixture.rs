@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use ndarray::{Array3, ArrayD, IxDyn};
-use scope::nn::{InitialState, SeedRnn, SeedRnnConfig};
+use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
 use scope::{Registry, Tensor, TrainError, Variable};
 use serde_json::Value;
 

@@ -9,16 +9,15 @@
 
 use ndarray::{ArrayD, ArrayView1, ArrayView2, ArrayView3, Ix2, IxDyn};
 
-use super::kernels::{Dims, GradBufs, Weights, Workspace};
-use super::lstm::{BasicLstmCell, LstmState};
-use crate::error::Error;
-use crate::init::Initializer;
+use self::kernels::{Dims, GradBufs, Weights, Workspace};
+use crate::nn::{BasicLstmCell, LstmState};
 use crate::optim::{Adam, Optimizer};
-use crate::registry::{Registry, VarSpec};
 use crate::tape::{Gradients, NodeId, Real, Tape};
-use crate::tensor::Tensor;
-use crate::train_error::TrainError;
-use crate::variable::Variable;
+use crate::{model, Model, Registry, Tensor, TrainError, Variable};
+
+mod kernels;
+#[cfg(test)]
+mod tests;
 
 /// Sizes and learning rate of a [`SeedRnn`].
 ///
@@ -90,7 +89,7 @@ impl SeedRnnConfig {
             .cell_size
             .checked_mul(self.cell_size)
             .and_then(|x| x.checked_mul(8));
-        let fits = |n: Option<usize>| n.is_some_and(|n| n <= crate::registry::DEFAULT_MAX_ELEMENTS);
+        let fits = |n: Option<usize>| n.is_some_and(|n| n <= crate::DEFAULT_MAX_ELEMENTS);
         if !fits(Workspace::elements(dims)) || !fits(kernel) {
             return Err(TrainError::Config {
                 detail: format!(
@@ -101,7 +100,7 @@ impl SeedRnnConfig {
                     self.input_size,
                     self.cell_size,
                     self.output_size,
-                    crate::registry::DEFAULT_MAX_ELEMENTS
+                    crate::DEFAULT_MAX_ELEMENTS
                 ),
             });
         }
@@ -117,20 +116,23 @@ impl SeedRnnConfig {
     }
 }
 
-/// The seed RNN's six parameters, however they were declared: by [`SeedRnn::new`], or by a
-/// `model!` struct passed to [`SeedRnn::from_params`].
-#[derive(Clone, Debug)]
-pub struct SeedRnnParams {
-    /// `input_layer/weights`, `[I, H]`.
-    pub w_in: Variable,
-    /// `input_layer/biases`, `[H]`.
-    pub b_in: Variable,
-    /// The LSTM cell over the input layer's H-wide output (`cell/basic_lstm_cell`).
-    pub cell: BasicLstmCell,
-    /// `output_layer/weights`, `[H, O]`.
-    pub w_out: Variable,
-    /// `output_layer/biases`, `[O]`.
-    pub b_out: Variable,
+model! {
+    /// The seed RNN's six parameters, declared once: a linear input layer, TF1's
+    /// `BasicLSTMCell` on its H-wide output, and an output layer (the ReLU is applied by
+    /// [`SeedRnn`]). [`SeedRnn::new`] builds them with `build_here`, opening no scope of its
+    /// own, exactly like the seed's `RNN(config)` class inside `variable_scope('rnn')`;
+    /// `SeedRnnParams::new(&reg, i, h, o)` opens `rnn` itself.
+    pub struct SeedRnnParams("rnn", input_size: usize, cell_size: usize, output_size: usize) {
+        input_layer {
+            weights: [input_size, cell_size] = random_normal(0.0, 0.5),
+            biases: [cell_size] = constant(0.1),
+        }
+        cell { lstm: model BasicLstmCell(cell_size, cell_size) }
+        output_layer {
+            weights: [cell_size, output_size] = random_normal(0.0, 0.5),
+            biases: [output_size] = constant(0.1),
+        }
+    }
 }
 
 /// Where a forward pass starts its LSTM state.
@@ -161,8 +163,8 @@ pub enum InitialState {
 /// `cost[k] = Σ_t mean_b (pred - ys)²`; training minimizes `Σ_k cost[k]`.
 ///
 /// ```
-/// use scope_runtime::nn::{InitialState, SeedRnn, SeedRnnConfig};
-/// use scope_runtime::Registry;
+/// use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+/// use scope::Registry;
 /// use ndarray::Array3;
 ///
 /// let reg = Registry::with_seed(1);
@@ -171,7 +173,7 @@ pub enum InitialState {
 ///     let train = SeedRnn::new(&reg, config)?;
 ///     scope.reuse_variables();
 ///     let test = SeedRnn::new(&reg, config.for_test())?;
-///     Ok::<_, scope_runtime::TrainError>((train, test))
+///     Ok::<_, scope::TrainError>((train, test))
 /// })?;
 /// let xs = Array3::from_elem((2, 3, 10), 0.5f32);
 /// let ys = Array3::from_elem((2, 3, 2), 0.25f32);
@@ -181,16 +183,12 @@ pub enum InitialState {
 /// // The test RNN reads the same, updated weights.
 /// let pred = test.forward(xs.slice(ndarray::s![.., ..1, ..]), InitialState::Zeros)?;
 /// assert_eq!(pred.dim(), (2, 2));
-/// # Ok::<(), scope_runtime::TrainError>(())
+/// # Ok::<(), scope::TrainError>(())
 /// ```
 #[derive(Debug)]
 pub struct SeedRnn {
     config: SeedRnnConfig,
-    w_in: Variable,
-    b_in: Variable,
-    cell: BasicLstmCell,
-    w_out: Variable,
-    b_out: Variable,
+    params: SeedRnnParams,
     optimizer: Adam,
     check_finite: bool,
     ws: Workspace,
@@ -217,41 +215,8 @@ impl SeedRnn {
     /// Under reuse it shares the existing variables; the shapes must then agree.
     pub fn new(reg: &Registry, config: SeedRnnConfig) -> Result<SeedRnn, TrainError> {
         config.validate()?;
-        let SeedRnnConfig {
-            input_size: i,
-            output_size: o,
-            cell_size: h,
-            ..
-        } = config;
-        let dense = |scope: &str, rows: usize, cols: usize| {
-            reg.variable_scope(scope).with(|_| {
-                let w = reg.get_variable(
-                    "weights",
-                    VarSpec::new()
-                        .shape([rows, cols])
-                        .initializer(Initializer::random_normal(0.0, 0.5)),
-                )?;
-                let b = reg.get_variable(
-                    "biases",
-                    VarSpec::new()
-                        .shape([cols])
-                        .initializer(Initializer::Constant(0.1)),
-                )?;
-                Ok::<_, Error>((w, b))
-            })
-        };
-        let (w_in, b_in) = dense("input_layer", i, h)?;
-        let cell = reg
-            .variable_scope("cell")
-            .with(|_| BasicLstmCell::new(reg, h, h))?;
-        let (w_out, b_out) = dense("output_layer", h, o)?;
-        let params = SeedRnnParams {
-            w_in,
-            b_in,
-            cell,
-            w_out,
-            b_out,
-        };
+        let sizes = (config.input_size, config.cell_size, config.output_size);
+        let params = SeedRnnParams::build_here(reg, sizes)?;
         SeedRnn::from_params(reg, config, params)
     }
 
@@ -274,19 +239,20 @@ impl SeedRnn {
             ..
         } = config;
         let SeedRnnParams {
-            w_in,
-            b_in,
-            cell,
-            w_out,
-            b_out,
-        } = params;
+            input_layer_weights: w_in,
+            input_layer_biases: b_in,
+            cell_lstm: cell,
+            output_layer_weights: w_out,
+            output_layer_biases: b_out,
+            ..
+        } = &params;
         let expected: [(&Variable, Vec<usize>); 6] = [
-            (&w_in, vec![i, h]),
-            (&b_in, vec![h]),
+            (w_in, vec![i, h]),
+            (b_in, vec![h]),
             (cell.kernel(), vec![2 * h, 4 * h]),
             (cell.bias(), vec![4 * h]),
-            (&w_out, vec![h, o]),
-            (&b_out, vec![o]),
+            (w_out, vec![h, o]),
+            (b_out, vec![o]),
         ];
         for (var, shape) in &expected {
             if var.dtype() != crate::DType::F32 {
@@ -328,11 +294,7 @@ impl SeedRnn {
         };
         Ok(SeedRnn {
             config,
-            w_in,
-            b_in,
-            cell,
-            w_out,
-            b_out,
+            params,
             optimizer,
             check_finite: false,
             ws: Workspace::new(dims)?,
@@ -351,18 +313,23 @@ impl SeedRnn {
     /// and bias, output weights and biases.
     pub fn variables(&self) -> Vec<Variable> {
         vec![
-            self.w_in.clone(),
-            self.b_in.clone(),
-            self.cell.kernel().clone(),
-            self.cell.bias().clone(),
-            self.w_out.clone(),
-            self.b_out.clone(),
+            self.params.input_layer_weights.clone(),
+            self.params.input_layer_biases.clone(),
+            self.params.cell_lstm.kernel().clone(),
+            self.params.cell_lstm.bias().clone(),
+            self.params.output_layer_weights.clone(),
+            self.params.output_layer_biases.clone(),
         ]
+    }
+
+    /// The six parameters, as declared by [`SeedRnnParams`].
+    pub fn params(&self) -> &SeedRnnParams {
+        &self.params
     }
 
     /// The LSTM cell.
     pub fn cell(&self) -> &BasicLstmCell {
-        &self.cell
+        &self.params.cell_lstm
     }
 
     /// The model's Adam optimizer (scope `trian`).
@@ -544,23 +511,23 @@ impl SeedRnn {
             self.state.h.fill(0.0);
         }
         let guards = [
-            self.w_in.read(),
-            self.b_in.read(),
-            self.cell.kernel().read(),
-            self.cell.bias().read(),
-            self.w_out.read(),
-            self.b_out.read(),
+            self.params.input_layer_weights.read(),
+            self.params.input_layer_biases.read(),
+            self.params.cell_lstm.kernel().read(),
+            self.params.cell_lstm.bias().read(),
+            self.params.output_layer_weights.read(),
+            self.params.output_layer_biases.read(),
         ];
         let w = Weights {
-            w_in: matrix(&guards[0], &self.w_in)?,
-            b_in: flat(&guards[1], &self.b_in)?,
-            k: matrix(&guards[2], self.cell.kernel())?,
-            b_k: flat(&guards[3], self.cell.bias())?,
-            w_out: matrix(&guards[4], &self.w_out)?,
-            b_out: flat(&guards[5], &self.b_out)?,
+            w_in: matrix(&guards[0], &self.params.input_layer_weights)?,
+            b_in: flat(&guards[1], &self.params.input_layer_biases)?,
+            k: matrix(&guards[2], self.params.cell_lstm.kernel())?,
+            b_k: flat(&guards[3], self.params.cell_lstm.bias())?,
+            w_out: matrix(&guards[4], &self.params.output_layer_weights)?,
+            b_out: flat(&guards[5], &self.params.output_layer_biases)?,
         };
         self.ws
-            .forward(&w, self.cell.forget_bias(), &mut self.state);
+            .forward(&w, self.params.cell_lstm.forget_bias(), &mut self.state);
         if let Some(ys) = ys {
             self.ws.load_targets(&ys);
             self.loss = self.ws.cost();
@@ -600,8 +567,8 @@ impl SeedRnn {
         let (b, t, h, o) = (d.b, d.t, d.h, d.o);
         let x = tape.constant(xs.mapv(T::from_f32).into_dyn());
         let x = tape.reshape(x, &[b * t, d.i])?;
-        let w_in = tape.variable(&self.w_in)?;
-        let b_in = tape.variable(&self.b_in)?;
+        let w_in = tape.variable(&self.params.input_layer_weights)?;
+        let b_in = tape.variable(&self.params.input_layer_biases)?;
         let xw = tape.matmul(x, w_in)?;
         let a = tape.add(xw, b_in)?;
         let a3 = tape.reshape(a, &[b, t, h])?;
@@ -611,13 +578,13 @@ impl SeedRnn {
         for step in 0..t {
             let xt = tape.slice(a3, 1, step, 1)?;
             let xt = tape.reshape(xt, &[b, h])?;
-            state = self.cell.step(tape, xt, state)?;
+            state = self.params.cell_lstm.step(tape, xt, state)?;
             outs.push(state.1);
         }
         let hs = tape.concat(&outs, 1)?;
         let hs = tape.reshape(hs, &[b * t, h])?;
-        let w_out = tape.variable(&self.w_out)?;
-        let b_out = tape.variable(&self.b_out)?;
+        let w_out = tape.variable(&self.params.output_layer_weights)?;
+        let b_out = tape.variable(&self.params.output_layer_biases)?;
         let hw = tape.matmul(hs, w_out)?;
         let pre = tape.add(hw, b_out)?;
         let pred = tape.relu(pre)?;

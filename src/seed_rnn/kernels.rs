@@ -7,12 +7,12 @@
 //! buffers whose first block is the initial state, so `h_{t-1}` for every step is one
 //! contiguous slice (used again for the kernel gradient).
 
-use crate::linalg::mat_mul;
-use crate::train_error::TrainError;
 use ndarray::{s, ArrayView2, ArrayView3, ArrayViewMut2};
+use scope_runtime::linalg::mat_mul;
 
-use super::lstm::LstmState;
+use crate::nn::LstmState;
 use crate::tape::fastmath::{sigmoid, tanh};
+use crate::TrainError;
 
 /// Sizes of one pass.
 #[derive(Clone, Copy, Debug)]

@@ -2,58 +2,12 @@
 //! it was: strange names (unicode, control characters, a megabyte of text), 10,000 nested
 //! scopes, empty shapes, and shapes too large to allocate.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use scope::{DType, Error, Initializer, Registry, Tensor, VarSpec, Variable, VariableOptions};
-
-/// Counts the bytes this thread allocates, so that a test can show a refused shape was
-/// refused *before* its buffer was allocated. Per thread, so parallel tests do not mix.
-struct ThreadCounting;
-
-thread_local! {
-    static ALLOCATED: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count(bytes: usize) {
-    // `try_with`: allocations during thread teardown are not counted.
-    let _ = ALLOCATED.try_with(|a| a.set(a.get().saturating_add(bytes)));
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; the counter only observes sizes.
-unsafe impl GlobalAlloc for ThreadCounting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        // SAFETY: the caller upholds `alloc`'s contract, which we forward.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` with this layout (all allocations go through us).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size.saturating_sub(layout.size()));
-        // SAFETY: as for `dealloc`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: ThreadCounting = ThreadCounting;
 
 /// Bytes this thread allocated while running `f`.
 fn allocated_by<R>(f: impl FnOnce() -> R) -> (R, usize) {
-    let before = ALLOCATED.with(Cell::get);
-    let r = f();
-    (r, ALLOCATED.with(Cell::get) - before)
+    let (r, used) = crate::alloc::measure(f);
+    (r, used.bytes)
 }
 
 /// Everything a caller can observe about a registry and this thread's scopes.
@@ -275,7 +229,7 @@ fn ten_thousand_nested_scopes_work_and_unwind() -> Result<(), Error> {
             "the default limits let {DEPTH} scopes through"
         );
     };
-    let limit = scope::registry::DEFAULT_MAX_NAME_LEN;
+    let limit = scope::DEFAULT_MAX_NAME_LEN;
     match &refusal {
         Error::NameTooLong { len, limit: l, .. } => {
             assert_eq!(*l, limit);
@@ -870,17 +824,17 @@ fn allocation_failure_under_a_memory_limit_is_a_typed_error() {
         return; // `ulimit -v` is how the limit is set; elsewhere it may not exist.
     }
     let exe = std::env::current_exe().unwrap();
+    // This test's name as the harness knows it (`hostile_input::allocation_..` in `it`).
+    let name = module_path!().split_once("::").map_or_else(
+        || "allocation_failure_under_a_memory_limit_is_a_typed_error".to_owned(),
+        |(_, module)| format!("{module}::allocation_failure_under_a_memory_limit_is_a_typed_error"),
+    );
     for case in ["variable_cast", "tf_read_tensor", "safetensors_open"] {
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg(format!("ulimit -v {OOM_LIMIT_KIB} && exec \"$0\" \"$@\""))
             .arg(&exe)
-            .args([
-                "--exact",
-                "allocation_failure_under_a_memory_limit_is_a_typed_error",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["--exact", &name, "--nocapture", "--test-threads=1"])
             .env(OOM_CASE, case)
             .output()
             .expect("run the test binary under ulimit -v");

@@ -5,8 +5,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Array3;
-use scope_runtime::nn::{InitialState, SeedRnn, SeedRnnConfig};
-use scope_runtime::{Registry, TrainError};
+use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+use scope::{Registry, TrainError};
 
 /// The seed's `sines` data: `xs[b,t,i] = sin(0.4 t + 0.9 b + 0.55 i)`,
 /// `ys[b,t,k] = 0.3 + 0.5 tanh(xs[b,t,k % I] + 0.5 xs[b,t,(k+1) % I])`.
