@@ -2,9 +2,10 @@
 //!
 //! float32 and float64 go to the [`gemm`] crate (the GEMM that candle and faer build on),
 //! single-threaded: it picks AVX-512, AVX2+FMA or scalar micro-kernels at run time (one binary
-//! runs on any x86-64), and keeps its packing buffers in a thread-local slab, so a steady
-//! training loop does not allocate in it. Any other element type goes to `ndarray`'s
-//! `general_mat_mul` (`matrixmultiply`).
+//! runs on any x86-64). Its left-hand packing lives in a thread-local slab, but it allocates
+//! its right-hand packing buffer and a small flag vector on every call (as `matrixmultiply`
+//! allocates its buffers), so a step that goes through here is not allocation-free. Any other
+//! element type goes to `ndarray`'s `general_mat_mul` (`matrixmultiply`).
 //!
 //! The choice was made on measurements at the shapes of the seed RNN and of BERT
 //! (`cargo bench -p scope-runtime --bench gemm`; see the performance notes): at BERT-Tiny's
