@@ -6,6 +6,7 @@
 // Namespaces users name (`scope::checkpoint::Restore`, `scope::nn::BasicLstmCell`, ...); every
 // other module is private and its items are re-exported once, below.
 pub mod checkpoint;
+pub mod linalg;
 pub mod nn;
 pub mod optim;
 pub mod tape;

@@ -48,6 +48,45 @@ fn try_filled<T: Clone>(len: usize, value: T) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// Element types whose all-zero bit pattern is the value zero (`false` for `bool`).
+///
+/// # Safety
+///
+/// Implement only for such types.
+unsafe trait ZeroBits: Copy {}
+// SAFETY: IEEE 0.0, integer 0 and `false` are all-zero bits.
+unsafe impl ZeroBits for f16 {}
+unsafe impl ZeroBits for f32 {}
+unsafe impl ZeroBits for f64 {}
+unsafe impl ZeroBits for i32 {}
+unsafe impl ZeroBits for i64 {}
+unsafe impl ZeroBits for bool {}
+
+/// `len` zeros from zeroed memory, fallibly: the system hands out large zeroed blocks as
+/// untouched pages, so a big table of zeros (an optimizer's slots) costs nothing until it is
+/// written.
+fn try_zeros<T: ZeroBits>(len: usize) -> Result<Vec<T>> {
+    let overflow = || Error::ShapeOverflow { shape: vec![len] };
+    let layout = std::alloc::Layout::array::<T>(len).map_err(|_| overflow())?;
+    if layout.size() == 0 {
+        return Ok(vec![unsafe_zero(); len]);
+    }
+    // SAFETY: the layout has a nonzero size.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) } as *mut T;
+    if ptr.is_null() {
+        return Err(overflow());
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `[T; len]`, and
+    // zeroed bits are `len` valid zeros of `T` (`ZeroBits`).
+    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
+}
+
+/// The zero of a [`ZeroBits`] type.
+fn unsafe_zero<T: ZeroBits>() -> T {
+    // SAFETY: all-zero bits are a valid `T` (`ZeroBits`).
+    unsafe { std::mem::zeroed() }
+}
+
 /// Collects an exactly sized iterator into a `Vec`, reserving fallibly first.
 fn try_collect<T>(values: impl ExactSizeIterator<Item = T>) -> Result<Vec<T>> {
     let mut v = Vec::new();
@@ -198,6 +237,17 @@ impl TensorData {
     ///
     /// Fails with [`Error::ShapeOverflow`], instead of aborting, when the memory cannot be had.
     pub fn filled(dtype: DType, len: usize, value: f64) -> Result<TensorData> {
+        // Positive zero only: -0.0 keeps its sign bit through the loop below.
+        if value.to_bits() == 0 {
+            return Ok(match dtype {
+                DType::F16 => TensorData::F16(try_zeros(len)?),
+                DType::F32 => TensorData::F32(try_zeros(len)?),
+                DType::F64 => TensorData::F64(try_zeros(len)?),
+                DType::I32 => TensorData::I32(try_zeros(len)?),
+                DType::I64 => TensorData::I64(try_zeros(len)?),
+                DType::Bool => TensorData::Bool(try_zeros(len)?),
+            });
+        }
         Ok(match dtype {
             DType::F16 => TensorData::F16(try_filled(len, f16::from_f64(value))?),
             DType::F32 => TensorData::F32(try_filled(len, value as f32)?),

@@ -7,8 +7,8 @@
 //! buffers whose first block is the initial state, so `h_{t-1}` for every step is one
 //! contiguous slice (used again for the kernel gradient).
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{s, ArrayView2, ArrayView3, ArrayViewMut2};
+use scope_runtime::linalg::mat_mul;
 
 use crate::nn::LstmState;
 use crate::tape::fastmath::{sigmoid, tanh};
@@ -224,7 +224,7 @@ impl Workspace {
         let Dims { b, t, i, h, o } = self.d;
         let (n, h4, bh) = (self.d.n(), 4 * h, b * h);
         // A = X · W_in + b_in.
-        general_mat_mul(
+        mat_mul(
             1.0,
             &view(&self.x, n, i),
             &w.w_in,
@@ -235,7 +235,7 @@ impl Workspace {
         // The x part of every step's gate pre-activations at once: A · K_x + b_K.
         let kx = w.k.slice(s![..h, ..]);
         let kh = w.k.slice(s![h.., ..]);
-        general_mat_mul(
+        mat_mul(
             1.0,
             &view(&self.a, n, h),
             &kx,
@@ -267,7 +267,7 @@ impl Workspace {
         for step in 0..t {
             let rows = step * b..(step + 1) * b;
             let z = &mut self.gates[rows.start * h4..rows.end * h4];
-            general_mat_mul(
+            mat_mul(
                 1.0,
                 &view(&self.hs[step * bh..], b, h),
                 &kh,
@@ -317,7 +317,7 @@ impl Workspace {
             .expect("states are standard layout")
             .copy_from_slice(&self.hs[t * bh..]);
         // pred = relu(Hs · W_out + b_out), then batch-major.
-        general_mat_mul(
+        mat_mul(
             1.0,
             &view(&self.hs[bh..], n, h),
             &w.w_out,
@@ -388,9 +388,9 @@ impl Workspace {
         // Output layer.
         let hs = view(&self.hs[bh..], n, h);
         let dp = view(&self.dp, n, o);
-        general_mat_mul(1.0, &hs.t(), &dp, 0.0, &mut view_mut(g.w_out, h, o));
+        mat_mul(1.0, &hs.t(), &dp, 0.0, &mut view_mut(g.w_out, h, o));
         column_sums(&self.dp, g.b_out);
-        general_mat_mul(
+        mat_mul(
             1.0,
             &dp,
             &w.w_out.t(),
@@ -436,7 +436,7 @@ impl Workspace {
                 }
             }
             if step > 0 {
-                general_mat_mul(
+                mat_mul(
                     1.0,
                     &view(dz, b, h4),
                     &kh.t(),
@@ -447,14 +447,14 @@ impl Workspace {
         }
         let dz = view(&self.dz, n, h4);
         let mut gk = view_mut(g.k, 2 * h, h4);
-        general_mat_mul(
+        mat_mul(
             1.0,
             &view(&self.a, n, h).t(),
             &dz,
             0.0,
             &mut gk.slice_mut(s![..h, ..]),
         );
-        general_mat_mul(
+        mat_mul(
             1.0,
             &view(&self.hs, n, h).t(),
             &dz,
@@ -463,8 +463,8 @@ impl Workspace {
         );
         column_sums(&self.dz, g.b_k);
         // Input layer.
-        general_mat_mul(1.0, &dz, &kx.t(), 0.0, &mut view_mut(&mut self.da, n, h));
-        general_mat_mul(
+        mat_mul(1.0, &dz, &kx.t(), 0.0, &mut view_mut(&mut self.da, n, h));
+        mat_mul(
             1.0,
             &view(&self.x, n, i).t(),
             &view(&self.da, n, h),

@@ -1,10 +1,11 @@
 //! The backward half of every op: given a node's gradient, adds its inputs' gradients.
 
-use ndarray::{ArrayD, Axis, Ix2, IxDyn, Slice, Zip};
+use ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn, Slice, Zip};
 
 use super::broadcast::reduce_to;
 use super::scalar::Real;
 use super::{Node, NodeId, Op};
+use crate::linalg::mat_mul;
 use crate::train_error::TrainError;
 
 fn accumulate<T: Real>(slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>) {
@@ -35,11 +36,14 @@ pub(crate) fn propagate<T: Real>(
     let out = &nodes[i].value;
     match &nodes[i].op {
         Op::Leaf => {}
-        Op::Nn(op) => super::nn_ops::propagate(nodes, op, out, g, lower),
+        Op::Nn(op) => super::simd::wide(|| super::nn_ops::propagate(nodes, op, out, g, lower)),
         Op::MatMul(a, b) => {
             let (ma, mb, mg) = (matrix(val(*a))?, matrix(val(*b))?, matrix(g)?);
-            let ga = mg.dot(&mb.t()).into_dyn();
-            let gb = ma.t().dot(&mg).into_dyn();
+            let mut ga = Array2::zeros(ma.raw_dim());
+            mat_mul(T::ONE, &mg, &mb.t(), T::ZERO, &mut ga.view_mut());
+            let mut gb = Array2::zeros(mb.raw_dim());
+            mat_mul(T::ONE, &ma.t(), &mg, T::ZERO, &mut gb.view_mut());
+            let (ga, gb) = (ga.into_dyn(), gb.into_dyn());
             accumulate(&mut lower[a.0], ga);
             accumulate(&mut lower[b.0], gb);
         }

@@ -39,6 +39,7 @@ mod gradients;
 mod nn_ops;
 pub mod ops;
 mod scalar;
+mod simd;
 
 use std::collections::HashMap;
 

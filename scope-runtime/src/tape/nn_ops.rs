@@ -6,15 +6,16 @@
 //!
 //! Every op checks the rank and shape of each input (and the range of index inputs) and returns
 //! a [`TrainError`] instead of panicking. Rows (the last axis) are processed as contiguous
-//! slices; the matmuls go through `ndarray`'s `general_mat_mul` (the `matrixmultiply` GEMM).
+//! slices; the matmuls go through [`crate::linalg::mat_mul`].
 
 use std::collections::HashMap;
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayD, ArrayView3, ArrayViewMut3, IxDyn, Zip};
 
 use super::scalar::Real;
+use super::simd::wide;
 use super::{Node, NodeId, Op, Tape};
+use crate::linalg::mat_mul;
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 
@@ -225,7 +226,7 @@ fn bmm<T: Real>(x: &ArrayD<T>, tx: bool, y: &ArrayD<T>, ty: bool, beta: T, out: 
     {
         let xi = if tx { xi.reversed_axes() } else { xi };
         let yi = if ty { yi.reversed_axes() } else { yi };
-        general_mat_mul(T::ONE, &xi, &yi, beta, &mut oi);
+        mat_mul(T::ONE, &xi, &yi, beta, &mut oi);
     }
 }
 
@@ -238,13 +239,13 @@ fn gelu_consts<T: Real>() -> (T, T, T) {
     )
 }
 
-#[inline]
+#[inline(always)]
 fn gelu<T: Real>(x: T, (c, k, half): (T, T, T)) -> T {
     let cdf = half * (T::ONE + (c * (x + k * (x * x * x))).tanh());
     x * cdf
 }
 
-#[inline]
+#[inline(always)]
 fn gelu_grad<T: Real>(x: T, (c, k, half): (T, T, T)) -> T {
     let x2 = x * x;
     let t = (c * (x + k * x2 * x)).tanh();
@@ -344,7 +345,7 @@ fn flush<T: Real>(p: T) -> T {
 /// `e^-80` (under `1e-34` of the largest, far below float32's resolution) are exactly 0, as
 /// masked attention keys are in TF (`exp(-10000)` flushed to zero), so no product with them
 /// is subnormal.
-#[inline]
+#[inline(always)]
 fn exp_row<T: Real>(row: &[T], out: &mut [T]) -> T {
     let max = row
         .iter()
@@ -493,16 +494,18 @@ impl<T: Real> Tape<T> {
         let mut out = ArrayD::zeros(vx.raw_dim());
         let eps = T::from_f64(epsilon);
         let inv_d = T::ONE / T::from_f64(d as f64);
-        for (row, o) in flat(vx)
-            .chunks_exact(d)
-            .zip(flat_mut(&mut out).chunks_exact_mut(d))
-        {
-            let (mean, rstd) = moments(row, inv_d, eps);
-            for k in 0..d {
-                let inv = rstd * g[k];
-                o[k] = row[k] * inv + (b[k] - mean * inv);
+        wide(|| {
+            for (row, o) in flat(vx)
+                .chunks_exact(d)
+                .zip(flat_mut(&mut out).chunks_exact_mut(d))
+            {
+                let (mean, rstd) = moments(row, inv_d, eps);
+                for k in 0..d {
+                    let inv = rstd * g[k];
+                    o[k] = row[k] * inv + (b[k] - mean * inv);
+                }
             }
-        }
+        });
         debug_assert_eq!(rows * d, vx.len());
         Ok(self.push_nn(
             out,
@@ -520,13 +523,15 @@ impl<T: Real> Tape<T> {
         let vx = self.value(x)?;
         let (_, d) = rows_of("softmax", "x", vx)?;
         let mut out = ArrayD::zeros(vx.raw_dim());
-        for (row, o) in flat(vx)
-            .chunks_exact(d)
-            .zip(flat_mut(&mut out).chunks_exact_mut(d))
-        {
-            let inv = T::ONE / exp_row(row, o);
-            o.iter_mut().for_each(|v| *v = flush(*v * inv));
-        }
+        wide(|| {
+            for (row, o) in flat(vx)
+                .chunks_exact(d)
+                .zip(flat_mut(&mut out).chunks_exact_mut(d))
+            {
+                let inv = T::ONE / exp_row(row, o);
+                o.iter_mut().for_each(|v| *v = flush(*v * inv));
+            }
+        });
         Ok(self.push_nn(out, NnOp::Softmax(x)))
     }
 
@@ -583,20 +588,22 @@ impl<T: Real> Tape<T> {
         let (src, add) = (flat(vs), flat(va));
         let dst = flat_mut(&mut out);
         let mut z = vec![T::ZERO; to];
-        for b in 0..batch {
-            let add_b = &add[b * to..(b + 1) * to];
-            let span = b * per_batch..(b + 1) * per_batch;
-            for (row, o) in src[span.clone()]
-                .chunks_exact(to)
-                .zip(dst[span].chunks_exact_mut(to))
-            {
-                for ((z, &s), &a) in z.iter_mut().zip(row).zip(add_b) {
-                    *z = s * sc + a;
+        wide(|| {
+            for b in 0..batch {
+                let add_b = &add[b * to..(b + 1) * to];
+                let span = b * per_batch..(b + 1) * per_batch;
+                for (row, o) in src[span.clone()]
+                    .chunks_exact(to)
+                    .zip(dst[span].chunks_exact_mut(to))
+                {
+                    for ((z, &s), &a) in z.iter_mut().zip(row).zip(add_b) {
+                        *z = s * sc + a;
+                    }
+                    let inv = T::ONE / exp_row(&z, o);
+                    o.iter_mut().for_each(|v| *v = flush(*v * inv));
                 }
-                let inv = T::ONE / exp_row(&z, o);
-                o.iter_mut().for_each(|v| *v = flush(*v * inv));
             }
-        }
+        });
         Ok(self.push_nn(
             out,
             NnOp::MaskedSoftmax {
@@ -659,11 +666,13 @@ impl<T: Real> Tape<T> {
         let k = gelu_consts::<T>();
         let mut out = vx.clone();
         let b = flat(vb);
-        for row in flat_mut(&mut out).chunks_exact_mut(d) {
-            for (v, &bk) in row.iter_mut().zip(b) {
-                *v = gelu(*v + bk, k);
+        wide(|| {
+            for row in flat_mut(&mut out).chunks_exact_mut(d) {
+                for (v, &bk) in row.iter_mut().zip(b) {
+                    *v = gelu(*v + bk, k);
+                }
             }
-        }
+        });
         Ok(self.push_nn(out, NnOp::BiasGelu { x, bias }))
     }
 
@@ -900,7 +909,7 @@ impl<T: Real> Tape<T> {
 }
 
 /// Mean and `rsqrt(var + eps)` of a row (biased variance, from the centred values).
-#[inline]
+#[inline(always)]
 fn moments<T: Real>(row: &[T], inv_d: T, eps: T) -> (T, T) {
     let mean = row.iter().fold(T::ZERO, |s, &v| s + v) * inv_d;
     let var = row.iter().fold(T::ZERO, |s, &v| {
@@ -918,6 +927,9 @@ fn accumulate<T: Real>(slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>) {
 }
 
 /// The backward half of [`NnOp`]: sends `g`, the gradient of node `i`, to its inputs.
+/// Inlined into its caller's [`wide`] dispatch, so its loops are compiled for each vector
+/// width.
+#[inline(always)]
 pub(crate) fn propagate<T: Real>(
     nodes: &[Node<T>],
     op: &NnOp,
@@ -1180,6 +1192,7 @@ pub(crate) fn propagate<T: Real>(
 }
 
 /// `dx = alpha * y * (g - sum(g * y))` row by row, for softmax output `y`.
+#[inline(always)]
 fn softmax_backward<T: Real>(y: &[T], g: &[T], dx: &mut [T], d: usize, alpha: T) {
     for ((yr, gr), o) in y
         .chunks_exact(d)

@@ -3,12 +3,12 @@
 //! Each op returns the new node, or a [`TrainError`] naming the op and the offending shapes;
 //! no op panics on bad input.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{concatenate, Array2, ArrayD, ArrayView2, Axis, Ix2, Slice, Zip};
 
 use super::broadcast::broadcast_shape;
 use super::scalar::Real;
 use super::{NodeId, Op, Tape};
+use crate::linalg::mat_mul;
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 
@@ -172,7 +172,7 @@ impl<T: Real> Tape<T> {
             op: "matmul",
             detail: e.to_string(),
         })?;
-        general_mat_mul(T::ONE, &ma, &mb, T::ZERO, &mut out);
+        mat_mul(T::ONE, &ma, &mb, T::ZERO, &mut out.view_mut());
         Ok(self.push(out.into_dyn(), Op::MatMul(a, b)))
     }
 
