@@ -16,6 +16,9 @@ use std::any::TypeId;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar};
 
+/// Products of at most this many multiply-adds (`m * n * k`) go to `matrixmultiply`.
+const SMALL_PRODUCT: usize = 32 * 1024;
+
 /// `c = alpha * a · b + beta * c` for `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`, any strides
 /// (`ndarray`'s `general_mat_mul` contract; `beta == 0` ignores what `c` held, NaN included).
 ///
@@ -58,6 +61,13 @@ pub fn mat_mul<T: LinalgScalar>(
         rs: sc0,
         cs: sc1,
     };
+    // Below a few thousand multiply-adds `gemm`'s set-up (dispatch, packing buffer) costs
+    // more than the product: the seed RNN's one-step test products ([20, 22] · [22, 44] and
+    // smaller) ran 1.5x slower through it than through `matrixmultiply`.
+    if m.saturating_mul(n).saturating_mul(k) <= SMALL_PRODUCT {
+        general_mat_mul(alpha, a, b, beta, c);
+        return;
+    }
     if TypeId::of::<T>() == TypeId::of::<f32>() {
         // SAFETY: T is f32 (checked just above), so the casts change nothing; the operands
         // describe live views of the checked extents, and `c` is borrowed uniquely, so it
