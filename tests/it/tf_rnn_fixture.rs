@@ -3,7 +3,6 @@
 //! each recorded step (variables, slots, beta powers) and the test RNN that shares the
 //! weights, each within 1e-4 relative (1e-6 absolute near zero).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use ndarray::{Array3, ArrayD, IxDyn};
@@ -320,18 +319,7 @@ fn tf_rnn_fixture() {
         eprintln!("  ERROR {e}");
         checks.failed += 1;
     }
-    // Straight to stdout, past libtest's capture: this summary line is the test's report.
-    let _ = writeln!(
-        std::io::stdout(),
-        "tf_rnn_fixture: {} checks passed, {} failed",
-        checks.passed,
-        checks.failed
-    );
-    assert_eq!(
-        checks.failed, 0,
-        "{} checks failed against TensorFlow",
-        checks.failed
-    );
+    crate::report_checks("tf_rnn_fixture", checks.passed, checks.failed);
 }
 
 /// Replaying TF's recorded per-step gradients through [`scope::optim::Adam`] reproduces
