@@ -10,10 +10,15 @@
 //! cargo run --release --example bert -- --bench         # BERT-Tiny timings, one thread
 //! ```
 
+#[path = "support/timing.rs"]
+mod timing;
+
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+use timing::timed;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -382,11 +387,6 @@ fn print_tree(vars: &[Variable]) {
     );
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
 /// BERT-Tiny on random weights: build, forward, and a training step, each timed as the
 /// median after warm-up, on one thread.
 fn bench() -> AnyResult<()> {
@@ -401,19 +401,7 @@ fn bench() -> AnyResult<()> {
         let opt = bert_optimizer(&reg, 1e-4, 1000, 100)?;
         Ok((reg, model, opt))
     };
-    let timed = |iters: usize, warmup: usize, f: &mut dyn FnMut() -> AnyResult<()>| {
-        for _ in 0..warmup {
-            f()?;
-        }
-        let mut times = Vec::with_capacity(iters);
-        for _ in 0..iters {
-            let start = Instant::now();
-            f()?;
-            times.push(start.elapsed().as_secs_f64());
-        }
-        Ok::<_, Box<dyn Error>>(median(times))
-    };
-    let build_ms = timed(5, 1, &mut || build().map(|_| ()))?;
+    let build_ms = timed::<Box<dyn Error>>(5, 1, &mut || build().map(|_| ()))?;
     let (_reg, model, mut opt) = build()?;
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = |n: u64| {
@@ -428,12 +416,12 @@ fn bench() -> AnyResult<()> {
     let inputs = BertInputs::new(ids, mask, types)?;
     let y: Vec<i64> = (0..batch).map(|b| (b % labels) as i64).collect();
     let mut tape = Tape::<f32>::new();
-    let forward = timed(20, 3, &mut || {
+    let forward = timed::<Box<dyn Error>>(20, 3, &mut || {
         tape.clear();
         model.forward(&mut tape, &cfg, &inputs, &y)?;
         Ok(())
     })?;
-    let train = timed(10, 2, &mut || {
+    let train = timed::<Box<dyn Error>>(10, 2, &mut || {
         tape.clear();
         let out = model.forward(&mut tape, &cfg, &inputs, &y)?;
         opt.minimize(&tape, out.loss)?;

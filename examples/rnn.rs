@@ -18,9 +18,14 @@
 //!     test_rnn = RNN(test_config)
 //! ```
 
+#[path = "support/timing.rs"]
+mod timing;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+use timing::timed;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -396,39 +401,22 @@ fn plot_loss(path: &Path, losses: &[f32]) -> PlotResult {
     Ok(())
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
 /// `--bench`: medians of individually timed iterations, after a warm-up, on this thread.
 fn bench(seed: u64) -> Result<(), TrainError> {
     let task = Task::new();
     let reg = Registry::with_seed(seed);
     let (mut train, mut test) = build_shared(&reg)?;
     let (xs, ys) = task.window(&phases(seed, 1, 20), 0, TRAIN_CONFIG.time_steps);
-    let timed = |iters: usize, warmup: usize, f: &mut dyn FnMut() -> Result<(), TrainError>| {
-        for _ in 0..warmup {
-            f()?;
-        }
-        let mut times = Vec::with_capacity(iters);
-        for _ in 0..iters {
-            let start = Instant::now();
-            f()?;
-            times.push(start.elapsed().as_secs_f64());
-        }
-        Ok::<_, TrainError>(median(times))
-    };
-    let train_step = timed(500, 50, &mut || {
+    let train_step = timed::<TrainError>(500, 50, &mut || {
         train.train_step(xs.view(), ys.view(), InitialState::Zeros)?;
         Ok(())
     })?;
     let x1 = xs.slice(s![.., 0..1, ..]).to_owned();
-    let test_step = timed(5000, 500, &mut || {
+    let test_step = timed::<TrainError>(5000, 500, &mut || {
         test.forward(x1.view(), InitialState::Carried)?;
         Ok(())
     })?;
-    let build = timed(300, 20, &mut || {
+    let build = timed::<TrainError>(300, 20, &mut || {
         let reg = Registry::with_seed(seed);
         build_shared(&reg)?;
         Ok(())
