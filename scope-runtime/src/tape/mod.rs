@@ -45,8 +45,10 @@ use std::collections::HashMap;
 
 use ndarray::ArrayD;
 
+pub(crate) use gradients::GradView;
 pub use gradients::Gradients;
 pub use scalar::Real;
+pub(crate) use simd::wide;
 
 use crate::train_error::TrainError;
 use crate::variable::Variable;

@@ -977,18 +977,27 @@ pub(crate) fn propagate<T: Real>(
                 .zip(flat_mut(&mut dx).chunks_exact_mut(d))
             {
                 let (mean, rstd) = moments(row, inv_d, eps);
+                // Element-wise first (vectorized), then the two row sums in order.
+                for ((((xh, &x), &gk), dgk), dbk) in xhat
+                    .iter_mut()
+                    .zip(row)
+                    .zip(gr)
+                    .zip(&mut dgamma)
+                    .zip(&mut dbeta)
+                {
+                    *xh = (x - mean) * rstd;
+                    *dgk = *dgk + gk * *xh;
+                    *dbk = *dbk + gk;
+                }
                 let (mut s1, mut s2) = (T::ZERO, T::ZERO);
-                for k in 0..d {
-                    xhat[k] = (row[k] - mean) * rstd;
-                    let dxh = gr[k] * gm[k];
+                for ((&gk, &gmk), &xh) in gr.iter().zip(gm).zip(&xhat) {
+                    let dxh = gk * gmk;
                     s1 = s1 + dxh;
-                    s2 = s2 + dxh * xhat[k];
-                    dgamma[k] = dgamma[k] + gr[k] * xhat[k];
-                    dbeta[k] = dbeta[k] + gr[k];
+                    s2 = s2 + dxh * xh;
                 }
                 let (m1, m2) = (s1 * inv_d, s2 * inv_d);
-                for k in 0..d {
-                    dxr[k] = rstd * (gr[k] * gm[k] - m1 - xhat[k] * m2);
+                for (((o, &gk), &gmk), &xh) in dxr.iter_mut().zip(gr).zip(gm).zip(&xhat) {
+                    *o = rstd * (gk * gmk - m1 - xh * m2);
                 }
             }
             accumulate(&mut lower[x.0], dx);
@@ -1064,10 +1073,12 @@ pub(crate) fn propagate<T: Real>(
                 .zip(flat(g).chunks_exact(d))
                 .zip(flat_mut(&mut dx).chunks_exact_mut(d))
             {
-                for j in 0..d {
-                    let v = gr[j] * gelu_grad(row[j] + b[j], k);
-                    o[j] = v;
-                    db[j] = db[j] + v;
+                for ((((o, &x), &bj), &gj), dbj) in
+                    o.iter_mut().zip(row).zip(b).zip(gr).zip(&mut db)
+                {
+                    let v = gj * gelu_grad(x + bj, k);
+                    *o = v;
+                    *dbj = *dbj + v;
                 }
             }
             accumulate(&mut lower[x.0], dx);
