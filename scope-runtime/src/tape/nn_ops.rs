@@ -894,11 +894,8 @@ impl<T: Real> Tape<T> {
 /// Mean and `rsqrt(var + eps)` of a row (biased variance, from the centred values).
 #[inline(always)]
 fn moments<T: Real>(row: &[T], inv_d: T, eps: T) -> (T, T) {
-    let mean = row.iter().fold(T::ZERO, |s, &v| s + v) * inv_d;
-    let var = row.iter().fold(T::ZERO, |s, &v| {
-        let c = v - mean;
-        s + c * c
-    }) * inv_d;
+    let mean = super::simd::sum(row) * inv_d;
+    let var = super::simd::centered_sq_sum(row, mean) * inv_d;
     (mean, T::ONE / (var + eps).sqrt())
 }
 

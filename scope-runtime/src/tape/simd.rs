@@ -66,7 +66,7 @@ fn reduce<T: Real>(xs: &[T], init: T, f: impl Fn(T, T) -> T) -> T {
 /// reductions use, not left to right).
 #[inline(always)]
 pub(crate) fn sum<T: Real>(xs: &[T]) -> T {
-    reduce(xs, T::ZERO, |a, x| a + x)
+    reduce_map(xs, |x| x)
 }
 
 /// `Σ a_k b_k`, in the order of [`sum`].
@@ -82,6 +82,29 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     }
     for ((a, &x), &y) in acc.iter_mut().zip(ta).zip(tb) {
         *a = *a + x * y;
+    }
+    acc.into_iter().fold(T::ZERO, |s, x| s + x)
+}
+
+/// `Σ (x - c)²`, in the order of [`sum`].
+#[inline(always)]
+pub(crate) fn centered_sq_sum<T: Real>(xs: &[T], c: T) -> T {
+    reduce_map(xs, |x| (x - c) * (x - c))
+}
+
+/// `Σ f(x)`, in the order of [`sum`].
+#[inline(always)]
+fn reduce_map<T: Real>(xs: &[T], f: impl Fn(T) -> T) -> T {
+    let mut acc = [T::ZERO; LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..LANES {
+            acc[l] = acc[l] + f(c[l]);
+        }
+    }
+    for (a, &x) in acc.iter_mut().zip(tail) {
+        *a = *a + f(x);
     }
     acc.into_iter().fold(T::ZERO, |s, x| s + x)
 }
