@@ -165,7 +165,7 @@ impl<T: Real> GatherTables<T> {
     }
 }
 
-fn accumulate<T: Real>(slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>) {
+pub(crate) fn accumulate<T: Real>(slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>) {
     match slot {
         Some(g) => Zip::from(g).and(&delta).for_each(|a, &b| *a = *a + b),
         None => *slot = Some(delta),
@@ -193,12 +193,16 @@ pub(crate) fn propagate<T: Real>(
     let out = &nodes[i].value;
     match &nodes[i].op {
         Op::Leaf => {}
-        // `#[inline(always)]`: see `wide`; without it the closure stays a function of its own,
-        // compiled for the baseline CPU.
         Op::Nn(op) => super::simd::wide(
             #[inline(always)]
             || super::nn_ops::propagate(nodes, op, out, g, lower),
         ),
+        Op::Attention(op) => {
+            super::simd::wide(
+                #[inline(always)]
+                || super::attention::propagate(nodes, op, out, g, lower),
+            );
+        }
         Op::MatMul(a, b) => {
             let (ma, mb, mg) = (matrix(val(*a))?, matrix(val(*b))?, matrix(g)?);
             let mut ga = Array2::zeros(ma.raw_dim());
