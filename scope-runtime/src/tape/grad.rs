@@ -139,7 +139,7 @@ impl<T: Real> GatherTables<T> {
         let t = self.tables.get_mut(&leaf.0).expect("checked by `has`");
         let width: usize = t.shape[1..].iter().product();
         t.touched = true;
-        t.sq.push(g.iter().map(|v| v.to_f64() * v.to_f64()).sum());
+        t.sq.push(super::gradients::sum_of_squares(g));
         let flat = g
             .as_slice()
             .map(std::borrow::Cow::Borrowed)

@@ -1222,7 +1222,7 @@ pub(crate) fn gather_slices_sq<T: Real>(
                 let s = grads
                     .get(i)
                     .and_then(Option::as_ref)
-                    .map_or(0.0, |g| g.iter().map(|v| v.to_f64() * v.to_f64()).sum());
+                    .map_or(0.0, super::gradients::sum_of_squares);
                 *sq.entry(table.0).or_default() += s;
             }
             continue;
