@@ -1,7 +1,8 @@
 //! Heap use of a steady BERT fine-tuning step (issue 11): what one step allocates must not
 //! grow with the step count. A BERT-Tiny-shaped classifier (smaller, so the suite stays
 //! quick) is trained with `bert_optimizer`; steps 3 and 8 must allocate the same number of
-//! blocks and bytes, and the embedding table's gradient must not be allocated dense.
+//! blocks and bytes, the embedding table's gradient must not be allocated dense, and the
+//! large buffers of the forward and backward passes must be reused rather than allocated.
 
 use ndarray::Array2;
 use scope::bert::{bert_optimizer, BertClassifier, BertConfig, BertInputs};
@@ -48,5 +49,13 @@ fn a_bert_train_step_allocates_the_same_at_step_3_and_step_8() {
         eighth.largest < table_bytes,
         "a step allocated {} bytes at once, as much as the embedding table ({table_bytes})",
         eighth.largest
+    );
+    // The tape keeps the large activation and gradient buffers across steps: a steady step
+    // allocates a fraction of what the first did.
+    assert!(
+        eighth.bytes < per_step[0].bytes / 2,
+        "a steady step allocated {} bytes, the first {}",
+        eighth.bytes,
+        per_step[0].bytes
     );
 }

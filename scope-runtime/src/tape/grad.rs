@@ -1,10 +1,11 @@
 //! The backward half of every op: given a node's gradient, adds its inputs' gradients.
 
-use ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn, Slice, Zip};
+use ndarray::{ArrayD, Axis, Ix2, IxDyn, Slice, Zip};
 
 use super::broadcast::reduce_to;
 use super::gradients::{Gradients, Rows};
 use super::nn_ops::NnOp;
+use super::pool::Pool;
 use super::scalar::Real;
 use super::{Node, NodeId, Op, Tape};
 use crate::linalg::mat_mul;
@@ -14,8 +15,9 @@ impl<T: Real> Tape<T> {
     /// The gradients of the sum of `loss`'s elements with respect to the variables on the
     /// tape: the numbers of [`Tape::backward`]`(loss)?.`[`into_gradients`](super::TapeGrads::into_gradients)`()`,
     /// computed as an optimizer needs them ([`crate::optim::Optimizer::minimize`] calls
-    /// this). A node's gradient is dropped as soon as it has been sent to its inputs, a
-    /// reshape passes its gradient on without a copy, and a variable read only through
+    /// this). A node's gradient is recycled as soon as it has been sent to its inputs (the
+    /// tape keeps the large buffers for the next call, so a training loop stops allocating
+    /// them after its first step), a reshape passes its gradient on without a copy, and a variable read only through
     /// gathers (an embedding table) gets the rows gathered, summed per id, rather than a
     /// dense table mostly of zeros (TF's `IndexedSlices`; [`Gradients::get`] still gives
     /// the dense array).
@@ -46,9 +48,12 @@ impl<T: Real> Tape<T> {
                     let shape = self.nodes[input.0].value.raw_dim();
                     let d = g.into_shape_with_order(shape).map_err(|_| bad("reshape"))?;
                     accumulate(&mut lower[input.0], d);
+                    continue;
                 }
-                _ => propagate(&self.nodes, i, &g, lower)?,
+                _ => propagate_in(&self.nodes, i, &g, lower, &self.grad_pool)?,
             }
+            // Sent on: its buffer serves a later node, or the next call.
+            self.grad_pool.put(g);
         }
         let mut out = Gradients::new();
         for (var, id) in &self.vars {
@@ -172,6 +177,12 @@ pub(crate) fn accumulate<T: Real>(slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>
     }
 }
 
+fn matrix_mut<T: Real>(a: &mut ArrayD<T>) -> ndarray::ArrayViewMut2<'_, T> {
+    a.view_mut()
+        .into_dimensionality::<Ix2>()
+        .expect("made with a matrix's shape")
+}
+
 fn matrix<T: Real>(a: &ArrayD<T>) -> Result<ndarray::ArrayView2<'_, T>, TrainError> {
     a.view()
         .into_dimensionality::<Ix2>()
@@ -189,13 +200,39 @@ pub(crate) fn propagate<T: Real>(
     g: &ArrayD<T>,
     lower: &mut [Option<ArrayD<T>>],
 ) -> Result<(), TrainError> {
+    propagate_in(nodes, i, g, lower, &Pool::default())
+}
+
+/// A zero-filled array of `shape`, from `pool` if it keeps a buffer that fits.
+pub(crate) fn zeros<T: Real>(pool: &Pool<T>, shape: &[usize]) -> ArrayD<T> {
+    // The shape is that of an existing array, so its size cannot overflow; a failure to
+    // allocate aborts, as `ArrayD::zeros` does.
+    pool.zeros("gradient", shape)
+        .unwrap_or_else(|_| ArrayD::zeros(IxDyn(shape)))
+}
+
+/// An array of `shape` for an op that writes every element, from `pool` if it keeps a
+/// buffer that fits (its old contents are not cleared).
+pub(crate) fn scratch<T: Real>(pool: &Pool<T>, shape: &[usize]) -> ArrayD<T> {
+    pool.scratch("gradient", shape)
+        .unwrap_or_else(|_| ArrayD::zeros(IxDyn(shape)))
+}
+
+/// [`propagate`], taking the large gradient buffers it makes from `pool`.
+pub(crate) fn propagate_in<T: Real>(
+    nodes: &[Node<T>],
+    i: usize,
+    g: &ArrayD<T>,
+    lower: &mut [Option<ArrayD<T>>],
+    pool: &Pool<T>,
+) -> Result<(), TrainError> {
     let val = |id: NodeId| &nodes[id.0].value;
     let out = &nodes[i].value;
     match &nodes[i].op {
         Op::Leaf => {}
         Op::Nn(op) => super::simd::wide(
             #[inline(always)]
-            || super::nn_ops::propagate(nodes, op, out, g, lower),
+            || super::nn_ops::propagate(nodes, op, out, g, lower, pool),
         ),
         Op::Attention(op) => {
             super::simd::wide(
@@ -205,11 +242,10 @@ pub(crate) fn propagate<T: Real>(
         }
         Op::MatMul(a, b) => {
             let (ma, mb, mg) = (matrix(val(*a))?, matrix(val(*b))?, matrix(g)?);
-            let mut ga = Array2::zeros(ma.raw_dim());
-            mat_mul(T::ONE, &mg, &mb.t(), T::ZERO, &mut ga.view_mut());
-            let mut gb = Array2::zeros(mb.raw_dim());
-            mat_mul(T::ONE, &ma.t(), &mg, T::ZERO, &mut gb.view_mut());
-            let (ga, gb) = (ga.into_dyn(), gb.into_dyn());
+            let mut ga = zeros(pool, ma.shape());
+            mat_mul(T::ONE, &mg, &mb.t(), T::ZERO, &mut matrix_mut(&mut ga));
+            let mut gb = zeros(pool, mb.shape());
+            mat_mul(T::ONE, &ma.t(), &mg, T::ZERO, &mut matrix_mut(&mut gb));
             accumulate(&mut lower[a.0], ga);
             accumulate(&mut lower[b.0], gb);
         }
@@ -267,7 +303,7 @@ pub(crate) fn propagate<T: Real>(
             }
         }
         Op::Slice { input, axis, start } => {
-            let mut d = ArrayD::zeros(val(*input).raw_dim());
+            let mut d = zeros(pool, val(*input).shape());
             let len = g.shape()[*axis];
             d.slice_axis_mut(Axis(*axis), Slice::from(*start..*start + len))
                 .assign(g);
