@@ -13,8 +13,9 @@
 
 use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
-use super::grad::accumulate;
+use super::grad::{accumulate, scratch, zeros};
 use super::nn_ops::{flat, flat_mut, shape_error};
+use super::pool::Pool;
 use super::scalar::Real;
 use super::simd::{self, wide};
 use super::{Node, NodeId, Op, Tape};
@@ -254,6 +255,7 @@ pub(crate) fn propagate<T: Real>(
     out: &ArrayD<T>,
     g: &ArrayD<T>,
     lower: &mut [Option<ArrayD<T>>],
+    pool: &Pool<T>,
 ) {
     let val = |id: NodeId| &nodes[id.0].value;
     match op {
@@ -265,8 +267,9 @@ pub(crate) fn propagate<T: Real>(
                 seq: vp.shape()[2],
                 d: vv.shape()[1] / vp.shape()[1],
             };
-            let mut dp = ArrayD::zeros(vp.raw_dim());
-            let mut dv = ArrayD::zeros(vv.raw_dim());
+            // Every element of both is written (each head's block by a product).
+            let mut dp = scratch(pool, vp.shape());
+            let mut dv = scratch(pool, vv.shape());
             let (sp, sv, sg) = (flat(vp), flat(vv), flat(g));
             for b in 0..dims.batch {
                 for h in 0..dims.heads {
@@ -298,8 +301,8 @@ pub(crate) fn propagate<T: Real>(
             let seq = dims.seq;
             // dz = softmax's backward, row by row; d adder[b] sums dz over heads and rows;
             // d scores = dz * scale.
-            let mut ds = ArrayD::zeros(out.raw_dim());
-            let mut dadd = ArrayD::zeros(val(*adder).raw_dim());
+            let mut ds = scratch(pool, out.shape());
+            let mut dadd = zeros(pool, val(*adder).shape());
             let sc = T::from_f64(*scale);
             {
                 let (y, gy) = (flat(out), flat(g));
@@ -323,8 +326,8 @@ pub(crate) fn propagate<T: Real>(
                 }
             }
             // d q = d scores · k; d k = d scoresᵀ · q.
-            let mut dq = ArrayD::zeros(vq.raw_dim());
-            let mut dk = ArrayD::zeros(vk.raw_dim());
+            let mut dq = scratch(pool, vq.shape());
+            let mut dk = scratch(pool, vk.shape());
             let (sq, sk, sds) = (flat(vq), flat(vk), flat(&ds));
             for b in 0..dims.batch {
                 for h in 0..dims.heads {

@@ -237,7 +237,7 @@ pub(crate) fn propagate_in<T: Real>(
         Op::Attention(op) => {
             super::simd::wide(
                 #[inline(always)]
-                || super::attention::propagate(nodes, op, out, g, lower),
+                || super::attention::propagate(nodes, op, out, g, lower, pool),
             );
         }
         Op::MatMul(a, b) => {

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use ndarray::{ArrayD, ArrayView3, ArrayViewMut3, IxDyn, Zip};
 
+use super::grad::accumulate;
 use super::pool::Pool;
 use super::scalar::Real;
 use super::simd::{exp_row, flush, wide};
@@ -897,13 +898,6 @@ fn moments<T: Real>(row: &[T], inv_d: T, eps: T) -> (T, T) {
     let mean = super::simd::sum(row) * inv_d;
     let var = super::simd::centered_sq_sum(row, mean) * inv_d;
     (mean, T::ONE / (var + eps).sqrt())
-}
-
-fn accumulate<T: Real>(slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>) {
-    match slot {
-        Some(g) => Zip::from(g).and(&delta).for_each(|a, &b| *a = *a + b),
-        None => *slot = Some(delta),
-    }
 }
 
 /// The backward half of [`NnOp`]: sends `g`, the gradient of node `i`, to its inputs.
