@@ -71,6 +71,7 @@ pub(crate) struct Workspace {
     da: Vec<f32>,      // [N, H]
     dh_next: Vec<f32>, // [B, H]
     dc_next: Vec<f32>, // [B, H]
+    k_t: Vec<f32>,     // [4H, 2H]  the LSTM kernel transposed, for the backward products
     /// Per gate column `[scale, offset, mul, add]` (one array each): see
     /// [`Workspace::forward`].
     pattern: [Vec<f32>; 4],
@@ -137,6 +138,7 @@ impl Workspace {
         n.checked_mul(per_row)?
             .checked_add(states.checked_mul(2)?)?
             .checked_add(b.checked_mul(h)?.checked_mul(2)?)?
+            .checked_add(h.checked_mul(h)?.checked_mul(8)?)?
             .checked_add(o)
     }
 
@@ -174,6 +176,7 @@ impl Workspace {
             da: zeros(n * h)?,
             dh_next: zeros(b * h)?,
             dc_next: zeros(b * h)?,
+            k_t: zeros(8 * h * h)?,
             pattern: Default::default(),
             pattern_bias: None,
         })
@@ -203,6 +206,12 @@ impl Workspace {
     /// final state in `state`.
     pub(crate) fn forward(&mut self, w: &Weights<'_>, forget_bias: f32, state: &mut LstmState) {
         #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            unsafe { self.forward_avx512(w, forget_bias, state) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
             unsafe { self.forward_avx2(w, forget_bias, state) };
@@ -211,8 +220,15 @@ impl Workspace {
         self.forward_impl(w, forget_bias, state);
     }
 
-    /// [`Workspace::forward`] compiled for AVX2 (8-wide loops; the same operations in the
-    /// same order, so the same results).
+    /// [`Workspace::forward`] compiled for AVX-512 (16-wide loops; the same operations in
+    /// the same order, so the same results).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2")]
+    unsafe fn forward_avx512(&mut self, w: &Weights<'_>, forget_bias: f32, state: &mut LstmState) {
+        self.forward_impl(w, forget_bias, state);
+    }
+
+    /// [`Workspace::forward`] compiled for AVX2 (8-wide loops).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn forward_avx2(&mut self, w: &Weights<'_>, forget_bias: f32, state: &mut LstmState) {
@@ -362,11 +378,24 @@ impl Workspace {
     /// [`Workspace::cost`]) into `g`.
     pub(crate) fn backward(&mut self, w: &Weights<'_>, g: GradBufs<'_>) {
         #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            unsafe { self.backward_avx512(w, g) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
             unsafe { self.backward_avx2(w, g) };
             return;
         }
+        self.backward_impl(w, g);
+    }
+
+    /// [`Workspace::backward`] compiled for AVX-512.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2")]
+    unsafe fn backward_avx512(&mut self, w: &Weights<'_>, g: GradBufs<'_>) {
         self.backward_impl(w, g);
     }
 
@@ -397,11 +426,14 @@ impl Workspace {
             0.0,
             &mut view_mut(&mut self.dhs, n, h),
         );
-        // LSTM, last step first.
+        // LSTM, last step first. The kernel is transposed once, so that every product
+        // below reads rows of it.
         self.dh_next.fill(0.0);
         self.dc_next.fill(0.0);
-        let kh = w.k.slice(s![h.., ..]);
-        let kx = w.k.slice(s![..h, ..]);
+        let mut k_t = view_mut(&mut self.k_t, h4, 2 * h);
+        k_t.assign(&w.k.t());
+        let k_t = view(&self.k_t, h4, 2 * h);
+        let (kx_t, kh_t) = (k_t.slice(s![.., ..h]), k_t.slice(s![.., h..]));
         for step in (0..t).rev() {
             let gates = &self.gates[step * b * h4..(step + 1) * b * h4];
             let dz = &mut self.dz[step * b * h4..(step + 1) * b * h4];
@@ -439,7 +471,7 @@ impl Workspace {
                 mat_mul(
                     1.0,
                     &view(dz, b, h4),
-                    &kh.t(),
+                    &kh_t,
                     0.0,
                     &mut view_mut(&mut self.dh_next, b, h),
                 );
@@ -463,7 +495,7 @@ impl Workspace {
         );
         column_sums(&self.dz, g.b_k);
         // Input layer.
-        mat_mul(1.0, &dz, &kx.t(), 0.0, &mut view_mut(&mut self.da, n, h));
+        mat_mul(1.0, &dz, &kx_t, 0.0, &mut view_mut(&mut self.da, n, h));
         mat_mul(
             1.0,
             &view(&self.x, n, i).t(),
