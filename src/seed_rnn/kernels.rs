@@ -55,23 +55,28 @@ pub(crate) struct GradBufs<'a> {
 #[derive(Debug)]
 pub(crate) struct Workspace {
     d: Dims,
-    x: Vec<f32>,       // [N, I]
-    ys: Vec<f32>,      // [N, O]
-    a: Vec<f32>,       // [N, H]   input layer output
-    gates: Vec<f32>,   // [N, 4H]  pre-activations, then σ(i), tanh(j), σ(f + fb), σ(o)
-    cs: Vec<f32>,      // [(T+1) B, H]  c_{-1} (initial), c_0, ..., c_{T-1}
-    hs: Vec<f32>,      // [(T+1) B, H]  h_{-1} (initial), h_0, ..., h_{T-1}
-    tc: Vec<f32>,      // [N, H]   tanh(c_t)
-    pre: Vec<f32>,     // [N, O]   before the ReLU
-    pred: Vec<f32>,    // [N, O]   batch-major: row b * T + t, as TF's pred
-    cost: Vec<f32>,    // [O]
-    dp: Vec<f32>,      // [N, O]
-    dhs: Vec<f32>,     // [N, H]
-    dz: Vec<f32>,      // [N, 4H]
-    da: Vec<f32>,      // [N, H]
+    x: Vec<f32>,     // [N, I]
+    ys: Vec<f32>,    // [N, O]
+    a: Vec<f32>,     // [N, H]   input layer output
+    gates: Vec<f32>, // [N, 4H]  pre-activations, then σ(i), tanh(j), σ(f + fb), σ(o)
+    /// The activated gates again, per step as four planes `[4][B * H]` (i, j, f, o), so
+    /// that the state updates and their gradients run as flat loops over `B * H` rather
+    /// than H-long rows (H = 11 leaves a scalar tail on every row).
+    planes: Vec<f32>, // [T][4][B H]
+    dz_planes: Vec<f32>, // [4][B H]  one step's gate gradients, before interleaving
+    cs: Vec<f32>,    // [(T+1) B, H]  c_{-1} (initial), c_0, ..., c_{T-1}
+    hs: Vec<f32>,    // [(T+1) B, H]  h_{-1} (initial), h_0, ..., h_{T-1}
+    tc: Vec<f32>,    // [N, H]   tanh(c_t)
+    pre: Vec<f32>,   // [N, O]   before the ReLU
+    pred: Vec<f32>,  // [N, O]   batch-major: row b * T + t, as TF's pred
+    cost: Vec<f32>,  // [O]
+    dp: Vec<f32>,    // [N, O]
+    dhs: Vec<f32>,   // [N, H]
+    dz: Vec<f32>,    // [N, 4H]
+    da: Vec<f32>,    // [N, H]
     dh_next: Vec<f32>, // [B, H]
     dc_next: Vec<f32>, // [B, H]
-    k_t: Vec<f32>,     // [4H, 2H]  the LSTM kernel transposed, for the backward products
+    k_t: Vec<f32>,   // [4H, 2H]  the LSTM kernel transposed, for the backward products
     /// Per gate column `[scale, offset, mul, add]` (one array each): see
     /// [`Workspace::forward`].
     pattern: [Vec<f32>; 4],
@@ -105,6 +110,29 @@ fn column_sums(buf: &[f32], out: &mut [f32]) {
     }
 }
 
+/// Splits rows `[i | j | f | o]` (each `h` wide) of `rows` into four planes, each the
+/// gate's rows one after the other.
+fn deinterleave(rows: &[f32], planes: &mut [f32], h: usize) {
+    let plane = rows.len() / 4;
+    for (r, row) in rows.chunks_exact(4 * h).enumerate() {
+        for (q, gate) in row.chunks_exact(h).enumerate() {
+            let at = q * plane + r * h;
+            planes[at..at + h].copy_from_slice(gate);
+        }
+    }
+}
+
+/// The inverse of [`deinterleave`].
+fn interleave(planes: &[f32], rows: &mut [f32], h: usize) {
+    let plane = planes.len() / 4;
+    for (r, row) in rows.chunks_exact_mut(4 * h).enumerate() {
+        for (q, gate) in row.chunks_exact_mut(h).enumerate() {
+            let at = q * plane + r * h;
+            gate.copy_from_slice(&planes[at..at + h]);
+        }
+    }
+}
+
 /// Copies `src` `[B, T, W]` into `dst` time-major (`[T, B, W]`).
 fn copy_time_major(dst: &mut [f32], src: &ArrayView3<'_, f32>) {
     let (b, t, w) = src.dim();
@@ -133,11 +161,11 @@ impl Workspace {
         let n = b.checked_mul(t)?;
         let per_row = i
             .checked_add(o.checked_mul(5)?)?
-            .checked_add(h.checked_mul(13)?)?;
+            .checked_add(h.checked_mul(17)?)?;
         let states = t.checked_add(1)?.checked_mul(b)?.checked_mul(h)?;
         n.checked_mul(per_row)?
             .checked_add(states.checked_mul(2)?)?
-            .checked_add(b.checked_mul(h)?.checked_mul(2)?)?
+            .checked_add(b.checked_mul(h)?.checked_mul(6)?)?
             .checked_add(h.checked_mul(h)?.checked_mul(8)?)?
             .checked_add(o)
     }
@@ -164,6 +192,8 @@ impl Workspace {
             ys: zeros(n * o)?,
             a: zeros(n * h)?,
             gates: zeros(n * 4 * h)?,
+            planes: zeros(n * 4 * h)?,
+            dz_planes: zeros(b * 4 * h)?,
             cs: zeros(states)?,
             hs: zeros(states)?,
             tc: zeros(n * h)?,
@@ -294,32 +324,22 @@ impl Workspace {
             for k in 0..bh4 {
                 z[k] = sigmoid(z[k] * sc[k] + off[k]) * mul[k] + add[k];
             }
+            let planes = &mut self.planes[step * bh4..(step + 1) * bh4];
+            deinterleave(z, planes, h);
+            let (si, rest) = planes.split_at(bh);
+            let (tj, rest) = rest.split_at(bh);
+            let (sf, so) = rest.split_at(bh);
             let (c_prev, c_next) = self.cs[step * bh..(step + 2) * bh].split_at_mut(bh);
-            for ((g, cp), cn) in z
-                .chunks_exact(h4)
-                .zip(c_prev.chunks_exact(h))
-                .zip(c_next.chunks_exact_mut(h))
-            {
-                let (si, rest) = g.split_at(h);
-                let (tj, rest) = rest.split_at(h);
-                let sf = &rest[..h];
-                for ((((c, &cp), &si), &tj), &sf) in cn.iter_mut().zip(cp).zip(si).zip(tj).zip(sf) {
-                    *c = cp * sf + si * tj;
-                }
+            for k in 0..bh {
+                c_next[k] = c_prev[k] * sf[k] + si[k] * tj[k];
             }
             let tc = &mut self.tc[step * bh..(step + 1) * bh];
             for (y, &c) in tc.iter_mut().zip(c_next.iter()) {
                 *y = tanh(c);
             }
             let h_next = &mut self.hs[(step + 1) * bh..(step + 2) * bh];
-            for ((hr, tr), g) in h_next
-                .chunks_exact_mut(h)
-                .zip(tc.chunks_exact(h))
-                .zip(z.chunks_exact(h4))
-            {
-                for ((y, &tc), &so) in hr.iter_mut().zip(tr).zip(&g[3 * h..]) {
-                    *y = tc * so;
-                }
+            for k in 0..bh {
+                h_next[k] = tc[k] * so[k];
             }
         }
         state
@@ -409,7 +429,7 @@ impl Workspace {
     #[inline(always)]
     fn backward_impl(&mut self, w: &Weights<'_>, g: GradBufs<'_>) {
         let Dims { b, t, i, h, o } = self.d;
-        let (n, h4, bh) = (self.d.n(), 4 * h, b * h);
+        let (n, h4, bh, bh4) = (self.d.n(), 4 * h, b * h, b * 4 * h);
         let scale = 2.0 / b as f32;
         for ((dp, &pre), &y) in self.dp.iter_mut().zip(&self.pre).zip(&self.ys) {
             *dp = if pre > 0.0 { scale * (pre - y) } else { 0.0 };
@@ -435,38 +455,28 @@ impl Workspace {
         let k_t = view(&self.k_t, h4, 2 * h);
         let (kx_t, kh_t) = (k_t.slice(s![.., ..h]), k_t.slice(s![.., h..]));
         for step in (0..t).rev() {
-            let gates = &self.gates[step * b * h4..(step + 1) * b * h4];
-            let dz = &mut self.dz[step * b * h4..(step + 1) * b * h4];
+            let planes = &self.planes[step * bh4..(step + 1) * bh4];
+            let (si, rest) = planes.split_at(bh);
+            let (tj, rest) = rest.split_at(bh);
+            let (sf, so) = rest.split_at(bh);
             let tc = &self.tc[step * bh..(step + 1) * bh];
             let dhs = &self.dhs[step * bh..(step + 1) * bh];
-            let c_prev = &self.cs[step * bh..(step + 1) * bh];
-            let rows = gates
-                .chunks_exact(h4)
-                .zip(dz.chunks_exact_mut(h4))
-                .zip(tc.chunks_exact(h).zip(dhs.chunks_exact(h)))
-                .zip(c_prev.chunks_exact(h))
-                .zip(
-                    self.dh_next
-                        .chunks_exact(h)
-                        .zip(self.dc_next.chunks_exact_mut(h)),
-                );
-            for ((((g, dz), (tc, dhs)), cp), (dh_next, dc_next)) in rows {
-                let (si, rest) = g.split_at(h);
-                let (tj, rest) = rest.split_at(h);
-                let (sf, so) = rest.split_at(h);
-                let (dzi, rest) = dz.split_at_mut(h);
-                let (dzj, rest) = rest.split_at_mut(h);
-                let (dzf, dzo) = rest.split_at_mut(h);
-                for k in 0..h {
-                    let dh = dhs[k] + dh_next[k];
-                    let dc = dc_next[k] + dh * so[k] * (1.0 - tc[k] * tc[k]);
-                    dzi[k] = dc * tj[k] * si[k] * (1.0 - si[k]);
-                    dzj[k] = dc * si[k] * (1.0 - tj[k] * tj[k]);
-                    dzf[k] = dc * cp[k] * sf[k] * (1.0 - sf[k]);
-                    dzo[k] = dh * tc[k] * so[k] * (1.0 - so[k]);
-                    dc_next[k] = dc * sf[k];
-                }
+            let cp = &self.cs[step * bh..(step + 1) * bh];
+            let (dh_next, dc_next) = (&self.dh_next[..bh], &mut self.dc_next[..bh]);
+            let (dzi, rest) = self.dz_planes[..bh4].split_at_mut(bh);
+            let (dzj, rest) = rest.split_at_mut(bh);
+            let (dzf, dzo) = rest.split_at_mut(bh);
+            for k in 0..bh {
+                let dh = dhs[k] + dh_next[k];
+                let dc = dc_next[k] + dh * so[k] * (1.0 - tc[k] * tc[k]);
+                dzi[k] = dc * tj[k] * si[k] * (1.0 - si[k]);
+                dzj[k] = dc * si[k] * (1.0 - tj[k] * tj[k]);
+                dzf[k] = dc * cp[k] * sf[k] * (1.0 - sf[k]);
+                dzo[k] = dh * tc[k] * so[k] * (1.0 - so[k]);
+                dc_next[k] = dc * sf[k];
             }
+            let dz = &mut self.dz[step * bh4..(step + 1) * bh4];
+            interleave(&self.dz_planes[..bh4], dz, h);
             if step > 0 {
                 mat_mul(
                     1.0,
