@@ -64,6 +64,7 @@ pub(crate) struct Workspace {
     /// than H-long rows (H = 11 leaves a scalar tail on every row).
     planes: Vec<f32>, // [T][4][B H]
     dz_planes: Vec<f32>, // [4][B H]  one step's gate gradients, before interleaving
+    rows: Vec<f32>,  // [B, max(4H, O)]  scratch of add_bias and column_sums
     cs: Vec<f32>,    // [(T+1) B, H]  c_{-1} (initial), c_0, ..., c_{T-1}
     hs: Vec<f32>,    // [(T+1) B, H]  h_{-1} (initial), h_0, ..., h_{T-1}
     tc: Vec<f32>,    // [N, H]   tanh(c_t)
@@ -93,42 +94,102 @@ fn view_mut(buf: &mut [f32], rows: usize, cols: usize) -> ArrayViewMut2<'_, f32>
         .expect("buffer sized for the view")
 }
 
-fn add_bias(buf: &mut [f32], bias: &[f32]) {
-    for row in buf.chunks_exact_mut(bias.len()) {
-        for (x, b) in row.iter_mut().zip(bias) {
+/// Adds `bias` to every row of `buf` (`[rows, bias.len()]`). `rows` (scratch, at least one
+/// row long) is filled with copies of `bias`, so the adds run as long flat loops over blocks
+/// of rows instead of short rows with scalar tails (H = 11).
+fn add_bias(buf: &mut [f32], bias: &[f32], rows: &mut [f32]) {
+    let w = bias.len();
+    let whole = (rows.len() / w).min(buf.len() / w) * w;
+    let rows = &mut rows[..whole];
+    // Doubling copies: a few long `memcpy`s rather than one per row.
+    rows[..w].copy_from_slice(bias);
+    let mut filled = w;
+    while filled < whole {
+        let len = filled.min(whole - filled);
+        rows.copy_within(..len, filled);
+        filled += len;
+    }
+    let mut blocks = buf.chunks_exact_mut(rows.len());
+    for block in &mut blocks {
+        for (x, b) in block.iter_mut().zip(rows.iter()) {
             *x += b;
         }
     }
+    for (x, b) in blocks.into_remainder().iter_mut().zip(rows.iter()) {
+        *x += b;
+    }
 }
 
-fn column_sums(buf: &[f32], out: &mut [f32]) {
+/// The sums of `buf`'s columns (`[rows, out.len()]`) into `out`: blocks of rows are summed
+/// into `acc` (scratch, at least one row long) by flat loops, then `acc`'s rows into `out`.
+fn column_sums(buf: &[f32], out: &mut [f32], acc: &mut [f32]) {
+    let w = out.len();
+    let whole = (acc.len() / w).min(buf.len() / w).max(1) * w;
+    let acc = &mut acc[..whole];
+    acc.fill(0.0);
+    let mut blocks = buf.chunks_exact(acc.len());
+    for block in &mut blocks {
+        for (a, x) in acc.iter_mut().zip(block) {
+            *a += x;
+        }
+    }
+    for (a, x) in acc.iter_mut().zip(blocks.remainder()) {
+        *a += x;
+    }
     out.fill(0.0);
-    for row in buf.chunks_exact(out.len()) {
+    for row in acc.chunks_exact(w) {
         for (o, x) in out.iter_mut().zip(row) {
             *o += x;
         }
     }
 }
 
+/// `dst.copy_from_slice(src)` for the short rows of a gate (H floats) without a call to
+/// `memcpy` per row: 8-float moves, the last one overlapping the one before.
+#[inline(always)]
+fn copy_row(dst: &mut [f32], src: &[f32]) {
+    let n = src.len();
+    assert_eq!(dst.len(), n, "rows of equal length");
+    if n < 8 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut eight = |at: usize| {
+        let from: &[f32; 8] = src[at..at + 8].try_into().expect("8 floats");
+        let to: &mut [f32; 8] = (&mut dst[at..at + 8]).try_into().expect("8 floats");
+        *to = *from;
+    };
+    let mut at = 0;
+    while at + 8 <= n {
+        eight(at);
+        at += 8;
+    }
+    if at < n {
+        eight(n - 8);
+    }
+}
+
 /// Splits rows `[i | j | f | o]` (each `h` wide) of `rows` into four planes, each the
 /// gate's rows one after the other.
+#[inline(always)]
 fn deinterleave(rows: &[f32], planes: &mut [f32], h: usize) {
     let plane = rows.len() / 4;
     for (r, row) in rows.chunks_exact(4 * h).enumerate() {
         for (q, gate) in row.chunks_exact(h).enumerate() {
             let at = q * plane + r * h;
-            planes[at..at + h].copy_from_slice(gate);
+            copy_row(&mut planes[at..at + h], gate);
         }
     }
 }
 
 /// The inverse of [`deinterleave`].
+#[inline(always)]
 fn interleave(planes: &[f32], rows: &mut [f32], h: usize) {
     let plane = planes.len() / 4;
     for (r, row) in rows.chunks_exact_mut(4 * h).enumerate() {
         for (q, gate) in row.chunks_exact_mut(h).enumerate() {
             let at = q * plane + r * h;
-            gate.copy_from_slice(&planes[at..at + h]);
+            copy_row(gate, &planes[at..at + h]);
         }
     }
 }
@@ -167,6 +228,7 @@ impl Workspace {
             .checked_add(states.checked_mul(2)?)?
             .checked_add(b.checked_mul(h)?.checked_mul(6)?)?
             .checked_add(h.checked_mul(h)?.checked_mul(8)?)?
+            .checked_add(b.checked_mul(h.checked_mul(4)?.max(o))?)?
             .checked_add(o)
     }
 
@@ -194,6 +256,7 @@ impl Workspace {
             gates: zeros(n * 4 * h)?,
             planes: zeros(n * 4 * h)?,
             dz_planes: zeros(b * 4 * h)?,
+            rows: zeros(b * (4 * h).max(o))?,
             cs: zeros(states)?,
             hs: zeros(states)?,
             tc: zeros(n * h)?,
@@ -277,7 +340,7 @@ impl Workspace {
             0.0,
             &mut view_mut(&mut self.a, n, h),
         );
-        add_bias(&mut self.a, w.b_in);
+        add_bias(&mut self.a, w.b_in, &mut self.rows);
         // The x part of every step's gate pre-activations at once: A · K_x + b_K.
         let kx = w.k.slice(s![..h, ..]);
         let kh = w.k.slice(s![h.., ..]);
@@ -288,7 +351,7 @@ impl Workspace {
             0.0,
             &mut view_mut(&mut self.gates, n, h4),
         );
-        add_bias(&mut self.gates, w.b_k);
+        add_bias(&mut self.gates, w.b_k, &mut self.rows);
         self.cs[..bh].copy_from_slice(state.c.as_slice().expect("states are standard layout"));
         self.hs[..bh].copy_from_slice(state.h.as_slice().expect("states are standard layout"));
         // Per column of a gate row: σ(x * scale + offset) * mul + add gives σ(i), tanh(j)
@@ -360,7 +423,7 @@ impl Workspace {
             0.0,
             &mut view_mut(&mut self.pre, n, o),
         );
-        add_bias(&mut self.pre, w.b_out);
+        add_bias(&mut self.pre, w.b_out, &mut self.rows);
         for ti in 0..t {
             for bi in 0..b {
                 let from = (ti * b + bi) * o;
@@ -438,7 +501,7 @@ impl Workspace {
         let hs = view(&self.hs[bh..], n, h);
         let dp = view(&self.dp, n, o);
         mat_mul(1.0, &hs.t(), &dp, 0.0, &mut view_mut(g.w_out, h, o));
-        column_sums(&self.dp, g.b_out);
+        column_sums(&self.dp, g.b_out, &mut self.rows);
         mat_mul(
             1.0,
             &dp,
@@ -503,7 +566,7 @@ impl Workspace {
             0.0,
             &mut gk.slice_mut(s![h.., ..]),
         );
-        column_sums(&self.dz, g.b_k);
+        column_sums(&self.dz, g.b_k, &mut self.rows);
         // Input layer.
         mat_mul(1.0, &dz, &kx_t, 0.0, &mut view_mut(&mut self.da, n, h));
         mat_mul(
@@ -513,6 +576,6 @@ impl Workspace {
             0.0,
             &mut view_mut(g.w_in, i, h),
         );
-        column_sums(&self.da, g.b_in);
+        column_sums(&self.da, g.b_in, &mut self.rows);
     }
 }

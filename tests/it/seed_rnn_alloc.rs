@@ -116,7 +116,12 @@ fn a_steady_seed_rnn_train_step_allocates_nothing() {
 
 #[test]
 fn a_steady_train_step_allocates_nothing_at_other_sizes() {
-    for (b, t, i, h, o) in [(3, 5, 7, 5, 3), (1, 1, 1, 1, 1), (33, 9, 17, 19, 4)] {
+    for (b, t, i, h, o) in [
+        (3, 5, 7, 5, 3),
+        (1, 1, 1, 1, 1),
+        (2, 3, 4, 1, 9),
+        (33, 9, 17, 19, 4),
+    ] {
         check(
             SeedRnnConfig {
                 batch_size: b,
