@@ -1,26 +1,29 @@
 //! The matrix product every op and layer goes through: `c = alpha * a · b + beta * c`.
 //!
-//! What goes where, and why (single thread; measured on this project's 2-core AVX-512 VM
-//! with a throwaway probe timing `mat_mul` at each shape, best of 7 runs of ~0.2 s):
+//! What goes where, and why (single thread, measured on this project's 2-core AVX-512 VM with
+//! `cargo bench -p scope-runtime --bench gemm`, which times `matrixmultiply`, the `gemm`
+//! crate called directly, and this function at each shape):
 //!
 //! * **f32, small or narrow products** (at most 256K multiply-adds, or any length when the
 //!   two smaller extents multiply to at most 4096, as in an RNN's `[B*T, H] · [H, 4H]` or
 //!   `[H, B*T] · [B*T, 4H]`): the direct loops of the private `direct` module. A block of
 //!   `c` (6 rows by up to four 16-lane registers) stays in registers over the whole `k`
 //!   loop, `a`'s elements are broadcast (any strides), `b`'s rows are read in place (or,
-//!   for a transposed `b`, copied once into a thread-local buffer that keeps its capacity).
-//!   AVX-512F or AVX2+FMA is chosen at run time (one binary runs on any x86-64), with a
-//!   plain loop otherwise. **They allocate nothing**, so the seed RNN's train step makes no
-//!   heap allocation at all (`tests/it/seed_rnn_alloc.rs`). Where they took over, they are
-//!   1.3 to 3.6 times as fast as `gemm` (which pays for its set-up and packing) and 1.5 to 2
-//!   times as fast as `matrixmultiply` (which allocates a packing buffer per call): e.g.
-//!   `[400, 11] · [11, 44]` 3.0 us against `gemm`'s 5.8 us, `[11, 400]ᵀ · [400, 44]`
-//!   2.8 us against 6.7 us, `[297, 76] · [76, 19]ᵀ` 9.8 us against 17.5 us, `[1000, 11] ·
-//!   [11, 44]` 7.7 us against 18.5 us.
+//!   for a transposed `b`, copied once per call into a thread-local buffer that keeps its
+//!   capacity, so callers that multiply by the same transposed matrix often keep a
+//!   transposed copy). AVX-512F or AVX2+FMA is chosen at run time (one binary runs on any
+//!   x86-64), with a plain loop otherwise. **They allocate nothing**, so the seed RNN's
+//!   train step makes no heap allocation at all (`tests/it/seed_rnn_alloc.rs`). Medians,
+//!   `matrixmultiply` / `gemm` / direct: the seed RNN's per-step `[20, 11] · [11, 44]`
+//!   0.91 / 0.59 / 0.17 us; `[400, 11] · [11, 44]` 9.4 / 5.9 / 3.3 us; `[11, 400]ᵀ ·
+//!   [400, 44]` 13.8 / 8.0 / 3.6 us; `[400, 44] · [44, 11]ᵀ` 15.6 / 12.5 / 8.2 us; longer
+//!   and wider ones past 256K multiply-adds, `[1000, 11] · [11, 44]` 30.7 / 22.0 / 10.6 us
+//!   and `[19, 297]ᵀ · [297, 76]` 22.6 / 19.6 / 12.2 us. (`matrixmultiply` allocates its
+//!   packing buffer on every call; `gemm` pays for its set-up and packing.)
 //! * **f32 and f64, larger products** (BERT's, from `[128, 64] · [64, 128]` up): the
 //!   [`gemm`] crate (the GEMM that candle and faer build on), single-threaded, with its
 //!   AVX-512 / AVX2+FMA / scalar micro-kernels picked at run time. There the direct loops
-//!   are no faster (within noise at `[1024, 128] · [128, 128]`) and up to 1.4 times slower
+//!   (timed by routing every product to them, best of 7) are no faster (within noise at `[1024, 128] · [128, 128]`) and up to 1.4 times slower
 //!   (`[512, 1024]ᵀ · [1024, 128]`, which needs `gemm`'s cache blocking). `gemm` keeps its
 //!   left-hand packing in a thread-local slab but allocates its right-hand packing buffer
 //!   and a small flag vector on every call: products routed here are not allocation-free.
