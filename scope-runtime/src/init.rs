@@ -1,6 +1,6 @@
 //! Initializers: how a variable's first value is made (TF's `*_initializer`s).
 
-use rand::rngs::StdRng;
+use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal, Uniform};
 
@@ -15,7 +15,9 @@ use crate::tensor::{checked_numel, Tensor, TensorData};
 /// an explicit shape (TF: "If initializer is a constant, do not specify shape.").
 ///
 /// Random initializers draw from a generator seeded by the registry seed and the variable's
-/// full name, so a registry built with [`crate::Registry::with_seed`] is reproducible.
+/// full name, so a registry built with [`crate::Registry::with_seed`] is reproducible. The
+/// generator is xoshiro256++ (a fixed, documented algorithm: the values do not change with
+/// the `rand` version), not a cryptographic one: initial weights need speed, not secrecy.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Initializer {
     /// Every element is the float `x` (`tf.constant_initializer(x)` with a Python float).
@@ -156,7 +158,7 @@ impl Initializer {
             shape: shape.to_vec(),
         })?;
         // Seeded only for the random initializers: constant ones are on the hot path.
-        let rng = || StdRng::seed_from_u64(seed);
+        let rng = || Xoshiro256PlusPlus::seed_from_u64(seed);
         let data = match self {
             Initializer::Value(t) => return t.try_clone(),
             Initializer::Constant(v) => TensorData::filled(dtype, n, *v)?,

@@ -112,20 +112,14 @@ impl BertSelfAttention {
             });
         }
         let d = hidden / heads;
-        // [batch * seq, hidden] -> [batch, heads, seq, d].
-        let split_heads = |t: &mut Tape<T>, dense: &Dense| -> Result<NodeId, TrainError> {
-            let y = dense.forward(t, x)?;
-            let y = t.reshape(y, &[batch, seq, heads, d])?;
-            t.permute(y, &[0, 2, 1, 3])
-        };
-        let q = split_heads(tape, &self.query)?;
-        let k = split_heads(tape, &self.key)?;
-        let v = split_heads(tape, &self.value)?;
-        let scores = tape.batch_matmul(q, k, false, true)?;
-        let probs = tape.masked_softmax(scores, adder, 1.0 / (d as f64).sqrt())?;
-        let context = tape.batch_matmul(probs, v, false, false)?;
-        let context = tape.permute(context, &[0, 2, 1, 3])?;
-        tape.reshape(context, &[batch * seq, hidden])
+        // The heads are read in place from the [batch * seq, hidden] projections (see
+        // `Tape::attention_probs`), where BERT reshapes and transposes to
+        // [batch, heads, seq, d] and back.
+        let q = self.query.forward(tape, x)?;
+        let k = self.key.forward(tape, x)?;
+        let v = self.value.forward(tape, x)?;
+        let probs = tape.attention_probs(q, k, adder, heads, 1.0 / (d as f64).sqrt())?;
+        tape.attention_context(probs, v)
     }
 }
 

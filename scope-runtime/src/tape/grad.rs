@@ -8,7 +8,7 @@ use super::{Node, NodeId, Op};
 use crate::linalg::mat_mul;
 use crate::train_error::TrainError;
 
-fn accumulate<T: Real>(slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>) {
+pub(crate) fn accumulate<T: Real>(slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>) {
     match slot {
         Some(g) => Zip::from(g).and(&delta).for_each(|a, &b| *a = *a + b),
         None => *slot = Some(delta),
@@ -36,7 +36,16 @@ pub(crate) fn propagate<T: Real>(
     let out = &nodes[i].value;
     match &nodes[i].op {
         Op::Leaf => {}
-        Op::Nn(op) => super::simd::wide(|| super::nn_ops::propagate(nodes, op, out, g, lower)),
+        Op::Nn(op) => super::simd::wide(
+            #[inline(always)]
+            || super::nn_ops::propagate(nodes, op, out, g, lower),
+        ),
+        Op::Attention(op) => {
+            super::simd::wide(
+                #[inline(always)]
+                || super::attention::propagate(nodes, op, out, g, lower),
+            );
+        }
         Op::MatMul(a, b) => {
             let (ma, mb, mg) = (matrix(val(*a))?, matrix(val(*b))?, matrix(g)?);
             let mut ga = Array2::zeros(ma.raw_dim());

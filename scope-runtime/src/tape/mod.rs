@@ -32,12 +32,14 @@
 //! `rsqrt`, `scale`, `weighted_mean`, `nll` and `softmax_cross_entropy`. Every op is checked
 //! against central finite differences in this module's tests.
 
+mod attention;
 mod broadcast;
 pub mod fastmath;
 mod grad;
 mod gradients;
 mod nn_ops;
 pub mod ops;
+mod pool;
 mod scalar;
 mod simd;
 
@@ -106,6 +108,8 @@ pub(crate) enum Op {
     },
     /// The ops of [`nn_ops`] (gather, layer norm, softmax, attention, losses, ...).
     Nn(nn_ops::NnOp),
+    /// Attention on the heads in place ([`attention`]).
+    Attention(attention::AttentionOp),
 }
 
 impl Op {
@@ -129,6 +133,7 @@ impl Op {
                 f(*c);
             }
             Op::Nn(op) => op.for_each_input(f),
+            Op::Attention(op) => op.for_each_input(f),
         }
     }
 }
@@ -147,6 +152,8 @@ pub struct Tape<T: Real = f32> {
     /// Variable leaves: variable id to node, so a variable is one leaf however often added.
     var_nodes: HashMap<u64, NodeId>,
     vars: Vec<(Variable, NodeId)>,
+    /// The large node values of the step before the last `clear`, for ops to reuse.
+    pool: pool::Pool<T>,
 }
 
 impl<T: Real> Default for Tape<T> {
@@ -155,6 +162,7 @@ impl<T: Real> Default for Tape<T> {
             nodes: Vec::new(),
             var_nodes: HashMap::new(),
             vars: Vec::new(),
+            pool: pool::Pool::default(),
         }
     }
 }
@@ -174,9 +182,15 @@ impl<T: Real> Tape<T> {
         Tape::default()
     }
 
-    /// Forgets every node (invalidating their ids), keeping the allocated node list.
+    /// Forgets every node (invalidating their ids), keeping the allocated node list and the
+    /// nodes' large buffers: the ops of the next step reuse them, so a loop that records the
+    /// same shapes every step (a training loop) allocates no activation storage after its
+    /// first step. The buffers of one step are kept at most.
     pub fn clear(&mut self) {
-        self.nodes.clear();
+        self.pool.drain();
+        for node in self.nodes.drain(..) {
+            self.pool.put(node.value);
+        }
         self.var_nodes.clear();
         self.vars.clear();
     }
@@ -217,7 +231,11 @@ impl<T: Real> Tape<T> {
                     name: var.name().to_owned(),
                     dtype: var.dtype(),
                 })?;
-            view.mapv(T::from_f32)
+            self.pool
+                .build("variable", view.shape(), |data| match view.as_slice() {
+                    Some(s) => data.extend(s.iter().map(|&x| T::from_f32(x))),
+                    None => data.extend(view.iter().map(|&x| T::from_f32(x))),
+                })?
         };
         if let Some(id) = existing {
             // A leaf made by `gather_variable`, which copied only the rows it gathered.

@@ -12,8 +12,9 @@ use std::collections::HashMap;
 
 use ndarray::{ArrayD, ArrayView3, ArrayViewMut3, IxDyn, Zip};
 
+use super::pool::Pool;
 use super::scalar::Real;
-use super::simd::wide;
+use super::simd::{exp_row, flush, wide};
 use super::{Node, NodeId, Op, Tape};
 use crate::linalg::mat_mul;
 use crate::tensor::format_shape;
@@ -127,17 +128,17 @@ impl NnOp {
     }
 }
 
-fn shape_error(op: &'static str, detail: String) -> TrainError {
+pub(super) fn shape_error(op: &'static str, detail: String) -> TrainError {
     TrainError::Shape { op, detail }
 }
 
 /// The elements of a tape value, row-major. Every value the tape makes is in standard layout.
-fn flat<T: Real>(a: &ArrayD<T>) -> &[T] {
+pub(super) fn flat<T: Real>(a: &ArrayD<T>) -> &[T] {
     a.as_slice()
         .expect("tape values are owned arrays in standard layout")
 }
 
-fn flat_mut<T: Real>(a: &mut ArrayD<T>) -> &mut [T] {
+pub(super) fn flat_mut<T: Real>(a: &mut ArrayD<T>) -> &mut [T] {
     a.as_slice_mut()
         .expect("tape values are owned arrays in standard layout")
 }
@@ -294,6 +295,7 @@ fn permuted<T: Real>(a: &ArrayD<T>, perm: &[usize]) -> ArrayD<T> {
 
 /// Rows `ids` of a row-major table of `shape`, converted by `convert`.
 fn gather_rows<S: Copy, T: Real>(
+    pool: &Pool<T>,
     input: &str,
     shape: &[usize],
     src: &[S],
@@ -317,49 +319,15 @@ fn gather_rows<S: Copy, T: Real>(
     let width: usize = shape[1..].iter().product();
     let mut out_shape = shape.to_vec();
     out_shape[0] = ids.len();
-    let mut data = Vec::with_capacity(ids.len() * width);
-    for &id in ids {
-        data.extend(
-            src[id * width..(id + 1) * width]
-                .iter()
-                .map(|&x| convert(x)),
-        );
-    }
-    ArrayD::from_shape_vec(IxDyn(&out_shape), data)
-        .map_err(|e| shape_error("gather", e.to_string()))
-}
-
-/// A probability below the smallest normal float is 0: TF runs with denormals flushed to
-/// zero, and a subnormal in a GEMM (masked attention keys, where `exp` underflows) costs
-/// x86 a microcode assist per operation.
-#[inline(always)]
-fn flush<T: Real>(p: T) -> T {
-    if p < T::MIN_POSITIVE {
-        T::ZERO
-    } else {
-        p
-    }
-}
-
-/// `max`, `sum(exp(x - max))` of a row, filling `out` with `exp(x - max)`. Terms below
-/// `e^-80` (under `1e-34` of the largest, far below float32's resolution) are exactly 0, as
-/// masked attention keys are in TF (`exp(-10000)` flushed to zero), so no product with them
-/// is subnormal.
-#[inline(always)]
-fn exp_row<T: Real>(row: &[T], out: &mut [T]) -> T {
-    let max = row
-        .iter()
-        .copied()
-        .fold(row[0], |m, x| if x > m { x } else { m });
-    let cutoff = T::from_f64(-80.0);
-    let mut sum = T::ZERO;
-    for (o, &x) in out.iter_mut().zip(row) {
-        let d = x - max;
-        let e = if d < cutoff { T::ZERO } else { d.exp() };
-        *o = e;
-        sum = sum + e;
-    }
-    sum
+    pool.build("gather", &out_shape, |data| {
+        for &id in ids {
+            data.extend(
+                src[id * width..(id + 1) * width]
+                    .iter()
+                    .map(|&x| convert(x)),
+            );
+        }
+    })
 }
 
 impl<T: Real> Tape<T> {
@@ -376,7 +344,7 @@ impl<T: Real> Tape<T> {
     pub fn gather(&mut self, table: NodeId, ids: &[usize]) -> Result<NodeId, TrainError> {
         let t = self.value(table)?;
         let shape = t.shape().to_vec();
-        let out = gather_rows("gather ids", &shape, flat(t), ids, |x| x)?;
+        let out = gather_rows(&self.pool, "gather ids", &shape, flat(t), ids, |x| x)?;
         Ok(self.push_nn(
             out,
             NnOp::Gather {
@@ -412,6 +380,7 @@ impl<T: Real> Tape<T> {
             let guard = var.read();
             let src = guard.as_f32().ok_or_else(|| TrainError::unsupported(var))?;
             gather_rows(
+                &self.pool,
                 &format!("ids into {}", var.name()),
                 &shape,
                 src,
@@ -491,21 +460,24 @@ impl<T: Real> Tape<T> {
             ));
         }
         let (g, b) = (flat(self.value(gamma)?), flat(self.value(beta)?));
-        let mut out = ArrayD::zeros(vx.raw_dim());
+        let mut out = self.pool.scratch("layer_norm", vx.shape())?;
         let eps = T::from_f64(epsilon);
         let inv_d = T::ONE / T::from_f64(d as f64);
-        wide(|| {
-            for (row, o) in flat(vx)
-                .chunks_exact(d)
-                .zip(flat_mut(&mut out).chunks_exact_mut(d))
-            {
-                let (mean, rstd) = moments(row, inv_d, eps);
-                for k in 0..d {
-                    let inv = rstd * g[k];
-                    o[k] = row[k] * inv + (b[k] - mean * inv);
+        wide(
+            #[inline(always)]
+            || {
+                for (row, o) in flat(vx)
+                    .chunks_exact(d)
+                    .zip(flat_mut(&mut out).chunks_exact_mut(d))
+                {
+                    let (mean, rstd) = moments(row, inv_d, eps);
+                    for k in 0..d {
+                        let inv = rstd * g[k];
+                        o[k] = row[k] * inv + (b[k] - mean * inv);
+                    }
                 }
-            }
-        });
+            },
+        );
         debug_assert_eq!(rows * d, vx.len());
         Ok(self.push_nn(
             out,
@@ -522,16 +494,19 @@ impl<T: Real> Tape<T> {
     pub fn softmax(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
         let vx = self.value(x)?;
         let (_, d) = rows_of("softmax", "x", vx)?;
-        let mut out = ArrayD::zeros(vx.raw_dim());
-        wide(|| {
-            for (row, o) in flat(vx)
-                .chunks_exact(d)
-                .zip(flat_mut(&mut out).chunks_exact_mut(d))
-            {
-                let inv = T::ONE / exp_row(row, o);
-                o.iter_mut().for_each(|v| *v = flush(*v * inv));
-            }
-        });
+        let mut out = self.pool.scratch("softmax", vx.shape())?;
+        wide(
+            #[inline(always)]
+            || {
+                for (row, o) in flat(vx)
+                    .chunks_exact(d)
+                    .zip(flat_mut(&mut out).chunks_exact_mut(d))
+                {
+                    let inv = T::ONE / exp_row(row, o);
+                    o.iter_mut().for_each(|v| *v = flush(*v * inv));
+                }
+            },
+        );
         Ok(self.push_nn(out, NnOp::Softmax(x)))
     }
 
@@ -584,26 +559,29 @@ impl<T: Real> Tape<T> {
         let batch = vs.shape()[0];
         let per_batch = vs.len() / batch.max(1);
         let sc = T::from_f64(scale);
-        let mut out = ArrayD::zeros(vs.raw_dim());
+        let mut out = self.pool.scratch("masked_softmax", vs.shape())?;
         let (src, add) = (flat(vs), flat(va));
         let dst = flat_mut(&mut out);
         let mut z = vec![T::ZERO; to];
-        wide(|| {
-            for b in 0..batch {
-                let add_b = &add[b * to..(b + 1) * to];
-                let span = b * per_batch..(b + 1) * per_batch;
-                for (row, o) in src[span.clone()]
-                    .chunks_exact(to)
-                    .zip(dst[span].chunks_exact_mut(to))
-                {
-                    for ((z, &s), &a) in z.iter_mut().zip(row).zip(add_b) {
-                        *z = s * sc + a;
+        wide(
+            #[inline(always)]
+            || {
+                for b in 0..batch {
+                    let add_b = &add[b * to..(b + 1) * to];
+                    let span = b * per_batch..(b + 1) * per_batch;
+                    for (row, o) in src[span.clone()]
+                        .chunks_exact(to)
+                        .zip(dst[span].chunks_exact_mut(to))
+                    {
+                        for ((z, &s), &a) in z.iter_mut().zip(row).zip(add_b) {
+                            *z = s * sc + a;
+                        }
+                        let inv = T::ONE / exp_row(&z, o);
+                        o.iter_mut().for_each(|v| *v = flush(*v * inv));
                     }
-                    let inv = T::ONE / exp_row(&z, o);
-                    o.iter_mut().for_each(|v| *v = flush(*v * inv));
                 }
-            }
-        });
+            },
+        );
         Ok(self.push_nn(
             out,
             NnOp::MaskedSoftmax {
@@ -664,15 +642,21 @@ impl<T: Real> Tape<T> {
             ));
         }
         let k = gelu_consts::<T>();
-        let mut out = vx.clone();
+        let mut out = self.pool.scratch("bias_gelu", vx.shape())?;
         let b = flat(vb);
-        wide(|| {
-            for row in flat_mut(&mut out).chunks_exact_mut(d) {
-                for (v, &bk) in row.iter_mut().zip(b) {
-                    *v = gelu(*v + bk, k);
+        wide(
+            #[inline(always)]
+            || {
+                let rows = flat(vx)
+                    .chunks_exact(d)
+                    .zip(flat_mut(&mut out).chunks_exact_mut(d));
+                for (row, o) in rows {
+                    for ((o, &v), &bk) in o.iter_mut().zip(row).zip(b) {
+                        *o = gelu(v + bk, k);
+                    }
                 }
-            }
-        });
+            },
+        );
         Ok(self.push_nn(out, NnOp::BiasGelu { x, bias }))
     }
 
@@ -743,7 +727,7 @@ impl<T: Real> Tape<T> {
         let mut shape = va.shape().to_vec();
         shape[n - 2] = m;
         shape[n - 1] = nn;
-        let mut out = ArrayD::zeros(IxDyn(&shape));
+        let mut out = self.pool.scratch("batch_matmul", &shape)?;
         bmm(va, transpose_a, vb, transpose_b, T::ZERO, &mut out);
         Ok(self.push_nn(
             out,
@@ -783,12 +767,11 @@ impl<T: Real> Tape<T> {
         }
         let (n, out_width) = (vx.shape()[0], vk.shape()[1]);
         let b = flat(vb);
-        let mut data = Vec::with_capacity(n * out_width);
-        for _ in 0..n {
-            data.extend_from_slice(b);
-        }
-        let mut out = ArrayD::from_shape_vec(IxDyn(&[n, out_width]), data)
-            .map_err(|e| shape_error("linear", e.to_string()))?;
+        let mut out = self.pool.build("linear", &[n, out_width], |data| {
+            for _ in 0..n {
+                data.extend_from_slice(b);
+            }
+        })?;
         bmm(vx, false, vk, false, T::ONE, &mut out);
         Ok(self.push_nn(out, NnOp::Linear { x, kernel, bias }))
     }
@@ -911,11 +894,8 @@ impl<T: Real> Tape<T> {
 /// Mean and `rsqrt(var + eps)` of a row (biased variance, from the centred values).
 #[inline(always)]
 fn moments<T: Real>(row: &[T], inv_d: T, eps: T) -> (T, T) {
-    let mean = row.iter().fold(T::ZERO, |s, &v| s + v) * inv_d;
-    let var = row.iter().fold(T::ZERO, |s, &v| {
-        let c = v - mean;
-        s + c * c
-    }) * inv_d;
+    let mean = super::simd::sum(row) * inv_d;
+    let var = super::simd::centered_sq_sum(row, mean) * inv_d;
     (mean, T::ONE / (var + eps).sqrt())
 }
 

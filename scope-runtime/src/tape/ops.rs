@@ -3,7 +3,7 @@
 //! Each op returns the new node, or a [`TrainError`] naming the op and the offending shapes;
 //! no op panics on bad input.
 
-use ndarray::{concatenate, Array2, ArrayD, ArrayView2, Axis, Ix2, Slice, Zip};
+use ndarray::{concatenate, ArrayD, ArrayView2, Axis, Ix2, Slice, Zip};
 
 use super::broadcast::broadcast_shape;
 use super::scalar::Real;
@@ -49,20 +49,56 @@ fn check_size(op: &'static str, shape: &[usize]) -> Result<(), TrainError> {
     }
 }
 
-/// A zeroed buffer of every element of `shape` (already checked by [`check_size`]), or
-/// [`TrainError::Shape`] if the allocator cannot provide it.
-fn try_zeros<T: Real>(op: &'static str, shape: &[usize]) -> Result<Vec<T>, TrainError> {
-    let n: usize = shape.iter().product();
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| TrainError::Shape {
-        op,
-        detail: format!(
-            "the result of shape {} ({n} elements) cannot be allocated",
-            format_shape(shape)
-        ),
-    })?;
-    v.resize(n, T::ZERO);
-    Ok(v)
+/// `f(a, b)` elementwise when both operands are contiguous and one of them is the other
+/// repeated (equal shapes, or a bias `[.., d]` over rows): plain slice loops, vectorized.
+/// `None` for any other broadcast, which [`Tape::binary`] leaves to `ndarray`.
+fn contiguous_binary<T: Real>(
+    pool: &super::pool::Pool<T>,
+    op: &'static str,
+    va: &ArrayD<T>,
+    vb: &ArrayD<T>,
+    shape: &[usize],
+    f: &impl Fn(T, T) -> T,
+) -> Result<Option<ArrayD<T>>, TrainError> {
+    let (Some(a), Some(b)) = (va.as_slice(), vb.as_slice()) else {
+        return Ok(None);
+    };
+    let n = shape.iter().product::<usize>();
+    // The operand as long as the result, and whether the other one is a suffix of it.
+    let suffix = |short: &ArrayD<T>| {
+        let s = short.shape();
+        let skip = s.iter().take_while(|&&d| d == 1).count();
+        shape.ends_with(&s[skip..])
+    };
+    let (long_is_a, short) = if va.len() == n && suffix(vb) {
+        (true, b)
+    } else if vb.len() == n && suffix(va) {
+        (false, a)
+    } else {
+        return Ok(None);
+    };
+    let long = if long_is_a { a } else { b };
+    if short.is_empty() {
+        return Ok(None);
+    }
+    let mut out = pool.scratch(op, shape)?;
+    let dst = out
+        .as_slice_mut()
+        .expect("a fresh array is in standard layout");
+    super::simd::wide(
+        #[inline(always)]
+        || {
+            for (o, l) in dst
+                .chunks_exact_mut(short.len())
+                .zip(long.chunks_exact(short.len()))
+            {
+                for ((o, &x), &y) in o.iter_mut().zip(l).zip(short) {
+                    *o = if long_is_a { f(x, y) } else { f(y, x) };
+                }
+            }
+        },
+    );
+    Ok(Some(out))
 }
 
 fn check_axes(op: &'static str, axes: &[usize], rank: usize) -> Result<(), TrainError> {
@@ -126,6 +162,9 @@ impl<T: Real> Tape<T> {
         // The result can be far larger than either operand (`[n, 1] + [1, n]`): its size is
         // checked and its buffer reserved fallibly, so an impossible one is an error.
         check_size(op, &shape)?;
+        if let Some(out) = contiguous_binary(&self.pool, op, va, vb, &shape, &f)? {
+            return Ok(self.push(out, record));
+        }
         let out = {
             let ba = va
                 .broadcast(shape.as_slice())
@@ -133,9 +172,7 @@ impl<T: Real> Tape<T> {
             let bb = vb
                 .broadcast(shape.as_slice())
                 .ok_or_else(|| unreachable_broadcast(op))?;
-            let data = try_zeros(op, &shape)?;
-            let mut out =
-                ArrayD::from_shape_vec(shape, data).map_err(|_| unreachable_broadcast(op))?;
+            let mut out = self.pool.zeros(op, &shape)?;
             Zip::from(&mut out)
                 .and(&ba)
                 .and(&bb)
@@ -167,13 +204,16 @@ impl<T: Real> Tape<T> {
         // `[m, 0] · [0, n]` is `m * n` zeros: the result is reserved fallibly.
         let out_shape = [ma.nrows(), mb.ncols()];
         check_size("matmul", &out_shape)?;
-        let data = try_zeros("matmul", &out_shape)?;
-        let mut out = Array2::from_shape_vec(out_shape, data).map_err(|e| TrainError::Shape {
-            op: "matmul",
-            detail: e.to_string(),
-        })?;
-        mat_mul(T::ONE, &ma, &mb, T::ZERO, &mut out.view_mut());
-        Ok(self.push(out.into_dyn(), Op::MatMul(a, b)))
+        let mut out = self.pool.scratch("matmul", &out_shape)?;
+        let mut out2 =
+            out.view_mut()
+                .into_dimensionality::<Ix2>()
+                .map_err(|e| TrainError::Shape {
+                    op: "matmul",
+                    detail: e.to_string(),
+                })?;
+        mat_mul(T::ONE, &ma, &mb, T::ZERO, &mut out2);
+        Ok(self.push(out, Op::MatMul(a, b)))
     }
 
     /// `a + b` with numpy broadcasting (a bias `[n]` adds to every row of `[m, n]`).
@@ -359,11 +399,7 @@ impl<T: Real> Tape<T> {
                 ),
             });
         }
-        let data: Vec<T> = v.iter().copied().collect();
-        let out = ArrayD::from_shape_vec(shape, data).map_err(|e| TrainError::Shape {
-            op: "reshape",
-            detail: e.to_string(),
-        })?;
+        let out = self.pool.copy("reshape", v, shape)?;
         Ok(self.push(out, Op::Reshape(input)))
     }
 

@@ -1,0 +1,347 @@
+//! Multi-head attention on the `[batch * seq, hidden]` layout dense layers produce, without
+//! TF's reshape and transpose of every head.
+//!
+//! BERT's `attention_layer` reshapes the query, key and value to `[batch, seq, heads, d]`,
+//! transposes them to `[batch, heads, seq, d]`, multiplies, and transposes and reshapes the
+//! context back: four copies forward and four backward per layer. Here head `h` of batch `b`
+//! is read in place as the `[seq, d]` block at rows `b * seq..`, columns `h * d..` (row stride
+//! `hidden`), which the GEMM takes as it is. Two ops, each with its backward:
+//!
+//! - [`Tape::attention_probs`]: `softmax(q_bh · k_bhᵀ * scale + adder_b)`, `[batch, heads,
+//!   seq, seq]` (the node TF calls `attention_probs`);
+//! - [`Tape::attention_context`]: `probs_bh · v_bh`, written back as `[batch * seq, hidden]`.
+
+use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, ShapeBuilder};
+
+use super::grad::accumulate;
+use super::nn_ops::{flat, flat_mut, shape_error};
+use super::scalar::Real;
+use super::simd::{self, wide};
+use super::{Node, NodeId, Op, Tape};
+use crate::linalg::mat_mul;
+use crate::tensor::format_shape;
+use crate::train_error::TrainError;
+
+/// The recorded form of the two ops (one variant of [`Op`]).
+#[derive(Clone, Debug)]
+pub(crate) enum AttentionOp {
+    Probs {
+        q: NodeId,
+        k: NodeId,
+        adder: NodeId,
+        heads: usize,
+        scale: f64,
+    },
+    Context {
+        probs: NodeId,
+        v: NodeId,
+    },
+}
+
+impl AttentionOp {
+    /// Calls `f` on every input node.
+    pub(crate) fn for_each_input(&self, f: &mut dyn FnMut(NodeId)) {
+        match self {
+            AttentionOp::Probs { q, k, adder, .. } => {
+                f(*q);
+                f(*k);
+                f(*adder);
+            }
+            AttentionOp::Context { probs, v } => {
+                f(*probs);
+                f(*v);
+            }
+        }
+    }
+}
+
+/// The sizes of one attention op.
+#[derive(Clone, Copy)]
+struct Dims {
+    batch: usize,
+    heads: usize,
+    seq: usize,
+    /// Width of a head.
+    d: usize,
+}
+
+impl Dims {
+    fn hidden(&self) -> usize {
+        self.heads * self.d
+    }
+
+    /// Head `h` of batch `b` in a `[batch * seq, hidden]` buffer: `[seq, d]`, row stride
+    /// `hidden`.
+    fn head<'a, T>(&self, buf: &'a [T], b: usize, h: usize) -> ArrayView2<'a, T> {
+        let start = b * self.seq * self.hidden() + h * self.d;
+        ArrayView2::from_shape(
+            (self.seq, self.d).strides((self.hidden(), 1)),
+            &buf[start..],
+        )
+        .expect("a head lies inside its [batch * seq, hidden] buffer")
+    }
+
+    fn head_mut<'a, T>(&self, buf: &'a mut [T], b: usize, h: usize) -> ArrayViewMut2<'a, T> {
+        let start = b * self.seq * self.hidden() + h * self.d;
+        ArrayViewMut2::from_shape(
+            (self.seq, self.d).strides((self.hidden(), 1)),
+            &mut buf[start..],
+        )
+        .expect("a head lies inside its [batch * seq, hidden] buffer")
+    }
+
+    /// The `[seq, seq]` block of head `h` of batch `b` in a `[batch, heads, seq, seq]` buffer.
+    fn block<'a, T>(&self, buf: &'a [T], b: usize, h: usize) -> ArrayView2<'a, T> {
+        let n = self.seq * self.seq;
+        let start = (b * self.heads + h) * n;
+        ArrayView2::from_shape((self.seq, self.seq), &buf[start..start + n])
+            .expect("a block lies inside its buffer")
+    }
+
+    fn block_mut<'a, T>(&self, buf: &'a mut [T], b: usize, h: usize) -> ArrayViewMut2<'a, T> {
+        let n = self.seq * self.seq;
+        let start = (b * self.heads + h) * n;
+        ArrayViewMut2::from_shape((self.seq, self.seq), &mut buf[start..start + n])
+            .expect("a block lies inside its buffer")
+    }
+}
+
+impl<T: Real> Tape<T> {
+    /// BERT's attention probabilities straight from the projections: for `q` and `k`
+    /// `[batch * seq, hidden]` split into `heads` heads of `hidden / heads` columns and the
+    /// additive mask `adder` `[batch, seq]` ([`Tape::attention_mask_adder`]), the
+    /// `[batch, heads, seq, seq]` node `softmax(q_h · k_hᵀ * scale + adder)`, softmax over
+    /// the last axis. The same values as reshaping, transposing, [`Tape::batch_matmul`] and
+    /// [`Tape::masked_softmax`], without the copies.
+    ///
+    /// Fails with [`TrainError::Config`] if `heads` does not divide `hidden`, and with
+    /// [`TrainError::Shape`] if the shapes do not fit each other.
+    pub fn attention_probs(
+        &mut self,
+        q: NodeId,
+        k: NodeId,
+        adder: NodeId,
+        heads: usize,
+        scale: f64,
+    ) -> Result<NodeId, TrainError> {
+        let (vq, vk, va) = (self.value(q)?, self.value(k)?, self.value(adder)?);
+        let hidden = vq.shape().get(1).copied().unwrap_or(0);
+        if heads == 0 || hidden % heads != 0 {
+            return Err(TrainError::Config {
+                detail: format!(
+                    "the hidden size ({hidden}) is not a multiple of the number of attention \
+                     heads ({heads})"
+                ),
+            });
+        }
+        let fits = vq.ndim() == 2
+            && vk.shape() == vq.shape()
+            && va.ndim() == 2
+            && va.shape()[0] * va.shape()[1] == vq.shape()[0];
+        if !fits {
+            return Err(shape_error(
+                "attention_probs",
+                format!(
+                    "needs q and k [batch * seq, hidden] and the mask adder [batch, seq]; got q \
+                     {}, k {} and adder {}",
+                    format_shape(vq.shape()),
+                    format_shape(vk.shape()),
+                    format_shape(va.shape())
+                ),
+            ));
+        }
+        let dims = Dims {
+            batch: va.shape()[0],
+            heads,
+            seq: va.shape()[1],
+            d: hidden / heads,
+        };
+        let shape = [dims.batch, heads, dims.seq, dims.seq];
+        let mut out = self.pool.scratch("attention_probs", &shape)?;
+        let (sq, sk, add) = (flat(vq), flat(vk), flat(va));
+        let sc = T::from_f64(scale);
+        let seq = dims.seq;
+        wide(
+            #[inline(always)]
+            || {
+                for b in 0..dims.batch {
+                    let add_b = &add[b * seq..(b + 1) * seq];
+                    for h in 0..heads {
+                        let mut block = dims.block_mut(flat_mut(&mut out), b, h);
+                        let (qh, kh) = (dims.head(sq, b, h), dims.head(sk, b, h));
+                        mat_mul(T::ONE, &qh, &kh.t(), T::ZERO, &mut block);
+                        let rows = block
+                            .as_slice_mut()
+                            .expect("a block is contiguous")
+                            .chunks_exact_mut(seq);
+                        for row in rows {
+                            for (z, &a) in row.iter_mut().zip(add_b) {
+                                *z = *z * sc + a;
+                            }
+                            simd::softmax_in_place(row);
+                        }
+                    }
+                }
+            },
+        );
+        Ok(self.push(
+            out,
+            Op::Attention(AttentionOp::Probs {
+                q,
+                k,
+                adder,
+                heads,
+                scale,
+            }),
+        ))
+    }
+
+    /// The attention context: for `probs` `[batch, heads, seq, seq]`
+    /// ([`Tape::attention_probs`]) and `v` `[batch * seq, hidden]`, the `[batch * seq,
+    /// hidden]` node whose head `h` is `probs_h · v_h` (BERT's context layer after its
+    /// transpose and reshape back).
+    ///
+    /// Fails with [`TrainError::Shape`] if the shapes do not fit each other.
+    pub fn attention_context(&mut self, probs: NodeId, v: NodeId) -> Result<NodeId, TrainError> {
+        let (vp, vv) = (self.value(probs)?, self.value(v)?);
+        let fits = vp.ndim() == 4
+            && vp.shape()[2] == vp.shape()[3]
+            && vp.shape()[1] > 0
+            && vv.ndim() == 2
+            && vv.shape()[0] == vp.shape()[0] * vp.shape()[2]
+            && vv.shape()[1] % vp.shape()[1] == 0;
+        if !fits {
+            return Err(shape_error(
+                "attention_context",
+                format!(
+                    "needs probs [batch, heads, seq, seq] and v [batch * seq, heads * d]; got \
+                     probs {} and v {}",
+                    format_shape(vp.shape()),
+                    format_shape(vv.shape())
+                ),
+            ));
+        }
+        let dims = Dims {
+            batch: vp.shape()[0],
+            heads: vp.shape()[1],
+            seq: vp.shape()[2],
+            d: vv.shape()[1] / vp.shape()[1],
+        };
+        let mut out = self.pool.scratch("attention_context", vv.shape())?;
+        let (sp, sv) = (flat(vp), flat(vv));
+        for b in 0..dims.batch {
+            for h in 0..dims.heads {
+                let mut oh = dims.head_mut(flat_mut(&mut out), b, h);
+                mat_mul(
+                    T::ONE,
+                    &dims.block(sp, b, h),
+                    &dims.head(sv, b, h),
+                    T::ZERO,
+                    &mut oh,
+                );
+            }
+        }
+        Ok(self.push(out, Op::Attention(AttentionOp::Context { probs, v })))
+    }
+}
+
+/// The backward half of [`AttentionOp`]: sends `g`, the gradient of the node whose value is
+/// `out`, to its inputs. Inlined into its caller's [`wide`] dispatch.
+#[inline(always)]
+pub(crate) fn propagate<T: Real>(
+    nodes: &[Node<T>],
+    op: &AttentionOp,
+    out: &ArrayD<T>,
+    g: &ArrayD<T>,
+    lower: &mut [Option<ArrayD<T>>],
+) {
+    let val = |id: NodeId| &nodes[id.0].value;
+    match op {
+        AttentionOp::Context { probs, v } => {
+            let (vp, vv) = (val(*probs), val(*v));
+            let dims = Dims {
+                batch: vp.shape()[0],
+                heads: vp.shape()[1],
+                seq: vp.shape()[2],
+                d: vv.shape()[1] / vp.shape()[1],
+            };
+            let mut dp = ArrayD::zeros(vp.raw_dim());
+            let mut dv = ArrayD::zeros(vv.raw_dim());
+            let (sp, sv, sg) = (flat(vp), flat(vv), flat(g));
+            for b in 0..dims.batch {
+                for h in 0..dims.heads {
+                    let gh = dims.head(sg, b, h);
+                    // d probs = g · vᵀ; d v = probsᵀ · g.
+                    let mut dph = dims.block_mut(flat_mut(&mut dp), b, h);
+                    mat_mul(T::ONE, &gh, &dims.head(sv, b, h).t(), T::ZERO, &mut dph);
+                    let mut dvh = dims.head_mut(flat_mut(&mut dv), b, h);
+                    mat_mul(T::ONE, &dims.block(sp, b, h).t(), &gh, T::ZERO, &mut dvh);
+                }
+            }
+            accumulate(&mut lower[probs.0], dp);
+            accumulate(&mut lower[v.0], dv);
+        }
+        AttentionOp::Probs {
+            q,
+            k,
+            adder,
+            heads,
+            scale,
+        } => {
+            let (vq, vk) = (val(*q), val(*k));
+            let dims = Dims {
+                batch: out.shape()[0],
+                heads: *heads,
+                seq: out.shape()[2],
+                d: vq.shape()[1] / heads,
+            };
+            let seq = dims.seq;
+            // dz = softmax's backward, row by row; d adder[b] sums dz over heads and rows;
+            // d scores = dz * scale.
+            let mut ds = ArrayD::zeros(out.raw_dim());
+            let mut dadd = ArrayD::zeros(val(*adder).raw_dim());
+            let sc = T::from_f64(*scale);
+            {
+                let (y, gy) = (flat(out), flat(g));
+                let (dst, acc) = (flat_mut(&mut ds), flat_mut(&mut dadd));
+                let per_batch = dims.heads * seq * seq;
+                for b in 0..dims.batch {
+                    let acc_b = &mut acc[b * seq..(b + 1) * seq];
+                    let span = b * per_batch..(b + 1) * per_batch;
+                    let rows = y[span.clone()]
+                        .chunks_exact(seq)
+                        .zip(gy[span.clone()].chunks_exact(seq))
+                        .zip(dst[span].chunks_exact_mut(seq));
+                    for ((yr, gr), o) in rows {
+                        let dot = simd::dot(yr, gr);
+                        for k in 0..seq {
+                            let dz = yr[k] * (gr[k] - dot);
+                            acc_b[k] = acc_b[k] + dz;
+                            o[k] = dz * sc;
+                        }
+                    }
+                }
+            }
+            // d q = d scores · k; d k = d scoresᵀ · q.
+            let mut dq = ArrayD::zeros(vq.raw_dim());
+            let mut dk = ArrayD::zeros(vk.raw_dim());
+            let (sq, sk, sds) = (flat(vq), flat(vk), flat(&ds));
+            for b in 0..dims.batch {
+                for h in 0..dims.heads {
+                    let dsh = dims.block(sds, b, h);
+                    let mut dqh = dims.head_mut(flat_mut(&mut dq), b, h);
+                    mat_mul(T::ONE, &dsh, &dims.head(sk, b, h), T::ZERO, &mut dqh);
+                    let mut dkh = dims.head_mut(flat_mut(&mut dk), b, h);
+                    mat_mul(T::ONE, &dsh.t(), &dims.head(sq, b, h), T::ZERO, &mut dkh);
+                }
+            }
+            accumulate(&mut lower[q.0], dq);
+            accumulate(&mut lower[k.0], dk);
+            accumulate(&mut lower[adder.0], dadd);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "attention_tests.rs"]
+mod tests;
