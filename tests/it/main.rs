@@ -22,6 +22,7 @@ mod seed_rnn_alloc;
 mod tf_bert_fixture;
 mod tf_checkpoint;
 mod tf_rnn_fixture;
+mod train_alloc;
 
 /// Prints `<suite>: N checks passed, M failed` straight to stdout (past libtest's capture:
 /// this line is the suite's report, read by people and CI alike) and fails on any failure.

@@ -6,7 +6,7 @@ use super::{check_gradients, check_slot, check_var_list, update_with_slots, Opti
 use crate::dtype::DType;
 use crate::init::Initializer;
 use crate::registry::{Registry, VarSpec};
-use crate::tape::Gradients;
+use crate::tape::{wide, Gradients};
 use crate::tensor::Tensor;
 use crate::train_error::TrainError;
 use crate::variable::Variable;
@@ -343,7 +343,11 @@ impl Optimizer for AdamWeightDecay {
         };
         let decay = &self.decay;
         update_with_slots(&self.vars, &self.m, &self.v, grads, |k, p, m, v, g| {
-            kernel(decay[k]).run(p, m, v, g)
+            let kernel = kernel(decay[k]);
+            wide(
+                #[inline(always)]
+                || kernel.run(p, m, v, g),
+            )
         })?;
         self.global_step.assign(Tensor::from(step + 1))?;
         self.last_norm = Some(norm);
@@ -364,7 +368,9 @@ struct Kernel {
 }
 
 impl Kernel {
-    #[inline]
+    /// Inlined into its caller's [`wide`] dispatch, so the loop is compiled for each vector
+    /// width (square root and division are exact, so every width gives the same bits).
+    #[inline(always)]
     fn run(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
         let Kernel {
             scale,

@@ -13,7 +13,7 @@ pub use adam::{Adam, AdamConfig};
 pub use adam_weight_decay::{AdamWeightDecay, AdamWeightDecayConfig};
 pub use sgd::Sgd;
 
-use crate::tape::{Gradients, NodeId, Tape};
+use crate::tape::{GradView, Gradients, NodeId, Tape};
 use crate::train_error::TrainError;
 use crate::variable::Variable;
 
@@ -43,7 +43,7 @@ pub trait Optimizer {
                 value: f64::from(value),
             });
         }
-        let grads = tape.backward(loss)?.into_gradients();
+        let grads = tape.gradients(loss)?;
         self.apply(&grads)?;
         Ok(value)
     }
@@ -102,15 +102,31 @@ pub(crate) fn check_gradient(
 }
 
 /// Checks every gradient of `vars` in `grads` before anything is written (see
-/// [`check_gradient`]).
+/// [`check_gradient`]), without making a gather's rows dense.
 pub(crate) fn check_gradients(
     vars: &[Variable],
     grads: &Gradients<f32>,
     check_finite: bool,
 ) -> Result<(), TrainError> {
     for var in vars {
-        if let Some(g) = grads.get(var) {
-            check_gradient(var, g, check_finite)?;
+        let Some(shape) = grads.shape_of(var) else {
+            continue;
+        };
+        if shape != var.shape() {
+            return Err(TrainError::GradientShape {
+                name: var.name().to_owned(),
+                expected: var.shape().to_vec(),
+                got: shape.to_vec(),
+            });
+        }
+        if check_finite {
+            if let Some((index, value)) = grads.first_non_finite(var) {
+                return Err(TrainError::NonFiniteGradient {
+                    name: var.name().to_owned(),
+                    value: f64::from(value),
+                    index,
+                });
+            }
         }
     }
     Ok(())
@@ -136,6 +152,10 @@ pub(crate) fn check_slot(slot: &Variable, var: &Variable) -> Result<(), TrainErr
 
 /// Calls `update(k, param, m, v, grad)` with the flat buffers of every variable `k` of
 /// `vars` that has a gradient, and of its two slots, each write-locked.
+///
+/// A gather's gradient (rows, [`Gradients::view`]) is passed row by row, and the rows it
+/// did not touch in runs with a zero gradient: an element-wise update then gives exactly what
+/// it gives on the dense gradient, without a table of zeros.
 pub(crate) fn update_with_slots(
     vars: &[Variable],
     m: &[Variable],
@@ -144,23 +164,42 @@ pub(crate) fn update_with_slots(
     mut update: impl FnMut(usize, &mut [f32], &mut [f32], &mut [f32], &[f32]),
 ) -> Result<(), TrainError> {
     for (k, ((var, m), v)) in vars.iter().zip(m).zip(v).enumerate() {
-        let Some(grad) = grads.get(var) else { continue };
+        let Some(grad) = grads.view(var) else {
+            continue;
+        };
         let (mut pg, mut mg, mut vg) = (var.write(), m.write(), v.write());
         let p = pg
             .as_f32_mut()
             .ok_or_else(|| TrainError::unsupported(var))?;
         let ms = mg.as_f32_mut().ok_or_else(|| TrainError::unsupported(m))?;
         let vs = vg.as_f32_mut().ok_or_else(|| TrainError::unsupported(v))?;
-        match grad.as_slice() {
-            Some(g) => update(k, p, ms, vs, g),
-            None => {
-                let g: Vec<f32> = grad.iter().copied().collect();
-                update(k, p, ms, vs, &g);
+        match grad {
+            GradView::Dense(g) => update(k, p, ms, vs, &g),
+            GradView::Rows { width, ids, values } => {
+                let mut rows = ids.iter().zip(values.chunks_exact(width.max(1))).peekable();
+                let mut next = 0;
+                while next < p.len() {
+                    let (end, g): (usize, &[f32]) = match rows.peek() {
+                        Some(&(&id, g)) if id * width == next => {
+                            rows.next();
+                            (next + width, g)
+                        }
+                        Some(&(&id, _)) => ((id * width).min(next + ZEROS.len()), &ZEROS),
+                        None => (p.len().min(next + ZEROS.len()), &ZEROS),
+                    };
+                    let r = next..end;
+                    let g = &g[..end - next];
+                    update(k, &mut p[r.clone()], &mut ms[r.clone()], &mut vs[r], g);
+                    next = end;
+                }
             }
         }
     }
     Ok(())
 }
+
+/// The gradient of the rows a gather did not touch, a run at a time.
+static ZEROS: [f32; 4096] = [0.0; 4096];
 
 #[cfg(test)]
 mod tests;

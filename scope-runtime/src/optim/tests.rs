@@ -248,3 +248,67 @@ fn refuses_a_shared_slot_of_another_shape() {
     let err = Adam::new(&reg, 0.1, &[w]).unwrap_err();
     assert!(err.to_string().contains("m/w/Adam"), "{err}");
 }
+
+/// A gather-only table's gradient reaches optimizers as its rows ([`crate::tape::Tape::gradients`]);
+/// every row, gathered or not, must then change exactly as under the dense gradient (Adam's
+/// and AdamWeightDecay's math is dense: untouched rows still decay their slots and move).
+fn rows_update_like_dense<O: Optimizer>(make: impl Fn(&Registry, &[Variable]) -> O) {
+    // 1100 x 4 floats: longer than the optimizers' run of zeros, so runs are split.
+    let build = |reg: &Registry| {
+        let spec = |shape: &[usize]| {
+            VarSpec::new()
+                .shape(shape)
+                .initializer(Initializer::random_normal(0.0, 1.0))
+        };
+        vec![
+            reg.get_variable("word_embeddings", spec(&[1100, 4]))
+                .unwrap(),
+            reg.get_variable("dense/kernel", spec(&[4, 2])).unwrap(),
+        ]
+    };
+    let (reg_rows, reg_dense) = (Registry::with_seed(3), Registry::with_seed(3));
+    let (vars_rows, vars_dense) = (build(&reg_rows), build(&reg_dense));
+    let mut opt_rows = make(&reg_rows, &vars_rows);
+    let mut opt_dense = make(&reg_dense, &vars_dense);
+    let loss = |tape: &mut crate::tape::Tape<f32>, vars: &[Variable], ids: &[usize]| {
+        tape.clear();
+        let x = tape.gather_variable(&vars[0], ids).unwrap();
+        let k = tape.variable(&vars[1]).unwrap();
+        let y = tape.matmul(x, k).unwrap();
+        let y = tape.tanh(y).unwrap();
+        tape.sum_all(y).unwrap()
+    };
+    let mut tape = crate::tape::Tape::<f32>::new();
+    for ids in [&[3usize, 1050, 3, 7][..], &[0, 1099], &[512, 513, 1024]] {
+        let l = loss(&mut tape, &vars_rows, ids);
+        let rows = tape.gradients(l).unwrap();
+        assert!(matches!(
+            rows.view(&vars_rows[0]),
+            Some(crate::tape::GradView::Rows { .. })
+        ));
+        opt_rows.apply(&rows).unwrap();
+        let l = loss(&mut tape, &vars_dense, ids);
+        let dense = tape.backward(l).unwrap().into_gradients();
+        assert!(matches!(
+            dense.view(&vars_dense[0]),
+            Some(crate::tape::GradView::Dense(_))
+        ));
+        opt_dense.apply(&dense).unwrap();
+        let all = |reg: &Registry| -> Vec<(String, Vec<f32>)> {
+            reg.global_variables()
+                .iter()
+                .filter_map(|v| Some((v.name().to_owned(), v.read().as_f32()?.to_vec())))
+                .collect()
+        };
+        assert_eq!(all(&reg_rows), all(&reg_dense), "after ids {ids:?}");
+    }
+}
+
+#[test]
+fn rows_of_a_gathered_table_update_exactly_as_its_dense_gradient() {
+    rows_update_like_dense(|reg, vars| Adam::new(reg, 0.01, vars).unwrap());
+    rows_update_like_dense(|reg, vars| {
+        let config = super::AdamWeightDecayConfig::bert(1e-3, 10, 2);
+        super::AdamWeightDecay::new(reg, config, vars).unwrap()
+    });
+}

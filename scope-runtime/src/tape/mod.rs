@@ -47,8 +47,10 @@ use std::collections::HashMap;
 
 use ndarray::ArrayD;
 
+pub(crate) use gradients::GradView;
 pub use gradients::Gradients;
 pub use scalar::Real;
+pub(crate) use simd::wide;
 
 use crate::train_error::TrainError;
 use crate::variable::Variable;
@@ -154,6 +156,8 @@ pub struct Tape<T: Real = f32> {
     vars: Vec<(Variable, NodeId)>,
     /// The large node values of the step before the last `clear`, for ops to reuse.
     pool: pool::Pool<T>,
+    /// The large gradient buffers of the last [`Tape::gradients`], for the next one.
+    grad_pool: pool::Pool<T>,
 }
 
 impl<T: Real> Default for Tape<T> {
@@ -163,6 +167,7 @@ impl<T: Real> Default for Tape<T> {
             var_nodes: HashMap::new(),
             vars: Vec::new(),
             pool: pool::Pool::default(),
+            grad_pool: pool::Pool::default(),
         }
     }
 }

@@ -916,8 +916,13 @@ pub(crate) fn propagate<T: Real>(
     out: &ArrayD<T>,
     g: &ArrayD<T>,
     lower: &mut [Option<ArrayD<T>>],
+    pool: &Pool<T>,
 ) {
     let val = |id: NodeId| &nodes[id.0].value;
+    let (zeros, scratch) = (
+        |shape: &[usize]| super::grad::zeros(pool, shape),
+        |shape: &[usize]| super::grad::scratch(pool, shape),
+    );
     match op {
         NnOp::Gather {
             table,
@@ -947,7 +952,7 @@ pub(crate) fn propagate<T: Real>(
             let gm = flat(val(*gamma));
             let eps = T::from_f64(*epsilon);
             let inv_d = T::ONE / T::from_f64(d as f64);
-            let mut dx = ArrayD::zeros(vx.raw_dim());
+            let mut dx = scratch(vx.shape());
             let mut dgamma = vec![T::ZERO; d];
             let mut dbeta = vec![T::ZERO; d];
             let mut xhat = vec![T::ZERO; d];
@@ -957,18 +962,27 @@ pub(crate) fn propagate<T: Real>(
                 .zip(flat_mut(&mut dx).chunks_exact_mut(d))
             {
                 let (mean, rstd) = moments(row, inv_d, eps);
+                // Element-wise first (vectorized), then the two row sums in order.
+                for ((((xh, &x), &gk), dgk), dbk) in xhat
+                    .iter_mut()
+                    .zip(row)
+                    .zip(gr)
+                    .zip(&mut dgamma)
+                    .zip(&mut dbeta)
+                {
+                    *xh = (x - mean) * rstd;
+                    *dgk = *dgk + gk * *xh;
+                    *dbk = *dbk + gk;
+                }
                 let (mut s1, mut s2) = (T::ZERO, T::ZERO);
-                for k in 0..d {
-                    xhat[k] = (row[k] - mean) * rstd;
-                    let dxh = gr[k] * gm[k];
+                for ((&gk, &gmk), &xh) in gr.iter().zip(gm).zip(&xhat) {
+                    let dxh = gk * gmk;
                     s1 = s1 + dxh;
-                    s2 = s2 + dxh * xhat[k];
-                    dgamma[k] = dgamma[k] + gr[k] * xhat[k];
-                    dbeta[k] = dbeta[k] + gr[k];
+                    s2 = s2 + dxh * xh;
                 }
                 let (m1, m2) = (s1 * inv_d, s2 * inv_d);
-                for k in 0..d {
-                    dxr[k] = rstd * (gr[k] * gm[k] - m1 - xhat[k] * m2);
+                for (((o, &gk), &gmk), &xh) in dxr.iter_mut().zip(gr).zip(gm).zip(&xhat) {
+                    *o = rstd * (gk * gmk - m1 - xh * m2);
                 }
             }
             accumulate(&mut lower[x.0], dx);
@@ -978,13 +992,13 @@ pub(crate) fn propagate<T: Real>(
         }
         NnOp::Softmax(x) => {
             let d = *out.shape().last().expect("checked in forward");
-            let mut dx = ArrayD::zeros(out.raw_dim());
+            let mut dx = scratch(out.shape());
             softmax_backward(flat(out), flat(g), flat_mut(&mut dx), d, T::ONE);
             accumulate(&mut lower[x.0], dx);
         }
         NnOp::LogSoftmax(x) => {
             let d = *out.shape().last().expect("checked in forward");
-            let mut dx = ArrayD::zeros(out.raw_dim());
+            let mut dx = scratch(out.shape());
             for ((y, gr), o) in flat(out)
                 .chunks_exact(d)
                 .zip(flat(g).chunks_exact(d))
@@ -1004,11 +1018,11 @@ pub(crate) fn propagate<T: Real>(
         } => {
             let to = *out.shape().last().expect("checked in forward");
             let batch = out.shape()[0];
-            let mut dz = ArrayD::zeros(out.raw_dim());
+            let mut dz = scratch(out.shape());
             softmax_backward(flat(out), flat(g), flat_mut(&mut dz), to, T::ONE);
             // d adder[b, t] = sum over the middle axes of dz.
             let per_batch = dz.len() / batch.max(1);
-            let mut dadd = ArrayD::zeros(IxDyn(&[batch, to]));
+            let mut dadd = zeros(&[batch, to]);
             {
                 let (src, dst) = (flat(&dz), flat_mut(&mut dadd));
                 for b in 0..batch {
@@ -1037,17 +1051,19 @@ pub(crate) fn propagate<T: Real>(
             let b = flat(val(*bias));
             let d = b.len();
             let k = gelu_consts::<T>();
-            let mut dx = ArrayD::zeros(vx.raw_dim());
+            let mut dx = scratch(vx.shape());
             let mut db = vec![T::ZERO; d];
             for ((row, gr), o) in flat(vx)
                 .chunks_exact(d)
                 .zip(flat(g).chunks_exact(d))
                 .zip(flat_mut(&mut dx).chunks_exact_mut(d))
             {
-                for j in 0..d {
-                    let v = gr[j] * gelu_grad(row[j] + b[j], k);
-                    o[j] = v;
-                    db[j] = db[j] + v;
+                for ((((o, &x), &bj), &gj), dbj) in
+                    o.iter_mut().zip(row).zip(b).zip(gr).zip(&mut db)
+                {
+                    let v = gj * gelu_grad(x + bj, k);
+                    *o = v;
+                    *dbj = *dbj + v;
                 }
             }
             accumulate(&mut lower[x.0], dx);
@@ -1073,14 +1089,14 @@ pub(crate) fn propagate<T: Real>(
             let (ta, tb) = (*transpose_a, *transpose_b);
             // C = op(A) op(B).
             // dA = g op(B)^T, or op(B) g^T when A is transposed.
-            let mut da = ArrayD::zeros(va.raw_dim());
+            let mut da = zeros(va.shape());
             if ta {
                 bmm(vb, tb, g, true, T::ZERO, &mut da);
             } else {
                 bmm(g, false, vb, !tb, T::ZERO, &mut da);
             }
             // dB = op(A)^T g, or g^T op(A) when B is transposed.
-            let mut db = ArrayD::zeros(vb.raw_dim());
+            let mut db = zeros(vb.shape());
             if tb {
                 bmm(g, true, va, ta, T::ZERO, &mut db);
             } else {
@@ -1091,9 +1107,9 @@ pub(crate) fn propagate<T: Real>(
         }
         NnOp::Linear { x, kernel, bias } => {
             let (vx, vk) = (val(*x), val(*kernel));
-            let mut dx = ArrayD::zeros(vx.raw_dim());
+            let mut dx = zeros(vx.shape());
             bmm(g, false, vk, true, T::ZERO, &mut dx);
-            let mut dk = ArrayD::zeros(vk.raw_dim());
+            let mut dk = zeros(vk.shape());
             bmm(vx, true, g, false, T::ZERO, &mut dk);
             let width = vk.shape()[1];
             let mut db = vec![T::ZERO; width];
@@ -1145,7 +1161,7 @@ pub(crate) fn propagate<T: Real>(
         NnOp::Nll { log_probs, labels } => {
             let v = val(*log_probs);
             let c = v.shape()[1];
-            let mut dx = ArrayD::zeros(v.raw_dim());
+            let mut dx = zeros(v.shape());
             let dst = flat_mut(&mut dx);
             for ((i, &l), &gi) in labels.iter().enumerate().zip(flat(g)) {
                 dst[i * c + l] = -gi;
@@ -1155,7 +1171,7 @@ pub(crate) fn propagate<T: Real>(
         NnOp::SoftmaxCrossEntropy { logits, labels } => {
             let v = val(*logits);
             let c = v.shape()[1];
-            let mut dx = ArrayD::zeros(v.raw_dim());
+            let mut dx = scratch(v.shape());
             for (((row, o), &l), &gi) in flat(v)
                 .chunks_exact(c)
                 .zip(flat_mut(&mut dx).chunks_exact_mut(c))
@@ -1211,7 +1227,7 @@ pub(crate) fn gather_slices_sq<T: Real>(
                 let s = grads
                     .get(i)
                     .and_then(Option::as_ref)
-                    .map_or(0.0, |g| g.iter().map(|v| v.to_f64() * v.to_f64()).sum());
+                    .map_or(0.0, super::gradients::sum_of_squares);
                 *sq.entry(table.0).or_default() += s;
             }
             continue;

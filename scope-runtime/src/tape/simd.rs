@@ -13,6 +13,11 @@
 use super::scalar::Real;
 
 /// Runs `f`, compiled for the widest vector unit the CPU has.
+///
+/// Mark the closure `#[inline(always)]` (`wide(#[inline(always)] || ...)`): `f` is called
+/// from three places (one per width), so the compiler will not inline a large closure by
+/// itself, and a closure that is not inlined stays one function compiled for the baseline
+/// CPU (SSE2), whichever branch calls it.
 #[inline(always)]
 pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
