@@ -55,22 +55,29 @@ pub(crate) struct GradBufs<'a> {
 #[derive(Debug)]
 pub(crate) struct Workspace {
     d: Dims,
-    x: Vec<f32>,       // [N, I]
-    ys: Vec<f32>,      // [N, O]
-    a: Vec<f32>,       // [N, H]   input layer output
-    gates: Vec<f32>,   // [N, 4H]  pre-activations, then σ(i), tanh(j), σ(f + fb), σ(o)
-    cs: Vec<f32>,      // [(T+1) B, H]  c_{-1} (initial), c_0, ..., c_{T-1}
-    hs: Vec<f32>,      // [(T+1) B, H]  h_{-1} (initial), h_0, ..., h_{T-1}
-    tc: Vec<f32>,      // [N, H]   tanh(c_t)
-    pre: Vec<f32>,     // [N, O]   before the ReLU
-    pred: Vec<f32>,    // [N, O]   batch-major: row b * T + t, as TF's pred
-    cost: Vec<f32>,    // [O]
-    dp: Vec<f32>,      // [N, O]
-    dhs: Vec<f32>,     // [N, H]
-    dz: Vec<f32>,      // [N, 4H]
-    da: Vec<f32>,      // [N, H]
+    x: Vec<f32>,     // [N, I]
+    ys: Vec<f32>,    // [N, O]
+    a: Vec<f32>,     // [N, H]   input layer output
+    gates: Vec<f32>, // [N, 4H]  pre-activations, then σ(i), tanh(j), σ(f + fb), σ(o)
+    /// The activated gates again, per step as four planes `[4][B * H]` (i, j, f, o), so
+    /// that the state updates and their gradients run as flat loops over `B * H` rather
+    /// than H-long rows (H = 11 leaves a scalar tail on every row).
+    planes: Vec<f32>, // [T][4][B H]
+    dz_planes: Vec<f32>, // [4][B H]  one step's gate gradients, before interleaving
+    rows: Vec<f32>,  // [B, max(4H, O)]  scratch of add_bias and column_sums
+    cs: Vec<f32>,    // [(T+1) B, H]  c_{-1} (initial), c_0, ..., c_{T-1}
+    hs: Vec<f32>,    // [(T+1) B, H]  h_{-1} (initial), h_0, ..., h_{T-1}
+    tc: Vec<f32>,    // [N, H]   tanh(c_t)
+    pre: Vec<f32>,   // [N, O]   before the ReLU
+    pred: Vec<f32>,  // [N, O]   batch-major: row b * T + t, as TF's pred
+    cost: Vec<f32>,  // [O]
+    dp: Vec<f32>,    // [N, O]
+    dhs: Vec<f32>,   // [N, H]
+    dz: Vec<f32>,    // [N, 4H]
+    da: Vec<f32>,    // [N, H]
     dh_next: Vec<f32>, // [B, H]
     dc_next: Vec<f32>, // [B, H]
+    k_t: Vec<f32>,   // [4H, 2H]  the LSTM kernel transposed, for the backward products
     /// Per gate column `[scale, offset, mul, add]` (one array each): see
     /// [`Workspace::forward`].
     pattern: [Vec<f32>; 4],
@@ -87,19 +94,102 @@ fn view_mut(buf: &mut [f32], rows: usize, cols: usize) -> ArrayViewMut2<'_, f32>
         .expect("buffer sized for the view")
 }
 
-fn add_bias(buf: &mut [f32], bias: &[f32]) {
-    for row in buf.chunks_exact_mut(bias.len()) {
-        for (x, b) in row.iter_mut().zip(bias) {
+/// Adds `bias` to every row of `buf` (`[rows, bias.len()]`). `rows` (scratch, at least one
+/// row long) is filled with copies of `bias`, so the adds run as long flat loops over blocks
+/// of rows instead of short rows with scalar tails (H = 11).
+fn add_bias(buf: &mut [f32], bias: &[f32], rows: &mut [f32]) {
+    let w = bias.len();
+    let whole = (rows.len() / w).min(buf.len() / w) * w;
+    let rows = &mut rows[..whole];
+    // Doubling copies: a few long `memcpy`s rather than one per row.
+    rows[..w].copy_from_slice(bias);
+    let mut filled = w;
+    while filled < whole {
+        let len = filled.min(whole - filled);
+        rows.copy_within(..len, filled);
+        filled += len;
+    }
+    let mut blocks = buf.chunks_exact_mut(rows.len());
+    for block in &mut blocks {
+        for (x, b) in block.iter_mut().zip(rows.iter()) {
             *x += b;
+        }
+    }
+    for (x, b) in blocks.into_remainder().iter_mut().zip(rows.iter()) {
+        *x += b;
+    }
+}
+
+/// The sums of `buf`'s columns (`[rows, out.len()]`) into `out`: blocks of rows are summed
+/// into `acc` (scratch, at least one row long) by flat loops, then `acc`'s rows into `out`.
+fn column_sums(buf: &[f32], out: &mut [f32], acc: &mut [f32]) {
+    let w = out.len();
+    let whole = (acc.len() / w).min(buf.len() / w).max(1) * w;
+    let acc = &mut acc[..whole];
+    acc.fill(0.0);
+    let mut blocks = buf.chunks_exact(acc.len());
+    for block in &mut blocks {
+        for (a, x) in acc.iter_mut().zip(block) {
+            *a += x;
+        }
+    }
+    for (a, x) in acc.iter_mut().zip(blocks.remainder()) {
+        *a += x;
+    }
+    out.fill(0.0);
+    for row in acc.chunks_exact(w) {
+        for (o, x) in out.iter_mut().zip(row) {
+            *o += x;
         }
     }
 }
 
-fn column_sums(buf: &[f32], out: &mut [f32]) {
-    out.fill(0.0);
-    for row in buf.chunks_exact(out.len()) {
-        for (o, x) in out.iter_mut().zip(row) {
-            *o += x;
+/// `dst.copy_from_slice(src)` for the short rows of a gate (H floats) without a call to
+/// `memcpy` per row: 8-float moves, the last one overlapping the one before.
+#[inline(always)]
+fn copy_row(dst: &mut [f32], src: &[f32]) {
+    let n = src.len();
+    assert_eq!(dst.len(), n, "rows of equal length");
+    if n < 8 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut eight = |at: usize| {
+        let from: &[f32; 8] = src[at..at + 8].try_into().expect("8 floats");
+        let to: &mut [f32; 8] = (&mut dst[at..at + 8]).try_into().expect("8 floats");
+        *to = *from;
+    };
+    let mut at = 0;
+    while at + 8 <= n {
+        eight(at);
+        at += 8;
+    }
+    if at < n {
+        eight(n - 8);
+    }
+}
+
+/// Splits rows `[i | j | f | o]` (each `h` wide) of `rows` into four planes, each the
+/// gate's rows one after the other.
+#[inline(always)]
+fn deinterleave(rows: &[f32], planes: &mut [f32], h: usize) {
+    let plane = rows.len() / 4;
+    for (r, row) in rows.chunks_exact(4 * h).enumerate() {
+        for (q, gate) in row.chunks_exact(h).enumerate() {
+            let at = q * plane + r * h;
+            copy_row(&mut planes[at..at + h], gate);
+        }
+    }
+}
+
+/// The inverse of [`deinterleave`].
+#[inline(always)]
+fn interleave(planes: &[f32], rows: &mut [f32], h: usize) {
+    let plane = planes.len() / 4;
+    for (r, row) in rows.chunks_exact_mut(4 * h).enumerate() {
+        for (q, gate) in row.chunks_exact_mut(h).enumerate() {
+            let at = q * plane + r * h;
+            copy_row(gate, &planes[at..at + h]);
         }
     }
 }
@@ -132,11 +222,13 @@ impl Workspace {
         let n = b.checked_mul(t)?;
         let per_row = i
             .checked_add(o.checked_mul(5)?)?
-            .checked_add(h.checked_mul(13)?)?;
+            .checked_add(h.checked_mul(17)?)?;
         let states = t.checked_add(1)?.checked_mul(b)?.checked_mul(h)?;
         n.checked_mul(per_row)?
             .checked_add(states.checked_mul(2)?)?
-            .checked_add(b.checked_mul(h)?.checked_mul(2)?)?
+            .checked_add(b.checked_mul(h)?.checked_mul(6)?)?
+            .checked_add(h.checked_mul(h)?.checked_mul(8)?)?
+            .checked_add(b.checked_mul(h.checked_mul(4)?.max(o))?)?
             .checked_add(o)
     }
 
@@ -162,6 +254,9 @@ impl Workspace {
             ys: zeros(n * o)?,
             a: zeros(n * h)?,
             gates: zeros(n * 4 * h)?,
+            planes: zeros(n * 4 * h)?,
+            dz_planes: zeros(b * 4 * h)?,
+            rows: zeros(b * (4 * h).max(o))?,
             cs: zeros(states)?,
             hs: zeros(states)?,
             tc: zeros(n * h)?,
@@ -174,6 +269,7 @@ impl Workspace {
             da: zeros(n * h)?,
             dh_next: zeros(b * h)?,
             dc_next: zeros(b * h)?,
+            k_t: zeros(8 * h * h)?,
             pattern: Default::default(),
             pattern_bias: None,
         })
@@ -203,6 +299,12 @@ impl Workspace {
     /// final state in `state`.
     pub(crate) fn forward(&mut self, w: &Weights<'_>, forget_bias: f32, state: &mut LstmState) {
         #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            unsafe { self.forward_avx512(w, forget_bias, state) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
             unsafe { self.forward_avx2(w, forget_bias, state) };
@@ -211,8 +313,15 @@ impl Workspace {
         self.forward_impl(w, forget_bias, state);
     }
 
-    /// [`Workspace::forward`] compiled for AVX2 (8-wide loops; the same operations in the
-    /// same order, so the same results).
+    /// [`Workspace::forward`] compiled for AVX-512 (16-wide loops; the same operations in
+    /// the same order, so the same results).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2")]
+    unsafe fn forward_avx512(&mut self, w: &Weights<'_>, forget_bias: f32, state: &mut LstmState) {
+        self.forward_impl(w, forget_bias, state);
+    }
+
+    /// [`Workspace::forward`] compiled for AVX2 (8-wide loops).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn forward_avx2(&mut self, w: &Weights<'_>, forget_bias: f32, state: &mut LstmState) {
@@ -231,7 +340,7 @@ impl Workspace {
             0.0,
             &mut view_mut(&mut self.a, n, h),
         );
-        add_bias(&mut self.a, w.b_in);
+        add_bias(&mut self.a, w.b_in, &mut self.rows);
         // The x part of every step's gate pre-activations at once: A · K_x + b_K.
         let kx = w.k.slice(s![..h, ..]);
         let kh = w.k.slice(s![h.., ..]);
@@ -242,7 +351,7 @@ impl Workspace {
             0.0,
             &mut view_mut(&mut self.gates, n, h4),
         );
-        add_bias(&mut self.gates, w.b_k);
+        add_bias(&mut self.gates, w.b_k, &mut self.rows);
         self.cs[..bh].copy_from_slice(state.c.as_slice().expect("states are standard layout"));
         self.hs[..bh].copy_from_slice(state.h.as_slice().expect("states are standard layout"));
         // Per column of a gate row: σ(x * scale + offset) * mul + add gives σ(i), tanh(j)
@@ -278,32 +387,22 @@ impl Workspace {
             for k in 0..bh4 {
                 z[k] = sigmoid(z[k] * sc[k] + off[k]) * mul[k] + add[k];
             }
+            let planes = &mut self.planes[step * bh4..(step + 1) * bh4];
+            deinterleave(z, planes, h);
+            let (si, rest) = planes.split_at(bh);
+            let (tj, rest) = rest.split_at(bh);
+            let (sf, so) = rest.split_at(bh);
             let (c_prev, c_next) = self.cs[step * bh..(step + 2) * bh].split_at_mut(bh);
-            for ((g, cp), cn) in z
-                .chunks_exact(h4)
-                .zip(c_prev.chunks_exact(h))
-                .zip(c_next.chunks_exact_mut(h))
-            {
-                let (si, rest) = g.split_at(h);
-                let (tj, rest) = rest.split_at(h);
-                let sf = &rest[..h];
-                for ((((c, &cp), &si), &tj), &sf) in cn.iter_mut().zip(cp).zip(si).zip(tj).zip(sf) {
-                    *c = cp * sf + si * tj;
-                }
+            for k in 0..bh {
+                c_next[k] = c_prev[k] * sf[k] + si[k] * tj[k];
             }
             let tc = &mut self.tc[step * bh..(step + 1) * bh];
             for (y, &c) in tc.iter_mut().zip(c_next.iter()) {
                 *y = tanh(c);
             }
             let h_next = &mut self.hs[(step + 1) * bh..(step + 2) * bh];
-            for ((hr, tr), g) in h_next
-                .chunks_exact_mut(h)
-                .zip(tc.chunks_exact(h))
-                .zip(z.chunks_exact(h4))
-            {
-                for ((y, &tc), &so) in hr.iter_mut().zip(tr).zip(&g[3 * h..]) {
-                    *y = tc * so;
-                }
+            for k in 0..bh {
+                h_next[k] = tc[k] * so[k];
             }
         }
         state
@@ -324,7 +423,7 @@ impl Workspace {
             0.0,
             &mut view_mut(&mut self.pre, n, o),
         );
-        add_bias(&mut self.pre, w.b_out);
+        add_bias(&mut self.pre, w.b_out, &mut self.rows);
         for ti in 0..t {
             for bi in 0..b {
                 let from = (ti * b + bi) * o;
@@ -362,11 +461,24 @@ impl Workspace {
     /// [`Workspace::cost`]) into `g`.
     pub(crate) fn backward(&mut self, w: &Weights<'_>, g: GradBufs<'_>) {
         #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            unsafe { self.backward_avx512(w, g) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
             unsafe { self.backward_avx2(w, g) };
             return;
         }
+        self.backward_impl(w, g);
+    }
+
+    /// [`Workspace::backward`] compiled for AVX-512.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2")]
+    unsafe fn backward_avx512(&mut self, w: &Weights<'_>, g: GradBufs<'_>) {
         self.backward_impl(w, g);
     }
 
@@ -380,7 +492,7 @@ impl Workspace {
     #[inline(always)]
     fn backward_impl(&mut self, w: &Weights<'_>, g: GradBufs<'_>) {
         let Dims { b, t, i, h, o } = self.d;
-        let (n, h4, bh) = (self.d.n(), 4 * h, b * h);
+        let (n, h4, bh, bh4) = (self.d.n(), 4 * h, b * h, b * 4 * h);
         let scale = 2.0 / b as f32;
         for ((dp, &pre), &y) in self.dp.iter_mut().zip(&self.pre).zip(&self.ys) {
             *dp = if pre > 0.0 { scale * (pre - y) } else { 0.0 };
@@ -389,7 +501,7 @@ impl Workspace {
         let hs = view(&self.hs[bh..], n, h);
         let dp = view(&self.dp, n, o);
         mat_mul(1.0, &hs.t(), &dp, 0.0, &mut view_mut(g.w_out, h, o));
-        column_sums(&self.dp, g.b_out);
+        column_sums(&self.dp, g.b_out, &mut self.rows);
         mat_mul(
             1.0,
             &dp,
@@ -397,49 +509,42 @@ impl Workspace {
             0.0,
             &mut view_mut(&mut self.dhs, n, h),
         );
-        // LSTM, last step first.
+        // LSTM, last step first. The kernel is transposed once, so that every product
+        // below reads rows of it.
         self.dh_next.fill(0.0);
         self.dc_next.fill(0.0);
-        let kh = w.k.slice(s![h.., ..]);
-        let kx = w.k.slice(s![..h, ..]);
+        let mut k_t = view_mut(&mut self.k_t, h4, 2 * h);
+        k_t.assign(&w.k.t());
+        let k_t = view(&self.k_t, h4, 2 * h);
+        let (kx_t, kh_t) = (k_t.slice(s![.., ..h]), k_t.slice(s![.., h..]));
         for step in (0..t).rev() {
-            let gates = &self.gates[step * b * h4..(step + 1) * b * h4];
-            let dz = &mut self.dz[step * b * h4..(step + 1) * b * h4];
+            let planes = &self.planes[step * bh4..(step + 1) * bh4];
+            let (si, rest) = planes.split_at(bh);
+            let (tj, rest) = rest.split_at(bh);
+            let (sf, so) = rest.split_at(bh);
             let tc = &self.tc[step * bh..(step + 1) * bh];
             let dhs = &self.dhs[step * bh..(step + 1) * bh];
-            let c_prev = &self.cs[step * bh..(step + 1) * bh];
-            let rows = gates
-                .chunks_exact(h4)
-                .zip(dz.chunks_exact_mut(h4))
-                .zip(tc.chunks_exact(h).zip(dhs.chunks_exact(h)))
-                .zip(c_prev.chunks_exact(h))
-                .zip(
-                    self.dh_next
-                        .chunks_exact(h)
-                        .zip(self.dc_next.chunks_exact_mut(h)),
-                );
-            for ((((g, dz), (tc, dhs)), cp), (dh_next, dc_next)) in rows {
-                let (si, rest) = g.split_at(h);
-                let (tj, rest) = rest.split_at(h);
-                let (sf, so) = rest.split_at(h);
-                let (dzi, rest) = dz.split_at_mut(h);
-                let (dzj, rest) = rest.split_at_mut(h);
-                let (dzf, dzo) = rest.split_at_mut(h);
-                for k in 0..h {
-                    let dh = dhs[k] + dh_next[k];
-                    let dc = dc_next[k] + dh * so[k] * (1.0 - tc[k] * tc[k]);
-                    dzi[k] = dc * tj[k] * si[k] * (1.0 - si[k]);
-                    dzj[k] = dc * si[k] * (1.0 - tj[k] * tj[k]);
-                    dzf[k] = dc * cp[k] * sf[k] * (1.0 - sf[k]);
-                    dzo[k] = dh * tc[k] * so[k] * (1.0 - so[k]);
-                    dc_next[k] = dc * sf[k];
-                }
+            let cp = &self.cs[step * bh..(step + 1) * bh];
+            let (dh_next, dc_next) = (&self.dh_next[..bh], &mut self.dc_next[..bh]);
+            let (dzi, rest) = self.dz_planes[..bh4].split_at_mut(bh);
+            let (dzj, rest) = rest.split_at_mut(bh);
+            let (dzf, dzo) = rest.split_at_mut(bh);
+            for k in 0..bh {
+                let dh = dhs[k] + dh_next[k];
+                let dc = dc_next[k] + dh * so[k] * (1.0 - tc[k] * tc[k]);
+                dzi[k] = dc * tj[k] * si[k] * (1.0 - si[k]);
+                dzj[k] = dc * si[k] * (1.0 - tj[k] * tj[k]);
+                dzf[k] = dc * cp[k] * sf[k] * (1.0 - sf[k]);
+                dzo[k] = dh * tc[k] * so[k] * (1.0 - so[k]);
+                dc_next[k] = dc * sf[k];
             }
+            let dz = &mut self.dz[step * bh4..(step + 1) * bh4];
+            interleave(&self.dz_planes[..bh4], dz, h);
             if step > 0 {
                 mat_mul(
                     1.0,
                     &view(dz, b, h4),
-                    &kh.t(),
+                    &kh_t,
                     0.0,
                     &mut view_mut(&mut self.dh_next, b, h),
                 );
@@ -461,9 +566,9 @@ impl Workspace {
             0.0,
             &mut gk.slice_mut(s![h.., ..]),
         );
-        column_sums(&self.dz, g.b_k);
+        column_sums(&self.dz, g.b_k, &mut self.rows);
         // Input layer.
-        mat_mul(1.0, &dz, &kx.t(), 0.0, &mut view_mut(&mut self.da, n, h));
+        mat_mul(1.0, &dz, &kx_t, 0.0, &mut view_mut(&mut self.da, n, h));
         mat_mul(
             1.0,
             &view(&self.x, n, i).t(),
@@ -471,6 +576,6 @@ impl Workspace {
             0.0,
             &mut view_mut(g.w_in, i, h),
         );
-        column_sums(&self.da, g.b_in);
+        column_sums(&self.da, g.b_in, &mut self.rows);
     }
 }

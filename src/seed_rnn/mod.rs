@@ -3,8 +3,11 @@
 //!
 //! Training runs on buffers allocated once per model, with a hand-written backward pass (the
 //! LSTM input projection for all time steps in one matrix product, the gates fused per step;
-//! see the private `kernels` module). The only allocations left in a step are the GEMM
-//! library's packing buffers. [`SeedRnn::cost_on_tape`] builds the same graph from the
+//! see the private `kernels` module). A steady step allocates nothing: every product goes
+//! to the direct loops of `scope_runtime::linalg::mat_mul`, which do not allocate, as long
+//! as each is small or narrow enough for them: the seed's sizes are, and so is any
+//! configuration whose `I·H`, `4H·H` and `H·O` are at most 4096 (`tests/it/seed_rnn_alloc.rs`
+//! checks several). [`SeedRnn::cost_on_tape`] builds the same graph from the
 //! gradient-checked [`Tape`] ops, and the tests check that the two agree.
 
 use ndarray::{ArrayD, ArrayView1, ArrayView2, ArrayView3, Ix2, IxDyn};

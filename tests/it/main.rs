@@ -18,6 +18,7 @@ mod hostile_input;
 pub mod macros;
 mod proptest_registry;
 mod registry;
+mod seed_rnn_alloc;
 mod tf_bert_fixture;
 mod tf_checkpoint;
 mod tf_rnn_fixture;

@@ -84,7 +84,13 @@ pub(crate) fn check_gradient(
         });
     }
     if check_finite {
-        if let Some((index, value)) = grad.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+        // The flat slice when there is one: iterating an `ArrayD` element by element costs
+        // more than the scan (a few percent of the seed RNN's train step).
+        let bad = match grad.as_slice() {
+            Some(s) => s.iter().enumerate().find(|(_, x)| !x.is_finite()),
+            None => grad.iter().enumerate().find(|(_, x)| !x.is_finite()),
+        };
+        if let Some((index, value)) = bad {
             return Err(TrainError::NonFiniteGradient {
                 name: var.name().to_owned(),
                 value: f64::from(*value),
