@@ -29,7 +29,7 @@ fn safetensors(tensors: &[(String, Vec<usize>)]) -> Result<Vec<u8>, Box<dyn std:
 /// Variable `i`'s shape: the first of each scope of 100 has a length unique to its scope,
 /// so no two scopes are alike; the data stay small (about 2.4 MB in all).
 fn distinct_shape(i: usize) -> Vec<usize> {
-    if i % 100 == 0 {
+    if i.is_multiple_of(100) {
         vec![1 + i / 100]
     } else {
         vec![1 + i % 5, 2]

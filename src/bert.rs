@@ -148,7 +148,7 @@ impl BertConfig {
                 detail: format!("BERT config: {name} is 0; it must be at least 1"),
             });
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(TrainError::Config {
                 detail: format!(
                     "BERT config: the hidden size ({}) is not a multiple of the number of \

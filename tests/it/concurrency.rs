@@ -155,7 +155,7 @@ fn worker(
     let mut log = Log::default();
     // Alternate the order so that towers and shared scopes really interleave.
     let run = |log: &mut Log| -> Result<(), Error> {
-        if t % 2 == 0 {
+        if t.is_multiple_of(2) {
             build_tower(&reg, t, log)?;
             build_shared(&reg, &captured, &captured_w, log)
         } else {

@@ -121,7 +121,6 @@ pub(super) unsafe fn generic<T: LinalgScalar>(
 // "avx512f")`, which `tape::simd` and the seed RNN's kernels already need: the workspace's
 // declared rust-version (1.85) is below what it builds with; this module says so to clippy.
 #[cfg(target_arch = "x86_64")]
-#[clippy::msrv = "1.89"]
 mod x86 {
     use std::arch::x86_64::*;
 

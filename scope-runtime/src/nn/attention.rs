@@ -83,7 +83,7 @@ impl BertSelfAttention {
     ) -> Result<NodeId, TrainError> {
         let hidden = self.query.units();
         let heads = self.num_heads;
-        if heads == 0 || hidden % heads != 0 {
+        if heads == 0 || !hidden.is_multiple_of(heads) {
             return Err(TrainError::Config {
                 detail: format!(
                     "the hidden size ({hidden}) is not a multiple of the number of attention \
