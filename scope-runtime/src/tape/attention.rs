@@ -317,10 +317,11 @@ pub(crate) fn propagate<T: Real>(
                         .zip(dst[span].chunks_exact_mut(seq));
                     for ((yr, gr), o) in rows {
                         let dot = simd::dot(yr, gr);
-                        for k in 0..seq {
-                            let dz = yr[k] * (gr[k] - dot);
-                            acc_b[k] = acc_b[k] + dz;
-                            o[k] = dz * sc;
+                        let cols = o.iter_mut().zip(acc_b.iter_mut()).zip(yr).zip(gr);
+                        for (((o, a), &y), &gk) in cols {
+                            let dz = y * (gk - dot);
+                            *a = *a + dz;
+                            *o = dz * sc;
                         }
                     }
                 }

@@ -472,9 +472,10 @@ impl<T: Real> Tape<T> {
                     .zip(flat_mut(&mut out).chunks_exact_mut(d))
                 {
                     let (mean, rstd) = moments(row, inv_d, eps);
-                    for k in 0..d {
-                        let inv = rstd * g[k];
-                        o[k] = row[k] * inv + (b[k] - mean * inv);
+                    // Zipped, not indexed: bounds checks kept this loop scalar.
+                    for (((o, &x), &gk), &bk) in o.iter_mut().zip(row).zip(g).zip(b) {
+                        let inv = rstd * gk;
+                        *o = x * inv + (bk - mean * inv);
                     }
                 }
             },
@@ -1189,9 +1190,9 @@ fn softmax_backward<T: Real>(y: &[T], g: &[T], dx: &mut [T], d: usize, alpha: T)
         .zip(g.chunks_exact(d))
         .zip(dx.chunks_exact_mut(d))
     {
-        let dot = yr.iter().zip(gr).fold(T::ZERO, |s, (&yv, &gv)| s + yv * gv);
-        for k in 0..d {
-            o[k] = alpha * yr[k] * (gr[k] - dot);
+        let dot = super::simd::dot(yr, gr);
+        for ((o, &y), &gk) in o.iter_mut().zip(yr).zip(gr) {
+            *o = alpha * y * (gk - dot);
         }
     }
 }
