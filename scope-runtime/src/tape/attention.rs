@@ -67,6 +67,16 @@ struct Dims {
 }
 
 impl Dims {
+    /// The batches to loop over: none when the sequences are empty (no head has a row, and
+    /// a head's offset could lie past the end of the empty buffer).
+    fn batches(&self) -> usize {
+        if self.seq == 0 {
+            0
+        } else {
+            self.batch
+        }
+    }
+
     fn hidden(&self) -> usize {
         self.heads * self.d
     }
@@ -165,7 +175,7 @@ impl<T: Real> Tape<T> {
         wide(
             #[inline(always)]
             || {
-                for b in 0..dims.batch {
+                for b in 0..dims.batches() {
                     let add_b = &add[b * seq..(b + 1) * seq];
                     for h in 0..heads {
                         let mut block = dims.block_mut(flat_mut(&mut out), b, h);
@@ -230,7 +240,7 @@ impl<T: Real> Tape<T> {
         };
         let mut out = self.pool.scratch("attention_context", vv.shape())?;
         let (sp, sv) = (flat(vp), flat(vv));
-        for b in 0..dims.batch {
+        for b in 0..dims.batches() {
             for h in 0..dims.heads {
                 let mut oh = dims.head_mut(flat_mut(&mut out), b, h);
                 mat_mul(
@@ -271,7 +281,7 @@ pub(crate) fn propagate<T: Real>(
             let mut dp = scratch(pool, vp.shape());
             let mut dv = scratch(pool, vv.shape());
             let (sp, sv, sg) = (flat(vp), flat(vv), flat(g));
-            for b in 0..dims.batch {
+            for b in 0..dims.batches() {
                 for h in 0..dims.heads {
                     let gh = dims.head(sg, b, h);
                     // d probs = g · vᵀ; d v = probsᵀ · g.
@@ -308,7 +318,7 @@ pub(crate) fn propagate<T: Real>(
                 let (y, gy) = (flat(out), flat(g));
                 let (dst, acc) = (flat_mut(&mut ds), flat_mut(&mut dadd));
                 let per_batch = dims.heads * seq * seq;
-                for b in 0..dims.batch {
+                for b in 0..dims.batches() {
                     let acc_b = &mut acc[b * seq..(b + 1) * seq];
                     let span = b * per_batch..(b + 1) * per_batch;
                     let rows = y[span.clone()]
@@ -330,7 +340,7 @@ pub(crate) fn propagate<T: Real>(
             let mut dq = scratch(pool, vq.shape());
             let mut dk = scratch(pool, vk.shape());
             let (sq, sk, sds) = (flat(vq), flat(vk), flat(&ds));
-            for b in 0..dims.batch {
+            for b in 0..dims.batches() {
                 for h in 0..dims.heads {
                     let dsh = dims.block(sds, b, h);
                     let mut dqh = dims.head_mut(flat_mut(&mut dq), b, h);

@@ -146,3 +146,17 @@ fn bad_shapes_are_typed_errors() {
     assert!(t.attention_context(adder, q).is_err());
     assert_eq!(t.len(), before, "a refused op records nothing");
 }
+
+#[test]
+fn empty_sequences_give_empty_results() {
+    let mut t = Tape::<f32>::new();
+    let q = t.constant(ArrayD::zeros(ndarray::IxDyn(&[0, 4])));
+    let adder = t.constant(ArrayD::zeros(ndarray::IxDyn(&[2, 0])));
+    let probs = t.attention_probs(q, q, adder, 2, 1.0).unwrap();
+    assert_eq!(t.value(probs).unwrap().shape(), [2, 2, 0, 0]);
+    let context = t.attention_context(probs, q).unwrap();
+    assert_eq!(t.value(context).unwrap().shape(), [0, 4]);
+    let l = t.sum_all(context).unwrap();
+    let g = t.backward(l).unwrap();
+    assert_eq!(g.node(q).unwrap().shape(), [0, 4]);
+}
