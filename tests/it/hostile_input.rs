@@ -640,8 +640,29 @@ fn every_tape_op_refuses_bad_shapes_without_panicking() {
             }));
         }
         for &b in SHAPES {
-            let binary: [(&str, Box<TapeOp<'_>>); 6] = [
+            let binary: [(&str, Box<TapeOp<'_>>); 12] = [
                 ("matmul", Box::new(|t, n| one(t.matmul(n[0], n[1])))),
+                (
+                    "attention_probs",
+                    Box::new(|t, n| one(t.attention_probs(n[0], n[0], n[1], 2, 0.5))),
+                ),
+                (
+                    "attention_context",
+                    Box::new(|t, n| one(t.attention_context(n[0], n[1]))),
+                ),
+                (
+                    "masked_softmax",
+                    Box::new(|t, n| one(t.masked_softmax(n[0], n[1], 0.5))),
+                ),
+                ("bias_gelu", Box::new(|t, n| one(t.bias_gelu(n[0], n[1])))),
+                (
+                    "batch_matmul",
+                    Box::new(|t, n| one(t.batch_matmul(n[0], n[1], false, true))),
+                ),
+                (
+                    "layer_norm",
+                    Box::new(|t, n| one(t.layer_norm(n[0], n[1], n[1], 1e-3))),
+                ),
                 ("add", Box::new(|t, n| one(t.add(n[0], n[1])))),
                 ("sub", Box::new(|t, n| one(t.sub(n[0], n[1])))),
                 ("mul", Box::new(|t, n| one(t.mul(n[0], n[1])))),
