@@ -12,6 +12,9 @@
 
 #[path = "support/timing.rs"]
 mod timing;
+// The test suite's per-thread counting allocator, so `--bench` can count a step's allocations.
+#[path = "../tests/it/alloc.rs"]
+mod alloc;
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -427,8 +430,33 @@ fn bench() -> AnyResult<()> {
         opt.minimize(&tape, out.loss)?;
         Ok(())
     })?;
+    // Heap allocations of two steady training steps five steps apart: equal when nothing
+    // grows with the step count.
+    let mut step = || {
+        alloc::measure(|| -> AnyResult<()> {
+            tape.clear();
+            let out = model.forward(&mut tape, &cfg, &inputs, &y)?;
+            opt.minimize(&tape, out.loss)?;
+            Ok(())
+        })
+    };
+    let (first, a) = step();
+    first?;
+    for _ in 0..4 {
+        step().0?;
+    }
+    let (last, b) = step();
+    last?;
     println!("bert_forward_ms={:.3}", forward * 1e3);
     println!("bert_train_step_ms={:.3}", train * 1e3);
     println!("bert_build_ms={:.3}", build_ms * 1e3);
+    println!(
+        "bert_train_step_allocations={} ({} KB, the largest {} KB; five steps later {} ({} KB))",
+        a.calls,
+        a.bytes / 1024,
+        a.largest.max(b.largest) / 1024,
+        b.calls,
+        b.bytes / 1024
+    );
     Ok(())
 }

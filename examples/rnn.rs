@@ -20,6 +20,9 @@
 
 #[path = "support/timing.rs"]
 mod timing;
+// The test suite's per-thread counting allocator, so `--bench` can count a step's allocations.
+#[path = "../tests/it/alloc.rs"]
+mod alloc;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -421,9 +424,22 @@ fn bench(seed: u64) -> Result<(), TrainError> {
         build_shared(&reg)?;
         Ok(())
     })?;
+    // Heap allocations of 100 steady train and test steps (after the timed ones).
+    let (steps, allocated) = alloc::measure(|| -> Result<(), TrainError> {
+        for _ in 0..100 {
+            train.train_step(xs.view(), ys.view(), InitialState::Zeros)?;
+            test.forward(x1.view(), InitialState::Carried)?;
+        }
+        Ok(())
+    });
+    steps?;
     println!("train_step_ms={:.4}", train_step * 1e3);
     println!("test_step_us={:.2}", test_step * 1e6);
     println!("build_us={:.1}", build * 1e6);
+    println!(
+        "allocations_in_100_steps={} ({} bytes, the largest {})",
+        allocated.calls, allocated.bytes, allocated.largest
+    );
     Ok(())
 }
 

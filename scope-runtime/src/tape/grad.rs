@@ -211,6 +211,17 @@ pub(crate) fn zeros<T: Real>(pool: &Pool<T>, shape: &[usize]) -> ArrayD<T> {
         .unwrap_or_else(|_| ArrayD::zeros(IxDyn(shape)))
 }
 
+/// `g` summed down to a broadcast operand's `shape` ([`reduce_to`]); when nothing is summed
+/// (a residual connection's equal shapes), a copy in a buffer from `pool`.
+fn reduced<T: Real>(pool: &Pool<T>, g: &ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
+    if g.shape() == shape {
+        if let Ok(copy) = pool.copy("gradient", g, shape) {
+            return copy;
+        }
+    }
+    reduce_to(g, shape)
+}
+
 /// An array of `shape` for an op that writes every element, from `pool` if it keeps a
 /// buffer that fits (its old contents are not cleared).
 pub(crate) fn scratch<T: Real>(pool: &Pool<T>, shape: &[usize]) -> ArrayD<T> {
@@ -250,11 +261,11 @@ pub(crate) fn propagate_in<T: Real>(
             accumulate(&mut lower[b.0], gb);
         }
         Op::Add(a, b) => {
-            accumulate(&mut lower[a.0], reduce_to(g, val(*a).shape()));
-            accumulate(&mut lower[b.0], reduce_to(g, val(*b).shape()));
+            accumulate(&mut lower[a.0], reduced(pool, g, val(*a).shape()));
+            accumulate(&mut lower[b.0], reduced(pool, g, val(*b).shape()));
         }
         Op::Sub(a, b) => {
-            accumulate(&mut lower[a.0], reduce_to(g, val(*a).shape()));
+            accumulate(&mut lower[a.0], reduced(pool, g, val(*a).shape()));
             let neg = reduce_to(g, val(*b).shape()).mapv(|x| -x);
             accumulate(&mut lower[b.0], neg);
         }
