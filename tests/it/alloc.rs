@@ -1,6 +1,8 @@
 //! The one global allocator of the `it` binary: it forwards to the system allocator and,
 //! per thread (so that tests running in parallel do not mix), counts what this thread
-//! allocates. Suites measure a closure with [`measure`].
+//! allocates. Suites measure a closure with [`measure`]. The `rnn` and `bert` examples
+//! include this file too (`#[path]`), so their `--bench` modes count a steady step's
+//! allocations the same way.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
