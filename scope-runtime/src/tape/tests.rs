@@ -303,3 +303,25 @@ fn gradients_from_two_tapes_merge_by_variable_and_tapes_clear() {
     total.fill_zero();
     assert_eq!(total.get(&w).unwrap().as_slice().unwrap(), &[0.0, 0.0]);
 }
+
+/// Ops that take an unzeroed pool buffer must still write every element.
+#[test]
+fn products_with_an_empty_inner_dimension_are_zeros_on_reused_buffers() {
+    let mut t = crate::tape::Tape::<f32>::new();
+    t.constant(ndarray::ArrayD::from_elem(
+        ndarray::IxDyn(&[64, 32]),
+        f32::NAN,
+    ));
+    t.constant(ndarray::ArrayD::from_elem(
+        ndarray::IxDyn(&[2, 2, 32, 32]),
+        f32::NAN,
+    ));
+    t.clear();
+    let a = t.constant(ndarray::ArrayD::zeros(ndarray::IxDyn(&[64, 0])));
+    let b = t.constant(ndarray::ArrayD::zeros(ndarray::IxDyn(&[0, 32])));
+    let c = t.matmul(a, b).unwrap();
+    assert!(t.value(c).unwrap().iter().all(|&x| x == 0.0));
+    let a = t.constant(ndarray::ArrayD::zeros(ndarray::IxDyn(&[2, 2, 32, 0])));
+    let c = t.batch_matmul(a, a, false, true).unwrap();
+    assert!(t.value(c).unwrap().iter().all(|&x| x == 0.0));
+}
