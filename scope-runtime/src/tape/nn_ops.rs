@@ -15,7 +15,7 @@ use ndarray::{ArrayD, ArrayView3, ArrayViewMut3, IxDyn, Zip};
 use super::grad::accumulate;
 use super::pool::Pool;
 use super::scalar::Real;
-use super::simd::{exp_row, flush, wide};
+use super::simd::{exp_row, flush, softmax_in_place, wide};
 use super::{Node, NodeId, Op, Tape};
 use crate::linalg::mat_mul;
 use crate::tensor::format_shape;
@@ -504,8 +504,8 @@ impl<T: Real> Tape<T> {
                     .chunks_exact(d)
                     .zip(flat_mut(&mut out).chunks_exact_mut(d))
                 {
-                    let inv = T::ONE / exp_row(row, o);
-                    o.iter_mut().for_each(|v| *v = flush(*v * inv));
+                    o.copy_from_slice(row);
+                    softmax_in_place(o);
                 }
             },
         );
@@ -564,7 +564,6 @@ impl<T: Real> Tape<T> {
         let mut out = self.pool.scratch("masked_softmax", vs.shape())?;
         let (src, add) = (flat(vs), flat(va));
         let dst = flat_mut(&mut out);
-        let mut z = vec![T::ZERO; to];
         wide(
             #[inline(always)]
             || {
@@ -575,11 +574,10 @@ impl<T: Real> Tape<T> {
                         .chunks_exact(to)
                         .zip(dst[span].chunks_exact_mut(to))
                     {
-                        for ((z, &s), &a) in z.iter_mut().zip(row).zip(add_b) {
+                        for ((z, &s), &a) in o.iter_mut().zip(row).zip(add_b) {
                             *z = s * sc + a;
                         }
-                        let inv = T::ONE / exp_row(&z, o);
-                        o.iter_mut().for_each(|v| *v = flush(*v * inv));
+                        softmax_in_place(o);
                     }
                 }
             },

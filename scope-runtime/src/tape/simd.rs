@@ -121,18 +121,26 @@ pub(crate) fn max<T: Real>(xs: &[T]) -> T {
     reduce(xs, xs[0], |m, x| if x > m { x } else { m })
 }
 
-/// `exp(x - max)` of a row into `out`, returning its sum. Terms below `e^-80` (under `1e-34`
-/// of the largest, far below float32's resolution) are exactly 0, as masked attention keys
-/// are in TF (`exp(-10000)` flushed to zero), so no product with them is subnormal.
+/// `exp(x - max)` of a non-empty row, in place, returning its sum. Terms below `e^-80`
+/// (under `1e-34` of the largest, far below float32's resolution) are exactly 0, as masked
+/// attention keys are in TF (`exp(-10000)` flushed to zero), so no product with them is
+/// subnormal.
 #[inline(always)]
-pub(crate) fn exp_row<T: Real>(row: &[T], out: &mut [T]) -> T {
+fn exp_in_place<T: Real>(row: &mut [T]) -> T {
     let max = max(row);
     let cutoff = T::from_f64(-80.0);
-    for (o, &x) in out.iter_mut().zip(row) {
-        let d = x - max;
-        *o = if d < cutoff { T::ZERO } else { d.exp() };
+    for x in row.iter_mut() {
+        let d = *x - max;
+        *x = if d < cutoff { T::ZERO } else { d.exp() };
     }
-    sum(out)
+    sum(row)
+}
+
+/// [`exp_in_place`] of `row` written into `out`.
+#[inline(always)]
+pub(crate) fn exp_row<T: Real>(row: &[T], out: &mut [T]) -> T {
+    out.copy_from_slice(row);
+    exp_in_place(out)
 }
 
 /// A probability below the smallest normal float is 0: TF runs with denormals flushed to
@@ -150,12 +158,6 @@ pub(crate) fn flush<T: Real>(p: T) -> T {
 /// Softmax of a non-empty row, in place.
 #[inline(always)]
 pub(crate) fn softmax_in_place<T: Real>(row: &mut [T]) {
-    let max = max(row);
-    let cutoff = T::from_f64(-80.0);
-    for x in row.iter_mut() {
-        let d = *x - max;
-        *x = if d < cutoff { T::ZERO } else { d.exp() };
-    }
-    let inv = T::ONE / sum(row);
+    let inv = T::ONE / exp_in_place(row);
     row.iter_mut().for_each(|v| *v = flush(*v * inv));
 }
