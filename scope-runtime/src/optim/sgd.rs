@@ -47,12 +47,13 @@ impl Optimizer for Sgd {
         if !(lr.is_finite() && lr >= 0.0) {
             return Err(TrainError::Config {
                 detail: format!(
-                    "SGD: learning_rate {lr} must be finite and not negative; no update was                      applied"
+                    "SGD: learning_rate {lr} must be finite and not negative; no update was \
+                     applied"
                 ),
             });
         }
-        for (var, grad) in grads.iter() {
-            check_gradient(var, grad, self.check_finite)?;
+        for (var, _) in grads.iter() {
+            check_gradient(var, grads, self.check_finite)?;
             if var.read().as_f32().is_none() {
                 return Err(TrainError::unsupported(var));
             }

@@ -394,11 +394,13 @@ impl<T: Real> Gradients<T> {
 /// The first NaN or infinity of `grad`: its index in the dense form, and the value.
 fn first_non_finite<T: Real>(grad: &Grad<T>) -> Option<(usize, T)> {
     match grad {
-        Grad::Dense(a) => a
-            .iter()
-            .enumerate()
-            .find(|(_, x)| !x.is_finite())
-            .map(|(i, &x)| (i, x)),
+        // The flat slice when there is one: iterating an `ArrayD` element by element costs
+        // more than the scan (a few percent of the seed RNN's train step).
+        Grad::Dense(a) => match a.as_slice() {
+            Some(s) => s.iter().enumerate().find(|(_, x)| !x.is_finite()),
+            None => a.iter().enumerate().find(|(_, x)| !x.is_finite()),
+        }
+        .map(|(i, &x)| (i, x)),
         Grad::Rows(r) => {
             let width = row_width(&r.shape).max(1);
             r.values
