@@ -424,28 +424,21 @@ fn bench() -> AnyResult<()> {
         model.forward(&mut tape, &cfg, &inputs, &y)?;
         Ok(())
     })?;
-    let train = timed::<Box<dyn Error>>(10, 2, &mut || {
+    let mut train_step = || -> AnyResult<()> {
         tape.clear();
         let out = model.forward(&mut tape, &cfg, &inputs, &y)?;
         opt.minimize(&tape, out.loss)?;
         Ok(())
-    })?;
+    };
+    let train = timed(10, 2, &mut train_step)?;
     // Heap allocations of two steady training steps five steps apart: equal when nothing
     // grows with the step count.
-    let mut step = || {
-        alloc::measure(|| -> AnyResult<()> {
-            tape.clear();
-            let out = model.forward(&mut tape, &cfg, &inputs, &y)?;
-            opt.minimize(&tape, out.loss)?;
-            Ok(())
-        })
-    };
-    let (first, a) = step();
+    let (first, a) = alloc::measure(&mut train_step);
     first?;
     for _ in 0..4 {
-        step().0?;
+        train_step()?;
     }
-    let (last, b) = step();
+    let (last, b) = alloc::measure(&mut train_step);
     last?;
     println!("bert_forward_ms={:.3}", forward * 1e3);
     println!("bert_train_step_ms={:.3}", train * 1e3);
