@@ -291,8 +291,8 @@ pub(crate) fn propagate<T: Real>(
                     mat_mul(T::ONE, &dims.block(sp, b, h).t(), &gh, T::ZERO, &mut dvh);
                 }
             }
-            accumulate(&mut lower[probs.0], dp);
-            accumulate(&mut lower[v.0], dv);
+            accumulate(pool, &mut lower[probs.0], dp);
+            accumulate(pool, &mut lower[v.0], dv);
         }
         AttentionOp::Probs {
             q,
@@ -349,9 +349,10 @@ pub(crate) fn propagate<T: Real>(
                     mat_mul(T::ONE, &dsh.t(), &dims.head(sq, b, h), T::ZERO, &mut dkh);
                 }
             }
-            accumulate(&mut lower[q.0], dq);
-            accumulate(&mut lower[k.0], dk);
-            accumulate(&mut lower[adder.0], dadd);
+            accumulate(pool, &mut lower[q.0], dq);
+            accumulate(pool, &mut lower[k.0], dk);
+            accumulate(pool, &mut lower[adder.0], dadd);
+            pool.put(ds);
         }
     }
 }

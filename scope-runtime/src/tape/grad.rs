@@ -47,7 +47,7 @@ impl<T: Real> Tape<T> {
                 Op::Reshape(input) if g.is_standard_layout() => {
                     let shape = self.nodes[input.0].value.raw_dim();
                     let d = g.into_shape_with_order(shape).map_err(|_| bad("reshape"))?;
-                    accumulate(&mut lower[input.0], d);
+                    accumulate(&self.grad_pool, &mut lower[input.0], d);
                     continue;
                 }
                 _ => propagate_in(&self.nodes, i, &g, lower, &self.grad_pool)?,
@@ -170,9 +170,14 @@ impl<T: Real> GatherTables<T> {
     }
 }
 
-pub(crate) fn accumulate<T: Real>(slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>) {
+/// Adds `delta` to a node's gradient slot (or fills it); a buffer added in goes back to
+/// `pool` for a later node.
+pub(crate) fn accumulate<T: Real>(pool: &Pool<T>, slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>) {
     match slot {
-        Some(g) => Zip::from(g).and(&delta).for_each(|a, &b| *a = *a + b),
+        Some(g) => {
+            Zip::from(g).and(&delta).for_each(|a, &b| *a = *a + b);
+            pool.put(delta);
+        }
         None => *slot = Some(delta),
     }
 }
@@ -257,17 +262,17 @@ pub(crate) fn propagate_in<T: Real>(
             mat_mul(T::ONE, &mg, &mb.t(), T::ZERO, &mut matrix_mut(&mut ga));
             let mut gb = zeros(pool, mb.shape());
             mat_mul(T::ONE, &ma.t(), &mg, T::ZERO, &mut matrix_mut(&mut gb));
-            accumulate(&mut lower[a.0], ga);
-            accumulate(&mut lower[b.0], gb);
+            accumulate(pool, &mut lower[a.0], ga);
+            accumulate(pool, &mut lower[b.0], gb);
         }
         Op::Add(a, b) => {
-            accumulate(&mut lower[a.0], reduced(pool, g, val(*a).shape()));
-            accumulate(&mut lower[b.0], reduced(pool, g, val(*b).shape()));
+            accumulate(pool, &mut lower[a.0], reduced(pool, g, val(*a).shape()));
+            accumulate(pool, &mut lower[b.0], reduced(pool, g, val(*b).shape()));
         }
         Op::Sub(a, b) => {
-            accumulate(&mut lower[a.0], reduced(pool, g, val(*a).shape()));
+            accumulate(pool, &mut lower[a.0], reduced(pool, g, val(*a).shape()));
             let neg = reduce_to(g, val(*b).shape()).mapv(|x| -x);
-            accumulate(&mut lower[b.0], neg);
+            accumulate(pool, &mut lower[b.0], neg);
         }
         Op::Mul(a, b) => {
             let (va, vb) = (val(*a), val(*b));
@@ -276,31 +281,31 @@ pub(crate) fn propagate_in<T: Real>(
             let ba = va.broadcast(shape).ok_or_else(|| bad("mul"))?;
             let ga = Zip::from(g).and(&bb).map_collect(|&x, &y| x * y);
             let gb = Zip::from(g).and(&ba).map_collect(|&x, &y| x * y);
-            accumulate(&mut lower[a.0], reduce_to(&ga, va.shape()));
-            accumulate(&mut lower[b.0], reduce_to(&gb, vb.shape()));
+            accumulate(pool, &mut lower[a.0], reduce_to(&ga, va.shape()));
+            accumulate(pool, &mut lower[b.0], reduce_to(&gb, vb.shape()));
         }
         Op::Relu(a) => {
             let d = Zip::from(g)
                 .and(val(*a))
                 .map_collect(|&g, &x| if x > T::ZERO { g } else { T::ZERO });
-            accumulate(&mut lower[a.0], d);
+            accumulate(pool, &mut lower[a.0], d);
         }
         Op::Sigmoid(a) => {
             let d = Zip::from(g)
                 .and(out)
                 .map_collect(|&g, &y| g * y * (T::ONE - y));
-            accumulate(&mut lower[a.0], d);
+            accumulate(pool, &mut lower[a.0], d);
         }
         Op::Tanh(a) => {
             let d = Zip::from(g)
                 .and(out)
                 .map_collect(|&g, &y| g * (T::ONE - y * y));
-            accumulate(&mut lower[a.0], d);
+            accumulate(pool, &mut lower[a.0], d);
         }
         Op::Square(a) => {
             let two = T::ONE + T::ONE;
             let d = Zip::from(g).and(val(*a)).map_collect(|&g, &x| two * x * g);
-            accumulate(&mut lower[a.0], d);
+            accumulate(pool, &mut lower[a.0], d);
         }
         Op::Concat { inputs, axis } => {
             let mut start = 0;
@@ -309,7 +314,7 @@ pub(crate) fn propagate_in<T: Real>(
                 let piece = g
                     .slice_axis(Axis(*axis), Slice::from(start..start + len))
                     .to_owned();
-                accumulate(&mut lower[id.0], piece);
+                accumulate(pool, &mut lower[id.0], piece);
                 start += len;
             }
         }
@@ -318,7 +323,7 @@ pub(crate) fn propagate_in<T: Real>(
             let len = g.shape()[*axis];
             d.slice_axis_mut(Axis(*axis), Slice::from(*start..*start + len))
                 .assign(g);
-            accumulate(&mut lower[input.0], d);
+            accumulate(pool, &mut lower[input.0], d);
         }
         Op::Reshape(input) => {
             let data: Vec<T> = match g.as_slice() {
@@ -327,16 +332,16 @@ pub(crate) fn propagate_in<T: Real>(
             };
             let d =
                 ArrayD::from_shape_vec(val(*input).raw_dim(), data).map_err(|_| bad("reshape"))?;
-            accumulate(&mut lower[input.0], d);
+            accumulate(pool, &mut lower[input.0], d);
         }
         Op::Sum { input, axes } => {
             let d = expand(g, val(*input).shape(), axes, T::ONE)?;
-            accumulate(&mut lower[input.0], d);
+            accumulate(pool, &mut lower[input.0], d);
         }
         Op::Mean { input, axes, count } => {
             let scale = T::ONE / T::from_f64(*count as f64);
             let d = expand(g, val(*input).shape(), axes, scale)?;
-            accumulate(&mut lower[input.0], d);
+            accumulate(pool, &mut lower[input.0], d);
         }
         Op::LstmC {
             z,
@@ -362,8 +367,8 @@ pub(crate) fn propagate_in<T: Real>(
                     gc[[b, k]] = dc * sf;
                 }
             }
-            accumulate(&mut lower[z.0], gz.into_dyn());
-            accumulate(&mut lower[c_prev.0], gc.into_dyn());
+            accumulate(pool, &mut lower[z.0], gz.into_dyn());
+            accumulate(pool, &mut lower[c_prev.0], gc.into_dyn());
         }
         Op::LstmH { z, c } => {
             let (vz, vc) = (val(*z), val(*c));
@@ -381,8 +386,8 @@ pub(crate) fn propagate_in<T: Real>(
                     gc[[b, k]] = dh * so * (T::ONE - tc * tc);
                 }
             }
-            accumulate(&mut lower[z.0], gz.into_dyn());
-            accumulate(&mut lower[c.0], gc.into_dyn());
+            accumulate(pool, &mut lower[z.0], gz.into_dyn());
+            accumulate(pool, &mut lower[c.0], gc.into_dyn());
         }
     }
     Ok(())

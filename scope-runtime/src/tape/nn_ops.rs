@@ -978,16 +978,16 @@ pub(crate) fn propagate<T: Real>(
                     *o = rstd * (gk * gmk - m1 - xh * m2);
                 }
             }
-            accumulate(&mut lower[x.0], dx);
+            accumulate(pool, &mut lower[x.0], dx);
             let vec1 = |v: Vec<T>| ArrayD::from_shape_vec(IxDyn(&[d]), v).expect("[d]");
-            accumulate(&mut lower[gamma.0], vec1(dgamma));
-            accumulate(&mut lower[beta.0], vec1(dbeta));
+            accumulate(pool, &mut lower[gamma.0], vec1(dgamma));
+            accumulate(pool, &mut lower[beta.0], vec1(dbeta));
         }
         NnOp::Softmax(x) => {
             let d = *out.shape().last().expect("checked in forward");
             let mut dx = scratch(out.shape());
             softmax_backward(flat(out), flat(g), flat_mut(&mut dx), d, T::ONE);
-            accumulate(&mut lower[x.0], dx);
+            accumulate(pool, &mut lower[x.0], dx);
         }
         NnOp::LogSoftmax(x) => {
             let d = *out.shape().last().expect("checked in forward");
@@ -1002,7 +1002,7 @@ pub(crate) fn propagate<T: Real>(
                     o[k] = gr[k] - flush(y[k].exp()) * sum;
                 }
             }
-            accumulate(&mut lower[x.0], dx);
+            accumulate(pool, &mut lower[x.0], dx);
         }
         NnOp::MaskedSoftmax {
             scores,
@@ -1029,15 +1029,15 @@ pub(crate) fn propagate<T: Real>(
             }
             let sc = T::from_f64(*scale);
             flat_mut(&mut dz).iter_mut().for_each(|v| *v = *v * sc);
-            accumulate(&mut lower[scores.0], dz);
-            accumulate(&mut lower[adder.0], dadd);
+            accumulate(pool, &mut lower[scores.0], dz);
+            accumulate(pool, &mut lower[adder.0], dadd);
         }
         NnOp::Gelu(x) => {
             let k = gelu_consts::<T>();
             let dx = Zip::from(g)
                 .and(val(*x))
                 .map_collect(|&g, &v| g * gelu_grad(v, k));
-            accumulate(&mut lower[x.0], dx);
+            accumulate(pool, &mut lower[x.0], dx);
         }
         NnOp::BiasGelu { x, bias } => {
             let vx = val(*x);
@@ -1059,8 +1059,9 @@ pub(crate) fn propagate<T: Real>(
                     *dbj = *dbj + v;
                 }
             }
-            accumulate(&mut lower[x.0], dx);
+            accumulate(pool, &mut lower[x.0], dx);
             accumulate(
+                pool,
                 &mut lower[bias.0],
                 ArrayD::from_shape_vec(IxDyn(&[d]), db).expect("[d]"),
             );
@@ -1070,7 +1071,7 @@ pub(crate) fn propagate<T: Real>(
             for (k, &p) in perm.iter().enumerate() {
                 inverse[p] = k;
             }
-            accumulate(&mut lower[input.0], permuted(g, &inverse));
+            accumulate(pool, &mut lower[input.0], permuted(g, &inverse));
         }
         NnOp::BatchMatMul {
             a,
@@ -1095,8 +1096,8 @@ pub(crate) fn propagate<T: Real>(
             } else {
                 bmm(va, !ta, g, false, T::ZERO, &mut db);
             }
-            accumulate(&mut lower[a.0], da);
-            accumulate(&mut lower[b.0], db);
+            accumulate(pool, &mut lower[a.0], da);
+            accumulate(pool, &mut lower[b.0], db);
         }
         NnOp::Linear { x, kernel, bias } => {
             let (vx, vk) = (val(*x), val(*kernel));
@@ -1111,20 +1112,21 @@ pub(crate) fn propagate<T: Real>(
                     *d = *d + v;
                 }
             }
-            accumulate(&mut lower[x.0], dx);
-            accumulate(&mut lower[kernel.0], dk);
+            accumulate(pool, &mut lower[x.0], dx);
+            accumulate(pool, &mut lower[kernel.0], dk);
             accumulate(
+                pool,
                 &mut lower[bias.0],
                 ArrayD::from_shape_vec(IxDyn(&[width]), db).expect("[out]"),
             );
         }
         NnOp::Exp(x) => {
             let dx = Zip::from(g).and(out).map_collect(|&g, &y| g * y);
-            accumulate(&mut lower[x.0], dx);
+            accumulate(pool, &mut lower[x.0], dx);
         }
         NnOp::Log(x) => {
             let dx = Zip::from(g).and(val(*x)).map_collect(|&g, &v| g / v);
-            accumulate(&mut lower[x.0], dx);
+            accumulate(pool, &mut lower[x.0], dx);
         }
         NnOp::Rsqrt(x) => {
             // d/dx x^-1/2 = -1/2 y^3.
@@ -1132,11 +1134,11 @@ pub(crate) fn propagate<T: Real>(
             let dx = Zip::from(g)
                 .and(out)
                 .map_collect(|&g, &y| -(half * g * y * y * y));
-            accumulate(&mut lower[x.0], dx);
+            accumulate(pool, &mut lower[x.0], dx);
         }
         NnOp::Scale { input, factor } => {
             let f = T::from_f64(*factor);
-            accumulate(&mut lower[input.0], g.mapv(|v| v * f));
+            accumulate(pool, &mut lower[input.0], g.mapv(|v| v * f));
         }
         NnOp::WeightedMean {
             x,
@@ -1148,8 +1150,8 @@ pub(crate) fn propagate<T: Real>(
             let den = vw.iter().fold(T::ZERO, |s, &w| s + w) + T::from_f64(*epsilon);
             let loss = out.iter().next().copied().unwrap_or(T::ZERO);
             let scale = g0 / den;
-            accumulate(&mut lower[x.0], vw.mapv(|w| w * scale));
-            accumulate(&mut lower[weights.0], vx.mapv(|v| (v - loss) * scale));
+            accumulate(pool, &mut lower[x.0], vw.mapv(|w| w * scale));
+            accumulate(pool, &mut lower[weights.0], vx.mapv(|v| (v - loss) * scale));
         }
         NnOp::Nll { log_probs, labels } => {
             let v = val(*log_probs);
@@ -1159,7 +1161,7 @@ pub(crate) fn propagate<T: Real>(
             for ((i, &l), &gi) in labels.iter().enumerate().zip(flat(g)) {
                 dst[i * c + l] = -gi;
             }
-            accumulate(&mut lower[log_probs.0], dx);
+            accumulate(pool, &mut lower[log_probs.0], dx);
         }
         NnOp::SoftmaxCrossEntropy { logits, labels } => {
             let v = val(*logits);
@@ -1175,7 +1177,7 @@ pub(crate) fn propagate<T: Real>(
                 o.iter_mut().for_each(|p| *p = flush(*p * inv) * gi);
                 o[l] = o[l] - gi;
             }
-            accumulate(&mut lower[logits.0], dx);
+            accumulate(pool, &mut lower[logits.0], dx);
         }
     }
 }
