@@ -50,7 +50,7 @@ impl<T: Real> Tape<T> {
                     accumulate(&self.grad_pool, &mut lower[input.0], d);
                     continue;
                 }
-                _ => propagate_in(&self.nodes, i, &g, lower, &self.grad_pool)?,
+                _ => propagate(&self.nodes, i, &g, lower, &self.grad_pool)?,
             }
             // Sent on: its buffer serves a later node, or the next call.
             self.grad_pool.put(g);
@@ -197,17 +197,6 @@ fn matrix<T: Real>(a: &ArrayD<T>) -> Result<ndarray::ArrayView2<'_, T>, TrainErr
         })
 }
 
-/// Sends gradient `g` of node `i` to its inputs, whose gradient slots are `lower`
-/// (`lower[k]` is node `k`; inputs always precede the node).
-pub(crate) fn propagate<T: Real>(
-    nodes: &[Node<T>],
-    i: usize,
-    g: &ArrayD<T>,
-    lower: &mut [Option<ArrayD<T>>],
-) -> Result<(), TrainError> {
-    propagate_in(nodes, i, g, lower, &Pool::default())
-}
-
 /// A zero-filled array of `shape`, from `pool` if it keeps a buffer that fits.
 pub(crate) fn zeros<T: Real>(pool: &Pool<T>, shape: &[usize]) -> ArrayD<T> {
     // The shape is that of an existing array, so its size cannot overflow; a failure to
@@ -234,8 +223,10 @@ pub(crate) fn scratch<T: Real>(pool: &Pool<T>, shape: &[usize]) -> ArrayD<T> {
         .unwrap_or_else(|_| ArrayD::zeros(IxDyn(shape)))
 }
 
-/// [`propagate`], taking the large gradient buffers it makes from `pool`.
-pub(crate) fn propagate_in<T: Real>(
+/// Sends gradient `g` of node `i` to its inputs, whose gradient slots are `lower`
+/// (`lower[k]` is node `k`; inputs always precede the node), taking the large buffers it
+/// makes from `pool`.
+pub(crate) fn propagate<T: Real>(
     nodes: &[Node<T>],
     i: usize,
     g: &ArrayD<T>,

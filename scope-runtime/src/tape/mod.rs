@@ -285,7 +285,7 @@ impl<T: Real> Tape<T> {
         for i in (0..=loss.0).rev() {
             let (lower, upper) = grads.split_at_mut(i);
             let Some(g) = upper[0].as_ref() else { continue };
-            grad::propagate(&self.nodes, i, g, lower)?;
+            grad::propagate(&self.nodes, i, g, lower, &self.grad_pool)?;
         }
         let leaves: Vec<(u64, NodeId)> = self.vars.iter().map(|(v, id)| (v.id(), *id)).collect();
         let slices_sq = nn_ops::gather_slices_sq(&self.nodes, &grads, &leaves);
