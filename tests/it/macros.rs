@@ -1,12 +1,12 @@
 //! The macros end to end: the seed RNN's parameters, declared with `model!` in
-//! `scope::seed_rnn`, create TF's six names, share them with reuse, and refuse to create them
-//! twice without it.
+//! `scope::models::seed_rnn`, create TF's six names, share them with reuse, and refuse to
+//! create them twice without it.
 
 use scope::{model, variable_scope, Error, ManifestEntry, Model, Registry, Variable};
 
 // The seed RNN's parameters as the library declares them, once, with `model!` (an input layer,
 // TF's BasicLSTMCell as a nested hand-written `Model`, an output layer).
-use scope::seed_rnn::SeedRnnParams as Rnn;
+use scope::models::seed_rnn::SeedRnnParams as Rnn;
 
 const SEED_NAMES: [(&str, &[usize]); 6] = [
     ("rnn/input_layer/weights", &[10, 11]),

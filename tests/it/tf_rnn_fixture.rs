@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use ndarray::{Array3, ArrayD, IxDyn};
-use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+use scope::models::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
 use scope::{Registry, Tensor, TrainError, Variable};
 use serde_json::Value;
 
