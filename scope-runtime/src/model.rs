@@ -240,7 +240,7 @@ impl ModelScope {
 /// `layer_0 .. layer_{n-1}`, TF1 `MultiRNNCell`'s `cell_0 ..`).
 ///
 /// ```
-/// assert_eq!(scope::repeated_scope_name("layer", 11), "layer_11");
+/// assert_eq!(scope::__private::repeated_scope_name("layer", 11), "layer_11");
 /// ```
 pub fn repeated_scope_name(prefix: &str, index: usize) -> String {
     format!("{prefix}_{index}")
@@ -255,7 +255,8 @@ pub fn repeated_scope_name(prefix: &str, index: usize) -> String {
 /// which lets generated code check ties before it opens the model's scope.
 ///
 /// ```
-/// use scope::{tied_variable, Error, Registry, VarSpec};
+/// use scope::__private::tied_variable;
+/// use scope::{Error, Registry, VarSpec};
 /// let reg = Registry::new();
 /// let table = reg.get_variable("word_embeddings", VarSpec::new().shape([10, 4]))?;
 /// let tied = tied_variable(&reg, "cls", "output_weights", &table, &[10, 4], None)?;
