@@ -43,7 +43,7 @@ impl BertClassifier {
     /// pooled output, the probabilities and the mean cross-entropy against `labels`.
     ///
     /// Fails before computing anything if a label is outside `0..num_labels`, or as
-    /// [`BertModel::forward`] does.
+    /// [`BertModel::forward`](super::BertModel::forward) does.
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,
@@ -120,7 +120,7 @@ impl BertPretraining {
     ///
     /// Fails before computing anything if a label input has the wrong shape or a value out
     /// of range (positions in `0..seq`, ids in the vocabulary, next-sentence labels 0 or 1),
-    /// or as [`BertModel::forward`] does.
+    /// or as [`BertModel::forward`](super::BertModel::forward) does.
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,

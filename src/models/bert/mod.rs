@@ -1,5 +1,5 @@
 //! BERT (google-research/bert), declared once with [`model!`](macro@crate::model) under the names
-//! TF1 gives its variables, with the forward pass and the heads on the [`Tape`].
+//! TF1 gives its variables, with the forward pass and the heads on the [`Tape`](crate::tape::Tape).
 //!
 //! The declaration reads like `modeling.py`: [`BertModel`] opens `bert` the way
 //! `tf.variable_scope(scope, default_name="bert")` does and holds [`BertEmbeddings`], the
@@ -7,7 +7,7 @@
 //! [`BertClassifier`] adds `run_classifier.create_model`'s `output_weights` and
 //! `output_bias` at the root; [`BertPretraining`] adds `run_pretraining`'s
 //! `cls/predictions` (whose output layer is the word-embedding table, tied) and
-//! `cls/seq_relationship`. Built with [`Model::build_here`] at the root, each creates exactly
+//! `cls/seq_relationship`. Built with [`Model::build_here`](crate::Model::build_here) at the root, each creates exactly
 //! TF's variables in TF's order; [`bert_optimizer`] then adds `create_optimizer`'s.
 //!
 //! The model runs as BERT builds it with `is_training=False`: dropout is not applied.
