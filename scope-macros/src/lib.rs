@@ -79,14 +79,15 @@ use proc_macro::TokenStream;
 ///
 /// | key | value | default |
 /// |---|---|---|
-/// | `scope` | `"name"`, any name TF's nested regex accepts (`self`, `LayerNorm`, `a.b`, `a-b`); with `repeat`, the prefix | the nested type's `Model::SCOPE` |
+/// | `scope` | `"name"`, any name TF's nested regex accepts (`self`, `LayerNorm`, `a.b`, `a-b`); with `repeat`, the elements' scope pattern holding the index `{i}` exactly once (`"h{i}"`: `h0`, `h1`, ...), or a prefix without braces (`"cell"`: `cell_0`, `cell_1`, ...) | the nested type's `Model::SCOPE` |
 /// | `args` | `(expr, ..)`: the nested type's `Model::Args` as a tuple (what generated models take); or `= expr`: the whole `Model::Args` as is (a hand-written model whose `Args` is a config struct); with `repeat`, evaluated once per element | none |
-/// | `repeat` | a `usize` expression `n`: built `n` times in `prefix_0 .. prefix_{n-1}` (prefix: `scope`, else the field's name); the field is a `Vec<Type>` | built once |
+/// | `repeat` | a `usize` expression `n`: built `n` times, element `i` in the scope `scope`'s pattern names (GPT-2's `scope = "h{i}"`: `h0 .. h{n-1}`), or, without `scope`, in `field_{i}` (BERT's `layer_0 .. layer_{n-1}`); the field is a `Vec<Type>` | built once |
 /// | `when` | a `bool` expression: built only when it holds; the field is an `Option<Type>` | always built |
 /// | `default_name` | bare, or `= "base"`: the scope comes from the enclosing scope's `default_name` counters (`dense`, `dense_1`, ... as TF's `variable_scope(None, default_name=..)`), bare taking the type's `Model::SCOPE`; not with `scope` or `repeat` | a fixed scope |
 ///
-/// Names are checked at compile time across forms: a repeated prefix `layer` clashes with a
-/// sub-scope or model named `layer_0`, two repeats with one prefix clash, and a fixed name
+/// Names are checked at compile time across forms: a repeated `layer_{i}` clashes with a
+/// sub-scope or model named `layer_0`, two repeats whose patterns can give one name clash
+/// (`h{i}` and `h1{i}` both give `h10`), and a fixed name
 /// that a `default_name = ".."` model before it takes from the counters clashes.
 ///
 /// # What it generates

@@ -522,18 +522,66 @@ fn repeat_in_variable_scope_evaluates_args_once_per_element() {
     );
     match MultiCell::MANIFEST[0] {
         ManifestEntry::Repeated {
-            prefix,
+            pattern,
             count,
             type_name,
             ..
         } => {
-            assert_eq!((prefix, type_name), ("cell", "Fc"));
+            assert_eq!((pattern, type_name), ("cell_{i}", "Fc"));
             assert_eq!(count, "widths.borrow().len()");
         }
         other => panic!("expected a repeated entry, got {other:?}"),
     }
     let paths: Vec<String> = MultiCell::manifest().into_iter().map(|(p, _)| p).collect();
     assert_eq!(paths, ["cell_{i}/kernel", "cell_{i}/bias"]);
+}
+
+model! {
+    /// GPT-2's blocks: `model/h0 .. model/h{n-1}`, no underscore.
+    pub struct Gpt2Like("model", n: usize) {
+        wpe: [4, 2],
+        #[model(repeat = n, scope = "h{i}", args(2, 2))]
+        h: model Fc,
+        #[model(repeat = n, scope = "x{i}_ln")]
+        ln: model Fc(2, 1),
+    }
+}
+
+/// The same blocks through `#[variable_scope]`.
+#[variable_scope("model", n: usize)]
+pub struct Gpt2LikeAttr {
+    /// `h0 ..`.
+    #[model(repeat = n, scope = "h{i}", args(2, 2))]
+    pub blocks: Vec<Fc>,
+}
+
+#[test]
+fn repeat_patterns_name_every_element() {
+    let reg = Registry::new();
+    let m = Gpt2Like::new(&reg, 11).unwrap();
+    let scopes: Vec<&str> = m.h.iter().map(|b| b.scope_name()).collect();
+    assert_eq!(scopes[0], "model/h0");
+    assert_eq!(scopes[10], "model/h10");
+    assert_eq!(m.ln[1].scope_name(), "model/x1_ln");
+    let paths: Vec<String> = Gpt2Like::manifest().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        paths,
+        ["wpe", "h{i}/kernel", "h{i}/bias", "x{i}_ln/kernel", "x{i}_ln/bias"]
+    );
+    let other = Registry::new();
+    let attr = Gpt2LikeAttr::new(&other, 2).unwrap();
+    let names: Vec<String> = attr.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        ["model/h0/kernel", "model/h0/bias", "model/h1/kernel", "model/h1/bias"]
+    );
+    assert!(matches!(
+        Gpt2LikeAttr::MANIFEST[0],
+        ManifestEntry::Repeated {
+            pattern: "h{i}",
+            ..
+        }
+    ));
 }
 
 /// Sizes of the embeddings, with an `f32` initializer range as BERT's config has.

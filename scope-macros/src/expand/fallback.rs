@@ -232,9 +232,13 @@ fn dsl_fields(
 /// ` Nested model in scope `encoder/layer_{i}`, for each `i` below `n`.`, ...
 fn model_doc(model: &ModelField, prefix: &str) -> String {
     let mut doc = if let Some(repeat) = &model.repeat {
+        let pattern = match model.repeat_pattern().0 {
+            Ok(pattern) => pattern.text(),
+            // Reported; the doc shows what was written.
+            Err(_) => model.scope.as_ref().map(LitStr::value).unwrap_or_default(),
+        };
         format!(
-            " Nested models in scopes `{prefix}{}_{{i}}`, for `i` in `0..{}`",
-            model.repeat_prefix().0,
+            " Nested models in scopes `{prefix}{pattern}`, for `i` in `0..{}`",
             tokens_text(&repeat.expr)
         )
     } else if let Some(default) = &model.default_name {

@@ -582,7 +582,7 @@ mod tests {
         let Item::Model(cells) = &items[1] else {
             panic!("a model")
         };
-        assert_eq!(cells.repeat_prefix().0, "cell");
+        assert_eq!(cells.repeat_pattern().0.unwrap().text(), "cell_{i}");
     }
 
     #[test]
