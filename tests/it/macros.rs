@@ -566,14 +566,25 @@ fn repeat_patterns_name_every_element() {
     let paths: Vec<String> = Gpt2Like::manifest().into_iter().map(|(p, _)| p).collect();
     assert_eq!(
         paths,
-        ["wpe", "h{i}/kernel", "h{i}/bias", "x{i}_ln/kernel", "x{i}_ln/bias"]
+        [
+            "wpe",
+            "h{i}/kernel",
+            "h{i}/bias",
+            "x{i}_ln/kernel",
+            "x{i}_ln/bias"
+        ]
     );
     let other = Registry::new();
     let attr = Gpt2LikeAttr::new(&other, 2).unwrap();
     let names: Vec<String> = attr.variables().into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         names,
-        ["model/h0/kernel", "model/h0/bias", "model/h1/kernel", "model/h1/bias"]
+        [
+            "model/h0/kernel",
+            "model/h0/bias",
+            "model/h1/kernel",
+            "model/h1/bias"
+        ]
     );
     assert!(matches!(
         Gpt2LikeAttr::MANIFEST[0],
