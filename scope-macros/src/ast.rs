@@ -18,6 +18,8 @@ pub(crate) struct ModelDef {
     pub(crate) scope: Option<LitStr>,
     /// Construction arguments, in order.
     pub(crate) args: Vec<Arg>,
+    /// Arguments the model keeps as fields (`#[keep] cfg`), in declaration order.
+    pub(crate) kept: Vec<Kept>,
     /// What is declared in the model's scope, in order.
     pub(crate) items: Vec<Item>,
     /// Where the model came from, which decides how the struct is emitted.
@@ -46,6 +48,16 @@ pub(crate) enum Source {
 pub(crate) struct Arg {
     pub(crate) ident: Ident,
     pub(crate) ty: Type,
+}
+
+/// `#[keep] cfg`: the constructor argument `cfg`, moved into a field of the same name once
+/// every part is built, so that the model holds what it was built with.
+pub(crate) struct Kept {
+    /// Attributes carried onto the generated field (docs; `model!` only).
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    /// The field, named as the argument it keeps.
+    pub(crate) ident: Ident,
 }
 
 /// One thing declared in a scope.

@@ -29,6 +29,7 @@ pub(crate) fn check(def: &ModelDef, cx: &Ctxt) {
     };
     check_derives(def, cx);
     check_args(def, cx);
+    check_kept(def, cx);
     check_scope(&def.items, &scope_path, "", &mut HashMap::new(), cx);
     check_fields(&def.items, matches!(def.source, Source::Dsl), cx);
 }
@@ -100,6 +101,35 @@ fn check_args(def: &ModelDef, cx: &Ctxt) {
                 format!(
                     "field `{field}` has the name of a constructor argument, which it would shadow; \
                      rename one of them"
+                ),
+            );
+        }
+    }
+}
+
+/// Every `#[keep]` names a constructor argument, once.
+fn check_kept(def: &ModelDef, cx: &Ctxt) {
+    let mut seen: Vec<String> = Vec::new();
+    for kept in &def.kept {
+        let name = unraw(&kept.ident);
+        if seen.contains(&name) {
+            cx.error_spanned_by(&kept.ident, format!("`{name}` is kept twice; keep it once"));
+            continue;
+        }
+        seen.push(name.clone());
+        if !def.args.iter().any(|a| unraw(&a.ident) == name) {
+            let args: Vec<String> = def.args.iter().map(|a| format!("`{}`", a.ident)).collect();
+            let have = if args.is_empty() {
+                "the model takes none".to_owned()
+            } else {
+                format!("the model takes {}", args.join(", "))
+            };
+            cx.error_spanned_by(
+                &kept.ident,
+                format!(
+                    "`#[keep]` keeps a constructor argument as a field, and there is no argument \
+                     `{name}` ({have}): declare it in the header, e.g. `(\"scope\", {name}: \
+                     Config)`"
                 ),
             );
         }
@@ -951,6 +981,37 @@ mod tests {
             }),
             // a, b, c, d, f, g, h3
             7
+        );
+    }
+
+    #[test]
+    fn kept_arguments() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m", cfg: Cfg, pair: (usize, usize)) {
+                    #[keep] cfg,
+                    /// Docs travel.
+                    #[keep] pair,
+                    w: [cfg.n, pair.0],
+                }
+            }),
+            0
+        );
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m", cfg: Cfg) {
+                    #[keep] config,
+                    #[keep] cfg,
+                    #[keep] cfg,
+                    #[keep(x)] x,
+                    #[keep] typed: Cfg,
+                    #[keep] #[var(shape = [1])] v,
+                    s { #[keep] cfg, }
+                }
+            }),
+            // config, second cfg, keep(x), x, typed (a type; no argument), v (#[var]; no
+            // argument), sub-scope
+            9
         );
     }
 

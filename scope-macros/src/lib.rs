@@ -51,6 +51,7 @@ use proc_macro::TokenStream;
 ///
 /// field := #[var(key = value, ..)] vis ident: Variable
 ///        | #[model(key = value, ..)] vis ident: ModelType
+///        | #[keep] vis arg: ArgType
 /// ```
 ///
 /// * `"scope"` is the variable scope the model opens inside the caller's current one. It
@@ -62,6 +63,12 @@ use proc_macro::TokenStream;
 ///   (`tf = { package = "scope" }`: `#[variable_scope(crate = tf, "dense")]`). Without it,
 ///   a renamed crate makes rustc report ``E0433: cannot find `scope` in the crate root`` at
 ///   the macro.
+/// * `#[keep] pub cfg: Config` keeps the constructor argument `cfg` as a field (of the
+///   argument's type), so that a forward pass needs no config argument and cannot be given a
+///   wrong one. The argument is moved in after every part is built, so parts may borrow it
+///   (`shape = [cfg.units]`, `args(cfg.units)`) and it need not be `Clone`; a part that takes
+///   it by value (`args = (cfg,)`) must take a copy (`cfg.clone()`). Kept fields are not
+///   variables: `for_each_variable`, the manifest and `Debug` leave them out.
 ///
 /// `#[var(..)]` keys, each at most once:
 ///
@@ -274,6 +281,7 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 /// item     := #[scope(name = "..")]? ident { item* } ,?             anonymous sub-scope
 ///           | #[model(..)]? ident: model Type (( expr, .. ))? ,   nested model
 ///           | #[var(..)]?   ident: dtype? [shape]? (= init)? ,    variable
+///           | #[keep] arg ,                                       kept argument
 /// ```
 ///
 /// * A variable is `name: [shape] = init`, optionally with a dtype before the shape
@@ -291,6 +299,28 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 /// * `#[model(..)]` and `#[var(..)]` take the keys of `#[variable_scope]`, including
 ///   `repeat` (the field is a `Vec<Type>`), `when` (an `Option<Type>` or
 ///   `Option<Variable>`), `default_name` and `tied`.
+/// * `#[keep] cfg,` at the top level keeps the constructor argument `cfg` as a field of the
+///   argument's type, as `#[keep]` does in `#[variable_scope]`:
+///
+/// ```
+/// #[derive(Debug)]
+/// pub struct Config {
+///     pub units: usize,
+/// }
+///
+/// scope::model! {
+///     pub struct Dense("dense", cfg: Config) {
+///         #[keep]
+///         cfg,
+///         kernel: [cfg.units, cfg.units],
+///     }
+/// }
+///
+/// let dense = Dense::new(&scope::Registry::new(), Config { units: 3 })?;
+/// assert_eq!(dense.cfg.units, 3);
+/// # Ok::<(), scope::Error>(())
+/// ```
+///
 /// * Fields are as visible as the struct; every field gets a doc line naming its variable,
 ///   shape and initializer. Outer attributes and doc comments on the struct and on items
 ///   are kept.

@@ -897,3 +897,69 @@ fn nested_model_arguments_may_name_earlier_parts() {
         ["lm/embeddings/word_embeddings", "lm/head/output_bias"]
     );
 }
+
+/// A config that is neither `Clone` nor `Copy`: a model keeps it by move.
+#[derive(Debug, PartialEq)]
+pub struct KeptConfig {
+    /// Width of every part.
+    pub width: usize,
+    /// Number of blocks.
+    pub blocks: usize,
+}
+
+model! {
+    /// Keeps its config and a tuple argument; the parts borrow the config while they build.
+    pub struct KeepsConfig("keeps", cfg: KeptConfig, pair: (usize, String)) {
+        #[keep]
+        cfg,
+        /// The pair as given.
+        #[keep]
+        pair,
+        w: [cfg.width, pair.0],
+        #[model(repeat = cfg.blocks, scope = "h{i}")]
+        h: model Fc(cfg.width, cfg.width),
+    }
+}
+
+/// The same through `#[variable_scope]`.
+#[variable_scope("keeps", cfg: KeptConfig)]
+pub struct KeepsConfigAttr {
+    /// The config it was built with.
+    #[keep]
+    pub cfg: KeptConfig,
+    #[var(shape = [cfg.width])]
+    pub b: Variable,
+}
+
+#[test]
+fn a_model_keeps_its_build_arguments() {
+    let reg = Registry::new();
+    let cfg = KeptConfig {
+        width: 3,
+        blocks: 2,
+    };
+    let m = KeepsConfig::new(&reg, cfg, (5, "five".to_owned())).unwrap();
+    assert_eq!(
+        m.cfg,
+        KeptConfig {
+            width: 3,
+            blocks: 2
+        }
+    );
+    assert_eq!(m.pair, (5, "five".to_owned()));
+    assert_eq!(m.w.shape(), [3, 5]);
+    assert_eq!(m.h.len(), 2);
+    // The kept arguments are no variables: the manifest and the listing do not see them.
+    assert_eq!(KeepsConfig::manifest().len(), 3);
+    assert_eq!(m.variables().len(), 5);
+    let attr = KeepsConfigAttr::new(
+        &Registry::new(),
+        KeptConfig {
+            width: 4,
+            blocks: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(attr.cfg.width, 4);
+    assert_eq!(attr.b.shape(), [4]);
+}

@@ -156,7 +156,7 @@ fn emit(def: &ModelDef, handle: bool) -> TokenStream {
             let attrs = &def.attrs;
             let vis = &def.vis;
             let ident = &def.ident;
-            let mut fields = Vec::new();
+            let mut fields = kept_fields(def);
             dsl_fields(p, &def.items, "", &mut Vec::new(), &mut fields);
             quote! {
                 #(#attrs)*
@@ -167,6 +167,29 @@ fn emit(def: &ModelDef, handle: bool) -> TokenStream {
             }
         }
     }
+}
+
+/// The fields of a `model!` struct that keep constructor arguments, typed as the arguments.
+/// One that names no argument (an error already reported) gets no field.
+fn kept_fields(def: &ModelDef) -> Vec<TokenStream> {
+    def.kept
+        .iter()
+        .filter_map(|kept| {
+            let name = crate::ast::unraw(&kept.ident);
+            let arg = def
+                .args
+                .iter()
+                .find(|a| crate::ast::unraw(&a.ident) == name)?;
+            let (attrs, vis, ident, ty) = (&kept.attrs, &kept.vis, &kept.ident, &arg.ty);
+            let doc =
+                format!(" The constructor argument `{name}`, kept as the model was built with it.");
+            Some(quote! {
+                #(#attrs)*
+                #[doc = #doc]
+                #vis #ident: #ty,
+            })
+        })
+        .collect()
 }
 
 /// The fields of a `model!` struct; a field name seen before (an error already reported) is

@@ -163,6 +163,8 @@ fn model_impl(def: &ModelDef) -> TokenStream {
     let mut body = TokenStream::new();
     build_items(p, &def.items, 1, &locals, &mut Vec::new(), &mut body);
     let fields = fields(&def.items);
+    // Moved in last, after every part that borrows them is built.
+    let kept = def.kept.iter().map(|k| &k.ident);
     // At the field's place: a field that is no `Variable` is reported there.
     let values = fields.iter().map(|f| {
         let mut value = local(f);
@@ -199,6 +201,7 @@ fn model_impl(def: &ModelDef) -> TokenStream {
                 #body
                 ::core::result::Result::Ok(Self {
                     #(#fields: #values,)*
+                    #(#kept,)*
                     #handle: ::core::clone::Clone::clone(__scope_guard.scope()),
                 })
             }
