@@ -3,10 +3,10 @@
 
 use ndarray::Array2;
 
-use super::{BertConfig, BertLayer, BertModel};
+use super::{BertLayer, BertModel};
 use crate::nn::{check_ids, embedding_lookup, Activation};
 use crate::tape::{NodeId, Real, Tape};
-use crate::{Model, TrainError};
+use crate::TrainError;
 
 /// BERT's three inputs, each `[batch, seq]`: token ids, the mask (1 = real token, 0 =
 /// padding) and the token types.
@@ -76,51 +76,11 @@ pub struct BertOutputs {
 }
 
 impl BertModel {
-    /// Checks that `cfg` is the config this model was built with (the shapes it fixes).
-    fn check_config(&self, cfg: &BertConfig) -> Result<(), TrainError> {
-        cfg.validate()?;
-        let emb = &self.embeddings;
-        let mut problems = Vec::new();
-        if emb.word_embeddings.shape() != [cfg.vocab_size, cfg.hidden_size] {
-            problems.push(format!(
-                "{} is {:?}",
-                emb.word_embeddings.name(),
-                emb.word_embeddings.shape()
-            ));
-        }
-        if self.encoder_layer.len() != cfg.num_hidden_layers {
-            problems.push(format!("{} layers were built", self.encoder_layer.len()));
-        }
-        if emb.token_type_embeddings.is_some() != cfg.use_token_type
-            || emb.position_embeddings.is_some() != cfg.use_position_embeddings
-        {
-            problems.push("the embedding flags differ".into());
-        }
-        let layer_ok = self.encoder_layer.iter().all(|l| {
-            l.attention_self_attention.num_heads() == cfg.num_attention_heads
-                && l.intermediate_dense.units() == cfg.intermediate_size
-        });
-        if !layer_ok {
-            problems.push("the heads or the intermediate size differ".into());
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(TrainError::Config {
-                detail: format!(
-                    "the BERT config does not match the model in {}: {}; pass the config the \
-                     model was built with",
-                    self.scope_name(),
-                    problems.join(", ")
-                ),
-            })
-        }
-    }
-
     /// Checks `inputs` against the model before anything is computed: ids within the
     /// vocabulary, token types within the token-type table, mask values 0 or 1, and no more
     /// positions than the position table has rows.
-    pub fn check_inputs(&self, cfg: &BertConfig, inputs: &BertInputs) -> Result<(), TrainError> {
+    pub fn check_inputs(&self, inputs: &BertInputs) -> Result<(), TrainError> {
+        let cfg = &self.cfg;
         let (_, seq) = inputs.dims();
         if cfg.use_position_embeddings && seq > cfg.max_position_embeddings {
             return Err(TrainError::InputShape {
@@ -148,16 +108,18 @@ impl BertModel {
     /// `BertModel(config, is_training=False, input_ids, input_mask, token_type_ids)` on a
     /// tape: embeddings, every encoder layer, the pooler.
     ///
-    /// Fails before putting anything on the tape if `cfg` is not the model's config or the
-    /// inputs do not fit it (see [`BertModel::check_inputs`]).
+    /// Runs with the config the model was built with (its `cfg` field), so no other can be
+    /// given. Fails before putting anything on the tape if that config is invalid (see
+    /// [`BertConfig::validate`](super::BertConfig::validate)) or the inputs do not fit it (see
+    /// [`BertModel::check_inputs`]).
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,
-        cfg: &BertConfig,
         inputs: &BertInputs,
     ) -> Result<BertOutputs, TrainError> {
-        self.check_config(cfg)?;
-        self.check_inputs(cfg, inputs)?;
+        let cfg = &self.cfg;
+        cfg.validate()?;
+        self.check_inputs(inputs)?;
         let (batch, seq) = inputs.dims();
         let h = cfg.hidden_size;
         let emb = &self.embeddings;
@@ -193,7 +155,7 @@ impl BertModel {
         let mut prev = tape.reshape(embedding_output, &[batch * seq, h])?;
         let mut layer_outputs = Vec::with_capacity(self.encoder_layer.len());
         for layer in &self.encoder_layer {
-            prev = layer.forward(tape, cfg, prev, adder, batch, seq)?;
+            prev = layer.forward(tape, prev, adder, batch, seq)?;
             layer_outputs.push(prev);
         }
 
@@ -220,7 +182,6 @@ impl BertLayer {
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,
-        cfg: &BertConfig,
         x: NodeId,
         adder: NodeId,
         batch: usize,
@@ -232,9 +193,9 @@ impl BertLayer {
         let attention = self.attention_output_dense.forward(tape, context)?;
         let attention = tape.add(attention, x)?;
         let attention = self.attention_output_layer_norm.forward(tape, attention)?;
-        let intermediate = self
-            .intermediate_dense
-            .forward_with(tape, attention, cfg.hidden_act)?;
+        let intermediate =
+            self.intermediate_dense
+                .forward_with(tape, attention, self.cfg.hidden_act)?;
         let out = self.output_dense.forward(tape, intermediate)?;
         let out = tape.add(out, attention)?;
         self.output_layer_norm.forward(tape, out)
