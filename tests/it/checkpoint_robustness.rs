@@ -18,7 +18,7 @@ use scope::checkpoint::{
 use scope::{Initializer, Registry, VarSpec, Variable};
 
 use crate::support::data_dir;
-use crate::support::tf1::{first_data_block, fix_block_crc, varint};
+use crate::support::sstable::{first_data_block, fix_block_crc, varint};
 
 /// Mutations per format.
 const ITERATIONS: usize = 10_000;

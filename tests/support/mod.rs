@@ -43,7 +43,8 @@
 //!
 //! Modules: [`tensor`] (the `{shape, data}` decoder), [`fixture`] (directories, the
 //! `fixture.json` reader, kinds), [`checks`] (named rules and the counting comparator),
-//! [`tf1`] (the SSTable / TF1 bundle writer and table surgery).
+//! [`sstable`] (the table writer and table surgery, shared with the runtime's unit tests),
+//! [`tf1`] (TF1 bundle entries and whole checkpoints from tensors).
 
 // Each test binary uses a part of this module; `pub` marks its API (the including binary
 // sees it as crate-private).
@@ -51,6 +52,7 @@
 
 pub mod checks;
 pub mod fixture;
+pub mod sstable;
 pub mod tensor;
 pub mod tf1;
 
