@@ -44,7 +44,8 @@
 //! Modules: [`tensor`] (the `{shape, data}` decoder), [`fixture`] (directories, the
 //! `fixture.json` reader, kinds), [`checks`] (named rules and the counting comparator),
 //! [`sstable`] (the table writer and table surgery, shared with the runtime's unit tests),
-//! [`tf1`] (TF1 bundle entries and whole checkpoints from tensors).
+//! [`tf1`] (TF1 bundle entries and whole checkpoints from tensors), [`vars`] (a variable at
+//! a checkpoint's full name).
 
 // Each test binary uses a part of this module; `pub` marks its API (the including binary
 // sees it as crate-private).
@@ -55,7 +56,9 @@ pub mod fixture;
 pub mod sstable;
 pub mod tensor;
 pub mod tf1;
+pub mod vars;
 
 pub use checks::{Checks, Rule, Tol};
 pub use fixture::{data_dir, extra_dirs, fixture_dirs, Fixture, Kind, VarRecord};
 pub use tensor::DecodeError;
+pub use vars::variable_at;
