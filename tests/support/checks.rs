@@ -228,6 +228,7 @@ impl Checks {
     /// Prints `<suite>: N checks passed, M failed` straight to stdout (past libtest's
     /// capture: this line is the suite's report, read by people and CI alike) and fails on
     /// any failure, or when nothing was checked.
+    #[track_caller]
     pub fn finish(self, suite: &str) {
         let (passed, failed) = (self.passed, self.failed);
         let _ = writeln!(

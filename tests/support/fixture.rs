@@ -130,18 +130,10 @@ impl Fixture {
     pub fn load(dir: impl AsRef<Path>) -> Result<Fixture, DecodeError> {
         let dir = dir.as_ref();
         let path = dir.join("fixture.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            DecodeError::new(
-                format_args!("cannot read {}: {e}", path.display()),
-                &Value::Null,
-            )
-        })?;
-        let json = serde_json::from_str(&text).map_err(|e| {
-            DecodeError::new(
-                format_args!("{} is not JSON: {e}", path.display()),
-                &Value::Null,
-            )
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| DecodeError::msg(format_args!("cannot read {}: {e}", path.display())))?;
+        let json = serde_json::from_str(&text)
+            .map_err(|e| DecodeError::msg(format_args!("{} is not JSON: {e}", path.display())))?;
         Ok(Fixture {
             dir: dir.to_owned(),
             json,
@@ -182,10 +174,10 @@ impl Fixture {
     /// The value at a JSON pointer (`/spec/config`), or an error naming the pointer.
     pub fn at(&self, pointer: &str) -> Result<&Value, DecodeError> {
         self.json.pointer(pointer).ok_or_else(|| {
-            DecodeError::new(
-                format_args!("{}: no {pointer} in fixture.json", self.dir.display()),
-                &Value::Null,
-            )
+            DecodeError::msg(format_args!(
+                "{}: no {pointer} in fixture.json",
+                self.dir.display()
+            ))
         })
     }
 

@@ -21,6 +21,11 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 impl DecodeError {
+    /// An error saying `what`.
+    pub fn msg(what: impl fmt::Display) -> DecodeError {
+        DecodeError(what.to_string())
+    }
+
     /// An error saying `what`, showing the start of the offending value.
     pub fn new(what: impl fmt::Display, v: &Value) -> DecodeError {
         let mut shown = v.to_string();
