@@ -32,14 +32,14 @@
 //!             let reg = scope::Registry::new();
 //!             // ... build the model and its optimizer in `reg` ...
 //!             checks.variables(&reg, &fx.variables()?); // names, shapes, dtypes, order
-//!             scope::checkpoint::Restore::new(&reg).restore(&fx.checkpoint("model.ckpt")?)?;
+//!             let initial = fx.checkpoint_at("/checkpoints/initial")?;
+//!             scope::checkpoint::Restore::new(&reg).restore(&initial)?;
 //!             // ... run it on `tokens` into `tape`: node `logits`, gradients `grads` ...
-//!             let logits = tape.value(logits)?;
 //!             let want = tensor::f64s(&fx["outputs"]["logits"])?;
-//!             checks.compare(&OUTPUT, "logits", logits.as_slice().unwrap(), logits.shape(), &want);
+//!             checks.compare_arrays(&OUTPUT, "logits", tape.value(logits)?, &want);
 //!             checks.gradients(&GRADIENT, &grads, &reg, &fx["gradients"]);
 //!             // ... train `fx.u64_at("/train/steps")?` steps ...
-//!             let after = fx.checkpoint_at("/train/checkpoint_after")?;
+//!             let after = fx.checkpoint_at("/checkpoints/after_steps")?;
 //!             checks.trained(&reg, &after, |_name| &PARAM)?; // a rule per slot, by name
 //!             Ok(())
 //!         });
