@@ -1,7 +1,6 @@
 //! TF1 checkpoints crafted by tests: the `BundleHeaderProto` / `BundleEntryProto` values of
 //! a `<prefix>.index` table (built with [`super::sstable`]), and a whole V2 bundle from
-//! tensors. The format is described in
-//! `tests/data/seed_rnn/README.md`.
+//! tensors. The format is described in `tests/data/seed_rnn/README.md`.
 
 use std::path::Path;
 
@@ -29,7 +28,7 @@ fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
 }
 
 /// The bundle header (the table's entry under the empty key): `num_shards`, little-endian,
-/// no version (TF writes `version { producer: 1 }`; readers accept its absence).
+/// no version (TF writes `version { producer: 1 }`; scope's reader does not need it).
 pub fn header(num_shards: u32) -> Vec<u8> {
     let mut out = vec![0x08];
     put_varint(&mut out, u64::from(num_shards));
