@@ -47,6 +47,8 @@ mod sharded;
 mod sstable;
 mod suggest;
 mod tf_bundle;
+mod tf_slice;
+mod tf_writer;
 
 pub use self::mapping::{
     MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss, NumberedRule, Rule,
@@ -61,6 +63,8 @@ pub use self::safetensors::{
 pub use self::save::{Save, Saved};
 pub use self::sharded::ShardedCheckpoint;
 pub use self::tf_bundle::{tf_dtype_name, TfCheckpoint};
+pub use self::tf_slice::Slice;
+pub use self::tf_writer::TfCheckpointWriter;
 
 /// A `Result` whose error is [`CheckpointError`].
 pub type Result<T, E = CheckpointError> = std::result::Result<T, E>;
