@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use prost::Message;
 
 use super::sstable::{read_table, unmask_crc, TableError};
-use super::tf_slice::{self, RawExtents, Slice, TensorSliceProto};
+use super::tf_slice::{self, RawExtents, TensorSliceProto};
 use super::{decode_tensor, find_tensor};
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, TensorInfo};
 use crate::dtype::DType;
+use crate::partition::Slice;
 use crate::tensor::{checked_numel, Tensor};
 
 /// TF's `kTensorBundleVersion`: the newest bundle format this reader understands.
@@ -388,11 +389,8 @@ impl TfCheckpoint {
         }
     }
 
-    /// Reads the box `region` of tensor `name`, whether it was saved whole or in slices
-    /// (TF's `BundleReader::LookupSlice`): only the slices that overlap it are read, each
-    /// checked against its crc32c. This is how a partitioned variable is restored part by
-    /// part, whatever partitioning the checkpoint was saved with.
-    pub fn read_region(&self, name: &str, region: &Slice) -> Result<Tensor> {
+    /// [`CheckpointSource::read_region`] of a TF checkpoint.
+    fn read_box(&self, name: &str, region: &Slice) -> Result<Tensor> {
         let i = find_tensor(&self.location, &self.tensors, name)?;
         let info = &self.tensors[i];
         let Some(dtype) = info.dtype.supported() else {
@@ -691,7 +689,7 @@ impl CheckpointSource for TfCheckpoint {
         let info = &self.tensors[i];
         let loc = match &self.stored[i] {
             Stored::Whole(loc) => loc,
-            Stored::Sliced(_) => return self.read_region(name, &Slice::full(&info.shape)),
+            Stored::Sliced(_) => return self.read_box(name, &Slice::full(&info.shape)),
         };
         let Some(dtype) = info.dtype.supported() else {
             return Err(CheckpointError::UnsupportedDtype {
@@ -702,6 +700,14 @@ impl CheckpointSource for TfCheckpoint {
         };
         let (bytes, file) = self.checked_bytes(name, loc)?;
         decode_tensor(&file, name, info, dtype, &bytes)
+    }
+
+    /// Reads the box `region` of tensor `name`, whether it was saved whole or in slices
+    /// (TF's `BundleReader::LookupSlice`): only the slices that overlap it are read, each
+    /// checked against its crc32c. This is how a partitioned variable is restored part by
+    /// part, whatever partitioning the checkpoint was saved with.
+    fn read_region(&self, name: &str, region: &Slice) -> Result<Tensor> {
+        self.read_box(name, region)
     }
 }
 
@@ -897,7 +903,9 @@ mod tests {
             Err(CheckpointError::CorruptIndex { .. })
         ));
         let mut sliced = BundleEntryProto::decode(&entry_bytes(1, &[4], 0, &[0; 16])[..]).unwrap();
-        sliced.slices.push(Slice::full(&[4]).to_proto());
+        sliced
+            .slices
+            .push(tf_slice::slice_proto(&Slice::full(&[4])));
         let index = build_table(&[(vec![], header()), (b"p".to_vec(), sliced.encode_to_vec())]);
         let err = TfCheckpoint::from_bytes(&index, vec![vec![0; 16]]).unwrap_err();
         assert!(matches!(err, CheckpointError::CorruptIndex { .. }), "{err}");

@@ -8,7 +8,7 @@
 //! keys, decodes the slice protos, and copies a slice's bytes into or out of a row-major
 //! region of a larger tensor.
 
-use std::fmt;
+use crate::partition::Slice;
 
 /// `tensorflow.TensorSliceProto`: one extent per dimension.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -30,82 +30,18 @@ pub(crate) struct ExtentProto {
 /// TF's `TensorSlice::kFullExtent`: the length a key records for "the whole dimension".
 const FULL_EXTENT: i64 = -1;
 
-/// A box inside a tensor: where it starts and how large it is, per dimension.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Slice {
-    /// The first index along every dimension.
-    pub start: Vec<usize>,
-    /// The size along every dimension.
-    pub shape: Vec<usize>,
-}
-
-impl Slice {
-    /// The whole of a tensor of shape `shape`.
-    pub fn full(shape: &[usize]) -> Slice {
-        Slice {
-            start: vec![0; shape.len()],
-            shape: shape.to_vec(),
-        }
-    }
-
-    /// The number of elements.
-    pub fn numel(&self) -> u128 {
-        self.shape.iter().map(|&d| d as u128).product()
-    }
-
-    /// Whether every index of the box lies inside a tensor of shape `full`.
-    pub fn fits_in(&self, full: &[usize]) -> bool {
-        self.start.len() == full.len()
-            && self
-                .start
-                .iter()
-                .zip(&self.shape)
-                .zip(full)
-                .all(|((&s, &n), &d)| s.checked_add(n).is_some_and(|end| end <= d))
-    }
-
-    /// The common part of two boxes of the same rank, if they share an element.
-    pub fn intersect(&self, other: &Slice) -> Option<Slice> {
-        let mut start = Vec::with_capacity(self.start.len());
-        let mut shape = Vec::with_capacity(self.start.len());
-        for d in 0..self.start.len() {
-            let lo = self.start[d].max(other.start[d]);
-            let hi = (self.start[d] + self.shape[d]).min(other.start[d] + other.shape[d]);
-            if hi <= lo {
-                return None;
-            }
-            start.push(lo);
-            shape.push(hi - lo);
-        }
-        Some(Slice { start, shape })
-    }
-
-    /// The proto `tf.train.Saver` writes: every extent with its start and length.
-    pub(crate) fn to_proto(&self) -> TensorSliceProto {
-        TensorSliceProto {
-            extent: self
-                .start
-                .iter()
-                .zip(&self.shape)
-                .map(|(&start, &len)| ExtentProto {
-                    start: start as i64,
-                    length: Some(len as i64),
-                })
-                .collect(),
-        }
-    }
-}
-
-impl fmt::Display for Slice {
-    /// TF's slice spec: `start,length` per dimension, joined by `:` (`15,15:0,4`).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (d, (s, n)) in self.start.iter().zip(&self.shape).enumerate() {
-            if d > 0 {
-                f.write_str(":")?;
-            }
-            write!(f, "{s},{n}")?;
-        }
-        Ok(())
+/// The proto `tf.train.Saver` writes for a slice: every extent with its start and length.
+pub(crate) fn slice_proto(slice: &Slice) -> TensorSliceProto {
+    TensorSliceProto {
+        extent: slice
+            .start
+            .iter()
+            .zip(&slice.shape)
+            .map(|(&start, &len)| ExtentProto {
+                start: start as i64,
+                length: Some(len as i64),
+            })
+            .collect(),
     }
 }
 

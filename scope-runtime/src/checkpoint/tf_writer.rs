@@ -14,11 +14,42 @@ use prost::Message;
 
 use super::sstable::{mask_crc, TableBuilder};
 use super::tf_bundle::{tf_dtype_code, BundleEntryProto, BundleHeaderProto, TensorShapeProto};
-use super::tf_slice::{self, Slice};
-use super::{CheckpointError, Result, TfCheckpoint};
+use super::tf_slice;
+use super::{CheckpointError, Result, TfCheckpoint, VariableSet};
 use crate::dtype::DType;
+use crate::partition::Slice;
 use crate::tensor::{format_shape, Tensor};
 use crate::variable::Variable;
+
+/// Saves variables as a TF1 checkpoint at `prefix` (`<prefix>.index`,
+/// `<prefix>.data-00000-of-00001`), as `tf.train.Saver().save(sess, prefix)` does: see
+/// [`TfCheckpointWriter::add_variables`]. Returns the paths written.
+///
+/// ```
+/// use scope::checkpoint::{save_tf_checkpoint, CheckpointSource, TfCheckpoint};
+/// use scope::partition::Partitioner;
+/// use scope::{Registry, VarSpec};
+///
+/// let reg = Registry::with_seed(3);
+/// let spec = VarSpec::new().shape([5, 2]).partitioner(Partitioner::fixed_size(2, 0));
+/// let emb = reg.get_partitioned_variable("emb", spec)?;
+/// let dir = std::env::temp_dir().join(format!("scope-doc-tfsave-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// save_tf_checkpoint(dir.join("model.ckpt"), &reg)?;
+///
+/// let ckpt = TfCheckpoint::open(dir.join("model.ckpt"))?;
+/// assert_eq!(ckpt.keys(), ["emb"]); // one entry, full shape, two slices
+/// assert_eq!(ckpt.slice_count("emb"), Some(2));
+/// assert_eq!(ckpt.read_tensor("emb")?.to_f64_vec(), emb.value()?.to_f64_vec());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn save_tf_checkpoint(
+    prefix: impl AsRef<Path>,
+    vars: &(impl VariableSet + ?Sized),
+) -> Result<Vec<PathBuf>> {
+    TfCheckpointWriter::new().add_variables(vars)?.write(prefix)
+}
 
 /// Where an entry's values come from when the files are written.
 #[derive(Clone, Debug)]
@@ -66,7 +97,8 @@ enum Entry {
 /// writes it ([`TfCheckpointWriter::write`]) or returns its bytes.
 ///
 /// ```
-/// use scope::checkpoint::{CheckpointSource, Slice, TfCheckpoint, TfCheckpointWriter};
+/// use scope::checkpoint::{CheckpointSource, TfCheckpoint, TfCheckpointWriter};
+/// use scope::partition::Slice;
 /// use scope::Tensor;
 ///
 /// let mut w = TfCheckpointWriter::new();
@@ -127,6 +159,23 @@ impl TfCheckpointWriter {
         variable: &Variable,
     ) -> Result<&mut Self> {
         self.add_part(name, full_shape, slice, Source::Variable(variable.clone()))
+    }
+
+    /// Adds variables (a [`crate::Registry`]: all its global variables, a collection, a
+    /// list) as `tf.train.Saver` saves them: each under its name, and the parts of a
+    /// partitioned variable as the slices of one entry under the full name. Values are read
+    /// when the files are written, one variable at a time.
+    pub fn add_variables(&mut self, vars: &(impl VariableSet + ?Sized)) -> Result<&mut Self> {
+        for var in vars.to_variables() {
+            match var.save_slice_info() {
+                Some(info) => {
+                    let (name, shape, slice) = (&info.full_name, &info.full_shape, &info.slice);
+                    self.add_variable_slice(name, shape, slice, &var)?
+                }
+                None => self.add_variable(var.name(), &var)?,
+            };
+        }
+        Ok(self)
     }
 
     fn refuse(name: &str, reason: String) -> CheckpointError {
@@ -314,7 +363,7 @@ impl TfCheckpointWriter {
                     let full = BundleEntryProto {
                         dtype: tf_dtype_code(*dtype),
                         shape: Some(TensorShapeProto::of(shape)),
-                        slices: slices.iter().map(Slice::to_proto).collect(),
+                        slices: slices.iter().map(tf_slice::slice_proto).collect(),
                         ..Default::default()
                     };
                     index.insert(name.as_bytes().to_vec(), full.encode_to_vec());
