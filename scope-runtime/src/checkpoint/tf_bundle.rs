@@ -920,6 +920,71 @@ mod tests {
         assert!(err.to_string().contains("shard 3"), "{err}");
     }
 
+    /// A float32 variable `v` of `rows` x 2 saved in the given row slices: `(start, len,
+    /// stored_rows)` per slice, its entry holding `stored_rows` rows (a lie when it differs).
+    fn sliced_index(
+        rows: i64,
+        slices: &[(i64, i64, i64)],
+        listed: &[(i64, i64)],
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut data = Vec::new();
+        let mut entries = vec![(vec![], header())];
+        for &(start, len, stored) in slices {
+            let bytes = vec![0u8; stored as usize * 8];
+            let key = tf_slice::encode_key("v", &vec![(start, len), (0, 2)]);
+            entries.push((key, entry_bytes(1, &[stored, 2], data.len() as i64, &bytes)));
+            data.extend_from_slice(&bytes);
+        }
+        let mut full = BundleEntryProto::decode(&entry_bytes(1, &[rows, 2], 0, &[])[..]).unwrap();
+        full.size = 0;
+        full.crc32c = 0;
+        for &(start, len) in listed {
+            let slice = Slice {
+                start: vec![start as usize, 0],
+                shape: vec![len as usize, 2],
+            };
+            full.slices.push(tf_slice::slice_proto(&slice));
+        }
+        entries.push((b"v".to_vec(), full.encode_to_vec()));
+        entries.sort();
+        (build_table(&entries), data)
+    }
+
+    fn corrupt_reason(index: &[u8], data: Vec<u8>) -> String {
+        match TfCheckpoint::from_bytes(index, vec![data]) {
+            Err(CheckpointError::CorruptIndex { reason, .. }) => reason,
+            other => panic!("expected a corrupt index, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_and_refuses_sliced_entries() {
+        let (index, data) = sliced_index(4, &[(0, 3, 3), (3, 1, 1)], &[(0, 3), (3, 1)]);
+        let ckpt = TfCheckpoint::from_bytes(&index, vec![data]).unwrap();
+        assert_eq!(ckpt.keys(), ["v"]);
+        assert_eq!(ckpt.slice_count("v"), Some(2));
+        assert_eq!(ckpt.read_tensor("v").unwrap().shape(), [4, 2]);
+
+        let (index, data) = sliced_index(4, &[(0, 3, 3)], &[(0, 3), (3, 1)]);
+        assert!(corrupt_reason(&index, data).contains("no entry holds its data"));
+        let (index, data) = sliced_index(4, &[(0, 3, 3), (2, 2, 2)], &[(0, 3), (2, 2)]);
+        assert!(corrupt_reason(&index, data).contains("overlap"));
+        let (index, data) = sliced_index(4, &[(0, 3, 3), (3, 3, 3)], &[(0, 3), (3, 3)]);
+        assert!(corrupt_reason(&index, data).contains("past the full size"));
+        let (index, data) = sliced_index(4, &[(0, 3, 2), (3, 1, 1)], &[(0, 3), (3, 1)]);
+        assert!(corrupt_reason(&index, data).contains("is stored as"));
+        let (index, data) = sliced_index(4, &[(0, 3, 3), (3, 1, 1), (5, 1, 1)], &[(0, 3), (3, 1)]);
+        assert!(corrupt_reason(&index, data).contains("that no entry lists"));
+        let (index, data) = sliced_index(4, &[(0, 3, 3)], &[(0, 3)]);
+        assert!(corrupt_reason(&index, data).contains("a slice is missing"));
+        // A slice key that does not parse is named as such, not as a bad name.
+        let bad = build_table(&[
+            (vec![], header()),
+            (vec![0, 9], entry_bytes(1, &[], 0, &[0; 4])),
+        ]);
+        assert!(corrupt_reason(&bad, vec![0; 4]).contains("slice key"));
+    }
+
     mod props {
         use super::*;
         use proptest::prelude::*;
