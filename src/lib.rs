@@ -9,7 +9,7 @@ extern crate self as scope;
 // listed one by one (no glob, so nothing reaches the root by accident). What only generated
 // code calls (`repeated_scope_name`, `tied_variable`, ...) is in `__private`, and only there.
 #[doc(inline)]
-pub use scope_runtime::{checkpoint, nn, optim, tape};
+pub use scope_runtime::{checkpoint, nn, optim, partition, tape};
 
 #[doc(inline)]
 pub use scope_runtime::{
