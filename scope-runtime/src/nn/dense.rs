@@ -60,8 +60,8 @@ impl Activation {
 /// `Args` is `(inputs, units, kernel_initializer)`.
 ///
 /// ```
-/// use scope_runtime::nn::Dense;
-/// use scope_runtime::{Initializer, Model, Registry};
+/// use scope::nn::Dense;
+/// use scope::{Initializer, Model, Registry};
 ///
 /// let reg = Registry::with_seed(1);
 /// let query = reg.variable_scope("self").with(|_| {
@@ -70,7 +70,7 @@ impl Activation {
 /// assert_eq!(query.kernel().name(), "self/query/kernel");
 /// assert_eq!(query.kernel().shape(), &[4, 8]);
 /// assert_eq!(query.bias().name(), "self/query/bias");
-/// # Ok::<(), scope_runtime::Error>(())
+/// # Ok::<(), scope::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Dense {

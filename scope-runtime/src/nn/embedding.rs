@@ -9,11 +9,11 @@ use crate::variable::Variable;
 /// `0..limit` with [`TrainError::OutOfRange`] naming `input` and the first bad element.
 ///
 /// ```
-/// use scope_runtime::nn::check_ids;
+/// use scope::nn::check_ids;
 /// assert_eq!(check_ids("labels", [2, 0], 3)?, vec![2, 0]);
 /// assert!(check_ids("labels", [0, 3], 3).is_err());
 /// assert!(check_ids("labels", [-1], 3).is_err());
-/// # Ok::<(), scope_runtime::TrainError>(())
+/// # Ok::<(), scope::TrainError>(())
 /// ```
 pub fn check_ids(
     input: &str,

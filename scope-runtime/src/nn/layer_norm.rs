@@ -17,14 +17,14 @@ use crate::variable::Variable;
 /// variance ([`Tape::layer_norm`]). `Args` is `(size,)`.
 ///
 /// ```
-/// use scope_runtime::nn::LayerNorm;
-/// use scope_runtime::{Model, Registry};
+/// use scope::nn::LayerNorm;
+/// use scope::{Model, Registry};
 ///
 /// let reg = Registry::new();
 /// let ln = reg.variable_scope("embeddings").with(|_| LayerNorm::build(&reg, (4,)))?;
 /// assert_eq!(ln.beta().name(), "embeddings/LayerNorm/beta");
 /// assert_eq!(ln.gamma().name(), "embeddings/LayerNorm/gamma");
-/// # Ok::<(), scope_runtime::Error>(())
+/// # Ok::<(), scope::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct LayerNorm {

@@ -45,8 +45,8 @@ impl LstmState {
 /// `c' = c ⊙ σ(f + forget_bias) + σ(i) ⊙ tanh(j)`, `h' = tanh(c') ⊙ σ(o)`.
 ///
 /// ```
-/// use scope_runtime::nn::BasicLstmCell;
-/// use scope_runtime::Registry;
+/// use scope::nn::BasicLstmCell;
+/// use scope::Registry;
 /// let reg = Registry::with_seed(1);
 /// let cell = reg.variable_scope("rnn").with(|_| {
 ///     reg.variable_scope("cell").with(|_| BasicLstmCell::new(&reg, 11, 11))
@@ -54,7 +54,7 @@ impl LstmState {
 /// assert_eq!(cell.kernel().name(), "rnn/cell/basic_lstm_cell/kernel");
 /// assert_eq!(cell.kernel().shape(), &[22, 44]);
 /// assert_eq!(cell.bias().name(), "rnn/cell/basic_lstm_cell/bias");
-/// # Ok::<(), scope_runtime::Error>(())
+/// # Ok::<(), scope::Error>(())
 /// ```
 ///
 /// It is a [`Model`], so a `model!` or `#[variable_scope]` struct can hold one as a nested

@@ -92,15 +92,15 @@ impl AdamConfig {
 /// ```
 ///
 /// ```
-/// use scope_runtime::optim::{Adam, Optimizer};
-/// use scope_runtime::tape::Gradients;
-/// use scope_runtime::{Registry, VarSpec, Initializer};
+/// use scope::optim::{Adam, Optimizer};
+/// use scope::tape::Gradients;
+/// use scope::{Registry, VarSpec, Initializer};
 ///
 /// let reg = Registry::new();
 /// let (w, mut adam) = reg.variable_scope("model").with(|_| {
 ///     let w = reg.get_variable("w", VarSpec::new().shape([2]).initializer(Initializer::Ones))?;
 ///     let adam = reg.variable_scope("train").with(|_| Adam::new(&reg, 0.1, &[w.clone()]))?;
-///     Ok::<_, scope_runtime::TrainError>((w, adam))
+///     Ok::<_, scope::TrainError>((w, adam))
 /// })?;
 /// assert_eq!(adam.slots(&w).unwrap().0.name(), "model/train/model/w/Adam");
 /// let mut grads = Gradients::new();
@@ -109,7 +109,7 @@ impl AdamConfig {
 /// // The first Adam step moves each element by about lr against its gradient's sign.
 /// let w = w.read().as_f32().unwrap().to_vec();
 /// assert!((w[0] - 0.9).abs() < 1e-3 && (w[1] - 1.1).abs() < 1e-3);
-/// # Ok::<(), scope_runtime::TrainError>(())
+/// # Ok::<(), scope::TrainError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Adam {

@@ -146,9 +146,9 @@ impl AdamWeightDecayConfig {
 /// 4. `global_step += 1`.
 ///
 /// ```
-/// use scope_runtime::optim::{AdamWeightDecay, AdamWeightDecayConfig, Optimizer};
-/// use scope_runtime::tape::Gradients;
-/// use scope_runtime::{Initializer, Registry, VarSpec};
+/// use scope::optim::{AdamWeightDecay, AdamWeightDecayConfig, Optimizer};
+/// use scope::tape::Gradients;
+/// use scope::{Initializer, Registry, VarSpec};
 ///
 /// let reg = Registry::new();
 /// let w = reg.variable_scope("dense").with(|_| {
@@ -161,7 +161,7 @@ impl AdamWeightDecayConfig {
 /// grads.add(&w, ndarray::arr1(&[0.5f32, -0.5]).into_dyn())?;
 /// opt.apply(&grads)?;
 /// assert_eq!(opt.step()?, 1);
-/// # Ok::<(), scope_runtime::TrainError>(())
+/// # Ok::<(), scope::TrainError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct AdamWeightDecay {

@@ -7,8 +7,8 @@
 //! share it through reuse) is one leaf, so it gets the summed gradient.
 //!
 //! ```
-//! use scope_runtime::tape::Tape;
-//! use scope_runtime::{Registry, VarSpec, Initializer};
+//! use scope::tape::Tape;
+//! use scope::{Registry, VarSpec, Initializer};
 //! use ndarray::array;
 //!
 //! let reg = Registry::with_seed(1);
