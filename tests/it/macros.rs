@@ -963,3 +963,92 @@ fn a_model_keeps_its_build_arguments() {
     assert_eq!(attr.cfg.width, 4);
     assert_eq!(attr.b.shape(), [4]);
 }
+
+model! {
+    /// A default-named layer, then a part that can fail (too large for the registry).
+    pub struct Fragile("fragile", units: usize) {
+        #[model(default_name = "dense")]
+        first: model Fc(2, 2),
+        w: [2],
+        #[model(scope = "big")]
+        big: model Fc(units, units),
+    }
+}
+
+/// A failed build (generated code) leaves nothing behind: no variable, no `default_name`
+/// count, no name-scope name, so the retry gets the first attempt's names.
+#[test]
+fn a_failed_build_leaves_the_registry_as_it_was() {
+    let reg = Registry::builder().max_elements(100).build();
+    let outer = reg.variable_scope("outer").enter().unwrap();
+    let err = Fragile::new(&reg, 50).unwrap_err();
+    assert!(matches!(err, scope::Error::TooLarge { .. }), "{err}");
+    assert_eq!(reg.len(), 0);
+    assert_eq!(reg.names_in_use(), 1, "only `outer`'s name scope");
+    let m = Fragile::new(&reg, 3).unwrap();
+    let names: Vec<String> = m.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "outer/fragile/dense/kernel",
+            "outer/fragile/dense/bias",
+            "outer/fragile/w",
+            "outer/fragile/big/kernel",
+            "outer/fragile/big/bias",
+        ]
+    );
+    drop(outer);
+    // Named as a first attempt would be: the name scope is `outer/fragile/`, not `fragile_1`.
+    assert_eq!(m.scope().original_name_scope(), "outer/fragile/");
+    // A default-named model's counter, moved by a failed top-level build, is put back too.
+    let err = reg
+        .variable_scope("top")
+        .with(|_| {
+            let _ok = Fc::build_in(&reg, "ok", (1, 1))?;
+            <Fragile as Model>::build_here(&reg, (50,))
+        })
+        .unwrap_err();
+    assert!(matches!(err, scope::Error::TooLarge { .. }), "{err}");
+    // Only the first part of `with` was outside the failed build.
+    assert_eq!(reg.len(), 7);
+}
+
+/// The case: a `default_name` layer, then an explicit scope of the same name in a
+/// hand-written model, fails with `AlreadyExists`; the registry is as before, and a retry
+/// that builds the layer alone gets `dense`, not `dense_1`, and no `AlreadyExists`.
+#[test]
+fn a_failed_hand_written_build_is_rolled_back_by_build() {
+    #[derive(Debug)]
+    struct Clash(scope::VariableScope);
+    impl Model for Clash {
+        type Args = ();
+        const SCOPE: &'static str = "clash";
+        const MANIFEST: &'static [ManifestEntry] = &[];
+        fn build_in(reg: &Registry, scope: &str, (): ()) -> scope::Result<Self> {
+            let here = scope::ModelScope::enter(reg, scope)?;
+            {
+                let _layer = scope::ModelScope::enter_default_name(reg, "dense")?;
+                reg.get_variable("kernel", scope::VarSpec::new().shape([2]))?;
+            }
+            let _explicit = reg.variable_scope("dense").enter()?;
+            reg.get_variable("kernel", scope::VarSpec::new().shape([2]))?;
+            Ok(Clash(here.scope().clone()))
+        }
+        fn scope(&self) -> &scope::VariableScope {
+            &self.0
+        }
+        fn for_each_variable(&self, _: &mut dyn FnMut(&Variable)) {}
+    }
+    let reg = Registry::new();
+    let err = Clash::build(&reg, ()).unwrap_err();
+    assert!(matches!(err, scope::Error::AlreadyExists { .. }), "{err}");
+    assert!(reg.is_empty());
+    let kernel = reg
+        .variable_scope("clash")
+        .with(|_| {
+            let _layer = scope::ModelScope::enter_default_name(&reg, "dense")?;
+            reg.get_variable("kernel", scope::VarSpec::new().shape([2]))
+        })
+        .unwrap();
+    assert_eq!(kernel.name(), "clash/dense/kernel");
+}

@@ -196,13 +196,16 @@ fn model_impl(def: &ModelDef) -> TokenStream {
                 __scope_name: &str,
                 (#(#arg_names,)*): Self::Args,
             ) -> #p::Result<Self> {
-                #ties
-                let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
-                #body
-                ::core::result::Result::Ok(Self {
-                    #(#fields: #values,)*
-                    #(#kept,)*
-                    #handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+                // All or nothing: a failure puts the registry back as it was.
+                #p::atomic_build(__scope_reg, || {
+                    #ties
+                    let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
+                    #body
+                    ::core::result::Result::Ok(Self {
+                        #(#fields: #values,)*
+                        #(#kept,)*
+                        #handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+                    })
                 })
             }
 
