@@ -20,8 +20,8 @@ pub(crate) fn check(def: &ModelDef, cx: &Ctxt) {
     let scope_path = match &def.scope {
         Some(lit) => {
             let name = lit.value();
-            if !is_valid(&name, Context::Root) {
-                cx.error_spanned_by(lit, invalid_name("scope", &name, Context::Root));
+            if let Some(problem) = scope_problem("scope", &name, Context::Root) {
+                cx.error_spanned_by(lit, problem);
             }
             name
         }
@@ -60,6 +60,26 @@ pub(crate) fn derived_debug(def: &ModelDef) -> Vec<syn::Path> {
         }
     }
     out
+}
+
+/// What is wrong with the scope name `name` (a model's scope, a sub-scope, a nested model's
+/// scope or default name, a repeated model's first element), if anything: TF's regex, and no
+/// empty component (`c//d`, `/c`, `c/`), which TF lets through but would make names that the
+/// checkpoint tools (`import`) refuse.
+fn scope_problem(what: &str, name: &str, context: Context) -> Option<String> {
+    if !is_valid(name, context) {
+        return Some(invalid_name(what, name, context));
+    }
+    name.split('/').any(str::is_empty).then(|| {
+        format!(
+            "'{name}' is not a valid {what} name: a `/` separates scopes, so a name cannot start \
+             or end with one or hold two in a row; write `{}`",
+            name.split('/')
+                .filter(|c| !c.is_empty())
+                .collect::<Vec<_>>()
+                .join("/")
+        )
+    })
 }
 
 fn invalid_name(what: &str, name: &str, context: Context) -> String {
@@ -526,8 +546,8 @@ fn check_scope(
                 check_model_forms(model, cx);
                 if let (Some(lit), None) = (&model.scope, &model.repeat) {
                     let name = lit.value();
-                    if !is_valid(&name, Context::Nested) {
-                        cx.error_spanned_by(lit, invalid_name("scope", &name, Context::Nested));
+                    if let Some(problem) = scope_problem("scope", &name, Context::Nested) {
+                        cx.error_spanned_by(lit, problem);
                     }
                 }
                 if model.repeat.is_some() {
@@ -538,16 +558,17 @@ fn check_scope(
                             let empty = model.scope.as_ref().is_some_and(|s| s.value().is_empty());
                             if empty {
                                 cx.error_at(span, invalid_name("scope", "", Context::Nested));
-                            } else if is_valid(&first, Context::Nested) {
-                                ns.claim_family(pattern, span);
-                            } else {
-                                let mut msg = invalid_name("scope", &first, Context::Nested);
+                            } else if let Some(mut msg) =
+                                scope_problem("scope", &first, Context::Nested)
+                            {
                                 msg.push_str(&format!(
                                     " (`{first}` is the first of the repeated model's scopes \
                                      `{}`)",
                                     pattern.text()
                                 ));
                                 cx.error_at(span, msg);
+                            } else {
+                                ns.claim_family(pattern, span);
                             }
                         }
                         (Err(msg), span) => cx.error_at(span, msg),
@@ -555,13 +576,9 @@ fn check_scope(
                 } else if let Some(default) = &model.default_name {
                     if let Some(base) = &default.base {
                         let name = base.value();
-                        if is_valid(&name, Context::Nested) {
-                            ns.claim_default(&name, base.span());
-                        } else {
-                            cx.error_spanned_by(
-                                base,
-                                invalid_name("default", &name, Context::Nested),
-                            );
+                        match scope_problem("default", &name, Context::Nested) {
+                            None => ns.claim_default(&name, base.span()),
+                            Some(problem) => cx.error_spanned_by(base, problem),
                         }
                     }
                     // The bare form takes the type's `SCOPE`, unknown here.
@@ -583,8 +600,8 @@ fn check_scope(
             }
             Item::Scope(sub) => {
                 let (name, span) = sub.scope_name();
-                if !is_valid(&name, Context::Nested) {
-                    cx.error_at(span, invalid_name("scope", &name, Context::Nested));
+                if let Some(problem) = scope_problem("scope", &name, Context::Nested) {
+                    cx.error_at(span, problem);
                 }
                 ns.claim(name.clone(), span, "sub-scope", true);
                 let rel = format!("{rel}{name}/");
@@ -981,6 +998,23 @@ mod tests {
             }),
             // a, b, c, d, f, g, h3
             7
+        );
+    }
+
+    #[test]
+    fn scope_names_have_no_empty_component() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m/", n: usize) {
+                    #[model(scope = "c//d")] c: model Cell,
+                    #[model(scope = "/c")] d: model Cell,
+                    #[model(default_name = "e/")] e: model Cell,
+                    #[model(repeat = n, scope = "h//{i}")] h: model Cell,
+                    #[scope(name = "a//b")] s { w: [1] }
+                    #[model(scope = "ok/nested")] f: model Cell,
+                }
+            }),
+            6
         );
     }
 

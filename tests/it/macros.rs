@@ -1052,3 +1052,24 @@ fn a_failed_hand_written_build_is_rolled_back_by_build() {
         .unwrap();
     assert_eq!(kernel.name(), "clash/dense/kernel");
 }
+
+model! {
+    /// Ties to its own earlier parts: a sibling variable and a nested model's.
+    pub struct SelfTied("self_tied") {
+        table: [4, 2],
+        #[var(tied = table)]
+        output_weights: [4, 2],
+        inner: model Fc(4, 2),
+        #[var(tied = inner.kernel)]
+        decoder: [4, 2],
+    }
+}
+
+#[test]
+fn a_tie_to_a_sibling_part_borrows_it() {
+    let reg = Registry::new();
+    let m = SelfTied::new(&reg).unwrap();
+    assert!(m.output_weights.ptr_eq(&m.table));
+    assert!(m.decoder.ptr_eq(&m.inner.kernel));
+    assert_eq!(m.variables().len(), 3);
+}

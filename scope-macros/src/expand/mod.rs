@@ -406,7 +406,7 @@ fn tied(
     // Spanned on the owner expression: "not a `Variable`" is reported there.
     let check = quote_spanned!(owner.span()=> #p::tied_variable);
     quote! {
-        #check(__scope_reg, #model_scope, #label, #owner, &#shape, #dtype)?
+        #check(__scope_reg, #model_scope, #label, &#owner, &#shape, #dtype)?
     }
 }
 

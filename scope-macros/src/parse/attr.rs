@@ -165,7 +165,7 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
         Data::Struct(data) => match &data.fields {
             Fields::Named(fields) => {
                 for field in &fields.named {
-                    match parse_field(field, cx) {
+                    match parse_field(field, &header.args, cx) {
                         Some(Field::Item(item)) => items.push(item),
                         Some(Field::Kept(k)) => kept.push(k),
                         None => {}
@@ -222,7 +222,9 @@ pub(crate) fn check_keep_attr(attr: &syn::Attribute, cx: &Ctxt) {
     }
 }
 
-fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Field> {
+/// One field; `args` are the model's constructor arguments (a plain field named as one is
+/// told about `#[keep]`).
+fn parse_field(field: &syn::Field, args: &[Arg], cx: &Ctxt) -> Option<Field> {
     let ident = field.ident.clone()?;
     let mut var: Option<&syn::Attribute> = None;
     let mut model: Option<&syn::Attribute> = None;
@@ -328,12 +330,16 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Field> {
         }
         return Some(Field::Item(Item::Model(nested)));
     }
+    let keep = if args.iter().any(|a| a.ident == ident) {
+        format!(", or `#[keep]` to keep the constructor argument `{ident}`")
+    } else {
+        String::new()
+    };
     cx.error_spanned_by(
         &ident,
         format!(
             "field `{ident}` is neither a variable nor a model: add `#[var(shape = [..])]` for a \
-             variable, `#[model]` for a nested model, or `#[keep]` to keep the constructor \
-             argument `{ident}`"
+             variable or `#[model]` for a nested model{keep}"
         ),
     );
     None
