@@ -330,17 +330,17 @@ fn parse_field(field: &syn::Field, args: &[Arg], cx: &Ctxt) -> Option<Field> {
         }
         return Some(Field::Item(Item::Model(nested)));
     }
-    let keep = if args.iter().any(|a| a.ident == ident) {
-        format!(", or `#[keep]` to keep the constructor argument `{ident}`")
+    let fix = if args.iter().any(|a| a.ident == ident) {
+        format!(
+            "add `#[keep]` to keep the constructor argument `{ident}`, `#[var(shape = [..])]` \
+             for a variable, or `#[model]` for a nested model"
+        )
     } else {
-        String::new()
+        "add `#[var(shape = [..])]` for a variable or `#[model]` for a nested model".to_owned()
     };
     cx.error_spanned_by(
         &ident,
-        format!(
-            "field `{ident}` is neither a variable nor a model: add `#[var(shape = [..])]` for a \
-             variable or `#[model]` for a nested model{keep}"
-        ),
+        format!("field `{ident}` is neither a variable nor a model: {fix}"),
     );
     None
 }
