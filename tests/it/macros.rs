@@ -927,6 +927,7 @@ pub struct KeepsConfigAttr {
     /// The config it was built with.
     #[keep]
     pub cfg: KeptConfig,
+    /// A variable shaped by it.
     #[var(shape = [cfg.width])]
     pub b: Variable,
 }

@@ -166,7 +166,7 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
             Fields::Named(fields) => {
                 for field in &fields.named {
                     match parse_field(field, &header.args, cx) {
-                        Some(Field::Item(item)) => items.push(item),
+                        Some(Field::Item(item)) => items.push(*item),
                         Some(Field::Kept(k)) => kept.push(k),
                         None => {}
                     }
@@ -208,7 +208,7 @@ pub(crate) fn is_helper(attr: &syn::Attribute) -> bool {
 
 /// What a field of a `#[variable_scope]` struct is.
 enum Field {
-    Item(Item),
+    Item(Box<Item>),
     Kept(Kept),
 }
 
@@ -299,7 +299,7 @@ fn parse_field(field: &syn::Field, args: &[Arg], cx: &Ctxt) -> Option<Field> {
             None => {}
         }
         decl.incomplete = cx.count() > before;
-        return Some(Field::Item(Item::Var(decl)));
+        return Some(Field::Item(Box::new(Item::Var(decl))));
     }
     if let Some(attr) = model {
         let mut nested = ModelField::new(ident.clone(), ident, field.ty.clone());
@@ -328,7 +328,7 @@ fn parse_field(field: &syn::Field, args: &[Arg], cx: &Ctxt) -> Option<Field> {
                 }
             }
         }
-        return Some(Field::Item(Item::Model(nested)));
+        return Some(Field::Item(Box::new(Item::Model(nested))));
     }
     let fix = if args.iter().any(|a| a.ident == ident) {
         format!(
