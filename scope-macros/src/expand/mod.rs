@@ -196,13 +196,16 @@ fn model_impl(def: &ModelDef) -> TokenStream {
                 __scope_name: &str,
                 (#(#arg_names,)*): Self::Args,
             ) -> #p::Result<Self> {
-                #ties
-                let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
-                #body
-                ::core::result::Result::Ok(Self {
-                    #(#fields: #values,)*
-                    #(#kept,)*
-                    #handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+                // All or nothing: a failure puts the registry back as it was.
+                #p::atomic_build(__scope_reg, || {
+                    #ties
+                    let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
+                    #body
+                    ::core::result::Result::Ok(Self {
+                        #(#fields: #values,)*
+                        #(#kept,)*
+                        #handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+                    })
                 })
             }
 
@@ -400,10 +403,12 @@ fn tied(
         None => quote!([0usize; 0]),
     };
     let dtype = dtype_option(p, var);
-    // Spanned on the owner expression: "not a `Variable`" is reported there.
+    // Spanned on the owner expression: "not a `Variable`" is reported there (the borrow
+    // too, or the error would span the whole macro).
     let check = quote_spanned!(owner.span()=> #p::tied_variable);
+    let borrow = quote_spanned!(owner.span()=> &);
     quote! {
-        #check(__scope_reg, #model_scope, #label, #owner, &#shape, #dtype)?
+        #check(__scope_reg, #model_scope, #label, #borrow #owner, &#shape, #dtype)?
     }
 }
 

@@ -33,21 +33,26 @@ impl ::scope::__private::Model for Block {
         __scope_name: &str,
         (width,): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_w = __scope_reg
-            .get_variable(
-                "w",
-                ::scope::__private::VarSpec::new().shape([1, width, width]),
-            )?;
-        ::core::result::Result::Ok(Self {
-            w: __scope_field_w,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_w = __scope_reg
+                    .get_variable(
+                        "w",
+                        ::scope::__private::VarSpec::new().shape([1, width, width]),
+                    )?;
+                ::core::result::Result::Ok(Self {
+                    w: __scope_field_w,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives
@@ -113,57 +118,66 @@ impl ::scope::__private::Model for Gpt2 {
         __scope_name: &str,
         (n, width): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_h = {
-            let __scope_count: usize = n;
-            let mut __scope_models = ::std::vec::Vec::new();
-            for __scope_i in 0..__scope_count {
-                let __scope_element = ::scope::__private::repeated_scope_name(
-                    "h{i}",
-                    __scope_i,
-                );
-                let __scope_args: <Block as ::scope::__private::Model>::Args = (width,);
-                __scope_models
-                    .push(
-                        <Block as ::scope::__private::Model>::build_in(
-                            __scope_reg,
-                            &__scope_element,
-                            __scope_args,
-                        )?,
-                    );
-            }
-            __scope_models
-        };
-        let __scope_field_layer = {
-            let __scope_count: usize = n;
-            let mut __scope_models = ::std::vec::Vec::new();
-            for __scope_i in 0..__scope_count {
-                let __scope_element = ::scope::__private::repeated_scope_name(
-                    "layer_{i}",
-                    __scope_i,
-                );
-                let __scope_args: <Block as ::scope::__private::Model>::Args = (width,);
-                __scope_models
-                    .push(
-                        <Block as ::scope::__private::Model>::build_in(
-                            __scope_reg,
-                            &__scope_element,
-                            __scope_args,
-                        )?,
-                    );
-            }
-            __scope_models
-        };
-        ::core::result::Result::Ok(Self {
-            h: __scope_field_h,
-            layer: __scope_field_layer,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_h = {
+                    let __scope_count: usize = n;
+                    let mut __scope_models = ::std::vec::Vec::new();
+                    for __scope_i in 0..__scope_count {
+                        let __scope_element = ::scope::__private::repeated_scope_name(
+                            "h{i}",
+                            __scope_i,
+                        );
+                        let __scope_args: <Block as ::scope::__private::Model>::Args = (
+                            width,
+                        );
+                        __scope_models
+                            .push(
+                                <Block as ::scope::__private::Model>::build_in(
+                                    __scope_reg,
+                                    &__scope_element,
+                                    __scope_args,
+                                )?,
+                            );
+                    }
+                    __scope_models
+                };
+                let __scope_field_layer = {
+                    let __scope_count: usize = n;
+                    let mut __scope_models = ::std::vec::Vec::new();
+                    for __scope_i in 0..__scope_count {
+                        let __scope_element = ::scope::__private::repeated_scope_name(
+                            "layer_{i}",
+                            __scope_i,
+                        );
+                        let __scope_args: <Block as ::scope::__private::Model>::Args = (
+                            width,
+                        );
+                        __scope_models
+                            .push(
+                                <Block as ::scope::__private::Model>::build_in(
+                                    __scope_reg,
+                                    &__scope_element,
+                                    __scope_args,
+                                )?,
+                            );
+                    }
+                    __scope_models
+                };
+                ::core::result::Result::Ok(Self {
+                    h: __scope_field_h,
+                    layer: __scope_field_layer,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives

@@ -38,19 +38,27 @@ impl ::scope::__private::Model for Layer {
         __scope_name: &str,
         (cfg,): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_w = __scope_reg
-            .get_variable("w", ::scope::__private::VarSpec::new().shape([cfg.width]))?;
-        ::core::result::Result::Ok(Self {
-            w: __scope_field_w,
-            cfg,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_w = __scope_reg
+                    .get_variable(
+                        "w",
+                        ::scope::__private::VarSpec::new().shape([cfg.width]),
+                    )?;
+                ::core::result::Result::Ok(Self {
+                    w: __scope_field_w,
+                    cfg,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives

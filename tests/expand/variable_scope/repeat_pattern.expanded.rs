@@ -32,18 +32,26 @@ impl ::scope::__private::Model for Cell {
         __scope_name: &str,
         (units,): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_bias = __scope_reg
-            .get_variable("bias", ::scope::__private::VarSpec::new().shape([units]))?;
-        ::core::result::Result::Ok(Self {
-            bias: __scope_field_bias,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_bias = __scope_reg
+                    .get_variable(
+                        "bias",
+                        ::scope::__private::VarSpec::new().shape([units]),
+                    )?;
+                ::core::result::Result::Ok(Self {
+                    bias: __scope_field_bias,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives
@@ -99,36 +107,43 @@ impl ::scope::__private::Model for MultiCell {
         __scope_name: &str,
         (n,): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_cells = {
-            let __scope_count: usize = n;
-            let mut __scope_models = ::std::vec::Vec::new();
-            for __scope_i in 0..__scope_count {
-                let __scope_element = ::scope::__private::repeated_scope_name(
-                    "cell_{i}",
-                    __scope_i,
-                );
-                let __scope_args: <Cell as ::scope::__private::Model>::Args = (4,);
-                __scope_models
-                    .push(
-                        <Cell as ::scope::__private::Model>::build_in(
-                            __scope_reg,
-                            &__scope_element,
-                            __scope_args,
-                        )?,
-                    );
-            }
-            __scope_models
-        };
-        ::core::result::Result::Ok(Self {
-            cells: __scope_field_cells,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_cells = {
+                    let __scope_count: usize = n;
+                    let mut __scope_models = ::std::vec::Vec::new();
+                    for __scope_i in 0..__scope_count {
+                        let __scope_element = ::scope::__private::repeated_scope_name(
+                            "cell_{i}",
+                            __scope_i,
+                        );
+                        let __scope_args: <Cell as ::scope::__private::Model>::Args = (
+                            4,
+                        );
+                        __scope_models
+                            .push(
+                                <Cell as ::scope::__private::Model>::build_in(
+                                    __scope_reg,
+                                    &__scope_element,
+                                    __scope_args,
+                                )?,
+                            );
+                    }
+                    __scope_models
+                };
+                ::core::result::Result::Ok(Self {
+                    cells: __scope_field_cells,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives
