@@ -326,6 +326,24 @@ pub enum CheckpointError {
         bytes: u64,
     },
 
+    /// A restore that had verified every tensor stopped between two assignments: the file
+    /// changed on disk while it was read, or memory ran out. The first `restored` variables
+    /// hold the checkpoint's values, the rest their old ones.
+    #[error(
+        "restoring from {file} stopped after {restored} of {total} variables ({source}); the \
+         file changed while it was read, or memory ran out: restore again once it is stable"
+    )]
+    RestoreInterrupted {
+        /// The checkpoint.
+        file: String,
+        /// How many variables were assigned before the failure.
+        restored: usize,
+        /// How many the restore would have assigned.
+        total: usize,
+        /// What failed.
+        source: Box<CheckpointError>,
+    },
+
     /// The safetensors writer refused the data.
     #[error("cannot save to {file}: {reason}")]
     Save {
@@ -418,6 +436,15 @@ pub trait CheckpointSource {
     /// Reads and checks one tensor.
     fn read_tensor(&self, name: &str) -> Result<Tensor>;
 
+    /// Checks that tensor `name` reads back (its checksums, its decoding) without keeping it:
+    /// [`Restore`] verifies every tensor this way before it assigns the first, then reads
+    /// and assigns one at a time, so a restore holds one tensor's copy at a time. The
+    /// default reads the tensor and drops it; [`TfCheckpoint`] checks a partitioned
+    /// variable slice by slice.
+    fn verify(&self, name: &str) -> Result<()> {
+        self.read_tensor(name).map(drop)
+    }
+
     /// Reads the box `region` of tensor `name` (one part of a partitioned variable). The
     /// default reads the whole tensor and copies the box out; [`TfCheckpoint`] reads only the
     /// slices the box overlaps.
@@ -457,6 +484,9 @@ impl<T: CheckpointSource + ?Sized> CheckpointSource for &T {
     }
     fn read_region(&self, name: &str, region: &crate::partition::Slice) -> Result<Tensor> {
         (**self).read_region(name, region)
+    }
+    fn verify(&self, name: &str) -> Result<()> {
+        (**self).verify(name)
     }
 }
 

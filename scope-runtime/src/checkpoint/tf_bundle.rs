@@ -709,6 +709,16 @@ impl CheckpointSource for TfCheckpoint {
     fn read_region(&self, name: &str, region: &Slice) -> Result<Tensor> {
         self.read_box(name, region)
     }
+
+    fn verify(&self, name: &str) -> Result<()> {
+        let i = find_tensor(&self.location, &self.tensors, name)?;
+        match &self.stored[i] {
+            Stored::Whole(_) => self.read_tensor(name).map(drop),
+            Stored::Sliced(parts) => parts
+                .iter()
+                .try_for_each(|(_, loc)| self.checked_bytes(name, loc).map(drop)),
+        }
+    }
 }
 
 #[cfg(test)]
