@@ -16,7 +16,6 @@
 //! (reuse 92 us, unique naming 2.2 us, create about 3 ms) in the README.
 
 use std::hint::black_box;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use scope::{Collection, Initializer, Registry, Reuse, VarSpec, VariableScope};
@@ -24,7 +23,6 @@ use scope::{Collection, Initializer, Registry, Reuse, VarSpec, VariableScope};
 // Live and peak heap bytes, counted by the examples' global allocator.
 #[path = "support/peak_heap.rs"]
 mod peak_heap;
-use peak_heap::{LIVE, PEAK};
 
 /// Repetitions of each timing. The micro-benchmarks run interleaved (one repetition of each
 /// in turn), so that a burst of load on this shared VM spoils one repetition of each rather
@@ -166,14 +164,14 @@ fn main() -> Result<(), scope::Error> {
         for _ in 0..REPS / 3 {
             micro()?;
         }
-        let base = LIVE.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
         let t = Instant::now();
-        let reg = Registry::with_seed(0);
-        build_1m(&reg)?;
+        let (reg, peak) = peak_heap::peak_during(|| {
+            let reg = Registry::with_seed(0);
+            build_1m(&reg).map(|()| reg)
+        });
+        let reg = reg?;
         times.push(t.elapsed().as_secs_f64());
         if rep == 0 {
-            let peak = PEAK.load(Ordering::Relaxed) - base;
             let data = reg.len() * std::mem::size_of::<f32>();
             assert_eq!(reg.len(), 1_000_000);
             bytes_per_var = (peak - data) as f64 / reg.len() as f64;
