@@ -452,3 +452,142 @@ fn concurrent_saves_to_one_path_all_succeed_and_the_last_wins() {
     assert_eq!(left, ["model.safetensors"], "temporaries left behind");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Sharded saves of different layouts (2 shards, 6 shards, one file) racing to one path
+/// while a reader opens that path over and over: every save reports `Ok`; after every round
+/// the path opens as one complete checkpoint holding one save of that round, and the
+/// directory holds exactly that checkpoint's files; and every read the reader made saw the
+/// values of one save throughout, never a mix. Bounded by rounds, not by time. On cc5c752
+/// this failed three ways: rounds ended unreadable (one saver's stale-shard removal deleted
+/// the other's shards), reads mixed two saves, and reads failed.
+#[test]
+fn racing_sharded_saves_leave_one_checkpoint_and_readers_never_see_a_mix() {
+    use scope::checkpoint::{CheckpointSource, Save, ShardedCheckpoint};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const SAVE_ROUNDS: usize = 40;
+    const TENSORS: usize = 6;
+    // 64 float32 = 256 bytes per tensor: shards of 512 bytes hold two (three shards), of
+    // 256 bytes one (six shards); no limit, one file.
+    let layouts = [Some(512u64), Some(256), None];
+    let dir = std::env::temp_dir().join(format!("scope-racing-shards-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    let regs: Vec<Registry> = layouts
+        .iter()
+        .map(|_| {
+            let reg = Registry::new();
+            for k in 0..TENSORS {
+                reg.get_variable(&format!("layer_{k}/w"), VarSpec::new().shape([64]))
+                    .unwrap();
+            }
+            reg
+        })
+        .collect();
+    /// One save's values: every element of every tensor is the same mark.
+    fn one_mark(ckpt: &ShardedCheckpoint) -> Result<f64, String> {
+        let mut marks = Vec::new();
+        for t in ckpt.tensors() {
+            let v = ckpt.read_tensor(&t.name).map_err(|e| e.to_string())?;
+            marks.extend(v.to_f64_vec());
+        }
+        if marks.len() != TENSORS * 64 {
+            return Err(format!("{} elements", marks.len()));
+        }
+        match marks.iter().all(|&m| m == marks[0]) {
+            true => Ok(marks[0]),
+            false => Err(format!("values of two saves: {marks:?}")),
+        }
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (done, dir) = (done.clone(), dir.clone());
+        std::thread::spawn(move || {
+            let (mut reads, mut bad) = (0usize, Vec::new());
+            while !done.load(Ordering::Acquire) {
+                // Before the first save there is nothing to open.
+                let Ok(ckpt) = ShardedCheckpoint::open(&dir) else {
+                    if reads > 0 {
+                        bad.push("the checkpoint could not be opened".to_owned());
+                    }
+                    continue;
+                };
+                reads += 1;
+                if let Err(e) = one_mark(&ckpt) {
+                    bad.push(e);
+                }
+            }
+            (reads, bad)
+        })
+    };
+    let barrier = Arc::new(Barrier::new(layouts.len() + 1));
+    let savers: Vec<_> = regs
+        .into_iter()
+        .zip(layouts)
+        .enumerate()
+        .map(|(t, (reg, layout))| {
+            let (barrier, path) = (barrier.clone(), path.clone());
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                for round in 0..SAVE_ROUNDS {
+                    let mark = (round * 3 + t) as f32;
+                    for v in reg.global_variables() {
+                        v.assign(vec![mark; 64]).unwrap();
+                    }
+                    barrier.wait();
+                    let save = Save::new(&reg);
+                    let saved = match layout {
+                        Some(bytes) => save.max_shard_size(bytes).save(&path),
+                        None => save.save(&path),
+                    };
+                    barrier.wait();
+                    if let Err(e) = saved {
+                        failures.push(format!("saver {t}, round {round}: {e}"));
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    for round in 0..SAVE_ROUNDS {
+        barrier.wait();
+        barrier.wait();
+        let ckpt = ShardedCheckpoint::open(&dir)
+            .unwrap_or_else(|e| panic!("round {round}: an unreadable checkpoint: {e}"));
+        let mark = one_mark(&ckpt).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(
+            mark as usize / 3,
+            round,
+            "the path holds another round's save"
+        );
+        let mut expected: Vec<String> = match ckpt.shard_count() {
+            1 => vec!["model.safetensors".to_owned()],
+            n => (1..=n)
+                .map(|k| format!("model-{k:05}-of-{n:05}.safetensors"))
+                .chain(["model.safetensors.index.json".to_owned()])
+                .collect(),
+        };
+        expected.sort();
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, expected, "round {round}: files of another save left");
+    }
+    let failures: Vec<String> = savers
+        .into_iter()
+        .flat_map(|h| h.join().expect("a saver panicked"))
+        .collect();
+    done.store(true, Ordering::Release);
+    let (reads, bad) = reader.join().expect("the reader panicked");
+    assert!(failures.is_empty(), "saves failed: {failures:#?}");
+    assert!(reads > 0, "the reader never read");
+    assert!(
+        bad.is_empty(),
+        "{} of {reads} reads were wrong; first: {}",
+        bad.len(),
+        bad[0]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

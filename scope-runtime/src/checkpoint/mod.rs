@@ -38,6 +38,7 @@ use crate::registry::Registry;
 use crate::tensor::{format_shape, Shape, Tensor};
 use crate::variable::Variable;
 
+mod atomic;
 mod mapping;
 mod presets;
 mod restore;
@@ -328,6 +329,21 @@ pub enum CheckpointError {
         /// The target file.
         file: String,
         /// What is wrong.
+        reason: String,
+    },
+
+    /// A save that would have to replace or remove a file this crate did not write (another
+    /// checkpoint's index or shard beside the path): nothing was written or removed.
+    #[error(
+        "not saving to {path}: {file} {reason}; nothing was written or removed (save to \
+         another directory, or move that file away first)"
+    )]
+    SaveConflict {
+        /// The path the save was given.
+        path: String,
+        /// The file in the way.
+        file: String,
+        /// What it is and why the save cannot replace it.
         reason: String,
     },
 }
