@@ -453,7 +453,8 @@ fn concurrent_saves_to_one_path_all_succeed_and_the_last_wins() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Sharded saves of different layouts (2 shards, 6 shards, one file) racing to one path
+/// Sharded saves racing to one path, of different layouts (3 shards, 6 shards, one file) and
+/// of one layout (two savers writing the same 3 shard names),
 /// while a reader opens that path over and over: every save reports `Ok`; after every round
 /// the path opens as one complete checkpoint holding one save of that round, and the
 /// directory holds exactly that checkpoint's files; and every read the reader made saw the
@@ -467,8 +468,10 @@ fn racing_sharded_saves_leave_one_checkpoint_and_readers_never_see_a_mix() {
     const SAVE_ROUNDS: usize = 40;
     const TENSORS: usize = 6;
     // 64 float32 = 256 bytes per tensor: shards of 512 bytes hold two (three shards), of
-    // 256 bytes one (six shards); no limit, one file.
-    let layouts = [Some(512u64), Some(256), None];
+    // 256 bytes one (six shards); no limit, one file. Two savers share a layout, so their
+    // files have the same names and only their values tell them apart.
+    let layouts = [Some(512u64), Some(256), None, Some(512)];
+    let saver_count = layouts.len();
     let dir = std::env::temp_dir().join(format!("scope-racing-shards-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -530,7 +533,7 @@ fn racing_sharded_saves_leave_one_checkpoint_and_readers_never_see_a_mix() {
             std::thread::spawn(move || {
                 let mut failures = Vec::new();
                 for round in 0..SAVE_ROUNDS {
-                    let mark = (round * 3 + t) as f32;
+                    let mark = (round * saver_count + t) as f32;
                     for v in reg.global_variables() {
                         v.assign(vec![mark; 64]).unwrap();
                     }
@@ -556,7 +559,7 @@ fn racing_sharded_saves_leave_one_checkpoint_and_readers_never_see_a_mix() {
             .unwrap_or_else(|e| panic!("round {round}: an unreadable checkpoint: {e}"));
         let mark = one_mark(&ckpt).unwrap_or_else(|e| panic!("round {round}: {e}"));
         assert_eq!(
-            mark as usize / 3,
+            mark as usize / saver_count,
             round,
             "the path holds another round's save"
         );
