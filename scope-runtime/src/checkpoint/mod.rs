@@ -50,8 +50,8 @@ mod suggest;
 mod tf_bundle;
 
 pub use self::mapping::{
-    MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss, NumberedRule, Rule,
-    Side,
+    CastMode, MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss,
+    NumberedRule, Rule, Side,
 };
 pub use self::presets::{bert_hf_to_tf, bert_tf_to_hf, preset, BertLayout, PRESETS};
 pub use self::restore::{Matched, Mismatch, Missing, PreflightReport, Restore, Unexpected};
@@ -329,6 +329,33 @@ pub enum CheckpointError {
         /// The target file.
         file: String,
         /// What is wrong.
+        reason: String,
+    },
+
+    /// A mapping's cast met a value its target dtype cannot hold (see
+    /// [`CastMode`]): nothing was written or restored.
+    #[error(
+        "cannot cast `{name}` from {file} to {to}: element {index} (at {element}) is {value}, \
+         and {reason}; nothing was written or restored (fix the value, drop the cast, or \
+         choose `Mapping::with_cast_mode(CastMode::Saturating)` or `CastMode::Wrapping` \
+         (what tf.cast does) to accept the change)"
+    )]
+    Cast {
+        /// The file (or source) the tensor was read from.
+        file: String,
+        /// The tensor's name.
+        name: String,
+        /// The first refused element's flat (row-major) index.
+        index: usize,
+        /// The same element's index per dimension, `[1, 2]`.
+        element: String,
+        /// Its value, as written.
+        value: String,
+        /// The dtype cast from.
+        from: DType,
+        /// The dtype cast to.
+        to: DType,
+        /// Why the target cannot hold it.
         reason: String,
     },
 

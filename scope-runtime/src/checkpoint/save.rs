@@ -8,7 +8,7 @@ use super::atomic::{
     new_generation, parent_dir, read_regular, written_by_scope, SaveLock, Staged,
     METADATA_GENERATION_KEY,
 };
-use super::mapping::{transform, Mapping, MappingReport};
+use super::mapping::{transform, CastMode, Mapping, MappingReport};
 use super::safetensors::{to_st_dtype, Snapshot};
 use super::sharded::{index_path, shard_name, shard_stem, ShardIndex};
 use super::{
@@ -80,7 +80,7 @@ struct Item {
     target: TensorInfo,
     source: usize,
     transpose: bool,
-    cast: Option<DType>,
+    cast: Option<(DType, CastMode)>,
     size: u64,
 }
 
@@ -166,7 +166,7 @@ impl<'a> Save<'a> {
                             target: e.target.clone()?,
                             source: i,
                             transpose: e.transposed,
-                            cast: e.cast,
+                            cast: e.cast.map(|to| (to, m.cast_mode())),
                             size: 0,
                         })
                     })

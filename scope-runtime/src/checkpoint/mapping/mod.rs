@@ -16,10 +16,12 @@ use super::{CheckpointError, Result, StoredDType, TensorInfo};
 use crate::dtype::DType;
 use crate::tensor::{format_shape, Shape};
 
+mod cast;
 mod near;
 mod template;
 mod view;
 
+pub use self::cast::CastMode;
 pub(super) use self::view::transform;
 pub use self::view::MappedSource;
 
@@ -163,6 +165,7 @@ pub struct Mapping {
     name: String,
     rules: Vec<Rule>,
     metadata: BTreeMap<String, String>,
+    cast_mode: CastMode,
 }
 
 impl Mapping {
@@ -172,6 +175,7 @@ impl Mapping {
             name: name.into(),
             rules: Vec::new(),
             metadata: BTreeMap::new(),
+            cast_mode: CastMode::Checked,
         }
     }
 
@@ -189,6 +193,20 @@ impl Mapping {
     /// readers want `format: pt`).
     pub fn metadata(&self) -> &BTreeMap<String, String> {
         &self.metadata
+    }
+
+    /// What the cast rules do with a value the target dtype cannot hold
+    /// ([`CastMode::Checked`] unless set).
+    pub fn cast_mode(&self) -> CastMode {
+        self.cast_mode
+    }
+
+    /// Sets what the cast rules do with a value the target dtype cannot hold: refuse it
+    /// ([`CastMode::Checked`], the default), clamp it ([`CastMode::Saturating`]), or do what
+    /// `tf.cast` does ([`CastMode::Wrapping`]). [`CastMode`] says what each does to what.
+    pub fn with_cast_mode(mut self, mode: CastMode) -> Mapping {
+        self.cast_mode = mode;
+        self
     }
 
     /// Renames the mapping.
@@ -260,8 +278,28 @@ impl Mapping {
     }
 
     /// Tensors whose source name matches `pattern` are cast from `from` (which they must
-    /// have) to `to`. Widening casts (`float16` -> `float32`) round-trip exactly; narrowing
-    /// ones round to the nearest value.
+    /// have) to `to`. Widening casts (`float16` -> `float32`) round-trip exactly; a float
+    /// narrowed to a float type rounds to the nearest value that type holds. A value the
+    /// target cannot hold at all (beyond a float type's range, NaN or a fraction to an
+    /// integer, an integer out of range, anything but 0 or 1 to `bool`) stops the read or
+    /// save with [`CheckpointError::Cast`], naming the first such element, unless
+    /// [`Mapping::with_cast_mode`] asks for saturating or `tf.cast`'s wrapping behaviour.
+    ///
+    /// ```
+    /// use scope::checkpoint::{CastMode, CheckpointError, Mapping, Save};
+    /// use scope::{DType, Initializer, Registry, VarSpec};
+    /// # let dir = std::env::temp_dir().join(format!("scope-doc-cast-{}", std::process::id()));
+    /// let reg = Registry::new();
+    /// reg.get_variable("w", VarSpec::new().shape([2]).initializer(Initializer::Constant(1e6)))?;
+    /// let to_half = Mapping::new("half").keep("w")?.cast("w", DType::F32, DType::F16)?;
+    /// let err = Save::new(&reg).mapping(&to_half).save(dir.join("w.safetensors")).unwrap_err();
+    /// assert!(matches!(err, CheckpointError::Cast { index: 0, .. }), "{err}");
+    /// // Clamped to float16's largest finite value instead, on request.
+    /// let clamped = to_half.with_cast_mode(CastMode::Saturating);
+    /// Save::new(&reg).mapping(&clamped).save(dir.join("w.safetensors"))?;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cast(self, pattern: &str, from: DType, to: DType) -> Result<Mapping> {
         self.push(
             pattern,
@@ -316,7 +354,8 @@ impl Mapping {
     /// dtypes), and skips are dropped (what was skipped does not exist on the other side).
     /// The inverse carries no metadata.
     pub fn inverse(&self) -> Result<Mapping> {
-        let mut out = Mapping::new(format!("{} (inverse)", self.name));
+        let mut out =
+            Mapping::new(format!("{} (inverse)", self.name)).with_cast_mode(self.cast_mode);
         for (i, rule) in self.rules.iter().enumerate() {
             let not_invertible = |reason: String| CheckpointError::NotInvertible {
                 mapping: self.name.clone(),
