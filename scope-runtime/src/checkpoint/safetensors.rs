@@ -100,12 +100,26 @@ pub fn save_safetensors(path: impl AsRef<Path>, vars: &(impl VariableSet + ?Size
 
 /// [`save_safetensors`] with extra `__metadata__` entries (a step count, a model
 /// version...): [`Save::metadata`] for each. Keys starting with `scope.` are reserved and
-/// overwritten.
+/// overwritten. Unlike [`Save::save`], the file's directory must exist.
 pub fn save_safetensors_with_metadata(
     path: impl AsRef<Path>,
     vars: &(impl VariableSet + ?Sized),
     metadata: &BTreeMap<String, String>,
 ) -> Result<()> {
+    let path = path.as_ref();
+    // Unlike `Save::save`, the directory must exist (as it always had to here).
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(CheckpointError::Io {
+                action: "write",
+                file: path.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "its directory does not exist",
+                ),
+            });
+        }
+    }
     metadata
         .iter()
         .fold(Save::new(vars), |save, (k, v)| save.metadata(k, v))
