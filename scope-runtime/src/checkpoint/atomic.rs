@@ -92,16 +92,16 @@ impl Staged {
 
     /// Renames every file into place, in the order written. Call it under the directory's
     /// [`SaveLock::exclusive`].
+    /// If a rename fails, the temporaries not yet renamed are removed (by `Drop`).
     pub(super) fn commit(mut self) -> Result<()> {
-        for (tmp, path) in std::mem::take(&mut self.files) {
-            if let Err(source) = std::fs::rename(&tmp, &path) {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(CheckpointError::Io {
-                    action: "write",
-                    file: path.display().to_string(),
-                    source,
-                });
-            }
+        while !self.files.is_empty() {
+            let (tmp, path) = &self.files[0];
+            std::fs::rename(tmp, path).map_err(|source| CheckpointError::Io {
+                action: "write",
+                file: path.display().to_string(),
+                source,
+            })?;
+            self.files.remove(0);
         }
         Ok(())
     }
