@@ -808,7 +808,7 @@ fn a_save_removes_only_its_own_earlier_files_and_says_so() {
     assert_eq!(removed, expected);
     // Sharded again: the single file goes.
     let again = Save::new(&reg).max_shard_size(64).save(&path).unwrap();
-    assert_eq!(again.removed, [path.clone()]);
+    assert_eq!(again.removed, std::slice::from_ref(&path));
     ShardedCheckpoint::open(&dir).unwrap();
     assert!(
         orphan.exists(),

@@ -335,27 +335,21 @@ pub enum CheckpointError {
     /// A mapping's cast met a value its target dtype cannot hold (see
     /// [`CastMode`]): nothing was written or restored.
     #[error(
-        "cannot cast `{name}` from {file} to {to}: element {index} (at {element}) is {value}, \
-         and {reason}; nothing was written or restored (fix the value, drop the cast, or \
-         choose `Mapping::with_cast_mode(CastMode::Saturating)` or `CastMode::Wrapping` \
-         (what tf.cast does) to accept the change)"
+        "cannot cast `{name}` from {file}: its element at {index:?} is {value}, and \
+         {reason}; nothing was written or restored (fix the value, drop the cast, or choose \
+         `Mapping::with_cast_mode(CastMode::Saturating)` or `CastMode::Wrapping` (what \
+         tf.cast does) to accept the change)"
     )]
     Cast {
         /// The file (or source) the tensor was read from.
         file: String,
         /// The tensor's name.
         name: String,
-        /// The first refused element's flat (row-major) index.
-        index: usize,
-        /// The same element's index per dimension, `[1, 2]`.
-        element: String,
+        /// The first refused element's index, one entry per dimension.
+        index: Box<[usize]>,
         /// Its value, as written.
-        value: String,
-        /// The dtype cast from.
-        from: DType,
-        /// The dtype cast to.
-        to: DType,
-        /// Why the target cannot hold it.
+        value: Box<str>,
+        /// Why the target dtype (which it names) cannot hold it.
         reason: String,
     },
 

@@ -75,6 +75,9 @@ pub struct Saved {
     pub removed: Vec<PathBuf>,
 }
 
+/// One file's tensors (name, encoded value) and its `__metadata__`.
+type FileContent<'i> = (Vec<(&'i str, Snapshot)>, HashMap<String, String>);
+
 /// One tensor to write.
 struct Item {
     target: TensorInfo,
@@ -339,11 +342,7 @@ impl<'a> Save<'a> {
     }
 
     /// The tensors of one file, read, transformed and encoded, and its `__metadata__`.
-    fn snapshots<'i>(
-        &self,
-        items: &'i [Item],
-        generation: &str,
-    ) -> Result<(Vec<(&'i str, Snapshot)>, HashMap<String, String>)> {
+    fn snapshots<'i>(&self, items: &'i [Item], generation: &str) -> Result<FileContent<'i>> {
         let mut snapshots = Vec::with_capacity(items.len());
         let mut trainable = serde_json::Map::new();
         for item in items {

@@ -159,11 +159,8 @@ pub(crate) fn transform(
                 return Err(CheckpointError::Cast {
                     file: file.to_owned(),
                     name: name.to_owned(),
-                    index: refused.index,
-                    element: element_index(value.shape(), refused.index),
-                    value: refused.value,
-                    from: value.dtype(),
-                    to,
+                    index: element_index(value.shape(), refused.index).into(),
+                    value: refused.value.into(),
                     reason: refused.reason,
                 })
             }
@@ -173,7 +170,7 @@ pub(crate) fn transform(
 }
 
 /// The multi-dimensional index of flat (row-major) index `flat` in `shape`: `[1, 2]`.
-fn element_index(shape: &[usize], mut flat: usize) -> String {
+fn element_index(shape: &[usize], mut flat: usize) -> Vec<usize> {
     let mut index = vec![0; shape.len()];
     for (i, &d) in shape.iter().enumerate().rev() {
         if d > 0 {
@@ -181,7 +178,7 @@ fn element_index(shape: &[usize], mut flat: usize) -> String {
             flat /= d;
         }
     }
-    format!("{index:?}")
+    index
 }
 
 /// `[rows, cols]` to `[cols, rows]`, for any dtype; fails only if memory runs out.
