@@ -398,31 +398,10 @@ fn concurrent_saves_to_one_path_all_succeed_and_the_last_wins() {
         })
         .collect();
     let barrier = Arc::new(Barrier::new(SAVERS + 1));
-    let handles: Vec<_> = regs
-        .into_iter()
-        .enumerate()
-        .map(|(t, reg)| {
-            let (barrier, path) = (barrier.clone(), path.clone());
-            std::thread::spawn(move || {
-                // Failures are collected, not panicked on, so the barrier never strands a
-                // thread.
-                let mut failures = Vec::new();
-                for round in 0..SAVE_ROUNDS {
-                    let mark = (round * SAVERS + t) as f32;
-                    for v in reg.global_variables() {
-                        v.assign(vec![mark; 64]).unwrap();
-                    }
-                    barrier.wait();
-                    let saved = save_safetensors(&path, &reg);
-                    barrier.wait();
-                    if let Err(e) = saved {
-                        failures.push(format!("saver {t}, round {round}: {e}"));
-                    }
-                }
-                failures
-            })
-        })
-        .collect();
+    let path_ = path.clone();
+    let handles = spawn_savers(regs, SAVE_ROUNDS, &barrier, move |_, reg| {
+        save_safetensors(&path_, reg)
+    });
     for round in 0..SAVE_ROUNDS {
         barrier.wait();
         barrier.wait();
@@ -451,6 +430,41 @@ fn concurrent_saves_to_one_path_all_succeed_and_the_last_wins() {
         .collect();
     assert_eq!(left, ["model.safetensors"], "temporaries left behind");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Threads that each, in every round, set every variable of their registry to the mark
+/// `round * savers + t` (64 elements each), wait at `barrier`, save with `save(t, reg)` and
+/// wait again; each returns the saves that failed (collected, not panicked on, so the barrier
+/// never strands a thread).
+fn spawn_savers<T, E: std::fmt::Display>(
+    regs: Vec<Registry>,
+    rounds: usize,
+    barrier: &Arc<Barrier>,
+    save: impl Fn(usize, &Registry) -> Result<T, E> + Send + Clone + 'static,
+) -> Vec<std::thread::JoinHandle<Vec<String>>> {
+    let savers = regs.len();
+    regs.into_iter()
+        .enumerate()
+        .map(|(t, reg)| {
+            let (barrier, save) = (barrier.clone(), save.clone());
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                for round in 0..rounds {
+                    let mark = (round * savers + t) as f32;
+                    for v in reg.global_variables() {
+                        v.assign(vec![mark; 64]).unwrap();
+                    }
+                    barrier.wait();
+                    let saved = save(t, &reg);
+                    barrier.wait();
+                    if let Err(e) = saved {
+                        failures.push(format!("saver {t}, round {round}: {e}"));
+                    }
+                }
+                failures
+            })
+        })
+        .collect()
 }
 
 /// Sharded saves racing to one path, of different layouts (3 shards, 6 shards, one file) and
@@ -524,34 +538,14 @@ fn racing_sharded_saves_leave_one_checkpoint_and_readers_never_see_a_mix() {
         })
     };
     let barrier = Arc::new(Barrier::new(layouts.len() + 1));
-    let savers: Vec<_> = regs
-        .into_iter()
-        .zip(layouts)
-        .enumerate()
-        .map(|(t, (reg, layout))| {
-            let (barrier, path) = (barrier.clone(), path.clone());
-            std::thread::spawn(move || {
-                let mut failures = Vec::new();
-                for round in 0..SAVE_ROUNDS {
-                    let mark = (round * saver_count + t) as f32;
-                    for v in reg.global_variables() {
-                        v.assign(vec![mark; 64]).unwrap();
-                    }
-                    barrier.wait();
-                    let save = Save::new(&reg);
-                    let saved = match layout {
-                        Some(bytes) => save.max_shard_size(bytes).save(&path),
-                        None => save.save(&path),
-                    };
-                    barrier.wait();
-                    if let Err(e) = saved {
-                        failures.push(format!("saver {t}, round {round}: {e}"));
-                    }
-                }
-                failures
-            })
-        })
-        .collect();
+    let path_ = path.clone();
+    let savers = spawn_savers(regs, SAVE_ROUNDS, &barrier, move |t, reg| {
+        let save = Save::new(reg);
+        match layouts[t] {
+            Some(bytes) => save.max_shard_size(bytes).save(&path_),
+            None => save.save(&path_),
+        }
+    });
     for round in 0..SAVE_ROUNDS {
         barrier.wait();
         barrier.wait();

@@ -667,6 +667,12 @@ fn best<'n>(
 mod tests {
     use super::*;
 
+    /// A mapping renaming `enc/*/kernel`, then `rules` (`Err` stops the test).
+    fn enc(rules: impl FnOnce(Mapping) -> Result<Mapping>) -> Mapping {
+        let m = Mapping::new("m").rename(r"enc/(\w+)/kernel", "enc.$1.weight");
+        m.and_then(rules).unwrap()
+    }
+
     fn names(list: &[&str]) -> Vec<TensorInfo> {
         list.iter()
             .map(|n| TensorInfo::new(*n, DType::F32, &[2, 2]))
@@ -680,13 +686,7 @@ mod tests {
     #[test]
     fn a_suggestion_is_never_a_name_the_rule_already_matches() {
         let tensors = names(&["enc/dense/kernel", "foo/kernel", "foo/kernal"]);
-        let m = Mapping::new("m")
-            .rename(r"enc/(\w+)/kernel", "enc.$1.weight")
-            .unwrap()
-            .skip("foo/kernel")
-            .unwrap()
-            .transpose("foo/kernel")
-            .unwrap();
+        let m = enc(|m| m.skip("foo/kernel")?.transpose("foo/kernel"));
         let report = m.report(&tensors[..2]);
         assert_eq!(report.problems.len(), 1, "{}", report.problems_text());
         let text = report.problems[0].to_string();
@@ -701,11 +701,7 @@ mod tests {
         );
         assert!(text.contains("rule 2"), "{text}");
         // Unmapped instead of skipped: said so.
-        let m = Mapping::new("m")
-            .rename(r"enc/(\w+)/kernel", "enc.$1.weight")
-            .unwrap()
-            .transpose("foo/kernel")
-            .unwrap();
+        let m = enc(|m| m.transpose("foo/kernel"));
         let report = m.report(&tensors[..2]);
         let texts: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
         assert!(
@@ -721,22 +717,12 @@ mod tests {
             "{texts:?}"
         );
         // A real near miss is still suggested.
-        let m = Mapping::new("m")
-            .rename(r"enc/(\w+)/kernel", "enc.$1.weight")
-            .unwrap()
-            .skip("foo/kernal")
-            .unwrap()
-            .transpose("foo/kernels")
-            .unwrap();
+        let m = enc(|m| m.skip("foo/kernal")?.transpose("foo/kernels"));
         let report = m.report(&[tensors[0].clone(), tensors[2].clone()]);
         let text = report.problems_text();
         assert!(text.contains("did you mean `foo/kernal`"), "{text}");
         // A target-side rule is compared with target names, never with source names.
-        let m = Mapping::new("m")
-            .rename(r"enc/(\w+)/kernel", "enc.$1.weight")
-            .unwrap()
-            .transpose_on(Side::Target, "enc/dense/kernel")
-            .unwrap();
+        let m = enc(|m| m.transpose_on(Side::Target, "enc/dense/kernel"));
         let text = m.report(&tensors[..1]).problems_text();
         assert!(!text.contains("did you mean `enc/dense/kernel`"), "{text}");
     }
