@@ -204,7 +204,7 @@ pub struct MappedName {
     /// After the mapping; `None` if skipped or stopped by a problem.
     pub target: Option<TensorInfo>,
     /// The rename, keep or skip rule that claimed it (0-based index into
-    /// [`Mapping::rules`]).
+    /// [`Mapping::rules`](super::Mapping::rules)).
     pub rule: Option<usize>,
     /// Whether the tensor is transposed.
     pub transposed: bool,
@@ -212,8 +212,8 @@ pub struct MappedName {
     pub cast: Option<DType>,
 }
 
-/// What a [`Mapping`] does to a set of names: every name before and after, and every
-/// problem. `Display` prints the names as a table, then the problems.
+/// What a [`Mapping`](super::Mapping) does to a set of names: every name before and after,
+/// and every problem. `Display` prints the names as a table, then the problems.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MappingReport {
     /// The mapping's name.
