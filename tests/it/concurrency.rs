@@ -588,3 +588,66 @@ fn racing_sharded_saves_leave_one_checkpoint_and_readers_never_see_a_mix() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// TF1 checkpoints saved by racing threads to one prefix: every save reports `Ok`, and after
+/// every round the prefix opens and reads as one whole save of that round, with no temporary
+/// left behind. (The writer used one fixed temporary name per prefix, so racing saves wrote
+/// into each other's temporary.)
+#[test]
+fn racing_tf_checkpoint_saves_leave_one_whole_checkpoint() {
+    use scope::checkpoint::{save_tf_checkpoint, CheckpointSource, TfCheckpoint};
+    const SAVERS: usize = 3;
+    const SAVE_ROUNDS: usize = 30;
+    let dir = std::env::temp_dir().join(format!("scope-racing-tf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let prefix = dir.join("model.ckpt");
+    let regs: Vec<Registry> = (0..SAVERS)
+        .map(|_| {
+            let reg = Registry::new();
+            for name in ["a", "b", "c"] {
+                reg.get_variable(name, VarSpec::new().shape([64])).unwrap();
+            }
+            reg
+        })
+        .collect();
+    let barrier = Arc::new(Barrier::new(SAVERS + 1));
+    let prefix_ = prefix.clone();
+    let savers = spawn_savers(regs, SAVE_ROUNDS, &barrier, move |_, reg| {
+        save_tf_checkpoint(&prefix_, reg)
+    });
+    for round in 0..SAVE_ROUNDS {
+        barrier.wait();
+        barrier.wait();
+        let ckpt = TfCheckpoint::open(&prefix)
+            .unwrap_or_else(|e| panic!("round {round}: unreadable: {e}"));
+        let mut marks = Vec::new();
+        for name in ["a", "b", "c"] {
+            let t = ckpt
+                .read_tensor(name)
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            marks.extend(t.to_f64_vec());
+        }
+        assert!(
+            marks.iter().all(|&m| m == marks[0]),
+            "round {round}: values of two saves"
+        );
+        assert_eq!(marks[0] as usize / SAVERS, round, "another round's save");
+    }
+    let failures: Vec<String> = savers
+        .into_iter()
+        .flat_map(|h| h.join().expect("a saver panicked"))
+        .collect();
+    assert!(failures.is_empty(), "saves failed: {failures:#?}");
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["model.ckpt.data-00000-of-00001", "model.ckpt.index"],
+        "temporaries left behind"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
