@@ -388,15 +388,7 @@ fn concurrent_saves_to_one_path_all_succeed_and_the_last_wins() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.safetensors");
     // Each saver has its own registry with the same names; values say who saved which round.
-    let regs: Vec<Registry> = (0..SAVERS)
-        .map(|t| {
-            let reg = Registry::with_seed(t as u64);
-            for name in ["a", "b"] {
-                reg.get_variable(name, VarSpec::new().shape([64])).unwrap();
-            }
-            reg
-        })
-        .collect();
+    let regs = saver_registries(SAVERS, &["a", "b"]);
     let barrier = Arc::new(Barrier::new(SAVERS + 1));
     let path_ = path.clone();
     let handles = spawn_savers(regs, SAVE_ROUNDS, &barrier, move |_, reg| {
@@ -430,6 +422,19 @@ fn concurrent_saves_to_one_path_all_succeed_and_the_last_wins() {
         .collect();
     assert_eq!(left, ["model.safetensors"], "temporaries left behind");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `savers` registries (one per saver thread), each with a `[64]` float32 variable per name.
+fn saver_registries(savers: usize, names: &[&str]) -> Vec<Registry> {
+    (0..savers)
+        .map(|t| {
+            let reg = Registry::with_seed(t as u64);
+            for name in names {
+                reg.get_variable(name, VarSpec::new().shape([64])).unwrap();
+            }
+            reg
+        })
+        .collect()
 }
 
 /// Threads that each, in every round, set every variable of their registry to the mark
@@ -490,17 +495,9 @@ fn racing_sharded_saves_leave_one_checkpoint_and_readers_never_see_a_mix() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.safetensors");
-    let regs: Vec<Registry> = layouts
-        .iter()
-        .map(|_| {
-            let reg = Registry::new();
-            for k in 0..TENSORS {
-                reg.get_variable(&format!("layer_{k}/w"), VarSpec::new().shape([64]))
-                    .unwrap();
-            }
-            reg
-        })
-        .collect();
+    let names: Vec<String> = (0..TENSORS).map(|k| format!("layer_{k}/w")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let regs = saver_registries(layouts.len(), &names);
     /// One save's values: every element of every tensor is the same mark.
     fn one_mark(ckpt: &ShardedCheckpoint) -> Result<f64, String> {
         let mut marks = Vec::new();
@@ -602,15 +599,7 @@ fn racing_tf_checkpoint_saves_leave_one_whole_checkpoint() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let prefix = dir.join("model.ckpt");
-    let regs: Vec<Registry> = (0..SAVERS)
-        .map(|_| {
-            let reg = Registry::new();
-            for name in ["a", "b", "c"] {
-                reg.get_variable(name, VarSpec::new().shape([64])).unwrap();
-            }
-            reg
-        })
-        .collect();
+    let regs = saver_registries(SAVERS, &["a", "b", "c"]);
     let barrier = Arc::new(Barrier::new(SAVERS + 1));
     let prefix_ = prefix.clone();
     let savers = spawn_savers(regs, SAVE_ROUNDS, &barrier, move |_, reg| {
