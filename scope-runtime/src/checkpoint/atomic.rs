@@ -8,9 +8,9 @@
 //! exclusive lock of the checkpoint's directory; opening a sharded checkpoint (reading the
 //! index, mapping its shards) runs under a shared lock of the same directory. The expensive
 //! part of a save (serializing, writing, flushing the temporaries) runs unlocked, so saves
-//! only queue for their renames. On Unix the lock is an advisory `flock` on the directory
-//! itself, so no lock file is left anywhere; elsewhere it is an empty `<name>.lock` file
-//! beside the checkpoint.
+//! only queue for their renames. The lock is per directory: on Unix an advisory `flock` on
+//! the directory itself, so no lock file is left anywhere; elsewhere an empty
+//! `.scope-save.lock` file in the directory.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -146,18 +146,18 @@ impl SaveLock {
     }
 }
 
-/// What is locked for a checkpoint at `path`: its directory (Unix), or `<path>.lock`.
+/// What is locked for a checkpoint at `path`: its directory (Unix), or the empty file
+/// `.scope-save.lock` in it.
 #[cfg(unix)]
 fn lock_target(path: &Path, _create: bool) -> std::io::Result<File> {
     File::open(parent_dir(path))
 }
 
-/// What is locked for a checkpoint at `path`: its directory (Unix), or `<path>.lock`.
+/// What is locked for a checkpoint at `path`: its directory (Unix), or the empty file
+/// `.scope-save.lock` in it.
 #[cfg(not(unix))]
 fn lock_target(path: &Path, create: bool) -> std::io::Result<File> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    let lock = path.with_file_name(name);
+    let lock = parent_dir(path).join(".scope-save.lock");
     if create {
         std::fs::OpenOptions::new()
             .create(true)
