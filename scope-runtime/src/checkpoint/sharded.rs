@@ -343,6 +343,38 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Shards of two saves under one index (an interrupted save, or files copied from two
+    /// saves) are refused by their generation, even where names and layout agree.
+    #[test]
+    fn a_shard_of_another_save_is_refused() {
+        use crate::checkpoint::Save;
+        use crate::{Initializer, Registry, VarSpec};
+        let dir = std::env::temp_dir().join(format!("scope-generation-{}", std::process::id()));
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        for (d, value) in [(&a, 1.0), (&b, 2.0)] {
+            let reg = Registry::new();
+            for k in 0..3 {
+                let spec = VarSpec::new()
+                    .shape([16])
+                    .initializer(Initializer::Constant(value));
+                reg.get_variable(&format!("w{k}"), spec).unwrap();
+            }
+            let saved = Save::new(&reg)
+                .max_shard_size(64)
+                .save(d.join("model.safetensors"))
+                .unwrap();
+            assert_eq!(saved.files.len(), 3);
+        }
+        let shard = "model-00002-of-00003.safetensors";
+        std::fs::copy(b.join(shard), a.join(shard)).unwrap();
+        let err = ShardedCheckpoint::open(&a).unwrap_err().to_string();
+        assert!(
+            err.contains(shard) && err.contains("from another save than the index"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn shard_names_follow_hugging_face() {
         let p = Path::new("out/model.safetensors");
