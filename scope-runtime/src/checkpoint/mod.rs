@@ -38,6 +38,7 @@ use crate::registry::Registry;
 use crate::tensor::{format_shape, Shape, Tensor};
 use crate::variable::Variable;
 
+mod atomic;
 mod mapping;
 mod presets;
 mod restore;
@@ -51,8 +52,8 @@ mod tf_slice;
 mod tf_writer;
 
 pub use self::mapping::{
-    MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss, NumberedRule, Rule,
-    Side,
+    CastMode, MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss,
+    NumberedRule, Rule, Side,
 };
 pub use self::presets::{bert_hf_to_tf, bert_tf_to_hf, preset, BertLayout, PRESETS};
 pub use self::restore::{Matched, Mismatch, Missing, PreflightReport, Restore, Unexpected};
@@ -350,6 +351,42 @@ pub enum CheckpointError {
         /// The target file.
         file: String,
         /// What is wrong.
+        reason: String,
+    },
+
+    /// A mapping's cast met a value its target dtype cannot hold (see
+    /// [`CastMode`]): nothing was written or restored.
+    #[error(
+        "cannot cast `{name}` from {file}: its element at {index:?} is {value}, and \
+         {reason}; nothing was written or restored (fix the value, drop the cast, or choose \
+         `Mapping::with_cast_mode(CastMode::Saturating)` or `CastMode::Wrapping` (what \
+         tf.cast does) to accept the change)"
+    )]
+    Cast {
+        /// The file (or source) the tensor was read from.
+        file: String,
+        /// The tensor's name.
+        name: String,
+        /// The first refused element's index, one entry per dimension.
+        index: Box<[usize]>,
+        /// Its value, as written.
+        value: Box<str>,
+        /// Why the target dtype (which it names) cannot hold it.
+        reason: String,
+    },
+
+    /// A save that would have to replace or remove a file this crate did not write (another
+    /// checkpoint's index or shard beside the path): nothing was written or removed.
+    #[error(
+        "not saving to {path}: {file} {reason}; nothing was written or removed (save to \
+         another directory, or move that file away first)"
+    )]
+    SaveConflict {
+        /// The path the save was given.
+        path: String,
+        /// The file in the way.
+        file: String,
+        /// What it is and why the save cannot replace it.
         reason: String,
     },
 }
