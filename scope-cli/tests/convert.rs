@@ -9,7 +9,7 @@ use scope::checkpoint::{CheckpointSource, ShardedCheckpoint, TfCheckpoint};
 fn scope(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_scope"))
         .args(args.iter().map(|a| a.as_ref()))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .output()
         .expect("the scope binary runs")
 }
@@ -65,7 +65,9 @@ fn bert_to_hugging_face_shards_and_back_is_bit_exact() {
             &"bert-hf-to-tf",
         ]);
         assert!(out.status.success(), "{}", text(&out));
-        let tf = TfCheckpoint::open(Path::new(env!("CARGO_MANIFEST_DIR")).join(&ckpt)).unwrap();
+        let tf =
+            TfCheckpoint::open(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join(&ckpt))
+                .unwrap();
         let again = ShardedCheckpoint::open(&back).unwrap();
         for t in again.tensors() {
             assert_eq!(
@@ -145,7 +147,7 @@ fn a_closed_stdout_is_no_panic() {
     use std::process::Stdio;
     let mut child = Command::new(env!("CARGO_BIN_EXE_scope"))
         .args(["inspect", "tests/data/bert/pretraining/model.ckpt"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

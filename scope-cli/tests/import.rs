@@ -38,8 +38,10 @@ struct Case {
     name: String,
 }
 
+/// The workspace: the fixtures under `tests/data`, and the `scope` crate the generated
+/// sources depend on.
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// The checkpoints in `dir` (TF1 prefixes and safetensors files), or `dir` itself.
