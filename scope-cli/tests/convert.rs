@@ -158,3 +158,199 @@ fn a_closed_stdout_is_no_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.code().is_some_and(|c| c == 0), "{stderr}");
 }
+
+fn workspace() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// A copy of the seed RNN's TF1 checkpoint in `dir`; returns the prefix.
+fn seed_copy(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in ["model.ckpt.index", "model.ckpt.data-00000-of-00001"] {
+        std::fs::copy(workspace().join("tests/data/seed_rnn").join(f), dir.join(f)).unwrap();
+    }
+    dir.join("model.ckpt")
+}
+
+fn bytes_of(files: &[PathBuf]) -> Vec<Vec<u8>> {
+    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+}
+
+/// Issue 25, item 1: `convert` never writes over what it reads, whatever name the output is
+/// given (the index, a data shard, a symlink or a hard link to one, the same safetensors
+/// file by another spelling), nor replaces a FIFO unless asked, nor writes a name that is
+/// not `.safetensors`.
+#[test]
+fn convert_refuses_an_output_that_is_its_input() {
+    let tmp = temp_dir("own-input");
+    let prefix = seed_copy(&tmp);
+    let files = [
+        tmp.join("model.ckpt.index"),
+        tmp.join("model.ckpt.data-00000-of-00001"),
+    ];
+    let before = bytes_of(&files);
+    let refused = |output: &Path, what: &str| {
+        let out = scope(&[&"convert", &prefix, &output]);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{}: {said}", output.display());
+        assert!(said.contains("error: refusing to write"), "{said}");
+        assert!(
+            said.contains(what),
+            "{}: `{what}` not in {said}",
+            output.display()
+        );
+        assert_eq!(
+            bytes_of(&files),
+            before,
+            "{} changed the input",
+            output.display()
+        );
+    };
+    refused(&files[0], "name the output `<name>.safetensors`");
+    refused(&files[1], "name the output `<name>.safetensors`");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&files[1], tmp.join("alias.safetensors")).unwrap();
+        refused(
+            &tmp.join("alias.safetensors"),
+            "a file of the input checkpoint",
+        );
+        std::os::unix::fs::symlink(&files[0], tmp.join("alias.safetensors.index.json")).unwrap();
+        std::fs::remove_file(tmp.join("alias.safetensors")).unwrap();
+        refused(
+            &tmp.join("alias.safetensors"),
+            "alias.safetensors.index.json",
+        );
+        std::fs::remove_file(tmp.join("alias.safetensors.index.json")).unwrap();
+    }
+    std::fs::hard_link(&files[1], tmp.join("hard.safetensors")).unwrap();
+    refused(
+        &tmp.join("hard.safetensors"),
+        "a file of the input checkpoint",
+    );
+    std::fs::remove_file(tmp.join("hard.safetensors")).unwrap();
+
+    // A safetensors file converted onto itself, by its name or through another path.
+    let st = tmp.join("st/model.safetensors");
+    let out = scope(&[&"convert", &prefix, &st]);
+    assert!(out.status.success(), "{}", text(&out));
+    let written = std::fs::read(&st).unwrap();
+    for output in [st.clone(), tmp.join("st/../st/model.safetensors")] {
+        for input in [st.clone(), tmp.join("st")] {
+            let out = scope(&[&"convert", &input, &output]);
+            assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+            assert!(
+                text(&out).contains("a file of the input checkpoint"),
+                "{}",
+                text(&out)
+            );
+        }
+    }
+    assert_eq!(std::fs::read(&st).unwrap(), written);
+
+    // A directory is no output; neither is a FIFO, unless asked.
+    std::fs::create_dir_all(tmp.join("d.safetensors")).unwrap();
+    refused(&tmp.join("d.safetensors"), "it is a directory");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let fifo = tmp.join("fifo.safetensors");
+        let made = Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            refused(&fifo, "--replace-special-file");
+            assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+            let out = scope(&[&"convert", &prefix, &fifo, &"--replace-special-file"]);
+            assert!(out.status.success(), "{}", text(&out));
+            assert!(std::fs::metadata(&fifo).unwrap().is_file());
+        }
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Issue 25, item 2: converting into the folder of a sharded input, under the name whose
+/// stale shards and index the save would clean up, is refused before anything is read; a
+/// save that does remove files of an earlier save says which.
+#[test]
+fn convert_into_the_folder_of_sharded_input_keeps_it() {
+    let tmp = temp_dir("sharded-input");
+    let hf = tmp.join("hf");
+    let out = scope(&[
+        &"convert",
+        &"tests/data/bert/classifier/model_step3.ckpt",
+        &hf.join("model.safetensors"),
+        &"--preset",
+        &"bert-tf-to-hf",
+        &"--max-shard-size",
+        &"16KiB",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&hf)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() > 3, "{files:?}");
+    let before = bytes_of(&files);
+    for input in [hf.clone(), hf.join("model.safetensors.index.json")] {
+        let out = scope(&[
+            &"convert",
+            &input,
+            &hf.join("model.safetensors"),
+            &"--preset",
+            &"bert-hf-to-tf",
+        ]);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert!(said.contains("which is"), "{said}");
+        assert!(said.contains("a file of the input checkpoint"), "{said}");
+        assert_eq!(bytes_of(&files), before);
+    }
+    // Another name in the same folder touches none of the input's files.
+    let out = scope(&[
+        &"convert",
+        &hf,
+        &hf.join("tf.safetensors"),
+        &"--preset",
+        &"bert-hf-to-tf",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(bytes_of(&files), before);
+    assert!(!text(&out).contains("removed"), "{}", text(&out));
+
+    // Over an earlier sharded save of another input, the shards it leaves are named.
+    let out = scope(&[
+        &"convert",
+        &"tests/data/bert/classifier/model.ckpt",
+        &hf.join("model.safetensors"),
+    ]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("removed "), "{said}");
+    assert!(said.contains("model-00001-of-"), "{said}");
+    assert!(said.contains("model.safetensors.index.json"), "{said}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Issue 25, item 5: the command opens checkpoints under paths that are not UTF-8, as the
+/// library does.
+#[cfg(unix)]
+#[test]
+fn non_utf8_paths_open() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = temp_dir("non-utf8");
+    let dir = tmp.join(std::ffi::OsStr::from_bytes(b"nu\xff\xfe"));
+    let prefix = seed_copy(&dir);
+    for args in [
+        vec![&"inspect" as &dyn AsRef<std::ffi::OsStr>, &prefix],
+        vec![&"inspect", &dir],
+        vec![&"diff", &prefix, &dir],
+        vec![&"import", &prefix, &"--name", &"Rnn"],
+    ] {
+        let out = scope(&args);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = scope(&[&"convert", &prefix, &dir.join("model.safetensors")]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(dir.join("model.safetensors").is_file());
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -6,11 +6,11 @@
 //! (every variable found, shapes and dtypes equal; the only unused keys are training state).
 //!
 //! Checkpoints: every one in `tests/data/seed_rnn` and `tests/data/bert/{classifier,
-//! pretraining}` (vendored copies of `../shared/fixtures`), two safetensors files written by
+//! pretraining}` (vendored copies of `../shared/fixtures`), three safetensors files written by
 //! this crate (the seed RNN's model variables; awkward names and dtypes, see
-//! `awkward_safetensors`), and every checkpoint in the directories listed in
-//! `SCOPE_IMPORT_FIXTURES` (`:`-separated). Prints `import: N checkpoints round-tripped, M
-//! failed`.
+//! `awkward_safetensors`; names equal but for case, see `cased_safetensors`), and every
+//! checkpoint in the directories listed in `SCOPE_IMPORT_FIXTURES` (`:`-separated). Prints
+//! `import: N checkpoints round-tripped, M failed`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -140,6 +140,27 @@ fn awkward_safetensors(dir: &Path) -> PathBuf {
         create(&reg, name, shape, dtype);
     }
     let path = dir.join("awkward.safetensors");
+    save_safetensors(&path, &reg).unwrap();
+    path
+}
+
+/// Names that give one identifier once written as Rust (case, keyword escaping): each must
+/// become its own field and keep its TF name.
+fn cased_safetensors(dir: &Path) -> PathBuf {
+    let reg = Registry::new();
+    for name in [
+        "Dense/kernel",
+        "dense/kernel",
+        "c/Self/w",
+        "c/self/w",
+        "c/Kernel",
+        "c/kernel",
+        "c/Dense/kernel",
+        "c/dense/kernel",
+    ] {
+        create(&reg, name, &[2], DType::F32);
+    }
+    let path = dir.join("cased.safetensors");
     save_safetensors(&path, &reg).unwrap();
     path
 }
@@ -285,6 +306,7 @@ fn import_round_trips() {
     for (path, name) in [
         (seed_safetensors(&work), "SeedRnn"),
         (awkward_safetensors(&work), "Awkward"),
+        (cased_safetensors(&work), "Cased"),
     ] {
         cases.push(Case {
             label: path.display().to_string(),

@@ -112,9 +112,16 @@ impl Ctx<'_> {
         }
     }
 
-    /// Claims a field name in a struct: `ident`, or `ident_2`, ... if flattening made it
-    /// collide. Returns the identifier and whether it was renamed.
-    fn claim(taken: &mut Set<String>, prefix: &str, ident: &str) -> (String, bool) {
+    /// Claims a field name in a struct: `ident`, or `ident_2`, ... if it collides, once
+    /// flattened, with a field of the struct (`taken`) or, as written, with another entry of
+    /// the same body (`siblings`: two TF names can give one identifier, `Dense` and `dense`,
+    /// `Self` and `self`). Returns the identifier and whether it was renamed.
+    fn claim(
+        taken: &mut Set<String>,
+        siblings: &mut Set<String>,
+        prefix: &str,
+        ident: &str,
+    ) -> (String, bool) {
         let bare = ident.trim_start_matches("r#");
         let flat = |id: &str| {
             if prefix.is_empty() {
@@ -123,13 +130,21 @@ impl Ctx<'_> {
                 format!("{prefix}_{id}")
             }
         };
-        if taken.insert(flat(bare)) {
+        let mut free = |id: &str| {
+            if siblings.contains(id) || taken.contains(&flat(id)) {
+                return false;
+            }
+            siblings.insert(id.to_owned());
+            taken.insert(flat(id));
+            true
+        };
+        if free(bare) {
             return (ident.to_owned(), false);
         }
         let mut k = 2;
         loop {
             let candidate = format!("{bare}_{k}");
-            if taken.insert(flat(&candidate)) {
+            if free(&candidate) {
                 return (candidate, true);
             }
             k += 1;
@@ -148,7 +163,8 @@ impl Ctx<'_> {
         let groups = self.tree.groups(id, MIN_RUN);
         // Fields that spell their TF name claim their identifier before the renamed ones
         // (`a_b` keeps `a_b`; `a.b` becomes `a_b_2`).
-        let mut plain: Map<usize, String> = Map::default();
+        let mut plain: Map<usize, (String, bool)> = Map::default();
+        let mut siblings: Set<String> = Set::default();
         for g in &groups {
             let (key, name, anonymous) = match g {
                 Group::Run { prefix, members } => (members[0], prefix.as_str(), false),
@@ -162,13 +178,14 @@ impl Ctx<'_> {
             };
             let f = field_name(name);
             if !f.explicit && !anonymous {
-                plain.insert(key, Self::claim(taken, prefix, &f.ident).0);
+                plain.insert(key, Self::claim(taken, &mut siblings, prefix, &f.ident));
             }
         }
+        // A renamed field keeps its TF name through an explicit name.
         let mut claim = |taken: &mut Set<String>, key: usize, ident: &str| match plain.remove(&key)
         {
-            Some(field) => (field, false),
-            None => Self::claim(taken, prefix, ident),
+            Some(claimed) => claimed,
+            None => Self::claim(taken, &mut siblings, prefix, ident),
         };
         let mut items = Vec::new();
         for g in groups {

@@ -8,7 +8,8 @@
 //! checkpoint's value in a constant. TF names that are no Rust identifier keep their name
 //! through the DSL's explicit names.
 
-use scope::checkpoint::{Checkpoint, CheckpointSource};
+use scope::checkpoint::{Checkpoint, CheckpointSource, TensorInfo};
+use scope::{DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_NAME_LEN};
 
 use super::naming::{comment_safe, is_tf_component, is_tf_root, snake_ident};
 use super::tree::{training_state, Tree};
@@ -123,16 +124,18 @@ struct Ctx<'a> {
 
 /// Generates the Rust source declaring the model variables of `ckpt`.
 pub fn import(ckpt: &Checkpoint, opts: &ImportOptions) -> Result<String> {
-    let type_name_ok = opts.name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && opts
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    // UpperCamelCase, as rustc's lint wants a type name: which also keeps out every keyword
+    // (`self`, `fn`), the crate's own name (`scope`, which the generated source names), and
+    // `Self`.
+    let type_name_ok = opts.name.starts_with(|c: char| c.is_ascii_uppercase())
+        && opts.name.chars().all(|c| c.is_ascii_alphanumeric())
         && opts.name != "Self";
     if !type_name_ok {
         return Err(CliError::Undeclarable {
-            name: opts.name.clone(),
-            reason: "--name must be a Rust type name such as `Bert`".to_owned(),
+            name: comment_safe(&shorten(&opts.name)),
+            reason: "--name must be a Rust type name in UpperCamelCase such as `Bert` (ASCII \
+                     letters and digits, starting with a capital letter; not `Self`)"
+                .to_owned(),
         });
     }
     if let Some(s) = &opts.scope {
@@ -214,7 +217,7 @@ pub fn import(ckpt: &Checkpoint, opts: &ImportOptions) -> Result<String> {
                  under a scope with --scope"
                     .to_owned(),
             ),
-            None => None,
+            None => registry_refuses(&tensors[i]),
         };
         if let Some(reason) = reason {
             return Err(CliError::Undeclarable {
@@ -261,4 +264,25 @@ pub fn import(ckpt: &Checkpoint, opts: &ImportOptions) -> Result<String> {
     cx.def_args(&args, &dims);
     let source = render::render(&cx, &args, &dims, &placement, opts, &state, &unsupported);
     Ok(source)
+}
+
+/// Why the generated `build` would be refused by a default registry, if it would: a name
+/// over [`DEFAULT_MAX_NAME_LEN`] bytes, a shape over [`DEFAULT_MAX_ELEMENTS`] elements.
+fn registry_refuses(t: &TensorInfo) -> Option<String> {
+    if t.name.len() > DEFAULT_MAX_NAME_LEN {
+        return Some(format!(
+            "the name is {} bytes long, over the {DEFAULT_MAX_NAME_LEN} bytes a registry takes \
+             by default (`scope::DEFAULT_MAX_NAME_LEN`)",
+            t.name.len()
+        ));
+    }
+    let elements = t.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if elements.is_none_or(|n| n > DEFAULT_MAX_ELEMENTS) {
+        return Some(format!(
+            "its shape {:?} holds more than the {DEFAULT_MAX_ELEMENTS} elements a registry \
+             takes by default (`scope::DEFAULT_MAX_ELEMENTS`)",
+            t.shape
+        ));
+    }
+    None
 }

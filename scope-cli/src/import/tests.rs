@@ -1,7 +1,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use scope::checkpoint::{open, Checkpoint, SafetensorsCheckpoint};
+use scope::checkpoint::{open, Checkpoint, SafetensorsCheckpoint, TensorInfo};
 
 use super::*;
 
@@ -209,4 +209,79 @@ fn a_hundred_thousand_variables() {
     let src = import(&safetensors(&list), &opts("Big")).unwrap();
     assert!(src.contains("pub const NUM_BLOCKS: usize = 1000;"), "{src}");
     assert_eq!(src.matches("= zeros,").count(), 100);
+}
+
+/// Names that differ only by case (or give one identifier once escaped) become distinct
+/// fields, each renamed one with its TF name (issue 25, item 6).
+#[test]
+fn names_that_fold_to_one_identifier() {
+    let ckpt = safetensors(&named(&[
+        ("Dense/kernel", &[2]),
+        ("dense/kernel", &[2]),
+        ("m/Self/w", &[3]),
+        ("m/self/w", &[3]),
+        ("m/Kernel", &[1]),
+        ("m/kernel", &[1]),
+    ]));
+    let src = import(&ckpt, &opts("M")).unwrap();
+    for line in [
+        "        #[scope(name = \"Dense\")]\n        dense {\n            kernel: [dim_size] = zeros,",
+        "        #[scope(name = \"dense\")]\n        dense_2 {\n            kernel: [dim_size] = zeros,",
+        "            #[scope(name = \"Self\")]\n            self_scope {\n                w: [m_size] = zeros,",
+        "            #[scope(name = \"self\")]\n            self_scope_2 {\n                w: [m_size] = zeros,",
+        "            #[var(name = \"Kernel\")]\n            kernel_2: [1] = zeros,",
+        "            kernel: [1] = zeros,",
+    ] {
+        assert!(src.contains(line), "`{line}` missing in\n{src}");
+    }
+}
+
+/// `--name` is a type name in UpperCamelCase: keywords, the crate's own name, lowercase
+/// names and `Self` are refused, not written into source that does not compile (item 7).
+#[test]
+fn refuses_type_names_that_do_not_compile() {
+    let ckpt = safetensors(&named(&[("m/w", &[1])]));
+    for name in [
+        "self",
+        "fn",
+        "scope",
+        "Self",
+        "model",
+        "",
+        "9Lives",
+        "My_Model",
+        "Bert\u{e9}",
+    ] {
+        let err = import(&ckpt, &opts(name)).unwrap_err().to_string();
+        assert!(
+            err.contains("--name must be a Rust type name"),
+            "{name}: {err}"
+        );
+    }
+    assert!(import(&ckpt, &opts("Bert2")).is_ok());
+}
+
+/// What a default registry refuses is refused up front, not by the generated `build`
+/// (item 11): a name over `DEFAULT_MAX_NAME_LEN` bytes, a shape over `DEFAULT_MAX_ELEMENTS`.
+#[test]
+fn refuses_what_the_generated_build_would_refuse() {
+    let long = format!("m/{}", "a".repeat(scope::DEFAULT_MAX_NAME_LEN));
+    let ckpt = safetensors(&named(&[(long.as_str(), &[1]), ("m/ok", &[1])]));
+    let err = import(&ckpt, &opts("M")).unwrap_err().to_string();
+    assert!(err.contains("bytes long, over the 4096 bytes"), "{err}");
+    assert!(err.starts_with("cannot declare `m/aaaa"), "{err}");
+    let fits = format!("m/{}", "a".repeat(scope::DEFAULT_MAX_NAME_LEN - 2));
+    let ckpt = safetensors(&named(&[(fits.as_str(), &[1])]));
+    assert!(import(&ckpt, &opts("M")).is_ok());
+
+    let mut big = TensorInfo::new("m/big", scope::DType::F32, &[1 << 15, 1 << 15]);
+    assert_eq!(registry_refuses(&big), None);
+    big.shape[1] += 1;
+    let why = registry_refuses(&big).unwrap();
+    assert!(
+        why.contains("holds more than the 1073741824 elements"),
+        "{why}"
+    );
+    big.shape = vec![usize::MAX, 2];
+    assert!(registry_refuses(&big).is_some(), "an overflowing shape");
 }
