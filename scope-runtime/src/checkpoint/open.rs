@@ -131,13 +131,7 @@ pub fn open(path: impl AsRef<Path>) -> Result<Checkpoint> {
             [] | [_] => Err(CheckpointError::NoCheckpoint {
                 path: path.display().to_string(),
             }),
-            many => Err(CheckpointError::AmbiguousCheckpoint {
-                dir: path.display().to_string(),
-                candidates: many
-                    .iter()
-                    .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into())
-                    .collect(),
-            }),
+            many => Err(ambiguous(path, many)),
         };
     }
     let prefix = match tf_prefix(path) {
@@ -290,13 +284,18 @@ fn shard_index(path: &Path) -> Result<Option<PathBuf>> {
     match found.len() {
         0 => Ok(None),
         1 => Ok(found.pop()),
-        _ => Err(CheckpointError::AmbiguousCheckpoint {
-            dir: path.display().to_string(),
-            candidates: found
-                .iter()
-                .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into())
-                .collect(),
-        }),
+        _ => Err(ambiguous(path, &found)),
+    }
+}
+
+/// `dir` holds the checkpoints `found`.
+fn ambiguous(dir: &Path, found: &[PathBuf]) -> CheckpointError {
+    CheckpointError::AmbiguousCheckpoint {
+        dir: dir.display().to_string(),
+        candidates: found
+            .iter()
+            .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into())
+            .collect(),
     }
 }
 
