@@ -8,7 +8,7 @@
 //! Checkpoints: every one in `tests/data/seed_rnn` and `tests/data/bert/{classifier,
 //! pretraining}` (vendored copies of `../shared/fixtures`), three safetensors files written by
 //! this crate (the seed RNN's model variables; awkward names and dtypes, see
-//! `awkward_safetensors`; names equal but for case, see `cased_safetensors`), and every
+//! `awkward_safetensors`; names that escape to one identifier, see `escaped_safetensors`), and every
 //! checkpoint in the directories listed in `SCOPE_IMPORT_FIXTURES` (`:`-separated). Prints
 //! `import: N checkpoints round-tripped, M failed`.
 
@@ -144,23 +144,23 @@ fn awkward_safetensors(dir: &Path) -> PathBuf {
     path
 }
 
-/// Names that give one identifier once written as Rust (case, keyword escaping): each must
-/// become its own field and keep its TF name.
-fn cased_safetensors(dir: &Path) -> PathBuf {
+/// Names that give one identifier once written as Rust (keywords escaped, `_` trimmed):
+/// each must become its own field and keep its TF name.
+fn escaped_safetensors(dir: &Path) -> PathBuf {
     let reg = Registry::new();
     for name in [
-        "Dense/kernel",
-        "dense/kernel",
-        "c/Self/w",
-        "c/self/w",
-        "c/Kernel",
-        "c/kernel",
-        "c/Dense/kernel",
-        "c/dense/kernel",
+        "e/self",
+        "e/self_",
+        "e/type",
+        "e/type_",
+        "e/super/w",
+        "e/super_/w",
+        "e/crate/w",
+        "e/crate_",
     ] {
         create(&reg, name, &[2], DType::F32);
     }
-    let path = dir.join("cased.safetensors");
+    let path = dir.join("escaped.safetensors");
     save_safetensors(&path, &reg).unwrap();
     path
 }
@@ -306,7 +306,7 @@ fn import_round_trips() {
     for (path, name) in [
         (seed_safetensors(&work), "SeedRnn"),
         (awkward_safetensors(&work), "Awkward"),
-        (cased_safetensors(&work), "Cased"),
+        (escaped_safetensors(&work), "Escaped"),
     ] {
         cases.push(Case {
             label: path.display().to_string(),

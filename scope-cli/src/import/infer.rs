@@ -141,9 +141,11 @@ impl Ctx<'_> {
         if free(bare) {
             return (ident.to_owned(), false);
         }
+        // `self_` + `_2` would be `self__2`, which is no snake case.
+        let sep = if bare.ends_with('_') { "" } else { "_" };
         let mut k = 2;
         loop {
-            let candidate = format!("{bare}_{k}");
+            let candidate = format!("{bare}{sep}{k}");
             if free(&candidate) {
                 return (candidate, true);
             }

@@ -233,6 +233,7 @@ pub fn import(ckpt: &Checkpoint, opts: &ImportOptions) -> Result<String> {
             parent[c] = id;
         }
     }
+    refuse_case_twins(&tree, &parent)?;
     let var_node = tree
         .nodes
         .iter()
@@ -285,4 +286,45 @@ fn registry_refuses(t: &TensorInfo) -> Option<String> {
         ));
     }
     None
+}
+
+/// Refuses two names in one scope that differ only by case (`Dense` and `dense`, `Self` and
+/// `self`): TF compares names ignoring case when it makes them unique, so a model creating
+/// the second gets `dense_1`; no declaration creates both, and the DSL refuses to try.
+fn refuse_case_twins(tree: &Tree, parent: &[usize]) -> Result<()> {
+    let path = |mut id: usize| {
+        let mut parts = Vec::new();
+        while id != 0 {
+            parts.push(tree.node(id).name.as_str());
+            id = parent[id];
+        }
+        parts.reverse();
+        parts.join("/")
+    };
+    for node in &tree.nodes {
+        let mut seen: Map<String, usize> = Map::default();
+        for &c in &node.children {
+            let name = &tree.node(c).name;
+            match seen.get(&name.to_lowercase()) {
+                Some(&first) if tree.node(first).name != *name => {
+                    return Err(CliError::Undeclarable {
+                        name: comment_safe(&shorten(&path(c))),
+                        reason: format!(
+                            "`{}` differs from it only by case, and TF compares names ignoring \
+                             case (a model creating both would get `{}_1`), so no declaration \
+                             creates both; rename one (`scope convert` through a mapping), or \
+                             import the rest with --scope",
+                            comment_safe(&shorten(&path(first))),
+                            comment_safe(&shorten(&name.to_lowercase())),
+                        ),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(name.to_lowercase(), c);
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -211,26 +211,39 @@ fn a_hundred_thousand_variables() {
     assert_eq!(src.matches("= zeros,").count(), 100);
 }
 
-/// Names that differ only by case (or give one identifier once escaped) become distinct
-/// fields, each renamed one with its TF name (issue 25, item 6).
+/// Names that differ only by case are refused with both named (issue 25, item 6): TF
+/// compares names ignoring case, so no declaration creates both, and the DSL refuses them.
 #[test]
-fn names_that_fold_to_one_identifier() {
+fn names_equal_but_for_case_are_refused() {
+    for (first, second) in [
+        ("Dense/kernel", "dense/kernel"),
+        ("m/Self/w", "m/self/w"),
+        ("m/Kernel", "m/kernel"),
+        ("m/W", "m/w/x"),
+    ] {
+        let ckpt = safetensors(&named(&[(first, &[1]), (second, &[1]), ("m/ok", &[1])]));
+        let err = import(&ckpt, &opts("M")).unwrap_err().to_string();
+        assert!(err.starts_with("cannot declare"), "{err}");
+        assert!(err.contains("differs from it only by case"), "{err}");
+    }
+}
+
+/// Names that give one identifier once escaped become distinct snake-case fields, each
+/// renamed one keeping its TF name.
+#[test]
+fn names_that_escape_to_one_identifier() {
     let ckpt = safetensors(&named(&[
-        ("Dense/kernel", &[2]),
-        ("dense/kernel", &[2]),
-        ("m/Self/w", &[3]),
-        ("m/self/w", &[3]),
-        ("m/Kernel", &[1]),
-        ("m/kernel", &[1]),
+        ("m/self", &[1]),
+        ("m/self_", &[1]),
+        ("m/super/w", &[2]),
+        ("m/super_/w", &[2]),
     ]));
     let src = import(&ckpt, &opts("M")).unwrap();
     for line in [
-        "        #[scope(name = \"Dense\")]\n        dense {\n            kernel: [dim_size] = zeros,",
-        "        #[scope(name = \"dense\")]\n        dense_2 {\n            kernel: [dim_size] = zeros,",
-        "            #[scope(name = \"Self\")]\n            self_scope {\n                w: [m_size] = zeros,",
-        "            #[scope(name = \"self\")]\n            self_scope_2 {\n                w: [m_size] = zeros,",
-        "            #[var(name = \"Kernel\")]\n            kernel_2: [1] = zeros,",
-        "            kernel: [1] = zeros,",
+        "#[var(name = \"self\")]\n        self_: [1] = zeros,",
+        "#[var(name = \"self_\")]\n        self_2: [1] = zeros,",
+        "#[scope(name = \"super\")]\n        super_scope {\n            w: [super_size] = zeros,",
+        "#[scope(name = \"super_\")]\n        super_scope_2 {\n            w: [super_size] = zeros,",
     ] {
         assert!(src.contains(line), "`{line}` missing in\n{src}");
     }

@@ -69,6 +69,23 @@ pub fn is_counter(component: &str) -> bool {
     is_one_of(component, COUNTERS)
 }
 
+/// A regular expression (for a checkpoint [`crate::checkpoint::Mapping`] rule, anchored by
+/// the mapping) that matches exactly the names [`split_slot`] takes for slots.
+pub fn slot_pattern() -> String {
+    format!(".+/{}", one_of_pattern(SLOTS))
+}
+
+/// A regular expression that matches exactly the names whose last component
+/// [`is_counter`] takes (at the root or under a scope).
+pub fn counter_pattern() -> String {
+    format!("(?:.+/)?{}", one_of_pattern(COUNTERS))
+}
+
+/// `(?:a|b)` with the optional `_N` suffix of [`is_one_of`].
+fn one_of_pattern(names: &[&str]) -> String {
+    format!("(?:{})(?:_(?:0|[1-9][0-9]{{0,8}}))?", names.join("|"))
+}
+
 /// `component` is one of `names`, or one of them with a `_N` suffix (no leading zeros).
 fn is_one_of(component: &str, names: &[&str]) -> bool {
     if names.contains(&component) {
@@ -100,5 +117,28 @@ mod tests {
         assert!(is_counter("beta2_power_1"));
         assert!(!is_counter("step"));
         assert_eq!(slot_name("v", ADAM_V), "v/adam_v");
+    }
+
+    #[test]
+    fn patterns_agree_with_the_functions() {
+        let slot = regex::Regex::new(&format!("^(?:{})$", slot_pattern())).unwrap();
+        let counter = regex::Regex::new(&format!("^(?:{})$", counter_pattern())).unwrap();
+        for name in [
+            "a/b/adam_v",
+            "a/Momentum_2",
+            "Adam",
+            "/Adam",
+            "a/Adam_01",
+            "a/Adamx",
+            "a/Adam_1",
+            "global_step",
+            "x/beta2_power_1",
+            "step",
+            "a/global_step_0",
+        ] {
+            assert_eq!(slot.is_match(name), split_slot(name).is_some(), "{name}");
+            let last = name.rsplit('/').next().unwrap();
+            assert_eq!(counter.is_match(name), is_counter(last), "{name}");
+        }
     }
 }
