@@ -147,6 +147,13 @@ pub fn open(path: impl AsRef<Path>) -> Result<Checkpoint> {
         files.extend(
             (0..tf.num_shards()).map(|k| TfCheckpoint::shard_path(&prefix, k, tf.num_shards())),
         );
+        // Data shards are read on demand: one that is there must be a file that reads
+        // (a missing one is reported when a tensor in it is read).
+        for data in &files[1..] {
+            if data.exists() {
+                regular_file(data)?;
+            }
+        }
         return Ok(Checkpoint {
             inner: Inner::Tf1(tf),
             files,
@@ -430,6 +437,16 @@ mod tests {
         if made.is_ok_and(|s| s.success()) {
             let err = open(&fifo).unwrap_err().to_string();
             assert!(err.contains("not a regular file"), "{err}");
+            // A TF1 checkpoint whose data shard is a FIFO.
+            std::fs::copy(data().join("model.ckpt.index"), dir.join("m.ckpt.index")).unwrap();
+            let shard = dir.join("m.ckpt.data-00000-of-00001");
+            std::process::Command::new("mkfifo")
+                .arg(&shard)
+                .status()
+                .unwrap();
+            let err = open(dir.join("m.ckpt")).unwrap_err().to_string();
+            assert!(err.contains("not a regular file"), "{err}");
+            assert!(err.contains("m.ckpt.data-00000-of-00001"), "{err}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
