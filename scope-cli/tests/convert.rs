@@ -6,6 +6,9 @@ use std::process::{Command, Output};
 
 use scope::checkpoint::{CheckpointSource, ShardedCheckpoint, TfCheckpoint};
 
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
 fn scope(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_scope"))
         .args(args.iter().map(|a| a.as_ref()))
@@ -159,15 +162,11 @@ fn a_closed_stdout_is_no_panic() {
     assert!(out.status.code().is_some_and(|c| c == 0), "{stderr}");
 }
 
-fn workspace() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
 /// A copy of the seed RNN's TF1 checkpoint in `dir`; returns the prefix.
 fn seed_copy(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     for f in ["model.ckpt.index", "model.ckpt.data-00000-of-00001"] {
-        std::fs::copy(workspace().join("tests/data/seed_rnn").join(f), dir.join(f)).unwrap();
+        std::fs::copy(support::data_dir().join("seed_rnn").join(f), dir.join(f)).unwrap();
     }
     dir.join("model.ckpt")
 }

@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 
 use scope::checkpoint::{open, Save};
 
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
 /// Mutations per run of the suite (spread over the seed files).
 const CASES: usize = 240;
 /// A run of one subcommand that takes longer than this is a hang.
@@ -137,7 +140,7 @@ fn run(args: &[&std::ffi::OsStr], work: &Path) -> (Option<ExitStatus>, String, S
 
 #[test]
 fn mutated_checkpoints_through_every_subcommand() {
-    let data = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data"));
+    let data = support::data_dir();
     let work = std::env::temp_dir().join(format!("scope-cli-fuzz-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();

@@ -21,6 +21,11 @@ use scope::checkpoint::{
 };
 use scope::{DType, Registry, VarSpec, Variable};
 
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use support::{data_dir, Kind};
+
 /// What this test counts as training state, stated independently of the importer: the last
 /// name component is an optimizer slot or a step counter.
 fn is_training_state(name: &str) -> bool {
@@ -38,8 +43,7 @@ struct Case {
     name: String,
 }
 
-/// The workspace: the fixtures under `tests/data`, and the `scope` crate the generated
-/// sources depend on.
+/// The workspace: the `scope` crate the generated sources depend on.
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
@@ -96,7 +100,7 @@ fn create(reg: &Registry, name: &str, shape: &[usize], dtype: DType) -> Variable
 /// A safetensors copy of the seed RNN's model variables, written the way this crate writes
 /// checkpoints.
 fn seed_safetensors(dir: &Path) -> PathBuf {
-    let ckpt = TfCheckpoint::open(root().join("tests/data/seed_rnn/model.ckpt")).unwrap();
+    let ckpt = TfCheckpoint::open(data_dir().join("seed_rnn/model.ckpt")).unwrap();
     let reg = Registry::new();
     for t in ckpt.tensors() {
         if is_training_state(&t.name) {
@@ -284,7 +288,7 @@ fn import_round_trips() {
     std::fs::create_dir_all(work.join("src")).unwrap();
     let mut dirs: Vec<PathBuf> = ["seed_rnn", "bert/classifier", "bert/pretraining"]
         .iter()
-        .map(|d| root().join("tests/data").join(d))
+        .map(|d| data_dir().join(d))
         .collect();
     if let Some(extra) = std::env::var_os("SCOPE_IMPORT_FIXTURES") {
         dirs.extend(std::env::split_paths(&extra));
@@ -334,7 +338,9 @@ fn import_round_trips() {
             continue;
         }
         let source = String::from_utf8(out.stdout).unwrap();
-        if case.name.starts_with("Bert") || case.label.contains("bert") {
+        let ckpt = open(case);
+        let kind = Kind::of_checkpoint(ckpt.tensors().iter().map(|t| t.name.as_str()));
+        if kind == Some(Kind::Bert) {
             // One repeated layer type, not one per layer, and the dimensions by name.
             assert!(source.contains("#[model(repeat = num_layers)]"), "{source}");
             assert!(!source.contains("layer_1"), "{source}");
@@ -351,7 +357,6 @@ fn import_round_trips() {
         }
         std::fs::write(work.join(format!("src/ckpt_{i}.rs")), &source).unwrap();
         let _ = writeln!(lib, "pub mod ckpt_{i};");
-        let ckpt = open(case);
         let (state, model): (Vec<&TensorInfo>, Vec<&TensorInfo>) = ckpt
             .tensors()
             .iter()
