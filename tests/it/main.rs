@@ -24,5 +24,6 @@ mod registry;
 mod seed_rnn_alloc;
 mod tf_bert_fixture;
 mod tf_checkpoint;
+mod tf_partitioned;
 mod tf_rnn_fixture;
 mod train_alloc;
