@@ -1,8 +1,8 @@
-//! Mutations of real checkpoints through every subcommand of the binary: bit flips, bytes
-//! overwritten with boundary values, truncations, insertions and repeated chunks of the
-//! vendored TF1 fixtures (index and data shard), of a safetensors file and of a sharded
-//! checkpoint's shard and index, each given to `inspect` (text and JSON), `inspect --map`,
-//! `diff`, `import` and `convert`.
+//! Mutations of real checkpoints through every subcommand of the binary: the readers' damage
+//! (bit flips, truncations, overwrites, insertions, deletions), boundary values written over
+//! a few bytes and repeated chunks, of the vendored TF1 fixtures (index and data shard), of a
+//! safetensors file and of a sharded checkpoint's shard and index, each given to `inspect`
+//! (text and JSON), `inspect --map`, `diff`, `import` and `convert`.
 //!
 //! Every run must end (no hang: a deadline per run) with exit code 0, 1 (`diff`: they
 //! differ; `inspect --map`: the mapping does not apply) or 2 with an `error: ` message, and
@@ -19,29 +19,16 @@ use scope::checkpoint::{open, Save};
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
+use support::mutate::{damage, Rng};
+
 /// Mutations per run of the suite (spread over the seed files).
 const CASES: usize = 240;
 /// A run of one subcommand that takes longer than this is a hang.
 const DEADLINE: Duration = Duration::from_secs(20);
 
-/// SplitMix64: a deterministic stream of random numbers without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// One mutation of `bytes`, described for the failure message.
+/// One mutation of `bytes`, described for the failure message: the readers' generic damage
+/// (`tests/support/mutate.rs`), or a boundary value written over a few bytes, or a chunk
+/// repeated elsewhere.
 fn mutate(bytes: &mut Vec<u8>, rng: &mut Rng) -> String {
     const BOUNDARY: [u64; 8] = [
         0,
@@ -54,22 +41,11 @@ fn mutate(bytes: &mut Vec<u8>, rng: &mut Rng) -> String {
         u64::MAX,
     ];
     if bytes.is_empty() {
-        bytes.push(rng.next() as u8);
-        return "grew an empty file".to_owned();
+        return damage(rng, bytes).to_owned();
     }
     let at = rng.below(bytes.len());
-    match rng.below(7) {
+    match rng.below(4) {
         0 => {
-            let bit = rng.below(8);
-            bytes[at] ^= 1 << bit;
-            format!("flipped bit {bit} of byte {at}")
-        }
-        1 => {
-            let value = rng.next() as u8;
-            bytes[at] = value;
-            format!("set byte {at} to {value:#04x}")
-        }
-        2 => {
             let value = BOUNDARY[rng.below(BOUNDARY.len())];
             let width = [1, 2, 4, 8][rng.below(4)];
             let end = (at + width).min(bytes.len());
@@ -77,29 +53,14 @@ fn mutate(bytes: &mut Vec<u8>, rng: &mut Rng) -> String {
             bytes[at..end].copy_from_slice(&le[..end - at]);
             format!("wrote {value:#x} ({width} bytes) at {at}")
         }
-        3 => {
-            bytes.truncate(at);
-            format!("truncated to {at} bytes")
-        }
-        4 => {
-            let n = 1 + rng.below(16);
-            let junk: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
-            bytes.splice(at..at, junk);
-            format!("inserted {n} random bytes at {at}")
-        }
-        5 => {
+        1 => {
             let len = 1 + rng.below(64.min(bytes.len() - at));
             let chunk = bytes[at..at + len].to_vec();
             let to = rng.below(bytes.len());
             bytes.splice(to..to, chunk);
             format!("copied {len} bytes from {at} to {to}")
         }
-        _ => {
-            // Text formats (JSON, safetensors headers): a digit or a quote changed.
-            let value = b"0189\"{}[],:-e"[rng.below(13)];
-            bytes[at] = value;
-            format!("set byte {at} to {:?}", value as char)
-        }
+        _ => damage(rng, bytes).to_owned(),
     }
 }
 
