@@ -109,7 +109,3 @@ pub mod __private {
         value.into()
     }
 }
-
-#[cfg(feature = "cli")]
-#[doc(hidden)]
-pub mod cli;

@@ -40,6 +40,7 @@ use crate::variable::Variable;
 
 mod atomic;
 mod mapping;
+mod open;
 mod presets;
 mod restore;
 mod safetensors;
@@ -55,6 +56,7 @@ pub use self::mapping::{
     CastMode, MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss,
     NumberedRule, Rule, Side,
 };
+pub use self::open::{checkpoints_in, open, Checkpoint, Format};
 pub use self::presets::{bert_hf_to_tf, bert_tf_to_hf, preset, BertLayout, PRESETS};
 pub use self::restore::{Matched, Mismatch, Missing, PreflightReport, Restore, Unexpected};
 pub use self::safetensors::{
@@ -388,6 +390,26 @@ pub enum CheckpointError {
         file: String,
         /// What it is and why the save cannot replace it.
         reason: String,
+    },
+
+    /// [`open`] found nothing at a path that looks like a checkpoint.
+    #[error(
+        "no checkpoint at {path}: give a TF1 checkpoint prefix (`model.ckpt`, with \
+         `model.ckpt.index` beside it), a `.safetensors` file, a `*.safetensors.index.json`, \
+         or a directory holding one"
+    )]
+    NoCheckpoint {
+        /// The path given.
+        path: String,
+    },
+
+    /// [`open`] was given a directory holding several checkpoints.
+    #[error("{dir} holds {} checkpoints ({}); name one of them", candidates.len(), candidates.join(", "))]
+    AmbiguousCheckpoint {
+        /// The directory.
+        dir: String,
+        /// The checkpoints found, by file name.
+        candidates: Vec<String>,
     },
 }
 
