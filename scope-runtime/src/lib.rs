@@ -3,6 +3,9 @@
 //!
 //! Use it through the `scope` facade, which adds the `#[variable_scope]` and `model!` macros.
 
+// `unsafe` lives in one module, `kernels`, behind safe functions.
+#![deny(unsafe_code)]
+
 // Namespaces users name (`scope::checkpoint::Restore`, `scope::nn::BasicLstmCell`, ...); every
 // other module is private and its items are re-exported once, below.
 pub mod checkpoint;
@@ -15,6 +18,8 @@ mod dtype;
 mod error;
 mod index;
 mod init;
+#[allow(unsafe_code)]
+mod kernels;
 mod model;
 mod names;
 mod registry;

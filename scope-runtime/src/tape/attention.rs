@@ -19,7 +19,7 @@ use super::pool::Pool;
 use super::scalar::Real;
 use super::simd::{self, wide};
 use super::{Node, NodeId, Op, Tape};
-use crate::linalg::mat_mul;
+use crate::kernels::mat_mul;
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 

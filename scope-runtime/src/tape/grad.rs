@@ -8,7 +8,7 @@ use super::nn_ops::NnOp;
 use super::pool::Pool;
 use super::scalar::Real;
 use super::{Node, NodeId, Op, Tape};
-use crate::linalg::mat_mul;
+use crate::kernels::mat_mul;
 use crate::train_error::TrainError;
 
 impl<T: Real> Tape<T> {

@@ -6,7 +6,7 @@
 //!
 //! Every op checks the rank and shape of each input (and the range of index inputs) and returns
 //! a [`TrainError`] instead of panicking. Rows (the last axis) are processed as contiguous
-//! slices; the matmuls go through [`crate::linalg::mat_mul`].
+//! slices; the matmuls go through [`crate::kernels::mat_mul`].
 
 use std::collections::HashMap;
 
@@ -17,7 +17,7 @@ use super::pool::Pool;
 use super::scalar::Real;
 use super::simd::{exp_row, flush, softmax_in_place, wide};
 use super::{Node, NodeId, Op, Tape};
-use crate::linalg::mat_mul;
+use crate::kernels::mat_mul;
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 

@@ -8,7 +8,7 @@ use ndarray::{concatenate, ArrayD, ArrayView2, Axis, Ix2, Slice, Zip};
 use super::broadcast::broadcast_shape;
 use super::scalar::Real;
 use super::{NodeId, Op, Tape};
-use crate::linalg::mat_mul;
+use crate::kernels::mat_mul;
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 
