@@ -34,7 +34,7 @@
 
 mod attention;
 mod broadcast;
-pub mod fastmath;
+pub(crate) mod fastmath;
 mod grad;
 mod gradients;
 mod nn_ops;
