@@ -13,9 +13,7 @@
 
 use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
-use super::grad::{accumulate, scratch, zeros};
-use super::nn_ops::{flat, flat_mut, shape_error};
-use super::pool::Pool;
+use super::buffers::{accumulate, flat, flat_mut, scratch, shape_error, zeros, Pool};
 use super::scalar::Real;
 use super::simd::{self, wide};
 use super::{Node, NodeId, Op, Tape};
