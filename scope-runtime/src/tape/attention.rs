@@ -257,9 +257,9 @@ impl<T: Real> Tape<T> {
 /// The backward half of [`AttentionOp`]: sends `g`, the gradient of the node whose value is
 /// `out`, to its inputs. Inlined into its caller's [`wide`] dispatch.
 #[inline(always)]
-pub(crate) fn propagate<T: Real>(
-    nodes: &[Node<T>],
+pub(super) fn backward<T: Real>(
     op: &AttentionOp,
+    nodes: &[Node<T>],
     out: &ArrayD<T>,
     g: &ArrayD<T>,
     lower: &mut [Option<ArrayD<T>>],

@@ -1,4 +1,6 @@
-//! The buffers a [`super::Tape`] keeps across [`super::Tape::clear`].
+//! The bottom of the tape: the buffers a [`super::Tape`] keeps across
+//! [`super::Tape::clear`] ([`Pool`]), and the helpers every op family shares to take,
+//! fill, view and add up those buffers, and to name a shape error.
 //!
 //! A training loop records the same ops on the same shapes every step. Without a pool each
 //! step allocates its activations afresh and frees them all at `clear`; the allocator hands
@@ -155,54 +157,6 @@ fn array<T: Real>(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_kept_buffer_is_taken_back_and_small_ones_are_not_kept() {
-        let pool = Pool::<f32>::default();
-        let big = pool.zeros("test", &[64, 32]).unwrap();
-        let ptr = big.as_ptr();
-        pool.put(big);
-        pool.put(ArrayD::zeros(IxDyn(&[3])));
-        assert_eq!(pool.free().len(), 1);
-        let again = pool
-            .build("test", &[32, 64], |d| d.extend((0..2048).map(|k| k as f32)))
-            .unwrap();
-        assert_eq!(again.as_ptr(), ptr, "the kept buffer is reused");
-        assert_eq!(again[[1, 0]], 64.0);
-        assert!(pool.free().is_empty());
-        pool.put(again);
-        let zeros = pool.zeros("test", &[2048]).unwrap();
-        assert!(
-            zeros.iter().all(|&x| x == 0.0),
-            "zeros clears a kept buffer"
-        );
-    }
-
-    #[test]
-    fn the_smallest_fitting_buffer_is_chosen() {
-        let pool = Pool::<f32>::default();
-        for n in [8192, 2048, 4096] {
-            pool.put(ArrayD::zeros(IxDyn(&[n])));
-        }
-        let got = pool.scratch("test", &[3000]).unwrap();
-        assert_eq!(got.len(), 3000);
-        let (got, _) = got.into_raw_vec_and_offset();
-        assert_eq!(got.capacity(), 4096);
-        pool.drain();
-        assert!(pool.free().is_empty());
-    }
-
-    #[test]
-    fn an_impossible_size_is_an_error() {
-        let pool = Pool::<f32>::default();
-        assert!(pool.zeros("test", &[usize::MAX, 2]).is_err());
-        assert!(pool.zeros("test", &[usize::MAX / 8]).is_err());
-    }
-}
-
 /// Adds `delta` to a node's gradient slot (or fills it); a buffer added in goes back to
 /// `pool` for a later node.
 pub(super) fn accumulate<T: Real>(pool: &Pool<T>, slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>) {
@@ -326,4 +280,52 @@ pub(super) fn matrix<T: Real>(a: &ArrayD<T>) -> Result<ArrayView2<'_, T>, TrainE
             op: "matmul",
             detail: "operand is not a matrix".into(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_buffer_is_taken_back_and_small_ones_are_not_kept() {
+        let pool = Pool::<f32>::default();
+        let big = pool.zeros("test", &[64, 32]).unwrap();
+        let ptr = big.as_ptr();
+        pool.put(big);
+        pool.put(ArrayD::zeros(IxDyn(&[3])));
+        assert_eq!(pool.free().len(), 1);
+        let again = pool
+            .build("test", &[32, 64], |d| d.extend((0..2048).map(|k| k as f32)))
+            .unwrap();
+        assert_eq!(again.as_ptr(), ptr, "the kept buffer is reused");
+        assert_eq!(again[[1, 0]], 64.0);
+        assert!(pool.free().is_empty());
+        pool.put(again);
+        let zeros = pool.zeros("test", &[2048]).unwrap();
+        assert!(
+            zeros.iter().all(|&x| x == 0.0),
+            "zeros clears a kept buffer"
+        );
+    }
+
+    #[test]
+    fn the_smallest_fitting_buffer_is_chosen() {
+        let pool = Pool::<f32>::default();
+        for n in [8192, 2048, 4096] {
+            pool.put(ArrayD::zeros(IxDyn(&[n])));
+        }
+        let got = pool.scratch("test", &[3000]).unwrap();
+        assert_eq!(got.len(), 3000);
+        let (got, _) = got.into_raw_vec_and_offset();
+        assert_eq!(got.capacity(), 4096);
+        pool.drain();
+        assert!(pool.free().is_empty());
+    }
+
+    #[test]
+    fn an_impossible_size_is_an_error() {
+        let pool = Pool::<f32>::default();
+        assert!(pool.zeros("test", &[usize::MAX, 2]).is_err());
+        assert!(pool.zeros("test", &[usize::MAX / 8]).is_err());
+    }
 }

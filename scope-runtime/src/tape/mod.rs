@@ -31,6 +31,11 @@
 //! `attention_mask_adder`), `gelu`, `bias_gelu`, `permute`, `batch_matmul`, `exp`, `log`,
 //! `rsqrt`, `scale`, `weighted_mean`, `nll` and `softmax_cross_entropy`. Every op is checked
 //! against central finite differences in this module's tests.
+//!
+//! Layout: one file per op family holds its ops' forward and backward halves (`elementwise`,
+//! `shape`, `matmul`, `norm`, `softmax`, `attention`, `gather`, `losses`, `lstm`); they
+//! share the buffer helpers of `buffers` (the bottom module) and the row kernels of `simd`;
+//! `sweep` runs the one reverse pass behind [`Tape::backward`] and [`Tape::gradients`].
 
 mod attention;
 mod buffers;

@@ -161,7 +161,7 @@ fn propagate<T: Real>(
         Op::Attention(op) => {
             wide(
                 #[inline(always)]
-                || super::attention::propagate(nodes, op, out, g, lower, pool),
+                || super::attention::backward(op, nodes, out, g, lower, pool),
             );
             Ok(())
         }
