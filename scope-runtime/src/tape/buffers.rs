@@ -14,8 +14,21 @@ use std::sync::Mutex;
 use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, Ix2, IxDyn, Zip};
 
 use super::scalar::Real;
+use super::Node;
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
+
+/// What an op family's backward half works on: `g`, the gradient of the node whose value
+/// is `out`, goes to the gradient slots of the node's inputs (`lower[k]` is node `k`; inputs
+/// always precede the node), with large buffers taken from `pool`; `nodes` holds every
+/// node's value.
+pub(super) struct Backprop<'a, T: Real> {
+    pub(super) nodes: &'a [Node<T>],
+    pub(super) out: &'a ArrayD<T>,
+    pub(super) g: &'a ArrayD<T>,
+    pub(super) lower: &'a mut [Option<ArrayD<T>>],
+    pub(super) pool: &'a Pool<T>,
+}
 
 /// Buffers of fewer elements are left to the allocator, whose small-size bins are fast and
 /// never return pages to the kernel.

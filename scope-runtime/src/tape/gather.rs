@@ -5,7 +5,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 
-use super::buffers::{flat, flat_mut, shape_error, Pool};
+use super::buffers::{flat, flat_mut, shape_error, Backprop, Pool};
 use super::gradients::{sum_of_squares, Rows};
 use super::scalar::Real;
 use super::{Node, NodeId, Op, Tape};
@@ -165,18 +165,10 @@ impl<T: Real> Tape<T> {
 }
 
 impl GatherOp {
-    /// The backward half: sends `g`, the gradient of this op's node (value `out`), to the
-    /// gradient slots of its inputs (`lower[k]` is node `k`), taking large buffers from
-    /// `pool`.
+    /// The backward half (see [`Backprop`]).
     #[inline(always)]
-    pub(super) fn backward<T: Real>(
-        &self,
-        _nodes: &[Node<T>],
-        _out: &ArrayD<T>,
-        g: &ArrayD<T>,
-        lower: &mut [Option<ArrayD<T>>],
-        _pool: &Pool<T>,
-    ) -> Result<(), TrainError> {
+    pub(super) fn backward<T: Real>(&self, cx: Backprop<'_, T>) -> Result<(), TrainError> {
+        let Backprop { g, lower, .. } = cx;
         match self {
             GatherOp::Gather {
                 table,

@@ -3,10 +3,10 @@
 
 use ndarray::{ArrayD, IxDyn, Zip};
 
-use super::buffers::{self, accumulate, flat, flat_mut, shape_error, Pool};
+use super::buffers::{self, accumulate, flat, flat_mut, shape_error, Backprop};
 use super::scalar::Real;
 use super::simd::{exp_row, flush};
-use super::{Node, NodeId, Tape};
+use super::{NodeId, Tape};
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 
@@ -163,18 +163,16 @@ impl<T: Real> Tape<T> {
 }
 
 impl LossOp {
-    /// The backward half: sends `g`, the gradient of this op's node (value `out`), to the
-    /// gradient slots of its inputs (`lower[k]` is node `k`), taking large buffers from
-    /// `pool`.
+    /// The backward half (see [`Backprop`]).
     #[inline(always)]
-    pub(super) fn backward<T: Real>(
-        &self,
-        nodes: &[Node<T>],
-        out: &ArrayD<T>,
-        g: &ArrayD<T>,
-        lower: &mut [Option<ArrayD<T>>],
-        pool: &Pool<T>,
-    ) -> Result<(), TrainError> {
+    pub(super) fn backward<T: Real>(&self, cx: Backprop<'_, T>) -> Result<(), TrainError> {
+        let Backprop {
+            nodes,
+            out,
+            g,
+            lower,
+            pool,
+        } = cx;
         let val = |id: NodeId| &nodes[id.0].value;
         let zeros = |shape: &[usize]| buffers::zeros(pool, shape);
         let scratch = |shape: &[usize]| buffers::scratch(pool, shape);

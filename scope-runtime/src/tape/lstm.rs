@@ -3,9 +3,9 @@
 
 use ndarray::{ArrayD, ArrayView2};
 
-use super::buffers::{accumulate, as_matrix, matrix, Pool};
+use super::buffers::{accumulate, as_matrix, matrix, Backprop};
 use super::scalar::Real;
-use super::{Node, NodeId, Tape};
+use super::{NodeId, Tape};
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 
@@ -105,18 +105,16 @@ impl<T: Real> Tape<T> {
 }
 
 impl LstmOp {
-    /// The backward half: sends `g`, the gradient of this op's node (value `out`), to the
-    /// gradient slots of its inputs (`lower[k]` is node `k`), taking large buffers from
-    /// `pool`.
+    /// The backward half (see [`Backprop`]).
     #[inline(always)]
-    pub(super) fn backward<T: Real>(
-        &self,
-        nodes: &[Node<T>],
-        _out: &ArrayD<T>,
-        g: &ArrayD<T>,
-        lower: &mut [Option<ArrayD<T>>],
-        pool: &Pool<T>,
-    ) -> Result<(), TrainError> {
+    pub(super) fn backward<T: Real>(&self, cx: Backprop<'_, T>) -> Result<(), TrainError> {
+        let Backprop {
+            nodes,
+            g,
+            lower,
+            pool,
+            ..
+        } = cx;
         let val = |id: NodeId| &nodes[id.0].value;
         match self {
             LstmOp::LstmC {

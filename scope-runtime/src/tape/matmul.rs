@@ -4,11 +4,11 @@
 use ndarray::{ArrayD, ArrayView3, ArrayViewMut3, Ix2, IxDyn};
 
 use super::buffers::{
-    self, accumulate, as_matrix, check_size, flat, matrix, matrix_mut, shape_error, Pool,
+    self, accumulate, as_matrix, check_size, flat, matrix, matrix_mut, shape_error, Backprop,
 };
 use super::scalar::Real;
 use super::simd::wide;
-use super::{Node, NodeId, Tape};
+use super::{NodeId, Tape};
 use crate::kernels::mat_mul;
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
@@ -201,18 +201,16 @@ impl<T: Real> Tape<T> {
 }
 
 impl MatMulOp {
-    /// The backward half: sends `g`, the gradient of this op's node (value `out`), to the
-    /// gradient slots of its inputs (`lower[k]` is node `k`), taking large buffers from
-    /// `pool`.
+    /// The backward half (see [`Backprop`]).
     #[inline(always)]
-    pub(super) fn backward<T: Real>(
-        &self,
-        nodes: &[Node<T>],
-        _out: &ArrayD<T>,
-        g: &ArrayD<T>,
-        lower: &mut [Option<ArrayD<T>>],
-        pool: &Pool<T>,
-    ) -> Result<(), TrainError> {
+    pub(super) fn backward<T: Real>(&self, cx: Backprop<'_, T>) -> Result<(), TrainError> {
+        let Backprop {
+            nodes,
+            g,
+            lower,
+            pool,
+            ..
+        } = cx;
         let val = |id: NodeId| &nodes[id.0].value;
         let zeros = |shape: &[usize]| buffers::zeros(pool, shape);
         match self {

@@ -2,10 +2,10 @@
 
 use ndarray::{ArrayD, IxDyn};
 
-use super::buffers::{self, accumulate, flat, flat_mut, rows_of, shape_error, Pool};
+use super::buffers::{self, accumulate, flat, flat_mut, rows_of, shape_error, Backprop};
 use super::scalar::Real;
 use super::simd::wide;
-use super::{Node, NodeId, Tape};
+use super::{NodeId, Tape};
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 
@@ -107,18 +107,16 @@ impl<T: Real> Tape<T> {
 }
 
 impl NormOp {
-    /// The backward half: sends `g`, the gradient of this op's node (value `out`), to the
-    /// gradient slots of its inputs (`lower[k]` is node `k`), taking large buffers from
-    /// `pool`.
+    /// The backward half (see [`Backprop`]).
     #[inline(always)]
-    pub(super) fn backward<T: Real>(
-        &self,
-        nodes: &[Node<T>],
-        _out: &ArrayD<T>,
-        g: &ArrayD<T>,
-        lower: &mut [Option<ArrayD<T>>],
-        pool: &Pool<T>,
-    ) -> Result<(), TrainError> {
+    pub(super) fn backward<T: Real>(&self, cx: Backprop<'_, T>) -> Result<(), TrainError> {
+        let Backprop {
+            nodes,
+            g,
+            lower,
+            pool,
+            ..
+        } = cx;
         let val = |id: NodeId| &nodes[id.0].value;
         let scratch = |shape: &[usize]| buffers::scratch(pool, shape);
         match self {

@@ -3,10 +3,10 @@
 
 use ndarray::{concatenate, ArrayD, Axis, IxDyn, Slice};
 
-use super::buffers::{self, accumulate, bad, check_size, flat, shape_error, Pool};
+use super::buffers::{self, accumulate, bad, check_size, flat, shape_error, Backprop};
 use super::scalar::Real;
 use super::simd::wide;
-use super::{Node, NodeId, Tape};
+use super::{NodeId, Tape};
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 
@@ -369,18 +369,16 @@ impl<T: Real> Tape<T> {
 }
 
 impl ShapeOp {
-    /// The backward half: sends `g`, the gradient of this op's node (value `out`), to the
-    /// gradient slots of its inputs (`lower[k]` is node `k`), taking large buffers from
-    /// `pool`.
+    /// The backward half (see [`Backprop`]).
     #[inline(always)]
-    pub(super) fn backward<T: Real>(
-        &self,
-        nodes: &[Node<T>],
-        _out: &ArrayD<T>,
-        g: &ArrayD<T>,
-        lower: &mut [Option<ArrayD<T>>],
-        pool: &Pool<T>,
-    ) -> Result<(), TrainError> {
+    pub(super) fn backward<T: Real>(&self, cx: Backprop<'_, T>) -> Result<(), TrainError> {
+        let Backprop {
+            nodes,
+            g,
+            lower,
+            pool,
+            ..
+        } = cx;
         let val = |id: NodeId| &nodes[id.0].value;
         let zeros = |shape: &[usize]| buffers::zeros(pool, shape);
         match self {

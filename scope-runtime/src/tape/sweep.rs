@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use ndarray::ArrayD;
 
-use super::buffers::{accumulate, bad, Pool};
+use super::buffers::{accumulate, bad, Backprop, Pool};
 use super::gather::{GatherOp, GatherTables};
 use super::gradients::Gradients;
 use super::scalar::Real;
@@ -135,33 +135,39 @@ fn propagate<T: Real>(
     lower: &mut [Option<ArrayD<T>>],
     pool: &Pool<T>,
 ) -> Result<(), TrainError> {
-    let out = &nodes[i].value;
+    let cx = Backprop {
+        nodes,
+        out: &nodes[i].value,
+        g,
+        lower,
+        pool,
+    };
     match &nodes[i].op {
         Op::Leaf => Ok(()),
-        Op::Elementwise(op) => op.backward(nodes, out, g, lower, pool),
-        Op::Shape(op) => op.backward(nodes, out, g, lower, pool),
-        Op::MatMul(op) => op.backward(nodes, out, g, lower, pool),
-        Op::Lstm(op) => op.backward(nodes, out, g, lower, pool),
+        Op::Elementwise(op) => op.backward(cx),
+        Op::Shape(op) => op.backward(cx),
+        Op::MatMul(op) => op.backward(cx),
+        Op::Lstm(op) => op.backward(cx),
         Op::Norm(op) => wide(
             #[inline(always)]
-            || op.backward(nodes, out, g, lower, pool),
+            || op.backward(cx),
         ),
         Op::Softmax(op) => wide(
             #[inline(always)]
-            || op.backward(nodes, out, g, lower, pool),
+            || op.backward(cx),
         ),
         Op::Gather(op) => wide(
             #[inline(always)]
-            || op.backward(nodes, out, g, lower, pool),
+            || op.backward(cx),
         ),
         Op::Loss(op) => wide(
             #[inline(always)]
-            || op.backward(nodes, out, g, lower, pool),
+            || op.backward(cx),
         ),
         Op::Attention(op) => {
             wide(
                 #[inline(always)]
-                || super::attention::backward(op, nodes, out, g, lower, pool),
+                || super::attention::backward(op, cx),
             );
             Ok(())
         }
