@@ -11,6 +11,7 @@
 pub mod checkpoint;
 pub mod nn;
 pub mod optim;
+pub mod partition;
 pub mod tape;
 
 mod dtype;
