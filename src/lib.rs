@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![doc(test(attr(deny(warnings))))]
+#![deny(unsafe_code)]
 
 // The facade declares its own applications (the seed RNN, BERT) with its own macros, whose
 // expansions name `::scope::__private::..`: this makes that path resolve inside the crate too.

@@ -31,11 +31,7 @@ impl FileBytes {
             source,
         };
         let file = open_regular(path, "open")?;
-        // SAFETY: the mapping is read-only and private to this process. Like every
-        // memory-mapped reader (candle, Python's safetensors), this relies on the file not
-        // being truncated or rewritten in place while it is open; this crate's writers
-        // never do that (they write a new file and rename it over the old one).
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        let map = crate::kernels::map_file(&file).map_err(io)?;
         Ok(FileBytes::Mapped(Arc::new(map)))
     }
 }
