@@ -19,6 +19,11 @@ use crate::tensor::{checked_numel, Shape, Tensor, TensorData};
 use crate::uniquifier::{FastMap, Helpers, Mark, Uniquifier, VarNameInfo};
 use crate::variable::{Registration, Variable, VariableOptions};
 
+mod snapshot;
+
+pub(crate) use snapshot::SharedSnapshot;
+use snapshot::WriterMark;
+
 mod partitioned;
 
 /// Default cap on a variable's element count (see [`RegistryBuilder::max_elements`]).
@@ -143,6 +148,7 @@ const HEAD: usize = 8;
 
 /// A variable in the global collection with the first bytes of its name beside it, so that a
 /// prefix filter over a million variables rejects most of them without reading them.
+#[derive(Clone)]
 struct Listed {
     /// The name's first `HEAD` bytes, zero-padded.
     head: [u8; HEAD],
@@ -165,7 +171,7 @@ impl Listed {
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Shared {
     names: Uniquifier,
     /// Every variable by op name.
@@ -182,6 +188,9 @@ struct Shared {
     global: Vec<Listed>,
     /// `get_partitioned_variable`'s store, by full name.
     partitioned: FastMap<Box<str>, PartitionedVariable>,
+    /// Which thread took the write lock last, so that a snapshot knows whether another
+    /// thread wrote since it was taken.
+    writer: WriterMark,
 }
 
 /// What the uniquifier needs to know of the variable named exactly `name`, if any.
@@ -369,10 +378,13 @@ impl Registry {
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Shared> {
-        self.inner
+        let mut shared = self
+            .inner
             .shared
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        shared.writer.note(std::thread::current().id());
+        shared
     }
 
     /// Runs `f` on this thread's scope state for this registry (see [`crate::scope`]).
