@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![doc(test(attr(deny(warnings))))]
+#![deny(unsafe_code)]
 
 // The facade declares its own applications (the seed RNN, BERT) with its own macros, whose
 // expansions name `::scope::__private::..`: this makes that path resolve inside the crate too.
@@ -13,9 +14,9 @@ pub use scope_runtime::{checkpoint, nn, optim, partition, tape};
 
 #[doc(inline)]
 pub use scope_runtime::{
-    flatten_manifest, format_shape, validate_scope_name, Collection, DType, Error, Initializer,
-    ManifestEntry, Model, ModelScope, NameContext, NameScopeBuilder, NameScopeGuard, Registry,
-    RegistryBuilder, Result, Reuse, ScopeTarget, Shape, Tensor, TensorData, TiedManifest,
+    atomic_build, flatten_manifest, format_shape, validate_scope_name, Collection, DType, Error,
+    Initializer, ManifestEntry, Model, ModelScope, NameContext, NameScopeBuilder, NameScopeGuard,
+    Registry, RegistryBuilder, Result, Reuse, ScopeTarget, Shape, Tensor, TensorData, TiedManifest,
     TrainError, VarManifest, VarSpec, Variable, VariableOptions, VariableScope,
     VariableScopeBuilder, VariableScopeGuard, VariableWrite, DEFAULT_MAX_ELEMENTS,
     DEFAULT_MAX_NAME_LEN, DEFAULT_MAX_SCOPE_DEPTH,
@@ -121,10 +122,6 @@ pub mod __private {
         value.into()
     }
 }
-
-#[cfg(feature = "cli")]
-#[doc(hidden)]
-pub mod cli;
 
 #[cfg(test)]
 mod tests {

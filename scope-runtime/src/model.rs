@@ -184,8 +184,7 @@ pub trait Model: Sized + fmt::Debug {
 /// at once are all-or-nothing only when they do not fail.
 ///
 /// ```
-/// use scope::__private::atomic_build;
-/// use scope::{Error, Registry, VarSpec};
+/// use scope::{atomic_build, Error, Registry, VarSpec};
 /// let reg = Registry::builder().max_elements(100).build();
 /// let failed = atomic_build(&reg, || {
 ///     reg.variable_scope("m").with(|_| {

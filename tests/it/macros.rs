@@ -1163,3 +1163,39 @@ fn default_names_restart_in_a_re_entered_scope() {
     let emb = AlbertEmbeddings::build_in(&reg, "plain", (plain,)).unwrap();
     assert!(emb.mapping.is_none() && emb.cfg.embedding == 4);
 }
+
+/// A failed build puts nothing back when another thread wrote to the registry meanwhile:
+/// that thread's variable stays (it may be in use there), and so does what the build made.
+#[test]
+fn a_failed_build_keeps_another_threads_variables() {
+    use std::sync::{Arc, Barrier};
+    let reg = Registry::new();
+    let (started, written) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let other = {
+        let (reg, started, written) = (reg.clone(), started.clone(), written.clone());
+        std::thread::spawn(move || {
+            started.wait();
+            let v = reg.get_variable("theirs", scope::VarSpec::new().shape([1]));
+            written.wait();
+            v.unwrap()
+        })
+    };
+    let failed = scope::atomic_build(&reg, || {
+        reg.get_variable("mine", scope::VarSpec::new().shape([1]))?;
+        started.wait();
+        written.wait();
+        reg.get_variable("mine", scope::VarSpec::new().shape([1]))
+    });
+    assert!(matches!(failed, Err(Error::AlreadyExists { .. })));
+    let theirs = other.join().unwrap();
+    assert!(reg.variable("theirs").unwrap().ptr_eq(&theirs));
+    assert!(reg.variable("mine").is_some());
+    // Alone again, a failed build is rolled back.
+    let failed = scope::atomic_build(&reg, || {
+        reg.get_variable("again", scope::VarSpec::new().shape([1]))?;
+        reg.get_variable("mine", scope::VarSpec::new().shape([1]))
+    });
+    assert!(failed.is_err());
+    assert!(reg.variable("again").is_none());
+    assert_eq!(reg.len(), 2);
+}

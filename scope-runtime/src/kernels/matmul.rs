@@ -11,8 +11,8 @@
 //!   loop, `a`'s elements are broadcast (any strides), `b`'s rows are read in place (or,
 //!   for a transposed `b`, copied once per call into a thread-local buffer that keeps its
 //!   capacity, so callers that multiply by the same transposed matrix often keep a
-//!   transposed copy). AVX-512F or AVX2+FMA is chosen at run time (one binary runs on any
-//!   x86-64), with a plain loop otherwise. **They allocate nothing**, so the seed RNN's
+//!   transposed copy). AVX-512 or AVX2+FMA is chosen at run time by the kernels' one
+//!   dispatch ([`super::isa`]; one binary runs on any x86-64), with a plain loop otherwise. **They allocate nothing**, so the seed RNN's
 //!   train step makes no heap allocation at all (`tests/it/seed_rnn_alloc.rs`). Medians,
 //!   `matrixmultiply` / `gemm` / direct: the seed RNN's per-step `[20, 11] · [11, 44]`
 //!   0.91 / 0.59 / 0.17 us; `[400, 11] · [11, 44]` 9.4 / 5.9 / 3.3 us; `[11, 400]ᵀ ·
@@ -64,7 +64,7 @@ fn is_direct(m: usize, n: usize, k: usize) -> bool {
 /// # Panics
 ///
 /// If the shapes do not fit, like `general_mat_mul`. Callers check shapes first.
-pub fn mat_mul<T: LinalgScalar>(
+pub(crate) fn mat_mul<T: LinalgScalar>(
     alpha: T,
     a: &ArrayView2<'_, T>,
     b: &ArrayView2<'_, T>,

@@ -1,4 +1,6 @@
-//! The buffers a [`super::Tape`] keeps across [`super::Tape::clear`].
+//! The bottom of the tape: the buffers a [`super::Tape`] keeps across
+//! [`super::Tape::clear`] ([`Pool`]), and the helpers every op family shares to take,
+//! fill, view and add up those buffers, and to name a shape error.
 //!
 //! A training loop records the same ops on the same shapes every step. Without a pool each
 //! step allocates its activations afresh and frees them all at `clear`; the allocator hands
@@ -9,11 +11,24 @@
 
 use std::sync::Mutex;
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, Ix2, IxDyn, Zip};
 
 use super::scalar::Real;
+use super::Node;
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
+
+/// What an op family's backward half works on: `g`, the gradient of the node whose value
+/// is `out`, goes to the gradient slots of the node's inputs (`lower[k]` is node `k`; inputs
+/// always precede the node), with large buffers taken from `pool`; `nodes` holds every
+/// node's value.
+pub(super) struct Backprop<'a, T: Real> {
+    pub(super) nodes: &'a [Node<T>],
+    pub(super) out: &'a ArrayD<T>,
+    pub(super) g: &'a ArrayD<T>,
+    pub(super) lower: &'a mut [Option<ArrayD<T>>],
+    pub(super) pool: &'a Pool<T>,
+}
 
 /// Buffers of fewer elements are left to the allocator, whose small-size bins are fast and
 /// never return pages to the kernel.
@@ -153,6 +168,131 @@ fn array<T: Real>(
         op,
         detail: e.to_string(),
     })
+}
+
+/// Adds `delta` to a node's gradient slot (or fills it); a buffer added in goes back to
+/// `pool` for a later node.
+pub(super) fn accumulate<T: Real>(pool: &Pool<T>, slot: &mut Option<ArrayD<T>>, delta: ArrayD<T>) {
+    match slot {
+        Some(g) => {
+            Zip::from(g).and(&delta).for_each(|a, &b| *a = *a + b);
+            pool.put(delta);
+        }
+        None => *slot = Some(delta),
+    }
+}
+
+/// A zero-filled array of `shape`, from `pool` if it keeps a buffer that fits.
+pub(super) fn zeros<T: Real>(pool: &Pool<T>, shape: &[usize]) -> ArrayD<T> {
+    // The shape is that of an existing array, so its size cannot overflow; a failure to
+    // allocate aborts, as `ArrayD::zeros` does.
+    pool.zeros("gradient", shape)
+        .unwrap_or_else(|_| ArrayD::zeros(IxDyn(shape)))
+}
+
+/// An array of `shape` for an op that writes every element, from `pool` if it keeps a
+/// buffer that fits (its old contents are not cleared).
+pub(super) fn scratch<T: Real>(pool: &Pool<T>, shape: &[usize]) -> ArrayD<T> {
+    pool.scratch("gradient", shape)
+        .unwrap_or_else(|_| ArrayD::zeros(IxDyn(shape)))
+}
+
+/// The elements of a tape value, row-major. Every value the tape makes is in standard layout.
+pub(super) fn flat<T: Real>(a: &ArrayD<T>) -> &[T] {
+    a.as_slice()
+        .expect("tape values are owned arrays in standard layout")
+}
+
+pub(super) fn flat_mut<T: Real>(a: &mut ArrayD<T>) -> &mut [T] {
+    a.as_slice_mut()
+        .expect("tape values are owned arrays in standard layout")
+}
+
+pub(super) fn shape_error(op: &'static str, detail: String) -> TrainError {
+    TrainError::Shape { op, detail }
+}
+
+pub(super) fn bad(op: &'static str) -> TrainError {
+    TrainError::Shape {
+        op,
+        detail: "internal: gradient shape does not match the recorded op".into(),
+    }
+}
+
+/// `(rows, last)` of a value of rank >= 1 that rows-wise ops work on.
+pub(super) fn rows_of<T: Real>(
+    op: &'static str,
+    what: &str,
+    a: &ArrayD<T>,
+) -> Result<(usize, usize), TrainError> {
+    let Some(&last) = a.shape().last() else {
+        return Err(shape_error(
+            op,
+            format!("{what} must have rank 1 or more, got a scalar"),
+        ));
+    };
+    if last == 0 {
+        return Err(shape_error(
+            op,
+            format!(
+                "{what} has an empty last axis (shape {}); there is nothing to normalize over",
+                format_shape(a.shape())
+            ),
+        ));
+    }
+    Ok((a.len() / last, last))
+}
+
+/// [`TrainError::Shape`] unless an array of `shape` can exist: its nonzero extents multiply
+/// to at most `isize::MAX` (ndarray panics on a larger one).
+pub(super) fn check_size(op: &'static str, shape: &[usize]) -> Result<(), TrainError> {
+    let fits = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .is_some_and(|n| isize::try_from(n).is_ok());
+    if fits {
+        Ok(())
+    } else {
+        Err(TrainError::Shape {
+            op,
+            detail: format!(
+                "the result shape {} has more elements than fit in memory",
+                format_shape(shape)
+            ),
+        })
+    }
+}
+
+pub(super) fn as_matrix<'a, T: Real>(
+    op: &'static str,
+    what: &str,
+    a: &'a ArrayD<T>,
+) -> Result<ArrayView2<'a, T>, TrainError> {
+    a.view()
+        .into_dimensionality::<Ix2>()
+        .map_err(|_| TrainError::Shape {
+            op,
+            detail: format!(
+                "{what} must be a matrix (rank 2), got shape {}",
+                format_shape(a.shape())
+            ),
+        })
+}
+
+pub(super) fn matrix_mut<T: Real>(a: &mut ArrayD<T>) -> ArrayViewMut2<'_, T> {
+    a.view_mut()
+        .into_dimensionality::<Ix2>()
+        .expect("made with a matrix's shape")
+}
+
+pub(super) fn matrix<T: Real>(a: &ArrayD<T>) -> Result<ArrayView2<'_, T>, TrainError> {
+    a.view()
+        .into_dimensionality::<Ix2>()
+        .map_err(|_| TrainError::Shape {
+            op: "matmul",
+            detail: "operand is not a matrix".into(),
+        })
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 
 use regex::Regex;
-use scope_runtime::checkpoint::{StoredDType, TensorInfo};
+use scope::checkpoint::{Checkpoint, CheckpointSource, Format, StoredDType, TensorInfo};
 use serde_json::{json, Value};
 
 use super::tree::{element_size, elements, training_state, Group, TrainingState, Tree};
-use super::{group_digits, Checkpoint, Result};
+use super::{group_digits, Result};
 
 /// What `inspect` shows.
 #[derive(Clone, Debug, Default)]
@@ -109,7 +109,7 @@ pub fn inspect(ckpt: &Checkpoint, opts: &InspectOptions) -> Result<String> {
     if opts.json {
         let out = json!({
             "checkpoint": ckpt.location(),
-            "format": match ckpt.format() { super::Format::Tf1 => "tf1", super::Format::Safetensors => "safetensors" },
+            "format": match ckpt.format() { Format::Tf1 => "tf1", _ => "safetensors" },
             "filter": opts.filter,
             "tensors": tensors.len(),
             "model": {
@@ -376,8 +376,8 @@ mod tests {
     use std::path::Path;
 
     fn seed() -> Checkpoint {
-        Checkpoint::open(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed_rnn/model.ckpt"),
+        scope::checkpoint::open(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/seed_rnn/model.ckpt"),
         )
         .unwrap()
     }

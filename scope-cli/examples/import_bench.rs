@@ -1,4 +1,4 @@
-//! `cargo run --release --example import_bench`: times `scope inspect` and `scope import`
+//! `cargo run --release -p scope-cli --example import_bench`: times `scope inspect` and `scope import`
 //! (parsing the checkpoint and generating the output, as the commands do after reading the
 //! file) on synthetic safetensors checkpoints of 10^5 variables, and prints the median of five
 //! runs.
@@ -10,9 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use scope::checkpoint::{to_safetensors_bytes, SafetensorsCheckpoint};
-use scope::cli::{import, inspect, Checkpoint, ImportOptions, InspectOptions};
+use scope::checkpoint::{to_safetensors_bytes, Checkpoint, SafetensorsCheckpoint};
 use scope::{Initializer, Registry, VarSpec};
+use scope_cli::{import, inspect, ImportOptions, InspectOptions};
 
 /// A safetensors file of these f32 variables, as scope writes it.
 fn safetensors(tensors: &[(String, Vec<usize>)]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
@@ -74,7 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     for (label, list) in [("flat", flat), ("layers", layers)] {
         let bytes = safetensors(&list)?;
-        let open = || SafetensorsCheckpoint::from_bytes(bytes.clone()).map(Checkpoint::Safetensors);
+        let open = || SafetensorsCheckpoint::from_bytes(bytes.clone()).map(Checkpoint::from);
         let opts = ImportOptions {
             name: "Model".to_owned(),
             scope: None,

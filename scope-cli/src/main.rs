@@ -1,6 +1,6 @@
 //! `scope`: look into TF1 and safetensors checkpoints, compare them, write the `model!` that
 //! declares one, and convert one between layouts (BERT: TF1 <-> Hugging Face). The logic lives
-//! in the library (`scope::cli`).
+//! in this crate's library (`scope_cli`); checkpoints open through `scope::checkpoint::open`.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use scope::cli::{
-    convert, diff, import, inspect, map_report, parse_size, Checkpoint, CliError, ConvertOptions,
+use scope::checkpoint::open;
+use scope_cli::{
+    convert, diff, group_digits, import, inspect, map_report, parse_size, CliError, ConvertOptions,
     ImportOptions, InspectOptions,
 };
 
@@ -76,6 +77,10 @@ enum Command {
         /// safetensors` ... plus `model.safetensors.index.json`.
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         max_shard_size: Option<u64>,
+        /// Replace an output that exists but is no regular file (a FIFO, a device); without
+        /// this flag such an output is refused.
+        #[arg(long)]
+        replace_special_file: bool,
     },
 }
 
@@ -87,7 +92,7 @@ fn run(cli: Cli, out: &mut String) -> Result<ExitCode, CliError> {
             map: Some(preset),
             ..
         } => {
-            let report = map_report(&Checkpoint::open(&checkpoint)?, &preset)?;
+            let report = map_report(&open(&checkpoint)?, &preset)?;
             out.push_str(&report.to_string());
             Ok(if report.is_ok() {
                 ExitCode::SUCCESS
@@ -101,12 +106,12 @@ fn run(cli: Cli, out: &mut String) -> Result<ExitCode, CliError> {
             filter,
             map: None,
         } => {
-            let ckpt = Checkpoint::open(&checkpoint)?;
+            let ckpt = open(&checkpoint)?;
             out.push_str(&inspect(&ckpt, &InspectOptions { filter, json })?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff { a, b, model_only } => {
-            let d = diff(&Checkpoint::open(&a)?, &Checkpoint::open(&b)?, model_only);
+            let d = diff(&open(&a)?, &open(&b)?, model_only);
             out.push_str(&d.to_string());
             Ok(if d.is_same() {
                 ExitCode::SUCCESS
@@ -119,7 +124,7 @@ fn run(cli: Cli, out: &mut String) -> Result<ExitCode, CliError> {
             name,
             scope,
         } => {
-            let ckpt = Checkpoint::open(&checkpoint)?;
+            let ckpt = open(&checkpoint)?;
             let mut command = format!("scope import {} --name {name}", checkpoint.display());
             if let Some(s) = &scope {
                 command.push_str(&format!(" --scope {s}"));
@@ -137,23 +142,34 @@ fn run(cli: Cli, out: &mut String) -> Result<ExitCode, CliError> {
             output,
             preset,
             max_shard_size,
+            replace_special_file,
         } => {
-            let ckpt = Checkpoint::open(&input)?;
+            let ckpt = open(&input)?;
             let options = ConvertOptions {
                 preset,
                 max_shard_size,
+                replace_special: replace_special_file,
             };
-            let saved = convert(&ckpt, &output, &options)?;
+            let converted = convert(&ckpt, &output, &options)?;
+            let saved = &converted.saved;
             if let Some(report) = &saved.mapping {
                 writeln!(out, "{}", report.problems_text()).ok();
             }
             for file in saved.files.iter().chain(&saved.index) {
                 writeln!(out, "wrote {}", file.display()).ok();
             }
+            for file in &converted.removed {
+                writeln!(
+                    out,
+                    "removed {} (left from an earlier save)",
+                    file.display()
+                )
+                .ok();
+            }
             writeln!(
                 out,
                 "{} tensor bytes in {} file(s)",
-                scope::cli::group_digits(saved.total_size.into()),
+                group_digits(saved.total_size.into()),
                 saved.files.len()
             )
             .ok();

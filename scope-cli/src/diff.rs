@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use scope_runtime::checkpoint::{suggest_names, TensorInfo};
+use scope::checkpoint::{suggest_names, Checkpoint, CheckpointSource, TensorInfo};
 
 use super::inspect::shape_text;
 use super::tree::training_state;
-use super::Checkpoint;
 
 /// How two checkpoints differ.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -150,14 +149,14 @@ impl fmt::Display for Diff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scope_runtime::checkpoint::{to_safetensors_bytes, SafetensorsCheckpoint};
-    use scope_runtime::{Registry, VarSpec};
+    use scope::checkpoint::{to_safetensors_bytes, SafetensorsCheckpoint};
+    use scope::{Registry, VarSpec};
     use std::path::Path;
 
     #[test]
     fn tf_against_safetensors() {
-        let tf = Checkpoint::open(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed_rnn/model.ckpt"),
+        let tf = scope::checkpoint::open(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/seed_rnn/model.ckpt"),
         )
         .unwrap();
         let reg = Registry::new();
@@ -174,7 +173,7 @@ mod tests {
         make("rnn/output_layer/weights", &[11, 2]);
         make("rnn/output_layer/biases", &[2]);
         let bytes = to_safetensors_bytes(&reg, &Default::default()).unwrap();
-        let st = Checkpoint::Safetensors(SafetensorsCheckpoint::from_bytes(bytes).unwrap());
+        let st = Checkpoint::from(SafetensorsCheckpoint::from_bytes(bytes).unwrap());
 
         let d = diff(&tf, &st, true);
         assert_eq!(d.counts, (6, 6));

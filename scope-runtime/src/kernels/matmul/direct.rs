@@ -42,15 +42,12 @@ pub(super) unsafe fn f32(
     #[cfg(target_arch = "x86_64")]
     if c.cs == 1 || d.n == 1 {
         let cap = ISA_CAP.with(|c| c.get());
-        let wide = if cap == 0 && std::arch::is_x86_feature_detected!("avx512f") {
-            Some(x86::Isa::Avx512)
-        } else if cap <= 1
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            Some(x86::Isa::Avx2)
-        } else {
-            None
+        let wide = match crate::kernels::isa() {
+            crate::kernels::Isa::Avx512 if cap == 0 => Some(x86::Isa::Avx512),
+            crate::kernels::Isa::Avx512 | crate::kernels::Isa::Avx2 if cap <= 1 => {
+                Some(x86::Isa::Avx2)
+            }
+            _ => None,
         };
         if let Some(isa) = wide {
             if b.cs == 1 || d.n == 1 {
@@ -117,9 +114,8 @@ pub(super) unsafe fn generic<T: LinalgScalar>(
     }
 }
 
-// The AVX-512 intrinsics are stable since Rust 1.89, as is `target_feature(enable =
-// "avx512f")`, which `tape::simd` and the seed RNN's kernels already need: the workspace's
-// declared rust-version (1.85) is below what it builds with; this module says so to clippy.
+// The AVX-512 intrinsics and `target_feature(enable = "avx512f")` are stable since Rust 1.89,
+// the workspace's declared rust-version.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
@@ -136,6 +132,11 @@ mod x86 {
     }
 
     /// One SIMD register of f32 lanes.
+    ///
+    /// # Safety
+    ///
+    /// Every method of an implementation is compiled for one instruction set: call them only
+    /// on a CPU that has it (what [`run`]'s `isa` promises).
     trait Lanes: Copy {
         /// Lanes per register.
         const N: usize;
@@ -143,14 +144,53 @@ mod x86 {
         const PANEL: usize;
         /// Which lanes a partial load or store touches.
         type Mask: Copy;
+        /// The mask of the first `len` lanes (all of them from `N` on).
+        ///
+        /// # Safety
+        ///
+        /// The CPU has the implementation's instruction set.
         unsafe fn first(len: usize) -> Self::Mask;
+        /// `x` in every lane.
+        ///
+        /// # Safety
+        ///
+        /// As for [`Lanes::first`].
         unsafe fn splat(x: f32) -> Self;
+        /// `N` floats from `p`.
+        ///
+        /// # Safety
+        ///
+        /// As for [`Lanes::first`], and `p` points to `N` readable floats.
         unsafe fn load(p: *const f32) -> Self;
+        /// The floats at `p` where `m` is set, 0 elsewhere.
+        ///
+        /// # Safety
+        ///
+        /// As for [`Lanes::first`], and `p` points to readable floats wherever `m` is set.
         unsafe fn load_part(p: *const f32, m: Self::Mask) -> Self;
+        /// Writes `N` floats to `p`.
+        ///
+        /// # Safety
+        ///
+        /// As for [`Lanes::first`], and `p` points to `N` writable floats.
         unsafe fn store(self, p: *mut f32);
+        /// Writes the lanes where `m` is set to `p`.
+        ///
+        /// # Safety
+        ///
+        /// As for [`Lanes::first`], and `p` points to writable floats wherever `m` is set.
         unsafe fn store_part(self, p: *mut f32, m: Self::Mask);
         /// `self * b + c`, rounded once.
+        ///
+        /// # Safety
+        ///
+        /// As for [`Lanes::first`].
         unsafe fn mul_add(self, b: Self, c: Self) -> Self;
+        /// `self * b`.
+        ///
+        /// # Safety
+        ///
+        /// As for [`Lanes::first`].
         unsafe fn mul(self, b: Self) -> Self;
     }
 
@@ -161,6 +201,9 @@ mod x86 {
         const N: usize = 16;
         const PANEL: usize = 4;
         type Mask = __mmask16;
+        /// # Safety
+        ///
+        /// As for [`Lanes::first`].
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn first(len: usize) -> __mmask16 {
@@ -170,17 +213,26 @@ mod x86 {
                 (1u16 << len) - 1
             }
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::splat`].
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn splat(x: f32) -> Z {
             Z(_mm512_set1_ps(x))
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::load`].
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn load(p: *const f32) -> Z {
             // SAFETY: the caller passes 16 readable floats.
             Z(unsafe { _mm512_loadu_ps(p) })
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::load_part`].
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn load_part(p: *const f32, m: __mmask16) -> Z {
@@ -188,23 +240,35 @@ mod x86 {
             // are not accessed).
             Z(unsafe { _mm512_maskz_loadu_ps(m, p) })
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::store`].
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn store(self, p: *mut f32) {
             // SAFETY: the caller passes 16 writable floats.
             unsafe { _mm512_storeu_ps(p, self.0) }
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::store_part`].
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn store_part(self, p: *mut f32, m: __mmask16) {
             // SAFETY: the caller passes writable floats where `m` is set.
             unsafe { _mm512_mask_storeu_ps(p, m, self.0) }
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::mul_add`].
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn mul_add(self, b: Z, c: Z) -> Z {
             Z(_mm512_fmadd_ps(self.0, b.0, c.0))
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::mul`].
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn mul(self, b: Z) -> Z {
@@ -219,6 +283,9 @@ mod x86 {
         const N: usize = 8;
         const PANEL: usize = 2;
         type Mask = __m256i;
+        /// # Safety
+        ///
+        /// As for [`Lanes::first`].
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn first(len: usize) -> __m256i {
@@ -228,17 +295,26 @@ mod x86 {
                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
             )
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::splat`].
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn splat(x: f32) -> Y {
             Y(_mm256_set1_ps(x))
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::load`].
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn load(p: *const f32) -> Y {
             // SAFETY: the caller passes 8 readable floats.
             Y(unsafe { _mm256_loadu_ps(p) })
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::load_part`].
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn load_part(p: *const f32, m: __m256i) -> Y {
@@ -246,23 +322,35 @@ mod x86 {
             // are not accessed).
             Y(unsafe { _mm256_maskload_ps(p, m) })
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::store`].
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn store(self, p: *mut f32) {
             // SAFETY: the caller passes 8 writable floats.
             unsafe { _mm256_storeu_ps(p, self.0) }
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::store_part`].
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn store_part(self, p: *mut f32, m: __m256i) {
             // SAFETY: the caller passes writable floats where `m` is set.
             unsafe { _mm256_maskstore_ps(p, m, self.0) }
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::mul_add`].
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn mul_add(self, b: Y, c: Y) -> Y {
             Y(_mm256_fmadd_ps(self.0, b.0, c.0))
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::mul`].
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn mul(self, b: Y) -> Y {
@@ -285,6 +373,12 @@ mod x86 {
 
     /// `R` rows of `c` by `V` registers of columns (the last one partial, as `last` says),
     /// accumulated in registers over all of `k`, then written once.
+    ///
+    /// # Safety
+    ///
+    /// The CPU has `L`'s instruction set; `x` describes a block within live operands (`c`
+    /// overlapping neither `a` nor `b`), and `last` covers only the columns of the final
+    /// register that exist.
     #[inline(always)]
     unsafe fn block<L: Lanes, const R: usize, const V: usize>(x: Block, last: L::Mask) {
         // SAFETY (whole body): the caller passes a block within the operands' extents, with
@@ -353,6 +447,11 @@ mod x86 {
         };
     }
 
+    /// `c = alpha * a · b + beta * c`, block by block: panels of columns, blocks of rows.
+    ///
+    /// # Safety
+    ///
+    /// As for [`run`], with `L` compiled for the CPU's instruction set.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn panels<L: Lanes>(
@@ -399,6 +498,11 @@ mod x86 {
         }
     }
 
+    /// [`panels`] in 16-float registers.
+    ///
+    /// # Safety
+    ///
+    /// As for [`run`], on a CPU with AVX-512F.
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn run_avx512(
@@ -414,6 +518,11 @@ mod x86 {
         unsafe { panels::<Z>(d, alpha, a, b_rs, b, beta, c) }
     }
 
+    /// [`panels`] in 8-float registers.
+    ///
+    /// # Safety
+    ///
+    /// As for [`run`], on a CPU with AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn run_avx2(

@@ -3,7 +3,8 @@
 //! names, shapes and dtypes: equal signature), and runs of indexed sub-scopes
 //! (`layer_0..layer_N`) with one signature.
 
-use scope_runtime::checkpoint::{StoredDType, TensorInfo};
+use scope::checkpoint::{StoredDType, TensorInfo};
+use scope::optim::slots;
 
 use super::naming::{child_cmp_same_place, indexed, place};
 use super::{shorten, CliError, Map, Result, Set, MAX_DEPTH};
@@ -32,38 +33,6 @@ impl TrainingState {
     }
 }
 
-/// Slot names of TF1's optimizers (and BERT's `AdamWeightDecayOptimizer`), each also with a
-/// `_N` suffix.
-const SLOTS: &[&str] = &[
-    "Adam",
-    "adam_m",
-    "adam_v",
-    "Momentum",
-    "RMSProp",
-    "Adagrad",
-    "AdagradDA",
-    "Adadelta",
-    "Ftrl",
-    "Adamax",
-    "Nadam",
-    "LazyAdam",
-    "ExponentialMovingAverage",
-    "accumulator",
-    "gradient_accumulator",
-];
-
-/// Training state that is no slot: step counters and Adam's powers of beta.
-const COUNTERS: &[&str] = &["global_step", "beta1_power", "beta2_power"];
-
-/// `name` or `name_N`.
-fn is_one_of(component: &str, names: &[&str]) -> bool {
-    let base = match indexed(component) {
-        Some((prefix, _)) => prefix,
-        None => component,
-    };
-    names.contains(&component) || names.contains(&base)
-}
-
 /// For each tensor, whether it is training state. A slot counts only when the tensor it
 /// belongs to is in the checkpoint, under the optimizer's name scope or not
 /// (`rnn/trian/rnn/w/Adam` is a slot of `rnn/w`): a model variable that happens to be called
@@ -73,17 +42,11 @@ pub fn training_state(tensors: &[TensorInfo]) -> Vec<Option<TrainingState>> {
     tensors
         .iter()
         .map(|t| {
-            let (parent, last) = match t.name.rsplit_once('/') {
-                Some((p, l)) => (Some(p), l),
-                None => (None, t.name.as_str()),
-            };
-            if is_one_of(last, COUNTERS) {
+            let last = t.name.rsplit('/').next().unwrap_or_default();
+            if slots::is_counter(last) {
                 return Some(TrainingState::Counter(last.to_owned()));
             }
-            let parent = parent?;
-            if !is_one_of(last, SLOTS) {
-                return None;
-            }
+            let (parent, last) = slots::split_slot(&t.name)?;
             // The owner is the parent path or a tail of it (slots live under the optimizer's
             // name scope); only the first few tails are tried, which bounds the cost.
             let mut tail = parent;
@@ -334,7 +297,7 @@ pub(crate) enum Group {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scope_runtime::DType;
+    use scope::DType;
 
     pub(crate) fn info(name: &str, shape: &[usize]) -> TensorInfo {
         TensorInfo {

@@ -6,11 +6,11 @@
 //! (every variable found, shapes and dtypes equal; the only unused keys are training state).
 //!
 //! Checkpoints: every one in `tests/data/seed_rnn` and `tests/data/bert/{classifier,
-//! pretraining}` (vendored copies of `../shared/fixtures`), two safetensors files written by
+//! pretraining}` (vendored copies of `../shared/fixtures`), three safetensors files written by
 //! this crate (the seed RNN's model variables; awkward names and dtypes, see
-//! `awkward_safetensors`), and every checkpoint in the directories listed in
-//! `SCOPE_IMPORT_FIXTURES` (`:`-separated). Prints `import: N checkpoints round-tripped, M
-//! failed`.
+//! `awkward_safetensors`; names that escape to one identifier, see `escaped_safetensors`), and every
+//! checkpoint in the directories listed in `SCOPE_IMPORT_FIXTURES` (`:`-separated). Prints
+//! `import: N checkpoints round-tripped, M failed`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,11 @@ use scope::checkpoint::{
     save_safetensors, CheckpointSource, SafetensorsCheckpoint, TensorInfo, TfCheckpoint,
 };
 use scope::{DType, Registry, VarSpec, Variable};
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use support::{data_dir, Kind};
 
 /// What this test counts as training state, stated independently of the importer: the last
 /// name component is an optimizer slot or a step counter.
@@ -38,8 +43,9 @@ struct Case {
     name: String,
 }
 
+/// The workspace: the `scope` crate the generated sources depend on.
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// The checkpoints in `dir` (TF1 prefixes and safetensors files), or `dir` itself.
@@ -94,7 +100,7 @@ fn create(reg: &Registry, name: &str, shape: &[usize], dtype: DType) -> Variable
 /// A safetensors copy of the seed RNN's model variables, written the way this crate writes
 /// checkpoints.
 fn seed_safetensors(dir: &Path) -> PathBuf {
-    let ckpt = TfCheckpoint::open(root().join("tests/data/seed_rnn/model.ckpt")).unwrap();
+    let ckpt = TfCheckpoint::open(data_dir().join("seed_rnn/model.ckpt")).unwrap();
     let reg = Registry::new();
     for t in ckpt.tensors() {
         if is_training_state(&t.name) {
@@ -138,6 +144,27 @@ fn awkward_safetensors(dir: &Path) -> PathBuf {
         create(&reg, name, shape, dtype);
     }
     let path = dir.join("awkward.safetensors");
+    save_safetensors(&path, &reg).unwrap();
+    path
+}
+
+/// Names that give one identifier once written as Rust (keywords escaped, `_` trimmed):
+/// each must become its own field and keep its TF name.
+fn escaped_safetensors(dir: &Path) -> PathBuf {
+    let reg = Registry::new();
+    for name in [
+        "e/self",
+        "e/self_",
+        "e/type",
+        "e/type_",
+        "e/super/w",
+        "e/super_/w",
+        "e/crate/w",
+        "e/crate_",
+    ] {
+        create(&reg, name, &[2], DType::F32);
+    }
+    let path = dir.join("escaped.safetensors");
     save_safetensors(&path, &reg).unwrap();
     path
 }
@@ -261,7 +288,7 @@ fn import_round_trips() {
     std::fs::create_dir_all(work.join("src")).unwrap();
     let mut dirs: Vec<PathBuf> = ["seed_rnn", "bert/classifier", "bert/pretraining"]
         .iter()
-        .map(|d| root().join("tests/data").join(d))
+        .map(|d| data_dir().join(d))
         .collect();
     if let Some(extra) = std::env::var_os("SCOPE_IMPORT_FIXTURES") {
         dirs.extend(std::env::split_paths(&extra));
@@ -283,6 +310,7 @@ fn import_round_trips() {
     for (path, name) in [
         (seed_safetensors(&work), "SeedRnn"),
         (awkward_safetensors(&work), "Awkward"),
+        (escaped_safetensors(&work), "Escaped"),
     ] {
         cases.push(Case {
             label: path.display().to_string(),
@@ -310,7 +338,9 @@ fn import_round_trips() {
             continue;
         }
         let source = String::from_utf8(out.stdout).unwrap();
-        if case.name.starts_with("Bert") || case.label.contains("bert") {
+        let ckpt = open(case);
+        let kind = Kind::of_checkpoint(ckpt.tensors().iter().map(|t| t.name.as_str()));
+        if kind == Some(Kind::Bert) {
             // One repeated layer type, not one per layer, and the dimensions by name.
             assert!(source.contains("#[model(repeat = num_layers)]"), "{source}");
             assert!(!source.contains("layer_1"), "{source}");
@@ -327,7 +357,6 @@ fn import_round_trips() {
         }
         std::fs::write(work.join(format!("src/ckpt_{i}.rs")), &source).unwrap();
         let _ = writeln!(lib, "pub mod ckpt_{i};");
-        let ckpt = open(case);
         let (state, model): (Vec<&TensorInfo>, Vec<&TensorInfo>) = ckpt
             .tensors()
             .iter()
