@@ -4,7 +4,7 @@
 //! Training runs on buffers allocated once per model, with a hand-written backward pass: the
 //! runtime's fused LSTM ([`crate::nn::LstmSequence`]: the input projection for all time steps
 //! in one matrix product, the gates fused per step) between allocation-free linear layers
-//! (see the private `kernels` module). A steady step allocates nothing as long as every
+//! (see the private `training` module). A steady step allocates nothing as long as every
 //! product is small or narrow enough for the runtime's direct matrix loops: the seed's sizes
 //! are, and so is any configuration whose `I·H`, `4H·H` and `H·O` are at most 4096
 //! (`tests/it/seed_rnn_alloc.rs` checks several). [`SeedRnn::cost_on_tape`] builds the same
@@ -12,17 +12,15 @@
 
 use ndarray::{ArrayD, ArrayView1, ArrayView2, ArrayView3, Ix2, IxDyn};
 
-use self::kernels::{Dims, GradBufs, Weights, Workspace};
+use self::training::{Dims, GradBufs, Weights, Workspace};
 use crate::nn::{BasicLstmCell, LstmState};
 use crate::optim::{Adam, Optimizer};
 use crate::tape::{Gradients, NodeId, Real, Tape};
 use crate::{model, Model, Registry, Tensor, TrainError, Variable};
 
-// The fused kernels stay where they were until they move into the runtime's one LSTM.
-#[path = "../../seed_rnn/kernels.rs"]
-mod kernels;
 #[cfg(test)]
 mod tests;
+mod training;
 
 /// Sizes and learning rate of a [`SeedRnn`].
 ///
