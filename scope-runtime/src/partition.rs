@@ -4,8 +4,9 @@
 //!
 //! * [`Partitioner`]: TF's three (`fixed_size_partitioner`, `variable_axis_size_partitioner`,
 //!   `min_max_variable_partitioner`), exact in how many parts they ask for.
-//! * [`Registry::get_partitioned_variable`]: creates or reuses the parts with TF's names,
-//!   checks and errors; the first `dim % n` parts get one more row, as TF splits.
+//! * [`Registry::get_partitioned_variable`](crate::Registry::get_partitioned_variable):
+//!   creates or reuses the parts with TF's names, checks and errors; the first `dim % n`
+//!   parts get one more row, as TF splits.
 //! * [`PartitionedVariable`]: the parts, their [`Slice`]s, and the whole as one tensor.
 //!
 //! ```
