@@ -1,0 +1,288 @@
+//! ALBERT's forward pass on the tape: `AlbertModel` (embeddings, `transformer_model`, the
+//! pooler) and `classifier_utils.create_model`'s head.
+
+use super::ops::{dense_layer_2d, dense_layer_3d_proj};
+use super::{AlbertClassifier, AlbertConfig, AlbertInputs, AlbertLayer, AlbertModel};
+use crate::bert::{BertConfig, BertEmbeddings};
+use crate::nn::{check_ids, embedding_lookup, Activation};
+use crate::tape::{NodeId, Real, Tape};
+use crate::{Model, TrainError};
+
+/// The nodes of [`AlbertModel::forward`].
+#[derive(Clone, Debug)]
+pub struct AlbertOutputs {
+    /// The embeddings after their layer norm, `[batch, seq, E]`.
+    pub embedding_output: NodeId,
+    /// The output of every inner-group application, layer by layer, `[batch * seq, H]`
+    /// each (`get_all_encoder_layers()`: `num_hidden_layers * inner_group_num` of them).
+    pub layer_outputs: Vec<NodeId>,
+    /// The last of them.
+    pub sequence_output: NodeId,
+    /// `tanh(first token's final state · pooler kernel + bias)`, `[batch, H]`.
+    pub pooled_output: NodeId,
+}
+
+/// The nodes of [`AlbertClassifier::forward`].
+#[derive(Clone, Debug)]
+pub struct AlbertClassifierOutputs {
+    /// ALBERT's outputs.
+    pub albert: AlbertOutputs,
+    /// `pooled · output_weights^T + output_bias`, `[batch, num_labels]`.
+    pub logits: NodeId,
+    /// `softmax(logits)`.
+    pub probabilities: NodeId,
+    /// `log_softmax(logits)`.
+    pub log_probs: NodeId,
+    /// `-log_probs[i, label_i]`, `[batch]`.
+    pub per_example_loss: NodeId,
+    /// The mean of `per_example_loss`, a scalar.
+    pub loss: NodeId,
+}
+
+impl AlbertModel {
+    /// Checks that `cfg` is the config this model was built with (what fixes its shapes and
+    /// its layout), and that `cfg` is valid.
+    pub fn check_config(&self, cfg: &AlbertConfig) -> Result<(), TrainError> {
+        cfg.validate()?;
+        let b = &cfg.bert;
+        let emb = &self.embeddings;
+        let groups = &self.encoder_transformer.group;
+        let mut problems = Vec::new();
+        if emb.word_embeddings.shape() != [b.vocab_size, cfg.embedding_size] {
+            problems.push(format!(
+                "{} is {:?}",
+                emb.word_embeddings.name(),
+                emb.word_embeddings.shape()
+            ));
+        }
+        if emb.token_type_embeddings.is_some() != b.use_token_type
+            || emb.position_embeddings.is_some() != b.use_position_embeddings
+        {
+            problems.push("the embedding flags differ".into());
+        }
+        if self.encoder_embedding_hidden_mapping_in.is_some()
+            != (cfg.embedding_size != b.hidden_size)
+        {
+            problems.push("embedding_hidden_mapping_in exists for E == H or not for E != H".into());
+        }
+        if groups.len() != cfg.num_hidden_groups
+            || groups
+                .iter()
+                .any(|g| g.inner_group.len() != cfg.inner_group_num)
+        {
+            problems.push(format!(
+                "{} groups of {:?} inner groups were built",
+                groups.len(),
+                groups
+                    .iter()
+                    .map(|g| g.inner_group.len())
+                    .collect::<Vec<_>>()
+            ));
+        }
+        let layers_ok = groups.iter().flat_map(|g| &g.inner_group).all(|l| {
+            l.attention_1_self_attention.num_heads() == b.num_attention_heads
+                && l.ffn_1_intermediate_dense.units() == b.intermediate_size
+                && l.ffn_1_intermediate_dense.inputs() == b.hidden_size
+        });
+        if !layers_ok {
+            problems.push("the hidden size, the heads or the intermediate size differ".into());
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(TrainError::Config {
+            detail: format!(
+                "the ALBERT config does not match the model in {}: {}; pass the config the \
+                 model was built with",
+                self.scope_name(),
+                problems.join(", ")
+            ),
+        })
+    }
+
+    /// Checks `inputs` before anything is computed: ids within the vocabulary, token types
+    /// within the token-type table, mask values 0 or 1, no more positions than the position
+    /// table has rows.
+    pub fn check_inputs(
+        &self,
+        cfg: &AlbertConfig,
+        inputs: &AlbertInputs,
+    ) -> Result<(), TrainError> {
+        let b = &cfg.bert;
+        let (batch, seq) = inputs.dims();
+        if b.use_position_embeddings && seq > b.max_position_embeddings {
+            return Err(TrainError::InputShape {
+                input: "input_ids",
+                expected: vec![batch, b.max_position_embeddings],
+                got: inputs.input_ids.shape().to_vec(),
+            });
+        }
+        check_ids("input_ids", inputs.input_ids.iter().copied(), b.vocab_size)?;
+        if b.use_token_type {
+            let ids = inputs.token_type_ids.iter().copied();
+            check_ids("token_type_ids", ids, b.type_vocab_size)?;
+        }
+        check_ids("input_mask", inputs.input_mask.iter().copied(), 2)?;
+        Ok(())
+    }
+
+    /// `AlbertModel(config, is_training=False, input_ids, input_mask, token_type_ids)` on a
+    /// tape: the embeddings, `transformer_model` (layer `i` applies the inner groups of group
+    /// [`AlbertConfig::group_of`]`(i)`), the pooler.
+    ///
+    /// Fails before putting anything on the tape if `cfg` is not the model's config or the
+    /// inputs do not fit it.
+    pub fn forward<T: Real>(
+        &self,
+        tape: &mut Tape<T>,
+        cfg: &AlbertConfig,
+        inputs: &AlbertInputs,
+    ) -> Result<AlbertOutputs, TrainError> {
+        self.check_config(cfg)?;
+        self.check_inputs(cfg, inputs)?;
+        let (batch, seq) = inputs.dims();
+        let h = cfg.bert.hidden_size;
+        let embedding_output = embed(tape, &self.embeddings, &cfg.embeddings(), inputs)?;
+
+        // transformer_model: embedding_hidden_mapping_in when E != H, then the layers.
+        let mut prev = tape.reshape(embedding_output, &[batch * seq, cfg.embedding_size])?;
+        if let Some(mapping) = &self.encoder_embedding_hidden_mapping_in {
+            prev = dense_layer_2d(tape, mapping, prev, Activation::Linear)?;
+        }
+        let adder = tape.attention_mask_adder(inputs.input_mask.view())?;
+        let groups = &self.encoder_transformer.group;
+        let mut layer_outputs =
+            Vec::with_capacity(cfg.bert.num_hidden_layers * cfg.inner_group_num);
+        for layer in 0..cfg.bert.num_hidden_layers {
+            for inner in &groups[cfg.group_of(layer)].inner_group {
+                prev = inner.forward(tape, cfg, prev, adder, batch, seq)?;
+                layer_outputs.push(prev);
+            }
+        }
+
+        // The pooler: tanh(dense(first token)).
+        let seq3 = tape.reshape(prev, &[batch, seq, h])?;
+        let first = tape.slice(seq3, 1, 0, 1)?;
+        let first = tape.reshape(first, &[batch, h])?;
+        let pooled_output = self
+            .pooler_dense
+            .forward_with(tape, first, Activation::Tanh)?;
+        Ok(AlbertOutputs {
+            embedding_output,
+            layer_outputs,
+            sequence_output: prev,
+            pooled_output,
+        })
+    }
+}
+
+/// `embedding_lookup` then `embedding_postprocessor` over BERT's embedding tables, at the
+/// tables' width: `[batch, seq, width]` after the layer norm.
+fn embed<T: Real>(
+    tape: &mut Tape<T>,
+    emb: &BertEmbeddings,
+    cfg: &BertConfig,
+    inputs: &AlbertInputs,
+) -> Result<NodeId, TrainError> {
+    let (batch, seq) = inputs.dims();
+    let ids = inputs.input_ids.iter().copied();
+    let mut x = embedding_lookup(tape, "input_ids", &emb.word_embeddings, ids)?;
+    if let Some(table) = &emb.token_type_embeddings {
+        let types = inputs.token_type_ids.iter().copied();
+        let types = check_ids("token_type_ids", types, cfg.type_vocab_size)?;
+        let one_hot = tape.one_hot(&types, cfg.type_vocab_size)?;
+        let table = tape.variable(table)?;
+        let rows = tape.matmul(one_hot, table)?;
+        x = tape.add(x, rows)?;
+    }
+    let mut x = tape.reshape(x, &[batch, seq, cfg.hidden_size])?;
+    if let Some(table) = &emb.position_embeddings {
+        let table = tape.variable(table)?;
+        let positions = tape.slice(table, 0, 0, seq)?;
+        x = tape.add(x, positions)?;
+    }
+    emb.layer_norm.forward(tape, x)
+}
+
+impl AlbertLayer {
+    /// `attention_ffn_block` on `x` `[batch * seq, H]`: self-attention (`dense_layer_3d`
+    /// for query, key and value, then `dot_product_attention`: BERT's), `attention_1/output`
+    /// (`dense_layer_3d_proj`), residual and `LayerNorm`; `ffn_1/intermediate/dense`
+    /// (`dense_layer_2d` with the activation), `ffn_1/intermediate/output/dense`, residual and
+    /// `LayerNorm_1`.
+    pub fn forward<T: Real>(
+        &self,
+        tape: &mut Tape<T>,
+        cfg: &AlbertConfig,
+        x: NodeId,
+        adder: NodeId,
+        batch: usize,
+        seq: usize,
+    ) -> Result<NodeId, TrainError> {
+        let heads = cfg.bert.num_attention_heads;
+        let context = self
+            .attention_1_self_attention
+            .forward(tape, x, adder, batch, seq)?;
+        let attention = dense_layer_3d_proj(tape, &self.attention_1_output_dense, context, heads)?;
+        let attention = tape.add(attention, x)?;
+        let attention = self.layer_norm.forward(tape, attention)?;
+        let intermediate = dense_layer_2d(
+            tape,
+            &self.ffn_1_intermediate_dense,
+            attention,
+            cfg.bert.hidden_act,
+        )?;
+        let ffn = dense_layer_2d(
+            tape,
+            &self.ffn_1_intermediate_output_dense,
+            intermediate,
+            Activation::Linear,
+        )?;
+        let out = tape.add(ffn, attention)?;
+        self.layer_norm_1.forward(tape, out)
+    }
+}
+
+impl AlbertClassifier {
+    /// `classifier_utils.create_model(is_training=False)` on a tape: ALBERT, the logits over
+    /// the pooled output (in scope `loss`), the probabilities and the mean cross-entropy
+    /// against `labels`.
+    ///
+    /// Fails before computing anything if a label is outside `0..num_labels` or there is not
+    /// one per sequence, or as [`AlbertModel::forward`] does.
+    pub fn forward<T: Real>(
+        &self,
+        tape: &mut Tape<T>,
+        cfg: &AlbertConfig,
+        inputs: &AlbertInputs,
+        labels: &[i64],
+    ) -> Result<AlbertClassifierOutputs, TrainError> {
+        let num_labels = self.output_bias.shape()[0];
+        let (batch, _) = inputs.dims();
+        if labels.len() != batch {
+            return Err(TrainError::InputShape {
+                input: "labels",
+                expected: vec![batch],
+                got: vec![labels.len()],
+            });
+        }
+        let labels = check_ids("labels", labels.iter().copied(), num_labels)?;
+        let albert = self.bert.forward(tape, cfg, inputs)?;
+        let w = tape.variable(&self.output_weights)?;
+        let b = tape.variable(&self.output_bias)?;
+        let xw = tape.batch_matmul(albert.pooled_output, w, false, true)?;
+        let logits = tape.add(xw, b)?;
+        let probabilities = tape.softmax(logits)?;
+        let log_probs = tape.log_softmax(logits)?;
+        let per_example_loss = tape.nll(log_probs, &labels)?;
+        let loss = tape.mean(per_example_loss, &[0])?;
+        Ok(AlbertClassifierOutputs {
+            albert,
+            logits,
+            probabilities,
+            log_probs,
+            per_example_loss,
+            loss,
+        })
+    }
+}

@@ -1,0 +1,283 @@
+//! ALBERT against TensorFlow's own numbers: google-research/albert run unmodified by TF 2.21
+//! (`tests/data/albert/{adamw,lamb}`, and every directory listed in the env var
+//! `SCOPE_TF_ALBERT_FIXTURE`, `:`-separated), with the BERT fixture's checks and tolerances
+//! (its checking helpers are shared): every variable (name, shape, dtype, trainable flag,
+//! order), a strict restore, every forward output (1e-5) and gradient (1e-6, a shared
+//! variable's summed over the layers that use it), the losses (1e-5) and every variable
+//! after the steps (parameters 1e-5, `adam_m` 1e-6, `adam_v` 1e-8, `global_step` exact).
+//!
+//! Nothing is tied to the vendored configs: sizes, groups, inner groups, layer counts, label
+//! counts, the optimizer and its schedule all come from the fixture.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use scope::bert::BertInputs;
+use scope::checkpoint::{CheckpointError, Restore, TfCheckpoint};
+use scope::models::albert::{
+    albert_optimizer, AlbertClassifier, AlbertClassifierOutputs, AlbertConfig, AlbertOptimizer,
+    AlbertOptimizerKind,
+};
+use scope::optim::Optimizer;
+use scope::tape::{NodeId, Tape};
+use scope::{Model, Registry, TrainError};
+use serde_json::Value;
+
+use crate::tf_bert_fixture::{
+    check_gradients, check_trained, check_variables, floats, ints1, ints2, load, AnyResult, Checks,
+    OUTPUT_TOL,
+};
+
+fn vendored() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/albert");
+    vec![root.join("adamw"), root.join("lamb")]
+}
+
+fn fixture_dirs() -> Vec<PathBuf> {
+    let mut dirs = vendored();
+    if let Some(extra) = std::env::var_os("SCOPE_TF_ALBERT_FIXTURE") {
+        dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
+    }
+    dirs
+}
+
+/// A fixture's model, optimizer and inputs, built in a fresh registry as TF's script does.
+struct Setup {
+    reg: Registry,
+    cfg: AlbertConfig,
+    model: AlbertClassifier,
+    opt: AlbertOptimizer,
+    inputs: BertInputs,
+    labels: Vec<i64>,
+}
+
+fn build(fx: &Value) -> AnyResult<Setup> {
+    let spec = &fx["spec"];
+    let cfg = AlbertConfig::from_json(&spec["config"].to_string())?;
+    let inputs_json = &fx["inputs"];
+    let inputs = BertInputs::new(
+        ints2(&inputs_json["input_ids"])?,
+        ints2(&inputs_json["input_mask"])?,
+        ints2(&inputs_json["token_type_ids"])?,
+    )?;
+    let reg = Registry::with_seed(7);
+    let num_labels = spec["num_labels"].as_u64().ok_or("spec.num_labels")? as usize;
+    let model = AlbertClassifier::build_here(&reg, (cfg, num_labels))?;
+    let kind = spec["optimizer"].as_str().ok_or("spec.optimizer")?;
+    let kind = AlbertOptimizerKind::from_name(kind).ok_or("unknown optimizer")?;
+    let opt = albert_optimizer(
+        &reg,
+        kind,
+        spec["init_lr"].as_f64().ok_or("spec.init_lr")? as f32,
+        spec["num_train_steps"]
+            .as_u64()
+            .ok_or("spec.num_train_steps")?,
+        spec["num_warmup_steps"]
+            .as_u64()
+            .ok_or("spec.num_warmup_steps")?,
+    )?;
+    Ok(Setup {
+        reg,
+        cfg,
+        model,
+        opt,
+        inputs,
+        labels: ints1(&inputs_json["labels"])?,
+    })
+}
+
+/// The fixture's output names for a forward pass's nodes.
+fn named(out: &AlbertClassifierOutputs) -> Vec<(String, NodeId)> {
+    let a = &out.albert;
+    let mut named = vec![
+        ("embedding_output".to_owned(), a.embedding_output),
+        ("pooled_output".to_owned(), a.pooled_output),
+        ("logits".to_owned(), out.logits),
+        ("probabilities".to_owned(), out.probabilities),
+        ("per_example_loss".to_owned(), out.per_example_loss),
+        ("loss".to_owned(), out.loss),
+    ];
+    for (k, &node) in a.layer_outputs.iter().enumerate() {
+        named.push((format!("layer_{k}_output"), node));
+    }
+    named
+}
+
+fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
+    let fx = load(dir)?;
+    let mut s = build(&fx)?;
+    check_variables(checks, &s.reg, &fx)?;
+
+    let initial = TfCheckpoint::open(dir.join("model.ckpt"))?;
+    let report = Restore::new(&s.reg).restore(&initial)?;
+    checks.truth(
+        "strict restore from model.ckpt",
+        report.matched.len() == s.reg.len(),
+    );
+
+    let mut tape = Tape::<f32>::new();
+    let out = s.model.forward(&mut tape, &s.cfg, &s.inputs, &s.labels)?;
+    let nodes = named(&out);
+    let grads = tape.backward(out.loss)?.into_gradients();
+    for (name, want) in fx["outputs"].as_object().ok_or("outputs")? {
+        if name == "global_norm" {
+            let got = [grads.global_norm()];
+            checks.close("output", name, &got, &[], &floats(want)?, OUTPUT_TOL);
+            continue;
+        }
+        match nodes.iter().find(|(n, _)| n == name) {
+            Some((_, node)) => checks.node("output", name, &tape, *node, want, OUTPUT_TOL)?,
+            None => checks.fail(&format!("output {name}: the port does not compute it")),
+        }
+    }
+    check_gradients(checks, &grads, &s.reg, &fx);
+
+    let train = &fx["train"];
+    let losses = train["losses_before_each_step"]
+        .as_array()
+        .ok_or("train.losses_before_each_step")?;
+    for (k, want) in losses.iter().enumerate() {
+        tape.clear();
+        let out = s.model.forward(&mut tape, &s.cfg, &s.inputs, &s.labels)?;
+        let what = format!("loss before step {k}");
+        checks.node("loss", &what, &tape, out.loss, want, OUTPUT_TOL)?;
+        s.opt.minimize(&tape, out.loss)?;
+    }
+    tape.clear();
+    let out = s.model.forward(&mut tape, &s.cfg, &s.inputs, &s.labels)?;
+    let want = &train["loss_after"];
+    checks.node(
+        "loss",
+        "loss after the last step",
+        &tape,
+        out.loss,
+        want,
+        OUTPUT_TOL,
+    )?;
+    checks.truth(
+        "global_step counts the steps",
+        s.opt.step()? == losses.len() as i64,
+    );
+    let after = train["checkpoint_after"]
+        .as_str()
+        .ok_or("train.checkpoint_after")?;
+    check_trained(checks, &s.reg, &TfCheckpoint::open(dir.join(after))?)?;
+    Ok(())
+}
+
+#[test]
+fn tf_albert_fixture() {
+    let mut checks = Checks::default();
+    for dir in fixture_dirs() {
+        let before = (checks.passed, checks.failed);
+        if let Err(e) = run(&dir, &mut checks) {
+            eprintln!("  ERROR {}: {e}", dir.display());
+            checks.failed += 1;
+        }
+        let _ = writeln!(
+            std::io::stdout(),
+            "  {}: {} passed, {} failed",
+            dir.display(),
+            checks.passed - before.0,
+            checks.failed - before.1
+        );
+    }
+    for (kind, err) in &checks.worst {
+        let _ = writeln!(std::io::stdout(), "  worst {kind} error: {err:.3e}");
+    }
+    crate::report_checks("tf_albert_fixture", checks.passed, checks.failed);
+}
+
+/// Builds a classifier and its optimizer for `cfg`, restores the vendored `lamb` checkpoint:
+/// `Ok` if it restored every variable, else the refusal's message (nothing changed).
+fn restore(cfg: AlbertConfig) -> Result<usize, String> {
+    let dir = vendored().remove(1);
+    let fx = load(&dir).expect("fixture");
+    let labels = fx["spec"]["num_labels"].as_u64().expect("num_labels") as usize;
+    let reg = Registry::new();
+    AlbertClassifier::build_here(&reg, (cfg, labels)).expect("model");
+    albert_optimizer(&reg, AlbertOptimizerKind::Lamb, 1e-3, 10, 0).expect("optimizer");
+    let before: Vec<scope::Tensor> = reg.global_variables().iter().map(|v| v.value()).collect();
+    let ckpt = TfCheckpoint::open(dir.join("model.ckpt")).expect("checkpoint");
+    match Restore::new(&reg).restore(&ckpt) {
+        Ok(report) => Ok(report.matched.len()),
+        Err(err) => {
+            assert!(matches!(err, CheckpointError::Preflight { .. }), "{err}");
+            let after: Vec<scope::Tensor> =
+                reg.global_variables().iter().map(|v| v.value()).collect();
+            assert!(before == after, "a refused restore changed a variable");
+            Err(err.to_string())
+        }
+    }
+}
+
+/// What the docs promise: a layer count that changes only the forward restores; another
+/// group count, inner-group count or embedding width is refused naming what differs.
+#[test]
+fn a_checkpoint_of_another_config_restores_only_where_the_variables_match() {
+    let fx = load(&vendored()[1]).expect("fixture");
+    let cfg = AlbertConfig::from_json(&fx["spec"]["config"].to_string()).expect("config");
+    assert_eq!(cfg.num_hidden_groups, 2, "the lamb fixture has two groups");
+    let with = |f: &dyn Fn(&mut AlbertConfig)| {
+        let mut c = cfg;
+        f(&mut c);
+        c
+    };
+    // More layers over the same groups: the same variables, a longer forward.
+    let more_layers = with(&|c| c.bert.num_hidden_layers *= 3);
+    assert!(restore(more_layers).is_ok());
+    // One group fewer: group_1 is left over in the checkpoint.
+    let msg = restore(with(&|c| c.num_hidden_groups = 1)).unwrap_err();
+    assert!(msg.contains("group_1/"), "{msg}");
+    // One inner group fewer: inner_group_1 is left over.
+    let msg = restore(with(&|c| c.inner_group_num = 1)).unwrap_err();
+    assert!(msg.contains("inner_group_1/"), "{msg}");
+    // E == H: no embedding_hidden_mapping_in, and the embedding tables differ in width.
+    let msg = restore(with(&|c| c.embedding_size = c.bert.hidden_size)).unwrap_err();
+    assert!(msg.contains("embedding_hidden_mapping_in"), "{msg}");
+    assert!(msg.contains("bert/embeddings/word_embeddings"), "{msg}");
+}
+
+#[test]
+fn bad_inputs_and_configs_are_refused_before_any_computation() {
+    let fx = load(&vendored()[0]).expect("fixture");
+    let cfg = AlbertConfig::from_json(&fx["spec"]["config"].to_string()).expect("config");
+    let reg = Registry::with_seed(3);
+    let model = AlbertClassifier::build_here(&reg, (cfg, 3)).expect("model");
+    let inputs = |ids: i64, types: i64| {
+        BertInputs::new(
+            ndarray::Array2::from_elem((2, 4), ids),
+            ndarray::Array2::from_elem((2, 4), 1),
+            ndarray::Array2::from_elem((2, 4), types),
+        )
+        .expect("inputs")
+    };
+    let refused = |c: &AlbertConfig, i: BertInputs, labels: &[i64]| {
+        let mut tape = Tape::<f32>::new();
+        let err = model
+            .forward(&mut tape, c, &i, labels)
+            .expect_err("refused");
+        assert!(tape.is_empty(), "{err}: something was computed first");
+        err
+    };
+    let mut tape = Tape::<f32>::new();
+    model
+        .forward(&mut tape, &cfg, &inputs(1, 0), &[0, 2])
+        .expect("runs");
+    let v = cfg.bert.vocab_size as i64;
+    assert!(
+        matches!(refused(&cfg, inputs(v, 0), &[0, 0]), TrainError::OutOfRange { input, .. } if input == "input_ids")
+    );
+    assert!(
+        matches!(refused(&cfg, inputs(1, 2), &[0, 0]), TrainError::OutOfRange { input, .. } if input == "token_type_ids")
+    );
+    assert!(
+        matches!(refused(&cfg, inputs(1, 0), &[0, 3]), TrainError::OutOfRange { input, .. } if input == "labels")
+    );
+    let other = AlbertConfig {
+        inner_group_num: 2,
+        ..cfg
+    };
+    let err = refused(&other, inputs(1, 0), &[0, 0]);
+    assert!(err.to_string().contains("inner groups were built"), "{err}");
+}
