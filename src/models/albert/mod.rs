@@ -57,6 +57,7 @@ mod config;
 mod forward;
 mod ops;
 mod optimizer;
+pub mod presets;
 
 pub use config::AlbertConfig;
 pub use forward::{AlbertClassifierOutputs, AlbertOutputs};
