@@ -28,10 +28,10 @@ use scope::tape::{Gradients, NodeId, Tape};
 use scope::{DType, Model, Registry, TrainError};
 use serde_json::Value;
 
-pub(crate) type AnyResult<T> = Result<T, Box<dyn Error>>;
+type AnyResult<T> = Result<T, Box<dyn Error>>;
 
-pub(crate) const OUTPUT_TOL: f64 = 1e-5;
-pub(crate) const GRAD_TOL: f64 = 1e-6;
+const OUTPUT_TOL: f64 = 1e-5;
+const GRAD_TOL: f64 = 1e-6;
 const PARAM_TOL: f64 = 1e-5;
 const ADAM_M_TOL: f64 = 1e-6;
 const ADAM_V_TOL: f64 = 1e-8;
@@ -49,14 +49,14 @@ fn fixture_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-pub(crate) fn load(dir: &Path) -> AnyResult<Value> {
+fn load(dir: &Path) -> AnyResult<Value> {
     let path = dir.join("fixture.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(serde_json::from_str(&text)?)
 }
 
-pub(crate) fn shape_of(v: &Value) -> AnyResult<Vec<usize>> {
+fn shape_of(v: &Value) -> AnyResult<Vec<usize>> {
     v["shape"]
         .as_array()
         .ok_or("tensor without a shape")?
@@ -70,7 +70,7 @@ pub(crate) fn shape_of(v: &Value) -> AnyResult<Vec<usize>> {
 }
 
 /// A `{"shape", "data"}` tensor, or a bare number as a scalar.
-pub(crate) fn floats(v: &Value) -> AnyResult<ArrayD<f64>> {
+fn floats(v: &Value) -> AnyResult<ArrayD<f64>> {
     if let Some(x) = v.as_f64() {
         return Ok(ArrayD::from_elem(IxDyn(&[]), x));
     }
@@ -83,7 +83,7 @@ pub(crate) fn floats(v: &Value) -> AnyResult<ArrayD<f64>> {
     Ok(ArrayD::from_shape_vec(IxDyn(&shape_of(v)?), data)?)
 }
 
-pub(crate) fn ints2(v: &Value) -> AnyResult<Array2<i64>> {
+fn ints2(v: &Value) -> AnyResult<Array2<i64>> {
     let data: Vec<i64> = v["data"]
         .as_array()
         .ok_or("tensor without data")?
@@ -97,7 +97,7 @@ pub(crate) fn ints2(v: &Value) -> AnyResult<Array2<i64>> {
     Ok(Array2::from_shape_vec((shape[0], shape[1]), data)?)
 }
 
-pub(crate) fn ints1(v: &Value) -> AnyResult<Vec<i64>> {
+fn ints1(v: &Value) -> AnyResult<Vec<i64>> {
     Ok(v["data"]
         .as_array()
         .ok_or("tensor without data")?
@@ -107,15 +107,15 @@ pub(crate) fn ints1(v: &Value) -> AnyResult<Vec<i64>> {
 }
 
 #[derive(Default)]
-pub(crate) struct Checks {
-    pub(crate) passed: usize,
-    pub(crate) failed: usize,
+struct Checks {
+    passed: usize,
+    failed: usize,
     /// Worst error seen per kind of check, to show the margins.
-    pub(crate) worst: Vec<(&'static str, f64)>,
+    worst: Vec<(&'static str, f64)>,
 }
 
 impl Checks {
-    pub(crate) fn note(&mut self, kind: &'static str, err: f64) {
+    fn note(&mut self, kind: &'static str, err: f64) {
         match self.worst.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, w)) => *w = w.max(err),
             None => self.worst.push((kind, err)),
@@ -124,7 +124,7 @@ impl Checks {
 
     /// `max |got - want| <= tol`, with equal shapes (a `[b, s, h]` output may be compared
     /// with TF's `[b * s, h]`: the elements are what counts, in order).
-    pub(crate) fn close(
+    fn close(
         &mut self,
         kind: &'static str,
         what: &str,
@@ -157,7 +157,7 @@ impl Checks {
         }
     }
 
-    pub(crate) fn node<T: scope::tape::Real>(
+    fn node<T: scope::tape::Real>(
         &mut self,
         kind: &'static str,
         what: &str,
@@ -172,7 +172,7 @@ impl Checks {
         Ok(())
     }
 
-    pub(crate) fn truth(&mut self, what: &str, ok: bool) {
+    fn truth(&mut self, what: &str, ok: bool) {
         if ok {
             self.passed += 1;
         } else {
@@ -180,7 +180,7 @@ impl Checks {
         }
     }
 
-    pub(crate) fn fail(&mut self, what: &str) {
+    fn fail(&mut self, what: &str) {
         eprintln!("  MISMATCH {what}");
         self.failed += 1;
     }
@@ -304,7 +304,7 @@ fn build(fx: &Value) -> AnyResult<(Registry, BertConfig, Task, AdamWeightDecay, 
     Ok((reg, cfg, task, opt, inputs))
 }
 
-pub(crate) fn check_variables(checks: &mut Checks, reg: &Registry, fx: &Value) -> AnyResult<()> {
+fn check_variables(checks: &mut Checks, reg: &Registry, fx: &Value) -> AnyResult<()> {
     let want = fx["variables"].as_array().ok_or("variables")?;
     let got = reg.global_variables();
     checks.truth(
@@ -343,12 +343,7 @@ pub(crate) fn check_variables(checks: &mut Checks, reg: &Registry, fx: &Value) -
     Ok(())
 }
 
-pub(crate) fn check_gradients(
-    checks: &mut Checks,
-    grads: &Gradients<f32>,
-    reg: &Registry,
-    fx: &Value,
-) {
+fn check_gradients(checks: &mut Checks, grads: &Gradients<f32>, reg: &Registry, fx: &Value) {
     let want = fx["gradients"].as_object();
     let trainable = reg.trainable_variables();
     checks.truth(
@@ -381,11 +376,7 @@ pub(crate) fn check_gradients(
 }
 
 /// Every tensor of the after-N checkpoint against the port's variable of that name.
-pub(crate) fn check_trained(
-    checks: &mut Checks,
-    reg: &Registry,
-    ckpt: &TfCheckpoint,
-) -> AnyResult<()> {
+fn check_trained(checks: &mut Checks, reg: &Registry, ckpt: &TfCheckpoint) -> AnyResult<()> {
     let report = Restore::new(reg).preflight(ckpt)?;
     checks.truth(
         "the after-steps checkpoint holds exactly the port's variables",
