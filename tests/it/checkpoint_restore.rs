@@ -430,7 +430,7 @@ fn file_errors_name_the_file() {
 
 #[test]
 fn a_corrupt_tensor_fails_the_restore_before_any_variable_changes() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed_rnn");
+    let dir = crate::support::data_dir().join("seed_rnn");
     let index = std::fs::read(dir.join("model.ckpt.index")).unwrap();
     let mut data = std::fs::read(dir.join("model.ckpt.data-00000-of-00001")).unwrap();
     let clean = scope::checkpoint::TfCheckpoint::from_bytes(&index, vec![data.clone()]).unwrap();
