@@ -1,7 +1,7 @@
 //! ALBERT against TensorFlow's own numbers: google-research/albert run unmodified by TF 2.21
 //! (`tests/data/albert/{adamw,lamb}`, and every directory listed in the env var
 //! `SCOPE_TF_ALBERT_FIXTURE`, `:`-separated), with the BERT fixture's checks and tolerances
-//! (its checking helpers are shared): every variable (name, shape, dtype, trainable flag,
+//! (its checking functions are shared): every variable (name, shape, dtype, trainable flag,
 //! order), a strict restore, every forward output (1e-5) and gradient (1e-6, a shared
 //! variable's summed over the layers that use it), the losses (1e-5) and every variable
 //! after the steps (parameters 1e-5, `adam_m` 1e-6, `adam_v` 1e-8, `global_step` exact).
@@ -9,11 +9,10 @@
 //! Nothing is tied to the vendored configs: sizes, groups, inner groups, layer counts, label
 //! counts, the optimizer and its schedule all come from the fixture.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use scope::bert::BertInputs;
-use scope::checkpoint::{CheckpointError, Restore, TfCheckpoint};
+use scope::checkpoint::{CheckpointError, Restore};
 use scope::models::albert::{
     albert_optimizer, AlbertClassifier, AlbertClassifierOutputs, AlbertConfig, AlbertOptimizer,
     AlbertOptimizerKind,
@@ -21,24 +20,18 @@ use scope::models::albert::{
 use scope::optim::Optimizer;
 use scope::tape::{NodeId, Tape};
 use scope::{Model, Registry, TrainError};
-use serde_json::Value;
 
+use crate::support::{data_dir, fixture_dirs, tensor, Checks, Fixture};
 use crate::tf_bert_fixture::{
-    check_gradients, check_trained, check_variables, floats, ints1, ints2, load, AnyResult, Checks,
-    OUTPUT_TOL,
+    check_gradients, check_node, check_trained, check_variables, ints1, ints2, AnyResult, LOSS,
+    OUTPUT,
 };
 
-fn vendored() -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/albert");
-    vec![root.join("adamw"), root.join("lamb")]
-}
+const VENDORED: [&str; 2] = ["albert/adamw", "albert/lamb"];
+const ENV: &str = "SCOPE_TF_ALBERT_FIXTURE";
 
-fn fixture_dirs() -> Vec<PathBuf> {
-    let mut dirs = vendored();
-    if let Some(extra) = std::env::var_os("SCOPE_TF_ALBERT_FIXTURE") {
-        dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
-    }
-    dirs
+fn vendored(k: usize) -> PathBuf {
+    data_dir().join(VENDORED[k])
 }
 
 /// A fixture's model, optimizer and inputs, built in a fresh registry as TF's script does.
@@ -51,9 +44,8 @@ struct Setup {
     labels: Vec<i64>,
 }
 
-fn build(fx: &Value) -> AnyResult<Setup> {
-    let spec = &fx["spec"];
-    let cfg = AlbertConfig::from_json(&spec["config"].to_string())?;
+fn build(fx: &Fixture) -> AnyResult<Setup> {
+    let cfg = AlbertConfig::from_json(&fx["spec"]["config"].to_string())?;
     let inputs_json = &fx["inputs"];
     let inputs = BertInputs::new(
         ints2(&inputs_json["input_ids"])?,
@@ -61,20 +53,16 @@ fn build(fx: &Value) -> AnyResult<Setup> {
         ints2(&inputs_json["token_type_ids"])?,
     )?;
     let reg = Registry::with_seed(7);
-    let num_labels = spec["num_labels"].as_u64().ok_or("spec.num_labels")? as usize;
+    let num_labels = fx.u64_at("/spec/num_labels")? as usize;
     let model = AlbertClassifier::build_here(&reg, (cfg, num_labels))?;
-    let kind = spec["optimizer"].as_str().ok_or("spec.optimizer")?;
+    let kind = fx.str_at("/spec/optimizer")?;
     let kind = AlbertOptimizerKind::from_name(kind).ok_or("unknown optimizer")?;
     let opt = albert_optimizer(
         &reg,
         kind,
-        spec["init_lr"].as_f64().ok_or("spec.init_lr")? as f32,
-        spec["num_train_steps"]
-            .as_u64()
-            .ok_or("spec.num_train_steps")?,
-        spec["num_warmup_steps"]
-            .as_u64()
-            .ok_or("spec.num_warmup_steps")?,
+        fx.f64_at("/spec/init_lr")? as f32,
+        fx.u64_at("/spec/num_train_steps")?,
+        fx.u64_at("/spec/num_warmup_steps")?,
     )?;
     Ok(Setup {
         reg,
@@ -104,12 +92,11 @@ fn named(out: &AlbertClassifierOutputs) -> Vec<(String, NodeId)> {
 }
 
 fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
-    let fx = load(dir)?;
+    let fx = Fixture::load(dir)?;
     let mut s = build(&fx)?;
     check_variables(checks, &s.reg, &fx)?;
 
-    let initial = TfCheckpoint::open(dir.join("model.ckpt"))?;
-    let report = Restore::new(&s.reg).restore(&initial)?;
+    let report = Restore::new(&s.reg).restore(&fx.checkpoint("model.ckpt")?)?;
     checks.truth(
         "strict restore from model.ckpt",
         report.matched.len() == s.reg.len(),
@@ -122,11 +109,11 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
     for (name, want) in fx["outputs"].as_object().ok_or("outputs")? {
         if name == "global_norm" {
             let got = [grads.global_norm()];
-            checks.close("output", name, &got, &[], &floats(want)?, OUTPUT_TOL);
+            checks.compare(&OUTPUT, name, &got, &[], &tensor::f64s(want)?);
             continue;
         }
         match nodes.iter().find(|(n, _)| n == name) {
-            Some((_, node)) => checks.node("output", name, &tape, *node, want, OUTPUT_TOL)?,
+            Some((_, node)) => check_node(checks, &OUTPUT, name, &tape, *node, want)?,
             None => checks.fail(&format!("output {name}: the port does not compute it")),
         }
     }
@@ -140,65 +127,52 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
         tape.clear();
         let out = s.model.forward(&mut tape, &s.cfg, &s.inputs, &s.labels)?;
         let what = format!("loss before step {k}");
-        checks.node("loss", &what, &tape, out.loss, want, OUTPUT_TOL)?;
+        check_node(checks, &LOSS, &what, &tape, out.loss, want)?;
         s.opt.minimize(&tape, out.loss)?;
     }
     tape.clear();
     let out = s.model.forward(&mut tape, &s.cfg, &s.inputs, &s.labels)?;
     let want = &train["loss_after"];
-    checks.node(
-        "loss",
+    check_node(
+        checks,
+        &LOSS,
         "loss after the last step",
         &tape,
         out.loss,
         want,
-        OUTPUT_TOL,
     )?;
     checks.truth(
         "global_step counts the steps",
         s.opt.step()? == losses.len() as i64,
     );
-    let after = train["checkpoint_after"]
-        .as_str()
-        .ok_or("train.checkpoint_after")?;
-    check_trained(checks, &s.reg, &TfCheckpoint::open(dir.join(after))?)?;
+    check_trained(
+        checks,
+        &s.reg,
+        &fx.checkpoint_at("/train/checkpoint_after")?,
+    )?;
     Ok(())
 }
 
 #[test]
 fn tf_albert_fixture() {
-    let mut checks = Checks::default();
-    for dir in fixture_dirs() {
-        let before = (checks.passed, checks.failed);
-        if let Err(e) = run(&dir, &mut checks) {
-            eprintln!("  ERROR {}: {e}", dir.display());
-            checks.failed += 1;
-        }
-        let _ = writeln!(
-            std::io::stdout(),
-            "  {}: {} passed, {} failed",
-            dir.display(),
-            checks.passed - before.0,
-            checks.failed - before.1
-        );
+    let mut checks = Checks::new();
+    for dir in fixture_dirs(&VENDORED, ENV) {
+        checks.fixture(&dir, |checks| run(&dir, checks));
     }
-    for (kind, err) in &checks.worst {
-        let _ = writeln!(std::io::stdout(), "  worst {kind} error: {err:.3e}");
-    }
-    crate::report_checks("tf_albert_fixture", checks.passed, checks.failed);
+    checks.print_margins();
+    checks.finish("tf_albert_fixture");
 }
 
 /// Builds a classifier and its optimizer for `cfg`, restores the vendored `lamb` checkpoint:
 /// `Ok` if it restored every variable, else the refusal's message (nothing changed).
 fn restore(cfg: AlbertConfig) -> Result<usize, String> {
-    let dir = vendored().remove(1);
-    let fx = load(&dir).expect("fixture");
-    let labels = fx["spec"]["num_labels"].as_u64().expect("num_labels") as usize;
+    let fx = Fixture::load(vendored(1)).expect("fixture");
+    let labels = fx.u64_at("/spec/num_labels").expect("num_labels") as usize;
     let reg = Registry::new();
     AlbertClassifier::build_here(&reg, (cfg, labels)).expect("model");
     albert_optimizer(&reg, AlbertOptimizerKind::Lamb, 1e-3, 10, 0).expect("optimizer");
     let before: Vec<scope::Tensor> = reg.global_variables().iter().map(|v| v.value()).collect();
-    let ckpt = TfCheckpoint::open(dir.join("model.ckpt")).expect("checkpoint");
+    let ckpt = fx.checkpoint("model.ckpt").expect("checkpoint");
     match Restore::new(&reg).restore(&ckpt) {
         Ok(report) => Ok(report.matched.len()),
         Err(err) => {
@@ -215,7 +189,7 @@ fn restore(cfg: AlbertConfig) -> Result<usize, String> {
 /// group count, inner-group count or embedding width is refused naming what differs.
 #[test]
 fn a_checkpoint_of_another_config_restores_only_where_the_variables_match() {
-    let fx = load(&vendored()[1]).expect("fixture");
+    let fx = Fixture::load(vendored(1)).expect("fixture");
     let cfg = AlbertConfig::from_json(&fx["spec"]["config"].to_string()).expect("config");
     assert_eq!(cfg.num_hidden_groups, 2, "the lamb fixture has two groups");
     let with = |f: &dyn Fn(&mut AlbertConfig)| {
@@ -240,7 +214,7 @@ fn a_checkpoint_of_another_config_restores_only_where_the_variables_match() {
 
 #[test]
 fn bad_inputs_and_configs_are_refused_before_any_computation() {
-    let fx = load(&vendored()[0]).expect("fixture");
+    let fx = Fixture::load(vendored(0)).expect("fixture");
     let cfg = AlbertConfig::from_json(&fx["spec"]["config"].to_string()).expect("config");
     let reg = Registry::with_seed(3);
     let model = AlbertClassifier::build_here(&reg, (cfg, 3)).expect("model");

@@ -29,13 +29,13 @@ use serde_json::Value;
 
 use crate::support::{data_dir, fixture_dirs, tensor, Checks, Fixture, Rule};
 
-type AnyResult<T> = Result<T, Box<dyn Error>>;
+pub(crate) type AnyResult<T> = Result<T, Box<dyn Error>>;
 
 // One rule per quantity. TF's outputs may be `[b * s, h]` where the port has `[b, s, h]`:
 // the elements are what counts, in order.
-const OUTPUT: Rule = Rule::abs("output", 1e-5).by_elements();
+pub(crate) const OUTPUT: Rule = Rule::abs("output", 1e-5).by_elements();
 const GRADIENT: Rule = Rule::abs("gradient", 1e-6).by_elements();
-const LOSS: Rule = Rule::abs("loss", 1e-5).by_elements();
+pub(crate) const LOSS: Rule = Rule::abs("loss", 1e-5).by_elements();
 const PARAM: Rule = Rule::abs("trained parameter", 1e-5).by_elements();
 const ADAM_M: Rule = Rule::abs("adam_m", 1e-6).by_elements();
 const ADAM_V: Rule = Rule::abs("adam_v", 1e-8).by_elements();
@@ -44,7 +44,7 @@ const VENDORED: [&str; 2] = ["bert/classifier", "bert/pretraining"];
 const ENV: &str = "SCOPE_TF_BERT_FIXTURE";
 
 /// A tape node's value against a recorded tensor.
-fn check_node<T: scope::tape::Real>(
+pub(crate) fn check_node<T: scope::tape::Real>(
     checks: &mut Checks,
     rule: &Rule,
     what: &str,
@@ -58,11 +58,11 @@ fn check_node<T: scope::tape::Real>(
     Ok(())
 }
 
-fn ints2(v: &Value) -> AnyResult<Array2<i64>> {
+pub(crate) fn ints2(v: &Value) -> AnyResult<Array2<i64>> {
     Ok(tensor::array_nd(v)?)
 }
 
-fn ints1(v: &Value) -> AnyResult<Vec<i64>> {
+pub(crate) fn ints1(v: &Value) -> AnyResult<Vec<i64>> {
     Ok(tensor::data(v)?)
 }
 
@@ -178,7 +178,7 @@ fn build(fx: &Fixture) -> AnyResult<(Registry, BertConfig, Task, AdamWeightDecay
     Ok((reg, cfg, task, opt, inputs))
 }
 
-fn check_variables(checks: &mut Checks, reg: &Registry, fx: &Fixture) -> AnyResult<()> {
+pub(crate) fn check_variables(checks: &mut Checks, reg: &Registry, fx: &Fixture) -> AnyResult<()> {
     let want = fx.variables()?;
     let got = reg.global_variables();
     checks.truth(
@@ -216,7 +216,12 @@ fn check_variables(checks: &mut Checks, reg: &Registry, fx: &Fixture) -> AnyResu
     Ok(())
 }
 
-fn check_gradients(checks: &mut Checks, grads: &Gradients<f32>, reg: &Registry, fx: &Fixture) {
+pub(crate) fn check_gradients(
+    checks: &mut Checks,
+    grads: &Gradients<f32>,
+    reg: &Registry,
+    fx: &Fixture,
+) {
     let want = fx["gradients"].as_object();
     let trainable = reg.trainable_variables();
     checks.truth(
@@ -243,7 +248,11 @@ fn check_gradients(checks: &mut Checks, grads: &Gradients<f32>, reg: &Registry, 
 }
 
 /// Every tensor of the after-N checkpoint against the port's variable of that name.
-fn check_trained(checks: &mut Checks, reg: &Registry, ckpt: &TfCheckpoint) -> AnyResult<()> {
+pub(crate) fn check_trained(
+    checks: &mut Checks,
+    reg: &Registry,
+    ckpt: &TfCheckpoint,
+) -> AnyResult<()> {
     let report = Restore::new(reg).preflight(ckpt)?;
     checks.truth(
         "the after-steps checkpoint holds exactly the port's variables",
