@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Array3;
-use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+use scope::models::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
 use scope::{Registry, TrainError};
 
 /// The seed's `sines` data: `xs[b,t,i] = sin(0.4 t + 0.9 b + 0.55 i)`,

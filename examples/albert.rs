@@ -16,11 +16,11 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use ndarray::Array2;
-use scope::bert::{BertClassifier, BertInputs};
 use scope::checkpoint::{Restore, TfCheckpoint};
 use scope::models::albert::{
     albert_optimizer, AlbertClassifier, AlbertConfig, AlbertOptimizerKind,
 };
+use scope::models::bert::{BertClassifier, BertInputs};
 use scope::optim::Optimizer;
 use scope::tape::Tape;
 use scope::{Model, Registry};

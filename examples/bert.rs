@@ -1,7 +1,7 @@
 //! BERT (google-research/bert) ported by name: the classifier (or, with `--pretraining`, the
-//! pretraining model) declared once with `model!` in `scope::bert`, restored strictly from
-//! the TF1 checkpoint TensorFlow wrote, run, and fine-tuned with BERT's own optimizer,
-//! beside TensorFlow's recorded numbers.
+//! pretraining model) declared once with `model!` in `scope::models::bert`, restored
+//! strictly from the TF1 checkpoint TensorFlow wrote, run, and fine-tuned with BERT's own
+//! optimizer, beside TensorFlow's recorded numbers.
 //!
 //! ```text
 //! cargo run --release --example bert                    # the classifier fixture
@@ -29,10 +29,10 @@ use timing::timed;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array1, Array2};
-use scope::bert::{
+use scope::checkpoint::{Restore, TfCheckpoint};
+use scope::models::bert::{
     bert_optimizer, BertClassifier, BertConfig, BertInputs, BertPretraining, PretrainingLabels,
 };
-use scope::checkpoint::{Restore, TfCheckpoint};
 use scope::optim::Optimizer;
 use scope::tape::{NodeId, Tape};
 use scope::{Model, Registry, TrainError, Variable};

@@ -35,8 +35,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{s, Array3};
 use plotters::prelude::*;
 use scope::checkpoint::{save_safetensors, Restore, SafetensorsCheckpoint};
+use scope::models::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
 use scope::nn::LstmState;
-use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
 use scope::{Model, Registry, TrainError, Variable};
 
 /// What can stop a run. The library's three errors arrive as one: `?` turns a registry
@@ -87,8 +87,8 @@ struct Args {
 }
 
 /// The seed's `RNN(config)`: builds in the caller's current variable scope. The parameters
-/// are declared once, by `scope::seed_rnn::SeedRnnParams` (`model!`); the trainer adds the
-/// forward, backward and Adam in sub-scope `trian`.
+/// are declared once, by `scope::models::seed_rnn::SeedRnnParams` (`model!`); the trainer
+/// adds the forward, backward and Adam in sub-scope `trian`.
 fn build(reg: &Registry, config: SeedRnnConfig) -> Result<SeedRnn, TrainError> {
     let mut net = SeedRnn::new(reg, config)?;
     net.set_check_finite(true);

@@ -236,14 +236,35 @@ impl ModelScope {
     }
 }
 
-/// The scope of element `index` of a repeated sub-model: `prefix_index` (BERT's
-/// `layer_0 .. layer_{n-1}`, TF1 `MultiRNNCell`'s `cell_0 ..`).
+/// The scope of element `index` of a repeated sub-model whose scopes follow `pattern`: the
+/// pattern with its index placeholder `{i}` replaced by `index` (GPT-2's `h{i}`: `h0 ..
+/// h{n-1}`). A pattern without a placeholder is a prefix, and stands for `prefix_{i}` (BERT's
+/// `layer_0 .. layer_{n-1}`, TF1 `MultiRNNCell`'s `cell_0 ..`), as in
+/// `#[model(repeat = n, scope = "cell")]`.
 ///
 /// ```
-/// assert_eq!(scope::repeated_scope_name("layer", 11), "layer_11");
+/// use scope::__private::repeated_scope_name;
+/// assert_eq!(repeated_scope_name("h{i}", 11), "h11");
+/// assert_eq!(repeated_scope_name("layer_{i}", 11), "layer_11");
+/// assert_eq!(repeated_scope_name("cell", 2), "cell_2");
 /// ```
-pub fn repeated_scope_name(prefix: &str, index: usize) -> String {
-    format!("{prefix}_{index}")
+pub fn repeated_scope_name(pattern: &str, index: usize) -> String {
+    match pattern.split_once(REPEAT_INDEX) {
+        Some((before, after)) => format!("{before}{index}{after}"),
+        None => format!("{pattern}_{index}"),
+    }
+}
+
+/// The index placeholder of a repeated sub-model's scope pattern.
+const REPEAT_INDEX: &str = "{i}";
+
+/// `pattern` with its placeholder, as [`repeated_scope_name`] reads it: `cell` is `cell_{i}`.
+fn repeat_pattern_text(pattern: &str) -> String {
+    if pattern.contains(REPEAT_INDEX) {
+        pattern.to_owned()
+    } else {
+        format!("{pattern}_{REPEAT_INDEX}")
+    }
 }
 
 /// Checks a tied field (`#[var(tied = ..)]`): `owner` must be a variable of `reg` with the
@@ -255,7 +276,8 @@ pub fn repeated_scope_name(prefix: &str, index: usize) -> String {
 /// which lets generated code check ties before it opens the model's scope.
 ///
 /// ```
-/// use scope::{tied_variable, Error, Registry, VarSpec};
+/// use scope::__private::tied_variable;
+/// use scope::{Error, Registry, VarSpec};
 /// let reg = Registry::new();
 /// let table = reg.get_variable("word_embeddings", VarSpec::new().shape([10, 4]))?;
 /// let tied = tied_variable(&reg, "cls", "output_weights", &table, &[10, 4], None)?;
@@ -362,11 +384,14 @@ pub enum ManifestEntry {
         /// The nested model's own manifest.
         manifest: &'static [ManifestEntry],
     },
-    /// A nested model built a run-time number of times, element `i` in scope
-    /// `{prefix}_{i}` (`#[model(repeat = n)]`).
+    /// A nested model built a run-time number of times, element `i` in the scope `pattern`
+    /// names (`#[model(repeat = n)]`: `layer_{i}`; `#[model(repeat = n, scope = "h{i}")]`:
+    /// `h{i}`).
     Repeated {
-        /// The scope prefix (`layer`): the field's `scope` override, or its name.
-        prefix: &'static str,
+        /// The elements' scope names, with `{i}` for the index (`layer_{i}`, `h{i}`): the
+        /// field's `scope` override, or its name followed by `_{i}`. A pattern without `{i}`
+        /// is a prefix, as in [`repeated_scope_name`].
+        pattern: &'static str,
         /// The count expression, as written (`cfg.num_hidden_layers`).
         count: &'static str,
         /// The nested model's type, as written in the declaration.
@@ -400,7 +425,7 @@ pub enum ManifestEntry {
 ///
 /// * Optional entries are listed as if present.
 /// * Elements of a repeated model are listed once, with `{i}` for the index
-///   (`layer_{i}/attention/query/kernel`).
+///   (`layer_{i}/attention/query/kernel`, `h{i}/attn/c_attn/w`).
 /// * Default-named models take `base`, `base_1`, ... as TF would in a freshly opened scope,
 ///   counting the sub-scopes and nested models declared before them.
 /// * Tied fields are not listed: their owner lists the variable.
@@ -445,10 +470,8 @@ fn flatten_entry(
             flatten_into(manifest, &join(prefix, &name), out);
         }
         ManifestEntry::Repeated {
-            prefix: repeated,
-            manifest,
-            ..
-        } => flatten_into(manifest, &join(prefix, &format!("{repeated}_{{i}}")), out),
+            pattern, manifest, ..
+        } => flatten_into(manifest, &join(prefix, &repeat_pattern_text(pattern)), out),
         ManifestEntry::DefaultNamed { base, manifest, .. } => {
             let name = unique_name(opened, base);
             let name = open(opened, name);
@@ -560,7 +583,19 @@ mod tests {
             },
         },
         ManifestEntry::Repeated {
-            prefix: "layer",
+            pattern: "layer_{i}",
+            count: "n",
+            type_name: "Cell",
+            manifest: INNER,
+        },
+        ManifestEntry::Repeated {
+            pattern: "h{i}",
+            count: "n",
+            type_name: "Cell",
+            manifest: INNER,
+        },
+        ManifestEntry::Repeated {
+            pattern: "cell",
             count: "n",
             type_name: "Cell",
             manifest: INNER,
@@ -585,6 +620,8 @@ mod tests {
                 // `dense` and `dense_1` are taken.
                 "dense_2/basic_lstm_cell/kernel",
                 "layer_{i}/basic_lstm_cell/kernel",
+                "h{i}/basic_lstm_cell/kernel",
+                "cell_{i}/basic_lstm_cell/kernel",
             ]
         );
     }
@@ -592,6 +629,8 @@ mod tests {
     #[test]
     fn repeated_names_are_indexed() {
         assert_eq!(repeated_scope_name("cell", 0), "cell_0");
+        assert_eq!(repeated_scope_name("h{i}", 10), "h10");
+        assert_eq!(repeated_scope_name("block{i}_x", 3), "block3_x");
     }
 
     #[test]

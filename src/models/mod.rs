@@ -1,4 +1,46 @@
-//! The applications: models declared with the DSL under the names TF1 gives their variables,
-//! with their forward passes on the tape.
+//! The models this project ships, one module each, above the runtime's general mechanisms:
+//! each holds its declaration (written with [`model!`](macro@crate::model)), its config, its
+//! forward pass and heads, and the checkpoint presets that map its names to other layouts.
+//!
+//! * [`seed_rnn`]: the seed program's LSTM regressor, with its fused training step.
+//! * [`bert`]: google-research/bert's `modeling.py`, its classifier and pretraining heads.
+//! * [`albert`]: google-research/albert's, one layer's weights shared by many layers, and
+//!   its LAMB optimizer.
+//!
+//! [`presets`] gathers every model's checkpoint presets into the one set the `scope`
+//! command's `convert` and user tools look names up in.
 
 pub mod albert;
+pub mod bert;
+pub mod seed_rnn;
+
+use crate::checkpoint::{Preset, Presets};
+
+/// Every model's preset list, in the order [`presets`] registers them.
+const EVERY_MODEL: &[&[Preset]] = &[bert::PRESETS, albert::presets::PRESETS];
+
+/// Every model's checkpoint presets ([`bert::PRESETS`], ...), in one set:
+/// `presets().mapping("bert-tf-to-hf", &tensors)` is the mapping of that name for those
+/// tensors, and an unknown name is refused with the list of known ones.
+///
+/// ```
+/// let names = scope::models::presets().names();
+/// assert!(names.iter().any(|n| n == "bert-hf-to-tf:classifier"));
+/// ```
+pub fn presets() -> Presets {
+    EVERY_MODEL.iter().fold(Presets::new(), |set, model| {
+        set.with(model)
+            .expect("the models' preset names are distinct (a test checks)")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_model_preset_is_registered_under_its_own_name() {
+        let set = super::presets();
+        let listed: usize = super::EVERY_MODEL.iter().map(|m| m.len()).sum();
+        assert_eq!(set.iter().count(), listed);
+        assert!(set.iter().any(|p| p.name == "bert-tf-to-hf"));
+    }
+}

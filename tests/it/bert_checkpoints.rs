@@ -6,10 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use scope::checkpoint::{
-    bert_hf_to_tf, bert_tf_to_hf, BertLayout, CheckpointSource, Restore, Save, ShardedCheckpoint,
-    TfCheckpoint,
-};
+use scope::checkpoint::{CheckpointSource, Restore, Save, ShardedCheckpoint, TfCheckpoint};
+use scope::models::bert::{bert_hf_to_tf, bert_tf_to_hf, BertLayout};
 use scope::{Initializer, Registry, VarSpec};
 use serde_json::Value;
 

@@ -1,12 +1,12 @@
 //! The macros end to end: the seed RNN's parameters, declared with `model!` in
-//! `scope::seed_rnn`, create TF's six names, share them with reuse, and refuse to create them
-//! twice without it.
+//! `scope::models::seed_rnn`, create TF's six names, share them with reuse, and refuse to
+//! create them twice without it.
 
 use scope::{model, variable_scope, Error, ManifestEntry, Model, Registry, Variable};
 
 // The seed RNN's parameters as the library declares them, once, with `model!` (an input layer,
 // TF's BasicLSTMCell as a nested hand-written `Model`, an output layer).
-use scope::seed_rnn::SeedRnnParams as Rnn;
+use scope::models::seed_rnn::SeedRnnParams as Rnn;
 
 const SEED_NAMES: [(&str, &[usize]); 6] = [
     ("rnn/input_layer/weights", &[10, 11]),
@@ -522,18 +522,77 @@ fn repeat_in_variable_scope_evaluates_args_once_per_element() {
     );
     match MultiCell::MANIFEST[0] {
         ManifestEntry::Repeated {
-            prefix,
+            pattern,
             count,
             type_name,
             ..
         } => {
-            assert_eq!((prefix, type_name), ("cell", "Fc"));
+            assert_eq!((pattern, type_name), ("cell_{i}", "Fc"));
             assert_eq!(count, "widths.borrow().len()");
         }
         other => panic!("expected a repeated entry, got {other:?}"),
     }
     let paths: Vec<String> = MultiCell::manifest().into_iter().map(|(p, _)| p).collect();
     assert_eq!(paths, ["cell_{i}/kernel", "cell_{i}/bias"]);
+}
+
+model! {
+    /// GPT-2's blocks: `model/h0 .. model/h{n-1}`, no underscore.
+    pub struct Gpt2Like("model", n: usize) {
+        wpe: [4, 2],
+        #[model(repeat = n, scope = "h{i}", args(2, 2))]
+        h: model Fc,
+        #[model(repeat = n, scope = "x{i}_ln")]
+        ln: model Fc(2, 1),
+    }
+}
+
+/// The same blocks through `#[variable_scope]`.
+#[variable_scope("model", n: usize)]
+pub struct Gpt2LikeAttr {
+    /// `h0 ..`.
+    #[model(repeat = n, scope = "h{i}", args(2, 2))]
+    pub blocks: Vec<Fc>,
+}
+
+#[test]
+fn repeat_patterns_name_every_element() {
+    let reg = Registry::new();
+    let m = Gpt2Like::new(&reg, 11).unwrap();
+    let scopes: Vec<&str> = m.h.iter().map(|b| b.scope_name()).collect();
+    assert_eq!(scopes[0], "model/h0");
+    assert_eq!(scopes[10], "model/h10");
+    assert_eq!(m.ln[1].scope_name(), "model/x1_ln");
+    let paths: Vec<String> = Gpt2Like::manifest().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        paths,
+        [
+            "wpe",
+            "h{i}/kernel",
+            "h{i}/bias",
+            "x{i}_ln/kernel",
+            "x{i}_ln/bias"
+        ]
+    );
+    let other = Registry::new();
+    let attr = Gpt2LikeAttr::new(&other, 2).unwrap();
+    let names: Vec<String> = attr.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "model/h0/kernel",
+            "model/h0/bias",
+            "model/h1/kernel",
+            "model/h1/bias"
+        ]
+    );
+    assert!(matches!(
+        Gpt2LikeAttr::MANIFEST[0],
+        ManifestEntry::Repeated {
+            pattern: "h{i}",
+            ..
+        }
+    ));
 }
 
 /// Sizes of the embeddings, with an `f32` initializer range as BERT's config has.
@@ -837,4 +896,70 @@ fn nested_model_arguments_may_name_earlier_parts() {
         names,
         ["lm/embeddings/word_embeddings", "lm/head/output_bias"]
     );
+}
+
+/// A config that is neither `Clone` nor `Copy`: a model keeps it by move.
+#[derive(Debug, PartialEq)]
+pub struct KeptConfig {
+    /// Width of every part.
+    pub width: usize,
+    /// Number of blocks.
+    pub blocks: usize,
+}
+
+model! {
+    /// Keeps its config and a tuple argument; the parts borrow the config while they build.
+    pub struct KeepsConfig("keeps", cfg: KeptConfig, pair: (usize, String)) {
+        #[keep]
+        cfg,
+        /// The pair as given.
+        #[keep]
+        pair,
+        w: [cfg.width, pair.0],
+        #[model(repeat = cfg.blocks, scope = "h{i}")]
+        h: model Fc(cfg.width, cfg.width),
+    }
+}
+
+/// The same through `#[variable_scope]`.
+#[variable_scope("keeps", cfg: KeptConfig)]
+pub struct KeepsConfigAttr {
+    /// The config it was built with.
+    #[keep]
+    pub cfg: KeptConfig,
+    #[var(shape = [cfg.width])]
+    pub b: Variable,
+}
+
+#[test]
+fn a_model_keeps_its_build_arguments() {
+    let reg = Registry::new();
+    let cfg = KeptConfig {
+        width: 3,
+        blocks: 2,
+    };
+    let m = KeepsConfig::new(&reg, cfg, (5, "five".to_owned())).unwrap();
+    assert_eq!(
+        m.cfg,
+        KeptConfig {
+            width: 3,
+            blocks: 2
+        }
+    );
+    assert_eq!(m.pair, (5, "five".to_owned()));
+    assert_eq!(m.w.shape(), [3, 5]);
+    assert_eq!(m.h.len(), 2);
+    // The kept arguments are no variables: the manifest and the listing do not see them.
+    assert_eq!(KeepsConfig::manifest().len(), 3);
+    assert_eq!(m.variables().len(), 5);
+    let attr = KeepsConfigAttr::new(
+        &Registry::new(),
+        KeptConfig {
+            width: 4,
+            blocks: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(attr.cfg.width, 4);
+    assert_eq!(attr.b.shape(), [4]);
 }

@@ -5,7 +5,7 @@
 //! property is not tied to the seed's.
 
 use ndarray::{s, Array3};
-use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+use scope::models::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
 use scope::{Registry, TrainError};
 
 use crate::alloc::{measure, Allocated};

@@ -11,12 +11,12 @@
 
 use std::path::{Path, PathBuf};
 
-use scope::bert::BertInputs;
 use scope::checkpoint::{CheckpointError, Restore};
 use scope::models::albert::{
     albert_optimizer, AlbertClassifier, AlbertClassifierOutputs, AlbertConfig, AlbertOptimizer,
     AlbertOptimizerKind,
 };
+use scope::models::bert::BertInputs;
 use scope::optim::Optimizer;
 use scope::tape::{NodeId, Tape};
 use scope::{Model, Registry, TrainError};

@@ -17,11 +17,11 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
-use scope::bert::{
+use scope::checkpoint::{CheckpointError, CheckpointSource, Restore, TfCheckpoint};
+use scope::models::bert::{
     bert_optimizer, BertClassifier, BertConfig, BertInputs, BertOutputs, BertPretraining,
     PretrainingLabels,
 };
-use scope::checkpoint::{CheckpointError, CheckpointSource, Restore, TfCheckpoint};
 use scope::optim::{AdamWeightDecay, Optimizer};
 use scope::tape::{Gradients, NodeId, Tape};
 use scope::{DType, Model, Registry, TrainError};

@@ -4,7 +4,7 @@
 //! weights, each within 1e-4 relative (1e-6 absolute near zero).
 
 use ndarray::{Array3, ArrayD, IxDyn};
-use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+use scope::models::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
 use scope::{Registry, Tensor, TrainError, Variable};
 use serde_json::Value;
 

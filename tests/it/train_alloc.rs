@@ -5,7 +5,7 @@
 //! large buffers of the forward and backward passes must be reused rather than allocated.
 
 use ndarray::Array2;
-use scope::bert::{bert_optimizer, BertClassifier, BertConfig, BertInputs};
+use scope::models::bert::{bert_optimizer, BertClassifier, BertConfig, BertInputs};
 use scope::optim::Optimizer;
 use scope::tape::Tape;
 use scope::{Model, Registry};

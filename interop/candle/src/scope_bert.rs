@@ -1,8 +1,10 @@
-//! This project's BERT (`scope::bert`, TF's names) on a fixture: build, forward, outputs by
-//! the fixture's names.
+//! This project's BERT (`scope::models::bert`, TF's names) on a fixture: build, forward,
+//! outputs by the fixture's names.
 
 use ndarray::{Array1, Array2};
-use scope::bert::{BertClassifier, BertConfig, BertInputs, BertPretraining, PretrainingLabels};
+use scope::models::bert::{
+    BertClassifier, BertConfig, BertInputs, BertPretraining, PretrainingLabels,
+};
 use scope::tape::{NodeId, Tape};
 use scope::{Model, Registry};
 

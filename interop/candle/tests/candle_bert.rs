@@ -8,10 +8,8 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, IndexOp, Module, Tensor, D};
 use candle_nn::{layer_norm, linear, LayerNorm, Linear, VarBuilder, VarMap};
 use candle_transformers::models::bert::BertModel;
-use scope::checkpoint::{
-    bert_hf_to_tf, bert_tf_to_hf, BertLayout, CheckpointSource, Restore, SafetensorsCheckpoint,
-    Save, TfCheckpoint,
-};
+use scope::checkpoint::{CheckpointSource, Restore, SafetensorsCheckpoint, Save, TfCheckpoint};
+use scope::models::bert::{bert_hf_to_tf, bert_tf_to_hf, BertLayout};
 use scope_candle_interop::{fixture_dirs, max_abs_diff, temp_dir, Fixture};
 
 /// How close candle must come to TF's numbers.

@@ -52,7 +52,7 @@ pub use self::mapping::{
     MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss, NumberedRule, Rule,
     Side,
 };
-pub use self::presets::{bert_hf_to_tf, bert_tf_to_hf, preset, BertLayout, PRESETS};
+pub use self::presets::{Preset, Presets};
 pub use self::restore::{Matched, Mismatch, Missing, PreflightReport, Restore, Unexpected};
 pub use self::safetensors::{
     save_safetensors, save_safetensors_with_metadata, to_safetensors_bytes, SafetensorsCheckpoint,
@@ -296,6 +296,15 @@ pub enum CheckpointError {
         suggestion: Option<String>,
         /// Every known name.
         known: String,
+    },
+
+    /// A preset added to a [`Presets`] set that already has one of that name.
+    #[error(
+        "a preset mapping named `{name}` is already registered; give the new one another name"
+    )]
+    DuplicatePreset {
+        /// The name given twice.
+        name: String,
     },
 
     /// A sharded checkpoint's index (`model.safetensors.index.json`) that cannot be used.

@@ -1,443 +1,176 @@
-//! Ready-made mappings: BERT between TF1 names (google-research/bert) and Hugging Face's
-//! (`BertModel`, `BertForPreTraining`, `BertForSequenceClassification`), the layout candle,
-//! transformers, vLLM and TGI read.
-
-use std::fmt;
-use std::str::FromStr;
+//! Preset mappings by name: the mechanism. Each model defines its own presets (a list of
+//! [`Preset`] values beside its declaration, such as BERT's `bert-tf-to-hf`); a [`Presets`]
+//! set gathers them, finds one by name, and refuses an unknown name with a suggestion.
+//! The `scope` facade's `models::presets()` is the set of every model this project ships.
 
 use super::suggest::closest;
 use super::{CheckpointError, Mapping, Result, TensorInfo};
 
-/// Which Hugging Face BERT class a checkpoint is laid out for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BertLayout {
-    /// `BertModel`: the encoder and pooler, names without a prefix
-    /// (`embeddings.word_embeddings.weight`).
-    Model,
-    /// `BertForPreTraining`: `bert.` plus the masked-LM and next-sentence heads
-    /// (`cls.predictions.*`, `cls.seq_relationship.*`), TF's `run_pretraining`.
-    PreTraining,
-    /// `BertForSequenceClassification`: `bert.` plus `classifier.{weight,bias}`, TF's
-    /// `run_classifier` (`output_weights`, `output_bias`).
-    SequenceClassification,
-}
-
-impl BertLayout {
-    /// Every layout.
-    pub const ALL: [BertLayout; 3] = [
-        BertLayout::Model,
-        BertLayout::PreTraining,
-        BertLayout::SequenceClassification,
-    ];
-
-    /// The short name used in preset names: `model`, `pretraining`, `classifier`.
-    pub fn short_name(self) -> &'static str {
-        match self {
-            BertLayout::Model => "model",
-            BertLayout::PreTraining => "pretraining",
-            BertLayout::SequenceClassification => "classifier",
-        }
-    }
-
-    /// The layout of a checkpoint with TF names: `cls/...` means pretraining heads,
-    /// `output_weights` a classifier, else the bare model.
-    pub fn detect_tf<'a>(names: impl IntoIterator<Item = &'a str>) -> BertLayout {
-        BertLayout::detect(names, "cls/", "output_weights")
-    }
-
-    /// The layout of a checkpoint with Hugging Face names (`cls.`, `classifier.`).
-    pub fn detect_hf<'a>(names: impl IntoIterator<Item = &'a str>) -> BertLayout {
-        BertLayout::detect(names, "cls.", "classifier.")
-    }
-
-    fn detect<'a>(
-        names: impl IntoIterator<Item = &'a str>,
-        pretraining: &str,
-        classifier: &str,
-    ) -> BertLayout {
-        let mut layout = BertLayout::Model;
-        for n in names {
-            if n.starts_with(pretraining) {
-                return BertLayout::PreTraining;
-            }
-            if n.starts_with(classifier) {
-                layout = BertLayout::SequenceClassification;
-            }
-        }
-        layout
-    }
-}
-
-impl fmt::Display for BertLayout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.short_name())
-    }
-}
-
-/// What a module of BERT holds.
-#[derive(Clone, Copy)]
-enum Module {
-    /// `kernel` (stored [in, out], transposed) and `bias`.
-    Dense,
-    /// `gamma` and `beta` -> `weight` and `bias`.
-    LayerNorm,
-    /// An embedding table: the module itself -> `.weight`.
-    Table,
-}
-
-/// `(TF module pattern, HF module template, kind)` for the encoder; `{p}` is the HF prefix.
-const ENCODER: &[(&str, &str, Module)] = &[
-    (
-        "bert/embeddings/(word|position|token_type)_embeddings",
-        "{p}embeddings.${1}_embeddings",
-        Module::Table,
-    ),
-    (
-        "bert/embeddings/LayerNorm",
-        "{p}embeddings.LayerNorm",
-        Module::LayerNorm,
-    ),
-    (
-        r"bert/encoder/layer_(\d+)/attention/self/(query|key|value)",
-        "{p}encoder.layer.${1}.attention.self.${2}",
-        Module::Dense,
-    ),
-    (
-        r"bert/encoder/layer_(\d+)/attention/output/dense",
-        "{p}encoder.layer.${1}.attention.output.dense",
-        Module::Dense,
-    ),
-    (
-        r"bert/encoder/layer_(\d+)/attention/output/LayerNorm",
-        "{p}encoder.layer.${1}.attention.output.LayerNorm",
-        Module::LayerNorm,
-    ),
-    (
-        r"bert/encoder/layer_(\d+)/(intermediate|output)/dense",
-        "{p}encoder.layer.${1}.${2}.dense",
-        Module::Dense,
-    ),
-    (
-        r"bert/encoder/layer_(\d+)/output/LayerNorm",
-        "{p}encoder.layer.${1}.output.LayerNorm",
-        Module::LayerNorm,
-    ),
-    ("bert/pooler/dense", "{p}pooler.dense", Module::Dense),
-];
-
-const PRETRAINING: &[(&str, &str, Module)] = &[
-    (
-        "cls/predictions/transform/dense",
-        "cls.predictions.transform.dense",
-        Module::Dense,
-    ),
-    (
-        "cls/predictions/transform/LayerNorm",
-        "cls.predictions.transform.LayerNorm",
-        Module::LayerNorm,
-    ),
-];
-
-/// Whole-name renames of the heads' loose variables.
-const PRETRAINING_VARS: &[(&str, &str)] = &[
-    ("cls/predictions/output_bias", "cls.predictions.bias"),
-    (
-        "cls/seq_relationship/output_weights",
-        "cls.seq_relationship.weight",
-    ),
-    (
-        "cls/seq_relationship/output_bias",
-        "cls.seq_relationship.bias",
-    ),
-];
-
-const CLASSIFIER_VARS: &[(&str, &str)] = &[
-    ("output_weights", "classifier.weight"),
-    ("output_bias", "classifier.bias"),
-];
-
-/// TF1 BERT names and layouts to Hugging Face's for `layout`: `/` paths become dotted
-/// module paths, `layer_N` becomes `layer.N`, `kernel` [in, out] becomes `weight` [out, in]
-/// (transposed), `gamma`/`beta` become `weight`/`bias`, and the heads' `output_weights` and
-/// `output_bias` take their class's names. Optimizer state (`adam_m`/`adam_v` slots, TF's
-/// `Adam`/`Adam_1`/`Momentum` slots, `global_step`, `beta1_power`, `beta2_power`) is
-/// skipped if present. Files written through it carry `format: pt`, which transformers
-/// requires.
+/// A ready-made [`Mapping`] known by name, as a model registers it.
+///
+/// A name may end in `:layout` when the preset has layouts (BERT's `bert-tf-to-hf:classifier`):
+/// the layout then is fixed instead of detected from the checkpoint's names.
 ///
 /// ```
-/// use scope::checkpoint::{bert_tf_to_hf, BertLayout, TensorInfo};
+/// use scope::checkpoint::{Mapping, Preset, Presets, TensorInfo};
 /// use scope::DType;
 ///
-/// let m = bert_tf_to_hf(BertLayout::SequenceClassification);
-/// let report = m.report(&[TensorInfo::new(
-///     "bert/encoder/layer_0/attention/self/query/kernel", DType::F32, &[8, 8])]);
-/// let (_, hf) = report.pairs().next().unwrap();
-/// assert_eq!(hf, "bert.encoder.layer.0.attention.self.query.weight");
+/// fn strip(_layout: Option<&str>, _tensors: &[TensorInfo]) -> scope::checkpoint::Result<Mapping> {
+///     Mapping::new("strip-model").rename("model/(.*)", "${1}")
+/// }
+///
+/// let strip_model = Preset { name: "strip-model", layouts: &[], build: strip };
+/// let presets = Presets::new().with(&[strip_model])?;
+/// let tensors = [TensorInfo::new("model/w", DType::F32, &[2])];
+/// let report = presets.mapping("strip-model", &tensors)?.report(&tensors);
+/// assert_eq!(report.pairs().next().unwrap().1, "w");
+/// let err = presets.mapping("strip-modle", &tensors).unwrap_err();
+/// assert!(err.to_string().contains("did you mean `strip-model`"));
+/// # Ok::<(), scope::checkpoint::CheckpointError>(())
 /// ```
-pub fn bert_tf_to_hf(layout: BertLayout) -> Mapping {
-    let prefix = match layout {
-        BertLayout::Model => "",
-        BertLayout::PreTraining | BertLayout::SequenceClassification => "bert.",
-    };
-    let (modules, vars): (&[_], &[_]) = match layout {
-        BertLayout::Model => (&[], &[]),
-        BertLayout::PreTraining => (PRETRAINING, PRETRAINING_VARS),
-        BertLayout::SequenceClassification => (&[], CLASSIFIER_VARS),
-    };
-    let mut m = Mapping::new(format!("bert-tf-to-hf:{layout}")).with_metadata("format", "pt");
-    for &(tf, hf, kind) in ENCODER.iter().chain(modules) {
-        let hf = hf.replace("{p}", prefix);
-        let leaves: &[(&str, &str)] = match kind {
-            Module::Dense => &[("kernel", "weight"), ("bias", "bias")],
-            Module::LayerNorm => &[("gamma", "weight"), ("beta", "bias")],
-            Module::Table => &[("", "weight")],
-        };
-        for (tf_leaf, hf_leaf) in leaves {
-            let pattern = if tf_leaf.is_empty() {
-                tf.to_owned()
-            } else {
-                format!("{tf}/{tf_leaf}")
-            };
-            m = m
-                .rename(&pattern, &format!("{hf}.{hf_leaf}"))
-                .expect("preset rules are valid");
+#[derive(Clone, Copy, Debug)]
+pub struct Preset {
+    /// The name the preset is asked for by (`bert-tf-to-hf`).
+    pub name: &'static str,
+    /// The layouts a `:layout` suffix may name (`model`, `pretraining`, `classifier`);
+    /// empty if the preset has none.
+    pub layouts: &'static [&'static str],
+    /// Builds the mapping for the checkpoint whose tensors are `tensors`: with the layout
+    /// named by the suffix (one of `layouts`), or `None` to detect it from the names.
+    pub build: fn(layout: Option<&str>, tensors: &[TensorInfo]) -> Result<Mapping>,
+}
+
+/// A set of [`Preset`]s with distinct names, in the order they were added: what a program
+/// (the `scope` command's `convert`, a user's own tool) looks preset names up in.
+#[derive(Clone, Debug, Default)]
+pub struct Presets {
+    presets: Vec<Preset>,
+}
+
+impl Presets {
+    /// An empty set.
+    pub fn new() -> Presets {
+        Presets::default()
+    }
+
+    /// The set with `presets` added after the ones it has (a model's list). Refused with
+    /// [`CheckpointError::DuplicatePreset`] if a name is already taken; the set is then
+    /// unchanged.
+    pub fn with(mut self, presets: &[Preset]) -> Result<Presets> {
+        for (i, p) in presets.iter().enumerate() {
+            let taken = self
+                .presets
+                .iter()
+                .chain(&presets[..i])
+                .any(|q| q.name == p.name);
+            if taken {
+                return Err(CheckpointError::DuplicatePreset {
+                    name: p.name.to_owned(),
+                });
+            }
         }
+        self.presets.extend_from_slice(presets);
+        Ok(self)
     }
-    for (tf, hf) in vars {
-        m = m.rename(tf, hf).expect("preset rules are valid");
+
+    /// Every preset, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Preset> {
+        self.presets.iter()
     }
-    m.transpose(".*/kernel")
-        .and_then(|m| m.skip(".+/(?:adam_m|adam_v|Adam|Adam_1|Momentum)"))
-        .map(Mapping::optional)
-        .and_then(|m| m.skip("global_step|beta1_power|beta2_power"))
-        .map(Mapping::optional)
-        .expect("preset rules are valid")
-}
 
-/// Hugging Face BERT names and layouts for `layout` to TF1's: the inverse of
-/// [`bert_tf_to_hf`], derived from it, plus skips of what Hugging Face files may hold and TF
-/// BERT has no variable for (`embeddings.position_ids`, the tied
-/// `cls.predictions.decoder.*` copies).
-pub fn bert_hf_to_tf(layout: BertLayout) -> Mapping {
-    bert_tf_to_hf(layout)
-        .inverse()
-        .and_then(|m| m.skip(r"(?:bert\.)?embeddings\.position_ids"))
-        .map(Mapping::optional)
-        .and_then(|m| m.skip(r"cls\.predictions\.decoder\.(?:weight|bias)"))
-        .map(Mapping::optional)
-        .expect("the TF-to-HF preset is invertible")
-        .with_name(format!("bert-hf-to-tf:{layout}"))
-}
-
-/// The names [`preset`] accepts (each may end in `:model`, `:pretraining` or `:classifier`
-/// to fix the layout instead of detecting it).
-pub const PRESETS: [&str; 2] = ["bert-tf-to-hf", "bert-hf-to-tf"];
-
-/// A preset mapping by name, for the checkpoint whose tensors are `tensors` (the layout is
-/// detected from their names unless the name fixes it): `bert-tf-to-hf`,
-/// `bert-hf-to-tf:classifier`, ...
-pub fn preset(name: &str, tensors: &[TensorInfo]) -> Result<Mapping> {
-    let (base, layout) = match name.split_once(':') {
-        Some((base, l)) => (base, Some(l)),
-        None => (name, None),
-    };
-    let unknown = || {
-        let all: Vec<String> = PRESETS
+    /// Every name [`Presets::mapping`] accepts: each preset's name, then that name with
+    /// each of its layouts (`bert-tf-to-hf`, `bert-tf-to-hf:model`, ...).
+    pub fn names(&self) -> Vec<String> {
+        self.presets
             .iter()
             .flat_map(|p| {
-                std::iter::once(p.to_string()).chain(
-                    BertLayout::ALL
-                        .iter()
-                        .map(move |l| format!("{p}:{}", l.short_name())),
-                )
+                std::iter::once(p.name.to_owned())
+                    .chain(p.layouts.iter().map(move |l| format!("{}:{l}", p.name)))
             })
-            .collect();
-        CheckpointError::UnknownPreset {
-            name: name.to_owned(),
-            suggestion: closest(name, all.iter().map(String::as_str)).map(str::to_owned),
-            known: all.join(", "),
-        }
-    };
-    let layout = match layout {
-        None => None,
-        Some(l) => Some(
-            *BertLayout::ALL
-                .iter()
-                .find(|x| x.short_name() == l)
-                .ok_or_else(unknown)?,
-        ),
-    };
-    let names = tensors.iter().map(|t| t.name.as_str());
-    match base {
-        "bert-tf-to-hf" => Ok(bert_tf_to_hf(
-            layout.unwrap_or_else(|| BertLayout::detect_tf(names)),
-        )),
-        "bert-hf-to-tf" => Ok(bert_hf_to_tf(
-            layout.unwrap_or_else(|| BertLayout::detect_hf(names)),
-        )),
-        _ => Err(unknown()),
+            .collect()
     }
-}
 
-impl FromStr for BertLayout {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<BertLayout, String> {
-        BertLayout::ALL
-            .into_iter()
-            .find(|l| l.short_name() == s)
-            .ok_or_else(|| format!("unknown BERT layout `{s}` (model, pretraining, classifier)"))
+    /// The mapping named `name` (`bert-tf-to-hf`, `bert-hf-to-tf:classifier`, ...) for the
+    /// checkpoint whose tensors are `tensors` (the layout is detected from their names
+    /// unless the name fixes it). An unknown name or layout is refused with
+    /// [`CheckpointError::UnknownPreset`], which lists every known name and suggests the
+    /// closest.
+    pub fn mapping(&self, name: &str, tensors: &[TensorInfo]) -> Result<Mapping> {
+        let (base, layout) = match name.split_once(':') {
+            Some((base, l)) => (base, Some(l)),
+            None => (name, None),
+        };
+        let unknown = || {
+            let all = self.names();
+            CheckpointError::UnknownPreset {
+                name: name.to_owned(),
+                suggestion: closest(name, all.iter().map(String::as_str)).map(str::to_owned),
+                known: all.join(", "),
+            }
+        };
+        let preset = self
+            .presets
+            .iter()
+            .find(|p| p.name == base)
+            .ok_or_else(unknown)?;
+        if layout.is_some_and(|l| !preset.layouts.contains(&l)) {
+            return Err(unknown());
+        }
+        (preset.build)(layout, tensors)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DType;
 
-    #[test]
-    fn presets_build_and_invert() {
-        for layout in BertLayout::ALL {
-            let m = bert_tf_to_hf(layout);
-            let back = bert_hf_to_tf(layout);
-            assert!(m.rules().len() >= 18, "{}", m.rules().len());
-            assert_eq!(back.name(), format!("bert-hf-to-tf:{layout}"));
-            assert_eq!(layout.short_name().parse::<BertLayout>(), Ok(layout));
-        }
-        let err = preset("bert-tf-to-fh", &[]).unwrap_err().to_string();
-        assert!(err.contains("did you mean `bert-tf-to-hf`"), "{err}");
-        assert!(preset("bert-tf-to-hf:pretraining", &[]).is_ok());
-        assert!(preset("bert-tf-to-hf:nope", &[]).is_err());
+    fn rename(layout: Option<&str>, _: &[TensorInfo]) -> Result<Mapping> {
+        Mapping::new(format!("a-to-b:{}", layout.unwrap_or("detected"))).rename("a", "b")
     }
 
-    /// The TF names of a BERT with `layers` layers and the heads of `layout`.
-    fn tf_names(layers: usize, layout: BertLayout) -> Vec<TensorInfo> {
-        let h = 8;
-        let mut names = vec![
-            ("bert/embeddings/word_embeddings", vec![30, h]),
-            ("bert/embeddings/token_type_embeddings", vec![2, h]),
-            ("bert/embeddings/position_embeddings", vec![16, h]),
-            ("bert/embeddings/LayerNorm/beta", vec![h]),
-            ("bert/embeddings/LayerNorm/gamma", vec![h]),
-        ]
-        .into_iter()
-        .map(|(n, s)| (n.to_owned(), s))
-        .collect::<Vec<_>>();
-        for i in 0..layers {
-            let l = format!("bert/encoder/layer_{i}");
-            for (m, din, dout) in [
-                ("attention/self/query", h, h),
-                ("attention/self/key", h, h),
-                ("attention/self/value", h, h),
-                ("attention/output/dense", h, h),
-                ("intermediate/dense", h, 3 * h),
-                ("output/dense", 3 * h, h),
-            ] {
-                names.push((format!("{l}/{m}/kernel"), vec![din, dout]));
-                names.push((format!("{l}/{m}/bias"), vec![dout]));
-            }
-            for m in ["attention/output", "output"] {
-                names.push((format!("{l}/{m}/LayerNorm/beta"), vec![h]));
-                names.push((format!("{l}/{m}/LayerNorm/gamma"), vec![h]));
-            }
+    const A: &[Preset] = &[Preset {
+        name: "a-to-b",
+        layouts: &["x", "y"],
+        build: rename,
+    }];
+
+    #[test]
+    fn names_layouts_and_unknown_names() {
+        let set = Presets::new().with(A).unwrap();
+        assert_eq!(set.names(), ["a-to-b", "a-to-b:x", "a-to-b:y"]);
+        let tensors = [TensorInfo::new("a", DType::F32, &[1])];
+        assert_eq!(
+            set.mapping("a-to-b", &tensors).unwrap().name(),
+            "a-to-b:detected"
+        );
+        assert_eq!(
+            set.mapping("a-to-b:y", &tensors).unwrap().name(),
+            "a-to-b:y"
+        );
+        for bad in ["a-to-c", "a-to-b:z", "a-to-b:"] {
+            let err = set.mapping(bad, &tensors).unwrap_err();
+            assert!(
+                matches!(&err, CheckpointError::UnknownPreset { name, known, .. }
+                    if name == bad && known == "a-to-b, a-to-b:x, a-to-b:y"),
+                "{err}"
+            );
         }
-        names.push(("bert/pooler/dense/kernel".into(), vec![h, h]));
-        names.push(("bert/pooler/dense/bias".into(), vec![h]));
-        match layout {
-            BertLayout::Model => {}
-            BertLayout::SequenceClassification => {
-                names.push(("output_weights".into(), vec![5, h]));
-                names.push(("output_bias".into(), vec![5]));
-            }
-            BertLayout::PreTraining => {
-                for (n, s) in [
-                    ("cls/predictions/transform/dense/kernel", vec![h, h]),
-                    ("cls/predictions/transform/dense/bias", vec![h]),
-                    ("cls/predictions/transform/LayerNorm/beta", vec![h]),
-                    ("cls/predictions/transform/LayerNorm/gamma", vec![h]),
-                    ("cls/predictions/output_bias", vec![30]),
-                    ("cls/seq_relationship/output_weights", vec![2, h]),
-                    ("cls/seq_relationship/output_bias", vec![2]),
-                ] {
-                    names.push((n.to_owned(), s));
-                }
-            }
-        }
-        names
-            .into_iter()
-            .map(|(n, s)| TensorInfo::new(n, crate::DType::F32, &s))
-            .collect()
+        assert!(set
+            .mapping("a-to-c", &tensors)
+            .unwrap_err()
+            .to_string()
+            .contains("did you mean `a-to-b`"));
     }
 
     #[test]
-    fn every_layout_round_trips_at_any_depth() {
-        for layout in BertLayout::ALL {
-            for layers in [1, 2, 12, 24] {
-                let tf = tf_names(layers, layout);
-                let mut with_state = tf.clone();
-                with_state.push(TensorInfo::new("global_step", crate::DType::I64, &[]));
-                with_state.push(TensorInfo::new(
-                    "bert/pooler/dense/kernel/adam_m",
-                    crate::DType::F32,
-                    &[8, 8],
-                ));
-                let there = bert_tf_to_hf(layout).apply(&with_state).unwrap();
-                let hf: Vec<TensorInfo> = there
-                    .entries
-                    .iter()
-                    .filter_map(|e| e.target.clone())
-                    .collect();
-                assert_eq!(hf.len(), tf.len());
-                assert_eq!(
-                    BertLayout::detect_hf(hf.iter().map(|t| t.name.as_str())),
-                    layout
-                );
-                let back = bert_hf_to_tf(layout).apply(&hf).unwrap();
-                let again: Vec<TensorInfo> = back
-                    .entries
-                    .iter()
-                    .map(|e| e.target.clone().unwrap())
-                    .collect();
-                assert_eq!(again, tf, "{layout} x{layers}");
-            }
-        }
-        // What Hugging Face files may hold beyond TF's variables is skipped on the way in.
-        let mut hf: Vec<TensorInfo> = bert_tf_to_hf(BertLayout::PreTraining)
-            .apply(&tf_names(2, BertLayout::PreTraining))
-            .unwrap()
-            .entries
-            .iter()
-            .filter_map(|e| e.target.clone())
-            .collect();
-        hf.push(TensorInfo::new(
-            "bert.embeddings.position_ids",
-            crate::DType::I64,
-            &[1, 16],
-        ));
-        hf.push(TensorInfo::new(
-            "cls.predictions.decoder.weight",
-            crate::DType::F32,
-            &[30, 8],
-        ));
-        assert!(bert_hf_to_tf(BertLayout::PreTraining).apply(&hf).is_ok());
-    }
-
-    #[test]
-    fn layouts_are_detected() {
-        assert_eq!(
-            BertLayout::detect_tf(["bert/pooler/dense/bias", "output_weights"]),
-            BertLayout::SequenceClassification
-        );
-        assert_eq!(
-            BertLayout::detect_tf(["cls/predictions/output_bias", "output_weights"]),
-            BertLayout::PreTraining
-        );
-        assert_eq!(
-            BertLayout::detect_hf(["pooler.dense.bias"]),
-            BertLayout::Model
-        );
-        assert_eq!(
-            BertLayout::detect_hf(["classifier.weight"]),
-            BertLayout::SequenceClassification
-        );
+    fn a_name_is_registered_once() {
+        let set = Presets::new().with(A).unwrap();
+        let err = set.clone().with(A).unwrap_err();
+        assert!(matches!(&err, CheckpointError::DuplicatePreset { name } if name == "a-to-b"));
+        assert!(err.to_string().contains("`a-to-b`"), "{err}");
+        let twice = [A[0], A[0]];
+        assert!(Presets::new().with(&twice).is_err());
+        assert_eq!(set.iter().count(), 1);
     }
 }

@@ -1,14 +1,13 @@
 //! General layers built from registry variables, named as TF names them: TF1's
-//! `BasicLSTMCell`, `tf.layers.dense` ([`Dense`]), contrib's `layer_norm` ([`LayerNorm`]),
-//! embedding lookup, and BERT's self-attention ([`BertSelfAttention`]).
+//! `BasicLSTMCell`, `tf.layers.dense` ([`Dense`]), contrib's `layer_norm` ([`LayerNorm`])
+//! and embedding lookup. Layers one model names its own way (BERT's self-attention) live
+//! with that model, in the `scope` facade's `models`.
 
-mod attention;
 mod dense;
 mod embedding;
 mod layer_norm;
 mod lstm;
 
-pub use attention::BertSelfAttention;
 pub use dense::{Activation, Dense};
 pub use embedding::{check_ids, embedding_lookup};
 pub use layer_norm::LayerNorm;

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::bert::BertConfig;
+use crate::models::bert::BertConfig;
 use crate::{Initializer, TrainError};
 
 /// `modeling.AlbertConfig`: BERT's fields ([`BertConfig`], flattened: the JSON is one
@@ -110,7 +110,7 @@ impl AlbertConfig {
     /// num_hidden_groups)`, computed in double precision as Python computes it.
     ///
     /// ```
-    /// use scope::bert::BertConfig;
+    /// use scope::models::bert::BertConfig;
     /// use scope::models::albert::AlbertConfig;
     /// let cfg = AlbertConfig::new(BertConfig::tiny(10, 8, 4, 2, 16, 8), 4, 2, 1);
     /// let groups: Vec<usize> = (0..4).map(|l| cfg.group_of(l)).collect();

@@ -3,8 +3,8 @@
 
 use super::ops::{dense_layer_2d, dense_layer_3d_proj};
 use super::{AlbertClassifier, AlbertConfig, AlbertInputs, AlbertLayer, AlbertModel};
-use crate::bert::{BertConfig, BertEmbeddings};
-use crate::nn::{check_ids, embedding_lookup, Activation};
+use crate::models::bert::{logits, pool};
+use crate::nn::{check_ids, Activation};
 use crate::tape::{NodeId, Real, Tape};
 use crate::{Model, TrainError};
 
@@ -100,30 +100,15 @@ impl AlbertModel {
         })
     }
 
-    /// Checks `inputs` before anything is computed: ids within the vocabulary, token types
-    /// within the token-type table, mask values 0 or 1, no more positions than the position
-    /// table has rows.
+    /// Checks `inputs` before anything is computed, as BERT does ([`AlbertInputs::check`]):
+    /// ids within the vocabulary, token types within the token-type table, mask values 0 or
+    /// 1, no more positions than the position table has rows.
     pub fn check_inputs(
         &self,
         cfg: &AlbertConfig,
         inputs: &AlbertInputs,
     ) -> Result<(), TrainError> {
-        let b = &cfg.bert;
-        let (batch, seq) = inputs.dims();
-        if b.use_position_embeddings && seq > b.max_position_embeddings {
-            return Err(TrainError::InputShape {
-                input: "input_ids",
-                expected: vec![batch, b.max_position_embeddings],
-                got: inputs.input_ids.shape().to_vec(),
-            });
-        }
-        check_ids("input_ids", inputs.input_ids.iter().copied(), b.vocab_size)?;
-        if b.use_token_type {
-            let ids = inputs.token_type_ids.iter().copied();
-            check_ids("token_type_ids", ids, b.type_vocab_size)?;
-        }
-        check_ids("input_mask", inputs.input_mask.iter().copied(), 2)?;
-        Ok(())
+        inputs.check(&cfg.embeddings())
     }
 
     /// `AlbertModel(config, is_training=False, input_ids, input_mask, token_type_ids)` on a
@@ -141,8 +126,7 @@ impl AlbertModel {
         self.check_config(cfg)?;
         self.check_inputs(cfg, inputs)?;
         let (batch, seq) = inputs.dims();
-        let h = cfg.bert.hidden_size;
-        let embedding_output = embed(tape, &self.embeddings, &cfg.embeddings(), inputs)?;
+        let embedding_output = self.embeddings.forward(tape, &cfg.embeddings(), inputs)?;
 
         // transformer_model: embedding_hidden_mapping_in when E != H, then the layers.
         let mut prev = tape.reshape(embedding_output, &[batch * seq, cfg.embedding_size])?;
@@ -160,13 +144,7 @@ impl AlbertModel {
             }
         }
 
-        // The pooler: tanh(dense(first token)).
-        let seq3 = tape.reshape(prev, &[batch, seq, h])?;
-        let first = tape.slice(seq3, 1, 0, 1)?;
-        let first = tape.reshape(first, &[batch, h])?;
-        let pooled_output = self
-            .pooler_dense
-            .forward_with(tape, first, Activation::Tanh)?;
+        let pooled_output = pool(tape, &self.pooler_dense, prev, batch, seq)?;
         Ok(AlbertOutputs {
             embedding_output,
             layer_outputs,
@@ -174,34 +152,6 @@ impl AlbertModel {
             pooled_output,
         })
     }
-}
-
-/// `embedding_lookup` then `embedding_postprocessor` over BERT's embedding tables, at the
-/// tables' width: `[batch, seq, width]` after the layer norm.
-fn embed<T: Real>(
-    tape: &mut Tape<T>,
-    emb: &BertEmbeddings,
-    cfg: &BertConfig,
-    inputs: &AlbertInputs,
-) -> Result<NodeId, TrainError> {
-    let (batch, seq) = inputs.dims();
-    let ids = inputs.input_ids.iter().copied();
-    let mut x = embedding_lookup(tape, "input_ids", &emb.word_embeddings, ids)?;
-    if let Some(table) = &emb.token_type_embeddings {
-        let types = inputs.token_type_ids.iter().copied();
-        let types = check_ids("token_type_ids", types, cfg.type_vocab_size)?;
-        let one_hot = tape.one_hot(&types, cfg.type_vocab_size)?;
-        let table = tape.variable(table)?;
-        let rows = tape.matmul(one_hot, table)?;
-        x = tape.add(x, rows)?;
-    }
-    let mut x = tape.reshape(x, &[batch, seq, cfg.hidden_size])?;
-    if let Some(table) = &emb.position_embeddings {
-        let table = tape.variable(table)?;
-        let positions = tape.slice(table, 0, 0, seq)?;
-        x = tape.add(x, positions)?;
-    }
-    emb.layer_norm.forward(tape, x)
 }
 
 impl AlbertLayer {
@@ -268,10 +218,12 @@ impl AlbertClassifier {
         }
         let labels = check_ids("labels", labels.iter().copied(), num_labels)?;
         let albert = self.bert.forward(tape, cfg, inputs)?;
-        let w = tape.variable(&self.output_weights)?;
-        let b = tape.variable(&self.output_bias)?;
-        let xw = tape.batch_matmul(albert.pooled_output, w, false, true)?;
-        let logits = tape.add(xw, b)?;
+        let logits = logits(
+            tape,
+            albert.pooled_output,
+            &self.output_weights,
+            &self.output_bias,
+        )?;
         let probabilities = tape.softmax(logits)?;
         let log_probs = tape.log_softmax(logits)?;
         let per_example_loss = tape.nll(log_probs, &labels)?;

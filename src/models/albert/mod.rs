@@ -28,7 +28,7 @@
 //! shares every variable.
 //!
 //! ```
-//! use scope::bert::{BertConfig, BertInputs};
+//! use scope::models::bert::{BertConfig, BertInputs};
 //! use scope::models::albert::{AlbertClassifier, AlbertConfig};
 //! use scope::tape::Tape;
 //! use scope::{Model, Registry};
@@ -64,13 +64,14 @@ pub use forward::{AlbertClassifierOutputs, AlbertOutputs};
 pub use ops::{dense_layer_2d, dense_layer_3d, dense_layer_3d_proj};
 pub use optimizer::{albert_optimizer, AlbertOptimizer, AlbertOptimizerKind};
 
-use crate::bert::BertEmbeddings;
 use crate::model;
-use crate::nn::{BertSelfAttention, Dense, LayerNorm};
+use crate::models::bert::BertEmbeddings;
+use crate::models::bert::BertSelfAttention;
+use crate::nn::{Dense, LayerNorm};
 
 /// ALBERT's three inputs: BERT's (`input_ids`, `input_mask`, `token_type_ids`, each
 /// `[batch, seq]`).
-pub type AlbertInputs = crate::bert::BertInputs;
+pub type AlbertInputs = crate::models::bert::BertInputs;
 
 model! {
     /// `modeling.AlbertModel`'s variables. Built as a field with `default_name`, it opens

@@ -34,7 +34,7 @@ pub fn dense_layer_2d<T: Real>(
 /// `[.., H]` and the kernel `[H, N*D]` as it is stored; the result is `[.., N, D]`.
 ///
 /// BERT's attention (and so ALBERT's forward) reads the heads in place from the `[.., N*D]`
-/// product instead (see [`crate::nn::BertSelfAttention`]); this is the same product with the
+/// product instead (see [`crate::models::bert::BertSelfAttention`]); this is the same product with the
 /// head axis made explicit.
 ///
 /// Fails with [`TrainError::Shape`] if `x` does not end in `H`, and with

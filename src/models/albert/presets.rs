@@ -8,9 +8,10 @@
 //! `LayerNorm` `attention.LayerNorm`, `ffn_1/intermediate/dense` `ffn`,
 //! `ffn_1/intermediate/output/dense` `ffn_output` and `LayerNorm_1`
 //! `full_layer_layer_norm`; `pooler/dense` becomes `pooler`. Kernels `[in, out]` become
-//! `weight` `[out, in]` (transposed), `gamma`/`beta` `weight`/`bias`.
+//! `weight` `[out, in]` (transposed), `gamma`/`beta` `weight`/`bias`. Registered by name in
+//! [`PRESETS`] (and so in [`crate::models::presets`]).
 
-use crate::checkpoint::{Mapping, TensorInfo};
+use crate::checkpoint::{CheckpointError, Mapping, Preset, Result, TensorInfo};
 
 /// Which Hugging Face ALBERT class a checkpoint is laid out for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -172,26 +173,47 @@ pub fn albert_hf_to_tf(layout: AlbertLayout) -> Mapping {
         .with_name(format!("albert-hf-to-tf:{}", layout.short_name()))
 }
 
-/// The names [`preset`] answers (each may end in `:model` or `:classifier`).
-pub const PRESETS: [&str; 2] = ["albert-tf-to-hf", "albert-hf-to-tf"];
+/// ALBERT's presets, `albert-tf-to-hf` and `albert-hf-to-tf`, each with the layouts `model`
+/// and `classifier` (detected from the names when not given).
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "albert-tf-to-hf",
+        layouts: &LAYOUT_NAMES,
+        build: tf_to_hf_preset,
+    },
+    Preset {
+        name: "albert-hf-to-tf",
+        layouts: &LAYOUT_NAMES,
+        build: hf_to_tf_preset,
+    },
+];
 
-/// A preset by name for the checkpoint whose tensors are `tensors` (the layout detected
-/// from their names unless the name fixes it), or `None` if the name is not ALBERT's: the
-/// hook a preset registry calls.
-pub fn preset(name: &str, tensors: &[TensorInfo]) -> Option<Mapping> {
-    let (base, layout) = match name.split_once(':') {
-        Some((base, l)) => (base, Some(l)),
-        None => (name, None),
-    };
-    let layout = match layout {
-        None => AlbertLayout::detect(tensors.iter().map(|t| t.name.as_str())),
-        Some(l) => *AlbertLayout::ALL.iter().find(|x| x.short_name() == l)?,
-    };
-    match base {
-        "albert-tf-to-hf" => Some(albert_tf_to_hf(layout)),
-        "albert-hf-to-tf" => Some(albert_hf_to_tf(layout)),
-        _ => None,
+/// Every layout's short name, in [`AlbertLayout::ALL`]'s order.
+const LAYOUT_NAMES: [&str; 2] = ["model", "classifier"];
+
+/// The layout named by a preset's `:layout` suffix, or the one `tensors`' names show.
+fn layout_of(layout: Option<&str>, tensors: &[TensorInfo]) -> Result<AlbertLayout> {
+    match layout {
+        None => Ok(AlbertLayout::detect(
+            tensors.iter().map(|t| t.name.as_str()),
+        )),
+        Some(l) => AlbertLayout::ALL
+            .into_iter()
+            .find(|x| x.short_name() == l)
+            .ok_or_else(|| CheckpointError::UnknownPreset {
+                name: l.to_owned(),
+                suggestion: None,
+                known: LAYOUT_NAMES.join(", "),
+            }),
     }
+}
+
+fn tf_to_hf_preset(layout: Option<&str>, tensors: &[TensorInfo]) -> Result<Mapping> {
+    Ok(albert_tf_to_hf(layout_of(layout, tensors)?))
+}
+
+fn hf_to_tf_preset(layout: Option<&str>, tensors: &[TensorInfo]) -> Result<Mapping> {
+    Ok(albert_hf_to_tf(layout_of(layout, tensors)?))
 }
 
 #[cfg(test)]
@@ -202,7 +224,7 @@ mod tests {
 
     /// The TF names and shapes of a classifier's variables (from the model itself).
     fn tf_tensors(groups: usize, inner: usize, e: usize) -> Vec<TensorInfo> {
-        let bert = crate::bert::BertConfig::tiny(30, 8, groups * 2, 2, 12, 16);
+        let bert = crate::models::bert::BertConfig::tiny(30, 8, groups * 2, 2, 12, 16);
         let cfg = AlbertConfig::new(bert, e, groups, inner);
         let reg = Registry::new();
         let model = AlbertClassifier::build_here(&reg, (cfg, 3)).unwrap();
@@ -285,12 +307,11 @@ mod tests {
         );
         assert_eq!(find("albert.pooler.weight").shape, [8, 8]);
         assert_eq!(find("classifier.weight").shape, [3, 8]);
-        assert!(preset("albert-tf-to-hf", &tf).is_some());
-        assert_eq!(
-            preset("albert-hf-to-tf:model", &[]).unwrap().name(),
-            "albert-hf-to-tf:model"
-        );
-        assert!(preset("albert-tf-to-hf:nope", &[]).is_none());
-        assert!(preset("bert-tf-to-hf", &[]).is_none());
+        let set = crate::models::presets();
+        let m = set.mapping("albert-tf-to-hf", &tf).unwrap();
+        assert_eq!(m.name(), "albert-tf-to-hf:classifier");
+        let m = set.mapping("albert-hf-to-tf:model", &[]).unwrap();
+        assert_eq!(m.name(), "albert-hf-to-tf:model");
+        assert!(set.mapping("albert-tf-to-hf:nope", &[]).is_err());
     }
 }

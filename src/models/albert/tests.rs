@@ -2,7 +2,7 @@
 //! under `AUTO_REUSE` creating nothing new, and config refusals.
 
 use super::*;
-use crate::bert::BertConfig;
+use crate::models::bert::BertConfig;
 use crate::scope::Reuse;
 use crate::{Model, Registry};
 

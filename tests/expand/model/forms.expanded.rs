@@ -143,7 +143,7 @@ impl ::scope::__private::Model for Encoder {
             ],
         },
         ::scope::__private::ManifestEntry::Repeated {
-            prefix: "layer",
+            pattern: "layer_{i}",
             count: "n",
             type_name: "Dense",
             manifest: <Dense as ::scope::__private::Model>::MANIFEST,
@@ -208,7 +208,7 @@ impl ::scope::__private::Model for Encoder {
             let mut __scope_models = ::std::vec::Vec::new();
             for __scope_i in 0..__scope_count {
                 let __scope_element = ::scope::__private::repeated_scope_name(
-                    "layer",
+                    "layer_{i}",
                     __scope_i,
                 );
                 let __scope_args: <Dense as ::scope::__private::Model>::Args = (

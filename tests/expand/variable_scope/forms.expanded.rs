@@ -103,7 +103,7 @@ impl ::scope::__private::Model for Multi {
     const SCOPE: &'static str = "multi_rnn_cell";
     const MANIFEST: &'static [::scope::__private::ManifestEntry] = &[
         ::scope::__private::ManifestEntry::Repeated {
-            prefix: "cell",
+            pattern: "cell_{i}",
             count: "n",
             type_name: "Cell",
             manifest: <Cell as ::scope::__private::Model>::MANIFEST,
@@ -145,7 +145,7 @@ impl ::scope::__private::Model for Multi {
             let mut __scope_models = ::std::vec::Vec::new();
             for __scope_i in 0..__scope_count {
                 let __scope_element = ::scope::__private::repeated_scope_name(
-                    "cell",
+                    "cell_{i}",
                     __scope_i,
                 );
                 let __scope_args: <Cell as ::scope::__private::Model>::Args = (4,);

@@ -2,15 +2,12 @@
 //! `query`, `key` and `value` dense layers in scope `self`, and multi-head scaled dot-product
 //! attention with an additive padding mask.
 
-use crate::error::Error;
-use crate::init::Initializer;
-use crate::model::{ManifestEntry, Model, ModelScope};
 use crate::nn::Dense;
-use crate::registry::Registry;
-use crate::scope::VariableScope;
 use crate::tape::{NodeId, Real, Tape};
-use crate::train_error::TrainError;
-use crate::variable::Variable;
+use crate::{
+    Error, Initializer, ManifestEntry, Model, ModelScope, Registry, TrainError, Variable,
+    VariableScope,
+};
 
 /// BERT's `attention_layer` as a [`Model`]: scope `self` (as in
 /// `bert/encoder/layer_0/attention/self`), holding three [`Dense`] layers named `query`,
@@ -26,8 +23,8 @@ use crate::variable::Variable;
 /// `[batch * seq, hidden]`.
 ///
 /// ```
-/// use scope_runtime::nn::BertSelfAttention;
-/// use scope_runtime::{Initializer, Model, Registry};
+/// use scope::models::bert::BertSelfAttention;
+/// use scope::{Initializer, Model, Registry};
 ///
 /// let reg = Registry::new();
 /// let init = Initializer::truncated_normal(0.0, 0.02);
@@ -35,7 +32,7 @@ use crate::variable::Variable;
 /// let names: Vec<String> = attn.variables().into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(names[0], "attention/self/query/kernel");
 /// assert_eq!(names[5], "attention/self/value/bias");
-/// # Ok::<(), scope_runtime::Error>(())
+/// # Ok::<(), scope::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct BertSelfAttention {

@@ -18,6 +18,8 @@ use crate::optim::{Adam, Optimizer};
 use crate::tape::{Gradients, NodeId, Real, Tape};
 use crate::{model, Model, Registry, Tensor, TrainError, Variable};
 
+// The fused kernels stay where they were until they move into the runtime's one LSTM.
+#[path = "../../seed_rnn/kernels.rs"]
 mod kernels;
 #[cfg(test)]
 mod tests;
@@ -166,7 +168,7 @@ pub enum InitialState {
 /// `cost[k] = Σ_t mean_b (pred - ys)²`; training minimizes `Σ_k cost[k]`.
 ///
 /// ```
-/// use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
+/// use scope::models::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
 /// use scope::Registry;
 /// use ndarray::Array3;
 ///
