@@ -3,8 +3,8 @@
 
 use super::ops::{dense_layer_2d, dense_layer_3d_proj};
 use super::{AlbertClassifier, AlbertConfig, AlbertInputs, AlbertLayer, AlbertModel};
-use crate::models::bert::{logits, pool};
-use crate::nn::{check_ids, Activation};
+use crate::models::bert::{check_labels, classify, pool};
+use crate::nn::Activation;
 use crate::tape::{NodeId, Real, Tape};
 use crate::{Model, TrainError};
 
@@ -208,33 +208,22 @@ impl AlbertClassifier {
         labels: &[i64],
     ) -> Result<AlbertClassifierOutputs, TrainError> {
         let num_labels = self.output_bias.shape()[0];
-        let (batch, _) = inputs.dims();
-        if labels.len() != batch {
-            return Err(TrainError::InputShape {
-                input: "labels",
-                expected: vec![batch],
-                got: vec![labels.len()],
-            });
-        }
-        let labels = check_ids("labels", labels.iter().copied(), num_labels)?;
+        let labels = check_labels(labels, inputs.dims().0, num_labels)?;
         let albert = self.bert.forward(tape, cfg, inputs)?;
-        let logits = logits(
+        let head = classify(
             tape,
             albert.pooled_output,
             &self.output_weights,
             &self.output_bias,
+            &labels,
         )?;
-        let probabilities = tape.softmax(logits)?;
-        let log_probs = tape.log_softmax(logits)?;
-        let per_example_loss = tape.nll(log_probs, &labels)?;
-        let loss = tape.mean(per_example_loss, &[0])?;
         Ok(AlbertClassifierOutputs {
             albert,
-            logits,
-            probabilities,
-            log_probs,
-            per_example_loss,
-            loss,
+            logits: head.logits,
+            probabilities: head.probabilities,
+            log_probs: head.log_probs,
+            per_example_loss: head.per_example_loss,
+            loss: head.loss,
         })
     }
 }

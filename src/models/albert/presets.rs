@@ -12,6 +12,7 @@
 //! [`PRESETS`] (and so in [`crate::models::presets`]).
 
 use crate::checkpoint::{CheckpointError, Mapping, Preset, Result, TensorInfo};
+use crate::models::bert::{rename_module, transpose_and_skip_state, Module};
 
 /// Which Hugging Face ALBERT class a checkpoint is laid out for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -45,15 +46,6 @@ impl AlbertLayout {
             AlbertLayout::Model
         }
     }
-}
-
-/// What a module holds: a dense layer's `kernel` and `bias`, a layer norm's `gamma` and
-/// `beta`, or an embedding table (the module itself).
-#[derive(Clone, Copy)]
-enum Module {
-    Dense,
-    LayerNorm,
-    Table,
 }
 
 const INNER: &str = r"bert/encoder/transformer/group_(\d+)/inner_group_(\d+)";
@@ -106,7 +98,7 @@ const MODULES: &[(&str, &str, Module)] = &[
 ];
 
 /// TF1 ALBERT names and layouts to Hugging Face's for `layout` (see the module docs);
-/// optimizer state (`adam_m`/`adam_v` slots, `global_step`) is skipped if present. Files
+/// optimizer state (`adam_m`/`adam_v` slots, `global_step`, ...) is skipped if present. Files
 /// written through it carry `format: pt`, which transformers requires.
 ///
 /// ```
@@ -130,20 +122,9 @@ pub fn albert_tf_to_hf(layout: AlbertLayout) -> Mapping {
     for &(tf, hf, kind) in MODULES {
         let tf = tf.replace("{i}", INNER);
         let hf = hf.replace("{hi}", HF_INNER).replace("{p}", prefix);
-        let leaves: &[(&str, &str)] = match kind {
-            Module::Dense => &[("/kernel", "weight"), ("/bias", "bias")],
-            Module::LayerNorm => &[("/gamma", "weight"), ("/beta", "bias")],
-            Module::Table => &[("", "weight")],
-        };
-        for (tf_leaf, hf_leaf) in leaves {
-            m = m
-                .rename(&format!("{tf}{tf_leaf}"), &format!("{hf}.{hf_leaf}"))
-                .expect("preset rules are valid");
-            // It exists only when E != H.
-            if tf.contains("embedding_hidden_mapping_in") {
-                m = m.optional();
-            }
-        }
+        // embedding_hidden_mapping_in exists only when E != H.
+        let optional = tf.contains("embedding_hidden_mapping_in");
+        m = rename_module(m, &tf, &hf, kind, optional);
     }
     if layout == AlbertLayout::SequenceClassification {
         for (tf, hf) in [
@@ -153,12 +134,7 @@ pub fn albert_tf_to_hf(layout: AlbertLayout) -> Mapping {
             m = m.rename(tf, hf).expect("preset rules are valid");
         }
     }
-    m.transpose(".*/kernel")
-        .and_then(|m| m.skip(".+/(?:adam_m|adam_v)"))
-        .map(Mapping::optional)
-        .and_then(|m| m.skip("global_step"))
-        .map(Mapping::optional)
-        .expect("preset rules are valid")
+    transpose_and_skip_state(m)
 }
 
 /// Hugging Face ALBERT names for `layout` to TF1's: the inverse of [`albert_tf_to_hf`],
