@@ -123,7 +123,12 @@ fn a_gathered_gradient_updates_as_its_dense_form() {
         let reg = Registry::new();
         let spec = VarSpec::new().shape([3, 2]).initializer(Initializer::Ones);
         let table = reg.get_variable("word_embeddings", spec).unwrap();
-        let mut opt = Lamb::new(&reg, LambConfig::albert(0.1, 10, 0), &[table.clone()]).unwrap();
+        let mut opt = Lamb::new(
+            &reg,
+            LambConfig::albert(0.1, 10, 0),
+            std::slice::from_ref(&table),
+        )
+        .unwrap();
         for _ in 0..2 {
             let mut tape = crate::tape::Tape::<f32>::new();
             let rows = tape.gather_variable(&table, &[2, 0, 2]).unwrap();
@@ -153,7 +158,7 @@ fn bad_settings_are_refused_naming_lamb() {
     let reg = Registry::new();
     let v = var(&reg, "w", &[1.0]);
     let mut cfg = LambConfig::albert(1e-3, 0, 0);
-    let err = Lamb::new(&reg, cfg.clone(), &[v.clone()]).unwrap_err();
+    let err = Lamb::new(&reg, cfg.clone(), std::slice::from_ref(&v)).unwrap_err();
     assert!(
         matches!(&err, TrainError::Config { detail } if detail.starts_with("LAMB")),
         "{err}"
