@@ -145,3 +145,31 @@ fn configs_with_groups_no_layer_uses_are_refused() {
         (128, 1, 1)
     );
 }
+
+/// Nothing is tied to the fixtures' layouts: E == H (no mapping), three token types, five
+/// layers over two groups of three inner groups run forward and backward, every variable
+/// getting a gradient.
+#[test]
+fn other_layouts_run_and_every_variable_gets_a_gradient() {
+    let mut c = cfg(5, 2, 3, 8);
+    c.bert.type_vocab_size = 3;
+    let reg = Registry::with_seed(4);
+    let model = AlbertClassifier::build_here(&reg, (c, 2)).unwrap();
+    assert!(model.bert.encoder_embedding_hidden_mapping_in.is_none());
+    let inputs = AlbertInputs::new(
+        ndarray::array![[1, 7, 9, 2], [1, 4, 2, 0]],
+        ndarray::array![[1, 1, 1, 1], [1, 1, 1, 0]],
+        ndarray::array![[0, 2, 1, 1], [0, 0, 2, 0]],
+    )
+    .unwrap();
+    let mut tape = crate::tape::Tape::<f32>::new();
+    let out = model.forward(&mut tape, &c, &inputs, &[1, 0]).unwrap();
+    assert_eq!(out.albert.layer_outputs.len(), 15);
+    let grads = tape.backward(out.loss).unwrap().into_gradients();
+    for var in reg.trainable_variables() {
+        let g = grads
+            .get(&var)
+            .unwrap_or_else(|| panic!("no gradient for {}", var.name()));
+        assert!(g.iter().all(|x| x.is_finite()), "{}", var.name());
+    }
+}
