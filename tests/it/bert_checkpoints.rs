@@ -11,7 +11,7 @@ use scope::models::bert::{bert_hf_to_tf, bert_tf_to_hf, BertLayout};
 use scope::{Initializer, Registry, VarSpec};
 use serde_json::Value;
 
-use crate::support::{fixture_dirs, Fixture, Kind};
+use crate::support::{fixture_dirs, variable_at, Fixture, Kind};
 
 const VENDORED: [&str; 2] = ["bert/classifier", "bert/pretraining"];
 const ENV: &str = "SCOPE_TF_BERT_FIXTURE";
@@ -46,15 +46,12 @@ fn registry(fx: &Fixture, keep: impl Fn(&str, bool) -> bool) -> Registry {
         if !keep(&v.name, trainable) {
             continue;
         }
-        let (scope, leaf) = v.name.rsplit_once('/').unwrap_or(("", &v.name));
         let spec = VarSpec::new()
             .shape(&v.shape)
             .dtype(v.dtype)
             .trainable(trainable)
             .initializer(Initializer::Zeros);
-        reg.variable_scope(scope)
-            .with(|_| reg.get_variable(leaf, spec))
-            .unwrap();
+        variable_at(&reg, &v.name, spec).unwrap();
     }
     reg
 }

@@ -10,7 +10,7 @@ use scope::checkpoint::{save_safetensors_with_metadata, METADATA_TRAINABLE_KEY};
 use scope::{DType, Initializer, Registry, Tensor, VarSpec};
 use serde_json::Value;
 
-use crate::support::tensor;
+use crate::support::{tensor, variable_at};
 
 const SCRIPT: &str = r#"
 import json, sys
@@ -90,10 +90,7 @@ fn python_safetensors_reads_our_files() {
     ];
     let made: Vec<scope::Variable> = vars
         .into_iter()
-        .map(|(name, spec)| match name.rsplit_once('/') {
-            Some((p, last)) => reg.variable_scope(p).with(|_| reg.get_variable(last, spec)),
-            None => reg.get_variable(name, spec),
-        })
+        .map(|(name, spec)| variable_at(&reg, name, spec))
         .collect::<Result<_, _>>()
         .unwrap();
     let dir = std::env::temp_dir().join(format!("scope-ckpt-interop-{}", std::process::id()));

@@ -19,13 +19,7 @@ fn temp_dir(test: &str) -> PathBuf {
 
 /// `name` (a path `a/b/c`) made with `get_variable` inside its parent's variable scope.
 fn var(reg: &Registry, name: &str, spec: VarSpec) -> Variable {
-    let v = match name.rsplit_once('/') {
-        Some((parent, last)) => reg
-            .variable_scope(parent)
-            .with(|_| reg.get_variable(last, spec)),
-        None => reg.get_variable(name, spec),
-    }
-    .expect("create variable");
+    let v = crate::support::variable_at(reg, name, spec).expect("create variable");
     assert_eq!(v.name(), name);
     v
 }

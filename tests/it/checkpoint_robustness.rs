@@ -15,10 +15,10 @@ use scope::checkpoint::{
     to_safetensors_bytes, CheckpointError, CheckpointSource, Restore, SafetensorsCheckpoint,
     TfCheckpoint,
 };
-use scope::{Initializer, Registry, VarSpec, Variable};
+use scope::{Initializer, Registry, VarSpec};
 
-use crate::support::data_dir;
-use crate::support::tf1::{first_data_block, fix_block_crc, varint};
+use crate::support::sstable::{first_data_block, fix_block_crc, varint};
+use crate::support::{data_dir, variable_at};
 
 /// Mutations per format.
 const ITERATIONS: usize = 10_000;
@@ -282,15 +282,8 @@ fn registry_from(ckpt: &TfCheckpoint) -> Registry {
     let reg = Registry::new();
     for t in ckpt.tensors() {
         let value = ckpt.read_tensor(&t.name).unwrap();
-        let (parent, last) = t.name.rsplit_once('/').unwrap_or(("", &t.name));
         let spec = VarSpec::new().initializer(Initializer::value(value));
-        let v: Variable = if parent.is_empty() {
-            reg.get_variable(last, spec)
-        } else {
-            reg.variable_scope(parent)
-                .with(|_| reg.get_variable(last, spec))
-        }
-        .unwrap();
+        let v = variable_at(&reg, &t.name, spec).unwrap();
         assert_eq!(v.name(), t.name);
     }
     reg

@@ -4,7 +4,7 @@
 
 use scope::{DType, Error, Initializer, Registry, Tensor, VarSpec, Variable, VariableOptions};
 
-use crate::support::tf1;
+use crate::support::{sstable, tf1};
 
 /// Bytes this thread allocated while running `f`.
 fn allocated_by<R>(f: impl FnOnce() -> R) -> (R, usize) {
@@ -946,5 +946,5 @@ fn tf_index_of_one_float32(n: u64) -> Vec<u8> {
         crc32c: 0, // never reached
         ..tf1::Entry::default()
     };
-    tf1::table(&[(b"", &tf1::header(1)), (b"big", &entry.encode())])
+    sstable::table(&[(b"", &tf1::header(1)), (b"big", &entry.encode())])
 }

@@ -1,7 +1,7 @@
 //! ALBERT against TensorFlow's own numbers: google-research/albert run unmodified by TF 2.21
 //! (`tests/data/albert/{adamw,lamb}`, and every directory listed in the env var
 //! `SCOPE_TF_ALBERT_FIXTURE`, `:`-separated), with the BERT fixture's checks and tolerances
-//! (its checking functions are shared): every variable (name, shape, dtype, trainable flag,
+//! (`tests/support`'s model checks): every variable (name, shape, dtype, trainable flag,
 //! order), a strict restore, every forward output (1e-5) and gradient (1e-6, a shared
 //! variable's summed over the layers that use it), the losses (1e-5) and every variable
 //! after the steps (parameters 1e-5, `adam_m` 1e-6, `adam_v` 1e-8, `global_step` exact).
@@ -21,17 +21,51 @@ use scope::optim::Optimizer;
 use scope::tape::{NodeId, Tape};
 use scope::{Model, Registry, TrainError};
 
-use crate::support::{data_dir, fixture_dirs, tensor, Checks, Fixture};
-use crate::tf_bert_fixture::{
-    check_gradients, check_node, check_trained, check_variables, ints1, ints2, AnyResult, LOSS,
-    OUTPUT,
-};
+use serde_json::Value;
+
+use crate::support::{data_dir, fixture_dirs, tensor, Checks, Fixture, Rule};
+
+type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+// TF's outputs are `[b, s, h]` where the port keeps `[b * s, h]`: the elements count, in order.
+const OUTPUT: Rule = Rule::abs("output", 1e-5).by_elements();
+const GRADIENT: Rule = Rule::abs("gradient", 1e-6).by_elements();
+const LOSS: Rule = Rule::abs("loss", 1e-5).by_elements();
+const PARAM: Rule = Rule::abs("trained parameter", 1e-5).by_elements();
+const ADAM_M: Rule = Rule::abs("adam_m", 1e-6).by_elements();
+const ADAM_V: Rule = Rule::abs("adam_v", 1e-8).by_elements();
 
 const VENDORED: [&str; 2] = ["albert/adamw", "albert/lamb"];
 const ENV: &str = "SCOPE_TF_ALBERT_FIXTURE";
 
 fn vendored(k: usize) -> PathBuf {
     data_dir().join(VENDORED[k])
+}
+
+/// The rule for a tensor of the after-N checkpoint, by its name.
+fn trained_rule(name: &str) -> &'static Rule {
+    if name.ends_with("/adam_m") {
+        &ADAM_M
+    } else if name.ends_with("/adam_v") {
+        &ADAM_V
+    } else {
+        &PARAM
+    }
+}
+
+/// A tape node's value against a recorded tensor.
+fn check_node(
+    checks: &mut Checks,
+    rule: &Rule,
+    what: &str,
+    tape: &Tape<f32>,
+    node: NodeId,
+    want: &Value,
+) -> AnyResult<()> {
+    let v = tape.value(node)?;
+    let got: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+    checks.compare(rule, what, &got, v.shape(), &tensor::f64s(want)?);
+    Ok(())
 }
 
 /// A fixture's model, optimizer and inputs, built in a fresh registry as TF's script does.
@@ -48,9 +82,9 @@ fn build(fx: &Fixture) -> AnyResult<Setup> {
     let cfg = AlbertConfig::from_json(&fx["spec"]["config"].to_string())?;
     let inputs_json = &fx["inputs"];
     let inputs = BertInputs::new(
-        ints2(&inputs_json["input_ids"])?,
-        ints2(&inputs_json["input_mask"])?,
-        ints2(&inputs_json["token_type_ids"])?,
+        tensor::array_nd(&inputs_json["input_ids"])?,
+        tensor::array_nd(&inputs_json["input_mask"])?,
+        tensor::array_nd(&inputs_json["token_type_ids"])?,
     )?;
     let reg = Registry::with_seed(7);
     let num_labels = fx.u64_at("/spec/num_labels")? as usize;
@@ -70,7 +104,7 @@ fn build(fx: &Fixture) -> AnyResult<Setup> {
         model,
         opt,
         inputs,
-        labels: ints1(&inputs_json["labels"])?,
+        labels: tensor::data(&inputs_json["labels"])?,
     })
 }
 
@@ -94,7 +128,7 @@ fn named(out: &AlbertClassifierOutputs) -> Vec<(String, NodeId)> {
 fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
     let fx = Fixture::load(dir)?;
     let mut s = build(&fx)?;
-    check_variables(checks, &s.reg, &fx)?;
+    checks.variables(&s.reg, &fx.variables()?);
 
     let report = Restore::new(&s.reg).restore(&fx.checkpoint("model.ckpt")?)?;
     checks.truth(
@@ -117,7 +151,7 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
             None => checks.fail(&format!("output {name}: the port does not compute it")),
         }
     }
-    check_gradients(checks, &grads, &s.reg, &fx);
+    checks.gradients(&GRADIENT, &grads, &s.reg, &fx["gradients"]);
 
     let train = &fx["train"];
     let losses = train["losses_before_each_step"]
@@ -145,11 +179,8 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
         "global_step counts the steps",
         s.opt.step()? == losses.len() as i64,
     );
-    check_trained(
-        checks,
-        &s.reg,
-        &fx.checkpoint_at("/train/checkpoint_after")?,
-    )?;
+    let after = fx.checkpoint_at("/train/checkpoint_after")?;
+    checks.trained(&s.reg, &after, trained_rule)?;
     Ok(())
 }
 

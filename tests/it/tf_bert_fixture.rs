@@ -16,26 +16,26 @@
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array1, Array2, ArrayD, IxDyn};
-use scope::checkpoint::{CheckpointError, CheckpointSource, Restore, TfCheckpoint};
+use ndarray::{Array1, Array2};
+use scope::checkpoint::{CheckpointError, Restore, TfCheckpoint};
 use scope::models::bert::{
     bert_optimizer, BertClassifier, BertConfig, BertInputs, BertOutputs, BertPretraining,
     PretrainingLabels,
 };
 use scope::optim::{AdamWeightDecay, Optimizer};
-use scope::tape::{Gradients, NodeId, Tape};
-use scope::{DType, Model, Registry, TrainError};
+use scope::tape::{NodeId, Tape};
+use scope::{Model, Registry, TrainError};
 use serde_json::Value;
 
 use crate::support::{data_dir, fixture_dirs, tensor, Checks, Fixture, Rule};
 
-pub(crate) type AnyResult<T> = Result<T, Box<dyn Error>>;
+type AnyResult<T> = Result<T, Box<dyn Error>>;
 
 // One rule per quantity. TF's outputs may be `[b * s, h]` where the port has `[b, s, h]`:
 // the elements are what counts, in order.
-pub(crate) const OUTPUT: Rule = Rule::abs("output", 1e-5).by_elements();
+const OUTPUT: Rule = Rule::abs("output", 1e-5).by_elements();
 const GRADIENT: Rule = Rule::abs("gradient", 1e-6).by_elements();
-pub(crate) const LOSS: Rule = Rule::abs("loss", 1e-5).by_elements();
+const LOSS: Rule = Rule::abs("loss", 1e-5).by_elements();
 const PARAM: Rule = Rule::abs("trained parameter", 1e-5).by_elements();
 const ADAM_M: Rule = Rule::abs("adam_m", 1e-6).by_elements();
 const ADAM_V: Rule = Rule::abs("adam_v", 1e-8).by_elements();
@@ -44,7 +44,7 @@ const VENDORED: [&str; 2] = ["bert/classifier", "bert/pretraining"];
 const ENV: &str = "SCOPE_TF_BERT_FIXTURE";
 
 /// A tape node's value against a recorded tensor.
-pub(crate) fn check_node<T: scope::tape::Real>(
+fn check_node<T: scope::tape::Real>(
     checks: &mut Checks,
     rule: &Rule,
     what: &str,
@@ -58,11 +58,11 @@ pub(crate) fn check_node<T: scope::tape::Real>(
     Ok(())
 }
 
-pub(crate) fn ints2(v: &Value) -> AnyResult<Array2<i64>> {
+fn ints2(v: &Value) -> AnyResult<Array2<i64>> {
     Ok(tensor::array_nd(v)?)
 }
 
-pub(crate) fn ints1(v: &Value) -> AnyResult<Vec<i64>> {
+fn ints1(v: &Value) -> AnyResult<Vec<i64>> {
     Ok(tensor::data(v)?)
 }
 
@@ -178,125 +178,21 @@ fn build(fx: &Fixture) -> AnyResult<(Registry, BertConfig, Task, AdamWeightDecay
     Ok((reg, cfg, task, opt, inputs))
 }
 
-pub(crate) fn check_variables(checks: &mut Checks, reg: &Registry, fx: &Fixture) -> AnyResult<()> {
-    let want = fx.variables()?;
-    let got = reg.global_variables();
-    checks.truth(
-        &format!(
-            "variable count: port {} vs TensorFlow {}",
-            got.len(),
-            want.len()
-        ),
-        got.len() == want.len(),
-    );
-    for (k, w) in want.iter().enumerate() {
-        let name = &w.name;
-        let Some(v) = got.get(k) else {
-            checks.fail(&format!("variable #{k} {name}: the port created none"));
-            continue;
-        };
-        let (shape, dtype) = (&w.shape, w.dtype);
-        let trainable = w.trainable.ok_or("a variable record without `trainable`")?;
-        let ok = v.name() == name
-            && v.shape() == shape.as_slice()
-            && v.dtype() == dtype
-            && v.trainable() == trainable;
-        checks.truth(
-            &format!(
-                "variable #{k}: port {} {:?} {} trainable={}, TensorFlow {name} {shape:?} \
-                 {dtype} trainable={trainable}",
-                v.name(),
-                v.shape(),
-                v.dtype(),
-                v.trainable()
-            ),
-            ok,
-        );
+/// The rule for a tensor of the after-N checkpoint, by its name.
+fn trained_rule(name: &str) -> &'static Rule {
+    if name.ends_with("/adam_m") {
+        &ADAM_M
+    } else if name.ends_with("/adam_v") {
+        &ADAM_V
+    } else {
+        &PARAM
     }
-    Ok(())
-}
-
-pub(crate) fn check_gradients(
-    checks: &mut Checks,
-    grads: &Gradients<f32>,
-    reg: &Registry,
-    fx: &Fixture,
-) {
-    let want = fx["gradients"].as_object();
-    let trainable = reg.trainable_variables();
-    checks.truth(
-        "a recorded gradient for every trainable variable",
-        want.is_some_and(|w| w.len() == trainable.len()),
-    );
-    for var in &trainable {
-        let name = var.name();
-        let Some(w) = want.and_then(|w| w.get(name)) else {
-            checks.fail(&format!("gradient {name}: not in the fixture"));
-            continue;
-        };
-        let Some(g) = grads.get(var) else {
-            checks.fail(&format!("gradient {name}: the port has none"));
-            continue;
-        };
-        match tensor::f64s(w) {
-            Ok(w) => {
-                checks.compare_arrays(&GRADIENT, &format!("gradient {name}"), g, &w);
-            }
-            Err(e) => checks.fail(&format!("gradient {name}: {e}")),
-        }
-    }
-}
-
-/// Every tensor of the after-N checkpoint against the port's variable of that name.
-pub(crate) fn check_trained(
-    checks: &mut Checks,
-    reg: &Registry,
-    ckpt: &TfCheckpoint,
-) -> AnyResult<()> {
-    let report = Restore::new(reg).preflight(ckpt)?;
-    checks.truth(
-        "the after-steps checkpoint holds exactly the port's variables",
-        report.is_clean(),
-    );
-    for info in ckpt.tensors() {
-        let name = &info.name;
-        let Some(var) = reg.variable(name) else {
-            checks.fail(&format!("trained {name}: the port has no such variable"));
-            continue;
-        };
-        let want = ckpt.read_tensor(name)?;
-        if var.dtype() == DType::I64 {
-            let (got, want) = (var.value().to_f64_vec(), want.to_f64_vec());
-            checks.truth(
-                &format!("trained {name}: port {got:?}, TensorFlow {want:?}"),
-                got == want,
-            );
-            continue;
-        }
-        let rule = if name.ends_with("/adam_m") {
-            &ADAM_M
-        } else if name.ends_with("/adam_v") {
-            &ADAM_V
-        } else {
-            &PARAM
-        };
-        let w = ArrayD::from_shape_vec(IxDyn(want.shape()), want.to_f64_vec())?;
-        let got = var.value();
-        checks.compare(
-            rule,
-            &format!("trained {name}"),
-            &got.to_f64_vec(),
-            got.shape(),
-            &w,
-        );
-    }
-    Ok(())
 }
 
 fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
     let fx = Fixture::load(dir)?;
     let (reg, cfg, task, mut opt, inputs) = build(&fx)?;
-    check_variables(checks, &reg, &fx)?;
+    checks.variables(&reg, &fx.variables()?);
 
     // Strict restore: every variable from the checkpoint, nothing missing or left over.
     let initial = fx.checkpoint("model.ckpt")?;
@@ -322,7 +218,7 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
             None => checks.fail(&format!("output {name}: the port does not compute it")),
         }
     }
-    check_gradients(checks, &grads, &reg, &fx);
+    checks.gradients(&GRADIENT, &grads, &reg, &fx["gradients"]);
 
     // Training: the loss before each step, then after the last.
     let train = &fx["train"];
@@ -352,7 +248,11 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
         pass.loss,
         &train["loss_after"],
     )?;
-    check_trained(checks, &reg, &fx.checkpoint_at("/train/checkpoint_after")?)?;
+    checks.trained(
+        &reg,
+        &fx.checkpoint_at("/train/checkpoint_after")?,
+        trained_rule,
+    )?;
     Ok(())
 }
 

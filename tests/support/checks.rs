@@ -136,28 +136,28 @@ impl Checks {
             }
         });
         self.note(rule.name, err);
-        let verdict = match rule.tol {
-            Tol::Abs(tol) => (err <= tol)
-                .then_some(())
-                .ok_or_else(|| format!("{what}: max |got - want| = {err:.3e} > {tol:.0e}")),
+        // `err` is never NaN (a NaN element counts as an infinite error).
+        let failure = match rule.tol {
+            Tol::Abs(tol) if err > tol => {
+                Some(format!("{what}: max |got - want| = {err:.3e} > {tol:.0e}"))
+            }
             Tol::Rel { rtol, atol } => {
                 let max_want = want.iter().fold(0.0f64, |m, &x| m.max(x.into().abs()));
-                (err <= rtol * max_want || err <= atol)
-                    .then_some(())
-                    .ok_or_else(|| {
-                        format!("{what}: max|got - want| = {err:.3e}, max|want| = {max_want:.3e}")
-                    })
+                (err > rtol * max_want && err > atol).then(|| {
+                    format!("{what}: max|got - want| = {err:.3e}, max|want| = {max_want:.3e}")
+                })
             }
-            Tol::Exact => (err == 0.0)
-                .then_some(())
-                .ok_or_else(|| format!("{what}: max |got - want| = {err:.3e}, must be exact")),
+            Tol::Exact if err != 0.0 => Some(format!(
+                "{what}: max |got - want| = {err:.3e}, must be exact"
+            )),
+            _ => None,
         };
-        match verdict {
-            Ok(()) => {
+        match failure {
+            None => {
                 self.passed += 1;
                 true
             }
-            Err(why) => {
+            Some(why) => {
                 self.fail(&why);
                 false
             }
@@ -228,12 +228,22 @@ impl Checks {
     /// Prints `<suite>: N checks passed, M failed` straight to stdout (past libtest's
     /// capture: this line is the suite's report, read by people and CI alike) and fails on
     /// any failure, or when nothing was checked.
+    #[track_caller]
     pub fn finish(self, suite: &str) {
-        let (passed, failed) = (self.passed, self.failed);
         let _ = writeln!(
             std::io::stdout(),
-            "{suite}: {passed} checks passed, {failed} failed"
+            "{suite}: {} checks passed, {} failed",
+            self.passed,
+            self.failed
         );
+        self.assert_all_passed(suite);
+    }
+
+    /// Fails on any failure, or when nothing was checked ([`Checks::finish`] without the
+    /// printed line).
+    #[track_caller]
+    pub fn assert_all_passed(&self, suite: &str) {
+        let (passed, failed) = (self.passed, self.failed);
         assert_eq!(failed, 0, "{failed} checks failed against TensorFlow");
         assert!(passed > 0, "{suite}: nothing was checked");
     }
@@ -243,5 +253,64 @@ impl Checks {
             Some((_, w)) => *w = w.max(err),
             None => self.worst.push((kind, err)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{arr1, ArrayD, IxDyn};
+
+    use super::{Checks, Rule};
+
+    fn want(v: &[f64], shape: &[usize]) -> ArrayD<f64> {
+        ArrayD::from_shape_vec(IxDyn(shape), v.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn rules_pass_and_fail_at_their_tolerance() {
+        let mut c = Checks::new();
+        let w = want(&[1.0, -2.0], &[2]);
+        assert!(c.compare(&Rule::abs("a", 1e-3), "in", &[1.0009, -2.0], &[2], &w));
+        assert!(!c.compare(&Rule::abs("a", 1e-3), "out", &[1.0011, -2.0], &[2], &w));
+        // Relative to the largest magnitude (2): 1e-3 * 2.
+        assert!(c.compare(&Rule::rel("r", 1e-3, 0.0), "in", &[1.0019, -2.0], &[2], &w));
+        assert!(!c.compare(&Rule::rel("r", 1e-3, 0.0), "out", &[1.0021, -2.0], &[2], &w));
+        // The absolute floor, for tensors near zero.
+        let tiny = want(&[1e-9], &[1]);
+        assert!(c.compare(&Rule::rel("r", 1e-4, 1e-6), "floor", &[5e-7], &[1], &tiny));
+        assert!(c.compare(&Rule::exact("e"), "same", &[1.0f32, -2.0], &[2], &w));
+        assert!(!c.compare(&Rule::exact("e"), "not", &[1.0, -2.0 + 1e-12], &[2], &w));
+        // NaN never passes.
+        assert!(!c.compare(&Rule::abs("a", 1e9), "nan", &[f64::NAN, -2.0], &[2], &w));
+        assert_eq!((c.passed(), c.failed()), (4, 4));
+    }
+
+    #[test]
+    fn shapes_must_agree_unless_by_elements() {
+        let mut c = Checks::new();
+        let w = want(&[1.0, 2.0, 3.0, 4.0], &[4]);
+        let got = [1.0, 2.0, 3.0, 4.0];
+        assert!(!c.compare(&Rule::abs("a", 0.0), "2x2", &got, &[2, 2], &w));
+        assert!(c.compare(&Rule::abs("a", 0.0).by_elements(), "2x2", &got, &[2, 2], &w));
+        assert!(!c.compare(&Rule::abs("a", 0.0).by_elements(), "3", &got[..3], &[3], &w));
+        assert!(c.compare_arrays(&Rule::abs("a", 0.0), "arr", &arr1(&got).into_dyn(), &w));
+        assert!(c.truth("ok", true) && !c.truth("not ok", false));
+        assert_eq!((c.passed(), c.failed()), (3, 3));
+    }
+
+    #[test]
+    #[should_panic(expected = "1 checks failed")]
+    fn finish_fails_on_a_failure() {
+        let mut c = Checks::new();
+        c.truth("fine", true);
+        c.fail("broken");
+        // Not `finish`: its line would read like a real suite's failure in the report.
+        c.assert_all_passed("selftest");
+    }
+
+    #[test]
+    #[should_panic(expected = "nothing was checked")]
+    fn finish_fails_when_nothing_was_checked() {
+        Checks::new().assert_all_passed("selftest");
     }
 }

@@ -69,9 +69,10 @@ impl Kind {
         }
     }
 
-    /// The model a checkpoint holds, from its tensor names alone (optimizer slots and
+    /// The model a checkpoint holds, from its TF1 tensor names alone (optimizer slots and
     /// counters are ignored): ALBERT's shared `bert/encoder/transformer/group_N/`, BERT's
-    /// `bert/encoder/layer_N/`, GPT-2's `model/hN/`, the seed RNN's `rnn/cell/`.
+    /// `bert/encoder/layer_N/`, GPT-2's `model/hN/`, the seed RNN's `rnn/cell/`. An ALBERT
+    /// checkpoint has `bert/` names too: ALBERT wins over BERT (and so on in that order).
     pub fn of_checkpoint<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<Kind> {
         let numbered = |name: &str, prefix: &str| {
             name.strip_prefix(prefix).is_some_and(|rest| {
@@ -79,25 +80,23 @@ impl Kind {
                 digits > 0 && rest[digits..].starts_with('/')
             })
         };
-        let mut found = None;
+        let mut seen = [false; 4];
         for name in names {
-            let kind = if numbered(name, "bert/encoder/transformer/group_") {
-                Kind::Albert
+            let k = if numbered(name, "bert/encoder/transformer/group_") {
+                0
             } else if numbered(name, "bert/encoder/layer_") {
-                Kind::Bert
+                1
             } else if numbered(name, "model/h") {
-                Kind::Gpt2
+                2
             } else if name.starts_with("rnn/cell/") {
-                Kind::SeedRnn
+                3
             } else {
                 continue;
             };
-            // ALBERT names outrank BERT's (an ALBERT checkpoint has `bert/` names too).
-            if found != Some(Kind::Albert) {
-                found = Some(kind);
-            }
+            seen[k] = true;
         }
-        found
+        let kinds = [Kind::Albert, Kind::Bert, Kind::Gpt2, Kind::SeedRnn];
+        seen.iter().position(|&s| s).map(|k| kinds[k])
     }
 }
 
@@ -130,18 +129,10 @@ impl Fixture {
     pub fn load(dir: impl AsRef<Path>) -> Result<Fixture, DecodeError> {
         let dir = dir.as_ref();
         let path = dir.join("fixture.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            DecodeError::new(
-                format_args!("cannot read {}: {e}", path.display()),
-                &Value::Null,
-            )
-        })?;
-        let json = serde_json::from_str(&text).map_err(|e| {
-            DecodeError::new(
-                format_args!("{} is not JSON: {e}", path.display()),
-                &Value::Null,
-            )
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| DecodeError::msg(format_args!("cannot read {}: {e}", path.display())))?;
+        let json = serde_json::from_str(&text)
+            .map_err(|e| DecodeError::msg(format_args!("{} is not JSON: {e}", path.display())))?;
         Ok(Fixture {
             dir: dir.to_owned(),
             json,
@@ -182,10 +173,10 @@ impl Fixture {
     /// The value at a JSON pointer (`/spec/config`), or an error naming the pointer.
     pub fn at(&self, pointer: &str) -> Result<&Value, DecodeError> {
         self.json.pointer(pointer).ok_or_else(|| {
-            DecodeError::new(
-                format_args!("{}: no {pointer} in fixture.json", self.dir.display()),
-                &Value::Null,
-            )
+            DecodeError::msg(format_args!(
+                "{}: no {pointer} in fixture.json",
+                self.dir.display()
+            ))
         })
     }
 

@@ -9,27 +9,38 @@
 //! mod support;
 //! ```
 //!
-//! A fixture test, start to end (the GPT-2 and ALBERT suites are written this way):
+//! A fixture test, start to end (`tests/it/tf_bert_fixture.rs` is the full one; GPT-2 and
+//! ALBERT suites are written the same way):
 //!
 //! ```ignore
 //! use crate::support::{fixture_dirs, tensor, Checks, Fixture, Rule};
 //!
-//! const LOGITS: Rule = Rule::abs("output", 1e-5);
+//! // One rule per quantity; its name is printed in the margins (`worst output error`).
+//! const OUTPUT: Rule = Rule::abs("output", 1e-5).by_elements(); // [b*s, v] vs [b, s, v]
 //! const GRADIENT: Rule = Rule::abs("gradient", 1e-6);
+//! const PARAM: Rule = Rule::abs("trained parameter", 1e-5);
 //!
 //! #[test]
 //! fn tf_gpt2_fixture() {
 //!     let mut checks = Checks::new();
 //!     // The vendored fixtures, then every directory in $SCOPE_TF_GPT2_FIXTURE (`:`-separated).
 //!     for dir in fixture_dirs(&["gpt2/small"], "SCOPE_TF_GPT2_FIXTURE") {
+//!         // Prints `  DIR: N passed, M failed`; an `Err` is printed and counted as a failure.
 //!         checks.fixture(&dir, |checks| -> Result<(), Box<dyn std::error::Error>> {
 //!             let fx = Fixture::load(&dir)?;
 //!             let tokens = tensor::array_nd::<i64, ndarray::Ix2>(&fx["inputs"]["tokens"])?;
-//!             let ckpt = fx.checkpoint("model.ckpt")?;
-//!             // ... build the model, restore `ckpt`, run it on `tokens`: `got`, `got_shape` ...
+//!             let reg = scope::Registry::new();
+//!             // ... build the model and its optimizer in `reg` ...
+//!             checks.variables(&reg, &fx.variables()?); // names, shapes, dtypes, order
+//!             let initial = fx.checkpoint_at("/checkpoints/initial")?;
+//!             scope::checkpoint::Restore::new(&reg).restore(&initial)?;
+//!             // ... run it on `tokens` into `tape`: node `logits`, gradients `grads` ...
 //!             let want = tensor::f64s(&fx["outputs"]["logits"])?;
-//!             checks.compare(&LOGITS, "logits", &got, &got_shape, &want);
-//!             checks.truth("the port creates TF's variables", names == want_names);
+//!             checks.compare_arrays(&OUTPUT, "logits", tape.value(logits)?, &want);
+//!             checks.gradients(&GRADIENT, &grads, &reg, &fx["gradients"]);
+//!             // ... train `fx.u64_at("/train/steps")?` steps ...
+//!             let after = fx.checkpoint_at("/checkpoints/after_steps")?;
+//!             checks.trained(&reg, &after, |_name| &PARAM)?; // a rule per slot, by name
 //!             Ok(())
 //!         });
 //!     }
@@ -43,7 +54,9 @@
 //!
 //! Modules: [`tensor`] (the `{shape, data}` decoder), [`fixture`] (directories, the
 //! `fixture.json` reader, kinds), [`checks`] (named rules and the counting comparator),
-//! [`tf1`] (the SSTable / TF1 bundle writer and table surgery).
+//! [`sstable`] (the table writer and table surgery, shared with the runtime's unit tests),
+//! [`tf1`] (TF1 bundle entries and whole checkpoints from tensors), [`vars`] (a variable at
+//! a checkpoint's full name).
 
 // Each test binary uses a part of this module; `pub` marks its API (the including binary
 // sees it as crate-private).
@@ -51,9 +64,13 @@
 
 pub mod checks;
 pub mod fixture;
+pub mod model;
+pub mod sstable;
 pub mod tensor;
 pub mod tf1;
+pub mod vars;
 
 pub use checks::{Checks, Rule, Tol};
 pub use fixture::{data_dir, extra_dirs, fixture_dirs, Fixture, Kind, VarRecord};
 pub use tensor::DecodeError;
+pub use vars::variable_at;

@@ -21,6 +21,11 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 impl DecodeError {
+    /// An error saying `what`.
+    pub fn msg(what: impl fmt::Display) -> DecodeError {
+        DecodeError(what.to_string())
+    }
+
     /// An error saying `what`, showing the start of the offending value.
     pub fn new(what: impl fmt::Display, v: &Value) -> DecodeError {
         let mut shown = v.to_string();
@@ -183,4 +188,51 @@ pub fn tensor(v: &Value) -> Result<Tensor, DecodeError> {
                 .map_err(|e| DecodeError::new(format_args!("{e}"), v))?
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use scope::DType;
+    use serde_json::json;
+
+    use super::{array, array_nd, data, f32s, i64s, shape, tensor};
+
+    #[test]
+    fn decodes_every_element_type_and_scalars() {
+        let v = json!({"shape": [2, 2], "data": [1, 2, 3, 4]});
+        assert_eq!(shape(&v).unwrap(), [2, 2]);
+        assert_eq!(i64s(&v).unwrap().shape(), [2, 2]);
+        assert_eq!(array::<i32>(&v).unwrap()[[1, 0]], 3);
+        assert_eq!(f32s(&json!(0.1)).unwrap().shape(), [0usize; 0]);
+        assert_eq!(f32s(&json!(0.1)).unwrap().sum(), 0.1f32);
+        let b = json!({"shape": [3], "data": [true, false, 1]});
+        assert_eq!(data::<bool>(&b).unwrap(), [true, false, true]);
+        let m: ndarray::Array2<f64> = array_nd(&v).unwrap();
+        assert_eq!(m[[0, 1]], 2.0);
+        let t = tensor(&json!({"shape": [2], "dtype": "int64", "data": [5, -1]})).unwrap();
+        assert_eq!((t.dtype(), t.to_f64_vec()), (DType::I64, vec![5.0, -1.0]));
+        assert_eq!(tensor(&v).unwrap().dtype(), DType::F32);
+    }
+
+    #[test]
+    fn refuses_what_is_not_the_tensor_asked_for() {
+        let short = json!({"shape": [2, 2], "data": [1, 2, 3]});
+        assert!(i64s(&short)
+            .unwrap_err()
+            .to_string()
+            .contains("do not fill"));
+        let floaty = json!({"shape": [1], "data": [1.5]});
+        assert!(i64s(&floaty)
+            .unwrap_err()
+            .to_string()
+            .contains("not a integer"));
+        assert!(array::<i32>(&json!({"shape": [1], "data": [1u64 << 40]})).is_err());
+        assert!(f32s(&json!({"data": [1.0]}))
+            .unwrap_err()
+            .to_string()
+            .contains("shape"));
+        assert!(array_nd::<f64, ndarray::Ix2>(&json!({"shape": [2], "data": [1, 2]})).is_err());
+        let unknown = json!({"shape": [1], "dtype": "string", "data": [1]});
+        assert!(tensor(&unknown).is_err());
+    }
 }

@@ -313,6 +313,12 @@ pub(crate) fn read_table(file: &[u8]) -> Result<Vec<Entry<'_>>, TableError> {
     Ok(out)
 }
 
+// The table writer of the tests (one for every crate's tests: the integration tests use the
+// same file as `tests/support`'s `sstable`).
+#[cfg(test)]
+#[path = "../../../tests/support/sstable.rs"]
+mod writer;
+
 #[cfg(test)]
 /// Test support: builds an uncompressed table from sorted entries, as TF's
 /// `TableBuilder` would (one data block, restart every 16 entries).
@@ -326,75 +332,11 @@ pub(crate) fn build_table_with_restarts(
     entries: &[(Vec<u8>, Vec<u8>)],
     restart_interval: usize,
 ) -> Vec<u8> {
-    fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    fn block(entries: &[(Vec<u8>, Vec<u8>)], interval: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut restarts = Vec::new();
-        let mut last: &[u8] = &[];
-        for (i, (k, v)) in entries.iter().enumerate() {
-            let shared = if i % interval == 0 {
-                restarts.push(out.len() as u32);
-                0
-            } else {
-                last.iter().zip(k).take_while(|(a, b)| a == b).count()
-            };
-            put_varint(&mut out, shared as u64);
-            put_varint(&mut out, (k.len() - shared) as u64);
-            put_varint(&mut out, v.len() as u64);
-            out.extend_from_slice(&k[shared..]);
-            out.extend_from_slice(v);
-            last = k;
-        }
-        if restarts.is_empty() {
-            restarts.push(0);
-        }
-        for r in &restarts {
-            out.extend_from_slice(&r.to_le_bytes());
-        }
-        out.extend_from_slice(&(restarts.len() as u32).to_le_bytes());
-        out
-    }
-    fn append_block(file: &mut Vec<u8>, contents: &[u8]) -> BlockHandle {
-        let handle = BlockHandle {
-            offset: file.len() as u64,
-            size: contents.len() as u64,
-        };
-        file.extend_from_slice(contents);
-        file.push(0);
-        let crc = crc32c::crc32c_append(crc32c::crc32c(contents), &[0]);
-        file.extend_from_slice(&mask_crc(crc).to_le_bytes());
-        handle
-    }
-    let mut file = Vec::new();
-    let data = append_block(&mut file, &block(entries, restart_interval));
-    let meta = append_block(&mut file, &block(&[], restart_interval));
-    let mut handle_bytes = Vec::new();
-    put_varint(&mut handle_bytes, data.offset);
-    put_varint(&mut handle_bytes, data.size);
-    let sep = entries
-        .last()
-        .map(|(k, _)| {
-            let mut s = k.clone();
-            s.push(0);
-            s
-        })
-        .unwrap_or_default();
-    let index = append_block(&mut file, &block(&[(sep, handle_bytes)], restart_interval));
-    let mut footer = Vec::new();
-    put_varint(&mut footer, meta.offset);
-    put_varint(&mut footer, meta.size);
-    put_varint(&mut footer, index.offset);
-    put_varint(&mut footer, index.size);
-    footer.resize(40, 0);
-    footer.extend_from_slice(&TABLE_MAGIC.to_le_bytes());
-    file.extend_from_slice(&footer);
-    file
+    let entries: Vec<(&[u8], &[u8])> = entries
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .collect();
+    writer::table_with_restarts(&entries, restart_interval)
 }
 
 #[cfg(test)]
