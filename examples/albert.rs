@@ -82,7 +82,7 @@ fn main() -> AnyResult<()> {
     let inputs = inputs(&fx["inputs"])?;
     let labels = ints(&fx["inputs"]["labels"])?;
     let mut tape = Tape::<f32>::new();
-    let out = model.forward(&mut tape, &cfg, &inputs, &labels)?;
+    let out = model.forward(&mut tape, &inputs, &labels)?;
     let mut named = vec![
         ("embedding_output".to_owned(), out.albert.embedding_output),
         ("pooled_output".to_owned(), out.albert.pooled_output),
@@ -111,7 +111,7 @@ fn main() -> AnyResult<()> {
     println!("\nfine-tuning with {kind}:\n  step  port loss   TensorFlow");
     for (step, want) in tf_losses.iter().enumerate() {
         tape.clear();
-        let out = model.forward(&mut tape, &cfg, &inputs, &labels)?;
+        let out = model.forward(&mut tape, &inputs, &labels)?;
         let loss = opt.minimize(&tape, out.loss)?;
         println!(
             "  {step:>4}  {loss:.7}  {:.7}",
@@ -119,7 +119,7 @@ fn main() -> AnyResult<()> {
         );
     }
     tape.clear();
-    let out = model.forward(&mut tape, &cfg, &inputs, &labels)?;
+    let out = model.forward(&mut tape, &inputs, &labels)?;
     let after = tape.value(out.loss)?.iter().sum::<f32>();
     let want = fx["train"]["loss_after"].as_f64().unwrap_or(f64::NAN);
     println!("  after {after:.7}  {want:.7}");

@@ -88,16 +88,15 @@ impl Task {
     fn forward(
         &self,
         tape: &mut Tape<f32>,
-        cfg: &BertConfig,
         inputs: &BertInputs,
     ) -> Result<(NodeId, NodeId), TrainError> {
         Ok(match self {
             Task::Classifier(m, labels) => {
-                let out = m.forward(tape, cfg, inputs, labels)?;
+                let out = m.forward(tape, inputs, labels)?;
                 (out.loss, out.bert.pooled_output)
             }
             Task::Pretraining(m, labels) => {
-                let out = m.forward(tape, cfg, inputs, labels)?;
+                let out = m.forward(tape, inputs, labels)?;
                 (out.loss, out.bert.pooled_output)
             }
         })
@@ -184,7 +183,7 @@ fn run(dir: &Path, steps: Option<usize>) -> AnyResult<()> {
     // 3. The forward pass against TF's.
     let mut tape = Tape::<f32>::new();
     let start = Instant::now();
-    let (loss, pooled) = task.forward(&mut tape, &cfg, &inputs)?;
+    let (loss, pooled) = task.forward(&mut tape, &inputs)?;
     let took = start.elapsed();
     let want = floats(&fx["outputs"]["pooled_output"])?;
     let got = tape.value(pooled)?;
@@ -227,7 +226,7 @@ fn run(dir: &Path, steps: Option<usize>) -> AnyResult<()> {
     for k in 0..steps {
         tape.clear();
         let lr = opt.next_learning_rate()?;
-        let (loss, _) = task.forward(&mut tape, &cfg, &inputs)?;
+        let (loss, _) = task.forward(&mut tape, &inputs)?;
         let value = opt.minimize(&tape, loss)?;
         let tf = tf_losses
             .get(k)
@@ -244,7 +243,7 @@ fn run(dir: &Path, steps: Option<usize>) -> AnyResult<()> {
     }
     bar.finish_and_clear();
     tape.clear();
-    let (loss, _) = task.forward(&mut tape, &cfg, &inputs)?;
+    let (loss, _) = task.forward(&mut tape, &inputs)?;
     let tf_after = fx["train"]["loss_after"].as_f64();
     let after_note = match (tf_after, recorded == steps) {
         (Some(t), true) => format!(" (TF {t:.6})"),
@@ -395,12 +394,12 @@ fn bench() -> AnyResult<()> {
     let mut tape = Tape::<f32>::new();
     let forward = timed::<Box<dyn Error>>(20, 3, &mut || {
         tape.clear();
-        model.forward(&mut tape, &cfg, &inputs, &y)?;
+        model.forward(&mut tape, &inputs, &y)?;
         Ok(())
     })?;
     let mut train_step = || -> AnyResult<()> {
         tape.clear();
-        let out = model.forward(&mut tape, &cfg, &inputs, &y)?;
+        let out = model.forward(&mut tape, &inputs, &y)?;
         opt.minimize(&tape, out.loss)?;
         Ok(())
     };

@@ -71,7 +71,6 @@ fn check_node(
 /// A fixture's model, optimizer and inputs, built in a fresh registry as TF's script does.
 struct Setup {
     reg: Registry,
-    cfg: AlbertConfig,
     model: AlbertClassifier,
     opt: AlbertOptimizer,
     inputs: BertInputs,
@@ -100,7 +99,6 @@ fn build(fx: &Fixture) -> AnyResult<Setup> {
     )?;
     Ok(Setup {
         reg,
-        cfg,
         model,
         opt,
         inputs,
@@ -137,7 +135,7 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
     );
 
     let mut tape = Tape::<f32>::new();
-    let out = s.model.forward(&mut tape, &s.cfg, &s.inputs, &s.labels)?;
+    let out = s.model.forward(&mut tape, &s.inputs, &s.labels)?;
     let nodes = named(&out);
     let grads = tape.backward(out.loss)?.into_gradients();
     for (name, want) in fx["outputs"].as_object().ok_or("outputs")? {
@@ -159,13 +157,13 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
         .ok_or("train.losses_before_each_step")?;
     for (k, want) in losses.iter().enumerate() {
         tape.clear();
-        let out = s.model.forward(&mut tape, &s.cfg, &s.inputs, &s.labels)?;
+        let out = s.model.forward(&mut tape, &s.inputs, &s.labels)?;
         let what = format!("loss before step {k}");
         check_node(checks, &LOSS, &what, &tape, out.loss, want)?;
         s.opt.minimize(&tape, out.loss)?;
     }
     tape.clear();
-    let out = s.model.forward(&mut tape, &s.cfg, &s.inputs, &s.labels)?;
+    let out = s.model.forward(&mut tape, &s.inputs, &s.labels)?;
     let want = &train["loss_after"];
     check_node(
         checks,
@@ -257,32 +255,42 @@ fn bad_inputs_and_configs_are_refused_before_any_computation() {
         )
         .expect("inputs")
     };
-    let refused = |c: &AlbertConfig, i: BertInputs, labels: &[i64]| {
+    let refused = |m: &AlbertClassifier, i: BertInputs, labels: &[i64]| {
         let mut tape = Tape::<f32>::new();
-        let err = model
-            .forward(&mut tape, c, &i, labels)
-            .expect_err("refused");
+        let err = m.forward(&mut tape, &i, labels).expect_err("refused");
         assert!(tape.is_empty(), "{err}: something was computed first");
         err
     };
     let mut tape = Tape::<f32>::new();
     model
-        .forward(&mut tape, &cfg, &inputs(1, 0), &[0, 2])
+        .forward(&mut tape, &inputs(1, 0), &[0, 2])
         .expect("runs");
     let v = cfg.bert.vocab_size as i64;
+    let err = refused(&model, inputs(v, 0), &[0, 0]);
     assert!(
-        matches!(refused(&cfg, inputs(v, 0), &[0, 0]), TrainError::OutOfRange { input, .. } if input == "input_ids")
+        matches!(&err, TrainError::OutOfRange { input, .. } if input == "input_ids"),
+        "{err}"
     );
+    let err = refused(&model, inputs(1, 2), &[0, 0]);
     assert!(
-        matches!(refused(&cfg, inputs(1, 2), &[0, 0]), TrainError::OutOfRange { input, .. } if input == "token_type_ids")
+        matches!(&err, TrainError::OutOfRange { input, .. } if input == "token_type_ids"),
+        "{err}"
     );
+    let err = refused(&model, inputs(1, 0), &[0, 3]);
     assert!(
-        matches!(refused(&cfg, inputs(1, 0), &[0, 3]), TrainError::OutOfRange { input, .. } if input == "labels")
+        matches!(&err, TrainError::OutOfRange { input, .. } if input == "labels"),
+        "{err}"
     );
-    let other = AlbertConfig {
-        inner_group_num: 2,
+    // A model built from a config transformer_model cannot run (more groups than layers) is
+    // refused when run, naming the groups TF would build.
+    let bad = AlbertConfig {
+        num_hidden_groups: cfg.bert.num_hidden_layers + 1,
         ..cfg
     };
-    let err = refused(&other, inputs(1, 0), &[0, 0]);
-    assert!(err.to_string().contains("inner groups were built"), "{err}");
+    let bad_model = AlbertClassifier::build_here(&Registry::new(), (bad, 3)).expect("model");
+    let err = refused(&bad_model, inputs(1, 0), &[0, 0]);
+    assert!(
+        err.to_string().contains("transformer_model builds only"),
+        "{err}"
+    );
 }

@@ -96,15 +96,10 @@ fn bert_named(out: &BertOutputs) -> Vec<(String, NodeId)> {
 }
 
 impl Task {
-    fn forward(
-        &self,
-        tape: &mut Tape<f32>,
-        cfg: &BertConfig,
-        inputs: &BertInputs,
-    ) -> Result<Pass, TrainError> {
+    fn forward(&self, tape: &mut Tape<f32>, inputs: &BertInputs) -> Result<Pass, TrainError> {
         match self {
             Task::Classifier { model, labels } => {
-                let out = model.forward(tape, cfg, inputs, labels)?;
+                let out = model.forward(tape, inputs, labels)?;
                 let mut named = bert_named(&out.bert);
                 named.extend([
                     ("logits".to_owned(), out.logits),
@@ -118,7 +113,7 @@ impl Task {
                 })
             }
             Task::Pretraining { model, labels } => {
-                let out = model.forward(tape, cfg, inputs, labels)?;
+                let out = model.forward(tape, inputs, labels)?;
                 let mut named = bert_named(&out.bert);
                 named.extend([
                     ("masked_lm_loss".to_owned(), out.masked_lm_loss),
@@ -140,7 +135,7 @@ impl Task {
 }
 
 /// Builds the fixture's model and optimizer in a fresh registry, as TF's scripts do.
-fn build(fx: &Fixture) -> AnyResult<(Registry, BertConfig, Task, AdamWeightDecay, BertInputs)> {
+fn build(fx: &Fixture) -> AnyResult<(Registry, Task, AdamWeightDecay, BertInputs)> {
     let spec = &fx["spec"];
     let cfg = BertConfig::from_json(&spec["config"].to_string())?;
     let inputs_json = &fx["inputs"];
@@ -175,7 +170,7 @@ fn build(fx: &Fixture) -> AnyResult<(Registry, BertConfig, Task, AdamWeightDecay
         fx.u64_at("/spec/num_train_steps")?,
         fx.u64_at("/spec/num_warmup_steps")?,
     )?;
-    Ok((reg, cfg, task, opt, inputs))
+    Ok((reg, task, opt, inputs))
 }
 
 /// The rule for a tensor of the after-N checkpoint, by its name.
@@ -191,7 +186,7 @@ fn trained_rule(name: &str) -> &'static Rule {
 
 fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
     let fx = Fixture::load(dir)?;
-    let (reg, cfg, task, mut opt, inputs) = build(&fx)?;
+    let (reg, task, mut opt, inputs) = build(&fx)?;
     checks.variables(&reg, &fx.variables()?);
 
     // Strict restore: every variable from the checkpoint, nothing missing or left over.
@@ -204,7 +199,7 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
 
     // Forward outputs and gradients at the checkpoint's weights.
     let mut tape = Tape::<f32>::new();
-    let pass = task.forward(&mut tape, &cfg, &inputs)?;
+    let pass = task.forward(&mut tape, &inputs)?;
     let outputs = fx["outputs"].as_object().ok_or("outputs")?;
     let grads = tape.backward(pass.loss)?.into_gradients();
     for (name, want) in outputs {
@@ -227,7 +222,7 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
         .ok_or("train.losses_before_each_step")?;
     for (k, want) in losses.iter().enumerate() {
         tape.clear();
-        let pass = task.forward(&mut tape, &cfg, &inputs)?;
+        let pass = task.forward(&mut tape, &inputs)?;
         check_node(
             checks,
             &LOSS,
@@ -239,7 +234,7 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
         opt.minimize(&tape, pass.loss)?;
     }
     tape.clear();
-    let pass = task.forward(&mut tape, &cfg, &inputs)?;
+    let pass = task.forward(&mut tape, &inputs)?;
     check_node(
         checks,
         &LOSS,
@@ -347,16 +342,14 @@ fn bad_inputs_are_refused_before_any_computation() {
     let refused = |inputs: BertInputs, labels: &[i64]| -> TrainError {
         let mut tape = Tape::<f32>::new();
         let err = model
-            .forward(&mut tape, &cfg, &inputs, labels)
+            .forward(&mut tape, &inputs, labels)
             .expect_err("refused");
         assert!(tape.is_empty(), "{err}: something was computed first");
         err
     };
     // Sanity: the good inputs run.
     let mut tape = Tape::<f32>::new();
-    model
-        .forward(&mut tape, &cfg, &ok(), &[0, 0])
-        .expect("runs");
+    model.forward(&mut tape, &ok(), &[0, 0]).expect("runs");
 
     // A token id outside the vocabulary, named with its position.
     let mut inputs = ok();
@@ -440,18 +433,8 @@ fn bad_inputs_are_refused_before_any_computation() {
             ..
         }
     ));
-    // A config other than the model's.
-    let other = BertConfig {
-        num_attention_heads: cfg.num_attention_heads * 2,
-        hidden_size: cfg.hidden_size * 2,
-        ..cfg
-    };
-    let mut tape = Tape::<f32>::new();
-    assert!(matches!(
-        model.forward(&mut tape, &other, &ok(), &[0, 0]),
-        Err(TrainError::Config { .. })
-    ));
-    assert!(tape.is_empty());
+    // The model runs with the config it was built with: there is no other to give it.
+    assert_eq!(model.bert.cfg, cfg);
 }
 
 #[test]
@@ -474,14 +457,10 @@ fn pretraining_labels_are_checked_before_any_computation() {
         next_sentence_labels: Array1::zeros(b),
     };
     let mut tape = Tape::<f32>::new();
-    model
-        .forward(&mut tape, &cfg, &inputs, &labels())
-        .expect("runs");
+    model.forward(&mut tape, &inputs, &labels()).expect("runs");
     let refused = |l: PretrainingLabels| {
         let mut tape = Tape::<f32>::new();
-        let err = model
-            .forward(&mut tape, &cfg, &inputs, &l)
-            .expect_err("refused");
+        let err = model.forward(&mut tape, &inputs, &l).expect_err("refused");
         assert!(tape.is_empty(), "{err}");
         err
     };

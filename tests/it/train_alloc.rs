@@ -30,7 +30,7 @@ fn a_bert_train_step_allocates_the_same_at_step_3_and_step_8() {
     for _ in 0..8 {
         let (loss, used) = crate::alloc::measure(|| {
             tape.clear();
-            let out = model.forward(&mut tape, &cfg, &inputs, &y).unwrap();
+            let out = model.forward(&mut tape, &inputs, &y).unwrap();
             opt.minimize(&tape, out.loss).unwrap()
         });
         assert!(loss.is_finite());

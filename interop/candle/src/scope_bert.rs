@@ -70,7 +70,6 @@ impl ScopeBert {
     /// One forward pass on the fixture's inputs: the outputs candle also computes, by the
     /// fixture's names, flattened.
     pub fn outputs(&self, fx: &Fixture) -> Vec<(String, Vec<f32>)> {
-        let cfg = fx.scope_config();
         let inputs = BertInputs::new(
             fx.ints2("input_ids"),
             fx.ints2("input_mask"),
@@ -83,7 +82,7 @@ impl ScopeBert {
             ScopeBert::Classifier(model) => {
                 let labels = fx.ints("labels").1;
                 let out = model
-                    .forward(&mut tape, &cfg, &inputs, &labels)
+                    .forward(&mut tape, &inputs, &labels)
                     .expect("the forward pass");
                 vec![
                     (format!("layer_{last}_output"), out.bert.sequence_output),
@@ -107,7 +106,7 @@ impl ScopeBert {
                     next_sentence_labels: Array1::from(fx.ints("next_sentence_labels").1),
                 };
                 let out = model
-                    .forward(&mut tape, &cfg, &inputs, &labels)
+                    .forward(&mut tape, &inputs, &labels)
                     .expect("the forward pass");
                 vec![
                     (format!("layer_{last}_output"), out.bert.sequence_output),

@@ -2,11 +2,11 @@
 //! pooler) and `classifier_utils.create_model`'s head.
 
 use super::ops::{dense_layer_2d, dense_layer_3d_proj};
-use super::{AlbertClassifier, AlbertConfig, AlbertInputs, AlbertLayer, AlbertModel};
+use super::{AlbertClassifier, AlbertInputs, AlbertLayer, AlbertModel};
 use crate::models::bert::{check_labels, classify, pool};
 use crate::nn::Activation;
 use crate::tape::{NodeId, Real, Tape};
-use crate::{Model, TrainError};
+use crate::TrainError;
 
 /// The nodes of [`AlbertModel::forward`].
 #[derive(Clone, Debug)]
@@ -40,93 +40,30 @@ pub struct AlbertClassifierOutputs {
 }
 
 impl AlbertModel {
-    /// Checks that `cfg` is the config this model was built with (what fixes its shapes and
-    /// its layout), and that `cfg` is valid.
-    pub fn check_config(&self, cfg: &AlbertConfig) -> Result<(), TrainError> {
-        cfg.validate()?;
-        let b = &cfg.bert;
-        let emb = &self.embeddings;
-        let groups = &self.encoder_transformer.group;
-        let mut problems = Vec::new();
-        if emb.word_embeddings.shape() != [b.vocab_size, cfg.embedding_size] {
-            problems.push(format!(
-                "{} is {:?}",
-                emb.word_embeddings.name(),
-                emb.word_embeddings.shape()
-            ));
-        }
-        if emb.token_type_embeddings.is_some() != b.use_token_type
-            || emb.position_embeddings.is_some() != b.use_position_embeddings
-        {
-            problems.push("the embedding flags differ".into());
-        }
-        if self.encoder_embedding_hidden_mapping_in.is_some()
-            != (cfg.embedding_size != b.hidden_size)
-        {
-            problems.push("embedding_hidden_mapping_in exists for E == H or not for E != H".into());
-        }
-        if groups.len() != cfg.num_hidden_groups
-            || groups
-                .iter()
-                .any(|g| g.inner_group.len() != cfg.inner_group_num)
-        {
-            problems.push(format!(
-                "{} groups of {:?} inner groups were built",
-                groups.len(),
-                groups
-                    .iter()
-                    .map(|g| g.inner_group.len())
-                    .collect::<Vec<_>>()
-            ));
-        }
-        let layers_ok = groups.iter().flat_map(|g| &g.inner_group).all(|l| {
-            l.attention_1_self_attention.num_heads() == b.num_attention_heads
-                && l.ffn_1_intermediate_dense.units() == b.intermediate_size
-                && l.ffn_1_intermediate_dense.inputs() == b.hidden_size
-        });
-        if !layers_ok {
-            problems.push("the hidden size, the heads or the intermediate size differ".into());
-        }
-        if problems.is_empty() {
-            return Ok(());
-        }
-        Err(TrainError::Config {
-            detail: format!(
-                "the ALBERT config does not match the model in {}: {}; pass the config the \
-                 model was built with",
-                self.scope_name(),
-                problems.join(", ")
-            ),
-        })
-    }
-
     /// Checks `inputs` before anything is computed, as BERT does ([`AlbertInputs::check`]):
     /// ids within the vocabulary, token types within the token-type table, mask values 0 or
     /// 1, no more positions than the position table has rows.
-    pub fn check_inputs(
-        &self,
-        cfg: &AlbertConfig,
-        inputs: &AlbertInputs,
-    ) -> Result<(), TrainError> {
-        inputs.check(&cfg.embeddings())
+    pub fn check_inputs(&self, inputs: &AlbertInputs) -> Result<(), TrainError> {
+        inputs.check(&self.cfg.embeddings())
     }
 
     /// `AlbertModel(config, is_training=False, input_ids, input_mask, token_type_ids)` on a
     /// tape: the embeddings, `transformer_model` (layer `i` applies the inner groups of group
-    /// [`AlbertConfig::group_of`]`(i)`), the pooler.
+    /// [`AlbertConfig::group_of`](super::AlbertConfig::group_of)`(i)`), the pooler.
     ///
-    /// Fails before putting anything on the tape if `cfg` is not the model's config or the
-    /// inputs do not fit it.
+    /// Runs with the config the model was built with (its `cfg` field). Fails before putting
+    /// anything on the tape if that config is invalid
+    /// ([`AlbertConfig::validate`](super::AlbertConfig::validate)) or the inputs do not fit it.
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,
-        cfg: &AlbertConfig,
         inputs: &AlbertInputs,
     ) -> Result<AlbertOutputs, TrainError> {
-        self.check_config(cfg)?;
-        self.check_inputs(cfg, inputs)?;
+        let cfg = &self.cfg;
+        cfg.validate()?;
+        self.check_inputs(inputs)?;
         let (batch, seq) = inputs.dims();
-        let embedding_output = self.embeddings.forward(tape, &cfg.embeddings(), inputs)?;
+        let embedding_output = self.embeddings.forward(tape, inputs)?;
 
         // transformer_model: embedding_hidden_mapping_in when E != H, then the layers.
         let mut prev = tape.reshape(embedding_output, &[batch * seq, cfg.embedding_size])?;
@@ -139,7 +76,7 @@ impl AlbertModel {
             Vec::with_capacity(cfg.bert.num_hidden_layers * cfg.inner_group_num);
         for layer in 0..cfg.bert.num_hidden_layers {
             for inner in &groups[cfg.group_of(layer)].inner_group {
-                prev = inner.forward(tape, cfg, prev, adder, batch, seq)?;
+                prev = inner.forward(tape, prev, adder, batch, seq)?;
                 layer_outputs.push(prev);
             }
         }
@@ -163,13 +100,12 @@ impl AlbertLayer {
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,
-        cfg: &AlbertConfig,
         x: NodeId,
         adder: NodeId,
         batch: usize,
         seq: usize,
     ) -> Result<NodeId, TrainError> {
-        let heads = cfg.bert.num_attention_heads;
+        let heads = self.cfg.bert.num_attention_heads;
         let context = self
             .attention_1_self_attention
             .forward(tape, x, adder, batch, seq)?;
@@ -180,7 +116,7 @@ impl AlbertLayer {
             tape,
             &self.ffn_1_intermediate_dense,
             attention,
-            cfg.bert.hidden_act,
+            self.cfg.bert.hidden_act,
         )?;
         let ffn = dense_layer_2d(
             tape,
@@ -203,13 +139,12 @@ impl AlbertClassifier {
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,
-        cfg: &AlbertConfig,
         inputs: &AlbertInputs,
         labels: &[i64],
     ) -> Result<AlbertClassifierOutputs, TrainError> {
         let num_labels = self.output_bias.shape()[0];
         let labels = check_labels(labels, inputs.dims().0, num_labels)?;
-        let albert = self.bert.forward(tape, cfg, inputs)?;
+        let albert = self.bert.forward(tape, inputs)?;
         let head = classify(
             tape,
             albert.pooled_output,

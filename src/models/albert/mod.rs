@@ -47,7 +47,7 @@
 //!     ndarray::array![[0, 0, 1, 1], [0, 0, 0, 0]],
 //! )?;
 //! let mut tape = Tape::<f32>::new();
-//! let out = model.forward(&mut tape, &cfg, &inputs, &[2, 0])?;
+//! let out = model.forward(&mut tape, &inputs, &[2, 0])?;
 //! assert_eq!(out.albert.layer_outputs.len(), 6);
 //! assert_eq!(tape.value(out.probabilities)?.shape(), &[2, 3]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -74,9 +74,12 @@ use crate::nn::{Dense, LayerNorm};
 pub type AlbertInputs = crate::models::bert::BertInputs;
 
 model! {
-    /// `modeling.AlbertModel`'s variables. Built as a field with `default_name`, it opens
-    /// `bert` as `tf.variable_scope(scope, default_name="bert")` does.
+    /// `modeling.AlbertModel`'s variables, and the config they were built with (the forward
+    /// pass reads it there). Built as a field with `default_name`, it opens `bert` as
+    /// `tf.variable_scope(scope, default_name="bert")` does.
     pub struct AlbertModel("bert", cfg: AlbertConfig) {
+        #[keep]
+        cfg,
         embeddings: model BertEmbeddings(cfg.embeddings()),
         encoder {
             #[model(when = cfg.embedding_size != cfg.bert.hidden_size, scope = "embedding_hidden_mapping_in")]
@@ -103,8 +106,10 @@ model! {
         inner_group: model AlbertLayer(cfg),
     }
 
-    /// `inner_group_{j}`: `attention_ffn_block`'s variables.
+    /// `inner_group_{j}`: `attention_ffn_block`'s variables, and the config.
     pub struct AlbertLayer("inner_group", cfg: AlbertConfig) {
+        #[keep]
+        cfg,
         attention_1 {
             /// `dense_layer_3d` for `query`, `key`, `value` (kernels `[H, H]` used as
             /// `[H, A, D]`): BERT's self-attention.

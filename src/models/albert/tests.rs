@@ -163,7 +163,7 @@ fn other_layouts_run_and_every_variable_gets_a_gradient() {
     )
     .unwrap();
     let mut tape = crate::tape::Tape::<f32>::new();
-    let out = model.forward(&mut tape, &c, &inputs, &[1, 0]).unwrap();
+    let out = model.forward(&mut tape, &inputs, &[1, 0]).unwrap();
     assert_eq!(out.albert.layer_outputs.len(), 15);
     let grads = tape.backward(out.loss).unwrap().into_gradients();
     for var in reg.trainable_variables() {

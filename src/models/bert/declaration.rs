@@ -6,9 +6,12 @@ use crate::nn::{Dense, LayerNorm};
 use crate::{model, Variable};
 
 model! {
-    /// `modeling.BertModel`'s variables. Built as a field with `default_name`, it opens
-    /// `bert` as `tf.variable_scope(scope, default_name="bert")` does.
+    /// `modeling.BertModel`'s variables, and the config they were built with (the forward
+    /// pass reads it there). Built as a field with `default_name`, it opens `bert` as
+    /// `tf.variable_scope(scope, default_name="bert")` does.
     pub struct BertModel("bert", cfg: BertConfig) {
+        #[keep]
+        cfg,
         embeddings: model BertEmbeddings(cfg),
         encoder {
             #[model(repeat = cfg.num_hidden_layers)]
@@ -35,8 +38,10 @@ model! {
         layer_norm: model LayerNorm(cfg.hidden_size),
     }
 
-    /// One `layer_{i}` of `transformer_model`.
+    /// One `layer_{i}` of `transformer_model`, with the config it was built with.
     pub struct BertLayer("layer", cfg: BertConfig) {
+        #[keep]
+        cfg,
         attention {
             #[model(scope = "self")]
             self_attention: model BertSelfAttention(

@@ -6,7 +6,7 @@ use ndarray::Array2;
 use super::{BertConfig, BertEmbeddings, BertLayer, BertModel};
 use crate::nn::{check_ids, embedding_lookup, Activation, Dense};
 use crate::tape::{NodeId, Real, Tape};
-use crate::{Model, TrainError};
+use crate::TrainError;
 
 /// BERT's three inputs, each `[batch, seq]`: token ids, the mask (1 = real token, 0 =
 /// padding) and the token types.
@@ -76,77 +76,38 @@ pub struct BertOutputs {
 }
 
 impl BertModel {
-    /// Checks that `cfg` is the config this model was built with (the shapes it fixes).
-    fn check_config(&self, cfg: &BertConfig) -> Result<(), TrainError> {
-        cfg.validate()?;
-        let emb = &self.embeddings;
-        let mut problems = Vec::new();
-        if emb.word_embeddings.shape() != [cfg.vocab_size, cfg.hidden_size] {
-            problems.push(format!(
-                "{} is {:?}",
-                emb.word_embeddings.name(),
-                emb.word_embeddings.shape()
-            ));
-        }
-        if self.encoder_layer.len() != cfg.num_hidden_layers {
-            problems.push(format!("{} layers were built", self.encoder_layer.len()));
-        }
-        if emb.token_type_embeddings.is_some() != cfg.use_token_type
-            || emb.position_embeddings.is_some() != cfg.use_position_embeddings
-        {
-            problems.push("the embedding flags differ".into());
-        }
-        let layer_ok = self.encoder_layer.iter().all(|l| {
-            l.attention_self_attention.num_heads() == cfg.num_attention_heads
-                && l.intermediate_dense.units() == cfg.intermediate_size
-        });
-        if !layer_ok {
-            problems.push("the heads or the intermediate size differ".into());
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(TrainError::Config {
-                detail: format!(
-                    "the BERT config does not match the model in {}: {}; pass the config the \
-                     model was built with",
-                    self.scope_name(),
-                    problems.join(", ")
-                ),
-            })
-        }
-    }
-
     /// Checks `inputs` against the model before anything is computed: ids within the
     /// vocabulary, token types within the token-type table, mask values 0 or 1, and no more
     /// positions than the position table has rows ([`BertInputs::check`]).
-    pub fn check_inputs(&self, cfg: &BertConfig, inputs: &BertInputs) -> Result<(), TrainError> {
-        inputs.check(cfg)
+    pub fn check_inputs(&self, inputs: &BertInputs) -> Result<(), TrainError> {
+        inputs.check(&self.cfg)
     }
 
     /// `BertModel(config, is_training=False, input_ids, input_mask, token_type_ids)` on a
     /// tape: embeddings, every encoder layer, the pooler.
     ///
-    /// Fails before putting anything on the tape if `cfg` is not the model's config or the
-    /// inputs do not fit it (see [`BertModel::check_inputs`]).
+    /// Runs with the config the model was built with (its `cfg` field), so no other can be
+    /// given. Fails before putting anything on the tape if that config is invalid (see
+    /// [`BertConfig::validate`](super::BertConfig::validate)) or the inputs do not fit it (see
+    /// [`BertModel::check_inputs`]).
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,
-        cfg: &BertConfig,
         inputs: &BertInputs,
     ) -> Result<BertOutputs, TrainError> {
-        self.check_config(cfg)?;
-        self.check_inputs(cfg, inputs)?;
+        let cfg = &self.cfg;
+        cfg.validate()?;
+        self.check_inputs(inputs)?;
         let (batch, seq) = inputs.dims();
         let h = cfg.hidden_size;
-        let embedding_output = self.embeddings.forward(tape, cfg, inputs)?;
+        let embedding_output = self.embeddings.forward(tape, inputs)?;
 
         // transformer_model.
         let adder = tape.attention_mask_adder(inputs.input_mask.view())?;
         let mut prev = tape.reshape(embedding_output, &[batch * seq, h])?;
         let mut layer_outputs = Vec::with_capacity(self.encoder_layer.len());
         for layer in &self.encoder_layer {
-            prev = layer.forward(tape, cfg, prev, adder, batch, seq)?;
+            prev = layer.forward(tape, prev, adder, batch, seq)?;
             layer_outputs.push(prev);
         }
 
@@ -186,20 +147,20 @@ impl BertInputs {
 impl BertEmbeddings {
     /// `embedding_lookup`, then `embedding_postprocessor` (token-type and position
     /// embeddings, the layer norm): `[batch, seq, width]`, `width` being the tables' (BERT's
-    /// hidden size, ALBERT's embedding size).
+    /// hidden size, ALBERT's embedding size). The inputs are checked against the tables.
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,
-        cfg: &BertConfig,
         inputs: &BertInputs,
     ) -> Result<NodeId, TrainError> {
         let (batch, seq) = inputs.dims();
         let ids = inputs.input_ids.iter().copied();
         let mut x = embedding_lookup(tape, "input_ids", &self.word_embeddings, ids)?;
         if let Some(table) = &self.token_type_embeddings {
+            let types_n = table.shape()[0];
             let types = inputs.token_type_ids.iter().copied();
-            let types = check_ids("token_type_ids", types, cfg.type_vocab_size)?;
-            let one_hot = tape.one_hot(&types, cfg.type_vocab_size)?;
+            let types = check_ids("token_type_ids", types, types_n)?;
+            let one_hot = tape.one_hot(&types, types_n)?;
             let table = tape.variable(table)?;
             let rows = tape.matmul(one_hot, table)?;
             x = tape.add(x, rows)?;
@@ -237,7 +198,6 @@ impl BertLayer {
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,
-        cfg: &BertConfig,
         x: NodeId,
         adder: NodeId,
         batch: usize,
@@ -249,9 +209,9 @@ impl BertLayer {
         let attention = self.attention_output_dense.forward(tape, context)?;
         let attention = tape.add(attention, x)?;
         let attention = self.attention_output_layer_norm.forward(tape, attention)?;
-        let intermediate = self
-            .intermediate_dense
-            .forward_with(tape, attention, cfg.hidden_act)?;
+        let intermediate =
+            self.intermediate_dense
+                .forward_with(tape, attention, self.cfg.hidden_act)?;
         let out = self.output_dense.forward(tape, intermediate)?;
         let out = tape.add(out, attention)?;
         self.output_layer_norm.forward(tape, out)

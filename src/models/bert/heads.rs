@@ -3,7 +3,7 @@
 
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
 
-use super::{BertClassifier, BertConfig, BertInputs, BertOutputs, BertPretraining};
+use super::{BertClassifier, BertInputs, BertOutputs, BertPretraining};
 use crate::nn::check_ids;
 use crate::tape::{NodeId, Real, Tape};
 use crate::{TrainError, Variable};
@@ -47,13 +47,12 @@ impl BertClassifier {
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,
-        cfg: &BertConfig,
         inputs: &BertInputs,
         labels: &[i64],
     ) -> Result<ClassifierOutputs, TrainError> {
         let num_labels = self.output_bias.shape()[0];
         let labels = check_labels(labels, inputs.dims().0, num_labels)?;
-        let bert = self.bert.forward(tape, cfg, inputs)?;
+        let bert = self.bert.forward(tape, inputs)?;
         let head = classify(
             tape,
             bert.pooled_output,
@@ -161,10 +160,10 @@ impl BertPretraining {
     pub fn forward<T: Real>(
         &self,
         tape: &mut Tape<T>,
-        cfg: &BertConfig,
         inputs: &BertInputs,
         labels: &PretrainingLabels,
     ) -> Result<PretrainingOutputs, TrainError> {
+        let cfg = &self.bert.cfg;
         let (batch, seq) = inputs.dims();
         let p = labels.masked_lm_positions.ncols();
         for (input, shape) in [
@@ -202,7 +201,7 @@ impl BertPretraining {
             labels.next_sentence_labels.iter().copied(),
             2,
         )?;
-        let bert = self.bert.forward(tape, cfg, inputs)?;
+        let bert = self.bert.forward(tape, inputs)?;
 
         // get_masked_lm_output: gather_indexes, transform, logits over the tied table.
         let flat: Vec<usize> = positions

@@ -29,7 +29,7 @@
 //!     ndarray::array![[0, 0, 1, 1], [0, 0, 0, 0]],
 //! )?;
 //! let mut tape = Tape::<f32>::new();
-//! let out = model.forward(&mut tape, &cfg, &inputs, &[2, 0])?;
+//! let out = model.forward(&mut tape, &inputs, &[2, 0])?;
 //! assert_eq!(tape.value(out.probabilities)?.shape(), &[2, 3]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
