@@ -4,17 +4,20 @@
 //!
 //! * [`seed_rnn`]: the seed program's LSTM regressor, with its fused training step.
 //! * [`bert`]: google-research/bert's `modeling.py`, its classifier and pretraining heads.
+//! * [`albert`]: google-research/albert's, one layer's weights shared by many layers, and
+//!   its LAMB optimizer.
 //!
 //! [`presets`] gathers every model's checkpoint presets into the one set the `scope`
 //! command's `convert` and user tools look names up in.
 
+pub mod albert;
 pub mod bert;
 pub mod seed_rnn;
 
 use crate::checkpoint::{Preset, Presets};
 
 /// Every model's preset list, in the order [`presets`] registers them.
-const EVERY_MODEL: &[&[Preset]] = &[bert::PRESETS];
+const EVERY_MODEL: &[&[Preset]] = &[bert::PRESETS, albert::presets::PRESETS];
 
 /// Every model's checkpoint presets ([`bert::PRESETS`], ...), in one set:
 /// `presets().mapping("bert-tf-to-hf", &tensors)` is the mapping of that name for those

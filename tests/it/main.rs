@@ -22,6 +22,7 @@ pub mod macros;
 mod proptest_registry;
 mod registry;
 mod seed_rnn_alloc;
+mod tf_albert_fixture;
 mod tf_bert_fixture;
 mod tf_checkpoint;
 mod tf_partitioned;

@@ -188,24 +188,7 @@ impl AdamWeightDecay {
     ) -> Result<AdamWeightDecay, TrainError> {
         config.validate()?;
         check_var_list(vars)?;
-        let global_step = reg.get_variable(
-            "global_step",
-            VarSpec::new()
-                .shape([0usize; 0])
-                .dtype(DType::I64)
-                .initializer(Initializer::Zeros)
-                .trainable(false),
-        )?;
-        if global_step.dtype() != DType::I64 || !global_step.shape().is_empty() {
-            return Err(TrainError::Config {
-                detail: format!(
-                    "{} is {} {:?}, but the global step must be an int64 scalar",
-                    global_step.name(),
-                    global_step.dtype(),
-                    global_step.shape()
-                ),
-            });
-        }
+        let global_step = global_step(reg)?;
         let mut m = Vec::with_capacity(vars.len());
         let mut v = Vec::with_capacity(vars.len());
         for var in vars {
@@ -248,11 +231,7 @@ impl AdamWeightDecay {
 
     /// The current value of `global_step`: the number of steps applied (or restored).
     pub fn step(&self) -> Result<i64, TrainError> {
-        self.global_step
-            .read()
-            .view_i64()
-            .and_then(|v| v.iter().next().copied())
-            .ok_or_else(|| TrainError::unsupported(&self.global_step))
+        read_step(&self.global_step)
     }
 
     /// The learning rate the next [`Optimizer::apply`] uses: the schedule at
@@ -284,8 +263,63 @@ impl AdamWeightDecay {
     }
 }
 
+/// `tf.train.get_or_create_global_step()` in the current scope: `global_step`, an int64
+/// scalar, zero, not trainable (an existing one, under reuse, must be such a scalar).
+pub(super) fn global_step(reg: &Registry) -> Result<Variable, TrainError> {
+    let global_step = reg.get_variable(
+        "global_step",
+        VarSpec::new()
+            .shape([0usize; 0])
+            .dtype(DType::I64)
+            .initializer(Initializer::Zeros)
+            .trainable(false),
+    )?;
+    if global_step.dtype() != DType::I64 || !global_step.shape().is_empty() {
+        return Err(TrainError::Config {
+            detail: format!(
+                "{} is {} {:?}, but the global step must be an int64 scalar",
+                global_step.name(),
+                global_step.dtype(),
+                global_step.shape()
+            ),
+        });
+    }
+    Ok(global_step)
+}
+
+/// The value of a `global_step` variable.
+pub(super) fn read_step(global_step: &Variable) -> Result<i64, TrainError> {
+    global_step
+        .read()
+        .view_i64()
+        .and_then(|v| v.iter().next().copied())
+        .ok_or_else(|| TrainError::unsupported(global_step))
+}
+
+/// `tf.clip_by_global_norm(grads, clip_norm)` over the gradients of `vars`: TF's global
+/// norm ([`Gradients::tf_sum_of_squares`]) and the float32 factor every gradient is scaled
+/// by, `clip_norm / max(norm, clip_norm)` in TF's form. A non-finite norm is refused.
+pub(super) fn clip_by_global_norm(
+    vars: &[Variable],
+    grads: &Gradients<f32>,
+    clip_norm: f32,
+) -> Result<(f64, f32), TrainError> {
+    let sum_sq: f64 = vars.iter().filter_map(|v| grads.tf_sum_of_squares(v)).sum();
+    let norm = sum_sq.sqrt();
+    if !norm.is_finite() {
+        grads.check_finite()?;
+        return Err(TrainError::NonFiniteGradient {
+            name: "(the global norm of all gradients)".into(),
+            value: norm,
+            index: 0,
+        });
+    }
+    let use_norm = norm as f32;
+    Ok((norm, clip_norm * (1.0 / use_norm).min(1.0 / clip_norm)))
+}
+
 /// `tf.get_variable(name=<var>/<slot>, shape, float32, trainable=False, zeros)`.
-fn slot(reg: &Registry, var: &Variable, name: &str) -> Result<Variable, TrainError> {
+pub(super) fn slot(reg: &Registry, var: &Variable, name: &str) -> Result<Variable, TrainError> {
     let slot = reg.get_variable(
         &slots::slot_name(var.name(), name),
         VarSpec::new()
@@ -307,43 +341,11 @@ impl Optimizer for AdamWeightDecay {
         check_gradients(&self.vars, grads, self.check_finite)?;
         let step = self.step()?;
         let lr = self.config.learning_rate(step + 1);
-        // tf.clip_by_global_norm over the gradients of the variables updated.
-        let sum_sq: f64 = self
-            .vars
-            .iter()
-            .filter_map(|v| grads.tf_sum_of_squares(v))
-            .sum();
-        let norm = sum_sq.sqrt();
-        if !norm.is_finite() {
-            grads.check_finite()?;
-            return Err(TrainError::NonFiniteGradient {
-                name: "(the global norm of all gradients)".into(),
-                value: norm,
-                index: 0,
-            });
-        }
-        let use_norm = norm as f32;
-        let clip = self.config.clip_norm;
-        let scale = clip * (1.0 / use_norm).min(1.0 / clip);
-        let (b1, b2) = (self.config.beta_1 as f32, self.config.beta_2 as f32);
-        let (one_b1, one_b2) = (
-            (1.0 - self.config.beta_1) as f32,
-            (1.0 - self.config.beta_2) as f32,
-        );
-        let (eps, wd) = (self.config.epsilon, self.config.weight_decay_rate);
-        let kernel = |decay: bool| Kernel {
-            scale,
-            b1,
-            b2,
-            one_b1,
-            one_b2,
-            eps,
-            wd: if decay { Some(wd) } else { None },
-            lr,
-        };
+        let (norm, scale) = clip_by_global_norm(&self.vars, grads, self.config.clip_norm)?;
+        let config = &self.config;
         let decay = &self.decay;
         update_with_slots(&self.vars, &self.m, &self.v, grads, |k, p, m, v, g| {
-            let kernel = kernel(decay[k]);
+            let kernel = Kernel::new(config, scale, lr, decay[k]);
             wide(
                 #[inline(always)]
                 || kernel.run(p, m, v, g),
@@ -356,7 +358,7 @@ impl Optimizer for AdamWeightDecay {
 }
 
 /// One AdamWeightDecay update of a variable's flat buffers, in TF's float32 order.
-struct Kernel {
+pub(super) struct Kernel {
     scale: f32,
     b1: f32,
     b2: f32,
@@ -368,29 +370,42 @@ struct Kernel {
 }
 
 impl Kernel {
+    /// The update for gradients scaled by `scale` (the clipping), at learning rate `lr`,
+    /// with weight decay when `decay`.
+    pub(super) fn new(config: &AdamWeightDecayConfig, scale: f32, lr: f32, decay: bool) -> Kernel {
+        Kernel {
+            scale,
+            b1: config.beta_1 as f32,
+            b2: config.beta_2 as f32,
+            one_b1: (1.0 - config.beta_1) as f32,
+            one_b2: (1.0 - config.beta_2) as f32,
+            eps: config.epsilon,
+            wd: decay.then_some(config.weight_decay_rate),
+            lr,
+        }
+    }
+
+    /// Adam's moments without bias correction, in place, and the update they give (with
+    /// the decoupled weight decay), for one element: `m = b1 m + (1 - b1) g`,
+    /// `v = b2 v + (1 - b2) g^2`, `m / (sqrt(v) + eps) + wd * p`.
+    #[inline(always)]
+    pub(super) fn moments(&self, p: f32, m: &mut f32, v: &mut f32, g: f32) -> f32 {
+        let g = g * self.scale;
+        *m = self.b1 * *m + self.one_b1 * g;
+        *v = self.b2 * *v + self.one_b2 * (g * g);
+        let update = *m / (v.sqrt() + self.eps);
+        match self.wd {
+            Some(wd) => update + wd * p,
+            None => update,
+        }
+    }
+
     /// Inlined into its caller's [`wide`] dispatch, so the loop is compiled for each vector
     /// width (square root and division are exact, so every width gives the same bits).
     #[inline(always)]
     fn run(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
-        let Kernel {
-            scale,
-            b1,
-            b2,
-            one_b1,
-            one_b2,
-            eps,
-            wd,
-            lr,
-        } = *self;
         for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
-            let g = g * scale;
-            *m = b1 * *m + one_b1 * g;
-            *v = b2 * *v + one_b2 * (g * g);
-            let mut update = *m / (v.sqrt() + eps);
-            if let Some(wd) = wd {
-                update += wd * *p;
-            }
-            *p -= lr * update;
+            *p -= self.lr * self.moments(*p, m, v, g);
         }
     }
 }

@@ -1,17 +1,20 @@
 //! Optimizers: TF1's `AdamOptimizer` (bit-exact update, slots in the registry),
-//! `GradientDescentOptimizer`, and BERT's `AdamWeightDecayOptimizer` with its learning-rate
-//! schedule and gradient clipping (`optimization.create_optimizer`).
+//! `GradientDescentOptimizer`, BERT's `AdamWeightDecayOptimizer` with its learning-rate
+//! schedule and gradient clipping (`optimization.create_optimizer`), and ALBERT's
+//! `LAMBOptimizer` beside it.
 //!
 //! Both write the variables' shared storage in place, so every model holding a handle to a
 //! trained variable (for instance a test model built under reuse) sees the update.
 
 mod adam;
 mod adam_weight_decay;
+mod lamb;
 mod sgd;
 pub mod slots;
 
 pub use adam::{Adam, AdamConfig};
 pub use adam_weight_decay::{AdamWeightDecay, AdamWeightDecayConfig};
+pub use lamb::{Lamb, LambConfig};
 pub use sgd::Sgd;
 
 use crate::tape::{GradView, Gradients, NodeId, Tape};

@@ -3,8 +3,8 @@
 
 use ndarray::Array2;
 
-use super::{BertLayer, BertModel};
-use crate::nn::{check_ids, embedding_lookup, Activation};
+use super::{BertConfig, BertEmbeddings, BertLayer, BertModel};
+use crate::nn::{check_ids, embedding_lookup, Activation, Dense};
 use crate::tape::{NodeId, Real, Tape};
 use crate::TrainError;
 
@@ -78,31 +78,9 @@ pub struct BertOutputs {
 impl BertModel {
     /// Checks `inputs` against the model before anything is computed: ids within the
     /// vocabulary, token types within the token-type table, mask values 0 or 1, and no more
-    /// positions than the position table has rows.
+    /// positions than the position table has rows ([`BertInputs::check`]).
     pub fn check_inputs(&self, inputs: &BertInputs) -> Result<(), TrainError> {
-        let cfg = &self.cfg;
-        let (_, seq) = inputs.dims();
-        if cfg.use_position_embeddings && seq > cfg.max_position_embeddings {
-            return Err(TrainError::InputShape {
-                input: "input_ids",
-                expected: vec![inputs.dims().0, cfg.max_position_embeddings],
-                got: inputs.input_ids.shape().to_vec(),
-            });
-        }
-        check_ids(
-            "input_ids",
-            inputs.input_ids.iter().copied(),
-            cfg.vocab_size,
-        )?;
-        if cfg.use_token_type {
-            check_ids(
-                "token_type_ids",
-                inputs.token_type_ids.iter().copied(),
-                cfg.type_vocab_size,
-            )?;
-        }
-        check_ids("input_mask", inputs.input_mask.iter().copied(), 2)?;
-        Ok(())
+        inputs.check(&self.cfg)
     }
 
     /// `BertModel(config, is_training=False, input_ids, input_mask, token_type_ids)` on a
@@ -122,33 +100,7 @@ impl BertModel {
         self.check_inputs(inputs)?;
         let (batch, seq) = inputs.dims();
         let h = cfg.hidden_size;
-        let emb = &self.embeddings;
-
-        // embedding_lookup, then embedding_postprocessor.
-        let mut x = embedding_lookup(
-            tape,
-            "input_ids",
-            &emb.word_embeddings,
-            inputs.input_ids.iter().copied(),
-        )?;
-        if let Some(table) = &emb.token_type_embeddings {
-            let ids = check_ids(
-                "token_type_ids",
-                inputs.token_type_ids.iter().copied(),
-                cfg.type_vocab_size,
-            )?;
-            let one_hot = tape.one_hot(&ids, cfg.type_vocab_size)?;
-            let table = tape.variable(table)?;
-            let types = tape.matmul(one_hot, table)?;
-            x = tape.add(x, types)?;
-        }
-        let mut x = tape.reshape(x, &[batch, seq, h])?;
-        if let Some(table) = &emb.position_embeddings {
-            let table = tape.variable(table)?;
-            let positions = tape.slice(table, 0, 0, seq)?;
-            x = tape.add(x, positions)?;
-        }
-        let embedding_output = emb.layer_norm.forward(tape, x)?;
+        let embedding_output = self.embeddings.forward(tape, inputs)?;
 
         // transformer_model.
         let adder = tape.attention_mask_adder(inputs.input_mask.view())?;
@@ -159,13 +111,7 @@ impl BertModel {
             layer_outputs.push(prev);
         }
 
-        // The pooler: tanh(dense(first token)).
-        let seq3 = tape.reshape(prev, &[batch, seq, h])?;
-        let first = tape.slice(seq3, 1, 0, 1)?;
-        let first = tape.reshape(first, &[batch, h])?;
-        let pooled_output = self
-            .pooler_dense
-            .forward_with(tape, first, Activation::Tanh)?;
+        let pooled_output = pool(tape, &self.pooler_dense, prev, batch, seq)?;
         Ok(BertOutputs {
             embedding_output,
             layer_outputs,
@@ -173,6 +119,76 @@ impl BertModel {
             pooled_output,
         })
     }
+}
+
+impl BertInputs {
+    /// Checks the inputs against `cfg` before anything is computed: ids within the
+    /// vocabulary, token types within the token-type table, mask values 0 or 1, and no more
+    /// positions than the position table has rows.
+    pub fn check(&self, cfg: &BertConfig) -> Result<(), TrainError> {
+        let (batch, seq) = self.dims();
+        if cfg.use_position_embeddings && seq > cfg.max_position_embeddings {
+            return Err(TrainError::InputShape {
+                input: "input_ids",
+                expected: vec![batch, cfg.max_position_embeddings],
+                got: self.input_ids.shape().to_vec(),
+            });
+        }
+        check_ids("input_ids", self.input_ids.iter().copied(), cfg.vocab_size)?;
+        if cfg.use_token_type {
+            let types = self.token_type_ids.iter().copied();
+            check_ids("token_type_ids", types, cfg.type_vocab_size)?;
+        }
+        check_ids("input_mask", self.input_mask.iter().copied(), 2)?;
+        Ok(())
+    }
+}
+
+impl BertEmbeddings {
+    /// `embedding_lookup`, then `embedding_postprocessor` (token-type and position
+    /// embeddings, the layer norm): `[batch, seq, width]`, `width` being the tables' (BERT's
+    /// hidden size, ALBERT's embedding size). The inputs are checked against the tables.
+    pub fn forward<T: Real>(
+        &self,
+        tape: &mut Tape<T>,
+        inputs: &BertInputs,
+    ) -> Result<NodeId, TrainError> {
+        let (batch, seq) = inputs.dims();
+        let ids = inputs.input_ids.iter().copied();
+        let mut x = embedding_lookup(tape, "input_ids", &self.word_embeddings, ids)?;
+        if let Some(table) = &self.token_type_embeddings {
+            let types_n = table.shape()[0];
+            let types = inputs.token_type_ids.iter().copied();
+            let types = check_ids("token_type_ids", types, types_n)?;
+            let one_hot = tape.one_hot(&types, types_n)?;
+            let table = tape.variable(table)?;
+            let rows = tape.matmul(one_hot, table)?;
+            x = tape.add(x, rows)?;
+        }
+        let width = self.word_embeddings.shape()[1];
+        let mut x = tape.reshape(x, &[batch, seq, width])?;
+        if let Some(table) = &self.position_embeddings {
+            let table = tape.variable(table)?;
+            let positions = tape.slice(table, 0, 0, seq)?;
+            x = tape.add(x, positions)?;
+        }
+        self.layer_norm.forward(tape, x)
+    }
+}
+
+/// The pooler: `tanh(dense(first token))` of `sequence` `[batch * seq, h]`, `[batch, h]`.
+pub(crate) fn pool<T: Real>(
+    tape: &mut Tape<T>,
+    dense: &Dense,
+    sequence: NodeId,
+    batch: usize,
+    seq: usize,
+) -> Result<NodeId, TrainError> {
+    let h = dense.inputs();
+    let seq3 = tape.reshape(sequence, &[batch, seq, h])?;
+    let first = tape.slice(seq3, 1, 0, 1)?;
+    let first = tape.reshape(first, &[batch, h])?;
+    dense.forward_with(tape, first, Activation::Tanh)
 }
 
 impl BertLayer {

@@ -51,35 +51,72 @@ impl BertClassifier {
         labels: &[i64],
     ) -> Result<ClassifierOutputs, TrainError> {
         let num_labels = self.output_bias.shape()[0];
-        let (batch, _) = inputs.dims();
-        if labels.len() != batch {
-            return Err(TrainError::InputShape {
-                input: "labels",
-                expected: vec![batch],
-                got: vec![labels.len()],
-            });
-        }
-        let labels = check_ids("labels", labels.iter().copied(), num_labels)?;
+        let labels = check_labels(labels, inputs.dims().0, num_labels)?;
         let bert = self.bert.forward(tape, inputs)?;
-        let logits = logits(
+        let head = classify(
             tape,
             bert.pooled_output,
             &self.output_weights,
             &self.output_bias,
+            &labels,
         )?;
-        let probabilities = tape.softmax(logits)?;
-        let log_probs = tape.log_softmax(logits)?;
-        let per_example_loss = tape.nll(log_probs, &labels)?;
-        let loss = tape.mean(per_example_loss, &[0])?;
         Ok(ClassifierOutputs {
             bert,
-            logits,
-            probabilities,
-            log_probs,
-            per_example_loss,
-            loss,
+            logits: head.logits,
+            probabilities: head.probabilities,
+            log_probs: head.log_probs,
+            per_example_loss: head.per_example_loss,
+            loss: head.loss,
         })
     }
+}
+
+/// `labels` as indices, refused unless there is one per sequence, each in `0..num_labels`.
+pub(crate) fn check_labels(
+    labels: &[i64],
+    batch: usize,
+    num_labels: usize,
+) -> Result<Vec<usize>, TrainError> {
+    if labels.len() != batch {
+        return Err(TrainError::InputShape {
+            input: "labels",
+            expected: vec![batch],
+            got: vec![labels.len()],
+        });
+    }
+    check_ids("labels", labels.iter().copied(), num_labels)
+}
+
+/// The nodes of a classifier head ([`classify`]).
+pub(crate) struct Head {
+    pub(crate) logits: NodeId,
+    pub(crate) probabilities: NodeId,
+    pub(crate) log_probs: NodeId,
+    pub(crate) per_example_loss: NodeId,
+    pub(crate) loss: NodeId,
+}
+
+/// `create_model`'s head over `pooled`: the logits, the probabilities and the mean
+/// cross-entropy against checked `labels`.
+pub(crate) fn classify<T: Real>(
+    tape: &mut Tape<T>,
+    pooled: NodeId,
+    weights: &Variable,
+    bias: &Variable,
+    labels: &[usize],
+) -> Result<Head, TrainError> {
+    let logits = logits(tape, pooled, weights, bias)?;
+    let probabilities = tape.softmax(logits)?;
+    let log_probs = tape.log_softmax(logits)?;
+    let per_example_loss = tape.nll(log_probs, labels)?;
+    let loss = tape.mean(per_example_loss, &[0])?;
+    Ok(Head {
+        logits,
+        probabilities,
+        log_probs,
+        per_example_loss,
+        loss,
+    })
 }
 
 /// `run_pretraining`'s extra inputs: for each sequence, `P` positions to predict, the true

@@ -54,10 +54,13 @@ pub use self::config::BertConfig;
 pub use self::declaration::{
     BertClassifier, BertEmbeddings, BertLayer, BertModel, BertPretraining, MaskedLmHead,
 };
+pub(crate) use self::forward::pool;
 pub use self::forward::{BertInputs, BertOutputs};
+pub(crate) use self::heads::{check_labels, classify};
 pub use self::heads::{ClassifierOutputs, PretrainingLabels, PretrainingOutputs};
 pub use self::optimizer::bert_optimizer;
 pub use self::presets::{bert_hf_to_tf, bert_tf_to_hf, BertLayout, PRESETS};
+pub(crate) use self::presets::{rename_module, transpose_and_skip_state, Module};
 
 #[cfg(test)]
 mod attention_tests;

@@ -73,9 +73,9 @@ impl fmt::Display for BertLayout {
     }
 }
 
-/// What a module of BERT holds.
+/// What a module of BERT (or ALBERT) holds.
 #[derive(Clone, Copy)]
-enum Module {
+pub(crate) enum Module {
     /// `kernel` (stored [in, out], transposed) and `bias`.
     Dense,
     /// `gamma` and `beta` -> `weight` and `bias`.
@@ -186,26 +186,49 @@ pub fn bert_tf_to_hf(layout: BertLayout) -> Mapping {
     };
     let mut m = Mapping::new(format!("bert-tf-to-hf:{layout}")).with_metadata("format", "pt");
     for &(tf, hf, kind) in ENCODER.iter().chain(modules) {
-        let hf = hf.replace("{p}", prefix);
-        let leaves: &[(&str, &str)] = match kind {
-            Module::Dense => &[("kernel", "weight"), ("bias", "bias")],
-            Module::LayerNorm => &[("gamma", "weight"), ("beta", "bias")],
-            Module::Table => &[("", "weight")],
-        };
-        for (tf_leaf, hf_leaf) in leaves {
-            let pattern = if tf_leaf.is_empty() {
-                tf.to_owned()
-            } else {
-                format!("{tf}/{tf_leaf}")
-            };
-            m = m
-                .rename(&pattern, &format!("{hf}.{hf_leaf}"))
-                .expect("preset rules are valid");
-        }
+        m = rename_module(m, tf, &hf.replace("{p}", prefix), kind, false);
     }
     for (tf, hf) in vars {
         m = m.rename(tf, hf).expect("preset rules are valid");
     }
+    transpose_and_skip_state(m)
+}
+
+/// Adds the renames of one module's leaves, TF `tf/<leaf>` to Hugging Face `hf.<leaf>`
+/// (`kernel` to `weight`, `gamma`/`beta` to `weight`/`bias`, a table to `.weight`); each
+/// rule optional if `optional` (a module that exists only under some configs).
+pub(crate) fn rename_module(
+    mut m: Mapping,
+    tf: &str,
+    hf: &str,
+    kind: Module,
+    optional: bool,
+) -> Mapping {
+    let leaves: &[(&str, &str)] = match kind {
+        Module::Dense => &[("kernel", "weight"), ("bias", "bias")],
+        Module::LayerNorm => &[("gamma", "weight"), ("beta", "bias")],
+        Module::Table => &[("", "weight")],
+    };
+    for (tf_leaf, hf_leaf) in leaves {
+        let pattern = if tf_leaf.is_empty() {
+            tf.to_owned()
+        } else {
+            format!("{tf}/{tf_leaf}")
+        };
+        m = m
+            .rename(&pattern, &format!("{hf}.{hf_leaf}"))
+            .expect("preset rules are valid");
+        if optional {
+            m = m.optional();
+        }
+    }
+    m
+}
+
+/// The rules every TF-to-Hugging-Face preset ends with: kernels transposed, optimizer state
+/// (`adam_m`/`adam_v` slots, TF's `Adam`/`Adam_1`/`Momentum` slots, `global_step`,
+/// `beta1_power`, `beta2_power`) skipped if present.
+pub(crate) fn transpose_and_skip_state(m: Mapping) -> Mapping {
     m.transpose(".*/kernel")
         .and_then(|m| m.skip(".+/(?:adam_m|adam_v|Adam|Adam_1|Momentum)"))
         .map(Mapping::optional)
