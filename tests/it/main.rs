@@ -21,6 +21,7 @@ mod registry;
 mod seed_rnn_alloc;
 mod tf_bert_fixture;
 mod tf_checkpoint;
+mod tf_gpt2_fixture;
 mod tf_rnn_fixture;
 mod train_alloc;
 

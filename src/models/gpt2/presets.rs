@@ -1,0 +1,1 @@
+//! Checkpoint name mappings for GPT-2 (filled in below).

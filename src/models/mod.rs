@@ -1,0 +1,3 @@
+//! Applications declared with the crate's own macros.
+
+pub mod gpt2;
