@@ -499,3 +499,241 @@ fn tf_gpt2_fixture() {
     }
     crate::report_checks("tf_gpt2_fixture", checks.passed, checks.failed);
 }
+
+/// Hparams unlike the vendored fixture's, for the tests that need no TF numbers.
+fn odd_config() -> Gpt2Config {
+    Gpt2Config {
+        n_vocab: 23,
+        n_ctx: 11,
+        n_embd: 12,
+        n_head: 3,
+        n_layer: 3,
+    }
+}
+
+fn pseudo_tokens(batch: usize, seq: usize, vocab: usize, salt: usize) -> Array2<i64> {
+    Array2::from_shape_fn((batch, seq), |(b, t)| {
+        ((b * 7 + t * 13 + salt * 5 + 3) % vocab) as i64
+    })
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn feeding_in_parts_equals_feeding_whole_and_the_tape() {
+    let cfg = odd_config();
+    let reg = Registry::with_seed(5);
+    let model = Gpt2::sampler(&reg, cfg).expect("first build under AUTO_REUSE");
+    let (batch, seq) = (3, cfg.n_ctx);
+    let tokens = pseudo_tokens(batch, seq, cfg.n_vocab, 1);
+    let mut whole = model.new_cache(batch).unwrap();
+    let all = model.step(&mut whole, tokens.view()).unwrap();
+    // The tape's forward agrees with the cached one.
+    let mut tape = Tape::<f32>::new();
+    let out = model.forward(&mut tape, tokens.view()).unwrap();
+    let taped = tape.value(out.logits).unwrap();
+    assert!(max_diff(taped.as_slice().unwrap(), all.as_slice().unwrap()) < 1e-5);
+    // Parts of every length, one token at a time included.
+    for cuts in [
+        vec![1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+        vec![4, 7],
+        vec![2, 5, 4],
+    ] {
+        let mut cache = model.new_cache(batch).unwrap();
+        let mut start = 0;
+        for len in cuts {
+            let part = model
+                .step(&mut cache, tokens.slice(s![.., start..start + len]))
+                .unwrap();
+            let want = all.slice(s![.., start..start + len, ..]).to_owned();
+            assert!(max_diff(part.as_slice().unwrap(), want.as_slice().unwrap()) < 1e-5);
+            start += len;
+        }
+        assert_eq!(cache.len(), seq);
+        let (a, b) = (
+            cache.present(0..seq).unwrap(),
+            whole.present(0..seq).unwrap(),
+        );
+        assert_eq!(a.shape(), &cfg.past_shape(batch, seq));
+        assert!(max_diff(a.as_slice().unwrap(), b.as_slice().unwrap()) < 1e-5);
+    }
+}
+
+#[test]
+fn sampling_is_seeded_per_row_and_greedy_ignores_the_seed() {
+    let cfg = odd_config();
+    let reg = Registry::with_seed(6);
+    let model = Gpt2::sampler(&reg, cfg).unwrap();
+    let start = Start::Token { token: 0, batch: 4 };
+    let opts = SampleOptions {
+        top_k: 5,
+        top_p: 0.9,
+        temperature: 0.7,
+        seed: 11,
+        ..SampleOptions::new(6)
+    };
+    let a = model.sample(&start, &opts).unwrap();
+    assert_eq!(a.shape(), &[4, 7]);
+    assert_eq!(a, model.sample(&start, &opts).unwrap());
+    assert!(a.iter().all(|&t| (0..cfg.n_vocab as i64).contains(&t)));
+    // Greedy: every row is the argmax continuation, whatever the seed, and a batch of equal
+    // contexts gives equal rows.
+    let context = Start::Context(pseudo_tokens(1, 3, cfg.n_vocab, 2));
+    let g1 = model.sample(&context, &SampleOptions::greedy(5)).unwrap();
+    let g2 = model
+        .sample(
+            &context,
+            &SampleOptions {
+                seed: 99,
+                ..SampleOptions::greedy(5)
+            },
+        )
+        .unwrap();
+    assert_eq!(g1, g2);
+    let mut cache = model.new_cache(1).unwrap();
+    let mut prev = g1.slice(s![.., ..3]).to_owned();
+    for t in 3..g1.ncols() {
+        let logits = model.step(&mut cache, prev.view()).unwrap();
+        let last = logits.slice(s![0, -1, ..]);
+        let argmax = last
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f32::NEG_INFINITY),
+                |m, (i, &v)| if v > m.1 { (i, v) } else { m },
+            )
+            .0;
+        assert_eq!(g1[[0, t]], argmax as i64);
+        prev = g1.slice(s![.., t..t + 1]).to_owned();
+    }
+}
+
+#[test]
+fn bad_input_is_refused_before_any_computation() {
+    let cfg = odd_config();
+    let reg = Registry::with_seed(8);
+    let model = Gpt2::train(&reg, cfg).unwrap();
+    let before: Vec<scope::Tensor> = reg.global_variables().iter().map(|v| v.value()).collect();
+    let ok = pseudo_tokens(2, 4, cfg.n_vocab, 3);
+
+    // A token outside the vocabulary, named with its flat position: on the tape, through
+    // the cache and as a sampling context.
+    let mut bad = ok.clone();
+    bad[[1, 2]] = cfg.n_vocab as i64;
+    let mut tape = Tape::<f32>::new();
+    let err = model.lm_loss(&mut tape, bad.view()).unwrap_err();
+    assert!(
+        matches!(&err, TrainError::OutOfRange { index: 6, .. }),
+        "{err}"
+    );
+    assert!(tape.is_empty());
+    let mut cache = model.new_cache(2).unwrap();
+    assert!(matches!(
+        model.step(&mut cache, bad.view()),
+        Err(TrainError::OutOfRange { .. })
+    ));
+    assert!(cache.is_empty());
+    let err = model
+        .sample(&Start::Context(bad.clone()), &SampleOptions::new(2))
+        .unwrap_err();
+    assert!(
+        matches!(&err, TrainError::OutOfRange { input, .. } if input == "context"),
+        "{err}"
+    );
+    bad[[0, 0]] = -1;
+    assert!(model.step(&mut cache, bad.view()).is_err());
+
+    // Context plus length past n_ctx, on every path.
+    let err = model
+        .sample(
+            &Start::Context(ok.clone()),
+            &SampleOptions::new(cfg.n_ctx - 3),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("n_ctx"), "{err}");
+    assert!(model
+        .sample(
+            &Start::Context(ok.clone()),
+            &SampleOptions::new(cfg.n_ctx - 4)
+        )
+        .is_ok());
+    let long = pseudo_tokens(1, cfg.n_ctx + 1, cfg.n_vocab, 0);
+    assert!(matches!(
+        model.forward(&mut tape, long.view()),
+        Err(TrainError::InputShape { .. })
+    ));
+    assert!(tape.is_empty());
+    model.step(&mut cache, ok.view()).unwrap();
+    let rest = pseudo_tokens(2, cfg.n_ctx - 3, cfg.n_vocab, 0);
+    let err = model.step(&mut cache, rest.view()).unwrap_err();
+    assert!(matches!(err, TrainError::InputShape { .. }), "{err}");
+    assert_eq!(cache.len(), 4, "a refused step leaves the cache as it was");
+
+    // A cache of another config, or another batch size.
+    let other = Gpt2Config { n_head: 4, ..cfg };
+    let mut foreign = scope::models::gpt2::KvCache::new(&other, 2).unwrap();
+    let err = model.step(&mut foreign, ok.view()).unwrap_err();
+    assert!(
+        matches!(&err, TrainError::Config { detail } if detail.contains("cache")),
+        "{err}"
+    );
+    let mut wrong_batch = model.new_cache(3).unwrap();
+    assert!(model.step(&mut wrong_batch, ok.view()).is_err());
+
+    // A config that is not the model's: refused when checked, and by the registry when a
+    // build would reuse variables of other shapes.
+    assert!(model.check_config(&cfg).is_ok());
+    assert!(matches!(
+        model.check_config(&other),
+        Err(TrainError::Config { .. })
+    ));
+    let wider = Gpt2Config {
+        n_embd: cfg.n_embd + cfg.n_head,
+        ..cfg
+    };
+    let err = Gpt2::cached(&reg, wider).unwrap_err();
+    assert!(err.to_string().contains("model/wpe"), "{err}");
+    assert!(Gpt2::sampler(&reg, wider).is_err());
+    let n = reg.len();
+    assert!(Gpt2::sampler(&reg, Gpt2Config { n_layer: 2, ..cfg }).is_ok());
+    assert_eq!(
+        reg.len(),
+        n,
+        "a shallower sampler reuses and creates nothing"
+    );
+
+    // Invalid sampling options and hparams.
+    for opts in [
+        SampleOptions {
+            temperature: 0.0,
+            ..SampleOptions::new(1)
+        },
+        SampleOptions {
+            top_p: 0.0,
+            ..SampleOptions::new(1)
+        },
+        SampleOptions {
+            top_p: 1.5,
+            ..SampleOptions::new(1)
+        },
+    ] {
+        assert!(matches!(
+            model.sample(&Start::Context(ok.clone()), &opts),
+            Err(TrainError::Config { .. })
+        ));
+    }
+    assert!(Gpt2Config::from_json(
+        r#"{"n_vocab": 5, "n_ctx": 4, "n_embd": 6, "n_head": 4, "n_layer": 1}"#
+    )
+    .is_err());
+    assert!(Gpt2Config::from_json(r#"{"n_vocab": 5}"#).is_err());
+
+    let after: Vec<scope::Tensor> = reg.global_variables().iter().map(|v| v.value()).collect();
+    assert!(before == after, "a refused call changed a variable");
+}
