@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use scope_runtime::checkpoint::{preset, MappingReport, Save, Saved};
+use crate::models::gpt2::presets::preset_or_builtin;
+use scope_runtime::checkpoint::{MappingReport, Save, Saved};
 
 use super::{Checkpoint, CliError, Result};
 
@@ -60,7 +61,7 @@ pub fn convert(input: &Checkpoint, output: &Path, options: &ConvertOptions) -> R
     let mapping = options
         .preset
         .as_deref()
-        .map(|name| preset(name, input.tensors()))
+        .map(|name| preset_or_builtin(name, input.tensors()))
         .transpose()?;
     let mut save = Save::from_checkpoint(input.source());
     if let Some(m) = &mapping {
@@ -75,7 +76,7 @@ pub fn convert(input: &Checkpoint, output: &Path, options: &ConvertOptions) -> R
 /// What the preset named `name` does to `input`'s names (every name before and after, and
 /// every problem), writing nothing.
 pub fn map_report(input: &Checkpoint, name: &str) -> Result<MappingReport> {
-    Ok(preset(name, input.tensors())?.report(input.tensors()))
+    Ok(preset_or_builtin(name, input.tensors())?.report(input.tensors()))
 }
 
 /// Parses a size: bytes, or with a `KB`/`MB`/`GB` (powers of 1000) or `KiB`/`MiB`/`GiB`

@@ -50,7 +50,7 @@ mod tf_bundle;
 
 pub use self::mapping::{
     MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss, NumberedRule, Rule,
-    Side,
+    Side, Squeeze,
 };
 pub use self::presets::{bert_hf_to_tf, bert_tf_to_hf, preset, BertLayout, PRESETS};
 pub use self::restore::{Matched, Mismatch, Missing, PreflightReport, Restore, Unexpected};

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::mapping::{transform, Mapping, MappingReport};
+use super::mapping::{transform, Mapping, MappingReport, Squeeze};
 use super::safetensors::{temporary_beside, to_st_dtype, Snapshot};
 use super::sharded::{index_path, shard_name, shard_stem, ShardIndex};
 use super::{
@@ -72,6 +72,7 @@ struct Item {
     source: usize,
     transpose: bool,
     cast: Option<DType>,
+    squeeze: Option<Squeeze>,
     size: u64,
 }
 
@@ -158,6 +159,7 @@ impl<'a> Save<'a> {
                             source: i,
                             transpose: e.transposed,
                             cast: e.cast,
+                            squeeze: e.squeeze,
                             size: 0,
                         })
                     })
@@ -172,6 +174,7 @@ impl<'a> Save<'a> {
                         target: t.clone(),
                         source: i,
                         transpose: false,
+                        squeeze: None,
                         cast: None,
                         size: 0,
                     })
@@ -281,6 +284,7 @@ impl<'a> Save<'a> {
             };
             let value = transform(
                 value,
+                item.squeeze,
                 item.transpose,
                 item.cast,
                 &self.location(),
@@ -436,6 +440,7 @@ mod tests {
             target: TensorInfo::new("x", DType::F32, &[]),
             source: 0,
             transpose: false,
+            squeeze: None,
             cast: None,
             size,
         }

@@ -59,6 +59,30 @@ enum Kind {
         from: DType,
         to: DType,
     },
+    Squeeze {
+        on: Side,
+        squeeze: Squeeze,
+    },
+}
+
+/// A change of rank a mapping rule makes ([`Mapping::squeeze`], [`Mapping::unsqueeze`]):
+/// a leading axis of extent 1 dropped or added, the elements unchanged. TF's `conv1d`
+/// weights (GPT-2's `[1, nx, nf]`) are the `[nx, nf]` matrices other formats store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Squeeze {
+    /// `[1, ..]` becomes `[..]`, before any transpose.
+    Drop,
+    /// `[..]` becomes `[1, ..]`, after any transpose.
+    Add,
+}
+
+impl Squeeze {
+    fn flip(self) -> Squeeze {
+        match self {
+            Squeeze::Drop => Squeeze::Add,
+            Squeeze::Add => Squeeze::Drop,
+        }
+    }
 }
 
 /// One rule of a [`Mapping`]. Patterns match whole names (they are anchored at both ends).
@@ -104,6 +128,14 @@ impl fmt::Display for Rule {
             Kind::Cast { on: side, from, to } => {
                 write!(f, "cast {}`{p}` {from} -> {to}", on(side))?
             }
+            Kind::Squeeze {
+                on: side,
+                squeeze: Squeeze::Drop,
+            } => write!(f, "squeeze {}`{p}`", on(side))?,
+            Kind::Squeeze {
+                on: side,
+                squeeze: Squeeze::Add,
+            } => write!(f, "unsqueeze {}`{p}`", on(side))?,
         }
         if self.optional {
             f.write_str(" (optional)")?;
@@ -273,6 +305,24 @@ impl Mapping {
         )
     }
 
+    /// Tensors whose source name matches `pattern` lose their leading axis, which must have
+    /// extent 1 (`[1, nx, nf]` becomes `[nx, nf]`), before any transpose.
+    pub fn squeeze(self, pattern: &str) -> Result<Mapping> {
+        self.squeeze_on(Side::Source, pattern, Squeeze::Drop)
+    }
+
+    /// Tensors whose source name matches `pattern` get a leading axis of extent 1
+    /// (`[nx, nf]` becomes `[1, nx, nf]`), after any transpose: the inverse of
+    /// [`Mapping::squeeze`].
+    pub fn unsqueeze(self, pattern: &str) -> Result<Mapping> {
+        self.squeeze_on(Side::Source, pattern, Squeeze::Add)
+    }
+
+    /// [`Mapping::squeeze`] or [`Mapping::unsqueeze`] matching the given side's name.
+    pub fn squeeze_on(self, side: Side, pattern: &str, squeeze: Squeeze) -> Result<Mapping> {
+        self.push(pattern, Kind::Squeeze { on: side, squeeze })
+    }
+
     /// A transform rule whose pattern reads the given side's name: [`Mapping::transpose`]
     /// on target names, say.
     pub fn transpose_on(self, side: Side, pattern: &str) -> Result<Mapping> {
@@ -336,6 +386,9 @@ impl Mapping {
                 Kind::Skip => continue,
                 Kind::Transpose { on } => out.transpose_on(on.flip(), &rule.pattern)?,
                 Kind::Cast { on, from, to } => out.cast_on(on.flip(), &rule.pattern, *to, *from)?,
+                Kind::Squeeze { on, squeeze } => {
+                    out.squeeze_on(on.flip(), &rule.pattern, squeeze.flip())?
+                }
             };
             if rule.optional {
                 out = out.optional();
@@ -368,6 +421,7 @@ impl Mapping {
                 rule: None,
                 transposed: false,
                 cast: None,
+                squeeze: None,
             };
             match claims[..] {
                 [] => unmapped.push(t.name.clone()),
@@ -491,9 +545,13 @@ impl Mapping {
         };
         let mut transposes = Vec::new();
         let mut casts = Vec::new();
+        let mut squeezes = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
             match &rule.kind {
                 Kind::Transpose { on } if matches(on, &rule.regex) => transposes.push(i),
+                Kind::Squeeze { on, squeeze } if matches(on, &rule.regex) => {
+                    squeezes.push((i, *squeeze))
+                }
                 Kind::Cast { on, from, to } if matches(on, &rule.regex) => {
                     casts.push((i, *from, *to))
                 }
@@ -502,7 +560,12 @@ impl Mapping {
             fired[i] += 1;
         }
         let mut ok = true;
-        for list in [transposes.clone(), casts.iter().map(|c| c.0).collect()] {
+        let squeezed: Vec<usize> = squeezes.iter().map(|s| s.0).collect();
+        for list in [
+            transposes.clone(),
+            casts.iter().map(|c| c.0).collect(),
+            squeezed,
+        ] {
             if list.len() > 1 {
                 ok = false;
                 problems.push(MappingProblem::TransformedTwice {
@@ -512,6 +575,20 @@ impl Mapping {
             }
         }
         let mut shape = source.shape.clone();
+        let squeeze = squeezes.first().copied();
+        if let Some((i, Squeeze::Drop)) = squeeze {
+            if shape.first() == Some(&1) {
+                shape.remove(0);
+                entry.squeeze = Some(Squeeze::Drop);
+            } else {
+                ok = false;
+                problems.push(MappingProblem::NotSqueezable {
+                    name: source.name.clone(),
+                    shape: source.shape.clone(),
+                    rule: self.numbered(i),
+                });
+            }
+        }
         if let Some(&i) = transposes.first() {
             if shape.len() == 2 {
                 shape.reverse();
@@ -524,6 +601,10 @@ impl Mapping {
                     rule: self.numbered(i),
                 });
             }
+        }
+        if let Some((_, Squeeze::Add)) = squeeze {
+            shape.insert(0, 1);
+            entry.squeeze = Some(Squeeze::Add);
         }
         let mut dtype = source.dtype.clone();
         if let Some(&(i, from, to)) = casts.first() {
@@ -673,6 +754,15 @@ pub enum MappingProblem {
         /// The transpose rule.
         rule: NumberedRule,
     },
+    /// A squeeze of a tensor whose leading axis is not of extent 1.
+    NotSqueezable {
+        /// The name.
+        name: String,
+        /// Its shape.
+        shape: Shape,
+        /// The squeeze rule.
+        rule: NumberedRule,
+    },
     /// A cast of a tensor whose dtype is not the cast's `from`.
     WrongDtype {
         /// The name.
@@ -739,6 +829,11 @@ impl fmt::Display for MappingProblem {
                 "`{name}` has shape {}, but {rule} transposes only 2-D tensors",
                 format_shape(shape)
             ),
+            MappingProblem::NotSqueezable { name, shape, rule } => write!(
+                f,
+                "`{name}` has shape {}, but {rule} drops only a leading axis of extent 1",
+                format_shape(shape)
+            ),
             MappingProblem::WrongDtype { name, dtype, rule } => {
                 write!(
                     f,
@@ -763,6 +858,8 @@ pub struct MappedName {
     pub transposed: bool,
     /// The dtype the tensor is cast to, if cast.
     pub cast: Option<DType>,
+    /// The leading unit axis dropped or added, if either.
+    pub squeeze: Option<Squeeze>,
 }
 
 /// What a [`Mapping`] does to a set of names: every name before and after, and every
@@ -841,6 +938,11 @@ impl fmt::Display for MappingReport {
                     let mut notes = String::new();
                     if e.transposed {
                         notes.push_str("  transposed");
+                    }
+                    match e.squeeze {
+                        Some(Squeeze::Drop) => notes.push_str("  squeezed"),
+                        Some(Squeeze::Add) => notes.push_str("  unsqueezed"),
+                        None => {}
                     }
                     if let Some(d) = e.cast {
                         notes.push_str(&format!("  cast from {}", e.source.dtype));

@@ -1,7 +1,7 @@
 //! A checkpoint seen through a mapping: its keys renamed, its tensors transposed or cast on
 //! read.
 
-use super::{Mapping, MappingReport};
+use super::{Mapping, MappingReport, Squeeze};
 use crate::checkpoint::{CheckpointError, CheckpointSource, Result, TensorInfo};
 use crate::dtype::DType;
 use crate::tensor::Tensor;
@@ -12,6 +12,7 @@ struct Origin {
     key: String,
     transpose: bool,
     cast: Option<DType>,
+    squeeze: Option<Squeeze>,
 }
 
 /// A [`CheckpointSource`] whose keys are another source's keys mapped by a [`Mapping`]:
@@ -82,6 +83,7 @@ impl Mapping {
                         key: e.source.name.clone(),
                         transpose: e.transposed,
                         cast: e.cast,
+                        squeeze: e.squeeze,
                     },
                 ))
             })
@@ -113,6 +115,7 @@ impl<S: CheckpointSource> CheckpointSource for MappedSource<S> {
         let value = self.inner.read_tensor(&origin.key)?;
         transform(
             value,
+            origin.squeeze,
             origin.transpose,
             origin.cast,
             self.inner.location(),
@@ -121,9 +124,10 @@ impl<S: CheckpointSource> CheckpointSource for MappedSource<S> {
     }
 }
 
-/// Applies a mapping's transpose and cast to `value`, read from `file` under `name`.
+/// Applies a mapping's squeeze, transpose and cast to `value`, read from `file` under `name`.
 pub(crate) fn transform(
     value: Tensor,
+    squeeze: Option<Squeeze>,
     transpose: bool,
     cast: Option<DType>,
     file: &str,
@@ -135,6 +139,28 @@ pub(crate) fn transform(
         bytes: (value.len() * value.dtype().size_of()) as u64,
     };
     let mut value = value;
+    let reshape = |value: Tensor, shape: Vec<usize>| {
+        let (_, data) = value.into_parts();
+        Tensor::new(&shape, data).map_err(|e| CheckpointError::CorruptTensor {
+            file: file.to_owned(),
+            name: name.to_owned(),
+            reason: e.to_string(),
+        })
+    };
+    if squeeze == Some(Squeeze::Drop) {
+        if value.shape().first() != Some(&1) {
+            return Err(CheckpointError::CorruptTensor {
+                file: file.to_owned(),
+                name: name.to_owned(),
+                reason: format!(
+                    "it has shape {} where a leading axis of extent 1 was listed",
+                    crate::tensor::format_shape(value.shape())
+                ),
+            });
+        }
+        let shape = value.shape()[1..].to_vec();
+        value = reshape(value, shape)?;
+    }
     if transpose {
         if value.shape().len() != 2 {
             return Err(CheckpointError::CorruptTensor {
@@ -150,6 +176,12 @@ pub(crate) fn transform(
     }
     if let Some(dtype) = cast {
         value = value.cast(dtype).map_err(|_| out_of_memory(&value))?;
+    }
+    if squeeze == Some(Squeeze::Add) {
+        let shape = std::iter::once(1)
+            .chain(value.shape().iter().copied())
+            .collect();
+        value = reshape(value, shape)?;
     }
     Ok(value)
 }
@@ -190,9 +222,33 @@ mod tests {
         assert_eq!(u.to_f64_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
         assert_eq!(transpose_2d(&u).unwrap(), t);
         let one_d = Tensor::from_i64(&[2], vec![1, 2]).unwrap();
-        let err = transform(one_d, true, None, "f", "t")
+        let err = transform(one_d, None, true, None, "f", "t")
             .unwrap_err()
             .to_string();
         assert!(err.contains("shape (2,) where a 2-D tensor"), "{err}");
+    }
+
+    #[test]
+    fn squeezes_drop_and_add_a_leading_unit_axis() {
+        let t = Tensor::from_f32(&[1, 2, 3], (0..6).map(|x| x as f32).collect()).unwrap();
+        let sq = transform(
+            t.try_clone().unwrap(),
+            Some(Squeeze::Drop),
+            false,
+            None,
+            "f",
+            "w",
+        );
+        let sq = sq.unwrap();
+        assert_eq!(sq.shape(), &[2, 3]);
+        assert_eq!(sq.to_f64_vec(), t.to_f64_vec());
+        let back = transform(sq, Some(Squeeze::Add), false, None, "f", "w").unwrap();
+        assert_eq!(back, t);
+        let wide = Tensor::from_f32(&[2, 3], vec![0.0; 6]).unwrap();
+        let err = transform(wide, Some(Squeeze::Drop), false, None, "f", "w").unwrap_err();
+        assert!(
+            err.to_string().contains("leading axis of extent 1"),
+            "{err}"
+        );
     }
 }
