@@ -83,6 +83,12 @@ impl KvCache {
         self.len = 0;
     }
 
+    /// Forgets the positions from `len` on (no-op if `len >= self.len()`): the cache as it
+    /// was after its first `len` tokens, to branch from a shared context.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
     /// Offset of `(layer, b, head, pos)`'s row in `k` or `v`.
     fn row(&self, layer: usize, b: usize, head: usize, pos: usize) -> usize {
         let d = self.cfg.head_width();
