@@ -22,8 +22,8 @@ pub mod seed_rnn;
 #[doc(hidden)]
 pub mod __private {
     pub use scope_runtime::{
-        repeated_scope_name, tied_variable, DType, Initializer, ManifestEntry, Model, ModelScope,
-        Registry, Result, TiedManifest, VarManifest, VarSpec, Variable, VariableScope,
+        atomic_build, repeated_scope_name, tied_variable, DType, Initializer, ManifestEntry, Model,
+        ModelScope, Registry, Result, TiedManifest, VarManifest, VarSpec, Variable, VariableScope,
     };
 
     /// `constant(x)` when `x` is no literal (a `const`, a config field): TF's

@@ -9,7 +9,8 @@ use quote::ToTokens;
 use syn::Type;
 
 use crate::ast::{
-    fields, tokens_text, unraw, InitKind, Item, ModelDef, ModelField, Number, Source, VarDecl,
+    fields, tokens_text, unraw, InitKind, Item, ModelDef, ModelField, Number, RepeatPattern,
+    Source, VarDecl,
 };
 use crate::ctxt::Ctxt;
 use crate::names::{is_valid, Context};
@@ -28,6 +29,7 @@ pub(crate) fn check(def: &ModelDef, cx: &Ctxt) {
     };
     check_derives(def, cx);
     check_args(def, cx);
+    check_kept(def, cx);
     check_scope(&def.items, &scope_path, "", &mut HashMap::new(), cx);
     check_fields(&def.items, matches!(def.source, Source::Dsl), cx);
 }
@@ -99,6 +101,35 @@ fn check_args(def: &ModelDef, cx: &Ctxt) {
                 format!(
                     "field `{field}` has the name of a constructor argument, which it would shadow; \
                      rename one of them"
+                ),
+            );
+        }
+    }
+}
+
+/// Every `#[keep]` names a constructor argument, once.
+fn check_kept(def: &ModelDef, cx: &Ctxt) {
+    let mut seen: Vec<String> = Vec::new();
+    for kept in &def.kept {
+        let name = unraw(&kept.ident);
+        if seen.contains(&name) {
+            cx.error_spanned_by(&kept.ident, format!("`{name}` is kept twice; keep it once"));
+            continue;
+        }
+        seen.push(name.clone());
+        if !def.args.iter().any(|a| unraw(&a.ident) == name) {
+            let args: Vec<String> = def.args.iter().map(|a| format!("`{}`", a.ident)).collect();
+            let have = if args.is_empty() {
+                "the model takes none".to_owned()
+            } else {
+                format!("the model takes {}", args.join(", "))
+            };
+            cx.error_spanned_by(
+                &kept.ident,
+                format!(
+                    "`#[keep]` keeps a constructor argument as a field, and there is no argument \
+                     `{name}` ({have}): declare it in the header, e.g. `(\"scope\", {name}: \
+                     Config)`"
                 ),
             );
         }
@@ -287,8 +318,8 @@ struct Namespace<'a> {
     cx: &'a Ctxt,
     /// Every fixed name, by its lowercase form: as written, and what took it.
     names: HashMap<String, (String, &'static str)>,
-    /// Prefixes of repeated models: each takes `prefix_0`, `prefix_1`, ...
-    families: Vec<String>,
+    /// Scope patterns of repeated models: `layer_{i}` takes `layer_0`, `layer_1`, ...
+    families: Vec<RepeatPattern>,
     /// TF's `default_name` counters of this scope, by sub-scope name.
     opened: HashMap<String, u32>,
 }
@@ -325,12 +356,15 @@ impl<'a> Namespace<'a> {
                     "duplicate name `{name}` in scope `{path}`: already used by a {first_what}{why}"
                 ),
             );
-        } else if let Some(prefix) = self.families.iter().find(|p| in_family(p, &name)) {
+        } else if let Some(pattern) = self.families.iter().find(|p| p.matches(&name)) {
             self.cx.error_at(
                 span,
                 format!(
-                    "name `{name}` in scope `{path}` clashes with the repeated model `{prefix}`, \
-                     whose elements are `{prefix}_0`, `{prefix}_1`, ...; rename one"
+                    "name `{name}` in scope `{path}` clashes with the repeated model `{}`, \
+                     whose elements are `{}`, `{}`, ...; rename one",
+                    pattern.text(),
+                    pattern.name(0),
+                    pattern.name(1),
                 ),
             );
         } else {
@@ -341,20 +375,27 @@ impl<'a> Namespace<'a> {
         }
     }
 
-    /// Takes every `prefix_<index>`.
-    fn claim_family(&mut self, prefix: String, span: Span) {
+    /// Takes every element name of `pattern`.
+    fn claim_family(&mut self, pattern: RepeatPattern, span: Span) {
         let path = self.path;
-        if self
+        let text = pattern.text();
+        if let Some((other, name)) = self
             .families
             .iter()
-            .any(|p| p.to_lowercase() == prefix.to_lowercase())
+            .find_map(|other| Some((other, other.overlap(&pattern)?)))
         {
+            let other = other.text();
+            let which = if other == text {
+                format!("two repeated models in scope `{path}` both build in `{text}`")
+            } else {
+                format!(
+                    "the repeated models `{other}` and `{text}` in scope `{path}` can both \
+                     build in `{name}`"
+                )
+            };
             self.cx.error_at(
                 span,
-                format!(
-                    "duplicate repeated prefix `{prefix}` in scope `{path}`: both would build \
-                     in `{prefix}_0`, `{prefix}_1`, ...; give one `#[model(scope = \"..\")]`"
-                ),
+                format!("{which}; give one another `#[model(scope = \"..{{i}}..\")]`"),
             );
             return;
         }
@@ -362,19 +403,21 @@ impl<'a> Namespace<'a> {
             .names
             .values()
             .map(|(name, _)| name)
-            .filter(|n| in_family(&prefix, n))
+            .filter(|n| pattern.matches(n))
             .collect();
         taken.sort();
         if let Some(name) = taken.first() {
             self.cx.error_at(
                 span,
                 format!(
-                    "the repeated model `{prefix}` in scope `{path}` builds in `{prefix}_0`, \
-                     `{prefix}_1`, ..., which clashes with `{name}`; rename one"
+                    "the repeated model `{text}` in scope `{path}` builds in `{}`, `{}`, ..., \
+                     which clashes with `{name}`; rename one",
+                    pattern.name(0),
+                    pattern.name(1),
                 ),
             );
         }
-        self.families.push(prefix);
+        self.families.push(pattern);
     }
 
     /// Takes the name a default-named model with base `base` gets: `base`, or the first free
@@ -396,14 +439,6 @@ impl<'a> Namespace<'a> {
             true,
         );
     }
-}
-
-/// Whether `name` is `prefix_<digits>`, ignoring case as TF does.
-fn in_family(prefix: &str, name: &str) -> bool {
-    let (prefix, name) = (prefix.to_lowercase(), name.to_lowercase());
-    name.strip_prefix(&prefix)
-        .and_then(|rest| rest.strip_prefix('_'))
-        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Names in one scope: valid, unique (variables, sub-scopes and nested models share the
@@ -489,18 +524,34 @@ fn check_scope(
             }
             Item::Model(model) => {
                 check_model_forms(model, cx);
-                if let Some(lit) = &model.scope {
+                if let (Some(lit), None) = (&model.scope, &model.repeat) {
                     let name = lit.value();
                     if !is_valid(&name, Context::Nested) {
                         cx.error_spanned_by(lit, invalid_name("scope", &name, Context::Nested));
                     }
                 }
                 if model.repeat.is_some() {
-                    let (prefix, span) = model.repeat_prefix();
-                    if model.scope.is_none() && !is_valid(&prefix, Context::Nested) {
-                        cx.error_at(span, invalid_name("scope prefix", &prefix, Context::Nested));
+                    match model.repeat_pattern() {
+                        (Ok(pattern), span) => {
+                            // The placeholder stands for digits, which every regex accepts.
+                            let first = pattern.name(0);
+                            let empty = model.scope.as_ref().is_some_and(|s| s.value().is_empty());
+                            if empty {
+                                cx.error_at(span, invalid_name("scope", "", Context::Nested));
+                            } else if is_valid(&first, Context::Nested) {
+                                ns.claim_family(pattern, span);
+                            } else {
+                                let mut msg = invalid_name("scope", &first, Context::Nested);
+                                msg.push_str(&format!(
+                                    " (`{first}` is the first of the repeated model's scopes \
+                                     `{}`)",
+                                    pattern.text()
+                                ));
+                                cx.error_at(span, msg);
+                            }
+                        }
+                        (Err(msg), span) => cx.error_at(span, msg),
                     }
-                    ns.claim_family(prefix, span);
                 } else if let Some(default) = &model.default_name {
                     if let Some(base) = &default.base {
                         let name = base.value();
@@ -892,6 +943,75 @@ mod tests {
             }),
             // layer_0, layer_12, second `layer` prefix, `cell` after `cell_1`
             4
+        );
+    }
+
+    #[test]
+    fn repeat_patterns() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("model", n: usize) {
+                    #[model(repeat = n, scope = "h{i}")] h: model Cell,
+                    #[model(repeat = n, scope = "cell")] cells: model Cell,
+                    #[model(repeat = n, scope = "x{i}_ln")] x: model Cell,
+                    #[model(repeat = n)] layer: model Cell,
+                    h_extra { w: [1] }
+                    hx { w: [1] }
+                }
+            }),
+            0
+        );
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("model", n: usize) {
+                    #[model(repeat = n, scope = "h{i}{i}")] a: model Cell,
+                    #[model(repeat = n, scope = "h{n}")] b: model Cell,
+                    #[model(repeat = n, scope = "h {i}")] c: model Cell,
+                    #[model(repeat = n, scope = "")] d: model Cell,
+                    #[model(repeat = n, scope = "h{i}")] e: model Cell,
+                    // `h10` is both `h{i}` (10) and `h1{i}` (0).
+                    #[model(repeat = n, scope = "h1{i}")] f: model Cell,
+                    #[model(repeat = n, scope = "H{i}")] g: model Cell,
+                    // `h3` is element 3 of `h{i}`.
+                    h3 { w: [1] }
+                    // `layer_{i}` and `layer{i}` do not meet.
+                    #[model(repeat = n, scope = "layer{i}")] i: model Cell,
+                    #[model(repeat = n, scope = "layer")] j: model Cell,
+                }
+            }),
+            // a, b, c, d, f, g, h3
+            7
+        );
+    }
+
+    #[test]
+    fn kept_arguments() {
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m", cfg: Cfg, pair: (usize, usize)) {
+                    #[keep] cfg,
+                    /// Docs travel.
+                    #[keep] pair,
+                    w: [cfg.n, pair.0],
+                }
+            }),
+            0
+        );
+        assert_eq!(
+            dsl_errors(quote! {
+                struct M("m", cfg: Cfg) {
+                    #[keep] config,
+                    #[keep] cfg,
+                    #[keep] cfg,
+                    #[keep(x)] x,
+                    #[keep] typed: Cfg,
+                    #[keep] #[var(shape = [1])] v,
+                    s { #[keep] cfg, }
+                }
+            }),
+            // config, second cfg, keep(x), x, typed (a type; no argument), v (#[var]; no
+            // argument), sub-scope
+            9
         );
     }
 

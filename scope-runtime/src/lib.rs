@@ -28,8 +28,8 @@ pub use dtype::DType;
 pub use error::{Error, NameContext, Result};
 pub use init::Initializer;
 pub use model::{
-    flatten_manifest, repeated_scope_name, tied_variable, ManifestEntry, Model, ModelScope,
-    TiedManifest, VarManifest,
+    atomic_build, flatten_manifest, repeated_scope_name, tied_variable, ManifestEntry, Model,
+    ModelScope, TiedManifest, VarManifest,
 };
 pub use names::validate_scope_name;
 pub use registry::{

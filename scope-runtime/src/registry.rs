@@ -132,6 +132,7 @@ const HEAD: usize = 8;
 
 /// A variable in the global collection with the first bytes of its name beside it, so that a
 /// prefix filter over a million variables rejects most of them without reading them.
+#[derive(Clone)]
 struct Listed {
     /// The name's first `HEAD` bytes, zero-padded.
     head: [u8; HEAD],
@@ -154,7 +155,7 @@ impl Listed {
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Shared {
     names: Uniquifier,
     /// Every variable by op name.
@@ -169,6 +170,31 @@ struct Shared {
     absolute_ops: bool,
     /// The global collection, in creation order.
     global: Vec<Listed>,
+    /// Which thread took the write lock last, so that a snapshot knows whether another
+    /// thread wrote since it was taken.
+    writer: WriterMark,
+}
+
+/// The thread that took the registry's write lock last, and how many times that changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct WriterMark {
+    last: Option<std::thread::ThreadId>,
+    changes: u64,
+}
+
+impl WriterMark {
+    fn note(&mut self, thread: std::thread::ThreadId) {
+        if self.last != Some(thread) {
+            self.last = Some(thread);
+            self.changes += 1;
+        }
+    }
+}
+
+/// The registry's shared state (variables, store, op names in use) as it was when
+/// [`Registry::snapshot`] took it: what a failed model build puts back.
+pub(crate) struct SharedSnapshot {
+    shared: Shared,
 }
 
 /// What the uniquifier needs to know of the variable named exactly `name`, if any.
@@ -356,10 +382,35 @@ impl Registry {
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Shared> {
-        self.inner
+        let mut shared = self
+            .inner
             .shared
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        shared.writer.note(std::thread::current().id());
+        shared
+    }
+
+    /// The shared state as it is now (a copy: O(variables)), for [`Registry::restore`].
+    pub(crate) fn snapshot(&self) -> SharedSnapshot {
+        // Taken as a write: a write by another thread after it shows in the writer mark.
+        let shared = self.write();
+        SharedSnapshot {
+            shared: shared.clone(),
+        }
+    }
+
+    /// Puts the shared state back as `snapshot` holds it, unless another thread has written
+    /// since it was taken (whose variables and names would go too): returns whether it did.
+    pub(crate) fn restore(&self, snapshot: SharedSnapshot) -> bool {
+        let mut shared = self.write();
+        if shared.writer != snapshot.shared.writer {
+            return false;
+        }
+        let writer = shared.writer;
+        *shared = snapshot.shared;
+        shared.writer = writer;
+        true
     }
 
     /// Runs `f` on this thread's scope state for this registry (see [`crate::scope`]).

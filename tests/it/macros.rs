@@ -522,18 +522,77 @@ fn repeat_in_variable_scope_evaluates_args_once_per_element() {
     );
     match MultiCell::MANIFEST[0] {
         ManifestEntry::Repeated {
-            prefix,
+            pattern,
             count,
             type_name,
             ..
         } => {
-            assert_eq!((prefix, type_name), ("cell", "Fc"));
+            assert_eq!((pattern, type_name), ("cell_{i}", "Fc"));
             assert_eq!(count, "widths.borrow().len()");
         }
         other => panic!("expected a repeated entry, got {other:?}"),
     }
     let paths: Vec<String> = MultiCell::manifest().into_iter().map(|(p, _)| p).collect();
     assert_eq!(paths, ["cell_{i}/kernel", "cell_{i}/bias"]);
+}
+
+model! {
+    /// GPT-2's blocks: `model/h0 .. model/h{n-1}`, no underscore.
+    pub struct Gpt2Like("model", n: usize) {
+        wpe: [4, 2],
+        #[model(repeat = n, scope = "h{i}", args(2, 2))]
+        h: model Fc,
+        #[model(repeat = n, scope = "x{i}_ln")]
+        ln: model Fc(2, 1),
+    }
+}
+
+/// The same blocks through `#[variable_scope]`.
+#[variable_scope("model", n: usize)]
+pub struct Gpt2LikeAttr {
+    /// `h0 ..`.
+    #[model(repeat = n, scope = "h{i}", args(2, 2))]
+    pub blocks: Vec<Fc>,
+}
+
+#[test]
+fn repeat_patterns_name_every_element() {
+    let reg = Registry::new();
+    let m = Gpt2Like::new(&reg, 11).unwrap();
+    let scopes: Vec<&str> = m.h.iter().map(|b| b.scope_name()).collect();
+    assert_eq!(scopes[0], "model/h0");
+    assert_eq!(scopes[10], "model/h10");
+    assert_eq!(m.ln[1].scope_name(), "model/x1_ln");
+    let paths: Vec<String> = Gpt2Like::manifest().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        paths,
+        [
+            "wpe",
+            "h{i}/kernel",
+            "h{i}/bias",
+            "x{i}_ln/kernel",
+            "x{i}_ln/bias"
+        ]
+    );
+    let other = Registry::new();
+    let attr = Gpt2LikeAttr::new(&other, 2).unwrap();
+    let names: Vec<String> = attr.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "model/h0/kernel",
+            "model/h0/bias",
+            "model/h1/kernel",
+            "model/h1/bias"
+        ]
+    );
+    assert!(matches!(
+        Gpt2LikeAttr::MANIFEST[0],
+        ManifestEntry::Repeated {
+            pattern: "h{i}",
+            ..
+        }
+    ));
 }
 
 /// Sizes of the embeddings, with an `f32` initializer range as BERT's config has.
@@ -837,4 +896,159 @@ fn nested_model_arguments_may_name_earlier_parts() {
         names,
         ["lm/embeddings/word_embeddings", "lm/head/output_bias"]
     );
+}
+
+/// A config that is neither `Clone` nor `Copy`: a model keeps it by move.
+#[derive(Debug, PartialEq)]
+pub struct KeptConfig {
+    /// Width of every part.
+    pub width: usize,
+    /// Number of blocks.
+    pub blocks: usize,
+}
+
+model! {
+    /// Keeps its config and a tuple argument; the parts borrow the config while they build.
+    pub struct KeepsConfig("keeps", cfg: KeptConfig, pair: (usize, String)) {
+        #[keep]
+        cfg,
+        /// The pair as given.
+        #[keep]
+        pair,
+        w: [cfg.width, pair.0],
+        #[model(repeat = cfg.blocks, scope = "h{i}")]
+        h: model Fc(cfg.width, cfg.width),
+    }
+}
+
+/// The same through `#[variable_scope]`.
+#[variable_scope("keeps", cfg: KeptConfig)]
+pub struct KeepsConfigAttr {
+    /// The config it was built with.
+    #[keep]
+    pub cfg: KeptConfig,
+    #[var(shape = [cfg.width])]
+    pub b: Variable,
+}
+
+#[test]
+fn a_model_keeps_its_build_arguments() {
+    let reg = Registry::new();
+    let cfg = KeptConfig {
+        width: 3,
+        blocks: 2,
+    };
+    let m = KeepsConfig::new(&reg, cfg, (5, "five".to_owned())).unwrap();
+    assert_eq!(
+        m.cfg,
+        KeptConfig {
+            width: 3,
+            blocks: 2
+        }
+    );
+    assert_eq!(m.pair, (5, "five".to_owned()));
+    assert_eq!(m.w.shape(), [3, 5]);
+    assert_eq!(m.h.len(), 2);
+    // The kept arguments are no variables: the manifest and the listing do not see them.
+    assert_eq!(KeepsConfig::manifest().len(), 3);
+    assert_eq!(m.variables().len(), 5);
+    let attr = KeepsConfigAttr::new(
+        &Registry::new(),
+        KeptConfig {
+            width: 4,
+            blocks: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(attr.cfg.width, 4);
+    assert_eq!(attr.b.shape(), [4]);
+}
+
+model! {
+    /// A default-named layer, then a part that can fail (too large for the registry).
+    pub struct Fragile("fragile", units: usize) {
+        #[model(default_name = "dense")]
+        first: model Fc(2, 2),
+        w: [2],
+        #[model(scope = "big")]
+        big: model Fc(units, units),
+    }
+}
+
+/// A failed build (generated code) leaves nothing behind: no variable, no `default_name`
+/// count, no name-scope name, so the retry gets the first attempt's names.
+#[test]
+fn a_failed_build_leaves_the_registry_as_it_was() {
+    let reg = Registry::builder().max_elements(100).build();
+    let outer = reg.variable_scope("outer").enter().unwrap();
+    let err = Fragile::new(&reg, 50).unwrap_err();
+    assert!(matches!(err, scope::Error::TooLarge { .. }), "{err}");
+    assert_eq!(reg.len(), 0);
+    assert_eq!(reg.names_in_use(), 1, "only `outer`'s name scope");
+    let m = Fragile::new(&reg, 3).unwrap();
+    let names: Vec<String> = m.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "outer/fragile/dense/kernel",
+            "outer/fragile/dense/bias",
+            "outer/fragile/w",
+            "outer/fragile/big/kernel",
+            "outer/fragile/big/bias",
+        ]
+    );
+    drop(outer);
+    // Named as a first attempt would be: the name scope is `outer/fragile/`, not `fragile_1`.
+    assert_eq!(m.scope().original_name_scope(), "outer/fragile/");
+    // A default-named model's counter, moved by a failed top-level build, is put back too.
+    let err = reg
+        .variable_scope("top")
+        .with(|_| {
+            let _ok = Fc::build_in(&reg, "ok", (1, 1))?;
+            <Fragile as Model>::build_here(&reg, (50,))
+        })
+        .unwrap_err();
+    assert!(matches!(err, scope::Error::TooLarge { .. }), "{err}");
+    // Only the first part of `with` was outside the failed build.
+    assert_eq!(reg.len(), 7);
+}
+
+/// The case: a `default_name` layer, then an explicit scope of the same name in a
+/// hand-written model, fails with `AlreadyExists`; the registry is as before, and a retry
+/// that builds the layer alone gets `dense`, not `dense_1`, and no `AlreadyExists`.
+#[test]
+fn a_failed_hand_written_build_is_rolled_back_by_build() {
+    #[derive(Debug)]
+    struct Clash(scope::VariableScope);
+    impl Model for Clash {
+        type Args = ();
+        const SCOPE: &'static str = "clash";
+        const MANIFEST: &'static [ManifestEntry] = &[];
+        fn build_in(reg: &Registry, scope: &str, (): ()) -> scope::Result<Self> {
+            let here = scope::ModelScope::enter(reg, scope)?;
+            {
+                let _layer = scope::ModelScope::enter_default_name(reg, "dense")?;
+                reg.get_variable("kernel", scope::VarSpec::new().shape([2]))?;
+            }
+            let _explicit = reg.variable_scope("dense").enter()?;
+            reg.get_variable("kernel", scope::VarSpec::new().shape([2]))?;
+            Ok(Clash(here.scope().clone()))
+        }
+        fn scope(&self) -> &scope::VariableScope {
+            &self.0
+        }
+        fn for_each_variable(&self, _: &mut dyn FnMut(&Variable)) {}
+    }
+    let reg = Registry::new();
+    let err = Clash::build(&reg, ()).unwrap_err();
+    assert!(matches!(err, scope::Error::AlreadyExists { .. }), "{err}");
+    assert!(reg.is_empty());
+    let kernel = reg
+        .variable_scope("clash")
+        .with(|_| {
+            let _layer = scope::ModelScope::enter_default_name(&reg, "dense")?;
+            reg.get_variable("kernel", scope::VarSpec::new().shape([2]))
+        })
+        .unwrap();
+    assert_eq!(kernel.name(), "clash/dense/kernel");
 }

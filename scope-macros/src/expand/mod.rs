@@ -163,6 +163,8 @@ fn model_impl(def: &ModelDef) -> TokenStream {
     let mut body = TokenStream::new();
     build_items(p, &def.items, 1, &locals, &mut Vec::new(), &mut body);
     let fields = fields(&def.items);
+    // Moved in last, after every part that borrows them is built.
+    let kept = def.kept.iter().map(|k| &k.ident);
     // At the field's place: a field that is no `Variable` is reported there.
     let values = fields.iter().map(|f| {
         let mut value = local(f);
@@ -194,12 +196,16 @@ fn model_impl(def: &ModelDef) -> TokenStream {
                 __scope_name: &str,
                 (#(#arg_names,)*): Self::Args,
             ) -> #p::Result<Self> {
-                #ties
-                let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
-                #body
-                ::core::result::Result::Ok(Self {
-                    #(#fields: #values,)*
-                    #handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+                // All or nothing: a failure puts the registry back as it was.
+                #p::atomic_build(__scope_reg, || {
+                    #ties
+                    let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
+                    #body
+                    ::core::result::Result::Ok(Self {
+                        #(#fields: #values,)*
+                        #(#kept,)*
+                        #handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+                    })
                 })
             }
 
@@ -433,8 +439,8 @@ fn build_model(p: &TokenStream, model: &ModelField) -> TokenStream {
     let bind_args = quote!(let #args_local: #args_ty = #args;);
     if let Some(repeat) = &model.repeat {
         let count = &repeat.expr;
-        let (prefix, span) = model.repeat_prefix();
-        let prefix = LitStr::new(&prefix, span);
+        let (pattern, span) = model.repeat_pattern();
+        let pattern = LitStr::new(&pattern.expect("checked").text(), span);
         let count = quote_spanned!(at(count.span())=> let __scope_count: usize = #count;);
         return optional(
             model.when.as_ref(),
@@ -443,7 +449,7 @@ fn build_model(p: &TokenStream, model: &ModelField) -> TokenStream {
                     #count
                     let mut __scope_models = ::std::vec::Vec::new();
                     for __scope_i in 0..__scope_count {
-                        let __scope_element = #p::repeated_scope_name(#prefix, __scope_i);
+                        let __scope_element = #p::repeated_scope_name(#pattern, __scope_i);
                         #bind_args
                         __scope_models.push(#build_in(__scope_reg, &__scope_element, #args_local)?);
                     }
@@ -688,11 +694,11 @@ fn manifest_entries(p: &TokenStream, items: &[Item]) -> Vec<TokenStream> {
                 let manifest = quote_spanned!(ty_span=> <#ty as #p::Model>::MANIFEST);
                 let type_name = tokens_text(&ty.to_token_stream());
                 let entry = if let Some(repeat) = &model.repeat {
-                    let prefix = model.repeat_prefix().0;
+                    let pattern = model.repeat_pattern().0.expect("checked").text();
                     let count = tokens_text(&repeat.expr);
                     quote! {
                         #p::ManifestEntry::Repeated {
-                            prefix: #prefix,
+                            pattern: #pattern,
                             count: #count,
                             type_name: #type_name,
                             manifest: #manifest,
