@@ -9,7 +9,7 @@ model! {
     pub struct Gpt2Params("model", cfg: Gpt2Config) {
         wpe: [cfg.n_ctx, cfg.n_embd] = random_normal(0.0, 0.01),
         wte: [cfg.n_vocab, cfg.n_embd] = random_normal(0.0, 0.02),
-        #[model(repeat = cfg.n_layer)]
+        #[model(repeat = cfg.n_layer, scope = "h{i}")]
         h: model Block(cfg),
         #[model(scope = "ln_f")]
         ln_f: model Norm(cfg.n_embd),
