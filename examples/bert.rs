@@ -15,6 +15,9 @@ mod timing;
 // The test suite's per-thread counting allocator, so `--bench` can count a step's allocations.
 #[path = "../tests/it/alloc.rs"]
 mod alloc;
+// The test suite's fixture reader and `{shape, data}` decoder.
+#[path = "../tests/support/mod.rs"]
+mod test_support;
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -34,6 +37,8 @@ use scope::optim::Optimizer;
 use scope::tape::{NodeId, Tape};
 use scope::{Model, Registry, TrainError, Variable};
 use serde_json::Value;
+
+use test_support::{tensor, Fixture};
 
 type AnyResult<T> = Result<T, Box<dyn Error>>;
 
@@ -99,43 +104,20 @@ impl Task {
     }
 }
 
-fn ints(v: &Value) -> AnyResult<(Vec<usize>, Vec<i64>)> {
-    let shape = v["shape"]
-        .as_array()
-        .ok_or("shape")?
-        .iter()
-        .map(|d| d.as_u64().map(|d| d as usize).ok_or("extent"))
-        .collect::<Result<_, _>>()?;
-    let data = v["data"]
-        .as_array()
-        .ok_or("data")?
-        .iter()
-        .map(|x| x.as_i64().ok_or("integer"))
-        .collect::<Result<_, _>>()?;
-    Ok((shape, data))
+fn matrix(v: &Value) -> AnyResult<Array2<i64>> {
+    Ok(tensor::array_nd(v)?)
 }
 
-fn matrix(v: &Value) -> AnyResult<Array2<i64>> {
-    let (shape, data) = ints(v)?;
-    Ok(Array2::from_shape_vec((shape[0], shape[1]), data)?)
+fn ints(v: &Value) -> AnyResult<Vec<i64>> {
+    Ok(tensor::data(v)?)
 }
 
 fn floats(v: &Value) -> AnyResult<Vec<f64>> {
-    match v.as_f64() {
-        Some(x) => Ok(vec![x]),
-        None => Ok(v["data"]
-            .as_array()
-            .ok_or("data")?
-            .iter()
-            .map(|x| x.as_f64().ok_or("number"))
-            .collect::<Result<_, _>>()?),
-    }
+    Ok(tensor::data(v)?)
 }
 
 fn run(dir: &Path, steps: Option<usize>) -> AnyResult<()> {
-    let text = std::fs::read_to_string(dir.join("fixture.json"))
-        .map_err(|e| format!("cannot read {}: {e}", dir.join("fixture.json").display()))?;
-    let fx: Value = serde_json::from_str(&text)?;
+    let fx = Fixture::load(dir)?;
     let spec = &fx["spec"];
     let cfg = BertConfig::from_json(&spec["config"].to_string())?;
     let inp = &fx["inputs"];
@@ -160,28 +142,20 @@ fn run(dir: &Path, steps: Option<usize>) -> AnyResult<()> {
     // 1. Build the model, its head and BERT's optimizer, at the root, as TF's scripts do.
     let reg = Registry::new();
     let task = match fx["task"].as_str() {
-        Some("pretraining") => {
-            let weights = floats(&inp["masked_lm_weights"])?;
-            let positions = matrix(&inp["masked_lm_positions"])?;
-            let dim = positions.dim();
-            Task::Pretraining(
-                Box::new(BertPretraining::build_here(&reg, (cfg,))?),
-                PretrainingLabels {
-                    masked_lm_positions: positions,
-                    masked_lm_ids: matrix(&inp["masked_lm_ids"])?,
-                    masked_lm_weights: Array2::from_shape_vec(
-                        dim,
-                        weights.iter().map(|&w| w as f32).collect(),
-                    )?,
-                    next_sentence_labels: Array1::from(ints(&inp["next_sentence_labels"])?.1),
-                },
-            )
-        }
+        Some("pretraining") => Task::Pretraining(
+            Box::new(BertPretraining::build_here(&reg, (cfg,))?),
+            PretrainingLabels {
+                masked_lm_positions: matrix(&inp["masked_lm_positions"])?,
+                masked_lm_ids: matrix(&inp["masked_lm_ids"])?,
+                masked_lm_weights: tensor::array_nd(&inp["masked_lm_weights"])?,
+                next_sentence_labels: Array1::from(ints(&inp["next_sentence_labels"])?),
+            },
+        ),
         _ => {
             let labels = spec["num_labels"].as_u64().ok_or("spec.num_labels")? as usize;
             Task::Classifier(
                 BertClassifier::build_here(&reg, (cfg, labels))?,
-                ints(&inp["labels"])?.1,
+                ints(&inp["labels"])?,
             )
         }
     };

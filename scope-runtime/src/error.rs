@@ -40,6 +40,95 @@ pub enum Error {
         scope: String,
     },
 
+    /// `get_partitioned_variable` without reuse, for a partitioned variable that exists.
+    #[error(
+        "Partitioned variable with name {name} already exists. Did you mean to set reuse=True \
+         or reuse=tf.AUTO_REUSE in VarScope? (in scope: open the variable scope with \
+         `.reuse(Reuse::Yes)` or `.reuse(Reuse::Auto)`; variable scope `{scope}`)"
+    )]
+    PartitionedExists {
+        /// Full name of the partitioned variable.
+        name: String,
+        /// The variable scope the call was made in.
+        scope: String,
+    },
+
+    /// `get_partitioned_variable` in a reusing scope, for a partitioned variable that does not
+    /// exist.
+    #[error(
+        "PartitionedVariable {name} does not exist, or was not created with tf.get_variable(). \
+         Did you mean to set reuse=False or reuse=tf.AUTO_REUSE in VarScope? (variable scope \
+         `{scope}`)"
+    )]
+    PartitionedNotFound {
+        /// Full name asked for.
+        name: String,
+        /// The variable scope the call was made in.
+        scope: String,
+    },
+
+    /// Reusing a partitioned variable with another shape, dtype or partitioning.
+    #[error(
+        "Trying to reuse partitioned variable {name}, but specified {what} {specified} and \
+         found {what} {found}. (pass what it was created with, or nothing, when reusing)"
+    )]
+    PartitionMismatch {
+        /// Full name of the partitioned variable.
+        name: String,
+        /// `shape`, `dtype` or `partitions`.
+        what: &'static str,
+        /// What the call gave, as TF prints it.
+        specified: String,
+        /// What the stored variable has.
+        found: String,
+    },
+
+    /// A partitioner for a name that an unpartitioned variable already has.
+    #[error(
+        "A partitioner was provided, but an unpartitioned version of the variable was found: \
+         {name}.  Perhaps a variable of the same name was already created without partitioning? \
+         (use `get_variable` for it, or another name)"
+    )]
+    UnpartitionedExists {
+        /// Full name of the existing variable.
+        name: String,
+    },
+
+    /// `get_variable` (no partitioner) for a name that a partitioned variable already has.
+    #[error(
+        "No partitioner was provided, but a partitioned version of the variable was found: \
+         {name}/part_0.  Perhaps a variable of the same name was already created with \
+         partitioning? (use `get_partitioned_variable` for it)"
+    )]
+    PartitionedFound {
+        /// Full name asked for.
+        name: String,
+    },
+
+    /// `get_variable` where a partitioner applies (given, or the scope's default): TF returns
+    /// a `PartitionedVariable` there, which this typed API gets from
+    /// `get_partitioned_variable`.
+    #[error(
+        "variable {name} would be partitioned by {partitioner}, set on the call or its variable \
+         scope: get it with `get_partitioned_variable` (TF returns a PartitionedVariable here)"
+    )]
+    PartitionerNeedsPartitionedGetter {
+        /// Full name asked for.
+        name: String,
+        /// The partitioner that applies.
+        partitioner: String,
+    },
+
+    /// A partitioner that cannot split this variable, or parts already found that another
+    /// partitioning made.
+    #[error("cannot partition {name}: {reason}")]
+    Partition {
+        /// Full name of the variable.
+        name: String,
+        /// TF's message for what is wrong.
+        reason: String,
+    },
+
     /// `get_variable` in a reusing scope asked for a variable that does not exist.
     #[error(
         "Variable {name} does not exist, or was not created with tf.get_variable(). Did you mean \

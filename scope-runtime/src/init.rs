@@ -154,6 +154,19 @@ impl Initializer {
     ///
     /// For [`Initializer::Value`] the value is returned as is (its shape and dtype win).
     pub fn initialize(&self, shape: &[usize], dtype: DType, seed: u64) -> Result<Tensor> {
+        self.initialize_part(shape, shape, dtype, seed)
+    }
+
+    /// [`Initializer::initialize`] for one part of a partitioned variable of `full_shape`:
+    /// scaling initializers count their fans on the full shape, as TF's `partition_info`
+    /// makes them.
+    pub(crate) fn initialize_part(
+        &self,
+        shape: &[usize],
+        full_shape: &[usize],
+        dtype: DType,
+        seed: u64,
+    ) -> Result<Tensor> {
         let n = checked_numel(shape).ok_or_else(|| Error::ShapeOverflow {
             shape: shape.to_vec(),
         })?;
@@ -190,7 +203,7 @@ impl Initializer {
                 TensorData::from_f64_iter(dtype, (0..n).map(|_| d.sample(&mut rng)))?
             }
             Initializer::GlorotUniform => {
-                let (fan_in, fan_out) = fans(shape);
+                let (fan_in, fan_out) = fans(full_shape);
                 let limit = (6.0 / (fan_in + fan_out).max(1.0)).sqrt();
                 let d = uniform(-limit, limit)?;
                 let mut rng = rng();

@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod linalg;
 pub mod nn;
 pub mod optim;
+pub mod partition;
 pub mod tape;
 
 mod dtype;

@@ -11,12 +11,15 @@ use crate::error::{Error, NameContext, Result};
 use crate::index::NameIndex;
 use crate::init::{stream_seed, Initializer};
 use crate::names::{context_of, node_name_ok, validate_scope_name};
+use crate::partition::{PartitionedVariable, Partitioner};
 use crate::scope::{
     NameScopeBuilder, Reuse, ScopeTarget, ThreadScopes, VariableScope, VariableScopeBuilder,
 };
 use crate::tensor::{checked_numel, Shape, Tensor, TensorData};
 use crate::uniquifier::{FastMap, Helpers, Mark, Uniquifier, VarNameInfo};
 use crate::variable::{Registration, Variable, VariableOptions};
+
+mod partitioned;
 
 /// Default cap on a variable's element count (see [`RegistryBuilder::max_elements`]).
 pub const DEFAULT_MAX_ELEMENTS: usize = 1 << 30;
@@ -46,6 +49,8 @@ pub struct VarSpec {
     pub initializer: Option<Initializer>,
     /// Whether a *new* variable joins the trainable collection (ignored on reuse, as in TF).
     pub trainable: Option<bool>,
+    /// How [`Registry::get_partitioned_variable`] splits a new variable (else the scope's).
+    pub partitioner: Option<Partitioner>,
 }
 
 impl VarSpec {
@@ -75,6 +80,12 @@ impl VarSpec {
     /// Sets the trainable flag.
     pub fn trainable(mut self, trainable: bool) -> VarSpec {
         self.trainable = Some(trainable);
+        self
+    }
+
+    /// Sets the partitioner (TF's `partitioner=`), for [`Registry::get_partitioned_variable`].
+    pub fn partitioner(mut self, partitioner: Partitioner) -> VarSpec {
+        self.partitioner = Some(partitioner);
         self
     }
 }
@@ -173,6 +184,8 @@ struct Shared {
     /// Which thread took the write lock last, so that a snapshot knows whether another
     /// thread wrote since it was taken.
     writer: WriterMark,
+    /// `get_partitioned_variable`'s store, by full name.
+    partitioned: FastMap<Box<str>, PartitionedVariable>,
 }
 
 /// The thread that took the registry's write lock last, and how many times that changed.
@@ -529,7 +542,23 @@ impl Registry {
                 return Err(Error::ConstantInitializerWithShape { name: full.clone() });
             }
             let reuse = scope.reuse();
-            if let Some(found) = self.read().stored(full) {
+            let partitioner = spec.partitioner.as_ref().or(scope.partitioner());
+            if let Some(p) = partitioner.filter(|_| spec.shape.as_deref() != Some(&[])) {
+                return Err(Error::PartitionerNeedsPartitionedGetter {
+                    name: full.clone(),
+                    partitioner: p.to_string(),
+                });
+            }
+            let shared = self.read();
+            // TF refuses a name whose `part_0` exists (a partitioned variable's first part).
+            let len = full.len();
+            full.push_str("/part_0");
+            let partitioned = shared.stored(full).is_some();
+            full.truncate(len);
+            if partitioned || shared.partitioned.contains_key(full.as_str()) {
+                return Err(Error::PartitionedFound { name: full.clone() });
+            }
+            if let Some(found) = shared.stored(full) {
                 return share(found, reuse, spec.shape.as_deref(), dtype, full, scope).map(Ok);
             }
             if reuse == Reuse::Yes {
@@ -559,6 +588,7 @@ impl Registry {
             dtype,
             initializer,
             trainable,
+            ..
         } = spec;
         let initializer = initializer.or_else(|| scope.initializer().cloned());
         let dtype = dtype.unwrap_or(scope.dtype());

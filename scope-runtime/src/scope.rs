@@ -28,6 +28,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::Initializer;
 use crate::names::{context_of, validate_scope_name};
+use crate::partition::Partitioner;
 use crate::registry::{Inner, Registry};
 use crate::uniquifier::FastMap;
 
@@ -91,6 +92,7 @@ struct ScopeInner {
     reuse: AtomicU8,
     initializer: Option<Initializer>,
     dtype: DType,
+    partitioner: Option<Partitioner>,
 }
 
 impl VariableScope {
@@ -100,6 +102,7 @@ impl VariableScope {
         reuse: Reuse,
         initializer: Option<Initializer>,
         dtype: DType,
+        partitioner: Option<Partitioner>,
     ) -> VariableScope {
         VariableScope {
             inner: Arc::new(ScopeInner {
@@ -108,12 +111,20 @@ impl VariableScope {
                 reuse: AtomicU8::new(reuse.to_u8()),
                 initializer,
                 dtype,
+                partitioner,
             }),
         }
     }
 
+    /// The scope's default partitioner (TF's `variable_scope(.., partitioner=..)`), if one
+    /// was set on it or inherited: [`Registry::get_partitioned_variable`] uses it when the
+    /// variable's spec names none.
+    pub fn partitioner(&self) -> Option<&Partitioner> {
+        self.inner.partitioner.as_ref()
+    }
+
     fn root() -> VariableScope {
-        VariableScope::new("".into(), "", Reuse::No, None, DType::F32)
+        VariableScope::new("".into(), "", Reuse::No, None, DType::F32, None)
     }
 
     /// The scope's name: the prefix of the variables `get_variable` makes in it (`rnn`,
@@ -163,6 +174,7 @@ impl VariableScope {
         reuse: Option<Reuse>,
         initializer: Option<Initializer>,
         dtype: Option<DType>,
+        partitioner: Option<Partitioner>,
     ) -> VariableScope {
         VariableScope::new(
             Arc::clone(&self.inner.name),
@@ -170,6 +182,7 @@ impl VariableScope {
             reuse.unwrap_or_else(|| self.reuse()),
             initializer.or_else(|| self.initializer().cloned()),
             dtype.unwrap_or(self.dtype()),
+            partitioner.or_else(|| self.partitioner().cloned()),
         )
     }
 
@@ -182,6 +195,7 @@ impl VariableScope {
         reuse: Option<Reuse>,
         initializer: Option<Initializer>,
         dtype: Option<DType>,
+        partitioner: Option<Partitioner>,
     ) -> VariableScope {
         let full: Arc<str> = if self.name().is_empty() {
             name.into()
@@ -198,6 +212,7 @@ impl VariableScope {
             reuse.unwrap_or_else(|| self.reuse()),
             initializer.or_else(|| self.initializer().cloned()),
             dtype.unwrap_or(self.dtype()),
+            partitioner.or_else(|| self.partitioner().cloned()),
         )
     }
 }
@@ -210,6 +225,7 @@ impl fmt::Debug for VariableScope {
             .field("reuse", &self.reuse())
             .field("dtype", &self.dtype())
             .field("initializer", &self.initializer())
+            .field("partitioner", &self.partitioner())
             .finish()
     }
 }
@@ -271,6 +287,7 @@ pub struct VariableScopeBuilder<'r> {
     reuse: Option<Reuse>,
     initializer: Option<Initializer>,
     dtype: Option<DType>,
+    partitioner: Option<Partitioner>,
     auxiliary_name_scope: bool,
 }
 
@@ -283,6 +300,7 @@ impl<'r> VariableScopeBuilder<'r> {
             reuse: None,
             initializer: None,
             dtype: None,
+            partitioner: None,
             auxiliary_name_scope: true,
         }
     }
@@ -308,6 +326,14 @@ impl<'r> VariableScopeBuilder<'r> {
     /// Default dtype for variables made in this scope and its sub-scopes.
     pub fn dtype(mut self, dtype: DType) -> Self {
         self.dtype = Some(dtype);
+        self
+    }
+
+    /// Default partitioner for variables made with
+    /// [`Registry::get_partitioned_variable`] in this scope and its sub-scopes (TF's
+    /// `variable_scope(.., partitioner=..)`, inherited as TF inherits it).
+    pub fn partitioner(mut self, partitioner: Partitioner) -> Self {
+        self.partitioner = Some(partitioner);
         self
     }
 
@@ -828,7 +854,12 @@ fn enter_variable_scope(
 
         let (scope, counts) = match &b.target {
             ScopeTarget::Scope(captured) => {
-                let scope = captured.reentered(reuse, b.initializer.clone(), b.dtype);
+                let scope = captured.reentered(
+                    reuse,
+                    b.initializer.clone(),
+                    b.dtype,
+                    b.partitioner.clone(),
+                );
                 t.open_variable_scope(&scope);
                 (scope, CountsOnExit::Restore(t.counts.clone()))
             }
@@ -841,9 +872,14 @@ fn enter_variable_scope(
                     Some((_, returned)) => returned.as_str(),
                     None => name.as_str(),
                 };
-                let scope = t
-                    .current
-                    .child(&name, original, reuse, b.initializer.clone(), b.dtype);
+                let scope = t.current.child(
+                    &name,
+                    original,
+                    reuse,
+                    b.initializer.clone(),
+                    b.dtype,
+                    b.partitioner.clone(),
+                );
                 t.open_variable_scope(&scope);
                 (scope, CountsOnExit::CloseSubscopes)
             }

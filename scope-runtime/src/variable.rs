@@ -2,12 +2,13 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ndarray::ArrayViewMutD;
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::partition::SaveSliceInfo;
 use crate::registry::Registry;
 use crate::tensor::Tensor;
 
@@ -44,6 +45,8 @@ struct Inner {
     /// Registry bookkeeping, fixed at creation (see [`Registration`]).
     registration: Registration,
     value: RwLock<Tensor>,
+    /// Set once for the parts of a partitioned variable.
+    save_slice_info: OnceLock<SaveSliceInfo>,
 }
 
 /// How the registry indexes a variable, kept in the variable itself so that the registry's
@@ -110,12 +113,25 @@ impl Variable {
                 trainable,
                 registration,
                 value: RwLock::new(value),
+                save_slice_info: OnceLock::new(),
             }),
         }
     }
 
     pub(crate) fn registration(&self) -> Registration {
         self.inner.registration
+    }
+
+    /// Marks a new part of a partitioned variable, before anyone else sees it.
+    pub(crate) fn set_save_slice_info(&self, info: SaveSliceInfo) {
+        let _ = self.inner.save_slice_info.set(info);
+    }
+
+    /// For a part of a partitioned variable (`emb/part_1`), which box of which full variable
+    /// it holds (TF's `Variable._save_slice_info`): savers write the parts as one sliced
+    /// entry under the full name, restores read that box.
+    pub fn save_slice_info(&self) -> Option<&SaveSliceInfo> {
+        self.inner.save_slice_info.get()
     }
 
     /// `tf.Variable(value, name=name)`: always creates a new variable, named `name` in the

@@ -10,89 +10,52 @@ use scope::checkpoint::{
     bert_hf_to_tf, bert_tf_to_hf, BertLayout, CheckpointSource, Restore, Save, ShardedCheckpoint,
     TfCheckpoint,
 };
-use scope::{DType, Initializer, Registry, VarSpec};
+use scope::{Initializer, Registry, VarSpec};
 use serde_json::Value;
 
-fn fixture_dirs() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bert");
-    let mut dirs = vec![root.join("classifier"), root.join("pretraining")];
-    if let Some(extra) = std::env::var_os("SCOPE_TF_BERT_FIXTURE") {
-        dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
-    }
-    dirs
+use crate::support::{fixture_dirs, variable_at, Fixture, Kind};
+
+const VENDORED: [&str; 2] = ["bert/classifier", "bert/pretraining"];
+const ENV: &str = "SCOPE_TF_BERT_FIXTURE";
+
+/// The vendored classifier fixture.
+fn classifier() -> Fixture {
+    Fixture::load(&fixture_dirs(&VENDORED, ENV)[0]).unwrap_or_else(|e| panic!("{e}"))
 }
 
-struct Fixture {
-    dir: PathBuf,
-    json: Value,
+/// The checkpoint after training (the values differ from their initializers).
+fn trained(fx: &Fixture) -> TfCheckpoint {
+    fx.checkpoint_at("/train/checkpoint_after")
+        .unwrap_or_else(|e| panic!("{}: {e}", fx.dir.display()))
 }
 
-impl Fixture {
-    fn load(dir: &Path) -> Fixture {
-        let text = std::fs::read_to_string(dir.join("fixture.json"))
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        Fixture {
-            dir: dir.to_owned(),
-            json: serde_json::from_str(&text).unwrap(),
+/// The model's own variables (no optimizer state), in TF's creation order.
+fn model_names(fx: &Fixture) -> Vec<String> {
+    fx.variables()
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.trainable == Some(true))
+        .map(|v| v.name)
+        .collect()
+}
+
+/// A registry holding the fixture variables `keep` selects (by name and trainable flag),
+/// zero-filled.
+fn registry(fx: &Fixture, keep: impl Fn(&str, bool) -> bool) -> Registry {
+    let reg = Registry::new();
+    for v in fx.variables().unwrap() {
+        let trainable = v.trainable.expect("BERT fixtures record `trainable`");
+        if !keep(&v.name, trainable) {
+            continue;
         }
+        let spec = VarSpec::new()
+            .shape(&v.shape)
+            .dtype(v.dtype)
+            .trainable(trainable)
+            .initializer(Initializer::Zeros);
+        variable_at(&reg, &v.name, spec).unwrap();
     }
-
-    /// The checkpoint after training (the values differ from their initializers).
-    fn trained(&self) -> TfCheckpoint {
-        let name = self.json["train"]["checkpoint_after"].as_str().unwrap();
-        TfCheckpoint::open(self.dir.join(name)).unwrap()
-    }
-
-    /// `(name, dtype, shape, trainable)` of every variable, in TF's creation order.
-    fn variables(&self) -> Vec<(String, DType, Vec<usize>, bool)> {
-        self.json["variables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| {
-                (
-                    v["name"].as_str().unwrap().to_owned(),
-                    v["dtype"].as_str().unwrap().parse().unwrap(),
-                    v["shape"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|d| d.as_u64().unwrap() as usize)
-                        .collect(),
-                    v["trainable"].as_bool().unwrap(),
-                )
-            })
-            .collect()
-    }
-
-    /// The model's own variables (no optimizer state).
-    fn model_names(&self) -> Vec<String> {
-        self.variables()
-            .into_iter()
-            .filter(|v| v.3)
-            .map(|v| v.0)
-            .collect()
-    }
-
-    /// A registry holding the variables `keep` selects, zero-filled.
-    fn registry(&self, keep: impl Fn(&str, bool) -> bool) -> Registry {
-        let reg = Registry::new();
-        for (name, dtype, shape, trainable) in self.variables() {
-            if !keep(&name, trainable) {
-                continue;
-            }
-            let (scope, leaf) = name.rsplit_once('/').unwrap_or(("", &name));
-            let spec = VarSpec::new()
-                .shape(&shape)
-                .dtype(dtype)
-                .trainable(trainable)
-                .initializer(Initializer::Zeros);
-            reg.variable_scope(scope)
-                .with(|_| reg.get_variable(leaf, spec))
-                .unwrap();
-        }
-        reg
-    }
+    reg
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -108,20 +71,20 @@ fn bytes(source: &dyn CheckpointSource, name: &str) -> Vec<u8> {
 
 #[test]
 fn tf_to_hf_to_tf_is_bit_exact() {
-    for dir in fixture_dirs() {
-        let fx = Fixture::load(&dir);
-        let tf = fx.trained();
-        let tag = dir.file_name().unwrap().to_string_lossy().into_owned();
+    for (i, dir) in fixture_dirs(&VENDORED, ENV).iter().enumerate() {
+        let fx = Fixture::load(dir).unwrap_or_else(|e| panic!("{e}"));
+        let tag = dir.display().to_string();
+        // What the checkpoint is comes from the fixture's content: its format and task.
+        assert_eq!(fx.kind(), Some(Kind::Bert), "{tag}: not a BERT fixture");
+        let tf = trained(&fx);
         let layout = BertLayout::detect_tf(tf.keys());
-        let expected = if tag == "pretraining" {
-            BertLayout::PreTraining
-        } else {
-            BertLayout::SequenceClassification
+        let expected = match fx["task"].as_str() {
+            Some("pretraining") => BertLayout::PreTraining,
+            Some("classifier") => BertLayout::SequenceClassification,
+            other => panic!("{tag}: unknown task {other:?}"),
         };
-        if tag == "classifier" || tag == "pretraining" {
-            assert_eq!(layout, expected);
-        }
-        let tmp = temp_dir(&format!("rt-{tag}"));
+        assert_eq!(layout, expected, "{tag}");
+        let tmp = temp_dir(&format!("rt-{i}"));
 
         // TF -> HF: every model variable, renamed, kernels transposed, optimizer skipped.
         let to_hf = bert_tf_to_hf(layout);
@@ -132,7 +95,7 @@ fn tf_to_hf_to_tf_is_bit_exact() {
         let report = saved.mapping.unwrap();
         assert!(report.is_ok());
         let hf = ShardedCheckpoint::open(tmp.join("hf")).unwrap();
-        assert_eq!(hf.tensors().len(), fx.model_names().len(), "{tag}");
+        assert_eq!(hf.tensors().len(), model_names(&fx).len(), "{tag}");
         for t in hf.tensors() {
             assert!(!t.name.contains('/'), "{tag}: {} is not an HF name", t.name);
         }
@@ -169,7 +132,7 @@ fn tf_to_hf_to_tf_is_bit_exact() {
             .save(&back_path)
             .unwrap();
         let back = ShardedCheckpoint::open(&back_path).unwrap();
-        let mut names = fx.model_names();
+        let mut names = model_names(&fx);
         names.sort();
         assert_eq!(back.keys(), names, "{tag}");
         for name in &names {
@@ -177,7 +140,7 @@ fn tf_to_hf_to_tf_is_bit_exact() {
         }
 
         // And straight into a TF-named registry, strictly, through a view.
-        let reg = fx.registry(|_, trainable| trainable);
+        let reg = registry(&fx, |_, trainable| trainable);
         let view = bert_hf_to_tf(layout).view(&hf).unwrap();
         let restored = Restore::new(&reg).restore(&view).unwrap();
         assert_eq!(restored.matched.len(), names.len());
@@ -194,10 +157,10 @@ fn tf_to_hf_to_tf_is_bit_exact() {
 
 #[test]
 fn sharded_classifier_in_64k_shards_restores_bit_exact() {
-    let fx = Fixture::load(&fixture_dirs()[0]);
-    let tf = fx.trained();
+    let fx = classifier();
+    let tf = trained(&fx);
     // Every variable, optimizer slots and global_step included.
-    let reg = fx.registry(|_, _| true);
+    let reg = registry(&fx, |_, _| true);
     Restore::new(&reg).restore(&tf).unwrap();
 
     let tmp = temp_dir("64k");
@@ -231,13 +194,13 @@ fn sharded_classifier_in_64k_shards_restores_bit_exact() {
         Some(saved.total_size)
     );
     let map = index["weight_map"].as_object().unwrap();
-    assert_eq!(map.len(), fx.variables().len());
+    assert_eq!(map.len(), fx.variables().unwrap().len());
     assert!(map["bert/embeddings/word_embeddings"]
         .as_str()
         .unwrap()
         .starts_with("model-00001-of-"));
 
-    let fresh = fx.registry(|_, _| true);
+    let fresh = registry(&fx, |_, _| true);
     let sharded = ShardedCheckpoint::open(&tmp).unwrap();
     assert_eq!(sharded.shard_count(), n);
     assert_eq!(
@@ -265,9 +228,9 @@ fn sharded_classifier_in_64k_shards_restores_bit_exact() {
 
 #[test]
 fn one_layer_from_many_shards_opens_only_its_shards() {
-    let fx = Fixture::load(&fixture_dirs()[0]);
-    let tf = fx.trained();
-    let reg = fx.registry(|_, trainable| trainable);
+    let fx = classifier();
+    let tf = trained(&fx);
+    let reg = registry(&fx, |_, trainable| trainable);
     Restore::new(&reg).allow_unexpected().restore(&tf).unwrap();
     let tmp = temp_dir("layer");
     // 2 KiB shards: the embedding tables (12 KiB and more) are larger than a shard.
@@ -293,7 +256,7 @@ fn one_layer_from_many_shards_opens_only_its_shards() {
         }
     }
     let layer = ShardedCheckpoint::open_prefix(&tmp, prefix).unwrap();
-    let fresh = fx.registry(|_, trainable| trainable);
+    let fresh = registry(&fx, |_, trainable| trainable);
     let vars = fresh.collection(scope::Collection::Global, Some(prefix));
     let report = Restore::new(&fresh)
         .variables(vars)
@@ -318,7 +281,7 @@ fn one_layer_from_many_shards_opens_only_its_shards() {
     let to_tf = bert_hf_to_tf(BertLayout::SequenceClassification);
     let err = to_tf.view(&hf_layer).unwrap_err().to_string();
     assert!(err.contains("matched no name"), "{err}");
-    let fresh = fx.registry(|_, trainable| trainable);
+    let fresh = registry(&fx, |_, trainable| trainable);
     let vars = fresh.collection(scope::Collection::Global, Some(prefix));
     let view = to_tf.partial().view(&hf_layer).unwrap();
     let report = Restore::new(&fresh).variables(vars).restore(&view).unwrap();
@@ -336,8 +299,8 @@ fn one_layer_from_many_shards_opens_only_its_shards() {
 
 #[test]
 fn bad_indexes_are_refused_with_the_reason() {
-    let fx = Fixture::load(&fixture_dirs()[0]);
-    let reg = fx.registry(|_, trainable| trainable);
+    let fx = classifier();
+    let reg = registry(&fx, |_, trainable| trainable);
     let tmp = temp_dir("index");
     Save::new(&reg)
         .max_shard_size(16 << 10)

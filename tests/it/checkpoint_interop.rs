@@ -10,6 +10,8 @@ use scope::checkpoint::{save_safetensors_with_metadata, METADATA_TRAINABLE_KEY};
 use scope::{DType, Initializer, Registry, Tensor, VarSpec};
 use serde_json::Value;
 
+use crate::support::{tensor, variable_at};
+
 const SCRIPT: &str = r#"
 import json, sys
 import numpy as np
@@ -88,10 +90,7 @@ fn python_safetensors_reads_our_files() {
     ];
     let made: Vec<scope::Variable> = vars
         .into_iter()
-        .map(|(name, spec)| match name.rsplit_once('/') {
-            Some((p, last)) => reg.variable_scope(p).with(|_| reg.get_variable(last, spec)),
-            None => reg.get_variable(name, spec),
-        })
+        .map(|(name, spec)| variable_at(&reg, name, spec))
         .collect::<Result<_, _>>()
         .unwrap();
     let dir = std::env::temp_dir().join(format!("scope-ckpt-interop-{}", std::process::id()));
@@ -131,19 +130,8 @@ fn python_safetensors_reads_our_files() {
             DType::Bool => "bool",
         };
         assert_eq!(t["dtype"], numpy_dtype, "{}", v.name());
-        let shape: Vec<usize> = t["shape"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_u64().unwrap() as usize)
-            .collect();
-        assert_eq!(shape, v.shape(), "{}", v.name());
-        let data: Vec<f64> = t["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap())
-            .collect();
+        let data = tensor::f64s(t).unwrap_or_else(|e| panic!("{}: {e}", v.name()));
+        assert_eq!(data.shape(), v.shape(), "{}", v.name());
         // JSON decimals are checked to 1e-12; the bytes, exactly.
         let want = v.value().to_f64_vec();
         assert_eq!(data.len(), want.len(), "{}", v.name());

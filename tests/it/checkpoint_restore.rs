@@ -19,13 +19,7 @@ fn temp_dir(test: &str) -> PathBuf {
 
 /// `name` (a path `a/b/c`) made with `get_variable` inside its parent's variable scope.
 fn var(reg: &Registry, name: &str, spec: VarSpec) -> Variable {
-    let v = match name.rsplit_once('/') {
-        Some((parent, last)) => reg
-            .variable_scope(parent)
-            .with(|_| reg.get_variable(last, spec)),
-        None => reg.get_variable(name, spec),
-    }
-    .expect("create variable");
+    let v = crate::support::variable_at(reg, name, spec).expect("create variable");
     assert_eq!(v.name(), name);
     v
 }
@@ -430,7 +424,7 @@ fn file_errors_name_the_file() {
 
 #[test]
 fn a_corrupt_tensor_fails_the_restore_before_any_variable_changes() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed_rnn");
+    let dir = crate::support::data_dir().join("seed_rnn");
     let index = std::fs::read(dir.join("model.ckpt.index")).unwrap();
     let mut data = std::fs::read(dir.join("model.ckpt.data-00000-of-00001")).unwrap();
     let clean = scope::checkpoint::TfCheckpoint::from_bytes(&index, vec![data.clone()]).unwrap();

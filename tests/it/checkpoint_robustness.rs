@@ -15,7 +15,10 @@ use scope::checkpoint::{
     to_safetensors_bytes, CheckpointError, CheckpointSource, Restore, SafetensorsCheckpoint,
     TfCheckpoint,
 };
-use scope::{Initializer, Registry, VarSpec, Variable};
+use scope::{Initializer, Registry, VarSpec};
+
+use crate::support::sstable::{first_data_block, fix_block_crc, varint};
+use crate::support::{data_dir, variable_at};
 
 /// Mutations per format.
 const ITERATIONS: usize = 10_000;
@@ -53,59 +56,6 @@ impl Rng {
             self.next() as u8
         }
     }
-}
-
-fn varint(mut v: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-    out
-}
-
-fn read_varint(bytes: &[u8], pos: &mut usize) -> u64 {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = bytes[*pos];
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            break;
-        }
-    }
-    v
-}
-
-/// Offset and size of the first data block of a (valid) table, from its footer and index.
-fn first_data_block(index: &[u8]) -> (usize, usize) {
-    let footer = &index[index.len() - 48..];
-    let mut p = 0;
-    let _meta = (read_varint(footer, &mut p), read_varint(footer, &mut p));
-    let idx_off = read_varint(footer, &mut p) as usize;
-    let block = &index[idx_off..];
-    let mut p = 0;
-    let (_shared, key_len, _value_len) = (
-        read_varint(block, &mut p),
-        read_varint(block, &mut p) as usize,
-        read_varint(block, &mut p),
-    );
-    p += key_len;
-    (
-        read_varint(block, &mut p) as usize,
-        read_varint(block, &mut p) as usize,
-    )
-}
-
-/// Rewrites the trailer checksum of the block at `off..off + size` to match its bytes.
-fn fix_block_crc(file: &mut [u8], off: usize, size: usize) {
-    let Some(block) = file.get(off..off + size + 1) else {
-        return;
-    };
-    let crc = crc32c::crc32c(block);
-    let masked = crc.rotate_right(15).wrapping_add(0xa282_ead8);
-    file[off + size + 1..off + size + 5].copy_from_slice(&masked.to_le_bytes());
 }
 
 /// Generic damage: bit flips, truncation, overwrites, insertions, deletions.
@@ -320,7 +270,7 @@ fn variant(e: &CheckpointError) -> &'static str {
 }
 
 fn seed_rnn() -> (Vec<u8>, Vec<u8>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed_rnn");
+    let dir = data_dir().join("seed_rnn");
     (
         std::fs::read(dir.join("model_step5.ckpt.index")).unwrap(),
         std::fs::read(dir.join("model_step5.ckpt.data-00000-of-00001")).unwrap(),
@@ -332,15 +282,8 @@ fn registry_from(ckpt: &TfCheckpoint) -> Registry {
     let reg = Registry::new();
     for t in ckpt.tensors() {
         let value = ckpt.read_tensor(&t.name).unwrap();
-        let (parent, last) = t.name.rsplit_once('/').unwrap_or(("", &t.name));
         let spec = VarSpec::new().initializer(Initializer::value(value));
-        let v: Variable = if parent.is_empty() {
-            reg.get_variable(last, spec)
-        } else {
-            reg.variable_scope(parent)
-                .with(|_| reg.get_variable(last, spec))
-        }
-        .unwrap();
+        let v = variable_at(&reg, &t.name, spec).unwrap();
         assert_eq!(v.name(), t.name);
     }
     reg

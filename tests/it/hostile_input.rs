@@ -4,6 +4,8 @@
 
 use scope::{DType, Error, Initializer, Registry, Tensor, VarSpec, Variable, VariableOptions};
 
+use crate::support::{sstable, tf1};
+
 /// Bytes this thread allocated while running `f`.
 fn allocated_by<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let (r, used) = crate::alloc::measure(f);
@@ -937,67 +939,12 @@ fn oom_case(case: &str) {
 /// A TF checkpoint index (a LevelDB table) holding the bundle header and one entry: `big`,
 /// float32 of shape `[n]` at offset 0 of shard 0.
 fn tf_index_of_one_float32(n: u64) -> Vec<u8> {
-    fn varint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
-        out.push(tag);
-        varint(out, bytes.len() as u64);
-        out.extend_from_slice(bytes);
-    }
-    /// A block with a restart at every entry (no shared key prefixes).
-    fn block(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut restarts = Vec::new();
-        for (k, v) in entries {
-            restarts.push(out.len() as u32);
-            varint(&mut out, 0);
-            varint(&mut out, k.len() as u64);
-            varint(&mut out, v.len() as u64);
-            out.extend_from_slice(k);
-            out.extend_from_slice(v);
-        }
-        if restarts.is_empty() {
-            restarts.push(0);
-        }
-        for r in &restarts {
-            out.extend_from_slice(&r.to_le_bytes());
-        }
-        out.extend_from_slice(&(restarts.len() as u32).to_le_bytes());
-        out
-    }
-    /// Appends a block and its trailer; returns its handle (offset, size) encoded.
-    fn append(file: &mut Vec<u8>, contents: &[u8]) -> Vec<u8> {
-        let mut handle = Vec::new();
-        varint(&mut handle, file.len() as u64);
-        varint(&mut handle, contents.len() as u64);
-        file.extend_from_slice(contents);
-        file.push(0);
-        let crc = crc32c::crc32c_append(crc32c::crc32c(contents), &[0]);
-        file.extend_from_slice(&crc.rotate_right(15).wrapping_add(0xa282_ead8).to_le_bytes());
-        handle
-    }
-    let header = [0x08, 0x01]; // num_shards: 1
-    let mut dim = vec![0x08];
-    varint(&mut dim, n);
-    let mut shape = Vec::new();
-    field(&mut shape, 0x12, &dim);
-    let mut entry = vec![0x08, 0x01]; // dtype: float32
-    field(&mut entry, 0x12, &shape);
-    entry.push(0x28); // size
-    varint(&mut entry, 4 * n);
-    entry.extend_from_slice(&[0x35, 0, 0, 0, 0]); // crc32c (never reached)
-    let mut file = Vec::new();
-    let data = append(&mut file, &block(&[(b"", &header), (b"big", &entry)]));
-    let meta = append(&mut file, &block(&[]));
-    let index = append(&mut file, &block(&[(b"big\0", &data)]));
-    let mut footer = [meta, index].concat();
-    footer.resize(40, 0);
-    footer.extend_from_slice(&0xdb47_7524_8b80_fb57u64.to_le_bytes());
-    file.extend_from_slice(&footer);
-    file
+    let entry = tf1::Entry {
+        dtype: tf1::dtype_code(DType::F32),
+        shape: vec![n],
+        size: 4 * n,
+        crc32c: 0, // never reached
+        ..tf1::Entry::default()
+    };
+    sstable::table(&[(b"", &tf1::header(1)), (b"big", &entry.encode())])
 }

@@ -14,176 +14,56 @@
 //! come from the fixture.
 
 use std::error::Error;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array1, Array2, ArrayD, IxDyn};
+use ndarray::{Array1, Array2};
 use scope::bert::{
     bert_optimizer, BertClassifier, BertConfig, BertInputs, BertOutputs, BertPretraining,
     PretrainingLabels,
 };
-use scope::checkpoint::{CheckpointError, CheckpointSource, Restore, TfCheckpoint};
+use scope::checkpoint::{CheckpointError, Restore, TfCheckpoint};
 use scope::optim::{AdamWeightDecay, Optimizer};
-use scope::tape::{Gradients, NodeId, Tape};
-use scope::{DType, Model, Registry, TrainError};
+use scope::tape::{NodeId, Tape};
+use scope::{Model, Registry, TrainError};
 use serde_json::Value;
+
+use crate::support::{data_dir, fixture_dirs, tensor, Checks, Fixture, Rule};
 
 type AnyResult<T> = Result<T, Box<dyn Error>>;
 
-const OUTPUT_TOL: f64 = 1e-5;
-const GRAD_TOL: f64 = 1e-6;
-const PARAM_TOL: f64 = 1e-5;
-const ADAM_M_TOL: f64 = 1e-6;
-const ADAM_V_TOL: f64 = 1e-8;
+// One rule per quantity. TF's outputs may be `[b * s, h]` where the port has `[b, s, h]`:
+// the elements are what counts, in order.
+const OUTPUT: Rule = Rule::abs("output", 1e-5).by_elements();
+const GRADIENT: Rule = Rule::abs("gradient", 1e-6).by_elements();
+const LOSS: Rule = Rule::abs("loss", 1e-5).by_elements();
+const PARAM: Rule = Rule::abs("trained parameter", 1e-5).by_elements();
+const ADAM_M: Rule = Rule::abs("adam_m", 1e-6).by_elements();
+const ADAM_V: Rule = Rule::abs("adam_v", 1e-8).by_elements();
 
-fn vendored() -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/bert");
-    vec![root.join("classifier"), root.join("pretraining")]
-}
+const VENDORED: [&str; 2] = ["bert/classifier", "bert/pretraining"];
+const ENV: &str = "SCOPE_TF_BERT_FIXTURE";
 
-fn fixture_dirs() -> Vec<PathBuf> {
-    let mut dirs = vendored();
-    if let Some(extra) = std::env::var_os("SCOPE_TF_BERT_FIXTURE") {
-        dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
-    }
-    dirs
-}
-
-fn load(dir: &Path) -> AnyResult<Value> {
-    let path = dir.join("fixture.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(serde_json::from_str(&text)?)
-}
-
-fn shape_of(v: &Value) -> AnyResult<Vec<usize>> {
-    v["shape"]
-        .as_array()
-        .ok_or("tensor without a shape")?
-        .iter()
-        .map(|d| {
-            d.as_u64()
-                .map(|d| d as usize)
-                .ok_or_else(|| "bad extent".into())
-        })
-        .collect()
-}
-
-/// A `{"shape", "data"}` tensor, or a bare number as a scalar.
-fn floats(v: &Value) -> AnyResult<ArrayD<f64>> {
-    if let Some(x) = v.as_f64() {
-        return Ok(ArrayD::from_elem(IxDyn(&[]), x));
-    }
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .ok_or("tensor without data")?
-        .iter()
-        .map(|x| x.as_f64().ok_or("not a number"))
-        .collect::<Result<_, _>>()?;
-    Ok(ArrayD::from_shape_vec(IxDyn(&shape_of(v)?), data)?)
+/// A tape node's value against a recorded tensor.
+fn check_node<T: scope::tape::Real>(
+    checks: &mut Checks,
+    rule: &Rule,
+    what: &str,
+    tape: &Tape<T>,
+    node: NodeId,
+    want: &Value,
+) -> AnyResult<()> {
+    let v = tape.value(node)?;
+    let got: Vec<f64> = v.iter().map(|x| x.to_f64()).collect();
+    checks.compare(rule, what, &got, v.shape(), &tensor::f64s(want)?);
+    Ok(())
 }
 
 fn ints2(v: &Value) -> AnyResult<Array2<i64>> {
-    let data: Vec<i64> = v["data"]
-        .as_array()
-        .ok_or("tensor without data")?
-        .iter()
-        .map(|x| x.as_i64().ok_or("not an integer"))
-        .collect::<Result<_, _>>()?;
-    let shape = shape_of(v)?;
-    if shape.len() != 2 {
-        return Err(format!("expected a matrix, got shape {shape:?}").into());
-    }
-    Ok(Array2::from_shape_vec((shape[0], shape[1]), data)?)
+    Ok(tensor::array_nd(v)?)
 }
 
 fn ints1(v: &Value) -> AnyResult<Vec<i64>> {
-    Ok(v["data"]
-        .as_array()
-        .ok_or("tensor without data")?
-        .iter()
-        .map(|x| x.as_i64().ok_or("not an integer"))
-        .collect::<Result<_, _>>()?)
-}
-
-#[derive(Default)]
-struct Checks {
-    passed: usize,
-    failed: usize,
-    /// Worst error seen per kind of check, to show the margins.
-    worst: Vec<(&'static str, f64)>,
-}
-
-impl Checks {
-    fn note(&mut self, kind: &'static str, err: f64) {
-        match self.worst.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, w)) => *w = w.max(err),
-            None => self.worst.push((kind, err)),
-        }
-    }
-
-    /// `max |got - want| <= tol`, with equal shapes (a `[b, s, h]` output may be compared
-    /// with TF's `[b * s, h]`: the elements are what counts, in order).
-    fn close(
-        &mut self,
-        kind: &'static str,
-        what: &str,
-        got: &[f64],
-        got_shape: &[usize],
-        want: &ArrayD<f64>,
-        tol: f64,
-    ) {
-        let n_got: usize = got_shape.iter().product();
-        if n_got != want.len() || got.len() != want.len() {
-            self.fail(&format!(
-                "{what}: shape {got_shape:?}, TensorFlow has {:?}",
-                want.shape()
-            ));
-            return;
-        }
-        let err = got.iter().zip(want.iter()).fold(0.0f64, |m, (&g, &w)| {
-            let e = (g - w).abs();
-            if e.is_nan() {
-                f64::INFINITY
-            } else {
-                m.max(e)
-            }
-        });
-        self.note(kind, err);
-        if err <= tol {
-            self.passed += 1;
-        } else {
-            self.fail(&format!("{what}: max |got - want| = {err:.3e} > {tol:.0e}"));
-        }
-    }
-
-    fn node<T: scope::tape::Real>(
-        &mut self,
-        kind: &'static str,
-        what: &str,
-        tape: &Tape<T>,
-        node: NodeId,
-        want: &Value,
-        tol: f64,
-    ) -> AnyResult<()> {
-        let v = tape.value(node)?;
-        let got: Vec<f64> = v.iter().map(|x| x.to_f64()).collect();
-        self.close(kind, what, &got, v.shape(), &floats(want)?, tol);
-        Ok(())
-    }
-
-    fn truth(&mut self, what: &str, ok: bool) {
-        if ok {
-            self.passed += 1;
-        } else {
-            self.fail(what);
-        }
-    }
-
-    fn fail(&mut self, what: &str) {
-        eprintln!("  MISMATCH {what}");
-        self.failed += 1;
-    }
+    Ok(tensor::data(v)?)
 }
 
 /// The model of a fixture's task, its optimizer, and what it needs to run.
@@ -260,7 +140,7 @@ impl Task {
 }
 
 /// Builds the fixture's model and optimizer in a fresh registry, as TF's scripts do.
-fn build(fx: &Value) -> AnyResult<(Registry, BertConfig, Task, AdamWeightDecay, BertInputs)> {
+fn build(fx: &Fixture) -> AnyResult<(Registry, BertConfig, Task, AdamWeightDecay, BertInputs)> {
     let spec = &fx["spec"];
     let cfg = BertConfig::from_json(&spec["config"].to_string())?;
     let inputs_json = &fx["inputs"];
@@ -272,7 +152,7 @@ fn build(fx: &Value) -> AnyResult<(Registry, BertConfig, Task, AdamWeightDecay, 
     let reg = Registry::with_seed(7);
     let task = match fx["task"].as_str() {
         Some("classifier") => {
-            let num_labels = spec["num_labels"].as_u64().ok_or("spec.num_labels")? as usize;
+            let num_labels = fx.u64_at("/spec/num_labels")? as usize;
             Task::Classifier {
                 model: BertClassifier::build_here(&reg, (cfg, num_labels))?,
                 labels: ints1(&inputs_json["labels"])?,
@@ -283,9 +163,7 @@ fn build(fx: &Value) -> AnyResult<(Registry, BertConfig, Task, AdamWeightDecay, 
             labels: PretrainingLabels {
                 masked_lm_positions: ints2(&inputs_json["masked_lm_positions"])?,
                 masked_lm_ids: ints2(&inputs_json["masked_lm_ids"])?,
-                masked_lm_weights: floats(&inputs_json["masked_lm_weights"])?
-                    .mapv(|w| w as f32)
-                    .into_dimensionality()?,
+                masked_lm_weights: tensor::array_nd(&inputs_json["masked_lm_weights"])?,
                 next_sentence_labels: Array1::from(ints1(&inputs_json["next_sentence_labels"])?),
             },
         },
@@ -293,138 +171,31 @@ fn build(fx: &Value) -> AnyResult<(Registry, BertConfig, Task, AdamWeightDecay, 
     };
     let opt = bert_optimizer(
         &reg,
-        spec["init_lr"].as_f64().ok_or("spec.init_lr")? as f32,
-        spec["num_train_steps"]
-            .as_u64()
-            .ok_or("spec.num_train_steps")?,
-        spec["num_warmup_steps"]
-            .as_u64()
-            .ok_or("spec.num_warmup_steps")?,
+        fx.f64_at("/spec/init_lr")? as f32,
+        fx.u64_at("/spec/num_train_steps")?,
+        fx.u64_at("/spec/num_warmup_steps")?,
     )?;
     Ok((reg, cfg, task, opt, inputs))
 }
 
-fn check_variables(checks: &mut Checks, reg: &Registry, fx: &Value) -> AnyResult<()> {
-    let want = fx["variables"].as_array().ok_or("variables")?;
-    let got = reg.global_variables();
-    checks.truth(
-        &format!(
-            "variable count: port {} vs TensorFlow {}",
-            got.len(),
-            want.len()
-        ),
-        got.len() == want.len(),
-    );
-    for (k, w) in want.iter().enumerate() {
-        let name = w["name"].as_str().ok_or("variable name")?;
-        let Some(v) = got.get(k) else {
-            checks.fail(&format!("variable #{k} {name}: the port created none"));
-            continue;
-        };
-        let shape: Vec<usize> = shape_of(w)?;
-        let dtype = w["dtype"].as_str().ok_or("dtype")?;
-        let trainable = w["trainable"].as_bool().ok_or("trainable")?;
-        let ok = v.name() == name
-            && v.shape() == shape.as_slice()
-            && v.dtype().to_string() == dtype
-            && v.trainable() == trainable;
-        checks.truth(
-            &format!(
-                "variable #{k}: port {} {:?} {} trainable={}, TensorFlow {name} {shape:?} \
-                 {dtype} trainable={trainable}",
-                v.name(),
-                v.shape(),
-                v.dtype(),
-                v.trainable()
-            ),
-            ok,
-        );
+/// The rule for a tensor of the after-N checkpoint, by its name.
+fn trained_rule(name: &str) -> &'static Rule {
+    if name.ends_with("/adam_m") {
+        &ADAM_M
+    } else if name.ends_with("/adam_v") {
+        &ADAM_V
+    } else {
+        &PARAM
     }
-    Ok(())
-}
-
-fn check_gradients(checks: &mut Checks, grads: &Gradients<f32>, reg: &Registry, fx: &Value) {
-    let want = fx["gradients"].as_object();
-    let trainable = reg.trainable_variables();
-    checks.truth(
-        "a recorded gradient for every trainable variable",
-        want.is_some_and(|w| w.len() == trainable.len()),
-    );
-    for var in &trainable {
-        let name = var.name();
-        let Some(w) = want.and_then(|w| w.get(name)) else {
-            checks.fail(&format!("gradient {name}: not in the fixture"));
-            continue;
-        };
-        let Some(g) = grads.get(var) else {
-            checks.fail(&format!("gradient {name}: the port has none"));
-            continue;
-        };
-        let got: Vec<f64> = g.iter().map(|&x| f64::from(x)).collect();
-        match floats(w) {
-            Ok(w) => checks.close(
-                "gradient",
-                &format!("gradient {name}"),
-                &got,
-                g.shape(),
-                &w,
-                GRAD_TOL,
-            ),
-            Err(e) => checks.fail(&format!("gradient {name}: {e}")),
-        }
-    }
-}
-
-/// Every tensor of the after-N checkpoint against the port's variable of that name.
-fn check_trained(checks: &mut Checks, reg: &Registry, ckpt: &TfCheckpoint) -> AnyResult<()> {
-    let report = Restore::new(reg).preflight(ckpt)?;
-    checks.truth(
-        "the after-steps checkpoint holds exactly the port's variables",
-        report.is_clean(),
-    );
-    for info in ckpt.tensors() {
-        let name = &info.name;
-        let Some(var) = reg.variable(name) else {
-            checks.fail(&format!("trained {name}: the port has no such variable"));
-            continue;
-        };
-        let want = ckpt.read_tensor(name)?;
-        if var.dtype() == DType::I64 {
-            let (got, want) = (var.value().to_f64_vec(), want.to_f64_vec());
-            checks.truth(
-                &format!("trained {name}: port {got:?}, TensorFlow {want:?}"),
-                got == want,
-            );
-            continue;
-        }
-        let (kind, tol) = if name.ends_with("/adam_m") {
-            ("adam_m", ADAM_M_TOL)
-        } else if name.ends_with("/adam_v") {
-            ("adam_v", ADAM_V_TOL)
-        } else {
-            ("trained parameter", PARAM_TOL)
-        };
-        let w = ArrayD::from_shape_vec(IxDyn(want.shape()), want.to_f64_vec())?;
-        let got = var.value();
-        checks.close(
-            kind,
-            &format!("trained {name}"),
-            &got.to_f64_vec(),
-            got.shape(),
-            &w,
-            tol,
-        );
-    }
-    Ok(())
 }
 
 fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
-    let fx = load(dir)?;
+    let fx = Fixture::load(dir)?;
     let (reg, cfg, task, mut opt, inputs) = build(&fx)?;
-    check_variables(checks, &reg, &fx)?;
+    checks.variables(&reg, &fx.variables()?);
 
     // Strict restore: every variable from the checkpoint, nothing missing or left over.
-    let initial = TfCheckpoint::open(dir.join("model.ckpt"))?;
+    let initial = fx.checkpoint("model.ckpt")?;
     let report = Restore::new(&reg).restore(&initial)?;
     checks.truth(
         "strict restore from model.ckpt",
@@ -439,22 +210,15 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
     for (name, want) in outputs {
         if name == "global_norm" {
             let got = grads.global_norm();
-            checks.close(
-                "output",
-                "global_norm",
-                &[got],
-                &[],
-                &floats(want)?,
-                OUTPUT_TOL,
-            );
+            checks.compare(&OUTPUT, "global_norm", &[got], &[], &tensor::f64s(want)?);
             continue;
         }
         match pass.named.iter().find(|(n, _)| n == name) {
-            Some((_, node)) => checks.node("output", name, &tape, *node, want, OUTPUT_TOL)?,
+            Some((_, node)) => check_node(checks, &OUTPUT, name, &tape, *node, want)?,
             None => checks.fail(&format!("output {name}: the port does not compute it")),
         }
     }
-    check_gradients(checks, &grads, &reg, &fx);
+    checks.gradients(&GRADIENT, &grads, &reg, &fx["gradients"]);
 
     // Training: the loss before each step, then after the last.
     let train = &fx["train"];
@@ -464,63 +228,50 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
     for (k, want) in losses.iter().enumerate() {
         tape.clear();
         let pass = task.forward(&mut tape, &cfg, &inputs)?;
-        checks.node(
-            "loss",
+        check_node(
+            checks,
+            &LOSS,
             &format!("loss before step {k}"),
             &tape,
             pass.loss,
             want,
-            OUTPUT_TOL,
         )?;
         opt.minimize(&tape, pass.loss)?;
     }
     tape.clear();
     let pass = task.forward(&mut tape, &cfg, &inputs)?;
-    checks.node(
-        "loss",
+    check_node(
+        checks,
+        &LOSS,
         "loss after the last step",
         &tape,
         pass.loss,
         &train["loss_after"],
-        OUTPUT_TOL,
     )?;
-    let after = train["checkpoint_after"]
-        .as_str()
-        .ok_or("train.checkpoint_after")?;
-    check_trained(checks, &reg, &TfCheckpoint::open(dir.join(after))?)?;
+    checks.trained(
+        &reg,
+        &fx.checkpoint_at("/train/checkpoint_after")?,
+        trained_rule,
+    )?;
     Ok(())
 }
 
 #[test]
 fn tf_bert_fixture() {
-    let mut checks = Checks::default();
-    for dir in fixture_dirs() {
-        let before = (checks.passed, checks.failed);
-        if let Err(e) = run(&dir, &mut checks) {
-            eprintln!("  ERROR {}: {e}", dir.display());
-            checks.failed += 1;
-        }
-        let _ = writeln!(
-            std::io::stdout(),
-            "  {}: {} passed, {} failed",
-            dir.display(),
-            checks.passed - before.0,
-            checks.failed - before.1
-        );
+    let mut checks = Checks::new();
+    for dir in fixture_dirs(&VENDORED, ENV) {
+        checks.fixture(&dir, |checks| run(&dir, checks));
     }
-    for (kind, err) in &checks.worst {
-        let _ = writeln!(std::io::stdout(), "  worst {kind} error: {err:.3e}");
-    }
-    crate::report_checks("tf_bert_fixture", checks.passed, checks.failed);
+    checks.print_margins();
+    checks.finish("tf_bert_fixture");
 }
 
 /// The vendored classifier fixture's config and checkpoint.
 fn classifier() -> (BertConfig, usize, PathBuf) {
-    let dir = vendored().remove(0);
-    let fx = load(&dir).expect("fixture");
+    let fx = Fixture::load(data_dir().join(VENDORED[0])).expect("fixture");
     let cfg = BertConfig::from_json(&fx["spec"]["config"].to_string()).expect("config");
     let labels = fx["spec"]["num_labels"].as_u64().expect("num_labels") as usize;
-    (cfg, labels, dir.join("model.ckpt"))
+    (cfg, labels, fx.dir.join("model.ckpt"))
 }
 
 /// Builds a classifier (and its optimizer) for `cfg` and restores the vendored checkpoint
@@ -705,8 +456,7 @@ fn bad_inputs_are_refused_before_any_computation() {
 
 #[test]
 fn pretraining_labels_are_checked_before_any_computation() {
-    let dir = vendored().remove(1);
-    let fx = load(&dir).expect("fixture");
+    let fx = Fixture::load(data_dir().join(VENDORED[1])).expect("fixture");
     let cfg = BertConfig::from_json(&fx["spec"]["config"].to_string()).expect("config");
     let reg = Registry::with_seed(4);
     let model = BertPretraining::build_here(&reg, (cfg,)).expect("model");

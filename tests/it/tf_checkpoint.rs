@@ -1,8 +1,8 @@
 //! Loads real TensorFlow checkpoints (V2 TensorBundle, written by `tf.train.Saver`) into a
 //! registry through the public restore API and compares every value with `fixture.json`.
 //!
-//! Reads `tests/data/seed_rnn/`, or the directory named by `SCOPE_TF_CHECKPOINT_FIXTURE`
-//! (held-out checkpoints of other models in the same layout). Nothing about the model is
+//! Reads `tests/data/seed_rnn/`, and every directory listed in `SCOPE_TF_CHECKPOINT_FIXTURE`
+//! (`:`-separated; held-out checkpoints of other models in the same layout). Nothing about the model is
 //! hard-coded: names, dtypes, shapes and the Adam slot mapping all come from the files.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -10,28 +10,18 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use scope::checkpoint::{format_listing, CheckpointSource, Restore, TensorInfo, TfCheckpoint};
-use scope::{Initializer, Registry, Tensor, TensorData, VarSpec, Variable, VariableOptions};
+use scope::{DType, Initializer, Registry, Tensor, TensorData, VarSpec, Variable, VariableOptions};
 use serde_json::Value;
 
-fn fixture_dir() -> PathBuf {
-    match std::env::var_os("SCOPE_TF_CHECKPOINT_FIXTURE") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed_rnn"),
-    }
+use crate::support::{fixture_dirs, tensor, tf1, Fixture, Kind};
+
+fn dirs() -> Vec<PathBuf> {
+    fixture_dirs(&["seed_rnn"], "SCOPE_TF_CHECKPOINT_FIXTURE")
 }
 
-/// A fixture tensor (`{"shape", "data"}`) or scalar (a plain number), as `f64`s.
+/// A fixture tensor (`{"shape", "data"}`) or scalar (a plain number), as flat `f64`s.
 fn json_values(v: &Value) -> Option<Vec<f64>> {
-    match v {
-        Value::Number(n) => n.as_f64().map(|x| vec![x]),
-        Value::Object(o) => o
-            .get("data")?
-            .as_array()?
-            .iter()
-            .map(Value::as_f64)
-            .collect(),
-        _ => None,
-    }
+    tensor::data(v).ok()
 }
 
 /// Runs `f` inside nested variable scopes, one per component of `path` (`rnn/cell` opens
@@ -129,14 +119,11 @@ impl Expectations<'_> {
         }
         if let Some((_, var, slot)) = self.slot_of(key) {
             return if which == "initial" {
-                let n = f["variables"]
+                let record = f["variables"]
                     .as_array()?
                     .iter()
-                    .find(|v| v["name"] == var.as_str())?["shape"]
-                    .as_array()?
-                    .iter()
-                    .map(|d| d.as_u64().map(|d| d as usize))
-                    .product::<Option<usize>>()?;
+                    .find(|v| v["name"] == var.as_str())?;
+                let n = tensor::shape(record).ok()?.iter().product();
                 Some(vec![0.0; n])
             } else {
                 json_values(&after["slots"][var.as_str()][slot])
@@ -159,11 +146,42 @@ impl Expectations<'_> {
 
 #[test]
 fn tf_checkpoints_load_into_a_registry() {
-    let dir = fixture_dir();
-    let fixture: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("fixture.json")).expect("read fixture.json"),
-    )
-    .expect("parse fixture.json");
+    let mut matched = 0usize;
+    let mut failed: Vec<String> = Vec::new();
+    let mut unverified: Vec<String> = Vec::new();
+    for dir in dirs() {
+        match Fixture::load(&dir) {
+            Ok(fx) => load_fixture(&fx, &mut matched, &mut failed, &mut unverified),
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    if !unverified.is_empty() {
+        println!(
+            "note: {} restored entries have no value in fixture.json to compare: {unverified:?}",
+            unverified.len()
+        );
+    }
+    for f in &failed {
+        println!("FAILED {f}");
+    }
+    // Straight to stdout, past libtest's capture: this summary line is the test's report.
+    let _ = writeln!(
+        std::io::stdout(),
+        "tf_checkpoint: {matched} variables matched, {} failed",
+        failed.len()
+    );
+    assert!(failed.is_empty(), "{} failures (see above)", failed.len());
+    assert!(matched > 0, "nothing was compared");
+}
+
+/// Restores every checkpoint of one fixture into one registry and compares the values.
+fn load_fixture(
+    fx: &Fixture,
+    matched: &mut usize,
+    failed: &mut Vec<String>,
+    unverified: &mut Vec<String>,
+) {
+    let (dir, fixture) = (&fx.dir, &fx.json);
     let trainable: HashSet<String> = fixture["variables"]
         .as_array()
         .expect("fixture.variables")
@@ -175,14 +193,7 @@ fn tf_checkpoints_load_into_a_registry() {
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
     slot_vars.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let expect = Expectations {
-        fixture: &fixture,
-        slot_vars,
-    };
-
-    let mut matched = 0usize;
-    let mut failed: Vec<String> = Vec::new();
-    let mut unverified: Vec<String> = Vec::new();
+    let expect = Expectations { fixture, slot_vars };
     let checkpoints: BTreeMap<String, Value> = fixture["checkpoints"]
         .as_object()
         .expect("fixture.checkpoints")
@@ -218,12 +229,7 @@ fn tf_checkpoints_load_into_a_registry() {
             .expect("entries")
             .iter()
             .map(|e| {
-                let shape = e["shape"]
-                    .as_array()
-                    .expect("shape")
-                    .iter()
-                    .map(|d| d.as_u64().expect("dim") as usize)
-                    .collect();
+                let shape = tensor::shape(e).unwrap_or_else(|e| panic!("{e}"));
                 (
                     e["name"].as_str().expect("name").to_owned(),
                     e["dtype"].as_str().expect("dtype").to_owned(),
@@ -281,7 +287,7 @@ fn tf_checkpoints_load_into_a_registry() {
             .collect();
         for var in &targets {
             match expect.expected(which, var.name(), &trained) {
-                Some(values) if same_values(&var.value(), &values) => matched += 1,
+                Some(values) if same_values(&var.value(), &values) => *matched += 1,
                 Some(values) => failed.push(format!(
                     "{which}: {} = {:?}, fixture says {:?}",
                     var.name(),
@@ -292,37 +298,22 @@ fn tf_checkpoints_load_into_a_registry() {
             }
         }
     }
-    if !unverified.is_empty() {
-        println!(
-            "note: {} restored entries have no value in fixture.json to compare: {unverified:?}",
-            unverified.len()
-        );
-    }
-    for f in &failed {
-        println!("FAILED {f}");
-    }
-    // Straight to stdout, past libtest's capture: this summary line is the test's report.
-    let _ = writeln!(
-        std::io::stdout(),
-        "tf_checkpoint: {matched} variables matched, {} failed",
-        failed.len()
-    );
-    assert!(failed.is_empty(), "{} failures (see above)", failed.len());
-    assert!(matched > 0, "nothing was compared");
 }
 
 /// Each fixture checkpoint, imported under another scope with a prefix remap, saved to
 /// safetensors and reopened, holds the same tensors as the TF file.
 #[test]
 fn tf_checkpoints_convert_to_safetensors_under_a_remapped_scope() {
-    let dir = fixture_dir();
-    let fixture: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("fixture.json")).expect("read fixture.json"),
-    )
-    .expect("parse fixture.json");
-    let checkpoints = fixture["checkpoints"].as_object().expect("checkpoints");
+    for dir in dirs() {
+        let fx = Fixture::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+        convert_fixture(&fx);
+    }
+}
+
+fn convert_fixture(fx: &Fixture) {
+    let checkpoints = fx["checkpoints"].as_object().expect("checkpoints");
     for (which, meta) in checkpoints {
-        let prefix = dir.join(meta["prefix"].as_str().expect("prefix"));
+        let prefix = fx.dir.join(meta["prefix"].as_str().expect("prefix"));
         let ckpt = TfCheckpoint::open(&prefix).expect("open");
         let reg = Registry::new();
         let imported: Vec<Variable> = ckpt
@@ -355,4 +346,112 @@ fn tf_checkpoints_convert_to_safetensors_under_a_remapped_scope() {
             );
         }
     }
+}
+
+/// The tests' TF1 writer (`support::tf1`) writes bundles the reader takes: every dtype,
+/// scalars and empty tensors, read back bit for bit, from files and from memory; a flipped
+/// data byte is caught by the entry's checksum.
+#[test]
+fn crafted_bundles_of_every_dtype_read_back() {
+    let tensors: Vec<(&str, Tensor)> = vec![
+        (
+            "a/f32",
+            Tensor::from_f32(
+                &[2, 3],
+                vec![1.5, -0.0, f32::MIN_POSITIVE, 3.25, -7.0, 1e-8],
+            )
+            .unwrap(),
+        ),
+        ("a/f64", Tensor::from(std::f64::consts::PI)),
+        ("b/i32", Tensor::from(vec![1i32, -7, 1 << 30])),
+        ("b/i64", Tensor::from(vec![i64::MIN, 0, i64::MAX])),
+        ("c/bool", Tensor::from(vec![true, false, true])),
+        (
+            "c/f16",
+            Tensor::from(vec![0.5f32, -1.25]).cast(DType::F16).unwrap(),
+        ),
+        ("empty", Tensor::zeros(DType::F32, &[0, 4]).unwrap()),
+        ("global_step", Tensor::from(5i64)),
+    ];
+    let refs: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tf1_writer");
+    std::fs::create_dir_all(&dir).unwrap();
+    let prefix = dir.join("model.ckpt");
+    tf1::write(&prefix, &refs).unwrap();
+    let (index, data) = tf1::bundle(&refs);
+    let mut names: Vec<&str> = tensors.iter().map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    for ckpt in [
+        TfCheckpoint::open(&prefix).unwrap(),
+        TfCheckpoint::from_bytes(&index, vec![data.clone()]).unwrap(),
+    ] {
+        assert_eq!(ckpt.keys(), names);
+        for (name, want) in &tensors {
+            let got = ckpt.read_tensor(name).unwrap();
+            assert_eq!(got.dtype(), want.dtype(), "{name}");
+            assert_eq!(got.shape(), want.shape(), "{name}");
+            assert_eq!(
+                got.to_le_bytes().unwrap(),
+                want.to_le_bytes().unwrap(),
+                "{name}"
+            );
+        }
+    }
+    let mut damaged = data;
+    damaged[0] ^= 1; // the first byte of `a/f32`, the first name
+    let ckpt = TfCheckpoint::from_bytes(&index, vec![damaged]).unwrap();
+    let err = ckpt.read_tensor("a/f32").unwrap_err().to_string();
+    assert!(err.contains("a/f32"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What a fixture or checkpoint holds is told from its content: the fixture's `format`, the
+/// checkpoint's names (an ALBERT checkpoint also has `bert/` names; a folder's name says
+/// nothing).
+#[test]
+fn fixtures_and_checkpoints_are_told_apart_by_content() {
+    for dir in fixture_dirs(
+        &["seed_rnn", "bert/classifier", "bert/pretraining"],
+        "SCOPE_IMPORT_FIXTURES",
+    ) {
+        let fx = Fixture::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let kind = fx.kind();
+        assert!(
+            kind.is_some(),
+            "{}: format {:?}",
+            dir.display(),
+            fx.format()
+        );
+        for name in ["model.ckpt", "model_step3.ckpt", "model_step5.ckpt"] {
+            let Ok(ckpt) = fx.checkpoint(name) else {
+                continue;
+            };
+            assert_eq!(
+                Kind::of_checkpoint(ckpt.keys()),
+                kind,
+                "{}/{name}",
+                dir.display()
+            );
+        }
+    }
+    let albert = [
+        "bert/embeddings/word_embeddings",
+        "bert/encoder/embedding_hidden_mapping_in/kernel",
+        "bert/encoder/transformer/group_0/inner_group_0/attention_1/self/query/kernel",
+        "bert/pooler/dense/kernel",
+    ];
+    assert_eq!(Kind::of_checkpoint(albert), Some(Kind::Albert));
+    assert_eq!(
+        Kind::of_checkpoint(["model/wte", "model/h0/attn/c_attn/w", "model/ln_f/g"]),
+        Some(Kind::Gpt2)
+    );
+    assert_eq!(
+        Kind::of_checkpoint(["bert/encoder/layer_11/output/dense/kernel", "global_step"]),
+        Some(Kind::Bert)
+    );
+    assert_eq!(Kind::of_checkpoint(["model/hidden/w", "albert/x"]), None);
+    assert_eq!(
+        Kind::from_format("albert-tf1-fixture/1"),
+        Some(Kind::Albert)
+    );
 }

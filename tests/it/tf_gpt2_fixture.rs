@@ -14,164 +14,39 @@
 //! Nothing is tied to the vendored hparams: sizes, lengths and steps come from the fixture.
 
 use std::error::Error;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use ndarray::{s, Array2, ArrayD, IxDyn};
-use scope::checkpoint::{CheckpointSource, Restore, TfCheckpoint};
+use ndarray::{s, Array2, Ix2};
+use scope::checkpoint::Restore;
 use scope::models::gpt2::{gpt2_adam, Gpt2, Gpt2Config, SampleOptions, Start};
 use scope::optim::Adam;
 use scope::tape::Tape;
 use scope::{Registry, TrainError};
 use serde_json::Value;
 
+use crate::support::{fixture_dirs, tensor, Checks, Fixture, Rule};
+
 type AnyResult<T> = Result<T, Box<dyn Error>>;
 
-const OUTPUT_TOL: f64 = 1e-5;
-const GRAD_TOL: f64 = 1e-6;
-const PARAM_TOL: f64 = 1e-5;
-const ADAM_M_TOL: f64 = 1e-6;
-const ADAM_V_TOL: f64 = 1e-8;
-const POWER_TOL: f64 = 1e-7;
+/// Logits and `present` (`[b * s, v]` logits against TF's `[b, s, v]`).
+const OUTPUT: Rule = Rule::abs("output", 1e-5).by_elements();
+const LOSS: Rule = Rule::abs("loss", 1e-5).by_elements();
+const GRADIENT: Rule = Rule::abs("gradient", 1e-6);
+const PARAM: Rule = Rule::abs("trained parameter", 1e-5);
+const ADAM_M: Rule = Rule::abs("Adam", 1e-6);
+const ADAM_V: Rule = Rule::abs("Adam_1", 1e-8);
+const POWER: Rule = Rule::abs("beta power", 1e-7);
 
-fn vendored() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gpt2/small")
-}
-
-fn fixture_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![vendored()];
-    if let Some(extra) = std::env::var_os("SCOPE_TF_GPT2_FIXTURE") {
-        dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
-    }
-    dirs
-}
-
-fn load(dir: &Path) -> AnyResult<(Value, Gpt2Config)> {
-    let read = |name: &str| {
-        let path = dir.join(name);
-        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-    };
-    let fx: Value = serde_json::from_str(&read("fixture.json")?)?;
-    let cfg = Gpt2Config::from_json(&read("hparams.json")?)?;
-    Ok((fx, cfg))
-}
-
-fn shape_of(v: &Value) -> AnyResult<Vec<usize>> {
-    v["shape"]
-        .as_array()
-        .ok_or("tensor without a shape")?
-        .iter()
-        .map(|d| {
-            d.as_u64()
-                .map(|d| d as usize)
-                .ok_or_else(|| "bad extent".into())
-        })
-        .collect()
-}
-
-/// A `{"shape", "data"}` tensor, or a bare number as a scalar.
-fn floats(v: &Value) -> AnyResult<ArrayD<f64>> {
-    if let Some(x) = v.as_f64() {
-        return Ok(ArrayD::from_elem(IxDyn(&[]), x));
-    }
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .ok_or("tensor without data")?
-        .iter()
-        .map(|x| x.as_f64().ok_or("not a number"))
-        .collect::<Result<_, _>>()?;
-    Ok(ArrayD::from_shape_vec(IxDyn(&shape_of(v)?), data)?)
+/// The fixture's hparams, from the `hparams.json` beside it.
+fn hparams(dir: &Path) -> AnyResult<Gpt2Config> {
+    let path = dir.join("hparams.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(Gpt2Config::from_json(&text)?)
 }
 
 fn ints2(v: &Value) -> AnyResult<Array2<i64>> {
-    let data: Vec<i64> = v["data"]
-        .as_array()
-        .ok_or("tensor without data")?
-        .iter()
-        .map(|x| x.as_i64().ok_or("not an integer"))
-        .collect::<Result<_, _>>()?;
-    let shape = shape_of(v)?;
-    if shape.len() != 2 {
-        return Err(format!("expected a matrix, got shape {shape:?}").into());
-    }
-    Ok(Array2::from_shape_vec((shape[0], shape[1]), data)?)
-}
-
-fn usize_of(v: &Value, what: &str) -> AnyResult<usize> {
-    Ok(v.as_u64().ok_or_else(|| format!("{what} missing"))? as usize)
-}
-
-#[derive(Default)]
-struct Checks {
-    passed: usize,
-    failed: usize,
-    /// Worst error seen per kind of check, to show the margins.
-    worst: Vec<(&'static str, f64)>,
-}
-
-impl Checks {
-    /// `max |got - want| <= tol` over the elements in order, with the same element count
-    /// (`[b * s, v]` logits against TF's `[b, s, v]`).
-    fn close<'a>(
-        &mut self,
-        kind: &'static str,
-        what: &str,
-        got: impl ExactSizeIterator<Item = f64>,
-        want: &ArrayD<f64>,
-        tol: f64,
-    ) {
-        if got.len() != want.len() {
-            self.fail(&format!(
-                "{what}: {} elements, TensorFlow has {:?}",
-                got.len(),
-                want.shape()
-            ));
-            return;
-        }
-        let err = got.zip(want.iter()).fold(0.0f64, |m, (g, &w)| {
-            let e = (g - w).abs();
-            if e.is_nan() {
-                f64::INFINITY
-            } else {
-                m.max(e)
-            }
-        });
-        match self.worst.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, w)) => *w = w.max(err),
-            None => self.worst.push((kind, err)),
-        }
-        if err <= tol {
-            self.passed += 1;
-        } else {
-            self.fail(&format!("{what}: max |got - want| = {err:.3e} > {tol:.0e}"));
-        }
-    }
-
-    fn f32s<'a>(
-        &mut self,
-        kind: &'static str,
-        what: &str,
-        got: impl IntoIterator<Item = &'a f32, IntoIter: ExactSizeIterator>,
-        want: &Value,
-        tol: f64,
-    ) -> AnyResult<()> {
-        let got = got.into_iter().map(|&x| f64::from(x));
-        self.close(kind, what, got, &floats(want)?, tol);
-        Ok(())
-    }
-
-    fn truth(&mut self, what: &str, ok: bool) {
-        if ok {
-            self.passed += 1;
-        } else {
-            self.fail(what);
-        }
-    }
-
-    fn fail(&mut self, what: &str) {
-        eprintln!("  MISMATCH {what}");
-        self.failed += 1;
-    }
+    Ok(tensor::array_nd::<i64, Ix2>(v)?)
 }
 
 /// The fixture's graph: the three builds in the recording's order over one registry, then
@@ -199,50 +74,16 @@ fn build(cfg: Gpt2Config, lr: f32) -> Result<Built, TrainError> {
     })
 }
 
-fn check_variables(checks: &mut Checks, b: &Built, fx: &Value) -> AnyResult<()> {
-    let want = fx["variables"].as_array().ok_or("variables")?;
-    let got = b.reg.global_variables();
-    checks.truth(
-        &format!(
-            "variable count: port {} vs TensorFlow {}",
-            got.len(),
-            want.len()
-        ),
-        got.len() == want.len(),
-    );
-    for (k, w) in want.iter().enumerate() {
-        let name = w["name"].as_str().ok_or("variable name")?;
-        let Some(v) = got.get(k) else {
-            checks.fail(&format!("variable #{k} {name}: the port created none"));
-            continue;
-        };
-        let shape = shape_of(w)?;
-        let dtype = w["dtype"].as_str().ok_or("dtype")?;
-        let trainable = w["trainable"].as_bool().ok_or("trainable")?;
-        let ok = v.name() == name
-            && v.shape() == shape.as_slice()
-            && v.dtype().to_string() == dtype
-            && v.trainable() == trainable;
-        checks.truth(
-            &format!(
-                "variable #{k}: port {} {:?} {} trainable={}, TensorFlow {name} {shape:?} \
-                 {dtype} trainable={trainable}",
-                v.name(),
-                v.shape(),
-                v.dtype(),
-                v.trainable()
-            ),
-            ok,
-        );
-    }
-    checks.truth(
-        "the cached model shares every variable of the training model",
-        b.train.shares_storage_with(&b.cached),
-    );
-    checks.truth(
-        "the sampler shares every variable of the training model",
-        b.train.shares_storage_with(&b.sampler),
-    );
+/// `got` (any dimension) against TF's tensor `want`, element by element.
+fn compare<D: ndarray::Dimension>(
+    checks: &mut Checks,
+    rule: &Rule,
+    what: &str,
+    got: &ndarray::Array<f32, D>,
+    want: &Value,
+) -> AnyResult<()> {
+    let got = got.view().into_dyn().to_owned();
+    checks.compare_arrays(rule, what, &got, &tensor::f64s(want)?);
     Ok(())
 }
 
@@ -250,60 +91,60 @@ fn check_variables(checks: &mut Checks, b: &Built, fx: &Value) -> AnyResult<()> 
 fn check_cache(
     checks: &mut Checks,
     model: &Gpt2,
-    fx: &Value,
+    fx: &Fixture,
     tokens: &Array2<i64>,
 ) -> AnyResult<()> {
     let out = &fx["outputs"];
     let (batch, seq) = tokens.dim();
     let mut cache = model.new_cache(batch)?;
     let logits = model.step(&mut cache, tokens.view())?;
-    checks.f32s(
-        "output",
+    compare(
+        checks,
+        &OUTPUT,
         "logits (through the cache)",
         &logits,
         &out["logits"],
-        OUTPUT_TOL,
     )?;
     let present = cache.present(0..seq)?;
     checks.truth(
         "present has TF's shape",
-        present.shape() == shape_of(&out["present"])?.as_slice(),
+        present.shape() == tensor::shape(&out["present"])?.as_slice(),
     );
-    checks.f32s("output", "present", &present, &out["present"], OUTPUT_TOL)?;
+    compare(checks, &OUTPUT, "present", &present, &out["present"])?;
 
-    let prefix = usize_of(&fx["spec"]["prefix"], "spec.prefix")?;
+    let prefix = fx.u64_at("/spec/prefix")? as usize;
     let mut cache = model.new_cache(batch)?;
     let first = model.step(&mut cache, tokens.slice(s![.., ..prefix]))?;
-    checks.f32s(
-        "output",
+    compare(
+        checks,
+        &OUTPUT,
         "prefix_logits",
         &first,
         &out["prefix_logits"],
-        OUTPUT_TOL,
     )?;
     let present = cache.present(0..prefix)?;
-    checks.f32s(
-        "output",
+    compare(
+        checks,
+        &OUTPUT,
         "prefix_present",
         &present,
         &out["prefix_present"],
-        OUTPUT_TOL,
     )?;
     let rest = model.step(&mut cache, tokens.slice(s![.., prefix..]))?;
-    checks.f32s(
-        "output",
+    compare(
+        checks,
+        &OUTPUT,
         "cached_logits",
         &rest,
         &out["cached_logits"],
-        OUTPUT_TOL,
     )?;
     let present = cache.present(prefix..seq)?;
-    checks.f32s(
-        "output",
+    compare(
+        checks,
+        &OUTPUT,
         "cached_present",
         &present,
         &out["cached_present"],
-        OUTPUT_TOL,
     )?;
     Ok(())
 }
@@ -311,55 +152,34 @@ fn check_cache(
 fn check_gradients(
     checks: &mut Checks,
     b: &Built,
-    fx: &Value,
+    fx: &Fixture,
     tokens: &Array2<i64>,
 ) -> AnyResult<()> {
     let out = &fx["outputs"];
     let mut tape = Tape::<f32>::new();
     let lm = b.train.lm_loss(&mut tape, tokens.view())?;
-    checks.f32s(
-        "output",
+    compare(
+        checks,
+        &OUTPUT,
         "logits (tape)",
         tape.value(lm.model.logits)?,
         &out["logits"],
-        OUTPUT_TOL,
     )?;
-    checks.f32s(
-        "loss",
-        "loss",
-        tape.value(lm.loss)?,
-        &out["loss"],
-        OUTPUT_TOL,
-    )?;
+    compare(checks, &LOSS, "loss", tape.value(lm.loss)?, &out["loss"])?;
     let grads = tape.backward(lm.loss)?.into_gradients();
-    let want = fx["gradients"].as_object().ok_or("gradients")?;
-    let trainable = b.reg.trainable_variables();
-    checks.truth(
-        "a recorded gradient for every trainable variable",
-        want.len() == trainable.len(),
-    );
-    for var in &trainable {
-        let name = var.name();
-        match (want.get(name), grads.get(var)) {
-            (Some(w), Some(g)) => {
-                checks.f32s("gradient", &format!("gradient {name}"), g, w, GRAD_TOL)?
-            }
-            (None, _) => checks.fail(&format!("gradient {name}: not in the fixture")),
-            (_, None) => checks.fail(&format!("gradient {name}: the port has none")),
-        }
-    }
+    checks.gradients(&GRADIENT, &grads, &b.reg, &fx["gradients"]);
     Ok(())
 }
 
 fn check_samples(
     checks: &mut Checks,
     model: &Gpt2,
-    fx: &Value,
+    fx: &Fixture,
     want: &Value,
     when: &str,
 ) -> AnyResult<()> {
     let context = ints2(&fx["inputs"]["sample_context"])?;
-    let length = usize_of(&fx["spec"]["sample_length"], "spec.sample_length")?;
+    let length = fx.u64_at("/spec/sample_length")? as usize;
     let got = model.sample(&Start::Context(context), &SampleOptions::greedy(length))?;
     let want = ints2(want)?;
     checks.truth(
@@ -369,58 +189,41 @@ fn check_samples(
     Ok(())
 }
 
-/// Every tensor of the after-N checkpoint against the port's variable of that name.
-fn check_trained(checks: &mut Checks, reg: &Registry, ckpt: &TfCheckpoint) -> AnyResult<()> {
-    let report = Restore::new(reg).preflight(ckpt)?;
-    checks.truth(
-        "the after-steps checkpoint holds exactly the port's variables",
-        report.is_clean(),
-    );
-    for info in ckpt.tensors() {
-        let name = &info.name;
-        let Some(var) = reg.variable(name) else {
-            checks.fail(&format!("trained {name}: the port has no such variable"));
-            continue;
-        };
-        let want = ckpt.read_tensor(name)?;
-        let (kind, tol) = if name.ends_with("/Adam") {
-            ("Adam", ADAM_M_TOL)
-        } else if name.ends_with("/Adam_1") {
-            ("Adam_1", ADAM_V_TOL)
-        } else if name.ends_with("_power") {
-            ("beta power", POWER_TOL)
-        } else {
-            ("trained parameter", PARAM_TOL)
-        };
-        let w = ArrayD::from_shape_vec(IxDyn(want.shape()), want.to_f64_vec())?;
-        let got = var.value().to_f64_vec();
-        checks.truth(
-            &format!(
-                "trained {name}: shape {:?}, TensorFlow {:?}",
-                var.shape(),
-                want.shape()
-            ),
-            var.shape() == want.shape(),
-        );
-        checks.close(kind, &format!("trained {name}"), got.into_iter(), &w, tol);
+/// The rule for a variable of the after-steps checkpoint, by its name.
+fn trained_rule(name: &str) -> &'static Rule {
+    if name.ends_with("/Adam") {
+        &ADAM_M
+    } else if name.ends_with("/Adam_1") {
+        &ADAM_V
+    } else if name.ends_with("_power") {
+        &POWER
+    } else {
+        &PARAM
     }
-    Ok(())
 }
 
 fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
-    let (fx, cfg) = load(dir)?;
-    let spec = &fx["spec"];
+    let fx = Fixture::load(dir)?;
+    let cfg = hparams(dir)?;
     checks.truth(
         "hparams.json matches the recording's spec",
-        Gpt2Config::from_json(&spec["hparams"].to_string())? == cfg,
+        Gpt2Config::from_json(&fx["spec"]["hparams"].to_string())? == cfg,
     );
-    let lr = spec["lr"].as_f64().ok_or("spec.lr")? as f32;
-    let mut b = build(cfg, lr)?;
-    check_variables(checks, &b, &fx)?;
-
-    let report = Restore::new(&b.reg).restore(&TfCheckpoint::open(dir.join("model.ckpt"))?)?;
+    let mut b = build(cfg, fx.f64_at("/spec/lr")? as f32)?;
+    checks.variables(&b.reg, &fx.variables()?);
     checks.truth(
-        "strict restore from model.ckpt",
+        "the cached model shares every variable of the training model",
+        b.train.shares_storage_with(&b.cached),
+    );
+    checks.truth(
+        "the sampler shares every variable of the training model",
+        b.train.shares_storage_with(&b.sampler),
+    );
+
+    let initial = fx.checkpoint_at("/checkpoints/initial")?;
+    let report = Restore::new(&b.reg).restore(&initial)?;
+    checks.truth(
+        "strict restore from the initial checkpoint",
         report.matched.len() == b.reg.len(),
     );
 
@@ -441,32 +244,25 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
         .ok_or("train.losses_before_each_step")?;
     checks.truth(
         "one recorded loss per step",
-        losses.len() == usize_of(&train["steps"], "train.steps")?,
+        losses.len() as u64 == fx.u64_at("/train/steps")?,
     );
     let mut tape = Tape::<f32>::new();
     for (k, want) in losses.iter().enumerate() {
         let loss = b.train.train_step(&mut tape, &mut b.adam, tokens.view())?;
-        checks.f32s(
-            "loss",
-            &format!("loss before step {k}"),
-            [&loss],
-            want,
-            OUTPUT_TOL,
-        )?;
+        let got = ndarray::arr0(loss);
+        compare(checks, &LOSS, &format!("loss before step {k}"), &got, want)?;
     }
     tape.clear();
     let lm = b.train.lm_loss(&mut tape, tokens.view())?;
-    checks.f32s(
-        "loss",
+    compare(
+        checks,
+        &LOSS,
         "loss after the last step",
         tape.value(lm.loss)?,
         &train["loss_after"],
-        OUTPUT_TOL,
     )?;
-    let after = fx["checkpoints"]["after_steps"]
-        .as_str()
-        .ok_or("checkpoints.after_steps")?;
-    check_trained(checks, &b.reg, &TfCheckpoint::open(dir.join(after))?)?;
+    let after = fx.checkpoint_at("/checkpoints/after_steps")?;
+    checks.trained(&b.reg, &after, trained_rule)?;
     check_samples(
         checks,
         &b.sampler,
@@ -479,25 +275,12 @@ fn run(dir: &Path, checks: &mut Checks) -> AnyResult<()> {
 
 #[test]
 fn tf_gpt2_fixture() {
-    let mut checks = Checks::default();
-    for dir in fixture_dirs() {
-        let before = (checks.passed, checks.failed);
-        if let Err(e) = run(&dir, &mut checks) {
-            eprintln!("  ERROR {}: {e}", dir.display());
-            checks.failed += 1;
-        }
-        let _ = writeln!(
-            std::io::stdout(),
-            "  {}: {} passed, {} failed",
-            dir.display(),
-            checks.passed - before.0,
-            checks.failed - before.1
-        );
+    let mut checks = Checks::new();
+    for dir in fixture_dirs(&["gpt2/small"], "SCOPE_TF_GPT2_FIXTURE") {
+        checks.fixture(&dir, |checks| run(&dir, checks));
     }
-    for (kind, err) in &checks.worst {
-        let _ = writeln!(std::io::stdout(), "  worst {kind} error: {err:.3e}");
-    }
-    crate::report_checks("tf_gpt2_fixture", checks.passed, checks.failed);
+    checks.print_margins();
+    checks.finish("tf_gpt2_fixture");
 }
 
 /// Hparams unlike the vendored fixture's, for the tests that need no TF numbers.

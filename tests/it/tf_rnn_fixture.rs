@@ -1,47 +1,28 @@
-//! The seed RNN against TensorFlow's own numbers (`tests/data/seed_rnn/`, or the directory
-//! named by `SCOPE_TF_RNN_FIXTURE`): prediction, cost, gradients, final state, Adam after
+//! The seed RNN against TensorFlow's own numbers (`tests/data/seed_rnn/`, and every
+//! directory listed in `SCOPE_TF_RNN_FIXTURE`, `:`-separated): prediction, cost, gradients, final state, Adam after
 //! each recorded step (variables, slots, beta powers) and the test RNN that shares the
 //! weights, each within 1e-4 relative (1e-6 absolute near zero).
-
-use std::path::PathBuf;
 
 use ndarray::{Array3, ArrayD, IxDyn};
 use scope::seed_rnn::{InitialState, SeedRnn, SeedRnnConfig};
 use scope::{Registry, Tensor, TrainError, Variable};
 use serde_json::Value;
 
-const RTOL: f64 = 1e-4;
-const ATOL: f64 = 1e-6;
+use crate::support::{fixture_dirs, tensor, Checks, Fixture, Rule};
 
-fn fixture_dir() -> PathBuf {
-    match std::env::var_os("SCOPE_TF_RNN_FIXTURE") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed_rnn"),
-    }
-}
+/// Every tensor: within 1e-4 of its largest magnitude, or 1e-6 absolute near zero.
+const TENSOR: Rule = Rule::rel("tensor", 1e-4, 1e-6);
 
-/// A `{"shape": [..], "data": [..]}` tensor, or a plain number as a scalar.
+const VENDORED: [&str; 1] = ["seed_rnn"];
+const ENV: &str = "SCOPE_TF_RNN_FIXTURE";
+
+/// A recorded `{shape, data}` tensor (or scalar) as float32.
 fn tensor(v: &Value) -> ArrayD<f32> {
-    if let Some(x) = v.as_f64() {
-        return ArrayD::from_elem(IxDyn(&[]), x as f32);
-    }
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("tensor shape")
-        .iter()
-        .map(|d| d.as_u64().expect("extent") as usize)
-        .collect();
-    let data: Vec<f32> = v["data"]
-        .as_array()
-        .expect("tensor data")
-        .iter()
-        .map(|x| x.as_f64().expect("number") as f32)
-        .collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), data).expect("data fits shape")
+    tensor::f32s(v).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn array3(v: &Value) -> Array3<f32> {
-    tensor(v).into_dimensionality().expect("a rank-3 tensor")
+    tensor::array_nd(v).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn config(v: &Value, lr: &Value) -> SeedRnnConfig {
@@ -56,60 +37,21 @@ fn config(v: &Value, lr: &Value) -> SeedRnnConfig {
     }
 }
 
-#[derive(Default)]
-struct Checks {
-    passed: usize,
-    failed: usize,
+/// An array against a recorded tensor.
+fn check_array(checks: &mut Checks, what: &str, got: &ArrayD<f32>, want: &Value) {
+    checks.compare_arrays(&TENSOR, what, got, &tensor(want));
 }
 
-impl Checks {
-    /// Per tensor: `max|got - want| <= RTOL * max|want|`, or `<= ATOL`.
-    fn tensor(&mut self, what: &str, got: &[f32], got_shape: &[usize], want: &ArrayD<f32>) {
-        if got_shape != want.shape() {
-            eprintln!(
-                "  MISMATCH {what}: shape {got_shape:?}, TensorFlow has {:?}",
-                want.shape()
-            );
-            self.failed += 1;
-            return;
-        }
-        let max_want = want.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs()));
-        let max_err = got.iter().zip(want.iter()).fold(0.0f64, |m, (&g, &w)| {
-            let e = (f64::from(g) - f64::from(w)).abs();
-            if e.is_nan() {
-                f64::INFINITY
-            } else {
-                m.max(e)
-            }
-        });
-        if max_err <= RTOL * max_want || max_err <= ATOL {
-            self.passed += 1;
-        } else {
-            eprintln!(
-                "  MISMATCH {what}: max|got - want| = {max_err:.3e}, max|want| = {max_want:.3e}"
-            );
-            self.failed += 1;
-        }
-    }
-
-    fn array(&mut self, what: &str, got: &ArrayD<f32>, want: &Value) {
-        let data: Vec<f32> = got.iter().copied().collect();
-        self.tensor(what, &data, got.shape(), &tensor(want));
-    }
-
-    fn var(&mut self, what: &str, var: &Variable, want: &Value) {
-        let t = var.read();
-        self.tensor(what, t.as_f32().expect("float32"), t.shape(), &tensor(want));
-    }
-
-    fn truth(&mut self, what: &str, ok: bool) {
-        if ok {
-            self.passed += 1;
-        } else {
-            eprintln!("  MISMATCH {what}");
-            self.failed += 1;
-        }
-    }
+/// A variable's value against a recorded tensor.
+fn check_var(checks: &mut Checks, what: &str, var: &Variable, want: &Value) {
+    let t = var.read();
+    checks.compare(
+        &TENSOR,
+        what,
+        t.as_f32().expect("float32"),
+        t.shape(),
+        &tensor(want),
+    );
 }
 
 /// Prediction, cost, loss and final state of `rnn` on `(xs, ys)` against `want`.
@@ -124,19 +66,31 @@ fn check_pass(
     let cost = rnn
         .cost(xs.view(), ys.view(), InitialState::Zeros)?
         .to_owned();
-    checks.array(&format!("{label} cost"), &cost.into_dyn(), &want["cost"]);
+    check_array(
+        checks,
+        &format!("{label} cost"),
+        &cost.into_dyn(),
+        &want["cost"],
+    );
     let loss = ArrayD::from_elem(IxDyn(&[]), rnn.loss());
-    checks.array(&format!("{label} loss_sum"), &loss, &want["loss_sum"]);
+    check_array(
+        checks,
+        &format!("{label} loss_sum"),
+        &loss,
+        &want["loss_sum"],
+    );
     let pred = rnn.pred().to_owned().into_dyn();
-    checks.array(&format!("{label} pred"), &pred, &want["pred"]);
+    check_array(checks, &format!("{label} pred"), &pred, &want["pred"]);
     if let Some(state) = want.get("final_state") {
         let s = rnn.state().clone();
-        checks.array(
+        check_array(
+            checks,
             &format!("{label} final_state.c"),
             &s.c.into_dyn(),
             &state["c"],
         );
-        checks.array(
+        check_array(
+            checks,
             &format!("{label} final_state.h"),
             &s.h.into_dyn(),
             &state["h"],
@@ -148,12 +102,15 @@ fn check_pass(
 fn check_grads(checks: &mut Checks, label: &str, rnn: &SeedRnn, want: &Value) {
     for var in rnn.variables() {
         match rnn.gradients().get(&var) {
-            Some(g) => checks.array(
+            Some(g) => check_array(
+                checks,
                 &format!("{label} grad {}", var.name()),
                 g,
                 &want[var.name()],
             ),
-            None => checks.truth(&format!("{label} grad {} exists", var.name()), false),
+            None => {
+                checks.fail(&format!("{label} grad {} exists", var.name()));
+            }
         }
     }
 }
@@ -162,29 +119,34 @@ fn check_adam_state(checks: &mut Checks, label: &str, rnn: &SeedRnn, want: &Valu
     let adam = rnn.optimizer();
     for var in rnn.variables() {
         let name = var.name();
-        checks.var(
+        check_var(
+            checks,
             &format!("{label} variable {name}"),
             &var,
             &want["variables"][name],
         );
         let (m, v) = adam.slots(&var).expect("every variable has slots");
-        checks.var(
+        check_var(
+            checks,
             &format!("{label} slot m of {name}"),
             m,
             &want["slots"][name]["m"],
         );
-        checks.var(
+        check_var(
+            checks,
             &format!("{label} slot v of {name}"),
             v,
             &want["slots"][name]["v"],
         );
     }
-    checks.var(
+    check_var(
+        checks,
         &format!("{label} beta1_power"),
         adam.beta1_power(),
         &want["beta1_power"],
     );
-    checks.var(
+    check_var(
+        checks,
         &format!("{label} beta2_power"),
         adam.beta2_power(),
         &want["beta2_power"],
@@ -288,7 +250,8 @@ fn run(fx: &Value, checks: &mut Checks) -> Result<(), TrainError> {
         let loss = train.train_step(xs.view(), ys.view(), InitialState::Zeros)?;
         let label = format!("step {}", k + 1);
         let loss = ArrayD::from_elem(IxDyn(&[]), loss);
-        checks.array(
+        check_array(
+            checks,
             &format!("{label} loss_sum_before"),
             &loss,
             &step["loss_sum_before"],
@@ -310,16 +273,14 @@ fn run(fx: &Value, checks: &mut Checks) -> Result<(), TrainError> {
 
 #[test]
 fn tf_rnn_fixture() {
-    let dir = fixture_dir();
-    let text = std::fs::read_to_string(dir.join("fixture.json"))
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.join("fixture.json").display()));
-    let fx: Value = serde_json::from_str(&text).expect("fixture.json is JSON");
-    let mut checks = Checks::default();
-    if let Err(e) = run(&fx, &mut checks) {
-        eprintln!("  ERROR {e}");
-        checks.failed += 1;
+    let mut checks = Checks::new();
+    for dir in fixture_dirs(&VENDORED, ENV) {
+        checks.fixture(&dir, |checks| -> Result<(), Box<dyn std::error::Error>> {
+            let fx = Fixture::load(&dir)?;
+            Ok(run(&fx.json, checks)?)
+        });
     }
-    crate::report_checks("tf_rnn_fixture", checks.passed, checks.failed);
+    checks.finish("tf_rnn_fixture");
 }
 
 /// Replaying TF's recorded per-step gradients through [`scope::optim::Adam`] reproduces
@@ -327,12 +288,16 @@ fn tf_rnn_fixture() {
 /// `ApplyAdam`'s order is exact).
 #[test]
 fn adam_replay_is_bit_exact() {
+    for dir in fixture_dirs(&VENDORED, ENV) {
+        let fx = Fixture::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+        adam_replay(&fx.json);
+    }
+}
+
+fn adam_replay(fx: &Value) {
     use scope::optim::{Adam, Optimizer};
     use scope::tape::Gradients;
 
-    let dir = fixture_dir();
-    let text = std::fs::read_to_string(dir.join("fixture.json")).expect("fixture.json");
-    let fx: Value = serde_json::from_str(&text).expect("fixture.json is JSON");
     let lr = fx["adam_hparams"]["learning_rate"].as_f64().expect("lr") as f32;
     let reg = Registry::new();
     let (vars, mut adam) = reg

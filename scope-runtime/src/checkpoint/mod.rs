@@ -47,6 +47,8 @@ mod sharded;
 mod sstable;
 mod suggest;
 mod tf_bundle;
+mod tf_slice;
+mod tf_writer;
 
 pub use self::mapping::{
     MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss, NumberedRule, Rule,
@@ -61,6 +63,8 @@ pub use self::safetensors::{
 pub use self::save::{Save, Saved};
 pub use self::sharded::ShardedCheckpoint;
 pub use self::tf_bundle::{tf_dtype_name, TfCheckpoint};
+pub(crate) use self::tf_slice::copy_overlap;
+pub use self::tf_writer::{save_tf_checkpoint, TfCheckpointWriter};
 
 /// A `Result` whose error is [`CheckpointError`].
 pub type Result<T, E = CheckpointError> = std::result::Result<T, E>;
@@ -414,6 +418,18 @@ pub trait CheckpointSource {
     /// Reads and checks one tensor.
     fn read_tensor(&self, name: &str) -> Result<Tensor>;
 
+    /// Reads the box `region` of tensor `name` (one part of a partitioned variable). The
+    /// default reads the whole tensor and copies the box out; [`TfCheckpoint`] reads only the
+    /// slices the box overlaps.
+    fn read_region(&self, name: &str, region: &crate::partition::Slice) -> Result<Tensor> {
+        let whole = self.read_tensor(name)?;
+        crate::partition::copy_region(&whole, region).map_err(|e| CheckpointError::CorruptTensor {
+            file: self.location().to_owned(),
+            name: name.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
     /// The entry for `name`, if stored.
     fn info(&self, name: &str) -> Option<&TensorInfo> {
         let tensors = self.tensors();
@@ -438,6 +454,9 @@ impl<T: CheckpointSource + ?Sized> CheckpointSource for &T {
     }
     fn read_tensor(&self, name: &str) -> Result<Tensor> {
         (**self).read_tensor(name)
+    }
+    fn read_region(&self, name: &str, region: &crate::partition::Slice) -> Result<Tensor> {
+        (**self).read_region(name, region)
     }
 }
 

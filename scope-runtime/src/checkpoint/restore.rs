@@ -9,6 +9,7 @@ use super::suggest::{
 };
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, VariableSet};
 use crate::dtype::DType;
+use crate::partition::Slice;
 use crate::registry::Registry;
 use crate::tensor::{format_shape, Shape, Tensor};
 use crate::uniquifier::FastMap;
@@ -21,8 +22,12 @@ type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
 /// Checkpoint prefixes and keys whose unused entries count as unexpected.
 type Namespace = (Vec<String>, HashSet<String>);
 
-/// A variable to restore and the checkpoint key feeding it.
-type Target = (Variable, String);
+/// A matched variable and, for a part of a partitioned variable, the box it reads.
+type Region = (Variable, Option<Slice>);
+
+/// A variable to restore and the checkpoint key feeding it; for a part of a partitioned
+/// variable the key is its full name's, with the box the part holds.
+type Target = (Variable, String, Option<Slice>);
 
 /// A restore into a registry: TF's `Saver.restore` (with a `var_list` dict) and
 /// `tf.train.init_from_checkpoint` (with an assignment map), strict by default.
@@ -193,20 +198,25 @@ impl<'r> Restore<'r> {
                 continue;
             }
             let var = var.clone();
-            let key = if let Some(key) = explicit.get(var.name()) {
+            // A part of a partitioned variable is saved under its full name (TF's
+            // `SaveSliceInfo`): the key is derived from that name, the part reads its box.
+            let info = var.save_slice_info();
+            let name = info.map_or(var.name(), |i| i.full_name.as_str());
+            let key = if let Some(key) = explicit.get(var.name()).or(explicit.get(name)) {
                 Some((*key).to_owned())
             } else {
                 self.prefixes
                     .iter()
-                    .filter(|(_, vp)| var.name().starts_with(vp.as_str()))
+                    .filter(|(_, vp)| name.starts_with(vp.as_str()))
                     .max_by_key(|(_, vp)| vp.len())
-                    .map(|(cp, vp)| format!("{cp}{}", &var.name()[vp.len()..]))
+                    .map(|(cp, vp)| format!("{cp}{}", &name[vp.len()..]))
             };
+            let region = info.map(|i| i.slice.clone());
             match key {
-                Some(key) => plan.push((var, key)),
+                Some(key) => plan.push((var, key, region)),
                 None if !self.only_mapped => {
-                    let key = var.name().to_owned();
-                    plan.push((var, key));
+                    let key = name.to_owned();
+                    plan.push((var, key, region));
                 }
                 None => {}
             }
@@ -228,7 +238,7 @@ impl<'r> Restore<'r> {
     fn preflight_with_vars(
         &self,
         source: &(impl CheckpointSource + ?Sized),
-    ) -> Result<(PreflightReport, Vec<Variable>)> {
+    ) -> Result<(PreflightReport, Vec<Region>)> {
         let (plan, namespace) = self.plan()?;
         let mut report = PreflightReport {
             source: source.location().to_owned(),
@@ -238,7 +248,19 @@ impl<'r> Restore<'r> {
         };
         let mut matched_vars = Vec::new();
         let mut claimed: FastSet<&str> = FastSet::default();
-        for (var, key) in &plan {
+        for (var, key, region) in &plan {
+            // A part whose full name is not stored may be stored under its own name (a
+            // checkpoint saved part by part): then it is read whole.
+            let (key, region) = match region {
+                Some(_) if source.info(key).is_none() && source.info(var.name()).is_some() => {
+                    (&var.name().to_owned(), &None)
+                }
+                _ => (key, region),
+            };
+            let want_shape = match (region, var.save_slice_info()) {
+                (Some(_), Some(info)) => info.full_shape.as_slice(),
+                _ => var.shape(),
+            };
             let Some(info) = source.info(key) else {
                 report.missing.push(Missing {
                     variable: var.name().to_owned(),
@@ -251,12 +273,12 @@ impl<'r> Restore<'r> {
             };
             claimed.insert(info.name.as_str());
             let dtype_ok = info.dtype == StoredDType::Supported(var.dtype());
-            let shape_ok = info.shape == var.shape();
+            let shape_ok = info.shape == want_shape;
             let mismatch = || Mismatch {
                 variable: var.name().to_owned(),
                 key: key.clone(),
                 dtype: var.dtype(),
-                shape: var.shape().to_vec(),
+                shape: want_shape.to_vec(),
                 stored_dtype: info.dtype.clone(),
                 stored_shape: info.shape.clone(),
                 suggestion: None,
@@ -272,9 +294,9 @@ impl<'r> Restore<'r> {
                     variable: var.name().to_owned(),
                     key: key.clone(),
                     dtype: var.dtype(),
-                    shape: var.shape().to_vec(),
+                    shape: want_shape.to_vec(),
                 });
-                matched_vars.push(var.clone());
+                matched_vars.push((var.clone(), region.clone()));
             }
         }
         let in_namespace = |key: &str| match &namespace {
@@ -369,8 +391,11 @@ impl<'r> Restore<'r> {
             });
         }
         let mut staged: Vec<(&Variable, Tensor)> = Vec::with_capacity(vars.len());
-        for (var, m) in vars.iter().zip(&report.matched) {
-            let value = source.read_tensor(&m.key)?;
+        for ((var, region), m) in vars.iter().zip(&report.matched) {
+            let value = match region {
+                Some(region) => source.read_region(&m.key, region)?,
+                None => source.read_tensor(&m.key)?,
+            };
             if var.check_assignable(&value).is_err() {
                 return Err(CheckpointError::CorruptTensor {
                     file: source.location().to_owned(),

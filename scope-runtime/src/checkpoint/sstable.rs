@@ -38,7 +38,6 @@ fn corrupt<T>(reason: impl Into<String>) -> Result<T, TableError> {
     Err(TableError::Corrupt(reason.into()))
 }
 
-#[cfg(test)]
 /// TF's `crc32c::Mask`: rotate right by 15 and add a constant, so that a crc of data that
 /// itself contains crcs is not trivially zero.
 pub(crate) fn mask_crc(crc: u32) -> u32 {
@@ -313,9 +312,200 @@ pub(crate) fn read_table(file: &[u8]) -> Result<Vec<Entry<'_>>, TableError> {
     Ok(out)
 }
 
+/// TF's `table::TableBuilder` with the options `BundleWriter` gives it (no compression, 256 KiB
+/// blocks, a restart point every 16 keys): the `.index` of a TF1 checkpoint, byte for byte
+/// what TF writes for the same entries.
+pub(crate) struct TableBuilder {
+    file: Vec<u8>,
+    block: BlockBuilder,
+    index: BlockBuilder,
+    last_key: Vec<u8>,
+    /// A data block was flushed; its index entry waits for the next key (or the end), so
+    /// that its separator can be shortened.
+    pending: Option<BlockHandle>,
+    block_size: usize,
+}
+
+/// TF's `table::Options::block_size`.
+const BLOCK_SIZE: usize = 262_144;
+
+impl TableBuilder {
+    pub(crate) fn new() -> TableBuilder {
+        TableBuilder::with_options(BLOCK_SIZE, 16)
+    }
+
+    pub(crate) fn with_options(block_size: usize, restart_interval: usize) -> TableBuilder {
+        TableBuilder {
+            file: Vec::new(),
+            block: BlockBuilder::new(restart_interval),
+            index: BlockBuilder::new(restart_interval),
+            last_key: Vec::new(),
+            pending: None,
+            block_size,
+        }
+    }
+
+    /// Adds an entry; keys must come strictly increasing (the caller sorts them).
+    pub(crate) fn add(&mut self, key: &[u8], value: &[u8]) {
+        debug_assert!(self.file.is_empty() && self.block.is_empty() || key > &self.last_key[..]);
+        if let Some(handle) = self.pending.take() {
+            shortest_separator(&mut self.last_key, key);
+            self.index.add(&self.last_key, &handle.encode());
+        }
+        self.last_key.clear();
+        self.last_key.extend_from_slice(key);
+        self.block.add(key, value);
+        if self.block.size_estimate() >= self.block_size {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.block.is_empty() {
+            return;
+        }
+        let contents = self.block.finish();
+        self.pending = Some(append_block(&mut self.file, &contents));
+    }
+
+    /// The finished table: data blocks, an empty meta-index block, the index, the footer.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.flush();
+        let meta = append_block(&mut self.file, &BlockBuilder::new(16).finish());
+        if let Some(handle) = self.pending.take() {
+            short_successor(&mut self.last_key);
+            self.index.add(&self.last_key, &handle.encode());
+        }
+        let index_contents = self.index.finish();
+        let index = append_block(&mut self.file, &index_contents);
+        let mut footer = meta.encode();
+        footer.extend_from_slice(&index.encode());
+        footer.resize(FOOTER_LEN - 8, 0);
+        footer.extend_from_slice(&TABLE_MAGIC.to_le_bytes());
+        self.file.extend_from_slice(&footer);
+        self.file
+    }
+}
+
+/// One block being built: prefix-compressed entries, restart offsets every `interval` keys.
+struct BlockBuilder {
+    buf: Vec<u8>,
+    restarts: Vec<u32>,
+    counter: usize,
+    interval: usize,
+    last: Vec<u8>,
+}
+
+impl BlockBuilder {
+    fn new(interval: usize) -> BlockBuilder {
+        BlockBuilder {
+            buf: Vec::new(),
+            restarts: vec![0],
+            counter: 0,
+            interval,
+            last: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    fn size_estimate(&self) -> usize {
+        self.buf.len() + self.restarts.len() * 4 + 4
+    }
+
+    fn add(&mut self, key: &[u8], value: &[u8]) {
+        let shared = if self.counter < self.interval {
+            self.last
+                .iter()
+                .zip(key)
+                .take_while(|(a, b)| a == b)
+                .count()
+        } else {
+            self.restarts.push(self.buf.len() as u32);
+            self.counter = 0;
+            0
+        };
+        put_varint(&mut self.buf, shared as u64);
+        put_varint(&mut self.buf, (key.len() - shared) as u64);
+        put_varint(&mut self.buf, value.len() as u64);
+        self.buf.extend_from_slice(&key[shared..]);
+        self.buf.extend_from_slice(value);
+        self.last.clear();
+        self.last.extend_from_slice(key);
+        self.counter += 1;
+    }
+
+    /// The block's bytes; the builder starts over empty.
+    fn finish(&mut self) -> Vec<u8> {
+        let mut out = std::mem::take(&mut self.buf);
+        for r in &self.restarts {
+            out.extend_from_slice(&r.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.restarts.len() as u32).to_le_bytes());
+        self.restarts = vec![0];
+        self.counter = 0;
+        self.last.clear();
+        out
+    }
+}
+
+impl BlockHandle {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(20);
+        put_varint(&mut out, self.offset);
+        put_varint(&mut out, self.size);
+        out
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends a block and its trailer (no compression, masked crc32c of block + type byte).
+fn append_block(file: &mut Vec<u8>, contents: &[u8]) -> BlockHandle {
+    let handle = BlockHandle {
+        offset: file.len() as u64,
+        size: contents.len() as u64,
+    };
+    file.extend_from_slice(contents);
+    file.push(0);
+    let crc = crc32c::crc32c_append(crc32c::crc32c(contents), &[0]);
+    file.extend_from_slice(&mask_crc(crc).to_le_bytes());
+    handle
+}
+
+/// The bytewise comparator's `FindShortestSeparator`: shortens `start` to a key still
+/// `>= start` and `< limit`, where one byte can be bumped.
+fn shortest_separator(start: &mut Vec<u8>, limit: &[u8]) {
+    let diff = start.iter().zip(limit).take_while(|(a, b)| a == b).count();
+    if diff >= start.len().min(limit.len()) {
+        return;
+    }
+    let byte = start[diff];
+    if byte < 0xff && byte + 1 < limit[diff] {
+        start[diff] += 1;
+        start.truncate(diff + 1);
+    }
+}
+
+/// The bytewise comparator's `FindShortSuccessor`: the shortest key `>= key` (bump the first
+/// byte that is not 0xff and cut after it).
+fn short_successor(key: &mut Vec<u8>) {
+    if let Some(i) = key.iter().position(|&b| b != 0xff) {
+        key[i] += 1;
+        key.truncate(i + 1);
+    }
+}
+
 #[cfg(test)]
-/// Test support: builds an uncompressed table from sorted entries, as TF's
-/// `TableBuilder` would (one data block, restart every 16 entries).
+/// Test support: a table of sorted entries, as TF's `TableBuilder` writes it.
 pub(crate) fn build_table(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     build_table_with_restarts(entries, 16)
 }
@@ -326,75 +516,11 @@ pub(crate) fn build_table_with_restarts(
     entries: &[(Vec<u8>, Vec<u8>)],
     restart_interval: usize,
 ) -> Vec<u8> {
-    fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
+    let mut table = TableBuilder::with_options(BLOCK_SIZE, restart_interval);
+    for (k, v) in entries {
+        table.add(k, v);
     }
-    fn block(entries: &[(Vec<u8>, Vec<u8>)], interval: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut restarts = Vec::new();
-        let mut last: &[u8] = &[];
-        for (i, (k, v)) in entries.iter().enumerate() {
-            let shared = if i % interval == 0 {
-                restarts.push(out.len() as u32);
-                0
-            } else {
-                last.iter().zip(k).take_while(|(a, b)| a == b).count()
-            };
-            put_varint(&mut out, shared as u64);
-            put_varint(&mut out, (k.len() - shared) as u64);
-            put_varint(&mut out, v.len() as u64);
-            out.extend_from_slice(&k[shared..]);
-            out.extend_from_slice(v);
-            last = k;
-        }
-        if restarts.is_empty() {
-            restarts.push(0);
-        }
-        for r in &restarts {
-            out.extend_from_slice(&r.to_le_bytes());
-        }
-        out.extend_from_slice(&(restarts.len() as u32).to_le_bytes());
-        out
-    }
-    fn append_block(file: &mut Vec<u8>, contents: &[u8]) -> BlockHandle {
-        let handle = BlockHandle {
-            offset: file.len() as u64,
-            size: contents.len() as u64,
-        };
-        file.extend_from_slice(contents);
-        file.push(0);
-        let crc = crc32c::crc32c_append(crc32c::crc32c(contents), &[0]);
-        file.extend_from_slice(&mask_crc(crc).to_le_bytes());
-        handle
-    }
-    let mut file = Vec::new();
-    let data = append_block(&mut file, &block(entries, restart_interval));
-    let meta = append_block(&mut file, &block(&[], restart_interval));
-    let mut handle_bytes = Vec::new();
-    put_varint(&mut handle_bytes, data.offset);
-    put_varint(&mut handle_bytes, data.size);
-    let sep = entries
-        .last()
-        .map(|(k, _)| {
-            let mut s = k.clone();
-            s.push(0);
-            s
-        })
-        .unwrap_or_default();
-    let index = append_block(&mut file, &block(&[(sep, handle_bytes)], restart_interval));
-    let mut footer = Vec::new();
-    put_varint(&mut footer, meta.offset);
-    put_varint(&mut footer, meta.size);
-    put_varint(&mut footer, index.offset);
-    put_varint(&mut footer, index.size);
-    footer.resize(40, 0);
-    footer.extend_from_slice(&TABLE_MAGIC.to_le_bytes());
-    file.extend_from_slice(&footer);
-    file
+    table.finish()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `BundleEntryProto`s keyed by variable name, plus a `BundleHeaderProto` under key `""`) and
 //! `<prefix>.data-NNNNN-of-NNNNN` shards holding raw little-endian tensor bytes.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -9,9 +10,11 @@ use std::path::{Path, PathBuf};
 use prost::Message;
 
 use super::sstable::{read_table, unmask_crc, TableError};
+use super::tf_slice::{self, RawExtents, TensorSliceProto};
 use super::{decode_tensor, find_tensor};
 use super::{CheckpointError, CheckpointSource, Result, StoredDType, TensorInfo};
 use crate::dtype::DType;
+use crate::partition::Slice;
 use crate::tensor::{checked_numel, Tensor};
 
 /// TF's `kTensorBundleVersion`: the newest bundle format this reader understands.
@@ -19,64 +22,64 @@ const BUNDLE_VERSION: i32 = 1;
 
 /// `tensorflow.BundleHeaderProto`.
 #[derive(Clone, PartialEq, Message)]
-struct BundleHeaderProto {
+pub(crate) struct BundleHeaderProto {
     #[prost(int32, tag = "1")]
-    num_shards: i32,
+    pub(crate) num_shards: i32,
     /// `LITTLE = 0`, `BIG = 1`.
     #[prost(int32, tag = "2")]
-    endianness: i32,
+    pub(crate) endianness: i32,
     #[prost(message, optional, tag = "3")]
-    version: Option<VersionDef>,
+    pub(crate) version: Option<VersionDef>,
 }
 
 /// `tensorflow.VersionDef`.
 #[derive(Clone, PartialEq, Message)]
-struct VersionDef {
+pub(crate) struct VersionDef {
     #[prost(int32, tag = "1")]
-    producer: i32,
+    pub(crate) producer: i32,
     #[prost(int32, tag = "2")]
-    min_consumer: i32,
+    pub(crate) min_consumer: i32,
     #[prost(int32, repeated, tag = "3")]
-    bad_consumers: Vec<i32>,
+    pub(crate) bad_consumers: Vec<i32>,
 }
 
 /// `tensorflow.BundleEntryProto`.
 #[derive(Clone, PartialEq, Message)]
-struct BundleEntryProto {
+pub(crate) struct BundleEntryProto {
     #[prost(int32, tag = "1")]
-    dtype: i32,
+    pub(crate) dtype: i32,
     #[prost(message, optional, tag = "2")]
-    shape: Option<TensorShapeProto>,
+    pub(crate) shape: Option<TensorShapeProto>,
     #[prost(int32, tag = "3")]
-    shard_id: i32,
+    pub(crate) shard_id: i32,
     #[prost(int64, tag = "4")]
-    offset: i64,
+    pub(crate) offset: i64,
     #[prost(int64, tag = "5")]
-    size: i64,
+    pub(crate) size: i64,
     /// Masked crc32c of the tensor bytes.
     #[prost(fixed32, tag = "6")]
-    crc32c: u32,
-    /// `TensorSliceProto`s of a partitioned variable; kept opaque.
-    #[prost(bytes = "vec", repeated, tag = "7")]
-    slices: Vec<Vec<u8>>,
+    pub(crate) crc32c: u32,
+    /// `TensorSliceProto`s of a partitioned variable: the parts its slice entries hold.
+    #[prost(message, repeated, tag = "7")]
+    pub(crate) slices: Vec<TensorSliceProto>,
 }
 
 /// `tensorflow.TensorShapeProto`.
 #[derive(Clone, PartialEq, Message)]
-struct TensorShapeProto {
+pub(crate) struct TensorShapeProto {
     #[prost(message, repeated, tag = "2")]
-    dim: Vec<Dim>,
+    pub(crate) dim: Vec<Dim>,
     #[prost(bool, tag = "3")]
-    unknown_rank: bool,
+    pub(crate) unknown_rank: bool,
 }
 
 /// `tensorflow.TensorShapeProto.Dim`.
 #[derive(Clone, PartialEq, Message)]
-struct Dim {
+pub(crate) struct Dim {
     #[prost(int64, tag = "1")]
-    size: i64,
+    pub(crate) size: i64,
     #[prost(string, tag = "2")]
-    name: String,
+    pub(crate) name: String,
 }
 
 /// TF's name for a `DataType` enum value (`1` is `float32`, `7` is `string`), as
@@ -111,6 +114,49 @@ pub fn tf_dtype_name(code: i32) -> String {
     name.to_owned()
 }
 
+/// TF's `DataType` enum value of a dtype this crate supports.
+pub(crate) fn tf_dtype_code(dtype: DType) -> i32 {
+    match dtype {
+        DType::F32 => 1,
+        DType::F64 => 2,
+        DType::I32 => 3,
+        DType::I64 => 9,
+        DType::Bool => 10,
+        DType::F16 => 19,
+    }
+}
+
+impl BundleHeaderProto {
+    /// The header TF's `BundleWriter` writes: little-endian, version 1.
+    pub(crate) fn tf1(num_shards: i32) -> BundleHeaderProto {
+        BundleHeaderProto {
+            num_shards,
+            endianness: 0,
+            version: Some(VersionDef {
+                producer: BUNDLE_VERSION,
+                min_consumer: 0,
+                bad_consumers: Vec::new(),
+            }),
+        }
+    }
+}
+
+impl TensorShapeProto {
+    /// The proto of a known shape.
+    pub(crate) fn of(shape: &[usize]) -> TensorShapeProto {
+        TensorShapeProto {
+            dim: shape
+                .iter()
+                .map(|&d| Dim {
+                    size: d as i64,
+                    name: String::new(),
+                })
+                .collect(),
+            unknown_rank: false,
+        }
+    }
+}
+
 fn dtype_from_tf(code: i32) -> StoredDType {
     match code {
         1 => StoredDType::Supported(DType::F32),
@@ -123,7 +169,7 @@ fn dtype_from_tf(code: i32) -> StoredDType {
     }
 }
 
-/// Where one tensor's bytes are.
+/// Where one tensor's (or one slice's) bytes are.
 #[derive(Clone, Debug)]
 struct Location {
     shard: u32,
@@ -131,7 +177,14 @@ struct Location {
     size: u64,
     /// Unmasked crc32c of the bytes.
     crc: u32,
-    partitioned: bool,
+}
+
+/// How a listed tensor is stored: whole, or as the slices of a partitioned variable.
+#[derive(Clone, Debug)]
+enum Stored {
+    Whole(Location),
+    /// Each slice with the location of its bytes, in the order the entry lists them.
+    Sliced(Vec<(Slice, Location)>),
 }
 
 /// Where the data shards come from.
@@ -163,7 +216,7 @@ enum Shards {
 pub struct TfCheckpoint {
     location: String,
     tensors: Vec<TensorInfo>,
-    locations: Vec<Location>,
+    stored: Vec<Stored>,
     num_shards: u32,
     shards: Shards,
 }
@@ -252,23 +305,166 @@ impl TfCheckpoint {
             })?;
 
         let mut tensors = Vec::new();
-        let mut locations = Vec::new();
+        let mut stored = Vec::new();
+        // Slice entries (under binary keys, sorted before every name) by full name and
+        // extents, until the entry of their full name claims them.
+        let mut slice_entries: HashMap<(String, RawExtents), (TensorInfo, i32, Location)> =
+            HashMap::new();
+        let mut sliced = Vec::new();
         for (key, value) in iter {
+            if tf_slice::is_slice_key(&key) {
+                let (name, raw) = tf_slice::decode_key(&key)
+                    .map_err(|e| corrupt(format!("a slice key does not parse: {e}")))?;
+                let entry = BundleEntryProto::decode(value).map_err(|e| {
+                    corrupt(format!("a slice entry of `{name}` does not decode: {e}"))
+                })?;
+                if !entry.slices.is_empty() {
+                    return Err(corrupt(format!(
+                        "a slice entry of `{name}` lists slices of its own"
+                    )));
+                }
+                let dtype = entry.dtype;
+                let (info, loc) =
+                    check_entry(format!("{name} (a slice)"), entry, num_shards).map_err(corrupt)?;
+                slice_entries.insert((name, raw), (info, dtype, loc));
+                continue;
+            }
             let name = String::from_utf8(key)
                 .map_err(|_| corrupt("a tensor name is not valid UTF-8".to_owned()))?;
             let entry = BundleEntryProto::decode(value)
                 .map_err(|e| corrupt(format!("the entry of `{name}` does not decode: {e}")))?;
+            let slices = entry.slices.clone();
+            let dtype = entry.dtype;
             let (info, loc) = check_entry(name, entry, num_shards).map_err(corrupt)?;
+            if slices.is_empty() {
+                stored.push(Stored::Whole(loc));
+            } else {
+                sliced.push((tensors.len(), dtype, slices));
+                stored.push(Stored::Sliced(Vec::new()));
+            }
             tensors.push(info);
-            locations.push(loc);
+        }
+        for (i, dtype, slices) in sliced {
+            let info: &TensorInfo = &tensors[i];
+            let parts = claim_slices(info, dtype, &slices, &mut slice_entries).map_err(corrupt)?;
+            stored[i] = Stored::Sliced(parts);
+        }
+        if let Some(((name, raw), _)) = slice_entries.into_iter().next() {
+            return Err(corrupt(format!(
+                "it holds a slice of `{name}` ({}) that no entry lists",
+                raw_spec(&raw)
+            )));
         }
         Ok(TfCheckpoint {
             location: file.strip_suffix(".index").unwrap_or(&file).to_owned(),
             tensors,
-            locations,
+            stored,
             num_shards,
             shards,
         })
+    }
+
+    /// How many slices a partitioned variable was saved in (`Some(1..)`), or `None` for a
+    /// tensor saved whole or a name not stored.
+    pub fn slice_count(&self, name: &str) -> Option<usize> {
+        let i = self
+            .tensors
+            .binary_search_by(|t| t.name.as_str().cmp(name))
+            .ok()?;
+        match &self.stored[i] {
+            Stored::Whole(_) => None,
+            Stored::Sliced(parts) => Some(parts.len()),
+        }
+    }
+
+    /// The slices a partitioned variable was saved in, in the order its entry lists them
+    /// (empty for a tensor saved whole or a name not stored).
+    pub fn slices(&self, name: &str) -> Vec<Slice> {
+        let Ok(i) = self.tensors.binary_search_by(|t| t.name.as_str().cmp(name)) else {
+            return Vec::new();
+        };
+        match &self.stored[i] {
+            Stored::Whole(_) => Vec::new(),
+            Stored::Sliced(parts) => parts.iter().map(|(s, _)| s.clone()).collect(),
+        }
+    }
+
+    /// [`CheckpointSource::read_region`] of a TF checkpoint.
+    fn read_box(&self, name: &str, region: &Slice) -> Result<Tensor> {
+        let i = find_tensor(&self.location, &self.tensors, name)?;
+        let info = &self.tensors[i];
+        let Some(dtype) = info.dtype.supported() else {
+            return Err(CheckpointError::UnsupportedDtype {
+                file: self.location.clone(),
+                name: name.to_owned(),
+                dtype: info.dtype.to_string(),
+            });
+        };
+        if !region.fits_in(&info.shape) || region.shape.len() != region.start.len() {
+            return Err(CheckpointError::CorruptTensor {
+                file: self.location.clone(),
+                name: name.to_owned(),
+                reason: format!(
+                    "the region {region} asked for is not inside its shape {}",
+                    crate::tensor::format_shape(&info.shape)
+                ),
+            });
+        }
+        let whole;
+        let parts: &[(Slice, Location)] = match &self.stored[i] {
+            Stored::Whole(loc) => {
+                whole = [(Slice::full(&info.shape), loc.clone())];
+                &whole
+            }
+            Stored::Sliced(parts) => parts,
+        };
+        let elem = dtype.size_of();
+        let bytes = usize::try_from(region.numel())
+            .ok()
+            .and_then(|n| n.checked_mul(elem))
+            .ok_or_else(|| CheckpointError::OutOfMemory {
+                file: self.location.clone(),
+                name: name.to_owned(),
+                bytes: u64::MAX,
+            })?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(bytes)
+            .map_err(|_| CheckpointError::OutOfMemory {
+                file: self.location.clone(),
+                name: name.to_owned(),
+                bytes: bytes as u64,
+            })?;
+        out.resize(bytes, 0);
+        let mut file = self.location.clone();
+        for (part, loc) in parts {
+            if part.intersect(region).is_none() {
+                continue;
+            }
+            let (src, from) = self.checked_bytes(name, loc)?;
+            tf_slice::copy_overlap(&src, part, &mut out, region, elem);
+            file = from;
+        }
+        let region_info = TensorInfo {
+            name: info.name.clone(),
+            dtype: info.dtype.clone(),
+            shape: region.shape.clone(),
+        };
+        decode_tensor(&file, name, &region_info, dtype, &out)
+    }
+
+    /// Reads one entry's bytes and checks them against its crc32c.
+    fn checked_bytes(&self, name: &str, loc: &Location) -> Result<(Vec<u8>, String)> {
+        let (bytes, file) = self.read_bytes(name, loc)?;
+        let actual = crc32c::crc32c(&bytes);
+        if actual != loc.crc {
+            return Err(CheckpointError::Checksum {
+                file,
+                what: format!("tensor `{name}`"),
+                expected: loc.crc,
+                actual,
+            });
+        }
+        Ok((bytes, file))
     }
 
     /// The number of data shards the header declares.
@@ -423,9 +619,60 @@ fn check_entry(
             offset,
             size,
             crc: unmask_crc(entry.crc32c),
-            partitioned: !entry.slices.is_empty(),
         },
     ))
+}
+
+/// Matches the slices a partitioned variable's entry lists with their slice entries (taken
+/// out of `entries`), checking that each exists, has the slice's shape and the variable's
+/// dtype, and that together they tile the full shape.
+fn claim_slices(
+    info: &TensorInfo,
+    dtype: i32,
+    protos: &[TensorSliceProto],
+    entries: &mut HashMap<(String, RawExtents), (TensorInfo, i32, Location)>,
+) -> std::result::Result<Vec<(Slice, Location)>, String> {
+    let name = &info.name;
+    let mut parts = Vec::with_capacity(protos.len());
+    for proto in protos {
+        let raw = tf_slice::raw_extents(proto);
+        let slice = tf_slice::resolve(&raw, &info.shape)
+            .map_err(|e| format!("`{name}` lists a bad slice: {e}"))?;
+        let Some((part, part_dtype, loc)) = entries.remove(&(name.clone(), raw)) else {
+            return Err(format!(
+                "`{name}` lists the slice {slice}, but no entry holds its data (the \
+                 checkpoint is incomplete: copy it again, or re-save it with TF)"
+            ));
+        };
+        if part_dtype != dtype || part.shape != slice.shape {
+            return Err(format!(
+                "the slice {slice} of `{name}` is stored as {} {}, but `{name}` is {} and \
+                 the slice's shape is {}",
+                part.dtype,
+                crate::tensor::format_shape(&part.shape),
+                info.dtype,
+                crate::tensor::format_shape(&slice.shape)
+            ));
+        }
+        parts.push((slice, loc));
+    }
+    let slices: Vec<Slice> = parts.iter().map(|(s, _)| s.clone()).collect();
+    tf_slice::check_tiling(&slices, &info.shape).map_err(|e| format!("`{name}`: {e}"))?;
+    Ok(parts)
+}
+
+/// A slice's raw extents as TF spells a slice spec (`-` for a whole dimension).
+fn raw_spec(raw: &RawExtents) -> String {
+    raw.iter()
+        .map(|&(s, n)| {
+            if n < 0 {
+                "-".to_owned()
+            } else {
+                format!("{s},{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 impl CheckpointSource for TfCheckpoint {
@@ -439,14 +686,11 @@ impl CheckpointSource for TfCheckpoint {
 
     fn read_tensor(&self, name: &str) -> Result<Tensor> {
         let i = find_tensor(&self.location, &self.tensors, name)?;
-        let (info, loc) = (&self.tensors[i], &self.locations[i]);
-        if loc.partitioned {
-            return Err(CheckpointError::Unsupported {
-                file: self.location.clone(),
-                what: format!("`{name}`, a partitioned variable saved in slices"),
-                hint: "re-save it unpartitioned, or leave it out of the restore".to_owned(),
-            });
-        }
+        let info = &self.tensors[i];
+        let loc = match &self.stored[i] {
+            Stored::Whole(loc) => loc,
+            Stored::Sliced(_) => return self.read_box(name, &Slice::full(&info.shape)),
+        };
         let Some(dtype) = info.dtype.supported() else {
             return Err(CheckpointError::UnsupportedDtype {
                 file: self.location.clone(),
@@ -454,17 +698,16 @@ impl CheckpointSource for TfCheckpoint {
                 dtype: info.dtype.to_string(),
             });
         };
-        let (bytes, file) = self.read_bytes(name, loc)?;
-        let actual = crc32c::crc32c(&bytes);
-        if actual != loc.crc {
-            return Err(CheckpointError::Checksum {
-                file,
-                what: format!("tensor `{name}`"),
-                expected: loc.crc,
-                actual,
-            });
-        }
+        let (bytes, file) = self.checked_bytes(name, loc)?;
         decode_tensor(&file, name, info, dtype, &bytes)
+    }
+
+    /// Reads the box `region` of tensor `name`, whether it was saved whole or in slices
+    /// (TF's `BundleReader::LookupSlice`): only the slices that overlap it are read, each
+    /// checked against its crc32c. This is how a partitioned variable is restored part by
+    /// part, whatever partitioning the checkpoint was saved with.
+    fn read_region(&self, name: &str, region: &Slice) -> Result<Tensor> {
+        self.read_box(name, region)
     }
 }
 
@@ -660,13 +903,13 @@ mod tests {
             Err(CheckpointError::CorruptIndex { .. })
         ));
         let mut sliced = BundleEntryProto::decode(&entry_bytes(1, &[4], 0, &[0; 16])[..]).unwrap();
-        sliced.slices.push(vec![]);
+        sliced
+            .slices
+            .push(tf_slice::slice_proto(&Slice::full(&[4])));
         let index = build_table(&[(vec![], header()), (b"p".to_vec(), sliced.encode_to_vec())]);
-        let ckpt = TfCheckpoint::from_bytes(&index, vec![vec![0; 16]]).unwrap();
-        assert!(matches!(
-            ckpt.read_tensor("p"),
-            Err(CheckpointError::Unsupported { .. })
-        ));
+        let err = TfCheckpoint::from_bytes(&index, vec![vec![0; 16]]).unwrap_err();
+        assert!(matches!(err, CheckpointError::CorruptIndex { .. }), "{err}");
+        assert!(err.to_string().contains("no entry holds its data"), "{err}");
         let mut bad_shard = BundleEntryProto::decode(&entry_bytes(1, &[], 0, &[0; 4])[..]).unwrap();
         bad_shard.shard_id = 3;
         let index = build_table(&[
@@ -675,6 +918,71 @@ mod tests {
         ]);
         let err = TfCheckpoint::from_bytes(&index, vec![]).unwrap_err();
         assert!(err.to_string().contains("shard 3"), "{err}");
+    }
+
+    /// A float32 variable `v` of `rows` x 2 saved in the given row slices: `(start, len,
+    /// stored_rows)` per slice, its entry holding `stored_rows` rows (a lie when it differs).
+    fn sliced_index(
+        rows: i64,
+        slices: &[(i64, i64, i64)],
+        listed: &[(i64, i64)],
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut data = Vec::new();
+        let mut entries = vec![(vec![], header())];
+        for &(start, len, stored) in slices {
+            let bytes = vec![0u8; stored as usize * 8];
+            let key = tf_slice::encode_key("v", &vec![(start, len), (0, 2)]);
+            entries.push((key, entry_bytes(1, &[stored, 2], data.len() as i64, &bytes)));
+            data.extend_from_slice(&bytes);
+        }
+        let mut full = BundleEntryProto::decode(&entry_bytes(1, &[rows, 2], 0, &[])[..]).unwrap();
+        full.size = 0;
+        full.crc32c = 0;
+        for &(start, len) in listed {
+            let slice = Slice {
+                start: vec![start as usize, 0],
+                shape: vec![len as usize, 2],
+            };
+            full.slices.push(tf_slice::slice_proto(&slice));
+        }
+        entries.push((b"v".to_vec(), full.encode_to_vec()));
+        entries.sort();
+        (build_table(&entries), data)
+    }
+
+    fn corrupt_reason(index: &[u8], data: Vec<u8>) -> String {
+        match TfCheckpoint::from_bytes(index, vec![data]) {
+            Err(CheckpointError::CorruptIndex { reason, .. }) => reason,
+            other => panic!("expected a corrupt index, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_and_refuses_sliced_entries() {
+        let (index, data) = sliced_index(4, &[(0, 3, 3), (3, 1, 1)], &[(0, 3), (3, 1)]);
+        let ckpt = TfCheckpoint::from_bytes(&index, vec![data]).unwrap();
+        assert_eq!(ckpt.keys(), ["v"]);
+        assert_eq!(ckpt.slice_count("v"), Some(2));
+        assert_eq!(ckpt.read_tensor("v").unwrap().shape(), [4, 2]);
+
+        let (index, data) = sliced_index(4, &[(0, 3, 3)], &[(0, 3), (3, 1)]);
+        assert!(corrupt_reason(&index, data).contains("no entry holds its data"));
+        let (index, data) = sliced_index(4, &[(0, 3, 3), (2, 2, 2)], &[(0, 3), (2, 2)]);
+        assert!(corrupt_reason(&index, data).contains("overlap"));
+        let (index, data) = sliced_index(4, &[(0, 3, 3), (3, 3, 3)], &[(0, 3), (3, 3)]);
+        assert!(corrupt_reason(&index, data).contains("past the full size"));
+        let (index, data) = sliced_index(4, &[(0, 3, 2), (3, 1, 1)], &[(0, 3), (3, 1)]);
+        assert!(corrupt_reason(&index, data).contains("is stored as"));
+        let (index, data) = sliced_index(4, &[(0, 3, 3), (3, 1, 1), (5, 1, 1)], &[(0, 3), (3, 1)]);
+        assert!(corrupt_reason(&index, data).contains("that no entry lists"));
+        let (index, data) = sliced_index(4, &[(0, 3, 3)], &[(0, 3)]);
+        assert!(corrupt_reason(&index, data).contains("a slice is missing"));
+        // A slice key that does not parse is named as such, not as a bad name.
+        let bad = build_table(&[
+            (vec![], header()),
+            (vec![0, 9], entry_bytes(1, &[], 0, &[0; 4])),
+        ]);
+        assert!(corrupt_reason(&bad, vec![0; 4]).contains("slice key"));
     }
 
     mod props {
