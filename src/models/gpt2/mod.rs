@@ -18,7 +18,7 @@
 //! - [`Gpt2::sample`] is `sample.sample_sequence` ([`SampleOptions`]).
 //!
 //! ```
-//! use scope::models::gpt2::{Gpt2, Gpt2Config, SampleOptions};
+//! use scope::models::gpt2::{Gpt2, Gpt2Config, SampleOptions, Start};
 //! use scope::Registry;
 //!
 //! let cfg = Gpt2Config { n_vocab: 16, n_ctx: 12, n_embd: 8, n_head: 2, n_layer: 2 };
@@ -29,7 +29,8 @@
 //! assert!(train.shares_storage_with(&cached) && train.shares_storage_with(&sampler));
 //! assert_eq!(train.variables()[2].0, "model/h0/ln_1/g");
 //!
-//! let tokens = sampler.sample(&[vec![3, 4]], &SampleOptions::greedy(5))?;
+//! let context = Start::Context(ndarray::array![[3, 4]]);
+//! let tokens = sampler.sample(&context, &SampleOptions::greedy(5))?;
 //! assert_eq!(tokens.shape(), &[1, 7]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
