@@ -344,8 +344,16 @@ impl Gpt2 {
         let wte = p.wte.read();
         let wte = ArrayView2::from_shape((cfg.n_vocab, e), floats(&wte, &p.wte)?)
             .expect("wte is [n_vocab, n_embd]");
+        // logits^T = wte · h^T: `wte` is read row by row as it lies (`h · wte^T` would hand
+        // the product a transposed [n_embd, n_vocab] operand, copied for every token).
         let mut logits = Array2::<f32>::zeros((h.nrows(), cfg.n_vocab));
-        mat_mul(1.0, &h.view(), &wte.t(), 0.0, &mut logits.view_mut());
+        mat_mul(
+            1.0,
+            &wte,
+            &h.t(),
+            0.0,
+            &mut logits.view_mut().reversed_axes(),
+        );
         Ok(logits)
     }
 }
