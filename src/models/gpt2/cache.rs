@@ -188,6 +188,27 @@ fn causal_softmax(row: &mut [f32], visible: usize) {
     masked.fill(0.0);
 }
 
+/// Up to this many rows, the logits are dot products (see [`Gpt2::step`]).
+const DOT_ROWS: usize = 4;
+
+/// `a · b` with eight independent partial sums, which the compiler vectorizes.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for ((s, &x), &y) in acc.iter_mut().zip(x).zip(y) {
+            *s += x * y;
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
 /// Which rows of logits a step computes.
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum Rows {
@@ -344,16 +365,21 @@ impl Gpt2 {
         let wte = p.wte.read();
         let wte = ArrayView2::from_shape((cfg.n_vocab, e), floats(&wte, &p.wte)?)
             .expect("wte is [n_vocab, n_embd]");
-        // logits^T = wte · h^T: `wte` is read row by row as it lies (`h · wte^T` would hand
-        // the product a transposed [n_embd, n_vocab] operand, copied for every token).
+        // `wte` is read row by row as it lies (`h · wte^T` would hand the product a transposed
+        // [n_embd, n_vocab] operand, copied for every token): one dot product per token and
+        // row for a few tokens (sampling), logits^T = wte · h^T for many.
         let mut logits = Array2::<f32>::zeros((h.nrows(), cfg.n_vocab));
-        mat_mul(
-            1.0,
-            &wte,
-            &h.t(),
-            0.0,
-            &mut logits.view_mut().reversed_axes(),
-        );
+        if h.nrows() <= DOT_ROWS {
+            for (hr, mut out) in h.rows().into_iter().zip(logits.rows_mut()) {
+                let hr = hr.as_slice().expect("a new array is contiguous");
+                for (o, w) in out.iter_mut().zip(wte.rows()) {
+                    *o = dot(w.as_slice().expect("wte is contiguous"), hr);
+                }
+            }
+        } else {
+            let mut out = logits.view_mut().reversed_axes();
+            mat_mul(1.0, &wte, &h.t(), 0.0, &mut out);
+        }
         Ok(logits)
     }
 }
