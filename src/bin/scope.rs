@@ -69,7 +69,8 @@ enum Command {
         /// The `.safetensors` file to write (shards and the index go beside it).
         output: PathBuf,
         /// `bert-tf-to-hf` or `bert-hf-to-tf` (the layout is detected; fix it with
-        /// `:model`, `:pretraining` or `:classifier`). Without one, names stay as they are.
+        /// `:model`, `:pretraining` or `:classifier`), `gpt2-tf-to-hf` or `gpt2-hf-to-tf`.
+        /// Without one, names stay as they are.
         #[arg(long)]
         preset: Option<String>,
         /// Shards of at most this size (`5GB`, `64KiB`, bytes): `model-00001-of-0000n.

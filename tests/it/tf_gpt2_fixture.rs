@@ -520,3 +520,43 @@ fn bad_input_is_refused_before_any_computation() {
     let after: Vec<scope::Tensor> = reg.global_variables().iter().map(|v| v.value()).collect();
     assert!(before == after, "a refused call changed a variable");
 }
+
+#[test]
+fn weights_travel_to_hugging_face_names_and_back() {
+    use scope::checkpoint::{CheckpointSource, SafetensorsCheckpoint, Save};
+    use scope::models::gpt2::presets::{gpt2_hf_to_tf, gpt2_tf_to_hf};
+
+    let cfg = odd_config();
+    let reg = Registry::with_seed(9);
+    let model = Gpt2::train(&reg, cfg).unwrap();
+    let dir = std::env::temp_dir().join(format!("scope-gpt2-hf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    let to_hf = gpt2_tf_to_hf();
+    Save::new(&reg).mapping(&to_hf).save(&path).unwrap();
+    let hf = SafetensorsCheckpoint::open(&path).unwrap();
+    let names: Vec<&str> = hf.tensors().iter().map(|t| t.name.as_str()).collect();
+    assert!(names.contains(&"h.2.mlp.c_fc.weight") && names.contains(&"wte.weight"));
+    let w = hf
+        .tensors()
+        .iter()
+        .find(|t| t.name == "h.0.attn.c_attn.weight")
+        .unwrap();
+    assert_eq!(w.shape, [cfg.n_embd, 3 * cfg.n_embd]);
+
+    // Back into a fresh model under TF's names: the same logits.
+    let other = Registry::with_seed(10);
+    let copy = Gpt2::train(&other, cfg).unwrap();
+    let to_tf = gpt2_hf_to_tf();
+    Restore::new(&other)
+        .restore(&to_tf.view(&hf).unwrap())
+        .unwrap();
+    let tokens = pseudo_tokens(2, 5, cfg.n_vocab, 4);
+    let (mut a, mut b) = (model.new_cache(2).unwrap(), copy.new_cache(2).unwrap());
+    let (la, lb) = (
+        model.step(&mut a, tokens.view()).unwrap(),
+        copy.step(&mut b, tokens.view()).unwrap(),
+    );
+    assert_eq!(la, lb);
+    std::fs::remove_dir_all(&dir).ok();
+}
