@@ -369,7 +369,8 @@ fn repeat_pattern_text(pattern: &str) -> String {
 
 /// Checks a tied field (`#[var(tied = ..)]`): `owner` must be a variable of `reg` with the
 /// declared `shape` (and `dtype`, if declared). Returns a handle to it; creates nothing and
-/// changes nothing, whether it passes or fails.
+/// changes nothing, whether it passes or fails. `owner` is borrowed (`&table`, `&&table`), so
+/// that a model may tie to one of its own earlier parts and still hold that part.
 ///
 /// Errors name `field` (its path in the tying model, `cls/output_weights`) and the tying
 /// model's variable scope: `model_scope` inside the current one (`""`: the current one),
@@ -390,11 +391,11 @@ pub fn tied_variable(
     reg: &Registry,
     model_scope: &str,
     field: &str,
-    owner: impl Borrow<Variable>,
+    owner: &impl Borrow<Variable>,
     shape: &[usize],
     dtype: Option<DType>,
 ) -> Result<Variable> {
-    let owner = owner.borrow();
+    let owner: &Variable = owner.borrow();
     let scope = || join(reg.current_variable_scope().name(), model_scope);
     if !reg.owns(owner) {
         return Err(Error::TiedOtherRegistry {
@@ -774,7 +775,7 @@ mod tests {
                 .unwrap()
                 .ptr_eq(&table)
         );
-        let err = tied_variable(&reg, "", "t", stranger, &[4, 3], None).unwrap_err();
+        let err = tied_variable(&reg, "", "t", &stranger, &[4, 3], None).unwrap_err();
         assert!(matches!(err, Error::TiedOtherRegistry { .. }), "{err}");
         let _inside = reg.variable_scope("outer").enter().unwrap();
         let err = tied_variable(&reg, "m", "t", &table, &[3, 4], None).unwrap_err();

@@ -19,6 +19,11 @@ use crate::tensor::{checked_numel, Shape, Tensor, TensorData};
 use crate::uniquifier::{FastMap, Helpers, Mark, Uniquifier, VarNameInfo};
 use crate::variable::{Registration, Variable, VariableOptions};
 
+mod snapshot;
+
+pub(crate) use snapshot::SharedSnapshot;
+use snapshot::WriterMark;
+
 mod partitioned;
 
 /// Default cap on a variable's element count (see [`RegistryBuilder::max_elements`]).
@@ -181,33 +186,11 @@ struct Shared {
     absolute_ops: bool,
     /// The global collection, in creation order.
     global: Vec<Listed>,
+    /// `get_partitioned_variable`'s store, by full name.
+    partitioned: FastMap<Box<str>, PartitionedVariable>,
     /// Which thread took the write lock last, so that a snapshot knows whether another
     /// thread wrote since it was taken.
     writer: WriterMark,
-    /// `get_partitioned_variable`'s store, by full name.
-    partitioned: FastMap<Box<str>, PartitionedVariable>,
-}
-
-/// The thread that took the registry's write lock last, and how many times that changed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct WriterMark {
-    last: Option<std::thread::ThreadId>,
-    changes: u64,
-}
-
-impl WriterMark {
-    fn note(&mut self, thread: std::thread::ThreadId) {
-        if self.last != Some(thread) {
-            self.last = Some(thread);
-            self.changes += 1;
-        }
-    }
-}
-
-/// The registry's shared state (variables, store, op names in use) as it was when
-/// [`Registry::snapshot`] took it: what a failed model build puts back.
-pub(crate) struct SharedSnapshot {
-    shared: Shared,
 }
 
 /// What the uniquifier needs to know of the variable named exactly `name`, if any.
@@ -402,28 +385,6 @@ impl Registry {
             .unwrap_or_else(PoisonError::into_inner);
         shared.writer.note(std::thread::current().id());
         shared
-    }
-
-    /// The shared state as it is now (a copy: O(variables)), for [`Registry::restore`].
-    pub(crate) fn snapshot(&self) -> SharedSnapshot {
-        // Taken as a write: a write by another thread after it shows in the writer mark.
-        let shared = self.write();
-        SharedSnapshot {
-            shared: shared.clone(),
-        }
-    }
-
-    /// Puts the shared state back as `snapshot` holds it, unless another thread has written
-    /// since it was taken (whose variables and names would go too): returns whether it did.
-    pub(crate) fn restore(&self, snapshot: SharedSnapshot) -> bool {
-        let mut shared = self.write();
-        if shared.writer != snapshot.shared.writer {
-            return false;
-        }
-        let writer = shared.writer;
-        *shared = snapshot.shared;
-        shared.writer = writer;
-        true
     }
 
     /// Runs `f` on this thread's scope state for this registry (see [`crate::scope`]).

@@ -927,6 +927,7 @@ pub struct KeepsConfigAttr {
     /// The config it was built with.
     #[keep]
     pub cfg: KeptConfig,
+    /// A variable shaped by it.
     #[var(shape = [cfg.width])]
     pub b: Variable,
 }
@@ -1051,4 +1052,150 @@ fn a_failed_hand_written_build_is_rolled_back_by_build() {
         })
         .unwrap();
     assert_eq!(kernel.name(), "clash/dense/kernel");
+}
+
+model! {
+    /// Ties to its own earlier parts: a sibling variable and a nested model's.
+    pub struct SelfTied("self_tied") {
+        table: [4, 2],
+        #[var(tied = table)]
+        output_weights: [4, 2],
+        inner: model Fc(4, 2),
+        #[var(tied = inner.kernel)]
+        decoder: [4, 2],
+    }
+}
+
+#[test]
+fn a_tie_to_a_sibling_part_borrows_it() {
+    let reg = Registry::new();
+    let m = SelfTied::new(&reg).unwrap();
+    assert!(m.output_weights.ptr_eq(&m.table));
+    assert!(m.decoder.ptr_eq(&m.inner.kernel));
+    assert_eq!(m.variables().len(), 3);
+}
+
+/// ALBERT's sizes, reduced.
+#[derive(Clone, Copy, Debug)]
+pub struct AlbertSizes {
+    /// Vocabulary.
+    pub vocab: usize,
+    /// Embedding width `E`.
+    pub embedding: usize,
+    /// Hidden width `H`.
+    pub hidden: usize,
+}
+
+model! {
+    /// contrib's `layer_norm`, named `LayerNorm` by default.
+    pub struct Norm("LayerNorm", h: usize) {
+        beta: [h] = zeros,
+        gamma: [h] = ones,
+    }
+
+    /// ALBERT's inner group, reduced: two `layer_norm`s by default names, so `LayerNorm` and
+    /// `LayerNorm_1`, whenever the group is entered.
+    pub struct InnerGroup("inner_group_0", h: usize) {
+        attention_1 { dense { kernel: [h, h] } }
+        #[model(default_name)]
+        attention_norm: model Norm(h),
+        ffn_1 { dense { kernel: [h, h] } }
+        #[model(default_name)]
+        output_norm: model Norm(h),
+    }
+
+    /// ALBERT's factorized embedding: the projection exists only when `E != H`.
+    pub struct AlbertEmbeddings("embeddings", cfg: AlbertSizes) {
+        #[keep]
+        cfg,
+        word_embeddings: [cfg.vocab, cfg.embedding],
+        #[model(when = cfg.embedding != cfg.hidden, scope = "embedding_hidden_mapping_in")]
+        mapping: model Fc(cfg.embedding, cfg.hidden),
+    }
+}
+
+/// ALBERT re-enters `transformer/group_0/inner_group_0` under `AUTO_REUSE` for every layer:
+/// TF's `default_name` counters of the group restart each time (its `__exit__` closes the
+/// counts of its sub-scopes), so every layer meets `LayerNorm` and `LayerNorm_1` again, and
+/// every build after the first creates nothing.
+#[test]
+fn default_names_restart_in_a_re_entered_scope() {
+    use scope::Reuse;
+    let reg = Registry::new();
+    let layers = reg
+        .variable_scope("transformer")
+        .reuse(Reuse::Auto)
+        .with(|_| {
+            (0..3)
+                .map(|_| {
+                    reg.variable_scope("group_0")
+                        .with(|_| InnerGroup::build(&reg, (4,)))
+                })
+                .collect::<scope::Result<Vec<_>>>()
+        })
+        .unwrap();
+    let names: Vec<String> = layers[2].variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "transformer/group_0/inner_group_0/attention_1/dense/kernel",
+            "transformer/group_0/inner_group_0/LayerNorm/beta",
+            "transformer/group_0/inner_group_0/LayerNorm/gamma",
+            "transformer/group_0/inner_group_0/ffn_1/dense/kernel",
+            "transformer/group_0/inner_group_0/LayerNorm_1/beta",
+            "transformer/group_0/inner_group_0/LayerNorm_1/gamma",
+        ]
+    );
+    assert_eq!(reg.len(), 6);
+    assert!(layers[0].shares_storage_with(&layers[2]));
+    // The optional projection, by a condition on the kept config.
+    let factorized = AlbertSizes {
+        vocab: 10,
+        embedding: 2,
+        hidden: 4,
+    };
+    let emb = AlbertEmbeddings::new(&reg, factorized).unwrap();
+    assert_eq!(emb.mapping.as_ref().unwrap().kernel.shape(), [2, 4]);
+    let plain = AlbertSizes {
+        embedding: 4,
+        ..factorized
+    };
+    let emb = AlbertEmbeddings::build_in(&reg, "plain", (plain,)).unwrap();
+    assert!(emb.mapping.is_none() && emb.cfg.embedding == 4);
+}
+
+/// A failed build puts nothing back when another thread wrote to the registry meanwhile:
+/// that thread's variable stays (it may be in use there), and so does what the build made.
+#[test]
+fn a_failed_build_keeps_another_threads_variables() {
+    use std::sync::{Arc, Barrier};
+    let reg = Registry::new();
+    let (started, written) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let other = {
+        let (reg, started, written) = (reg.clone(), started.clone(), written.clone());
+        std::thread::spawn(move || {
+            started.wait();
+            let v = reg.get_variable("theirs", scope::VarSpec::new().shape([1]));
+            written.wait();
+            v.unwrap()
+        })
+    };
+    let failed = scope::atomic_build(&reg, || {
+        reg.get_variable("mine", scope::VarSpec::new().shape([1]))?;
+        started.wait();
+        written.wait();
+        reg.get_variable("mine", scope::VarSpec::new().shape([1]))
+    });
+    assert!(matches!(failed, Err(Error::AlreadyExists { .. })));
+    let theirs = other.join().unwrap();
+    assert!(reg.variable("theirs").unwrap().ptr_eq(&theirs));
+    assert!(reg.variable("mine").is_some());
+    // Alone again, a failed build is rolled back.
+    let failed = scope::atomic_build(&reg, || {
+        reg.get_variable("again", scope::VarSpec::new().shape([1]))?;
+        reg.get_variable("mine", scope::VarSpec::new().shape([1]))
+    });
+    assert!(failed.is_err());
+    assert!(reg.variable("again").is_none());
+    assert_eq!(reg.len(), 2);
 }

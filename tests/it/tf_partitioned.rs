@@ -17,28 +17,30 @@
 //! from the files.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use scope::checkpoint::{
     save_tf_checkpoint, CheckpointSource, Restore, TfCheckpoint, TfCheckpointWriter,
 };
 use scope::partition::{PartitionedVariable, Partitioner, Slice};
 use scope::{DType, Registry, Tensor, VarSpec, Variable};
+
+use crate::support::{fixture_dirs, Checks};
 use serde_json::Value;
 
-/// The vendored fixtures, then every directory named by the environment variable.
-fn fixture_dirs() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/partitioned");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("tests/data/partitioned")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("values.json").is_file())
-        .collect();
-    dirs.sort();
-    if let Some(extra) = std::env::var_os("SCOPE_TF_PARTITIONED_FIXTURE") {
-        dirs.extend(std::env::split_paths(&extra));
+/// A check whose message is only built when it fails.
+trait CheckLazily {
+    fn check(&mut self, ok: bool, what: impl FnOnce() -> String);
+}
+
+impl CheckLazily for Checks {
+    fn check(&mut self, ok: bool, what: impl FnOnce() -> String) {
+        if ok {
+            self.truth("", true);
+        } else {
+            self.fail(&what());
+        }
     }
-    dirs
 }
 
 /// One stored tensor as `values.json` gives it.
@@ -70,23 +72,6 @@ fn expected(values: &Value) -> BTreeMap<String, Expected> {
             )
         })
         .collect()
-}
-
-/// Counts checks, keeping the first few failures to print.
-#[derive(Default)]
-struct Checks {
-    passed: usize,
-    failures: Vec<String>,
-}
-
-impl Checks {
-    fn check(&mut self, ok: bool, what: impl FnOnce() -> String) {
-        if ok {
-            self.passed += 1;
-        } else {
-            self.failures.push(what());
-        }
-    }
 }
 
 /// Equal as TF's values are: f32 and f16 data to the bit, integers exactly, f64 to the ulp
@@ -183,7 +168,7 @@ fn run_fixture(dir: &Path, checks: &mut Checks) {
     let ckpt = match TfCheckpoint::open(&prefix) {
         Ok(c) => c,
         Err(e) => {
-            checks.check(false, || format!("{at}: open: {e}"));
+            checks.truth(&format!("{at}: open: {e}"), false);
             return;
         }
     };
@@ -255,12 +240,12 @@ fn run_fixture(dir: &Path, checks: &mut Checks) {
                 let ok = pv
                     .value()
                     .is_ok_and(|v| same_values(&v, &want[pv.name()].data));
-                checks.check(ok, || format!("{at}: {}: restored parts differ", pv.name()));
+                checks.truth(&format!("{at}: {}: restored parts differ", pv.name()), ok);
             }
             let out = std::env::temp_dir().join(format!(
                 "scope-it-part-{}-{}",
                 std::process::id(),
-                checks.passed
+                checks.passed()
             ));
             std::fs::create_dir_all(&out).expect("temp dir");
             match save_tf_checkpoint(out.join("model.ckpt"), &reg) {
@@ -299,7 +284,7 @@ fn run_fixture(dir: &Path, checks: &mut Checks) {
                     let ok = pv
                         .value()
                         .is_ok_and(|v| same_values(&v, &want[pv.name()].data));
-                    checks.check(ok, || format!("{at}: {label}: {} differs", pv.name()));
+                    checks.truth(&format!("{at}: {label}: {} differs", pv.name()), ok);
                 }
                 for v in reg
                     .global_variables()
@@ -307,7 +292,7 @@ fn run_fixture(dir: &Path, checks: &mut Checks) {
                     .filter(|v| v.save_slice_info().is_none())
                 {
                     let ok = same_values(&v.value(), &want[v.name()].data);
-                    checks.check(ok, || format!("{at}: {label}: {} differs", v.name()));
+                    checks.truth(&format!("{at}: {label}: {} differs", v.name()), ok);
                 }
             }
             Err(e) => checks.check(false, || format!("{at}: {label}: restore: {e}")),
@@ -345,18 +330,15 @@ fn run_fixture(dir: &Path, checks: &mut Checks) {
 
 #[test]
 fn tf_partitioned_fixture() {
-    let mut checks = Checks::default();
-    for dir in fixture_dirs() {
-        run_fixture(&dir, &mut checks);
+    let mut checks = Checks::new();
+    let vendored = ["partitioned/p6", "partitioned/p_dtypes"];
+    for dir in fixture_dirs(&vendored, "SCOPE_TF_PARTITIONED_FIXTURE") {
+        checks.fixture(&dir, |checks| {
+            run_fixture(&dir, checks);
+            Ok::<(), String>(())
+        });
     }
-    for f in checks.failures.iter().take(20) {
-        eprintln!("FAILED: {f}");
-    }
-    crate::report_checks(
-        "tf_partitioned_fixture",
-        checks.passed,
-        checks.failures.len(),
-    );
+    checks.finish("tf_partitioned_fixture");
 }
 
 /// A strict restore into parts whose full name the checkpoint lacks names the full name, and

@@ -403,10 +403,12 @@ fn tied(
         None => quote!([0usize; 0]),
     };
     let dtype = dtype_option(p, var);
-    // Spanned on the owner expression: "not a `Variable`" is reported there.
+    // Spanned on the owner expression: "not a `Variable`" is reported there (the borrow
+    // too, or the error would span the whole macro).
     let check = quote_spanned!(owner.span()=> #p::tied_variable);
+    let borrow = quote_spanned!(owner.span()=> &);
     quote! {
-        #check(__scope_reg, #model_scope, #label, #owner, &#shape, #dtype)?
+        #check(__scope_reg, #model_scope, #label, #borrow #owner, &#shape, #dtype)?
     }
 }
 

@@ -165,8 +165,8 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
         Data::Struct(data) => match &data.fields {
             Fields::Named(fields) => {
                 for field in &fields.named {
-                    match parse_field(field, cx) {
-                        Some(Field::Item(item)) => items.push(item),
+                    match parse_field(field, &header.args, cx) {
+                        Some(Field::Item(item)) => items.push(*item),
                         Some(Field::Kept(k)) => kept.push(k),
                         None => {}
                     }
@@ -208,7 +208,7 @@ pub(crate) fn is_helper(attr: &syn::Attribute) -> bool {
 
 /// What a field of a `#[variable_scope]` struct is.
 enum Field {
-    Item(Item),
+    Item(Box<Item>),
     Kept(Kept),
 }
 
@@ -222,7 +222,9 @@ pub(crate) fn check_keep_attr(attr: &syn::Attribute, cx: &Ctxt) {
     }
 }
 
-fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Field> {
+/// One field; `args` are the model's constructor arguments (a plain field named as one is
+/// told about `#[keep]`).
+fn parse_field(field: &syn::Field, args: &[Arg], cx: &Ctxt) -> Option<Field> {
     let ident = field.ident.clone()?;
     let mut var: Option<&syn::Attribute> = None;
     let mut model: Option<&syn::Attribute> = None;
@@ -297,7 +299,7 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Field> {
             None => {}
         }
         decl.incomplete = cx.count() > before;
-        return Some(Field::Item(Item::Var(decl)));
+        return Some(Field::Item(Box::new(Item::Var(decl))));
     }
     if let Some(attr) = model {
         let mut nested = ModelField::new(ident.clone(), ident, field.ty.clone());
@@ -326,15 +328,19 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Field> {
                 }
             }
         }
-        return Some(Field::Item(Item::Model(nested)));
+        return Some(Field::Item(Box::new(Item::Model(nested))));
     }
+    let fix = if args.iter().any(|a| a.ident == ident) {
+        format!(
+            "add `#[keep]` to keep the constructor argument `{ident}`, `#[var(shape = [..])]` \
+             for a variable, or `#[model]` for a nested model"
+        )
+    } else {
+        "add `#[var(shape = [..])]` for a variable or `#[model]` for a nested model".to_owned()
+    };
     cx.error_spanned_by(
         &ident,
-        format!(
-            "field `{ident}` is neither a variable nor a model: add `#[var(shape = [..])]` for a \
-             variable, `#[model]` for a nested model, or `#[keep]` to keep the constructor \
-             argument `{ident}`"
-        ),
+        format!("field `{ident}` is neither a variable nor a model: {fix}"),
     );
     None
 }

@@ -190,7 +190,7 @@ impl ::scope::__private::Model for Encoder {
                     __scope_reg,
                     __scope_name,
                     "output_weights",
-                    table,
+                    &table,
                     &[7, width],
                     ::core::option::Option::None,
                 )?;

@@ -140,7 +140,7 @@ impl ::scope::__private::Model for Multi {
                     __scope_reg,
                     __scope_name,
                     "table",
-                    &word_table,
+                    &&word_table,
                     &[7, 4],
                     ::core::option::Option::Some(::scope::__private::DType::F32),
                 )?;
