@@ -28,14 +28,3 @@ mod tf_gpt2_fixture;
 mod tf_partitioned;
 mod tf_rnn_fixture;
 mod train_alloc;
-
-/// Prints `<suite>: N checks passed, M failed` and fails on any failure, for suites not yet
-/// on [`support::Checks`] (`tf_partitioned`, merged after the support module removed this).
-fn report_checks(suite: &str, passed: usize, failed: usize) {
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stdout(),
-        "{suite}: {passed} checks passed, {failed} failed"
-    );
-    assert_eq!(failed, 0, "{failed} checks failed against TensorFlow");
-}

@@ -15,13 +15,14 @@ use regex::Regex;
 use super::{CheckpointError, Result, StoredDType, TensorInfo};
 use crate::dtype::DType;
 
+mod cast;
 mod near;
 mod report;
 mod template;
 mod view;
 
+pub use self::cast::CastMode;
 pub use self::report::{MappedName, MappingProblem, MappingReport, NearMiss, NumberedRule};
-
 pub(super) use self::view::transform;
 pub use self::view::MappedSource;
 
@@ -105,6 +106,14 @@ impl Rule {
     /// Whether the rule may match no name.
     pub fn is_optional(&self) -> bool {
         self.optional
+    }
+
+    /// The side a transform rule's pattern reads; `None` for rename, keep and skip.
+    fn side(&self) -> Option<Side> {
+        match self.kind {
+            Kind::Transpose { on } | Kind::Cast { on, .. } | Kind::Squeeze { on, .. } => Some(on),
+            _ => None,
+        }
     }
 
     /// Whether this rule decides a name's fate (rename, keep or skip), as opposed to a
@@ -197,6 +206,7 @@ pub struct Mapping {
     name: String,
     rules: Vec<Rule>,
     metadata: BTreeMap<String, String>,
+    cast_mode: CastMode,
 }
 
 impl Mapping {
@@ -206,6 +216,7 @@ impl Mapping {
             name: name.into(),
             rules: Vec::new(),
             metadata: BTreeMap::new(),
+            cast_mode: CastMode::Checked,
         }
     }
 
@@ -223,6 +234,20 @@ impl Mapping {
     /// readers want `format: pt`).
     pub fn metadata(&self) -> &BTreeMap<String, String> {
         &self.metadata
+    }
+
+    /// What the cast rules do with a value the target dtype cannot hold
+    /// ([`CastMode::Checked`] unless set).
+    pub fn cast_mode(&self) -> CastMode {
+        self.cast_mode
+    }
+
+    /// Sets what the cast rules do with a value the target dtype cannot hold: refuse it
+    /// ([`CastMode::Checked`], the default), clamp it ([`CastMode::Saturating`]), or do what
+    /// `tf.cast` does ([`CastMode::Wrapping`]). [`CastMode`] says what each does to what.
+    pub fn with_cast_mode(mut self, mode: CastMode) -> Mapping {
+        self.cast_mode = mode;
+        self
     }
 
     /// Renames the mapping.
@@ -294,8 +319,28 @@ impl Mapping {
     }
 
     /// Tensors whose source name matches `pattern` are cast from `from` (which they must
-    /// have) to `to`. Widening casts (`float16` -> `float32`) round-trip exactly; narrowing
-    /// ones round to the nearest value.
+    /// have) to `to`. Widening casts (`float16` -> `float32`) round-trip exactly; a float
+    /// narrowed to a float type rounds to the nearest value that type holds. A value the
+    /// target cannot hold at all (beyond a float type's range, NaN or a fraction to an
+    /// integer, an integer out of range, anything but 0 or 1 to `bool`) stops the read or
+    /// save with [`CheckpointError::Cast`], naming the first such element, unless
+    /// [`Mapping::with_cast_mode`] asks for saturating or `tf.cast`'s wrapping behaviour.
+    ///
+    /// ```
+    /// use scope::checkpoint::{CastMode, CheckpointError, Mapping, Save};
+    /// use scope::{DType, Initializer, Registry, VarSpec};
+    /// # let dir = std::env::temp_dir().join(format!("scope-doc-cast-{}", std::process::id()));
+    /// let reg = Registry::new();
+    /// reg.get_variable("w", VarSpec::new().shape([2]).initializer(Initializer::Constant(1e6)))?;
+    /// let to_half = Mapping::new("half").keep("w")?.cast("w", DType::F32, DType::F16)?;
+    /// let err = Save::new(&reg).mapping(&to_half).save(dir.join("w.safetensors")).unwrap_err();
+    /// assert!(matches!(&err, CheckpointError::Cast { index, .. } if index[..] == [0]), "{err}");
+    /// // Clamped to float16's largest finite value instead, on request.
+    /// let clamped = to_half.with_cast_mode(CastMode::Saturating);
+    /// Save::new(&reg).mapping(&clamped).save(dir.join("w.safetensors"))?;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cast(self, pattern: &str, from: DType, to: DType) -> Result<Mapping> {
         self.push(
             pattern,
@@ -368,7 +413,8 @@ impl Mapping {
     /// dtypes), and skips are dropped (what was skipped does not exist on the other side).
     /// The inverse carries no metadata.
     pub fn inverse(&self) -> Result<Mapping> {
-        let mut out = Mapping::new(format!("{} (inverse)", self.name));
+        let mut out =
+            Mapping::new(format!("{} (inverse)", self.name)).with_cast_mode(self.cast_mode);
         for (i, rule) in self.rules.iter().enumerate() {
             let not_invertible = |reason: String| CheckpointError::NotInvertible {
                 mapping: self.name.clone(),
@@ -489,15 +535,43 @@ impl Mapping {
                     .and_then(|p| p.matched_len(name))
                     .unwrap_or(0)
             };
-            // For an unused rule, the unmapped name (else any name) it gets furthest into.
+            // For an unused rule, the unmapped name (else any name) it gets furthest into,
+            // among the names of the side it reads; never a name it matches in full.
             for &rule in &unused {
-                let pool: Vec<&str> = if unmapped.is_empty() {
+                let regex = &self.rules[rule].regex;
+                let on_target = self.rules[rule].side() == Some(Side::Target);
+                // A transform matching a source name in full: that name is skipped or not
+                // mapped, so the transform never applied. Said as such, not as a near miss.
+                let unclaimed = (!self.rules[rule].claims() && !on_target)
+                    .then(|| entries.iter().find(|e| regex.is_match(&e.source.name)))
+                    .flatten();
+                if let Some(e) = unclaimed {
+                    front.push(MappingProblem::TransformUnclaimed {
+                        rule: self.numbered(rule),
+                        name: e.source.name.clone(),
+                        skipped_by: e
+                            .rule
+                            .filter(|&r| matches!(self.rules[r].kind, Kind::Skip))
+                            .map(|r| self.numbered(r)),
+                    });
+                    continue;
+                }
+                let pool: Vec<&str> = if on_target {
+                    entries
+                        .iter()
+                        .filter_map(|e| e.target.as_ref().map(|t| t.name.as_str()))
+                        .collect()
+                } else if unmapped.is_empty() {
                     tensors.iter().map(|t| t.name.as_str()).collect()
                 } else {
                     unmapped.iter().map(String::as_str).collect()
                 };
-                let near = best(pool.iter().map(|&n| (rule, n, probe(rule, n))))
-                    .map(|(r, n, len)| self.near_miss(r, n, len));
+                let near = best(
+                    pool.iter()
+                        .filter(|n| !regex.is_match(n))
+                        .map(|&n| (rule, n, probe(rule, n))),
+                )
+                .map(|(r, n, len)| self.near_miss(r, n, len));
                 front.push(MappingProblem::UnusedRule {
                     rule: self.numbered(rule),
                     near,
@@ -668,4 +742,69 @@ fn best<'n>(
     candidates
         .filter(|(_, name, len)| near::is_near(name, *len))
         .min_by_key(|(_, name, len)| (std::cmp::Reverse(*len), name.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mapping renaming `enc/*/kernel`, then `rules` (`Err` stops the test).
+    fn enc(rules: impl FnOnce(Mapping) -> Result<Mapping>) -> Mapping {
+        let m = Mapping::new("m").rename(r"enc/(\w+)/kernel", "enc.$1.weight");
+        m.and_then(rules).unwrap()
+    }
+
+    fn names(list: &[&str]) -> Vec<TensorInfo> {
+        list.iter()
+            .map(|n| TensorInfo::new(*n, DType::F32, &[2, 2]))
+            .collect()
+    }
+
+    /// Issue 25, item 11: an unused transform rule suggested, as "did you mean", a name it
+    /// then said it matches (`foo/kernel`, matched in full but skipped or not mapped, so the
+    /// transform never applied). A suggestion is never a name the rule matches; such a name
+    /// is reported as what it is.
+    #[test]
+    fn a_suggestion_is_never_a_name_the_rule_already_matches() {
+        let tensors = names(&["enc/dense/kernel", "foo/kernel", "foo/kernal"]);
+        let m = enc(|m| m.skip("foo/kernel")?.transpose("foo/kernel"));
+        let report = m.report(&tensors[..2]);
+        assert_eq!(report.problems.len(), 1, "{}", report.problems_text());
+        let text = report.problems[0].to_string();
+        assert!(!text.contains("did you mean"), "{text}");
+        assert!(
+            matches!(
+                &report.problems[0],
+                MappingProblem::TransformUnclaimed { name, skipped_by: Some(r), .. }
+                    if name == "foo/kernel" && r.number == 2
+            ),
+            "{text}"
+        );
+        assert!(text.contains("rule 2"), "{text}");
+        // Unmapped instead of skipped: said so.
+        let m = enc(|m| m.transpose("foo/kernel"));
+        let report = m.report(&tensors[..2]);
+        let texts: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
+        assert!(
+            texts
+                .iter()
+                .all(|t| !t.contains("did you mean `foo/kernel`")),
+            "{texts:?}"
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("`foo/kernel`") && t.contains("not mapped")),
+            "{texts:?}"
+        );
+        // A real near miss is still suggested.
+        let m = enc(|m| m.skip("foo/kernal")?.transpose("foo/kernels"));
+        let report = m.report(&[tensors[0].clone(), tensors[2].clone()]);
+        let text = report.problems_text();
+        assert!(text.contains("did you mean `foo/kernal`"), "{text}");
+        // A target-side rule is compared with target names, never with source names.
+        let m = enc(|m| m.transpose_on(Side::Target, "enc/dense/kernel"));
+        let text = m.report(&tensors[..1]).problems_text();
+        assert!(!text.contains("did you mean `enc/dense/kernel`"), "{text}");
+    }
 }

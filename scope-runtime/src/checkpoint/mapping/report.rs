@@ -1,5 +1,4 @@
-//! What a [`Mapping`](super::Mapping) does to a set of names: every name before and after
-//! ([`MappedName`]), every problem ([`MappingProblem`]), and the report holding both.
+//! What a mapping makes of a set of names: the report, its problems, and how they print.
 
 use std::fmt;
 
@@ -56,6 +55,16 @@ pub enum MappingProblem {
         rule: NumberedRule,
         /// The name it gets furthest into, if close.
         near: Option<NearMiss>,
+    },
+    /// A transform rule (not optional) that applied to no name: the names it matches are
+    /// all skipped or not mapped, and a transform acts only on names kept or renamed.
+    TransformUnclaimed {
+        /// The transform rule.
+        rule: NumberedRule,
+        /// The first name it matches.
+        name: String,
+        /// The skip rule claiming that name; `None` if no rule maps it.
+        skipped_by: Option<NumberedRule>,
     },
     /// A name no rename, keep or skip rule claims.
     Unmapped {
@@ -142,6 +151,24 @@ impl fmt::Display for MappingProblem {
                 }
                 Ok(())
             }
+            MappingProblem::TransformUnclaimed {
+                rule,
+                name,
+                skipped_by,
+            } => {
+                write!(
+                    f,
+                    "{rule} matched no kept or renamed name: it matches `{name}`, "
+                )?;
+                match skipped_by {
+                    Some(skip) => write!(f, "which {skip} skips")?,
+                    None => f.write_str("which is not mapped by any rule")?,
+                }
+                f.write_str(
+                    " (a transform applies only to names a rename or keep rule claims; map \
+                     that name, or remove the rule or mark it optional)",
+                )
+            }
             MappingProblem::Unmapped { name, near } => {
                 write!(f, "`{name}` is not mapped by any rule")?;
                 match near {
@@ -202,8 +229,8 @@ pub struct MappedName {
     pub squeeze: Option<Squeeze>,
 }
 
-/// What a [`Mapping`](super::Mapping) does to a set of names: every name before and after, and every
-/// problem. `Display` prints the names as a table, then the problems.
+/// What a [`Mapping`](super::Mapping) does to a set of names: every name before and after,
+/// and every problem. `Display` prints the names as a table, then the problems.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MappingReport {
     /// The mapping's name.
