@@ -35,7 +35,7 @@ enum Command {
         /// Only tensors whose name matches this regular expression.
         #[arg(long, value_name = "REGEX")]
         filter: Option<String>,
-        /// Instead, show what a preset mapping (`bert-tf-to-hf`, `bert-hf-to-tf`, optionally
+        /// Instead, show what a preset mapping (`bert-tf-to-hf`, `bert-hf-to-tf`, `gpt2-tf-to-hf`, `albert-tf-to-hf`, ..., optionally
         /// `:model`, `:pretraining` or `:classifier`) does to every name, and every problem;
         /// exit 1 if it does not apply.
         #[arg(long, value_name = "PRESET", conflicts_with_all = ["json", "filter"])]
@@ -70,7 +70,8 @@ enum Command {
         /// The `.safetensors` file to write (shards and the index go beside it).
         output: PathBuf,
         /// `bert-tf-to-hf` or `bert-hf-to-tf` (the layout is detected; fix it with
-        /// `:model`, `:pretraining` or `:classifier`). Without one, names stay as they are.
+        /// `:model`, `:pretraining` or `:classifier`), `gpt2-tf-to-hf` or `gpt2-hf-to-tf`.
+        /// Without one, names stay as they are.
         #[arg(long)]
         preset: Option<String>,
         /// Shards of at most this size (`5GB`, `64KiB`, bytes): `model-00001-of-0000n.

@@ -48,20 +48,3 @@ pub use scope::{
 pub use tensor::{format_shape, Shape, Tensor, TensorData};
 pub use train_error::TrainError;
 pub use variable::{Variable, VariableOptions, VariableWrite};
-
-/// Not public API: what `benches/gemm.rs` times (the matrix product every op goes through).
-#[doc(hidden)]
-pub mod __bench {
-    use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar};
-
-    /// `c = alpha * a · b + beta * c`, as the ops compute it.
-    pub fn mat_mul<T: LinalgScalar>(
-        alpha: T,
-        a: &ArrayView2<'_, T>,
-        b: &ArrayView2<'_, T>,
-        beta: T,
-        c: &mut ArrayViewMut2<'_, T>,
-    ) {
-        crate::kernels::mat_mul(alpha, a, b, beta, c);
-    }
-}

@@ -6,18 +6,21 @@
 //! * [`bert`]: google-research/bert's `modeling.py`, its classifier and pretraining heads.
 //! * [`albert`]: google-research/albert's, one layer's weights shared by many layers, and
 //!   its LAMB optimizer.
+//! * [`gpt2`]: openai/gpt-2's `model.py` and `sample.py`: one set of weights, three builds
+//!   (train, cached, sampler), the key/value cache and sampling.
 //!
 //! [`presets`] gathers every model's checkpoint presets into the one set the `scope`
 //! command's `convert` and user tools look names up in.
 
 pub mod albert;
 pub mod bert;
+pub mod gpt2;
 pub mod seed_rnn;
 
 use crate::checkpoint::{Preset, Presets};
 
 /// Every model's preset list, in the order [`presets`] registers them.
-const EVERY_MODEL: &[&[Preset]] = &[bert::PRESETS, albert::presets::PRESETS];
+const EVERY_MODEL: &[&[Preset]] = &[bert::PRESETS, albert::presets::PRESETS, gpt2::presets::PRESETS];
 
 /// Every model's checkpoint presets ([`bert::PRESETS`], ...), in one set:
 /// `presets().mapping("bert-tf-to-hf", &tensors)` is the mapping of that name for those

@@ -25,6 +25,7 @@ mod seed_rnn_alloc;
 mod tf_albert_fixture;
 mod tf_bert_fixture;
 mod tf_checkpoint;
+mod tf_gpt2_fixture;
 mod tf_partitioned;
 mod tf_rnn_fixture;
 mod train_alloc;

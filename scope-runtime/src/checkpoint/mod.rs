@@ -54,7 +54,7 @@ mod tf_writer;
 
 pub use self::mapping::{
     CastMode, MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss,
-    NumberedRule, Rule, Side,
+    NumberedRule, Rule, Side, Squeeze,
 };
 pub use self::open::{checkpoints_in, open, Checkpoint, Format};
 pub use self::presets::{Preset, Presets};

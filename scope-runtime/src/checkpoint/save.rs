@@ -8,7 +8,7 @@ use super::atomic::{
     new_generation, parent_dir, read_regular, written_by_scope, SaveLock, Staged,
     METADATA_GENERATION_KEY,
 };
-use super::mapping::{transform, CastMode, Mapping, MappingReport};
+use super::mapping::{transform, CastMode, Mapping, MappingReport, Squeeze};
 use super::safetensors::{to_st_dtype, Snapshot};
 use super::sharded::{index_path, shard_name, shard_stem, ShardIndex};
 use super::{
@@ -84,6 +84,7 @@ struct Item {
     source: usize,
     transpose: bool,
     cast: Option<(DType, CastMode)>,
+    squeeze: Option<Squeeze>,
     size: u64,
 }
 
@@ -170,6 +171,7 @@ impl<'a> Save<'a> {
                             source: i,
                             transpose: e.transposed,
                             cast: e.cast.map(|to| (to, m.cast_mode())),
+                            squeeze: e.squeeze,
                             size: 0,
                         })
                     })
@@ -185,6 +187,7 @@ impl<'a> Save<'a> {
                         source: i,
                         transpose: false,
                         cast: None,
+                        squeeze: None,
                         size: 0,
                     })
                     .collect();
@@ -358,6 +361,7 @@ impl<'a> Save<'a> {
             };
             let value = transform(
                 value,
+                item.squeeze,
                 item.transpose,
                 item.cast,
                 &self.location(),
@@ -500,6 +504,7 @@ mod tests {
             source: 0,
             transpose: false,
             cast: None,
+            squeeze: None,
             size,
         }
     }

@@ -7,12 +7,14 @@
 mod dense;
 mod embedding;
 mod fused;
+mod gemm;
 mod layer_norm;
 mod lstm;
 
 pub use dense::{Activation, Dense};
 pub use embedding::{check_ids, embedding_lookup};
 pub use fused::{linear_backward, linear_forward, LstmSequence};
+pub use gemm::gemm;
 pub use layer_norm::LayerNorm;
 pub use lstm::{BasicLstmCell, LstmState};
 

@@ -62,6 +62,30 @@ enum Kind {
         from: DType,
         to: DType,
     },
+    Squeeze {
+        on: Side,
+        squeeze: Squeeze,
+    },
+}
+
+/// A change of rank a mapping rule makes ([`Mapping::squeeze`], [`Mapping::unsqueeze`]):
+/// a leading axis of extent 1 dropped or added, the elements unchanged. TF's `conv1d`
+/// weights (GPT-2's `[1, nx, nf]`) are the `[nx, nf]` matrices other formats store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Squeeze {
+    /// `[1, ..]` becomes `[..]`, before any transpose.
+    Drop,
+    /// `[..]` becomes `[1, ..]`, after any transpose.
+    Add,
+}
+
+impl Squeeze {
+    fn flip(self) -> Squeeze {
+        match self {
+            Squeeze::Drop => Squeeze::Add,
+            Squeeze::Add => Squeeze::Drop,
+        }
+    }
 }
 
 /// One rule of a [`Mapping`]. Patterns match whole names (they are anchored at both ends).
@@ -87,7 +111,7 @@ impl Rule {
     /// The side a transform rule's pattern reads; `None` for rename, keep and skip.
     fn side(&self) -> Option<Side> {
         match self.kind {
-            Kind::Transpose { on } | Kind::Cast { on, .. } => Some(on),
+            Kind::Transpose { on } | Kind::Cast { on, .. } | Kind::Squeeze { on, .. } => Some(on),
             _ => None,
         }
     }
@@ -115,6 +139,14 @@ impl fmt::Display for Rule {
             Kind::Cast { on: side, from, to } => {
                 write!(f, "cast {}`{p}` {from} -> {to}", on(side))?
             }
+            Kind::Squeeze {
+                on: side,
+                squeeze: Squeeze::Drop,
+            } => write!(f, "squeeze {}`{p}`", on(side))?,
+            Kind::Squeeze {
+                on: side,
+                squeeze: Squeeze::Add,
+            } => write!(f, "unsqueeze {}`{p}`", on(side))?,
         }
         if self.optional {
             f.write_str(" (optional)")?;
@@ -320,6 +352,24 @@ impl Mapping {
         )
     }
 
+    /// Tensors whose source name matches `pattern` lose their leading axis, which must have
+    /// extent 1 (`[1, nx, nf]` becomes `[nx, nf]`), before any transpose.
+    pub fn squeeze(self, pattern: &str) -> Result<Mapping> {
+        self.squeeze_on(Side::Source, pattern, Squeeze::Drop)
+    }
+
+    /// Tensors whose source name matches `pattern` get a leading axis of extent 1
+    /// (`[nx, nf]` becomes `[1, nx, nf]`), after any transpose: the inverse of
+    /// [`Mapping::squeeze`].
+    pub fn unsqueeze(self, pattern: &str) -> Result<Mapping> {
+        self.squeeze_on(Side::Source, pattern, Squeeze::Add)
+    }
+
+    /// [`Mapping::squeeze`] or [`Mapping::unsqueeze`] matching the given side's name.
+    pub fn squeeze_on(self, side: Side, pattern: &str, squeeze: Squeeze) -> Result<Mapping> {
+        self.push(pattern, Kind::Squeeze { on: side, squeeze })
+    }
+
     /// A transform rule whose pattern reads the given side's name: [`Mapping::transpose`]
     /// on target names, say.
     pub fn transpose_on(self, side: Side, pattern: &str) -> Result<Mapping> {
@@ -384,6 +434,9 @@ impl Mapping {
                 Kind::Skip => continue,
                 Kind::Transpose { on } => out.transpose_on(on.flip(), &rule.pattern)?,
                 Kind::Cast { on, from, to } => out.cast_on(on.flip(), &rule.pattern, *to, *from)?,
+                Kind::Squeeze { on, squeeze } => {
+                    out.squeeze_on(on.flip(), &rule.pattern, squeeze.flip())?
+                }
             };
             if rule.optional {
                 out = out.optional();
@@ -416,6 +469,7 @@ impl Mapping {
                 rule: None,
                 transposed: false,
                 cast: None,
+                squeeze: None,
             };
             match claims[..] {
                 [] => unmapped.push(t.name.clone()),
@@ -567,9 +621,13 @@ impl Mapping {
         };
         let mut transposes = Vec::new();
         let mut casts = Vec::new();
+        let mut squeezes = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
             match &rule.kind {
                 Kind::Transpose { on } if matches(on, &rule.regex) => transposes.push(i),
+                Kind::Squeeze { on, squeeze } if matches(on, &rule.regex) => {
+                    squeezes.push((i, *squeeze))
+                }
                 Kind::Cast { on, from, to } if matches(on, &rule.regex) => {
                     casts.push((i, *from, *to))
                 }
@@ -578,7 +636,12 @@ impl Mapping {
             fired[i] += 1;
         }
         let mut ok = true;
-        for list in [transposes.clone(), casts.iter().map(|c| c.0).collect()] {
+        let squeezed: Vec<usize> = squeezes.iter().map(|s| s.0).collect();
+        for list in [
+            transposes.clone(),
+            casts.iter().map(|c| c.0).collect(),
+            squeezed,
+        ] {
             if list.len() > 1 {
                 ok = false;
                 problems.push(MappingProblem::TransformedTwice {
@@ -588,6 +651,20 @@ impl Mapping {
             }
         }
         let mut shape = source.shape.clone();
+        let squeeze = squeezes.first().copied();
+        if let Some((i, Squeeze::Drop)) = squeeze {
+            if shape.first() == Some(&1) {
+                shape.remove(0);
+                entry.squeeze = Some(Squeeze::Drop);
+            } else {
+                ok = false;
+                problems.push(MappingProblem::NotSqueezable {
+                    name: source.name.clone(),
+                    shape: source.shape.clone(),
+                    rule: self.numbered(i),
+                });
+            }
+        }
         if let Some(&i) = transposes.first() {
             if shape.len() == 2 {
                 shape.reverse();
@@ -600,6 +677,10 @@ impl Mapping {
                     rule: self.numbered(i),
                 });
             }
+        }
+        if let Some((_, Squeeze::Add)) = squeeze {
+            shape.insert(0, 1);
+            entry.squeeze = Some(Squeeze::Add);
         }
         let mut dtype = source.dtype.clone();
         if let Some(&(i, from, to)) = casts.first() {

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::Squeeze;
 use crate::checkpoint::{StoredDType, TensorInfo};
 use crate::dtype::DType;
 use crate::tensor::{format_shape, Shape};
@@ -102,6 +103,15 @@ pub enum MappingProblem {
         /// The transpose rule.
         rule: NumberedRule,
     },
+    /// A squeeze of a tensor whose leading axis is not of extent 1.
+    NotSqueezable {
+        /// The name.
+        name: String,
+        /// Its shape.
+        shape: Shape,
+        /// The squeeze rule.
+        rule: NumberedRule,
+    },
     /// A cast of a tensor whose dtype is not the cast's `from`.
     WrongDtype {
         /// The name.
@@ -186,6 +196,11 @@ impl fmt::Display for MappingProblem {
                 "`{name}` has shape {}, but {rule} transposes only 2-D tensors",
                 format_shape(shape)
             ),
+            MappingProblem::NotSqueezable { name, shape, rule } => write!(
+                f,
+                "`{name}` has shape {}, but {rule} drops only a leading axis of extent 1",
+                format_shape(shape)
+            ),
             MappingProblem::WrongDtype { name, dtype, rule } => {
                 write!(
                     f,
@@ -210,6 +225,8 @@ pub struct MappedName {
     pub transposed: bool,
     /// The dtype the tensor is cast to, if cast.
     pub cast: Option<DType>,
+    /// The leading unit axis dropped or added, if either.
+    pub squeeze: Option<Squeeze>,
 }
 
 /// What a [`Mapping`](super::Mapping) does to a set of names: every name before and after,
@@ -288,6 +305,11 @@ impl fmt::Display for MappingReport {
                     let mut notes = String::new();
                     if e.transposed {
                         notes.push_str("  transposed");
+                    }
+                    match e.squeeze {
+                        Some(Squeeze::Drop) => notes.push_str("  squeezed"),
+                        Some(Squeeze::Add) => notes.push_str("  unsqueezed"),
+                        None => {}
                     }
                     if let Some(d) = e.cast {
                         notes.push_str(&format!("  cast from {}", e.source.dtype));

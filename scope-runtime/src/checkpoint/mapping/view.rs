@@ -2,7 +2,7 @@
 //! read.
 
 use super::cast::{cast, CastMode};
-use super::{Mapping, MappingReport};
+use super::{Mapping, MappingReport, Squeeze};
 use crate::checkpoint::{CheckpointError, CheckpointSource, Result, TensorInfo};
 use crate::dtype::DType;
 use crate::tensor::Tensor;
@@ -14,6 +14,7 @@ struct Origin {
     transpose: bool,
     cast: Option<DType>,
     mode: CastMode,
+    squeeze: Option<Squeeze>,
 }
 
 /// A [`CheckpointSource`] whose keys are another source's keys mapped by a [`Mapping`]:
@@ -85,6 +86,7 @@ impl Mapping {
                         transpose: e.transposed,
                         cast: e.cast,
                         mode: self.cast_mode,
+                        squeeze: e.squeeze,
                     },
                 ))
             })
@@ -116,6 +118,7 @@ impl<S: CheckpointSource> CheckpointSource for MappedSource<S> {
         let value = self.inner.read_tensor(&origin.key)?;
         transform(
             value,
+            origin.squeeze,
             origin.transpose,
             origin.cast.map(|to| (to, origin.mode)),
             self.inner.location(),
@@ -128,6 +131,7 @@ impl<S: CheckpointSource> CheckpointSource for MappedSource<S> {
 /// `file` under `name`.
 pub(crate) fn transform(
     value: Tensor,
+    squeeze: Option<Squeeze>,
     transpose: bool,
     cast_to: Option<(DType, CastMode)>,
     file: &str,
@@ -139,6 +143,28 @@ pub(crate) fn transform(
         bytes: (value.len() * value.dtype().size_of()) as u64,
     };
     let mut value = value;
+    let reshape = |value: Tensor, shape: Vec<usize>| {
+        let (_, data) = value.into_parts();
+        Tensor::new(&shape, data).map_err(|e| CheckpointError::CorruptTensor {
+            file: file.to_owned(),
+            name: name.to_owned(),
+            reason: e.to_string(),
+        })
+    };
+    if squeeze == Some(Squeeze::Drop) {
+        if value.shape().first() != Some(&1) {
+            return Err(CheckpointError::CorruptTensor {
+                file: file.to_owned(),
+                name: name.to_owned(),
+                reason: format!(
+                    "it has shape {} where a leading axis of extent 1 was listed",
+                    crate::tensor::format_shape(value.shape())
+                ),
+            });
+        }
+        let shape = value.shape()[1..].to_vec();
+        value = reshape(value, shape)?;
+    }
     if transpose {
         if value.shape().len() != 2 {
             return Err(CheckpointError::CorruptTensor {
@@ -165,6 +191,12 @@ pub(crate) fn transform(
                 })
             }
         };
+    }
+    if squeeze == Some(Squeeze::Add) {
+        let shape = std::iter::once(1)
+            .chain(value.shape().iter().copied())
+            .collect();
+        value = reshape(value, shape)?;
     }
     Ok(value)
 }
@@ -217,9 +249,33 @@ mod tests {
         assert_eq!(u.to_f64_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
         assert_eq!(transpose_2d(&u).unwrap(), t);
         let one_d = Tensor::from_i64(&[2], vec![1, 2]).unwrap();
-        let err = transform(one_d, true, None, "f", "t")
+        let err = transform(one_d, None, true, None, "f", "t")
             .unwrap_err()
             .to_string();
         assert!(err.contains("shape (2,) where a 2-D tensor"), "{err}");
+    }
+
+    #[test]
+    fn squeezes_drop_and_add_a_leading_unit_axis() {
+        let t = Tensor::from_f32(&[1, 2, 3], (0..6).map(|x| x as f32).collect()).unwrap();
+        let sq = transform(
+            t.try_clone().unwrap(),
+            Some(Squeeze::Drop),
+            false,
+            None,
+            "f",
+            "w",
+        );
+        let sq = sq.unwrap();
+        assert_eq!(sq.shape(), &[2, 3]);
+        assert_eq!(sq.to_f64_vec(), t.to_f64_vec());
+        let back = transform(sq, Some(Squeeze::Add), false, None, "f", "w").unwrap();
+        assert_eq!(back, t);
+        let wide = Tensor::from_f32(&[2, 3], vec![0.0; 6]).unwrap();
+        let err = transform(wide, Some(Squeeze::Drop), false, None, "f", "w").unwrap_err();
+        assert!(
+            err.to_string().contains("leading axis of extent 1"),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,390 @@
+//! The key/value cache (TF's `past`) and the model run through it, without a tape.
+//!
+//! TF's `model.model(X, past=past)` concatenates the new keys and values after the cached
+//! ones, copying the whole past every step. [`KvCache`] is allocated once for `n_ctx`
+//! positions; a step writes its keys and values at the cache's length and reads the past
+//! where it lies.
+
+use std::ops::Range;
+
+use ndarray::{s, Array2, Array3, ArrayD, ArrayView2, ArrayViewMut2, Axis, IxDyn, ShapeBuilder};
+
+use super::declaration::{Conv1d, Norm};
+use super::forward::NORM_EPSILON;
+use super::{Gpt2, Gpt2Config};
+use crate::nn::gemm;
+use crate::{Tensor, TrainError, Variable};
+
+/// Keys and values of every block for `batch` sequences, room for `n_ctx` positions.
+///
+/// Made by [`Gpt2::new_cache`] (or [`KvCache::new`]); filled by [`Gpt2::step`]. Holds
+/// `2 * n_layer * batch * n_embd * n_ctx` floats whatever its length.
+#[derive(Clone, Debug)]
+pub struct KvCache {
+    cfg: Gpt2Config,
+    batch: usize,
+    len: usize,
+    /// `[n_layer, batch, n_head, n_ctx, d]`.
+    k: Vec<f32>,
+    /// Likewise.
+    v: Vec<f32>,
+}
+
+impl KvCache {
+    /// An empty cache for `batch` sequences of a model with hparams `cfg`.
+    ///
+    /// Fails with [`TrainError::Config`] for invalid hparams or a batch of 0.
+    pub fn new(cfg: &Gpt2Config, batch: usize) -> Result<KvCache, TrainError> {
+        cfg.validate()?;
+        if batch == 0 {
+            return Err(TrainError::Config {
+                detail: "a GPT-2 cache needs a batch of at least 1".into(),
+            });
+        }
+        let n = cfg
+            .n_layer
+            .checked_mul(batch)
+            .and_then(|x| x.checked_mul(cfg.n_embd))
+            .and_then(|x| x.checked_mul(cfg.n_ctx))
+            .ok_or_else(|| TrainError::Config {
+                detail: format!("a cache of batch {batch} for {cfg:?} is too large"),
+            })?;
+        Ok(KvCache {
+            cfg: *cfg,
+            batch,
+            len: 0,
+            k: vec![0.0; n],
+            v: vec![0.0; n],
+        })
+    }
+
+    /// The hparams the cache was made for.
+    pub fn config(&self) -> &Gpt2Config {
+        &self.cfg
+    }
+
+    /// The sequences it holds.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Positions cached so far (TF's `past_length`): the next token's position.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets every position, keeping the storage.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Forgets the positions from `len` on (no-op if `len >= self.len()`): the cache as it
+    /// was after its first `len` tokens, to branch from a shared context.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// Offset of `(layer, b, head, pos)`'s row in `k` or `v`.
+    fn row(&self, layer: usize, b: usize, head: usize, pos: usize) -> usize {
+        let d = self.cfg.head_width();
+        (((layer * self.batch + b) * self.cfg.n_head + head) * self.cfg.n_ctx + pos) * d
+    }
+
+    /// `present` for positions `range`, as TF returns it: `[batch, n_layer, 2, n_head,
+    /// range.len(), n_embd / n_head]` (keys at index 0 of axis 2, values at 1).
+    ///
+    /// Fails with [`TrainError::Shape`] if `range` reaches past [`KvCache::len`].
+    pub fn present(&self, range: Range<usize>) -> Result<ArrayD<f32>, TrainError> {
+        if range.start > range.end || range.end > self.len {
+            return Err(TrainError::Shape {
+                op: "present",
+                detail: format!(
+                    "positions {range:?} are not within the {} cached ones",
+                    self.len
+                ),
+            });
+        }
+        let seq = range.len();
+        let d = self.cfg.head_width();
+        let shape = self.cfg.past_shape(self.batch, seq);
+        let mut out = Vec::with_capacity(shape.iter().product());
+        for b in 0..self.batch {
+            for layer in 0..self.cfg.n_layer {
+                for kv in [&self.k, &self.v] {
+                    for head in 0..self.cfg.n_head {
+                        let start = self.row(layer, b, head, range.start);
+                        out.extend_from_slice(&kv[start..start + seq * d]);
+                    }
+                }
+            }
+        }
+        ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| TrainError::Shape {
+            op: "present",
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// A float32 variable's elements.
+fn floats<'a>(guard: &'a Tensor, var: &Variable) -> Result<&'a [f32], TrainError> {
+    guard.as_f32().ok_or_else(|| TrainError::unsupported(var))
+}
+
+/// `norm(x)` row by row, as `model.py` computes it in float32.
+fn norm(n: &Norm, x: ArrayView2<'_, f32>) -> Result<Array2<f32>, TrainError> {
+    let (g, b) = (n.g.read(), n.b.read());
+    let (g, b) = (floats(&g, &n.g)?, floats(&b, &n.b)?);
+    let width = x.ncols() as f32;
+    let mut out = x.to_owned();
+    for mut row in out.rows_mut() {
+        let u = row.sum() / width;
+        let var = row.iter().map(|&v| (v - u) * (v - u)).sum::<f32>() / width;
+        let r = 1.0 / (var + NORM_EPSILON as f32).sqrt();
+        for ((v, &g), &b) in row.iter_mut().zip(g).zip(b) {
+            *v = (*v - u) * r * g + b;
+        }
+    }
+    Ok(out)
+}
+
+/// `conv1d(x)`: `x @ reshape(w, [nx, nf]) + b`.
+fn conv1d(c: &Conv1d, x: ArrayView2<'_, f32>) -> Result<Array2<f32>, TrainError> {
+    let (w, b) = (c.w.read(), c.b.read());
+    let (nx, nf) = (c.w.shape()[1], c.w.shape()[2]);
+    let w = ArrayView2::from_shape((nx, nf), floats(&w, &c.w)?).map_err(|e| TrainError::Shape {
+        op: "conv1d",
+        detail: e.to_string(),
+    })?;
+    let b = floats(&b, &c.b)?;
+    let mut out = Array2::from_shape_fn((x.nrows(), nf), |(_, j)| b[j]);
+    gemm(1.0, &x, &w, 1.0, &mut out.view_mut());
+    Ok(out)
+}
+
+/// `gelu(x)`, the tanh form, in place.
+fn gelu(x: &mut Array2<f32>) {
+    let c = (2.0 / std::f64::consts::PI).sqrt() as f32;
+    x.mapv_inplace(|v| 0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh()));
+}
+
+/// Softmax of `row[..visible]`, zero after it (the masked keys, whose `-1e10` TF's softmax
+/// turns into exact zeros).
+fn causal_softmax(row: &mut [f32], visible: usize) {
+    let (seen, masked) = row.split_at_mut(visible);
+    let max = seen.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in seen.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in seen.iter_mut() {
+        *v /= sum;
+    }
+    masked.fill(0.0);
+}
+
+/// Up to this many rows, the logits are dot products (see [`Gpt2::step`]).
+const DOT_ROWS: usize = 4;
+
+/// `a · b` with eight independent partial sums, which the compiler vectorizes.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for ((s, &x), &y) in acc.iter_mut().zip(x).zip(y) {
+            *s += x * y;
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Which rows of logits a step computes.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Rows {
+    /// Every position's.
+    All,
+    /// Only each sequence's last position (what sampling uses).
+    Last,
+}
+
+impl Gpt2 {
+    /// An empty key/value cache for `batch` sequences of this model.
+    pub fn new_cache(&self, batch: usize) -> Result<KvCache, TrainError> {
+        KvCache::new(&self.cfg, batch)
+    }
+
+    /// `model.model(hparams, X=tokens, past=cache)` without a tape: runs `tokens`
+    /// `[batch, seq]` at positions `cache.len() ..`, attending to every cached position and
+    /// causally among themselves, appends their keys and values to `cache`, and returns the
+    /// logits `[batch, seq, n_vocab]`. Their `present` is
+    /// `cache.present(len_before..cache.len())`.
+    ///
+    /// Feeding a sequence in parts gives what feeding it whole gives (to float rounding).
+    ///
+    /// Fails, with the cache unchanged and before computing anything, if the cache was made
+    /// for other hparams or another batch size, a token is outside the vocabulary, or the
+    /// tokens do not fit in the `n_ctx - cache.len()` positions left.
+    pub fn step(
+        &self,
+        cache: &mut KvCache,
+        tokens: ArrayView2<'_, i64>,
+    ) -> Result<Array3<f32>, TrainError> {
+        let logits = self.run(cache, tokens, Rows::All)?;
+        let (batch, seq) = tokens.dim();
+        logits
+            .into_shape_with_order((batch, seq, self.cfg.n_vocab))
+            .map_err(|e| TrainError::Shape {
+                op: "step",
+                detail: e.to_string(),
+            })
+    }
+
+    /// Checks that `cache` belongs to this model's hparams and holds `batch` sequences.
+    pub(crate) fn check_cache(&self, cache: &KvCache, batch: usize) -> Result<(), TrainError> {
+        if cache.cfg != self.cfg {
+            return Err(TrainError::Config {
+                detail: format!(
+                    "the cache was made for GPT-2 hparams {:?}, not the model's {:?}; make it \
+                     with the model's `new_cache`",
+                    cache.cfg, self.cfg
+                ),
+            });
+        }
+        if cache.batch != batch {
+            return Err(TrainError::InputShape {
+                input: "tokens",
+                expected: vec![cache.batch, tokens_left(cache)],
+                got: vec![batch, 0],
+            });
+        }
+        Ok(())
+    }
+
+    /// The step: the logits `[rows, n_vocab]` of the rows asked for.
+    pub(crate) fn run(
+        &self,
+        cache: &mut KvCache,
+        tokens: ArrayView2<'_, i64>,
+        rows: Rows,
+    ) -> Result<Array2<f32>, TrainError> {
+        let (batch, seq) = tokens.dim();
+        self.check_cache(cache, batch)?;
+        let ids = self.check_input("tokens", tokens, cache.len)?;
+        let cfg = self.cfg;
+        let (e, d, heads) = (cfg.n_embd, cfg.head_width(), cfg.n_head);
+        let past = cache.len;
+        let p = &self.params;
+
+        // Token and position embeddings.
+        let mut x = Array2::<f32>::zeros((batch * seq, e));
+        {
+            let (wte, wpe) = (p.wte.read(), p.wpe.read());
+            let (wte, wpe) = (floats(&wte, &p.wte)?, floats(&wpe, &p.wpe)?);
+            for (r, (mut row, &id)) in x.rows_mut().into_iter().zip(&ids).enumerate() {
+                let pos = past + r % seq;
+                let (te, pe) = (&wte[id * e..(id + 1) * e], &wpe[pos * e..(pos + 1) * e]);
+                for ((o, &a), &b) in row.iter_mut().zip(te).zip(pe) {
+                    *o = a + b;
+                }
+            }
+        }
+
+        let scale = 1.0 / (d as f32).sqrt();
+        let total = past + seq;
+        let mut scores = vec![0.0f32; seq * total];
+        for (layer, block) in p.h.iter().enumerate() {
+            let h = norm(&block.ln_1, x.view())?;
+            let qkv = conv1d(&block.attn_c_attn, h.view())?;
+            let qkv = qkv.as_slice().expect("a new array is contiguous");
+            // present: the new keys and values, after the cached ones.
+            for b in 0..batch {
+                for t in 0..seq {
+                    let src = &qkv[(b * seq + t) * 3 * e..];
+                    for head in 0..heads {
+                        let at = cache.row(layer, b, head, past + t);
+                        cache.k[at..at + d].copy_from_slice(&src[e + head * d..e + head * d + d]);
+                        cache.v[at..at + d]
+                            .copy_from_slice(&src[2 * e + head * d..2 * e + head * d + d]);
+                    }
+                }
+            }
+            // multihead_attn over every cached position.
+            let mut a = Array2::<f32>::zeros((batch * seq, e));
+            for b in 0..batch {
+                for head in 0..heads {
+                    let q = ArrayView2::from_shape(
+                        (seq, d).strides((3 * e, 1)),
+                        &qkv[b * seq * 3 * e + head * d..],
+                    )
+                    .expect("a head lies inside qkv");
+                    let start = cache.row(layer, b, head, 0);
+                    let k = ArrayView2::from_shape((total, d), &cache.k[start..start + total * d])
+                        .expect("the cache holds every position");
+                    let v = ArrayView2::from_shape((total, d), &cache.v[start..start + total * d])
+                        .expect("the cache holds every position");
+                    let mut w = ArrayViewMut2::from_shape((seq, total), &mut scores[..])
+                        .expect("scores fit");
+                    gemm(scale, &q, &k.t(), 0.0, &mut w);
+                    for (i, row) in scores.chunks_exact_mut(total).enumerate() {
+                        causal_softmax(row, past + i + 1);
+                    }
+                    let w = ArrayView2::from_shape((seq, total), &scores[..]).expect("scores fit");
+                    let mut out = a.slice_mut(s![b * seq..(b + 1) * seq, head * d..(head + 1) * d]);
+                    gemm(1.0, &w, &v, 0.0, &mut out);
+                }
+            }
+            let a = conv1d(&block.attn_c_proj, a.view())?;
+            x += &a;
+            let h = norm(&block.ln_2, x.view())?;
+            let mut m = conv1d(&block.mlp_c_fc, h.view())?;
+            gelu(&mut m);
+            let m = conv1d(&block.mlp_c_proj, m.view())?;
+            x += &m;
+        }
+        cache.len = total;
+
+        let x = match rows {
+            Rows::All => x,
+            Rows::Last => x.select(
+                Axis(0),
+                &(0..batch).map(|b| b * seq + seq - 1).collect::<Vec<_>>(),
+            ),
+        };
+        let h = norm(&p.ln_f, x.view())?;
+        let wte = p.wte.read();
+        let wte = ArrayView2::from_shape((cfg.n_vocab, e), floats(&wte, &p.wte)?)
+            .expect("wte is [n_vocab, n_embd]");
+        // `wte` is read row by row as it lies (`h · wte^T` would hand the product a transposed
+        // [n_embd, n_vocab] operand, copied for every token): one dot product per token and
+        // row for a few tokens (sampling), logits^T = wte · h^T for many.
+        let mut logits = Array2::<f32>::zeros((h.nrows(), cfg.n_vocab));
+        if h.nrows() <= DOT_ROWS {
+            for (hr, mut out) in h.rows().into_iter().zip(logits.rows_mut()) {
+                let hr = hr.as_slice().expect("a new array is contiguous");
+                for (o, w) in out.iter_mut().zip(wte.rows()) {
+                    *o = dot(w.as_slice().expect("wte is contiguous"), hr);
+                }
+            }
+        } else {
+            let mut out = logits.view_mut().reversed_axes();
+            gemm(1.0, &wte, &h.t(), 0.0, &mut out);
+        }
+        Ok(logits)
+    }
+}
+
+/// Positions still free in `cache`.
+fn tokens_left(cache: &KvCache) -> usize {
+    cache.cfg.n_ctx - cache.len
+}
