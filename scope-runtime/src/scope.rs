@@ -30,6 +30,7 @@ use crate::init::Initializer;
 use crate::names::{context_of, validate_scope_name};
 use crate::partition::Partitioner;
 use crate::registry::{Inner, Registry};
+use crate::scoping::ScopeExtras;
 use crate::uniquifier::FastMap;
 
 /// A variable scope's reuse mode (TF's `reuse=` argument and `VariableScope.reuse`).
@@ -93,6 +94,8 @@ struct ScopeInner {
     initializer: Option<Initializer>,
     dtype: DType,
     partitioner: Option<Partitioner>,
+    /// Custom getter, regularizer and constraint (see [`crate::scoping`]).
+    extras: ScopeExtras,
 }
 
 impl VariableScope {
@@ -103,6 +106,7 @@ impl VariableScope {
         initializer: Option<Initializer>,
         dtype: DType,
         partitioner: Option<Partitioner>,
+        extras: ScopeExtras,
     ) -> VariableScope {
         VariableScope {
             inner: Arc::new(ScopeInner {
@@ -112,8 +116,14 @@ impl VariableScope {
                 initializer,
                 dtype,
                 partitioner,
+                extras,
             }),
         }
+    }
+
+    /// The scope's custom getter, regularizer and constraint defaults.
+    pub(crate) fn extras(&self) -> &ScopeExtras {
+        &self.inner.extras
     }
 
     /// The scope's default partitioner (TF's `variable_scope(.., partitioner=..)`), if one
@@ -124,7 +134,15 @@ impl VariableScope {
     }
 
     fn root() -> VariableScope {
-        VariableScope::new("".into(), "", Reuse::No, None, DType::F32, None)
+        VariableScope::new(
+            "".into(),
+            "",
+            Reuse::No,
+            None,
+            DType::F32,
+            None,
+            ScopeExtras::default(),
+        )
     }
 
     /// The scope's name: the prefix of the variables `get_variable` makes in it (`rnn`,
@@ -175,6 +193,7 @@ impl VariableScope {
         initializer: Option<Initializer>,
         dtype: Option<DType>,
         partitioner: Option<Partitioner>,
+        extras: &ScopeExtras,
     ) -> VariableScope {
         VariableScope::new(
             Arc::clone(&self.inner.name),
@@ -183,6 +202,7 @@ impl VariableScope {
             initializer.or_else(|| self.initializer().cloned()),
             dtype.unwrap_or(self.dtype()),
             partitioner.or_else(|| self.partitioner().cloned()),
+            self.extras().derive(extras),
         )
     }
 
@@ -196,6 +216,7 @@ impl VariableScope {
         initializer: Option<Initializer>,
         dtype: Option<DType>,
         partitioner: Option<Partitioner>,
+        extras: &ScopeExtras,
     ) -> VariableScope {
         let full: Arc<str> = if self.name().is_empty() {
             name.into()
@@ -213,6 +234,7 @@ impl VariableScope {
             initializer.or_else(|| self.initializer().cloned()),
             dtype.unwrap_or(self.dtype()),
             partitioner.or_else(|| self.partitioner().cloned()),
+            self.extras().derive(extras),
         )
     }
 }
@@ -289,6 +311,8 @@ pub struct VariableScopeBuilder<'r> {
     dtype: Option<DType>,
     partitioner: Option<Partitioner>,
     auxiliary_name_scope: bool,
+    /// Overrides of the custom getter, regularizer and constraint (see [`crate::scoping`]).
+    pub(crate) extras: ScopeExtras,
 }
 
 impl<'r> VariableScopeBuilder<'r> {
@@ -302,6 +326,7 @@ impl<'r> VariableScopeBuilder<'r> {
             dtype: None,
             partitioner: None,
             auxiliary_name_scope: true,
+            extras: ScopeExtras::default(),
         }
     }
 
@@ -848,6 +873,7 @@ fn enter_variable_scope(
                     b.initializer.clone(),
                     b.dtype,
                     b.partitioner.clone(),
+                    &b.extras,
                 );
                 t.open_variable_scope(&scope);
                 (scope, CountsOnExit::Restore(t.counts.clone()))
@@ -868,6 +894,7 @@ fn enter_variable_scope(
                     b.initializer.clone(),
                     b.dtype,
                     b.partitioner.clone(),
+                    &b.extras,
                 );
                 t.open_variable_scope(&scope);
                 (scope, CountsOnExit::CloseSubscopes)

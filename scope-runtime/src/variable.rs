@@ -47,6 +47,8 @@ struct Inner {
     value: RwLock<Tensor>,
     /// Set once for the parts of a partitioned variable.
     save_slice_info: OnceLock<SaveSliceInfo>,
+    /// Set once, at creation, for a variable made with a constraint.
+    constraint: OnceLock<crate::scoping::Constraint>,
 }
 
 /// How the registry indexes a variable, kept in the variable itself so that the registry's
@@ -114,6 +116,7 @@ impl Variable {
                 registration,
                 value: RwLock::new(value),
                 save_slice_info: OnceLock::new(),
+                constraint: OnceLock::new(),
             }),
         }
     }
@@ -125,6 +128,17 @@ impl Variable {
     /// Marks a new part of a partitioned variable, before anyone else sees it.
     pub(crate) fn set_save_slice_info(&self, info: SaveSliceInfo) {
         let _ = self.inner.save_slice_info.set(info);
+    }
+
+    /// Gives a new variable its constraint, before anyone else sees it.
+    pub(crate) fn set_constraint(&self, c: crate::scoping::Constraint) {
+        let _ = self.inner.constraint.set(c);
+    }
+
+    /// The constraint the variable was created with (TF's `Variable.constraint`), which every
+    /// optimizer applies after updating it.
+    pub fn constraint(&self) -> Option<&crate::scoping::Constraint> {
+        self.inner.constraint.get()
     }
 
     /// For a part of a partitioned variable (`emb/part_1`), which box of which full variable
