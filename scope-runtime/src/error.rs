@@ -108,8 +108,10 @@ pub enum Error {
     /// A custom getter returned a variable whose shape is not the one asked for (TF returns it
     /// anyway; this crate refuses, since every use of it would then fail far from the cause).
     #[error(
-        "custom getter for variable {name} returned variable {returned} of shape {}, but shape          {} was asked for (return a variable of the requested shape from the getter)",
-        format_shape(found), format_shape(requested)
+        "custom getter for variable {name} returned variable {returned} of shape {}, but shape \
+         {} was asked for (return a variable of the requested shape from the getter)",
+        format_shape(found),
+        format_shape(requested)
     )]
     GetterShapeMismatch {
         /// Full name asked for.
@@ -124,13 +126,17 @@ pub enum Error {
 
     /// A regularizer was given for a variable that is not floating point.
     #[error(
-        "regularizer {regularizer} cannot be applied to variable {name} of dtype {dtype}:          regularizers take float16, float32 or float64 variables (drop `regularizer` for this          variable, or give it a float dtype)"
+        "Expected {dtype}, but got {scale} of type 'float'. (regularizer {regularizer} cannot \
+         be applied to variable {name} of dtype {dtype}: regularizers take float16, float32 or \
+         float64 variables; drop `regularizer` for this variable, or give it a float dtype)"
     )]
     RegularizerDtype {
         /// Full name of the variable.
         name: String,
         /// Its dtype.
         dtype: DType,
+        /// The scale TF fails to convert to `dtype`, as Python prints it.
+        scale: String,
         /// The regularizer (`l2_regularizer(0.1)`).
         regularizer: String,
     },
@@ -144,10 +150,12 @@ pub enum Error {
 
     /// A template created trainable variables on a call after its first.
     #[error(
-        "Trainable variable created when calling a template after the first time, perhaps you          used tf.Variable when you meant tf.get_variable: {names:?} (template `{template}`:          create every variable on the first call, with `get_variable`)"
+        "Trainable variable created when calling a template after the first time, perhaps you \
+         used tf.Variable when you meant tf.get_variable: {names:?} (template `{template}`: \
+         create every variable on the first call, with `get_variable`)"
     )]
     TemplateCreated {
-        /// The template's variable scope.
+        /// The template's name.
         template: String,
         /// The variables created.
         names: Vec<String>,

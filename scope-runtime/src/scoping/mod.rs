@@ -2,8 +2,9 @@
 //! regularizers ([`Regularizer`]), constraints ([`Constraint`]), named collections
 //! ([`keys`]) and templates ([`Template`]).
 //!
-//! A variable scope's getter, regularizer and constraint are inherited by its sub-scopes and by
-//! re-entering it, as TF inherits them; a getter given to a sub-scope wraps the enclosing one
+//! A variable scope's getter and regularizer are inherited by its sub-scopes and by re-entering
+//! it, as TF inherits them (a scope's constraint is not: TF applies it to the variables made
+//! directly in that scope only); a getter given to a sub-scope wraps the enclosing one
 //! (the inner getter is called first and receives the outer one as its `next`), while a getter
 //! given to one `get_variable` call replaces the scope's.
 
@@ -37,7 +38,7 @@ pub mod keys {
     pub const REGULARIZATION_LOSSES: &str = "regularization_losses";
 }
 
-/// A variable scope's custom getter, regularizer and constraint (each inherited).
+/// A variable scope's custom getter and regularizer (inherited) and constraint (not).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct ScopeExtras {
     pub(crate) custom_getter: Option<CustomGetter>,
@@ -60,7 +61,9 @@ impl ScopeExtras {
                 .regularizer
                 .clone()
                 .or_else(|| self.regularizer.clone()),
-            constraint: over.constraint.clone().or_else(|| self.constraint.clone()),
+            // TF gives a scope only the constraint passed to it: neither sub-scopes nor a
+            // re-entered scope object inherit one.
+            constraint: over.constraint.clone(),
         }
     }
 }
@@ -82,7 +85,8 @@ impl VariableScopeBuilder<'_> {
     }
 
     /// TF's `variable_scope(.., constraint=..)`: the default constraint of the variables
-    /// created in this scope and its sub-scopes.
+    /// created directly in this scope. As in TF, sub-scopes and a re-entered scope object do
+    /// not inherit it.
     pub fn constraint(mut self, constraint: Constraint) -> Self {
         self.extras.constraint = Some(constraint);
         self
@@ -100,7 +104,7 @@ impl crate::scope::VariableScope {
         self.extras().regularizer.as_ref()
     }
 
-    /// The scope's default constraint, set on it or inherited.
+    /// The scope's default constraint (set on this scope; never inherited).
     pub fn constraint(&self) -> Option<&Constraint> {
         self.extras().constraint.as_ref()
     }

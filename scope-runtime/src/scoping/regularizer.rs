@@ -130,9 +130,16 @@ impl Regularizer {
     /// Refuses a variable that is not floating point (TF fails converting the scale).
     pub(crate) fn check(&self, name: &str, dtype: crate::DType) -> Result<()> {
         if self.is_active() && !dtype.is_floating() {
+            let scale = match *self {
+                Regularizer::L1 { scale } | Regularizer::L2 { scale } => scale,
+                Regularizer::L1L2 { l1, l2 } => {
+                    [l1, l2].into_iter().find(|&s| s != 0.0).unwrap_or(l1)
+                }
+            };
             return Err(Error::RegularizerDtype {
                 name: name.to_owned(),
                 dtype,
+                scale: format!("{scale:?}"),
                 regularizer: self.describe(),
             });
         }
