@@ -138,3 +138,6 @@ impl crate::registry::VarSpec {
         self
     }
 }
+
+#[cfg(test)]
+mod tests;
