@@ -40,6 +40,7 @@ mod gradients;
 mod nn_ops;
 pub mod ops;
 mod pool;
+mod regularization;
 mod scalar;
 mod simd;
 
