@@ -161,6 +161,21 @@ pub enum Error {
         names: Vec<String>,
     },
 
+    /// [`Variable::cast_read`](crate::Variable::cast_read) between dtypes that are not both
+    /// floating point.
+    #[error(
+        "variable {name} of dtype {from} cannot be read as {to}: cast reads are between float \
+         dtypes (float16, float32, float64)"
+    )]
+    CastRead {
+        /// The variable.
+        name: String,
+        /// Its dtype.
+        from: DType,
+        /// The dtype asked for.
+        to: DType,
+    },
+
     /// A collection's scope filter is not a valid regular expression.
     #[error("collection filter {pattern:?} is not a valid regular expression: {reason}")]
     InvalidFilter {

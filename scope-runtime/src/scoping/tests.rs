@@ -210,3 +210,46 @@ fn template_refuses_new_trainable_variables_after_the_first_call() {
         .unwrap();
     assert_eq!(now.variable_scope().unwrap().name(), "tmpl_1");
 }
+
+#[test]
+fn casting_getter_reads_float16_and_trains_the_float32_variable() {
+    // Mixed precision: the model asks for float16, the getter keeps a float32 variable and
+    // hands out a float16 read of it.
+    let reg = Registry::with_seed(0);
+    let cast = CustomGetter::new("fp16", |mut a: GetterArgs, next: NextGetter<'_>| {
+        let wanted = a.spec.dtype;
+        a.spec.dtype = Some(DType::F32);
+        let var = next(a)?;
+        match wanted {
+            Some(DType::F16) => var.cast_read(DType::F16),
+            _ => Ok(var),
+        }
+    });
+    let _s = reg
+        .variable_scope("mp")
+        .custom_getter(cast)
+        .enter()
+        .unwrap();
+    let spec = VarSpec::new()
+        .shape([1])
+        .dtype(DType::F16)
+        .initializer(Initializer::Constant(0.1));
+    let w16 = reg.get_variable("w", spec).unwrap();
+    assert_eq!((w16.dtype(), w16.read_dtype()), (DType::F32, DType::F16));
+    let w32 = reg.variable("mp/w").unwrap();
+    assert!(w32.ptr_eq(&w16));
+
+    let mut tape = Tape::<f32>::new();
+    let x = tape.variable(&w16).unwrap();
+    let seen = tape.value(x).unwrap()[[0]];
+    assert_eq!(seen, half::f16::from_f32(0.1).to_f32());
+    assert_ne!(seen, 0.1f32);
+    let loss = tape.sum_all(x).unwrap();
+    Sgd::new(0.5).minimize(&tape, loss).unwrap();
+    // The float32 master took the update at full precision.
+    assert_eq!(w32.value().to_f64_vec(), [f64::from(0.1f32 - 0.5)]);
+    assert!(matches!(
+        reg.variable("mp/w").unwrap().cast_read(DType::I32),
+        Err(Error::CastRead { .. })
+    ));
+}
