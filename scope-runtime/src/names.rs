@@ -110,12 +110,3 @@ mod tests {
         }
     }
 }
-
-/// `head/tail`, or `tail` when `head` is empty (a full name in a variable scope).
-pub(crate) fn join(head: &str, tail: &str) -> String {
-    if head.is_empty() {
-        tail.to_owned()
-    } else {
-        format!("{head}/{tail}")
-    }
-}

@@ -480,7 +480,7 @@ impl Registry {
         let getter = self.with_thread(|t| {
             let scope = t.current();
             let g = spec.custom_getter.as_ref().or(scope.custom_getter())?;
-            Some((g.clone(), crate::names::join(scope.name(), name)))
+            Some((g.clone(), crate::scoping::full_name(scope.name(), name)))
         });
         if let Some((getter, full)) = getter {
             return crate::scoping::get_through(self, full, spec, &getter);

@@ -187,22 +187,19 @@ impl VariableScope {
 
     /// The variable scope that re-entering this one (TF's `variable_scope(scope_object)`)
     /// opens: a copy with the caller's overrides, never inheriting the enclosing reuse.
-    fn reentered(
-        &self,
-        reuse: Option<Reuse>,
-        initializer: Option<Initializer>,
-        dtype: Option<DType>,
-        partitioner: Option<Partitioner>,
-        extras: &ScopeExtras,
-    ) -> VariableScope {
+    fn reentered(&self, reuse: Option<Reuse>, over: &VariableScopeBuilder<'_>) -> VariableScope {
         VariableScope::new(
             Arc::clone(&self.inner.name),
             self.original_name_scope(),
             reuse.unwrap_or_else(|| self.reuse()),
-            initializer.or_else(|| self.initializer().cloned()),
-            dtype.unwrap_or(self.dtype()),
-            partitioner.or_else(|| self.partitioner().cloned()),
-            self.extras().derive(extras),
+            over.initializer
+                .clone()
+                .or_else(|| self.initializer().cloned()),
+            over.dtype.unwrap_or(self.dtype()),
+            over.partitioner
+                .clone()
+                .or_else(|| self.partitioner().cloned()),
+            self.extras().derive(&over.extras),
         )
     }
 
@@ -213,10 +210,7 @@ impl VariableScope {
         name: &str,
         name_scope: &str,
         reuse: Option<Reuse>,
-        initializer: Option<Initializer>,
-        dtype: Option<DType>,
-        partitioner: Option<Partitioner>,
-        extras: &ScopeExtras,
+        over: &VariableScopeBuilder<'_>,
     ) -> VariableScope {
         let full: Arc<str> = if self.name().is_empty() {
             name.into()
@@ -231,10 +225,14 @@ impl VariableScope {
             full,
             name_scope,
             reuse.unwrap_or_else(|| self.reuse()),
-            initializer.or_else(|| self.initializer().cloned()),
-            dtype.unwrap_or(self.dtype()),
-            partitioner.or_else(|| self.partitioner().cloned()),
-            self.extras().derive(extras),
+            over.initializer
+                .clone()
+                .or_else(|| self.initializer().cloned()),
+            over.dtype.unwrap_or(self.dtype()),
+            over.partitioner
+                .clone()
+                .or_else(|| self.partitioner().cloned()),
+            self.extras().derive(&over.extras),
         )
     }
 }
@@ -868,13 +866,7 @@ fn enter_variable_scope(
 
         let (scope, counts) = match &b.target {
             ScopeTarget::Scope(captured) => {
-                let scope = captured.reentered(
-                    reuse,
-                    b.initializer.clone(),
-                    b.dtype,
-                    b.partitioner.clone(),
-                    &b.extras,
-                );
+                let scope = captured.reentered(reuse, &b);
                 t.open_variable_scope(&scope);
                 (scope, CountsOnExit::Restore(t.counts.clone()))
             }
@@ -887,15 +879,7 @@ fn enter_variable_scope(
                     Some((_, returned)) => returned.as_str(),
                     None => name.as_str(),
                 };
-                let scope = t.current.child(
-                    &name,
-                    original,
-                    reuse,
-                    b.initializer.clone(),
-                    b.dtype,
-                    b.partitioner.clone(),
-                    &b.extras,
-                );
+                let scope = t.current.child(&name, original, reuse, &b);
                 t.open_variable_scope(&scope);
                 (scope, CountsOnExit::CloseSubscopes)
             }

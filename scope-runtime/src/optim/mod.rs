@@ -159,13 +159,16 @@ pub(crate) fn apply_constraint(var: &Variable) {
     }
 }
 
+/// An element-wise update of a variable and its two slots: `(param, m, v, grad)`.
+type SlotUpdate<'a> = &'a mut dyn FnMut(&mut [f32], &mut [f32], &mut [f32], &[f32]);
+
 /// [`update_with_slots`] for one variable, its slots write-locked for the update only.
 fn update_one(
     var: &Variable,
     m: &Variable,
     v: &Variable,
     grad: GradView<'_, f32>,
-    update: &mut dyn FnMut(&mut [f32], &mut [f32], &mut [f32], &[f32]),
+    update: SlotUpdate<'_>,
 ) -> Result<(), TrainError> {
     {
         let (mut pg, mut mg, mut vg) = (var.write(), m.write(), v.write());

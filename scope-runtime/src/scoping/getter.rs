@@ -143,3 +143,12 @@ pub(crate) fn get_through(
     }
     Ok(var)
 }
+
+/// `scope/name`, or `name` in the root scope: the full name a getter is given.
+pub(crate) fn full_name(scope: &str, name: &str) -> String {
+    if scope.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{scope}/{name}")
+    }
+}

@@ -14,7 +14,7 @@ mod regularizer;
 mod template;
 
 pub use constraint::Constraint;
-pub(crate) use getter::get_through;
+pub(crate) use getter::{full_name, get_through};
 pub use getter::{CustomGetter, GetterArgs, NextGetter};
 pub use regularizer::{RegularizationLoss, Regularizer};
 pub use template::Template;
@@ -57,10 +57,7 @@ impl ScopeExtras {
         };
         ScopeExtras {
             custom_getter,
-            regularizer: over
-                .regularizer
-                .clone()
-                .or_else(|| self.regularizer.clone()),
+            regularizer: over.regularizer.or(self.regularizer),
             // TF gives a scope only the constraint passed to it: neither sub-scopes nor a
             // re-entered scope object inherit one.
             constraint: over.constraint.clone(),
