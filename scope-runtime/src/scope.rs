@@ -188,9 +188,22 @@ impl VariableScope {
     /// The variable scope that re-entering this one (TF's `variable_scope(scope_object)`)
     /// opens: a copy with the caller's overrides, never inheriting the enclosing reuse.
     fn reentered(&self, reuse: Option<Reuse>, over: &VariableScopeBuilder<'_>) -> VariableScope {
+        let name = Arc::clone(&self.inner.name);
+        self.derived(name, self.original_name_scope(), reuse, over)
+    }
+
+    /// A scope entered from this one: `name`, with the builder's overrides over this scope's
+    /// settings (see [`ScopeExtras::derive`] for the getter, regularizer and constraint).
+    fn derived(
+        &self,
+        name: Arc<str>,
+        name_scope: &str,
+        reuse: Option<Reuse>,
+        over: &VariableScopeBuilder<'_>,
+    ) -> VariableScope {
         VariableScope::new(
-            Arc::clone(&self.inner.name),
-            self.original_name_scope(),
+            name,
+            name_scope,
             reuse.unwrap_or_else(|| self.reuse()),
             over.initializer
                 .clone()
@@ -221,19 +234,7 @@ impl VariableScope {
             full.push_str(name);
             full.into()
         };
-        VariableScope::new(
-            full,
-            name_scope,
-            reuse.unwrap_or_else(|| self.reuse()),
-            over.initializer
-                .clone()
-                .or_else(|| self.initializer().cloned()),
-            over.dtype.unwrap_or(self.dtype()),
-            over.partitioner
-                .clone()
-                .or_else(|| self.partitioner().cloned()),
-            self.extras().derive(&over.extras),
-        )
+        self.derived(full, name_scope, reuse, over)
     }
 }
 
