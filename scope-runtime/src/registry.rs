@@ -731,7 +731,7 @@ impl Registry {
             .iter()
             .filter(|l| l.may_start_with(prefix.as_bytes()))
             .map(|l| &l.var)
-            .filter(|v| collection == Collection::Global || v.trainable())
+            .filter(|v| collection == Collection::Global || shared.collections.in_trainable(v))
             .filter(|v| collection != Collection::Global || shared.collections.in_global(v))
             .filter(|v| v.name().starts_with(prefix))
             .cloned()

@@ -312,6 +312,9 @@ pub struct VariableScopeBuilder<'r> {
     auxiliary_name_scope: bool,
     /// Overrides of the custom getter, regularizer and constraint (see [`crate::scoping`]).
     pub(crate) extras: ScopeExtras,
+    /// TF's `_pure_variable_scope` (for `make_template(.., create_scope_now_=True)`): no name
+    /// scope is opened, and the scope's original name scope is its own name.
+    pub(crate) pure: bool,
 }
 
 impl<'r> VariableScopeBuilder<'r> {
@@ -326,6 +329,7 @@ impl<'r> VariableScopeBuilder<'r> {
             partitioner: None,
             auxiliary_name_scope: true,
             extras: ScopeExtras::default(),
+            pure: false,
         }
     }
 
@@ -857,7 +861,9 @@ fn enter_variable_scope(
             ScopeTarget::Scope(s) => s.name().rsplit('/').next().unwrap_or(""),
             ScopeTarget::Name(None) => b.default_name.as_deref().unwrap_or(""),
         };
-        let name_scope = if !b.auxiliary_name_scope {
+        let name_scope = if b.pure {
+            None
+        } else if !b.auxiliary_name_scope {
             Some(reenter_current())
         } else if ns_name.is_empty() {
             None

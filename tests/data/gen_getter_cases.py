@@ -393,6 +393,61 @@ case("scope_constraint_reenter_given", "constraint", [
     step(["w"], lr=0.1)])
 
 
+# ----- more probes: edges of the above --------------------------------------------------
+case("collections_trainable_key_untrainable", "collections", [
+    gv("w", trainable=False, collections=["trainable_variables"]),
+    gv("v", trainable=False, collections=["variables", "trainable_variables"]),
+    {"op": "list_trainable"}, {"op": "list_global"}])
+case("template_create_scope_now_name_scopes", "template", [
+    {"op": "name_scope", "name": "ns"},
+    {"op": "make_template", "name": "tmpl", "capture": "t", "create_scope_now": True},
+    EXIT, tcall("t", gv("w"), {"op": "current_name_scope"}, {"op": "get_variable_scope"}),
+    tcall("t", {"op": "current_name_scope"}), {"op": "current_name_scope"}])
+case("template_in_scope_with_getter", "template", [
+    vs("outer", custom_getter={"suffix": "_o"}),
+    {"op": "make_template", "name": "tmpl", "capture": "t", "custom_getter": {"suffix": "_t"}},
+    tcall("t", gv("w")), EXIT, tcall("t", gv("w")), {"op": "list_global"}])
+case("template_body_variable_scope_reuse_state", "template", [
+    {"op": "make_template", "name": "tmpl", "capture": "t"},
+    tcall("t", {"op": "get_variable_scope"}, gv("w")),
+    tcall("t", {"op": "get_variable_scope"}, gv("w"))])
+case("template_first_call_fails_then_retries", "template", [
+    vs("s"), gv("w"), EXIT,
+    {"op": "make_template", "name": "s", "capture": "t"},
+    tcall("t", gv("w")), tcall("t", gv("w")), {"op": "list_global"}])
+case("getter_rename_in_auto_reuse_subscope", "custom_getter", [
+    vs("net", custom_getter=RENAME), vs("fc", reuse="auto"), gv("kernel", id="a"), EXIT,
+    vs("fc", reuse="auto"), gv("kernel"), EXIT, EXIT])
+case("getter_untrainable_with_regularizer", "regularizer", [
+    vs("s", custom_getter={"untrainable": True}, regularizer={"l1": 0.5}),
+    gv("w", initializer=const(-2.0)), EXIT,
+    {"op": "regularization_losses"}, {"op": "list_trainable"}])
+case("regularizer_names_after_root_names", "regularizer", [
+    {"op": "constant", "name": "l2_regularizer"},
+    vs("s", regularizer={"l2": 0.1}), gv("w", initializer=const(1.0)), EXIT,
+    {"op": "variable", "name": "l2_regularizer", "init": 1.0},
+    {"op": "regularization_losses"}])
+case("losses_regex_filter", "regularizer", [
+    vs("a", regularizer={"l2": 0.1}), gv("w", initializer=const(1.0)),
+    gv("b", initializer=const(1.0)), EXIT,
+    {"op": "regularization_losses", "scope": ".*/w/"},
+    {"op": "regularization_losses", "scope": "a/b/Regularizer/l2_regularizer:0$"},
+    {"op": "regularization_losses", "scope": "a/b/Regularizer/l2_regularizer$"}])
+case("collections_filter_on_local", "collections", [
+    vs("a"), gv("w", collections=["local_variables"]), EXIT,
+    vs("b"), gv("w", collections=["local_variables"]), EXIT,
+    {"op": "get_collection", "key": "local_variables", "scope": "b"},
+    {"op": "get_collection", "key": "local_variables", "scope": "a|b"}])
+case("bool_variable_regularizer", "regularizer", [
+    gv("flag", dtype="bool", initializer=const(True), regularizer={"l1": 0.5})])
+case("l1_l2_int_variable", "regularizer", [
+    gv("i", dtype="int64", initializer=const(1), regularizer={"l1_l2": [0.0, 0.25]})])
+case("constraint_sgd_two_steps_scope", "constraint", [
+    vs("s", constraint={"clip_by_norm": 1.0}),
+    gv("w", (3,), id="w", initializer=const(0.5)), EXIT,
+    step(["w"], lr=0.2, coef=-1.0, steps=2)])
+
+
 if __name__ == "__main__":
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids)), "duplicate ids"

@@ -21,6 +21,9 @@ pub(super) struct Collections {
     named: HashMap<String, Vec<Variable>>,
     /// Ids of the variables created with `collections=` that leave out `GLOBAL_VARIABLES`.
     not_global: HashSet<u64>,
+    /// Ids of the variables created not trainable but with `TRAINABLE_VARIABLES` among their
+    /// `collections=`, which TF lists as trainable all the same.
+    also_trainable: HashSet<u64>,
     /// `REGULARIZATION_LOSSES`, in creation order.
     losses: Vec<RegularizationLoss>,
 }
@@ -29,6 +32,11 @@ impl Collections {
     /// Whether `var` is in `GLOBAL_VARIABLES`.
     pub(super) fn in_global(&self, var: &Variable) -> bool {
         self.not_global.is_empty() || !self.not_global.contains(&var.id())
+    }
+
+    /// Whether `var` is in `TRAINABLE_VARIABLES`.
+    pub(super) fn in_trainable(&self, var: &Variable) -> bool {
+        var.trainable() || self.also_trainable.contains(&var.id())
     }
 }
 
@@ -70,6 +78,9 @@ impl Shared {
         if let Some(collections) = &a.collections {
             if !collections.iter().any(|k| k == keys::GLOBAL_VARIABLES) {
                 self.collections.not_global.insert(var.id());
+            }
+            if !var.trainable() && collections.iter().any(|k| k == keys::TRAINABLE_VARIABLES) {
+                self.collections.also_trainable.insert(var.id());
             }
             for key in collections {
                 if key != keys::GLOBAL_VARIABLES && key != keys::TRAINABLE_VARIABLES {

@@ -53,15 +53,14 @@ impl Registry {
     }
 
     /// `tf.make_template(name, func, create_scope_now_=True)`: the scope's name is made
-    /// unique now (without opening a name scope), so it does not depend on where the template
-    /// is first called.
+    /// unique now, so it does not depend on where the template is first called. As TF's
+    /// `_pure_variable_scope`, this opens no name scope, and the scope's original name scope is
+    /// its own name (`tmpl`, without `/`): each call then opens a name scope `tmpl`, `tmpl_1`.
     pub fn make_template_now<F>(&self, name: &str, func: F) -> Result<Template<F>> {
         let t = self.make_template(name, func);
-        let guard = self
-            .variable_scope(None)
-            .default_name(name)
-            .auxiliary_name_scope(false)
-            .enter()?;
+        let mut b = self.variable_scope(None).default_name(name);
+        b.pure = true;
+        let guard = b.enter()?;
         *t.lock() = Some(guard.scope().clone());
         Ok(t)
     }
