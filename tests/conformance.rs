@@ -280,6 +280,16 @@ impl Replay {
             }
             "get_collection" => {
                 let key = op["key"].as_str().ok_or("get_collection without key")?;
+                if key == scope::keys::REGULARIZATION_LOSSES {
+                    // The losses are not variables: listed by `regularization_losses`.
+                    return match self.reg.regularization_losses(op["scope"].as_str()) {
+                        Ok(losses) => {
+                            let names: Vec<&str> = losses.iter().map(|l| l.name()).collect();
+                            compare(expect, &json!(names))
+                        }
+                        Err(e) => expect_error(expect, &e),
+                    };
+                }
                 match self.reg.get_collection(key, op["scope"].as_str()) {
                     Ok(vars) => {
                         let names: Vec<&str> = vars.iter().map(Variable::name).collect();

@@ -447,6 +447,52 @@ case("constraint_sgd_two_steps_scope", "constraint", [
     gv("w", (3,), id="w", initializer=const(0.5)), EXIT,
     step(["w"], lr=0.2, coef=-1.0, steps=2)])
 
+case("get_collection_regularization_losses_key", "regularizer", [
+    vs("a", regularizer={"l2": 0.1}), gv("w", initializer=const(1.0)), EXIT,
+    {"op": "get_collection", "key": "regularization_losses"},
+    {"op": "get_collection", "key": "regularization_losses", "scope": "a/w"}])
+case("float16_variable_l2", "regularizer", [
+    gv("w", dtype="float16", initializer=const(0.5), regularizer={"l2": 0.5}),
+    {"op": "regularization_losses"}, {"op": "regularization_loss"}])
+case("template_calls_template", "template", [
+    {"op": "make_template", "name": "inner", "capture": "i"},
+    {"op": "make_template", "name": "outer", "capture": "o"},
+    tcall("o", gv("w"), tcall("i", gv("v"))), tcall("o", gv("w"), tcall("i", gv("v"))),
+    tcall("i", gv("v")), {"op": "list_global"}])
+case("template_first_call_in_reuse_scope", "template", [
+    {"op": "make_template", "name": "tmpl", "capture": "t"},
+    vs("r", reuse=True), tcall("t", gv("w")), EXIT, tcall("t", gv("w")), {"op": "list_global"}])
+case("template_first_call_tf_variable_ok", "template", [
+    {"op": "make_template", "name": "tmpl", "capture": "t"},
+    tcall("t", {"op": "variable", "name": "v", "init": 1.0}, gv("w")),
+    tcall("t", gv("w")), {"op": "list_global"}])
+case("getter_scope_in_reuse_parent", "custom_getter", [
+    vs("p", capture="p"), gv("weights"), EXIT,
+    {"op": "variable_scope_reenter", "ref": "p", "reuse": True},
+    vs("c", custom_getter={"prefix": "x"}), EXIT, EXIT,
+    vs("p", reuse=True, custom_getter=RENAME), gv("kernel"), gv("bias"), EXIT])
+case("getter_reenter_outer_from_inner", "custom_getter", [
+    vs("a", custom_getter={"suffix": "_a"}, capture="a"),
+    vs("b", custom_getter={"suffix": "_b"}),
+    {"op": "variable_scope_reenter", "ref": "a"}, gv("w"), EXIT, gv("v"), EXIT, EXIT])
+case("getter_prefix_shape_mismatch", "custom_getter", [
+    gv("x/w", (2,)), vs("s", custom_getter={"prefix": "x/"}, reuse="auto"), gv("w", (3,)), EXIT])
+case("getter_return_existing_then_regular", "custom_getter", [
+    gv("base", id="b"), vs("s", custom_getter={"return_existing": "b"}, capture="s"), EXIT,
+    {"op": "variable_scope_reenter", "ref": "s"}, gv("q"), EXIT, vs("s"), gv("q"), EXIT,
+    {"op": "list_global"}])
+case("constraint_adam_two_vars", "constraint", [
+    gv("w", (2,), id="w", initializer={"value": [0.05, 1.0]}, constraint={"non_neg": True}),
+    gv("v", (2,), id="v", initializer={"value": [0.05, 1.0]}),
+    step(["w", "v"], opt="adam", lr=0.1, steps=2)])
+case("collections_dedup_key_twice", "collections", [
+    gv("w", collections=["mine", "mine"]), {"op": "get_collection", "key": "mine"}])
+case("regularization_losses_order_mixed", "regularizer", [
+    gv("z", initializer=const(1.0), regularizer={"l1": 0.1}),
+    vs("a", regularizer={"l2": 0.1}), gv("y", initializer=const(1.0)), EXIT,
+    gv("x", initializer=const(1.0), regularizer={"l1_l2": [0.1, 0.1]}),
+    {"op": "regularization_losses"}, {"op": "regularization_loss"}])
+
 
 if __name__ == "__main__":
     ids = [c["id"] for c in CASES]

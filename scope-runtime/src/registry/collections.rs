@@ -82,7 +82,9 @@ impl Shared {
             if !var.trainable() && collections.iter().any(|k| k == keys::TRAINABLE_VARIABLES) {
                 self.collections.also_trainable.insert(var.id());
             }
-            for key in collections {
+            // TF adds to each named collection once, however often it is named.
+            let mut seen = HashSet::new();
+            for key in collections.iter().filter(|k| seen.insert(k.as_str())) {
                 if key != keys::GLOBAL_VARIABLES && key != keys::TRAINABLE_VARIABLES {
                     self.collections
                         .named
