@@ -247,6 +247,9 @@ impl fmt::Debug for VariableScope {
             .field("dtype", &self.dtype())
             .field("initializer", &self.initializer())
             .field("partitioner", &self.partitioner())
+            .field("custom_getter", &self.custom_getter())
+            .field("regularizer", &self.regularizer())
+            .field("constraint", &self.constraint())
             .finish()
     }
 }
