@@ -123,6 +123,8 @@ impl Registry {
     /// `tf.get_collection(key, scope)` for a collection of variables (see [`keys`]): its
     /// variables in the order they joined, those whose name `scope` matches at its start
     /// (TF's `re.match` on `name:0`). Refuses a `scope` that is not a regular expression.
+    /// `REGULARIZATION_LOSSES` holds losses, not variables: list it with
+    /// [`Registry::regularization_losses`].
     ///
     /// ```
     /// use scope::{keys, Registry, VarSpec};

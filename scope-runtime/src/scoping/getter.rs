@@ -124,24 +124,28 @@ pub(crate) fn get_through(
 ) -> Result<Variable> {
     spec.custom_getter = None;
     let requested = spec.shape.clone();
+    let mismatch = |returned: &str, found: &[usize]| Error::GetterShapeMismatch {
+        name: full.clone(),
+        returned: returned.to_owned(),
+        requested: requested.clone().unwrap_or_default(),
+        found: found.to_vec(),
+    };
     let var = getter.call(
         GetterArgs {
             name: full.clone(),
             spec,
         },
-        &|a: GetterArgs| reg.get_variable_full(&a.name, a.spec),
+        // A getter that asks for another shape is refused before anything is created, so that
+        // the failed call changes nothing.
+        &|a: GetterArgs| match (&requested, &a.spec.shape) {
+            (Some(want), Some(asked)) if want != asked => Err(mismatch(&a.name, asked)),
+            _ => reg.get_variable_full(&a.name, a.spec),
+        },
     )?;
-    if let Some(shape) = requested {
-        if shape.as_slice() != var.shape() {
-            return Err(Error::GetterShapeMismatch {
-                name: full,
-                returned: var.name().to_owned(),
-                requested: shape,
-                found: var.shape().to_vec(),
-            });
-        }
+    match &requested {
+        Some(shape) if shape.as_slice() != var.shape() => Err(mismatch(var.name(), var.shape())),
+        _ => Ok(var),
     }
-    Ok(var)
 }
 
 /// `scope/name`, or `name` in the root scope: the full name a getter is given.

@@ -29,6 +29,20 @@ fn getter_returning_another_shape_is_refused_and_changes_nothing() {
 }
 
 #[test]
+fn getter_asking_for_another_shape_creates_nothing() {
+    let reg = Registry::with_seed(0);
+    let g = CustomGetter::new("reshape", |mut a: GetterArgs, next: NextGetter<'_>| {
+        a.spec.shape = Some(vec![4]);
+        next(a)
+    });
+    let err = reg
+        .get_variable("w", ones(&[2]).custom_getter(g))
+        .unwrap_err();
+    assert!(matches!(err, Error::GetterShapeMismatch { .. }), "{err}");
+    assert_eq!(reg.len(), 0);
+}
+
+#[test]
 fn regularizer_on_int_is_refused_before_creating() {
     let reg = Registry::with_seed(0);
     let s = reg
