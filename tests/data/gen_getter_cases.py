@@ -493,6 +493,16 @@ case("regularization_losses_order_mixed", "regularizer", [
     gv("x", initializer=const(1.0), regularizer={"l1_l2": [0.1, 0.1]}),
     {"op": "regularization_losses"}, {"op": "regularization_loss"}])
 
+case("losses_after_optimizer_step", "constraint", [
+    gv("w", (2,), id="w", initializer={"value": [1.0, -1.0]}, regularizer={"l2": 0.5},
+       constraint={"non_neg": True}),
+    {"op": "regularization_loss"}, step(["w"], lr=0.25, coef=-1.0),
+    {"op": "regularization_losses"}, step(["w"], lr=0.25, coef=-1.0),
+    {"op": "regularization_loss"}])
+case("losses_of_unlisted_variable", "regularizer", [
+    gv("w", initializer=const(2.0), regularizer={"l1": 0.5}, collections=["mine"]),
+    {"op": "regularization_losses"}, {"op": "list_global"}])
+
 
 if __name__ == "__main__":
     ids = [c["id"] for c in CASES]
