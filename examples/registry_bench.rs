@@ -15,71 +15,14 @@
 //! Run with `cargo run --release --example registry_bench`. Compare with TensorFlow's figures
 //! (reuse 92 us, unique naming 2.2 us, create about 3 ms) in the README.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use scope::{Collection, Initializer, Registry, Reuse, VarSpec, VariableScope};
 
-/// Counts live and peak heap bytes (requested sizes) on top of the system allocator.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-impl Counting {
-    fn grow(by: usize) {
-        let live = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-        PEAK.fetch_max(live, Ordering::Relaxed);
-    }
-
-    fn shrink(by: usize) {
-        LIVE.fetch_sub(by, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; the counters only observe sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which we forward.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            Counting::grow(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            Counting::grow(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout` (every allocation goes
-        // through this wrapper).
-        unsafe { System.dealloc(ptr, layout) };
-        Counting::shrink(layout.size());
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as for `dealloc`; `new_size` is the caller's, forwarded unchanged.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            // While moving, old and new blocks are both live: count the new one first.
-            Counting::grow(new_size);
-            Counting::shrink(layout.size());
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+// Live and peak heap bytes, counted by the examples' global allocator.
+#[path = "support/peak_heap.rs"]
+mod peak_heap;
 
 /// Repetitions of each timing. The micro-benchmarks run interleaved (one repetition of each
 /// in turn), so that a burst of load on this shared VM spoils one repetition of each rather
@@ -221,14 +164,14 @@ fn main() -> Result<(), scope::Error> {
         for _ in 0..REPS / 3 {
             micro()?;
         }
-        let base = LIVE.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
         let t = Instant::now();
-        let reg = Registry::with_seed(0);
-        build_1m(&reg)?;
+        let (reg, peak) = peak_heap::peak_during(|| {
+            let reg = Registry::with_seed(0);
+            build_1m(&reg).map(|()| reg)
+        });
+        let reg = reg?;
         times.push(t.elapsed().as_secs_f64());
         if rep == 0 {
-            let peak = PEAK.load(Ordering::Relaxed) - base;
             let data = reg.len() * std::mem::size_of::<f32>();
             assert_eq!(reg.len(), 1_000_000);
             bytes_per_var = (peak - data) as f64 / reg.len() as f64;

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![doc(test(attr(deny(warnings))))]
+#![deny(unsafe_code)]
 
 // The facade declares its own applications (the seed RNN, BERT) with its own macros, whose
 // expansions name `::scope::__private::..`: this makes that path resolve inside the crate too.
@@ -21,8 +22,8 @@ pub mod seed_rnn;
 #[doc(hidden)]
 pub mod __private {
     pub use scope_runtime::{
-        repeated_scope_name, tied_variable, DType, Initializer, ManifestEntry, Model, ModelScope,
-        Registry, Result, TiedManifest, VarManifest, VarSpec, Variable, VariableScope,
+        atomic_build, repeated_scope_name, tied_variable, DType, Initializer, ManifestEntry, Model,
+        ModelScope, Registry, Result, TiedManifest, VarManifest, VarSpec, Variable, VariableScope,
     };
 
     /// `constant(x)` when `x` is no literal (a `const`, a config field): TF's
@@ -109,7 +110,3 @@ pub mod __private {
         value.into()
     }
 }
-
-#[cfg(feature = "cli")]
-#[doc(hidden)]
-pub mod cli;

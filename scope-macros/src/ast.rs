@@ -18,6 +18,8 @@ pub(crate) struct ModelDef {
     pub(crate) scope: Option<LitStr>,
     /// Construction arguments, in order.
     pub(crate) args: Vec<Arg>,
+    /// Arguments the model keeps as fields (`#[keep] cfg`), in declaration order.
+    pub(crate) kept: Vec<Kept>,
     /// What is declared in the model's scope, in order.
     pub(crate) items: Vec<Item>,
     /// Where the model came from, which decides how the struct is emitted.
@@ -46,6 +48,16 @@ pub(crate) enum Source {
 pub(crate) struct Arg {
     pub(crate) ident: Ident,
     pub(crate) ty: Type,
+}
+
+/// `#[keep] cfg`: the constructor argument `cfg`, moved into a field of the same name once
+/// every part is built, so that the model holds what it was built with.
+pub(crate) struct Kept {
+    /// Attributes carried onto the generated field (docs; `model!` only).
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    /// The field, named as the argument it keeps.
+    pub(crate) ident: Ident,
 }
 
 /// One thing declared in a scope.
@@ -106,7 +118,8 @@ pub(crate) struct ModelField {
     pub(crate) whole_args: Option<TokenStream>,
     /// Where the arguments were given (their parentheses), or the field, for type errors.
     pub(crate) args_span: Span,
-    /// `repeat = count`: built `count` times in `prefix_0 ..`; the field is a `Vec`.
+    /// `repeat = count`: built `count` times, in the scopes of [`ModelField::repeat_pattern`]
+    /// (`layer_0 ..`); the field is a `Vec`.
     pub(crate) repeat: Option<KeyExpr>,
     /// `when = flag`: built only when `flag` is true; the field is an `Option`.
     pub(crate) when: Option<KeyExpr>,
@@ -134,12 +147,110 @@ impl ModelField {
         }
     }
 
-    /// The scope prefix of a repeated model: the `scope` override, or the field's name.
-    pub(crate) fn repeat_prefix(&self) -> (String, Span) {
+    /// The scope names of a repeated model's elements, and the span of the tokens that set
+    /// them: the `scope` override (`"h{i}"`, or a prefix `"cell"` for `cell_{i}`), or the
+    /// field's name as a prefix (`layer` for `layer_{i}`). `Err` says what is wrong with the
+    /// override.
+    pub(crate) fn repeat_pattern(&self) -> (Result<RepeatPattern, String>, Span) {
         match &self.scope {
-            Some(lit) => (lit.value(), lit.span()),
-            None => (unraw(&self.ident), self.ident.span()),
+            Some(lit) => (RepeatPattern::parse(&lit.value()), lit.span()),
+            None => (
+                Ok(RepeatPattern::prefix(&unraw(&self.ident))),
+                self.ident.span(),
+            ),
         }
+    }
+}
+
+/// The scope names of a repeated model's elements: `before{i}after`, where `{i}` is the index
+/// in decimal (`h{i}`: `h0`, `h1`, ...; `layer_{i}`: `layer_0`, ...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RepeatPattern {
+    pub(crate) before: String,
+    pub(crate) after: String,
+}
+
+impl RepeatPattern {
+    /// The index placeholder.
+    pub(crate) const INDEX: &'static str = "{i}";
+
+    /// `prefix_{i}`: the names a prefix without placeholder stands for.
+    pub(crate) fn prefix(prefix: &str) -> RepeatPattern {
+        RepeatPattern {
+            before: format!("{prefix}_"),
+            after: String::new(),
+        }
+    }
+
+    /// Reads a `scope = ".."` of a repeated model: a pattern holding `{i}` exactly once, or a
+    /// prefix holding no braces at all (`"cell"` is `cell_{i}`, as TF's `MultiRNNCell`
+    /// names its cells). `Err` is the message for anything else.
+    pub(crate) fn parse(text: &str) -> Result<RepeatPattern, String> {
+        let example = "e.g. `scope = \"h{i}\"` for `h0`, `h1`, ... (GPT-2's blocks)";
+        if !text.contains(['{', '}']) {
+            return Ok(RepeatPattern::prefix(text));
+        }
+        let count = text.matches(Self::INDEX).count();
+        if text.replace(Self::INDEX, "").contains(['{', '}']) {
+            return Err(format!(
+                "`{text}` is not a scope pattern: the only placeholder is `{{i}}`, the element's \
+                 index; {example}"
+            ));
+        }
+        if count != 1 {
+            return Err(format!(
+                "the scope pattern `{text}` holds the index `{{i}}` {count} times: a repeated \
+                 model's scope pattern holds it exactly once, {example}"
+            ));
+        }
+        let (before, after) = text.split_once(Self::INDEX).expect("counted once");
+        Ok(RepeatPattern {
+            before: before.to_owned(),
+            after: after.to_owned(),
+        })
+    }
+
+    /// `h{i}`.
+    pub(crate) fn text(&self) -> String {
+        format!("{}{}{}", self.before, Self::INDEX, self.after)
+    }
+
+    /// Element `index`'s scope name.
+    pub(crate) fn name(&self, index: usize) -> String {
+        format!("{}{index}{}", self.before, self.after)
+    }
+
+    /// Whether element `i` of the pattern is `name` for some `i`, ignoring case as TF's
+    /// uniquifier does. Indices are written as Rust writes a `usize`: `0`, or digits without a
+    /// leading zero.
+    pub(crate) fn matches(&self, name: &str) -> bool {
+        let (name, before, after) = (
+            name.to_lowercase(),
+            self.before.to_lowercase(),
+            self.after.to_lowercase(),
+        );
+        let Some(digits) = name
+            .strip_prefix(&before)
+            .and_then(|rest| rest.strip_suffix(&after))
+        else {
+            return false;
+        };
+        let canonical = digits == "0" || !digits.starts_with('0');
+        !digits.is_empty() && canonical && digits.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// A name both patterns give (one of the first thousand elements of either), if any.
+    pub(crate) fn overlap(&self, other: &RepeatPattern) -> Option<String> {
+        (0..1000).find_map(|i| {
+            let (mine, theirs) = (self.name(i), other.name(i));
+            if other.matches(&mine) {
+                Some(mine)
+            } else if self.matches(&theirs) {
+                Some(theirs)
+            } else {
+                None
+            }
+        })
     }
 }
 
@@ -478,6 +589,33 @@ mod tests {
             .float_tokens(Span::call_site())
             .unwrap();
         assert_eq!(float.to_string(), "- 2.0");
+    }
+
+    #[test]
+    fn reads_repeat_patterns() {
+        let h = RepeatPattern::parse("h{i}").unwrap();
+        assert_eq!(
+            (h.name(0), h.name(11), h.text()),
+            ("h0".into(), "h11".into(), "h{i}".into())
+        );
+        let cell = RepeatPattern::parse("cell").unwrap();
+        assert_eq!(cell.text(), "cell_{i}");
+        assert_eq!(RepeatPattern::parse("a{i}b").unwrap().name(3), "a3b");
+        for bad in ["h{i}{i}", "h{}", "h{n}", "h{", "h}{i}", "{{i}}"] {
+            assert!(RepeatPattern::parse(bad).is_err(), "{bad}");
+        }
+        assert!(h.matches("H12") && h.matches("h0"));
+        assert!(!h.matches("h01") && !h.matches("h") && !h.matches("h1x"));
+        let h1 = RepeatPattern::parse("h1{i}").unwrap();
+        assert_eq!(h.overlap(&h1).as_deref(), Some("h10"));
+        assert_eq!(h1.overlap(&h).as_deref(), Some("h10"));
+        let layer = RepeatPattern::prefix("layer");
+        assert_eq!(
+            layer.overlap(&RepeatPattern::parse("layer{i}").unwrap()),
+            None
+        );
+        assert_eq!(h.overlap(&RepeatPattern::parse("h{i}_x").unwrap()), None);
+        assert!(h.overlap(&h).is_some());
     }
 
     #[test]

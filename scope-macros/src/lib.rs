@@ -51,6 +51,7 @@ use proc_macro::TokenStream;
 ///
 /// field := #[var(key = value, ..)] vis ident: Variable
 ///        | #[model(key = value, ..)] vis ident: ModelType
+///        | #[keep] vis arg: ArgType
 /// ```
 ///
 /// * `"scope"` is the variable scope the model opens inside the caller's current one. It
@@ -62,6 +63,12 @@ use proc_macro::TokenStream;
 ///   (`tf = { package = "scope" }`: `#[variable_scope(crate = tf, "dense")]`). Without it,
 ///   a renamed crate makes rustc report ``E0433: cannot find `scope` in the crate root`` at
 ///   the macro.
+/// * `#[keep] pub cfg: Config` keeps the constructor argument `cfg` as a field (of the
+///   argument's type), so that a forward pass needs no config argument and cannot be given a
+///   wrong one. The argument is moved in after every part is built, so parts may borrow it
+///   (`shape = [cfg.units]`, `args(cfg.units)`) and it need not be `Clone`; a part that takes
+///   it by value (`args = (cfg,)`) must take a copy (`cfg.clone()`). Kept fields are not
+///   variables: `for_each_variable`, the manifest and `Debug` leave them out.
 ///
 /// `#[var(..)]` keys, each at most once:
 ///
@@ -79,14 +86,15 @@ use proc_macro::TokenStream;
 ///
 /// | key | value | default |
 /// |---|---|---|
-/// | `scope` | `"name"`, any name TF's nested regex accepts (`self`, `LayerNorm`, `a.b`, `a-b`); with `repeat`, the prefix | the nested type's `Model::SCOPE` |
+/// | `scope` | `"name"`, any name TF's nested regex accepts (`self`, `LayerNorm`, `a.b`, `a-b`); with `repeat`, the elements' scope pattern holding the index `{i}` exactly once (`"h{i}"`: `h0`, `h1`, ...), or a prefix without braces (`"cell"`: `cell_0`, `cell_1`, ...) | the nested type's `Model::SCOPE` |
 /// | `args` | `(expr, ..)`: the nested type's `Model::Args` as a tuple (what generated models take); or `= expr`: the whole `Model::Args` as is (a hand-written model whose `Args` is a config struct); with `repeat`, evaluated once per element | none |
-/// | `repeat` | a `usize` expression `n`: built `n` times in `prefix_0 .. prefix_{n-1}` (prefix: `scope`, else the field's name); the field is a `Vec<Type>` | built once |
+/// | `repeat` | a `usize` expression `n`: built `n` times, element `i` in the scope `scope`'s pattern names (GPT-2's `scope = "h{i}"`: `h0 .. h{n-1}`), or, without `scope`, in `field_{i}` (BERT's `layer_0 .. layer_{n-1}`); the field is a `Vec<Type>` | built once |
 /// | `when` | a `bool` expression: built only when it holds; the field is an `Option<Type>` | always built |
 /// | `default_name` | bare, or `= "base"`: the scope comes from the enclosing scope's `default_name` counters (`dense`, `dense_1`, ... as TF's `variable_scope(None, default_name=..)`), bare taking the type's `Model::SCOPE`; not with `scope` or `repeat` | a fixed scope |
 ///
-/// Names are checked at compile time across forms: a repeated prefix `layer` clashes with a
-/// sub-scope or model named `layer_0`, two repeats with one prefix clash, and a fixed name
+/// Names are checked at compile time across forms: a repeated `layer_{i}` clashes with a
+/// sub-scope or model named `layer_0`, two repeats whose patterns can give one name clash
+/// (`h{i}` and `h1{i}` both give `h10`), and a fixed name
 /// that a `default_name = ".."` model before it takes from the counters clashes.
 ///
 /// # What it generates
@@ -273,6 +281,7 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 /// item     := #[scope(name = "..")]? ident { item* } ,?             anonymous sub-scope
 ///           | #[model(..)]? ident: model Type (( expr, .. ))? ,   nested model
 ///           | #[var(..)]?   ident: dtype? [shape]? (= init)? ,    variable
+///           | #[keep] arg ,                                       kept argument
 /// ```
 ///
 /// * A variable is `name: [shape] = init`, optionally with a dtype before the shape
@@ -290,6 +299,28 @@ pub fn variable_scope(args: TokenStream, input: TokenStream) -> TokenStream {
 /// * `#[model(..)]` and `#[var(..)]` take the keys of `#[variable_scope]`, including
 ///   `repeat` (the field is a `Vec<Type>`), `when` (an `Option<Type>` or
 ///   `Option<Variable>`), `default_name` and `tied`.
+/// * `#[keep] cfg,` at the top level keeps the constructor argument `cfg` as a field of the
+///   argument's type, as `#[keep]` does in `#[variable_scope]`:
+///
+/// ```
+/// #[derive(Debug)]
+/// pub struct Config {
+///     pub units: usize,
+/// }
+///
+/// scope::model! {
+///     pub struct Dense("dense", cfg: Config) {
+///         #[keep]
+///         cfg,
+///         kernel: [cfg.units, cfg.units],
+///     }
+/// }
+///
+/// let dense = Dense::new(&scope::Registry::new(), Config { units: 3 })?;
+/// assert_eq!(dense.cfg.units, 3);
+/// # Ok::<(), scope::Error>(())
+/// ```
+///
 /// * Fields are as visible as the struct; every field gets a doc line naming its variable,
 ///   shape and initializer. Outer attributes and doc comments on the struct and on items
 ///   are kept.

@@ -1,7 +1,7 @@
 //! The matrix products of the seed RNN and of BERT-Tiny (batch 8 x 128 tokens, hidden 128,
 //! 2 heads, intermediate 512), single-threaded: `ndarray`'s `general_mat_mul`
 //! (`matrixmultiply`) and the `gemm` crate called directly, against
-//! [`scope_runtime::linalg::mat_mul`] (its direct loops for small and narrow products,
+//! the runtime's own matrix product (`scope_runtime::__bench::mat_mul`: its direct loops for small and narrow products,
 //! `gemm` for the others). Each shape is `m x k x n`, with the transposes the forward and
 //! backward passes use (`tn`: `a` transposed, `nt`: `b` transposed).
 //!
@@ -12,7 +12,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2};
-use scope_runtime::linalg::mat_mul;
+use scope_runtime::__bench::mat_mul;
 
 /// `(name, m, k, n, a transposed, b transposed)`.
 const SHAPES: &[(&str, usize, usize, usize, bool, bool)] = &[

@@ -35,6 +35,7 @@ impl Hasher for IdentityHasher {
 }
 
 /// Variables by op name (see the module docs).
+#[derive(Clone)]
 pub(crate) struct NameIndex<S = foldhash::fast::RandomState> {
     hasher: S,
     by_hash: HashMap<u64, Variable, BuildHasherDefault<IdentityHasher>>,

@@ -3,10 +3,12 @@
 //!
 //! Use it through the `scope` facade, which adds the `#[variable_scope]` and `model!` macros.
 
+// `unsafe` lives in one module, `kernels`, behind safe functions.
+#![deny(unsafe_code)]
+
 // Namespaces users name (`scope::checkpoint::Restore`, `scope::nn::BasicLstmCell`, ...); every
 // other module is private and its items are re-exported once, below.
 pub mod checkpoint;
-pub mod linalg;
 pub mod nn;
 pub mod optim;
 pub mod partition;
@@ -16,6 +18,8 @@ mod dtype;
 mod error;
 mod index;
 mod init;
+#[allow(unsafe_code)]
+mod kernels;
 mod model;
 mod names;
 mod registry;
@@ -30,8 +34,8 @@ pub use dtype::DType;
 pub use error::{Error, NameContext, Result};
 pub use init::Initializer;
 pub use model::{
-    flatten_manifest, repeated_scope_name, tied_variable, ManifestEntry, Model, ModelScope,
-    TiedManifest, VarManifest,
+    atomic_build, flatten_manifest, repeated_scope_name, tied_variable, ManifestEntry, Model,
+    ModelScope, TiedManifest, VarManifest,
 };
 pub use names::validate_scope_name;
 pub use registry::{
@@ -49,3 +53,20 @@ pub use scoping::{
 pub use tensor::{format_shape, Shape, Tensor, TensorData};
 pub use train_error::TrainError;
 pub use variable::{Variable, VariableOptions, VariableWrite};
+
+/// Not public API: what `benches/gemm.rs` times (the matrix product every op goes through).
+#[doc(hidden)]
+pub mod __bench {
+    use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar};
+
+    /// `c = alpha * a · b + beta * c`, as the ops compute it.
+    pub fn mat_mul<T: LinalgScalar>(
+        alpha: T,
+        a: &ArrayView2<'_, T>,
+        b: &ArrayView2<'_, T>,
+        beta: T,
+        c: &mut ArrayViewMut2<'_, T>,
+    ) {
+        crate::kernels::mat_mul(alpha, a, b, beta, c);
+    }
+}

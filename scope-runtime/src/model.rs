@@ -114,19 +114,25 @@ pub trait Model: Sized + fmt::Debug {
     /// entering their scope with [`ModelScope::enter`].
     ///
     /// Fails with the registry's error, e.g. [`crate::Error::AlreadyExists`] when the model
-    /// was already built in this scope and reuse is off.
+    /// was already built in this scope and reuse is off. Generated models build all or
+    /// nothing (see [`atomic_build`]); a hand-written one gets that by wrapping its body in
+    /// [`atomic_build`].
     fn build_in(reg: &Registry, scope: &str, args: Self::Args) -> Result<Self>;
 
     /// Builds the model in the caller's current variable scope, opening none of its own: how
     /// the seed's `RNN(config)` class is used inside `with tf.variable_scope('rnn') as scope:`,
     /// where the caller's scope holds `input_layer`, `cell` and `output_layer` directly.
+    ///
+    /// All or nothing, as [`atomic_build`].
     fn build_here(reg: &Registry, args: Self::Args) -> Result<Self> {
-        Self::build_in(reg, "", args)
+        atomic_build(reg, || Self::build_in(reg, "", args))
     }
 
     /// [`Model::build_in`] with the default scope name [`Model::SCOPE`].
+    ///
+    /// All or nothing, as [`atomic_build`].
     fn build(reg: &Registry, args: Self::Args) -> Result<Self> {
-        Self::build_in(reg, Self::SCOPE, args)
+        atomic_build(reg, || Self::build_in(reg, Self::SCOPE, args))
     }
 
     /// The variable scope the model was built in (re-enter it with
@@ -159,6 +165,101 @@ pub trait Model: Sized + fmt::Debug {
     /// scope (`input_layer/weights`), nested models included, in declaration order.
     fn manifest() -> Vec<(String, &'static VarManifest)> {
         flatten_manifest(Self::MANIFEST)
+    }
+}
+
+/// Runs `build`, a model build into `reg`, all or nothing: if it fails, the registry is put
+/// back as it was before, as a failed [`Registry::get_variable`] leaves it. The variables it
+/// created, the op and name-scope names it took and this thread's `default_name` counters
+/// it moved are all restored, so a retry gets the names a first attempt would have
+/// (`dense`, not `dense_1`) and no [`crate::Error::AlreadyExists`].
+///
+/// What generated models' [`Model::build_in`], and [`Model::build`] and
+/// [`Model::build_here`] of every model, run in. A build nested in another one (a model's
+/// parts) is covered by the outermost one, which alone copies the registry's state
+/// (O(variables) once per top-level build).
+///
+/// If another thread wrote to the registry while `build` ran, nothing is put back: its
+/// variables may already be in use over there. Builds into one registry from several threads
+/// at once are all-or-nothing only when they do not fail.
+///
+/// ```
+/// use scope::{atomic_build, Error, Registry, VarSpec};
+/// let reg = Registry::builder().max_elements(100).build();
+/// let failed = atomic_build(&reg, || {
+///     reg.variable_scope("m").with(|_| {
+///         reg.get_variable("small", VarSpec::new().shape([2]))?;
+///         reg.get_variable("large", VarSpec::new().shape([1000]))
+///     })
+/// });
+/// assert!(matches!(failed, Err(Error::TooLarge { .. })));
+/// assert!(reg.is_empty());
+/// // The retry meets the registry as it was: `m/small` is created again, not reused or refused.
+/// let small = reg.variable_scope("m").with(|_| reg.get_variable("small", VarSpec::new().shape([2])))?;
+/// assert_eq!(small.name(), "m/small");
+/// # Ok::<(), scope::Error>(())
+/// ```
+pub fn atomic_build<T>(reg: &Registry, build: impl FnOnce() -> Result<T>) -> Result<T> {
+    let Some(transaction) = Transaction::begin(reg) else {
+        return build();
+    };
+    let out = build();
+    if out.is_err() {
+        transaction.roll_back();
+    }
+    out
+}
+
+thread_local! {
+    /// The registries (by id) this thread is building a model into, outermost first.
+    static BUILDING: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What [`atomic_build`] puts back; open while the build runs on this thread.
+struct Transaction<'a> {
+    reg: &'a Registry,
+    shared: Option<crate::registry::SharedSnapshot>,
+    counts: std::collections::BTreeMap<std::sync::Arc<str>, u32>,
+}
+
+impl<'a> Transaction<'a> {
+    /// Takes the state to put back, unless a build into `reg` is already open on this thread.
+    fn begin(reg: &'a Registry) -> Option<Transaction<'a>> {
+        let id = reg.id();
+        let nested = BUILDING.with(|b| {
+            let mut building = b.borrow_mut();
+            let nested = building.contains(&id);
+            if !nested {
+                building.push(id);
+            }
+            nested
+        });
+        if nested {
+            return None;
+        }
+        Some(Transaction {
+            reg,
+            counts: reg.with_thread(|t| t.counts_snapshot()),
+            shared: Some(reg.snapshot()),
+        })
+    }
+
+    /// Puts the registry and this thread's counters back, unless another thread wrote to
+    /// the registry meanwhile.
+    fn roll_back(mut self) {
+        let counts = std::mem::take(&mut self.counts);
+        if let Some(shared) = self.shared.take() {
+            if self.reg.restore(shared) {
+                self.reg.with_thread(|t| t.restore_counts(counts));
+            }
+        }
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        let id = self.reg.id();
+        BUILDING.with(|b| b.borrow_mut().retain(|&open| open != id));
     }
 }
 
@@ -236,19 +337,40 @@ impl ModelScope {
     }
 }
 
-/// The scope of element `index` of a repeated sub-model: `prefix_index` (BERT's
-/// `layer_0 .. layer_{n-1}`, TF1 `MultiRNNCell`'s `cell_0 ..`).
+/// The scope of element `index` of a repeated sub-model whose scopes follow `pattern`: the
+/// pattern with its index placeholder `{i}` replaced by `index` (GPT-2's `h{i}`: `h0 ..
+/// h{n-1}`). A pattern without a placeholder is a prefix, and stands for `prefix_{i}` (BERT's
+/// `layer_0 .. layer_{n-1}`, TF1 `MultiRNNCell`'s `cell_0 ..`), as in
+/// `#[model(repeat = n, scope = "cell")]`.
 ///
 /// ```
-/// assert_eq!(scope::repeated_scope_name("layer", 11), "layer_11");
+/// assert_eq!(scope::repeated_scope_name("h{i}", 11), "h11");
+/// assert_eq!(scope::repeated_scope_name("layer_{i}", 11), "layer_11");
+/// assert_eq!(scope::repeated_scope_name("cell", 2), "cell_2");
 /// ```
-pub fn repeated_scope_name(prefix: &str, index: usize) -> String {
-    format!("{prefix}_{index}")
+pub fn repeated_scope_name(pattern: &str, index: usize) -> String {
+    match pattern.split_once(REPEAT_INDEX) {
+        Some((before, after)) => format!("{before}{index}{after}"),
+        None => format!("{pattern}_{index}"),
+    }
+}
+
+/// The index placeholder of a repeated sub-model's scope pattern.
+const REPEAT_INDEX: &str = "{i}";
+
+/// `pattern` with its placeholder, as [`repeated_scope_name`] reads it: `cell` is `cell_{i}`.
+fn repeat_pattern_text(pattern: &str) -> String {
+    if pattern.contains(REPEAT_INDEX) {
+        pattern.to_owned()
+    } else {
+        format!("{pattern}_{REPEAT_INDEX}")
+    }
 }
 
 /// Checks a tied field (`#[var(tied = ..)]`): `owner` must be a variable of `reg` with the
 /// declared `shape` (and `dtype`, if declared). Returns a handle to it; creates nothing and
-/// changes nothing, whether it passes or fails.
+/// changes nothing, whether it passes or fails. `owner` is borrowed (`&table`, `&&table`), so
+/// that a model may tie to one of its own earlier parts and still hold that part.
 ///
 /// Errors name `field` (its path in the tying model, `cls/output_weights`) and the tying
 /// model's variable scope: `model_scope` inside the current one (`""`: the current one),
@@ -269,11 +391,11 @@ pub fn tied_variable(
     reg: &Registry,
     model_scope: &str,
     field: &str,
-    owner: impl Borrow<Variable>,
+    owner: &impl Borrow<Variable>,
     shape: &[usize],
     dtype: Option<DType>,
 ) -> Result<Variable> {
-    let owner = owner.borrow();
+    let owner: &Variable = owner.borrow();
     let scope = || join(reg.current_variable_scope().name(), model_scope);
     if !reg.owns(owner) {
         return Err(Error::TiedOtherRegistry {
@@ -362,11 +484,14 @@ pub enum ManifestEntry {
         /// The nested model's own manifest.
         manifest: &'static [ManifestEntry],
     },
-    /// A nested model built a run-time number of times, element `i` in scope
-    /// `{prefix}_{i}` (`#[model(repeat = n)]`).
+    /// A nested model built a run-time number of times, element `i` in the scope `pattern`
+    /// names (`#[model(repeat = n)]`: `layer_{i}`; `#[model(repeat = n, scope = "h{i}")]`:
+    /// `h{i}`).
     Repeated {
-        /// The scope prefix (`layer`): the field's `scope` override, or its name.
-        prefix: &'static str,
+        /// The elements' scope names, with `{i}` for the index (`layer_{i}`, `h{i}`): the
+        /// field's `scope` override, or its name followed by `_{i}`. A pattern without `{i}`
+        /// is a prefix, as in [`repeated_scope_name`].
+        pattern: &'static str,
         /// The count expression, as written (`cfg.num_hidden_layers`).
         count: &'static str,
         /// The nested model's type, as written in the declaration.
@@ -400,7 +525,7 @@ pub enum ManifestEntry {
 ///
 /// * Optional entries are listed as if present.
 /// * Elements of a repeated model are listed once, with `{i}` for the index
-///   (`layer_{i}/attention/query/kernel`).
+///   (`layer_{i}/attention/query/kernel`, `h{i}/attn/c_attn/w`).
 /// * Default-named models take `base`, `base_1`, ... as TF would in a freshly opened scope,
 ///   counting the sub-scopes and nested models declared before them.
 /// * Tied fields are not listed: their owner lists the variable.
@@ -445,10 +570,8 @@ fn flatten_entry(
             flatten_into(manifest, &join(prefix, &name), out);
         }
         ManifestEntry::Repeated {
-            prefix: repeated,
-            manifest,
-            ..
-        } => flatten_into(manifest, &join(prefix, &format!("{repeated}_{{i}}")), out),
+            pattern, manifest, ..
+        } => flatten_into(manifest, &join(prefix, &repeat_pattern_text(pattern)), out),
         ManifestEntry::DefaultNamed { base, manifest, .. } => {
             let name = unique_name(opened, base);
             let name = open(opened, name);
@@ -560,7 +683,19 @@ mod tests {
             },
         },
         ManifestEntry::Repeated {
-            prefix: "layer",
+            pattern: "layer_{i}",
+            count: "n",
+            type_name: "Cell",
+            manifest: INNER,
+        },
+        ManifestEntry::Repeated {
+            pattern: "h{i}",
+            count: "n",
+            type_name: "Cell",
+            manifest: INNER,
+        },
+        ManifestEntry::Repeated {
+            pattern: "cell",
             count: "n",
             type_name: "Cell",
             manifest: INNER,
@@ -585,6 +720,8 @@ mod tests {
                 // `dense` and `dense_1` are taken.
                 "dense_2/basic_lstm_cell/kernel",
                 "layer_{i}/basic_lstm_cell/kernel",
+                "h{i}/basic_lstm_cell/kernel",
+                "cell_{i}/basic_lstm_cell/kernel",
             ]
         );
     }
@@ -592,6 +729,8 @@ mod tests {
     #[test]
     fn repeated_names_are_indexed() {
         assert_eq!(repeated_scope_name("cell", 0), "cell_0");
+        assert_eq!(repeated_scope_name("h{i}", 10), "h10");
+        assert_eq!(repeated_scope_name("block{i}_x", 3), "block3_x");
     }
 
     #[test]
@@ -636,7 +775,7 @@ mod tests {
                 .unwrap()
                 .ptr_eq(&table)
         );
-        let err = tied_variable(&reg, "", "t", stranger, &[4, 3], None).unwrap_err();
+        let err = tied_variable(&reg, "", "t", &stranger, &[4, 3], None).unwrap_err();
         assert!(matches!(err, Error::TiedOtherRegistry { .. }), "{err}");
         let _inside = reg.variable_scope("outer").enter().unwrap();
         let err = tied_variable(&reg, "m", "t", &table, &[3, 4], None).unwrap_err();

@@ -21,6 +21,11 @@ use crate::variable::{Registration, Variable, VariableOptions};
 
 mod collections;
 mod convert;
+mod snapshot;
+
+pub(crate) use snapshot::SharedSnapshot;
+use snapshot::WriterMark;
+
 mod partitioned;
 
 use convert::convert_value;
@@ -155,6 +160,7 @@ const HEAD: usize = 8;
 
 /// A variable in the global collection with the first bytes of its name beside it, so that a
 /// prefix filter over a million variables rejects most of them without reading them.
+#[derive(Clone)]
 struct Listed {
     /// The name's first `HEAD` bytes, zero-padded.
     head: [u8; HEAD],
@@ -177,7 +183,7 @@ impl Listed {
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Shared {
     names: Uniquifier,
     /// Every variable by op name.
@@ -196,6 +202,9 @@ struct Shared {
     partitioned: FastMap<Box<str>, PartitionedVariable>,
     /// Named collections and regularization losses.
     collections: collections::Collections,
+    /// Which thread took the write lock last, so that a snapshot knows whether another
+    /// thread wrote since it was taken.
+    writer: WriterMark,
 }
 
 /// What the uniquifier needs to know of the variable named exactly `name`, if any.
@@ -383,10 +392,13 @@ impl Registry {
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Shared> {
-        self.inner
+        let mut shared = self
+            .inner
             .shared
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        shared.writer.note(std::thread::current().id());
+        shared
     }
 
     /// Runs `f` on this thread's scope state for this registry (see [`crate::scope`]).
@@ -477,15 +489,10 @@ impl Registry {
     /// Name scopes do not prefix it; only variable scopes do. A failed call changes nothing.
     pub fn get_variable(&self, name: &str, spec: VarSpec) -> Result<Variable> {
         self.check_name_len(name)?;
-        let getter = self.with_thread(|t| {
-            let scope = t.current();
-            let g = spec.custom_getter.as_ref().or(scope.custom_getter())?;
-            Some((g.clone(), crate::scoping::full_name(scope.name(), name)))
-        });
-        if let Some((getter, full)) = getter {
-            return crate::scoping::get_through(self, full, spec, &getter);
+        match crate::scoping::getter_for(self, name, &spec) {
+            Some((getter, full)) => crate::scoping::get_through(self, full, spec, &getter),
+            None => self.get_variable_in(name, false, spec),
         }
-        self.get_variable_in(name, false, spec)
     }
 
     /// The registry's own getter (TF's `_true_getter`): `name` is the full name if `full`.

@@ -606,6 +606,17 @@ impl ThreadScopes {
         &self.current
     }
 
+    /// This thread's `default_name` counters, for a failed model build to put back with
+    /// [`ThreadScopes::restore_counts`].
+    pub(crate) fn counts_snapshot(&self) -> BTreeMap<Arc<str>, u32> {
+        self.counts.clone()
+    }
+
+    /// Puts back counters [`ThreadScopes::counts_snapshot`] took.
+    pub(crate) fn restore_counts(&mut self, counts: BTreeMap<Arc<str>, u32>) {
+        self.counts = counts;
+    }
+
     /// The name stack, without trailing `/` (`graph.get_name_scope()`).
     pub(crate) fn name_stack(&self) -> &str {
         &self.name_stack

@@ -7,6 +7,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::kernels;
 
 /// A shape: one extent per axis, `[]` for a scalar.
 pub type Shape = Vec<usize>;
@@ -48,43 +49,10 @@ fn try_filled<T: Clone>(len: usize, value: T) -> Result<Vec<T>> {
     Ok(v)
 }
 
-/// Element types whose all-zero bit pattern is the value zero (`false` for `bool`).
-///
-/// # Safety
-///
-/// Implement only for such types.
-unsafe trait ZeroBits: Copy {}
-// SAFETY: IEEE 0.0, integer 0 and `false` are all-zero bits.
-unsafe impl ZeroBits for f16 {}
-unsafe impl ZeroBits for f32 {}
-unsafe impl ZeroBits for f64 {}
-unsafe impl ZeroBits for i32 {}
-unsafe impl ZeroBits for i64 {}
-unsafe impl ZeroBits for bool {}
-
-/// `len` zeros from zeroed memory, fallibly: the system hands out large zeroed blocks as
-/// untouched pages, so a big table of zeros (an optimizer's slots) costs nothing until it is
-/// written.
-fn try_zeros<T: ZeroBits>(len: usize) -> Result<Vec<T>> {
-    let overflow = || Error::ShapeOverflow { shape: vec![len] };
-    let layout = std::alloc::Layout::array::<T>(len).map_err(|_| overflow())?;
-    if layout.size() == 0 {
-        return Ok(vec![unsafe_zero(); len]);
-    }
-    // SAFETY: the layout has a nonzero size.
-    let ptr = unsafe { std::alloc::alloc_zeroed(layout) } as *mut T;
-    if ptr.is_null() {
-        return Err(overflow());
-    }
-    // SAFETY: `ptr` was allocated by the global allocator with the layout of `[T; len]`, and
-    // zeroed bits are `len` valid zeros of `T` (`ZeroBits`).
-    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
-}
-
-/// The zero of a [`ZeroBits`] type.
-fn unsafe_zero<T: ZeroBits>() -> T {
-    // SAFETY: all-zero bits are a valid `T` (`ZeroBits`).
-    unsafe { std::mem::zeroed() }
+/// `len` zeros from zeroed memory (see [`kernels::try_zeros`]), or [`Error::ShapeOverflow`]
+/// if the allocation fails.
+fn try_zeros<T: kernels::ZeroBits>(len: usize) -> Result<Vec<T>> {
+    kernels::try_zeros(len).ok_or_else(|| Error::ShapeOverflow { shape: vec![len] })
 }
 
 /// Collects an exactly sized iterator into a `Vec`, reserving fallibly first.

@@ -67,7 +67,7 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 ///
 /// The first time such a name is itself asked for, it gets an entry with count 2, exactly as
 /// if it had been stored with count 1 from the start; so the names handed out are TF's.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub(crate) struct Uniquifier {
     in_use: FastMap<Box<str>, Counter>,
     /// Entries with a count (the others carry only helper flags).

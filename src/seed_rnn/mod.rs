@@ -1,14 +1,14 @@
 //! The seed RNN: input layer, TF1 `BasicLSTMCell`, output layer with ReLU, the vector
 //! mean-squared cost, and Adam in scope `trian`, built through the registry with TF's names.
 //!
-//! Training runs on buffers allocated once per model, with a hand-written backward pass (the
-//! LSTM input projection for all time steps in one matrix product, the gates fused per step;
-//! see the private `kernels` module). A steady step allocates nothing: every product goes
-//! to the direct loops of `scope_runtime::linalg::mat_mul`, which do not allocate, as long
-//! as each is small or narrow enough for them: the seed's sizes are, and so is any
-//! configuration whose `I·H`, `4H·H` and `H·O` are at most 4096 (`tests/it/seed_rnn_alloc.rs`
-//! checks several). [`SeedRnn::cost_on_tape`] builds the same graph from the
-//! gradient-checked [`Tape`] ops, and the tests check that the two agree.
+//! Training runs on buffers allocated once per model, with a hand-written backward pass: the
+//! runtime's fused LSTM ([`crate::nn::LstmSequence`]: the input projection for all time steps
+//! in one matrix product, the gates fused per step) between allocation-free linear layers
+//! (see the private `kernels` module). A steady step allocates nothing as long as every
+//! product is small or narrow enough for the runtime's direct matrix loops: the seed's sizes
+//! are, and so is any configuration whose `I·H`, `4H·H` and `H·O` are at most 4096
+//! (`tests/it/seed_rnn_alloc.rs` checks several). [`SeedRnn::cost_on_tape`] builds the same
+//! graph from the gradient-checked [`Tape`] ops, and the tests check that the two agree.
 
 use ndarray::{ArrayD, ArrayView1, ArrayView2, ArrayView3, Ix2, IxDyn};
 

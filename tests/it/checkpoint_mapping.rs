@@ -298,3 +298,100 @@ fn bad_rules_and_non_invertible_mappings_say_why() {
         "{err}"
     );
 }
+
+/// Issue 25, item 8: casts lost data silently (f32 `1e6` -> f16 stored inf, f32 NaN -> i32
+/// stored 0, i64 `2^40` -> i32 stored 0) while the report said "3 cast, 0 problem(s)". Now
+/// the read refuses, naming the tensor, the first offending element and its value, and no
+/// variable changes; the explicit modes give the documented values.
+#[test]
+fn casts_that_lose_data_are_refused_naming_the_element() {
+    use scope::checkpoint::CastMode;
+    use scope::Tensor;
+    let src = Registry::new();
+    let put = |name: &str, t: Tensor| {
+        let spec = VarSpec::new().shape(t.shape()).dtype(t.dtype());
+        src.get_variable(name, spec).unwrap().assign(t).unwrap();
+    };
+    put(
+        "half",
+        Tensor::from_f32(&[2, 2], vec![1.0, 2.0, 3.0, 1e6]).unwrap(),
+    );
+    put(
+        "count",
+        Tensor::from_f32(&[2], vec![4.0, f32::NAN]).unwrap(),
+    );
+    put("step", Tensor::from_i64(&[1], vec![1 << 40]).unwrap());
+    let ckpt =
+        SafetensorsCheckpoint::from_bytes(to_safetensors_bytes(&src, &Default::default()).unwrap())
+            .unwrap();
+    let cases = [
+        (
+            "half",
+            DType::F32,
+            DType::F16,
+            "element at [1, 1] is 1000000.0",
+        ),
+        ("count", DType::F32, DType::I32, "element at [1] is NaN"),
+        (
+            "step",
+            DType::I64,
+            DType::I32,
+            "element at [0] is 1099511627776",
+        ),
+    ];
+    let mut m = Mapping::new("narrow");
+    for (name, from, to, _) in cases {
+        m = m.keep(name).unwrap().cast(name, from, to).unwrap();
+    }
+    let view = m.view(&ckpt).unwrap();
+    assert!(view.report().is_ok(), "names and dtypes alone are fine");
+    let dst = Registry::new();
+    let targets: Vec<_> = [
+        ("half", DType::F16, vec![2, 2]),
+        ("count", DType::I32, vec![2]),
+    ]
+    .into_iter()
+    .chain([("step", DType::I32, vec![1])])
+    .map(|(name, dtype, shape)| {
+        dst.get_variable(name, VarSpec::new().shape(shape).dtype(dtype))
+            .unwrap()
+    })
+    .collect();
+    let before: Vec<Vec<f64>> = targets.iter().map(|v| v.value().to_f64_vec()).collect();
+    for (name, _, to, expected) in cases {
+        let err = view.read_tensor(name).unwrap_err();
+        assert!(matches!(err, CheckpointError::Cast { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("`{name}`"))
+                && msg.contains(expected)
+                && msg.contains(&to.to_string()),
+            "{msg}"
+        );
+    }
+    let err = Restore::new(&dst).restore(&view).unwrap_err().to_string();
+    assert!(err.contains("cannot cast"), "{err}");
+    let after: Vec<Vec<f64>> = targets.iter().map(|v| v.value().to_f64_vec()).collect();
+    assert_eq!(
+        format!("{before:?}"),
+        format!("{after:?}"),
+        "a refused restore changes nothing"
+    );
+    // A save through the mapping refuses the same way, and writes nothing.
+    let dir = std::env::temp_dir().join(format!("scope-cast-refused-{}", std::process::id()));
+    let path = dir.join("narrow.safetensors");
+    let saved = Save::from_checkpoint(&ckpt).mapping(&m).save(&path);
+    assert!(matches!(saved, Err(CheckpointError::Cast { .. })));
+    assert!(!path.exists());
+    // Asked for: saturating clamps, wrapping does what tf.cast does.
+    let value = |mode, name: &str| {
+        let view = m.clone().with_cast_mode(mode).view(&ckpt).unwrap();
+        view.read_tensor(name).unwrap().to_f64_vec()
+    };
+    assert_eq!(value(CastMode::Saturating, "half")[3], 65504.0);
+    assert_eq!(value(CastMode::Wrapping, "half")[3], f64::INFINITY);
+    assert_eq!(value(CastMode::Saturating, "step"), [f64::from(i32::MAX)]);
+    assert_eq!(value(CastMode::Wrapping, "step"), [0.0]);
+    assert_eq!(value(CastMode::Saturating, "count"), [4.0, 0.0]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -17,6 +17,7 @@ use scope::checkpoint::{
 };
 use scope::{Initializer, Registry, VarSpec};
 
+use crate::support::mutate::{damage, Rng};
 use crate::support::sstable::{first_data_block, fix_block_crc, varint};
 use crate::support::{data_dir, variable_at};
 
@@ -27,77 +28,6 @@ const ITERATIONS: usize = 10_000;
 fn largest_allocation<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let (r, used) = crate::alloc::measure(f);
     (r, used.largest)
-}
-
-// ----- a small deterministic RNG (splitmix64) ---------------------------------------------------
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-    fn byte(&mut self) -> u8 {
-        const SPECIAL: [u8; 8] = [0x00, 0xff, 0x7f, 0x80, 0x01, 0xfe, b'9', b'"'];
-        if self.below(3) == 0 {
-            SPECIAL[self.below(SPECIAL.len())]
-        } else {
-            self.next() as u8
-        }
-    }
-}
-
-/// Generic damage: bit flips, truncation, overwrites, insertions, deletions.
-fn damage(rng: &mut Rng, bytes: &mut Vec<u8>) -> &'static str {
-    if bytes.is_empty() {
-        bytes.push(rng.byte());
-        return "grow";
-    }
-    match rng.below(5) {
-        0 => {
-            for _ in 0..=rng.below(8) {
-                let i = rng.below(bytes.len());
-                bytes[i] ^= 1 << rng.below(8);
-            }
-            "bit flips"
-        }
-        1 => {
-            let n = rng.below(bytes.len());
-            bytes.truncate(n);
-            "truncation"
-        }
-        2 => {
-            let start = rng.below(bytes.len());
-            for i in start..(start + 1 + rng.below(16)).min(bytes.len()) {
-                bytes[i] = rng.byte();
-            }
-            "overwrite"
-        }
-        3 => {
-            let at = rng.below(bytes.len() + 1);
-            let n = 1 + rng.below(8);
-            let ins: Vec<u8> = (0..n).map(|_| rng.byte()).collect();
-            bytes.splice(at..at, ins);
-            "insertion"
-        }
-        _ => {
-            let at = rng.below(bytes.len());
-            let end = (at + 1 + rng.below(8)).min(bytes.len());
-            bytes.drain(at..end);
-            "deletion"
-        }
-    }
 }
 
 /// A large or unusual length value.
@@ -617,4 +547,200 @@ fn preflight_of_ten_thousand_squared_long_names_still_suggests_near_misses() {
         report.remap_hint,
         Some(("old/".to_owned(), "new/".to_owned()))
     );
+}
+
+/// A safetensors file another tool wrote (no `scope.format` in its header): one float32
+/// tensor `name` holding `value`.
+fn foreign_safetensors(name: &str, value: f32) -> Vec<u8> {
+    let header = format!(r#"{{"{name}":{{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}}}"#);
+    let mut file = (header.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(header.as_bytes());
+    file.extend_from_slice(&value.to_le_bytes());
+    file
+}
+
+/// A folder holding another tool's sharded checkpoint (index + 3 shards).
+fn foreign_sharded(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut files = Vec::new();
+    let mut weight_map = serde_json::Map::new();
+    for k in 1..=3 {
+        let shard = format!("model-{k:05}-of-00003.safetensors");
+        files.push((
+            shard.clone(),
+            foreign_safetensors(&format!("t{k}"), k as f32),
+        ));
+        weight_map.insert(format!("t{k}"), shard.into());
+    }
+    let index = serde_json::json!({"metadata": {"total_size": 12}, "weight_map": weight_map});
+    files.push((
+        "model.safetensors.index.json".to_owned(),
+        serde_json::to_vec(&index).unwrap(),
+    ));
+    for (name, bytes) in &files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    files
+}
+
+/// Issue 25, item 2: converting a sharded checkpoint into its own folder deleted its shards.
+/// A save never removes or replaces a file scope did not write: it refuses before writing
+/// anything, and every file of the other checkpoint is still there, byte for byte.
+#[test]
+fn a_save_never_deletes_another_checkpoints_shards() {
+    use scope::checkpoint::{Save, ShardedCheckpoint};
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("foreign-shards-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = foreign_sharded(&dir);
+    let input = ShardedCheckpoint::open(&dir).unwrap();
+    let check_intact = |what: &str| {
+        for (name, bytes) in &files {
+            let now = std::fs::read(dir.join(name))
+                .unwrap_or_else(|e| panic!("{what}: {name} is gone: {e}"));
+            assert_eq!(&now, bytes, "{what}: {name} changed");
+        }
+    };
+    // Into the folder as one file: the input's index would stay beside it (or be deleted).
+    let err = Save::from_checkpoint(&input)
+        .save(dir.join("model.safetensors"))
+        .unwrap_err();
+    assert!(
+        matches!(err, CheckpointError::SaveConflict { .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("model.safetensors.index.json") && msg.contains("not write"),
+        "{msg}"
+    );
+    check_intact("single-file save");
+    assert!(!dir.join("model.safetensors").exists());
+    // Sharded into the same names: the input's shards would be overwritten.
+    let err = Save::from_checkpoint(&input)
+        .max_shard_size(4)
+        .save(dir.join("model.safetensors"))
+        .unwrap_err();
+    assert!(
+        matches!(err, CheckpointError::SaveConflict { .. }),
+        "{err:?}"
+    );
+    check_intact("sharded save");
+    // Nothing but the input's files: no temporary left behind either.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), files.len());
+    // Another name in the same folder is fine, and touches nothing of the input.
+    let saved = Save::from_checkpoint(&input)
+        .save(dir.join("converted.safetensors"))
+        .unwrap();
+    assert!(saved.removed.is_empty(), "{:?}", saved.removed);
+    check_intact("save beside");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What a save replaces of its own earlier saves, it reports: shards and index of scope's
+/// own sharded checkpoint at that path are removed (and listed in `Saved::removed`); shards
+/// no index names, and foreign files, are left alone.
+#[test]
+fn a_save_removes_only_its_own_earlier_files_and_says_so() {
+    use scope::checkpoint::{Save, ShardedCheckpoint};
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("own-shards-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let reg = Registry::new();
+    for k in 0..4 {
+        reg.get_variable(&format!("w{k}"), VarSpec::new().shape([8]))
+            .unwrap();
+    }
+    let path = dir.join("model.safetensors");
+    // An orphan shard of scope's (no index names it) and an unrelated file.
+    let orphan = dir.join("model-00009-of-00009.safetensors");
+    std::fs::write(
+        &orphan,
+        to_safetensors_bytes(&reg, &BTreeMap::new()).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "keep me").unwrap();
+
+    let four = Save::new(&reg).max_shard_size(32).save(&path).unwrap();
+    assert_eq!(four.files.len(), 4);
+    assert!(four.removed.is_empty(), "{:?}", four.removed);
+    // Sharded in two: the four old shards go, and are listed.
+    let two = Save::new(&reg).max_shard_size(64).save(&path).unwrap();
+    assert_eq!(two.files.len(), 2);
+    let mut removed = two.removed.clone();
+    removed.sort();
+    assert_eq!(removed, four.files, "the old shards, listed");
+    // One file: the index and the two shards go.
+    let one = Save::new(&reg).save(&path).unwrap();
+    let mut removed = one.removed.clone();
+    removed.sort();
+    let mut expected = two.files.clone();
+    expected.push(dir.join("model.safetensors.index.json"));
+    expected.sort();
+    assert_eq!(removed, expected);
+    // Sharded again: the single file goes.
+    let again = Save::new(&reg).max_shard_size(64).save(&path).unwrap();
+    assert_eq!(again.removed, std::slice::from_ref(&path));
+    ShardedCheckpoint::open(&dir).unwrap();
+    assert!(
+        orphan.exists(),
+        "a shard no index names is not this save's to remove"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Issue 25, item 10: an index naming a FIFO as a shard hung every open (and a FIFO as a
+/// TF data file or index likewise). Only regular files are opened; a FIFO is refused,
+/// without blocking, with a message that says what it is.
+#[test]
+fn a_fifo_in_place_of_a_checkpoint_file_is_refused_without_hanging() {
+    use scope::checkpoint::ShardedCheckpoint;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = foreign_sharded(&dir);
+    let fifo = |path: &Path| -> bool {
+        let _ = std::fs::remove_file(path);
+        match std::process::Command::new("mkfifo").arg(path).status() {
+            Ok(s) if s.success() => true,
+            _ => {
+                eprintln!("mkfifo is not available: the FIFO case is skipped");
+                false
+            }
+        }
+    };
+    if !fifo(&dir.join(&files[1].0)) {
+        return;
+    }
+    // Run in a thread so that a regression fails the test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (d, data_dir) = (dir.clone(), dir.join("tf"));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let (index, _) = seed_rnn();
+    std::fs::write(data_dir.join("model.ckpt.index"), &index).unwrap();
+    let fifos = fifo(&data_dir.join("model.ckpt.data-00000-of-00001"));
+    std::thread::spawn(move || {
+        let sharded = ShardedCheckpoint::open(&d).map(|_| ()).unwrap_err();
+        let shard = SafetensorsCheckpoint::open(d.join("model-00002-of-00003.safetensors"))
+            .map(|_| ())
+            .unwrap_err();
+        let tf = fifos.then(|| {
+            let ckpt = TfCheckpoint::open(data_dir.join("model.ckpt")).unwrap();
+            let name = ckpt.tensors()[0].name.clone();
+            ckpt.read_tensor(&name).map(|_| ()).unwrap_err()
+        });
+        let _ = tx.send((sharded, shard, tf));
+    });
+    let (sharded, shard, tf) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("opening a FIFO blocked");
+    for err in [Some(sharded), Some(shard), tf].into_iter().flatten() {
+        let msg = err.to_string();
+        assert!(msg.contains("not a regular file"), "{msg}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -388,41 +388,12 @@ fn concurrent_saves_to_one_path_all_succeed_and_the_last_wins() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.safetensors");
     // Each saver has its own registry with the same names; values say who saved which round.
-    let regs: Vec<Registry> = (0..SAVERS)
-        .map(|t| {
-            let reg = Registry::with_seed(t as u64);
-            for name in ["a", "b"] {
-                reg.get_variable(name, VarSpec::new().shape([64])).unwrap();
-            }
-            reg
-        })
-        .collect();
+    let regs = saver_registries(SAVERS, &["a", "b"]);
     let barrier = Arc::new(Barrier::new(SAVERS + 1));
-    let handles: Vec<_> = regs
-        .into_iter()
-        .enumerate()
-        .map(|(t, reg)| {
-            let (barrier, path) = (barrier.clone(), path.clone());
-            std::thread::spawn(move || {
-                // Failures are collected, not panicked on, so the barrier never strands a
-                // thread.
-                let mut failures = Vec::new();
-                for round in 0..SAVE_ROUNDS {
-                    let mark = (round * SAVERS + t) as f32;
-                    for v in reg.global_variables() {
-                        v.assign(vec![mark; 64]).unwrap();
-                    }
-                    barrier.wait();
-                    let saved = save_safetensors(&path, &reg);
-                    barrier.wait();
-                    if let Err(e) = saved {
-                        failures.push(format!("saver {t}, round {round}: {e}"));
-                    }
-                }
-                failures
-            })
-        })
-        .collect();
+    let path_ = path.clone();
+    let handles = spawn_savers(regs, SAVE_ROUNDS, &barrier, move |_, reg| {
+        save_safetensors(&path_, reg)
+    });
     for round in 0..SAVE_ROUNDS {
         barrier.wait();
         barrier.wait();
@@ -450,5 +421,222 @@ fn concurrent_saves_to_one_path_all_succeed_and_the_last_wins() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(left, ["model.safetensors"], "temporaries left behind");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `savers` registries (one per saver thread), each with a `[64]` float32 variable per name.
+fn saver_registries(savers: usize, names: &[&str]) -> Vec<Registry> {
+    (0..savers)
+        .map(|t| {
+            let reg = Registry::with_seed(t as u64);
+            for name in names {
+                reg.get_variable(name, VarSpec::new().shape([64])).unwrap();
+            }
+            reg
+        })
+        .collect()
+}
+
+/// Threads that each, in every round, set every variable of their registry to the mark
+/// `round * savers + t` (64 elements each), wait at `barrier`, save with `save(t, reg)` and
+/// wait again; each returns the saves that failed (collected, not panicked on, so the barrier
+/// never strands a thread).
+fn spawn_savers<T, E: std::fmt::Display>(
+    regs: Vec<Registry>,
+    rounds: usize,
+    barrier: &Arc<Barrier>,
+    save: impl Fn(usize, &Registry) -> Result<T, E> + Send + Clone + 'static,
+) -> Vec<std::thread::JoinHandle<Vec<String>>> {
+    let savers = regs.len();
+    regs.into_iter()
+        .enumerate()
+        .map(|(t, reg)| {
+            let (barrier, save) = (barrier.clone(), save.clone());
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                for round in 0..rounds {
+                    let mark = (round * savers + t) as f32;
+                    for v in reg.global_variables() {
+                        v.assign(vec![mark; 64]).unwrap();
+                    }
+                    barrier.wait();
+                    let saved = save(t, &reg);
+                    barrier.wait();
+                    if let Err(e) = saved {
+                        failures.push(format!("saver {t}, round {round}: {e}"));
+                    }
+                }
+                failures
+            })
+        })
+        .collect()
+}
+
+/// Sharded saves racing to one path, of different layouts (3 shards, 6 shards, one file) and
+/// of one layout (two savers writing the same 3 shard names),
+/// while a reader opens that path over and over: every save reports `Ok`; after every round
+/// the path opens as one complete checkpoint holding one save of that round, and the
+/// directory holds exactly that checkpoint's files; and every read the reader made saw the
+/// values of one save throughout, never a mix. Bounded by rounds, not by time. On cc5c752
+/// this failed three ways: rounds ended unreadable (one saver's stale-shard removal deleted
+/// the other's shards), reads mixed two saves, and reads failed.
+#[test]
+fn racing_sharded_saves_leave_one_checkpoint_and_readers_never_see_a_mix() {
+    use scope::checkpoint::{CheckpointSource, Save, ShardedCheckpoint};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const SAVE_ROUNDS: usize = 40;
+    const TENSORS: usize = 6;
+    // 64 float32 = 256 bytes per tensor: shards of 512 bytes hold two (three shards), of
+    // 256 bytes one (six shards); no limit, one file. Two savers share a layout, so their
+    // files have the same names and only their values tell them apart.
+    let layouts = [Some(512u64), Some(256), None, Some(512)];
+    let saver_count = layouts.len();
+    let dir = std::env::temp_dir().join(format!("scope-racing-shards-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    let names: Vec<String> = (0..TENSORS).map(|k| format!("layer_{k}/w")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let regs = saver_registries(layouts.len(), &names);
+    /// One save's values: every element of every tensor is the same mark.
+    fn one_mark(ckpt: &ShardedCheckpoint) -> Result<f64, String> {
+        let mut marks = Vec::new();
+        for t in ckpt.tensors() {
+            let v = ckpt.read_tensor(&t.name).map_err(|e| e.to_string())?;
+            marks.extend(v.to_f64_vec());
+        }
+        if marks.len() != TENSORS * 64 {
+            return Err(format!("{} elements", marks.len()));
+        }
+        match marks.iter().all(|&m| m == marks[0]) {
+            true => Ok(marks[0]),
+            false => Err(format!("values of two saves: {marks:?}")),
+        }
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (done, dir) = (done.clone(), dir.clone());
+        std::thread::spawn(move || {
+            let (mut reads, mut bad) = (0usize, Vec::new());
+            while !done.load(Ordering::Acquire) {
+                // Before the first save there is nothing to open.
+                let Ok(ckpt) = ShardedCheckpoint::open(&dir) else {
+                    if reads > 0 {
+                        bad.push("the checkpoint could not be opened".to_owned());
+                    }
+                    continue;
+                };
+                reads += 1;
+                if let Err(e) = one_mark(&ckpt) {
+                    bad.push(e);
+                }
+            }
+            (reads, bad)
+        })
+    };
+    let barrier = Arc::new(Barrier::new(layouts.len() + 1));
+    let path_ = path.clone();
+    let savers = spawn_savers(regs, SAVE_ROUNDS, &barrier, move |t, reg| {
+        let save = Save::new(reg);
+        match layouts[t] {
+            Some(bytes) => save.max_shard_size(bytes).save(&path_),
+            None => save.save(&path_),
+        }
+    });
+    for round in 0..SAVE_ROUNDS {
+        barrier.wait();
+        barrier.wait();
+        let ckpt = ShardedCheckpoint::open(&dir)
+            .unwrap_or_else(|e| panic!("round {round}: an unreadable checkpoint: {e}"));
+        let mark = one_mark(&ckpt).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(
+            mark as usize / saver_count,
+            round,
+            "the path holds another round's save"
+        );
+        let mut expected: Vec<String> = match ckpt.shard_count() {
+            1 => vec!["model.safetensors".to_owned()],
+            n => (1..=n)
+                .map(|k| format!("model-{k:05}-of-{n:05}.safetensors"))
+                .chain(["model.safetensors.index.json".to_owned()])
+                .collect(),
+        };
+        expected.sort();
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, expected, "round {round}: files of another save left");
+    }
+    let failures: Vec<String> = savers
+        .into_iter()
+        .flat_map(|h| h.join().expect("a saver panicked"))
+        .collect();
+    done.store(true, Ordering::Release);
+    let (reads, bad) = reader.join().expect("the reader panicked");
+    assert!(failures.is_empty(), "saves failed: {failures:#?}");
+    assert!(reads > 0, "the reader never read");
+    assert!(
+        bad.is_empty(),
+        "{} of {reads} reads were wrong; first: {}",
+        bad.len(),
+        bad[0]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// TF1 checkpoints saved by racing threads to one prefix: every save reports `Ok`, and after
+/// every round the prefix opens and reads as one whole save of that round, with no temporary
+/// left behind. (The writer used one fixed temporary name per prefix, so racing saves wrote
+/// into each other's temporary.)
+#[test]
+fn racing_tf_checkpoint_saves_leave_one_whole_checkpoint() {
+    use scope::checkpoint::{save_tf_checkpoint, CheckpointSource, TfCheckpoint};
+    const SAVERS: usize = 3;
+    const SAVE_ROUNDS: usize = 30;
+    let dir = std::env::temp_dir().join(format!("scope-racing-tf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let prefix = dir.join("model.ckpt");
+    let regs = saver_registries(SAVERS, &["a", "b", "c"]);
+    let barrier = Arc::new(Barrier::new(SAVERS + 1));
+    let prefix_ = prefix.clone();
+    let savers = spawn_savers(regs, SAVE_ROUNDS, &barrier, move |_, reg| {
+        save_tf_checkpoint(&prefix_, reg)
+    });
+    for round in 0..SAVE_ROUNDS {
+        barrier.wait();
+        barrier.wait();
+        let ckpt = TfCheckpoint::open(&prefix)
+            .unwrap_or_else(|e| panic!("round {round}: unreadable: {e}"));
+        let mut marks = Vec::new();
+        for name in ["a", "b", "c"] {
+            let t = ckpt
+                .read_tensor(name)
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            marks.extend(t.to_f64_vec());
+        }
+        assert!(
+            marks.iter().all(|&m| m == marks[0]),
+            "round {round}: values of two saves"
+        );
+        assert_eq!(marks[0] as usize / SAVERS, round, "another round's save");
+    }
+    let failures: Vec<String> = savers
+        .into_iter()
+        .flat_map(|h| h.join().expect("a saver panicked"))
+        .collect();
+    assert!(failures.is_empty(), "saves failed: {failures:#?}");
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["model.ckpt.data-00000-of-00001", "model.ckpt.index"],
+        "temporaries left behind"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -522,18 +522,77 @@ fn repeat_in_variable_scope_evaluates_args_once_per_element() {
     );
     match MultiCell::MANIFEST[0] {
         ManifestEntry::Repeated {
-            prefix,
+            pattern,
             count,
             type_name,
             ..
         } => {
-            assert_eq!((prefix, type_name), ("cell", "Fc"));
+            assert_eq!((pattern, type_name), ("cell_{i}", "Fc"));
             assert_eq!(count, "widths.borrow().len()");
         }
         other => panic!("expected a repeated entry, got {other:?}"),
     }
     let paths: Vec<String> = MultiCell::manifest().into_iter().map(|(p, _)| p).collect();
     assert_eq!(paths, ["cell_{i}/kernel", "cell_{i}/bias"]);
+}
+
+model! {
+    /// GPT-2's blocks: `model/h0 .. model/h{n-1}`, no underscore.
+    pub struct Gpt2Like("model", n: usize) {
+        wpe: [4, 2],
+        #[model(repeat = n, scope = "h{i}", args(2, 2))]
+        h: model Fc,
+        #[model(repeat = n, scope = "x{i}_ln")]
+        ln: model Fc(2, 1),
+    }
+}
+
+/// The same blocks through `#[variable_scope]`.
+#[variable_scope("model", n: usize)]
+pub struct Gpt2LikeAttr {
+    /// `h0 ..`.
+    #[model(repeat = n, scope = "h{i}", args(2, 2))]
+    pub blocks: Vec<Fc>,
+}
+
+#[test]
+fn repeat_patterns_name_every_element() {
+    let reg = Registry::new();
+    let m = Gpt2Like::new(&reg, 11).unwrap();
+    let scopes: Vec<&str> = m.h.iter().map(|b| b.scope_name()).collect();
+    assert_eq!(scopes[0], "model/h0");
+    assert_eq!(scopes[10], "model/h10");
+    assert_eq!(m.ln[1].scope_name(), "model/x1_ln");
+    let paths: Vec<String> = Gpt2Like::manifest().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        paths,
+        [
+            "wpe",
+            "h{i}/kernel",
+            "h{i}/bias",
+            "x{i}_ln/kernel",
+            "x{i}_ln/bias"
+        ]
+    );
+    let other = Registry::new();
+    let attr = Gpt2LikeAttr::new(&other, 2).unwrap();
+    let names: Vec<String> = attr.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "model/h0/kernel",
+            "model/h0/bias",
+            "model/h1/kernel",
+            "model/h1/bias"
+        ]
+    );
+    assert!(matches!(
+        Gpt2LikeAttr::MANIFEST[0],
+        ManifestEntry::Repeated {
+            pattern: "h{i}",
+            ..
+        }
+    ));
 }
 
 /// Sizes of the embeddings, with an `f32` initializer range as BERT's config has.
@@ -837,4 +896,306 @@ fn nested_model_arguments_may_name_earlier_parts() {
         names,
         ["lm/embeddings/word_embeddings", "lm/head/output_bias"]
     );
+}
+
+/// A config that is neither `Clone` nor `Copy`: a model keeps it by move.
+#[derive(Debug, PartialEq)]
+pub struct KeptConfig {
+    /// Width of every part.
+    pub width: usize,
+    /// Number of blocks.
+    pub blocks: usize,
+}
+
+model! {
+    /// Keeps its config and a tuple argument; the parts borrow the config while they build.
+    pub struct KeepsConfig("keeps", cfg: KeptConfig, pair: (usize, String)) {
+        #[keep]
+        cfg,
+        /// The pair as given.
+        #[keep]
+        pair,
+        w: [cfg.width, pair.0],
+        #[model(repeat = cfg.blocks, scope = "h{i}")]
+        h: model Fc(cfg.width, cfg.width),
+    }
+}
+
+/// The same through `#[variable_scope]`.
+#[variable_scope("keeps", cfg: KeptConfig)]
+pub struct KeepsConfigAttr {
+    /// The config it was built with.
+    #[keep]
+    pub cfg: KeptConfig,
+    /// A variable shaped by it.
+    #[var(shape = [cfg.width])]
+    pub b: Variable,
+}
+
+#[test]
+fn a_model_keeps_its_build_arguments() {
+    let reg = Registry::new();
+    let cfg = KeptConfig {
+        width: 3,
+        blocks: 2,
+    };
+    let m = KeepsConfig::new(&reg, cfg, (5, "five".to_owned())).unwrap();
+    assert_eq!(
+        m.cfg,
+        KeptConfig {
+            width: 3,
+            blocks: 2
+        }
+    );
+    assert_eq!(m.pair, (5, "five".to_owned()));
+    assert_eq!(m.w.shape(), [3, 5]);
+    assert_eq!(m.h.len(), 2);
+    // The kept arguments are no variables: the manifest and the listing do not see them.
+    assert_eq!(KeepsConfig::manifest().len(), 3);
+    assert_eq!(m.variables().len(), 5);
+    let attr = KeepsConfigAttr::new(
+        &Registry::new(),
+        KeptConfig {
+            width: 4,
+            blocks: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(attr.cfg.width, 4);
+    assert_eq!(attr.b.shape(), [4]);
+}
+
+model! {
+    /// A default-named layer, then a part that can fail (too large for the registry).
+    pub struct Fragile("fragile", units: usize) {
+        #[model(default_name = "dense")]
+        first: model Fc(2, 2),
+        w: [2],
+        #[model(scope = "big")]
+        big: model Fc(units, units),
+    }
+}
+
+/// A failed build (generated code) leaves nothing behind: no variable, no `default_name`
+/// count, no name-scope name, so the retry gets the first attempt's names.
+#[test]
+fn a_failed_build_leaves_the_registry_as_it_was() {
+    let reg = Registry::builder().max_elements(100).build();
+    let outer = reg.variable_scope("outer").enter().unwrap();
+    let err = Fragile::new(&reg, 50).unwrap_err();
+    assert!(matches!(err, scope::Error::TooLarge { .. }), "{err}");
+    assert_eq!(reg.len(), 0);
+    assert_eq!(reg.names_in_use(), 1, "only `outer`'s name scope");
+    let m = Fragile::new(&reg, 3).unwrap();
+    let names: Vec<String> = m.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "outer/fragile/dense/kernel",
+            "outer/fragile/dense/bias",
+            "outer/fragile/w",
+            "outer/fragile/big/kernel",
+            "outer/fragile/big/bias",
+        ]
+    );
+    drop(outer);
+    // Named as a first attempt would be: the name scope is `outer/fragile/`, not `fragile_1`.
+    assert_eq!(m.scope().original_name_scope(), "outer/fragile/");
+    // A default-named model's counter, moved by a failed top-level build, is put back too.
+    let err = reg
+        .variable_scope("top")
+        .with(|_| {
+            let _ok = Fc::build_in(&reg, "ok", (1, 1))?;
+            <Fragile as Model>::build_here(&reg, (50,))
+        })
+        .unwrap_err();
+    assert!(matches!(err, scope::Error::TooLarge { .. }), "{err}");
+    // Only the first part of `with` was outside the failed build.
+    assert_eq!(reg.len(), 7);
+}
+
+/// The case: a `default_name` layer, then an explicit scope of the same name in a
+/// hand-written model, fails with `AlreadyExists`; the registry is as before, and a retry
+/// that builds the layer alone gets `dense`, not `dense_1`, and no `AlreadyExists`.
+#[test]
+fn a_failed_hand_written_build_is_rolled_back_by_build() {
+    #[derive(Debug)]
+    struct Clash(scope::VariableScope);
+    impl Model for Clash {
+        type Args = ();
+        const SCOPE: &'static str = "clash";
+        const MANIFEST: &'static [ManifestEntry] = &[];
+        fn build_in(reg: &Registry, scope: &str, (): ()) -> scope::Result<Self> {
+            let here = scope::ModelScope::enter(reg, scope)?;
+            {
+                let _layer = scope::ModelScope::enter_default_name(reg, "dense")?;
+                reg.get_variable("kernel", scope::VarSpec::new().shape([2]))?;
+            }
+            let _explicit = reg.variable_scope("dense").enter()?;
+            reg.get_variable("kernel", scope::VarSpec::new().shape([2]))?;
+            Ok(Clash(here.scope().clone()))
+        }
+        fn scope(&self) -> &scope::VariableScope {
+            &self.0
+        }
+        fn for_each_variable(&self, _: &mut dyn FnMut(&Variable)) {}
+    }
+    let reg = Registry::new();
+    let err = Clash::build(&reg, ()).unwrap_err();
+    assert!(matches!(err, scope::Error::AlreadyExists { .. }), "{err}");
+    assert!(reg.is_empty());
+    let kernel = reg
+        .variable_scope("clash")
+        .with(|_| {
+            let _layer = scope::ModelScope::enter_default_name(&reg, "dense")?;
+            reg.get_variable("kernel", scope::VarSpec::new().shape([2]))
+        })
+        .unwrap();
+    assert_eq!(kernel.name(), "clash/dense/kernel");
+}
+
+model! {
+    /// Ties to its own earlier parts: a sibling variable and a nested model's.
+    pub struct SelfTied("self_tied") {
+        table: [4, 2],
+        #[var(tied = table)]
+        output_weights: [4, 2],
+        inner: model Fc(4, 2),
+        #[var(tied = inner.kernel)]
+        decoder: [4, 2],
+    }
+}
+
+#[test]
+fn a_tie_to_a_sibling_part_borrows_it() {
+    let reg = Registry::new();
+    let m = SelfTied::new(&reg).unwrap();
+    assert!(m.output_weights.ptr_eq(&m.table));
+    assert!(m.decoder.ptr_eq(&m.inner.kernel));
+    assert_eq!(m.variables().len(), 3);
+}
+
+/// ALBERT's sizes, reduced.
+#[derive(Clone, Copy, Debug)]
+pub struct AlbertSizes {
+    /// Vocabulary.
+    pub vocab: usize,
+    /// Embedding width `E`.
+    pub embedding: usize,
+    /// Hidden width `H`.
+    pub hidden: usize,
+}
+
+model! {
+    /// contrib's `layer_norm`, named `LayerNorm` by default.
+    pub struct Norm("LayerNorm", h: usize) {
+        beta: [h] = zeros,
+        gamma: [h] = ones,
+    }
+
+    /// ALBERT's inner group, reduced: two `layer_norm`s by default names, so `LayerNorm` and
+    /// `LayerNorm_1`, whenever the group is entered.
+    pub struct InnerGroup("inner_group_0", h: usize) {
+        attention_1 { dense { kernel: [h, h] } }
+        #[model(default_name)]
+        attention_norm: model Norm(h),
+        ffn_1 { dense { kernel: [h, h] } }
+        #[model(default_name)]
+        output_norm: model Norm(h),
+    }
+
+    /// ALBERT's factorized embedding: the projection exists only when `E != H`.
+    pub struct AlbertEmbeddings("embeddings", cfg: AlbertSizes) {
+        #[keep]
+        cfg,
+        word_embeddings: [cfg.vocab, cfg.embedding],
+        #[model(when = cfg.embedding != cfg.hidden, scope = "embedding_hidden_mapping_in")]
+        mapping: model Fc(cfg.embedding, cfg.hidden),
+    }
+}
+
+/// ALBERT re-enters `transformer/group_0/inner_group_0` under `AUTO_REUSE` for every layer:
+/// TF's `default_name` counters of the group restart each time (its `__exit__` closes the
+/// counts of its sub-scopes), so every layer meets `LayerNorm` and `LayerNorm_1` again, and
+/// every build after the first creates nothing.
+#[test]
+fn default_names_restart_in_a_re_entered_scope() {
+    use scope::Reuse;
+    let reg = Registry::new();
+    let layers = reg
+        .variable_scope("transformer")
+        .reuse(Reuse::Auto)
+        .with(|_| {
+            (0..3)
+                .map(|_| {
+                    reg.variable_scope("group_0")
+                        .with(|_| InnerGroup::build(&reg, (4,)))
+                })
+                .collect::<scope::Result<Vec<_>>>()
+        })
+        .unwrap();
+    let names: Vec<String> = layers[2].variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "transformer/group_0/inner_group_0/attention_1/dense/kernel",
+            "transformer/group_0/inner_group_0/LayerNorm/beta",
+            "transformer/group_0/inner_group_0/LayerNorm/gamma",
+            "transformer/group_0/inner_group_0/ffn_1/dense/kernel",
+            "transformer/group_0/inner_group_0/LayerNorm_1/beta",
+            "transformer/group_0/inner_group_0/LayerNorm_1/gamma",
+        ]
+    );
+    assert_eq!(reg.len(), 6);
+    assert!(layers[0].shares_storage_with(&layers[2]));
+    // The optional projection, by a condition on the kept config.
+    let factorized = AlbertSizes {
+        vocab: 10,
+        embedding: 2,
+        hidden: 4,
+    };
+    let emb = AlbertEmbeddings::new(&reg, factorized).unwrap();
+    assert_eq!(emb.mapping.as_ref().unwrap().kernel.shape(), [2, 4]);
+    let plain = AlbertSizes {
+        embedding: 4,
+        ..factorized
+    };
+    let emb = AlbertEmbeddings::build_in(&reg, "plain", (plain,)).unwrap();
+    assert!(emb.mapping.is_none() && emb.cfg.embedding == 4);
+}
+
+/// A failed build puts nothing back when another thread wrote to the registry meanwhile:
+/// that thread's variable stays (it may be in use there), and so does what the build made.
+#[test]
+fn a_failed_build_keeps_another_threads_variables() {
+    use std::sync::{Arc, Barrier};
+    let reg = Registry::new();
+    let (started, written) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let other = {
+        let (reg, started, written) = (reg.clone(), started.clone(), written.clone());
+        std::thread::spawn(move || {
+            started.wait();
+            let v = reg.get_variable("theirs", scope::VarSpec::new().shape([1]));
+            written.wait();
+            v.unwrap()
+        })
+    };
+    let failed = scope::atomic_build(&reg, || {
+        reg.get_variable("mine", scope::VarSpec::new().shape([1]))?;
+        started.wait();
+        written.wait();
+        reg.get_variable("mine", scope::VarSpec::new().shape([1]))
+    });
+    assert!(matches!(failed, Err(Error::AlreadyExists { .. })));
+    let theirs = other.join().unwrap();
+    assert!(reg.variable("theirs").unwrap().ptr_eq(&theirs));
+    assert!(reg.variable("mine").is_some());
+    // Alone again, a failed build is rolled back.
+    let failed = scope::atomic_build(&reg, || {
+        reg.get_variable("again", scope::VarSpec::new().shape([1]))?;
+        reg.get_variable("mine", scope::VarSpec::new().shape([1]))
+    });
+    assert!(failed.is_err());
+    assert!(reg.variable("again").is_none());
+    assert_eq!(reg.len(), 2);
 }

@@ -360,3 +360,158 @@ fn missing_partitioned_entry_is_reported_by_full_name() {
     assert_eq!(pv.value().expect("value").to_f64_vec(), before.to_f64_vec());
     let _: &[Variable] = pv.parts();
 }
+
+/// Conformance cases for partitioned variables recorded from TF 2.21
+/// (`tests/data/partitioned/record_cases.py`: names, part shapes, reuse and errors), plus
+/// every file in `SCOPE_PARTITIONED_CASES` (`:`-separated) of the same format.
+#[test]
+fn partitioned_conformance() {
+    let mut files = vec![crate::support::data_dir().join("partitioned/cases.json")];
+    if let Some(extra) = std::env::var_os("SCOPE_PARTITIONED_CASES") {
+        files.extend(std::env::split_paths(&extra));
+    }
+    let mut checks = Checks::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("a case file");
+        let cases: Value = serde_json::from_str(&text).expect("a JSON case file");
+        for case in cases["cases"].as_array().expect("cases") {
+            replay_case(case, &mut checks);
+        }
+    }
+    checks.finish("partitioned_conformance");
+}
+
+fn partitioner(spec: &Value) -> Option<Partitioner> {
+    let (kind, args) = spec.as_object()?.iter().next()?;
+    let arg = |i: usize| args.get(i).and_then(Value::as_u64);
+    Some(match kind.as_str() {
+        "fixed_size" => Partitioner::fixed_size(arg(0)? as usize, arg(1)? as usize),
+        "variable_axis_size" => {
+            Partitioner::variable_axis_size(arg(0)?, arg(1)? as usize, arg(2).map(|m| m as usize))
+        }
+        "min_max" => Partitioner::min_max(arg(0)? as usize, arg(1)? as usize, arg(2)?),
+        _ => return None,
+    })
+}
+
+/// The category a recorded TF error maps to.
+fn category(e: &scope::Error) -> &'static str {
+    use scope::Error as E;
+    match e {
+        E::PartitionedExists { .. } => "PartitionedExists",
+        E::PartitionedNotFound { .. } => "PartitionedNotFound",
+        E::PartitionMismatch { .. } => "PartitionMismatch",
+        E::UnpartitionedExists { .. } => "UnpartitionedExists",
+        E::PartitionedFound { .. } => "PartitionedFound",
+        E::Partition { .. } => "Partition",
+        E::AlreadyExists { .. } => "AlreadyExists",
+        _ => "Other",
+    }
+}
+
+fn replay_case(case: &Value, checks: &mut Checks) {
+    let id = case["id"].as_str().unwrap_or("?");
+    let reg = Registry::new();
+    let mut guards: Vec<Box<dyn std::any::Any>> = Vec::new();
+    for (i, op) in case["ops"].as_array().expect("ops").iter().enumerate() {
+        let at = format!("{id} op {i}");
+        let expect = &op["expect"];
+        let outcome: Result<Value, scope::Error> = match op["op"].as_str().unwrap_or("") {
+            "variable_scope" => {
+                let mut b = reg.variable_scope(op["name"].as_str().unwrap_or(""));
+                match &op["reuse"] {
+                    Value::Bool(r) => b = b.reuse(*r),
+                    Value::String(s) if s == "auto" => b = b.reuse(scope::Reuse::Auto),
+                    _ => {}
+                }
+                if let Some(p) = partitioner(&op["partitioner"]) {
+                    b = b.partitioner(p);
+                }
+                b.enter().map(|g| {
+                    guards.push(Box::new(g));
+                    Value::Null
+                })
+            }
+            "name_scope" => reg
+                .name_scope(op["name"].as_str().unwrap_or(""))
+                .enter()
+                .map(|g| {
+                    guards.push(Box::new(g));
+                    Value::Null
+                }),
+            "exit" => {
+                drop(guards.pop());
+                Ok(Value::Null)
+            }
+            "list_global" => Ok(Value::from(
+                reg.global_variables()
+                    .iter()
+                    .map(|v| v.name().to_owned())
+                    .collect::<Vec<_>>(),
+            )),
+            "get_variable" => {
+                let mut spec = VarSpec::new();
+                if let Some(shape) = op["shape"].as_array() {
+                    spec = spec.shape(
+                        shape
+                            .iter()
+                            .map(|d| d.as_u64().unwrap_or(0) as usize)
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                if let Some(d) = op["dtype"].as_str() {
+                    spec = spec.dtype(d.parse().expect("a dtype"));
+                }
+                if let Some(p) = partitioner(&op["partitioner"]) {
+                    spec = spec.partitioner(p);
+                }
+                let name = op["name"].as_str().unwrap_or("");
+                if op["api"] == "partitioned" {
+                    reg.get_partitioned_variable(name, spec).map(|pv| {
+                        serde_json::json!({
+                            "name": pv.name(),
+                            "parts": pv.parts().iter().map(|p| p.name()).collect::<Vec<_>>(),
+                            "shapes": pv.parts().iter().map(|p| p.shape().to_vec()).collect::<Vec<_>>(),
+                            "partitions": pv.partitions(),
+                            "dtype": pv.dtype().to_string(),
+                        })
+                    })
+                } else {
+                    reg.get_variable(name, spec).map(|v| {
+                        serde_json::json!({
+                            "name": v.name(), "shape": v.shape(), "dtype": v.dtype().to_string(),
+                        })
+                    })
+                }
+            }
+            other => panic!("{at}: unknown op {other}"),
+        };
+        if expect.is_null() {
+            checks.check(outcome.is_ok(), || {
+                format!("{at}: unexpected error {outcome:?}")
+            });
+            continue;
+        }
+        match (outcome, expect.get("error").and_then(Value::as_str)) {
+            (Ok(got), None) => {
+                checks.check(&got == expect, || format!("{at}: got {got}, TF {expect}"))
+            }
+            (Err(e), Some(want)) => {
+                let msg = e.to_string();
+                let contains = expect["message_contains"].as_str().unwrap_or("");
+                checks.check(category(&e) == want && msg.contains(contains), || {
+                    format!("{at}: got {} ({msg}), TF {want}: {contains}", category(&e))
+                });
+            }
+            (Ok(got), Some(want)) => {
+                checks.check(false, || format!("{at}: got {got}, TF raised {want}"))
+            }
+            (Err(e), None) => {
+                checks.check(false, || format!("{at}: got error {e}, TF gave {expect}"))
+            }
+        }
+    }
+    while let Some(g) = guards.pop() {
+        drop(g);
+    }
+}

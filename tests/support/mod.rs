@@ -56,7 +56,8 @@
 //! `fixture.json` reader, kinds), [`checks`] (named rules and the counting comparator),
 //! [`sstable`] (the table writer and table surgery, shared with the runtime's unit tests),
 //! [`tf1`] (TF1 bundle entries and whole checkpoints from tensors), [`vars`] (a variable at
-//! a checkpoint's full name).
+//! a checkpoint's full name), [`mutate`] (a seeded RNG and generic damage for robustness
+//! tests).
 
 // Each test binary uses a part of this module; `pub` marks its API (the including binary
 // sees it as crate-private).
@@ -65,6 +66,7 @@
 pub mod checks;
 pub mod fixture;
 pub mod model;
+pub mod mutate;
 pub mod sstable;
 pub mod tensor;
 pub mod tf1;

@@ -156,7 +156,7 @@ fn emit(def: &ModelDef, handle: bool) -> TokenStream {
             let attrs = &def.attrs;
             let vis = &def.vis;
             let ident = &def.ident;
-            let mut fields = Vec::new();
+            let mut fields = kept_fields(def);
             dsl_fields(p, &def.items, "", &mut Vec::new(), &mut fields);
             quote! {
                 #(#attrs)*
@@ -167,6 +167,29 @@ fn emit(def: &ModelDef, handle: bool) -> TokenStream {
             }
         }
     }
+}
+
+/// The fields of a `model!` struct that keep constructor arguments, typed as the arguments.
+/// One that names no argument (an error already reported) gets no field.
+fn kept_fields(def: &ModelDef) -> Vec<TokenStream> {
+    def.kept
+        .iter()
+        .filter_map(|kept| {
+            let name = crate::ast::unraw(&kept.ident);
+            let arg = def
+                .args
+                .iter()
+                .find(|a| crate::ast::unraw(&a.ident) == name)?;
+            let (attrs, vis, ident, ty) = (&kept.attrs, &kept.vis, &kept.ident, &arg.ty);
+            let doc =
+                format!(" The constructor argument `{name}`, kept as the model was built with it.");
+            Some(quote! {
+                #(#attrs)*
+                #[doc = #doc]
+                #vis #ident: #ty,
+            })
+        })
+        .collect()
 }
 
 /// The fields of a `model!` struct; a field name seen before (an error already reported) is
@@ -232,9 +255,13 @@ fn dsl_fields(
 /// ` Nested model in scope `encoder/layer_{i}`, for each `i` below `n`.`, ...
 fn model_doc(model: &ModelField, prefix: &str) -> String {
     let mut doc = if let Some(repeat) = &model.repeat {
+        let pattern = match model.repeat_pattern().0 {
+            Ok(pattern) => pattern.text(),
+            // Reported; the doc shows what was written.
+            Err(_) => model.scope.as_ref().map(LitStr::value).unwrap_or_default(),
+        };
         format!(
-            " Nested models in scopes `{prefix}{}_{{i}}`, for `i` in `0..{}`",
-            model.repeat_prefix().0,
+            " Nested models in scopes `{prefix}{pattern}`, for `i` in `0..{}`",
             tokens_text(&repeat.expr)
         )
     } else if let Some(default) = &model.default_name {

@@ -163,6 +163,8 @@ fn model_impl(def: &ModelDef) -> TokenStream {
     let mut body = TokenStream::new();
     build_items(p, &def.items, 1, &locals, &mut Vec::new(), &mut body);
     let fields = fields(&def.items);
+    // Moved in last, after every part that borrows them is built.
+    let kept = def.kept.iter().map(|k| &k.ident);
     // At the field's place: a field that is no `Variable` is reported there.
     let values = fields.iter().map(|f| {
         let mut value = local(f);
@@ -194,12 +196,16 @@ fn model_impl(def: &ModelDef) -> TokenStream {
                 __scope_name: &str,
                 (#(#arg_names,)*): Self::Args,
             ) -> #p::Result<Self> {
-                #ties
-                let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
-                #body
-                ::core::result::Result::Ok(Self {
-                    #(#fields: #values,)*
-                    #handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+                // All or nothing: a failure puts the registry back as it was.
+                #p::atomic_build(__scope_reg, || {
+                    #ties
+                    let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
+                    #body
+                    ::core::result::Result::Ok(Self {
+                        #(#fields: #values,)*
+                        #(#kept,)*
+                        #handle: ::core::clone::Clone::clone(__scope_guard.scope()),
+                    })
                 })
             }
 
@@ -397,10 +403,12 @@ fn tied(
         None => quote!([0usize; 0]),
     };
     let dtype = dtype_option(p, var);
-    // Spanned on the owner expression: "not a `Variable`" is reported there.
+    // Spanned on the owner expression: "not a `Variable`" is reported there (the borrow
+    // too, or the error would span the whole macro).
     let check = quote_spanned!(owner.span()=> #p::tied_variable);
+    let borrow = quote_spanned!(owner.span()=> &);
     quote! {
-        #check(__scope_reg, #model_scope, #label, #owner, &#shape, #dtype)?
+        #check(__scope_reg, #model_scope, #label, #borrow #owner, &#shape, #dtype)?
     }
 }
 
@@ -433,8 +441,8 @@ fn build_model(p: &TokenStream, model: &ModelField) -> TokenStream {
     let bind_args = quote!(let #args_local: #args_ty = #args;);
     if let Some(repeat) = &model.repeat {
         let count = &repeat.expr;
-        let (prefix, span) = model.repeat_prefix();
-        let prefix = LitStr::new(&prefix, span);
+        let (pattern, span) = model.repeat_pattern();
+        let pattern = LitStr::new(&pattern.expect("checked").text(), span);
         let count = quote_spanned!(at(count.span())=> let __scope_count: usize = #count;);
         return optional(
             model.when.as_ref(),
@@ -443,7 +451,7 @@ fn build_model(p: &TokenStream, model: &ModelField) -> TokenStream {
                     #count
                     let mut __scope_models = ::std::vec::Vec::new();
                     for __scope_i in 0..__scope_count {
-                        let __scope_element = #p::repeated_scope_name(#prefix, __scope_i);
+                        let __scope_element = #p::repeated_scope_name(#pattern, __scope_i);
                         #bind_args
                         __scope_models.push(#build_in(__scope_reg, &__scope_element, #args_local)?);
                     }
@@ -688,11 +696,11 @@ fn manifest_entries(p: &TokenStream, items: &[Item]) -> Vec<TokenStream> {
                 let manifest = quote_spanned!(ty_span=> <#ty as #p::Model>::MANIFEST);
                 let type_name = tokens_text(&ty.to_token_stream());
                 let entry = if let Some(repeat) = &model.repeat {
-                    let prefix = model.repeat_prefix().0;
+                    let pattern = model.repeat_pattern().0.expect("checked").text();
                     let count = tokens_text(&repeat.expr);
                     quote! {
                         #p::ManifestEntry::Repeated {
-                            prefix: #prefix,
+                            pattern: #pattern,
                             count: #count,
                             type_name: #type_name,
                             manifest: #manifest,

@@ -6,7 +6,7 @@ use quote::ToTokens;
 use syn::parse::{ParseStream, Parser};
 use syn::{Data, DeriveInput, Fields, Ident, Lit, LitStr, Token};
 
-use crate::ast::{Arg, Header, Item, ModelDef, ModelField, Source, VarDecl};
+use crate::ast::{Arg, Header, Item, Kept, ModelDef, ModelField, Source, VarDecl};
 use crate::ctxt::Ctxt;
 use crate::parse::{apply_model_keys, apply_var_keys, attr_list_tokens};
 
@@ -160,12 +160,15 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
         );
     }
     let mut items = Vec::new();
+    let mut kept = Vec::new();
     match &input.data {
         Data::Struct(data) => match &data.fields {
             Fields::Named(fields) => {
                 for field in &fields.named {
-                    if let Some(item) = parse_field(field, cx) {
-                        items.push(item);
+                    match parse_field(field, &header.args, cx) {
+                        Some(Field::Item(item)) => items.push(*item),
+                        Some(Field::Kept(k)) => kept.push(k),
+                        None => {}
                     }
                 }
             }
@@ -189,6 +192,7 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
         ident: input.ident.clone(),
         scope: header.scope,
         args: header.args,
+        kept,
         items,
         source: Source::Attribute(Box::new(input)),
         krate: header.krate,
@@ -197,32 +201,54 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
 
 /// Whether `attr` is one of the field helper attributes the macro consumes.
 pub(crate) fn is_helper(attr: &syn::Attribute) -> bool {
-    attr.path().is_ident("var") || attr.path().is_ident("model")
+    ["var", "model", "keep"]
+        .iter()
+        .any(|name| attr.path().is_ident(name))
 }
 
-fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
+/// What a field of a `#[variable_scope]` struct is.
+enum Field {
+    Item(Box<Item>),
+    Kept(Kept),
+}
+
+/// `#[keep]`: reports arguments (`#[keep(..)]`, `#[keep = ..]`), which it takes none of.
+pub(crate) fn check_keep_attr(attr: &syn::Attribute, cx: &Ctxt) {
+    if !matches!(attr.meta, syn::Meta::Path(_)) {
+        cx.error_spanned_by(
+            attr,
+            "`#[keep]` takes no arguments: the field keeps the constructor argument of its name",
+        );
+    }
+}
+
+/// One field; `args` are the model's constructor arguments (a plain field named as one is
+/// told about `#[keep]`).
+fn parse_field(field: &syn::Field, args: &[Arg], cx: &Ctxt) -> Option<Field> {
     let ident = field.ident.clone()?;
     let mut var: Option<&syn::Attribute> = None;
     let mut model: Option<&syn::Attribute> = None;
+    let mut keep: Option<&syn::Attribute> = None;
     let mut kept = Vec::new();
     for attr in &field.attrs {
         if is_helper(attr) {
-            if let Some(first) = var.or(model) {
-                let first = if first.path().is_ident("var") {
-                    "#[var]"
-                } else {
-                    "#[model]"
-                };
+            if let Some(first) = var.or(model).or(keep) {
+                let first = first.path().get_ident().map(Ident::to_string);
+                let first = first.as_deref().unwrap_or("var");
                 cx.error_spanned_by(
                     attr,
                     format!(
-                        "field `{ident}` already has {first}: a field is one variable or one model"
+                        "field `{ident}` already has #[{first}]: a field is one variable, one \
+                         model or one kept argument"
                     ),
                 );
             } else if attr.path().is_ident("var") {
                 var = Some(attr);
-            } else {
+            } else if attr.path().is_ident("model") {
                 model = Some(attr);
+            } else {
+                check_keep_attr(attr, cx);
+                keep = Some(attr);
             }
         } else if attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr") {
             cx.error_spanned_by(
@@ -233,6 +259,14 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
         } else {
             kept.push(attr.clone());
         }
+    }
+    if keep.is_some() {
+        // The field keeps its type as written: rustc checks it against the argument's.
+        return Some(Field::Kept(Kept {
+            attrs: kept,
+            vis: field.vis.clone(),
+            ident,
+        }));
     }
     if let Some(attr) = var {
         let mut decl = empty_var(ident.clone());
@@ -265,7 +299,7 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
             None => {}
         }
         decl.incomplete = cx.count() > before;
-        return Some(Item::Var(decl));
+        return Some(Field::Item(Box::new(Item::Var(decl))));
     }
     if let Some(attr) = model {
         let mut nested = ModelField::new(ident.clone(), ident, field.ty.clone());
@@ -294,14 +328,19 @@ fn parse_field(field: &syn::Field, cx: &Ctxt) -> Option<Item> {
                 }
             }
         }
-        return Some(Item::Model(nested));
+        return Some(Field::Item(Box::new(Item::Model(nested))));
     }
+    let fix = if args.iter().any(|a| a.ident == ident) {
+        format!(
+            "add `#[keep]` to keep the constructor argument `{ident}`, `#[var(shape = [..])]` \
+             for a variable, or `#[model]` for a nested model"
+        )
+    } else {
+        "add `#[var(shape = [..])]` for a variable or `#[model]` for a nested model".to_owned()
+    };
     cx.error_spanned_by(
         &ident,
-        format!(
-            "field `{ident}` is neither a variable nor a model: add `#[var(shape = [..])]` for a \
-             variable or `#[model]` for a nested model"
-        ),
+        format!("field `{ident}` is neither a variable nor a model: {fix}"),
     );
     None
 }

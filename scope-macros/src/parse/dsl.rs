@@ -7,6 +7,7 @@
 //! item      := attr* IDENT "{" item* "}" ","?                  anonymous sub-scope (`#[scope(name = "..")]`)
 //!            | attr* IDENT ":" "model" TYPE ("(" expr,* ")")? ","   nested model
 //!            | attr* IDENT ":" DTYPE? ("[" expr,* "]")? ("=" init)? ","   variable
+//!            | "#[keep]" IDENT ","                                  a constructor argument kept as a field
 //! ```
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
@@ -15,9 +16,9 @@ use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::{Attribute, Ident, Token, Visibility};
 
-use crate::ast::{Header, Item, ModelDef, ModelField, Source, SubScope};
+use crate::ast::{Header, Item, Kept, ModelDef, ModelField, Source, SubScope};
 use crate::ctxt::Ctxt;
-use crate::parse::attr::{empty_var, parse_header};
+use crate::parse::attr::{check_keep_attr, empty_var, parse_header};
 use crate::parse::split::{Angles, Splitter};
 use crate::parse::{
     apply_model_keys, apply_scope_keys, apply_var_keys, attr_list_tokens, flatten_invisible,
@@ -75,13 +76,18 @@ fn parse_model(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<ModelDef> {
     };
     let content;
     syn::braced!(content in input);
-    let items = parse_items(&content, &[], cx)?;
+    let mut kept = Vec::new();
+    let items = parse_items(&content, &[], &mut kept, cx)?;
+    for k in &mut kept {
+        k.vis = vis.clone();
+    }
     Ok(ModelDef {
         attrs,
         vis: vis.clone(),
         ident,
         scope: header.scope,
         args: header.args,
+        kept,
         items: with_vis(items, &vis),
         source: Source::Dsl,
         krate: header.krate,
@@ -110,11 +116,57 @@ fn with_vis(items: Vec<Item>, vis: &Visibility) -> Vec<Item> {
         .collect()
 }
 
-fn parse_items(input: ParseStream<'_>, prefix: &[Ident], cx: &Ctxt) -> syn::Result<Vec<Item>> {
+fn parse_items(
+    input: ParseStream<'_>,
+    prefix: &[Ident],
+    kept: &mut Vec<Kept>,
+    cx: &Ctxt,
+) -> syn::Result<Vec<Item>> {
     let mut items = Vec::new();
     while !input.is_empty() {
         let attrs = Attribute::parse_outer(input)?;
         let ident = item_ident(input, cx)?;
+        if let Some(keep) = attrs.iter().find(|a| a.path().is_ident("keep")) {
+            check_keep_attr(keep, cx);
+            if !prefix.is_empty() {
+                cx.error_spanned_by(
+                    keep,
+                    "`#[keep]` keeps a constructor argument as a field of the model: write it \
+                     at the top of the model, not in a sub-scope",
+                );
+            }
+            if input.peek(Token![:]) {
+                cx.error_spanned_by(
+                    &ident,
+                    format!(
+                        "a kept argument takes its type from the header: write `#[keep] {ident},`"
+                    ),
+                );
+                take_until_comma(input);
+            }
+            let mut docs = Vec::new();
+            for attr in attrs.iter().filter(|a| !a.path().is_ident("keep")) {
+                if attr.path().is_ident("doc") {
+                    docs.push(attr.clone());
+                } else {
+                    cx.error_spanned_by(
+                        attr,
+                        "a kept argument takes `#[keep]` and doc comments only",
+                    );
+                }
+            }
+            if prefix.is_empty() {
+                kept.push(Kept {
+                    attrs: docs,
+                    vis: Visibility::Inherited,
+                    ident,
+                });
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+            continue;
+        }
         if input.peek(syn::token::Brace) {
             let mut name = None;
             for attr in attrs.iter().filter(|a| !a.path().is_ident("doc")) {
@@ -133,7 +185,7 @@ fn parse_items(input: ParseStream<'_>, prefix: &[Ident], cx: &Ctxt) -> syn::Resu
             syn::braced!(content in input);
             let mut inner = prefix.to_vec();
             inner.push(ident.clone());
-            let sub = parse_items(&content, &inner, cx)?;
+            let sub = parse_items(&content, &inner, kept, cx)?;
             items.push(Item::Scope(SubScope {
                 ident,
                 name,
@@ -582,7 +634,7 @@ mod tests {
         let Item::Model(cells) = &items[1] else {
             panic!("a model")
         };
-        assert_eq!(cells.repeat_prefix().0, "cell");
+        assert_eq!(cells.repeat_pattern().0.unwrap().text(), "cell_{i}");
     }
 
     #[test]

@@ -38,7 +38,9 @@ use crate::registry::Registry;
 use crate::tensor::{format_shape, Shape, Tensor};
 use crate::variable::Variable;
 
+mod atomic;
 mod mapping;
+mod open;
 mod presets;
 mod restore;
 mod safetensors;
@@ -51,9 +53,10 @@ mod tf_slice;
 mod tf_writer;
 
 pub use self::mapping::{
-    MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss, NumberedRule, Rule,
-    Side,
+    CastMode, MappedName, MappedSource, Mapping, MappingProblem, MappingReport, NearMiss,
+    NumberedRule, Rule, Side,
 };
+pub use self::open::{checkpoints_in, open, Checkpoint, Format};
 pub use self::presets::{bert_hf_to_tf, bert_tf_to_hf, preset, BertLayout, PRESETS};
 pub use self::restore::{Matched, Mismatch, Missing, PreflightReport, Restore, Unexpected};
 pub use self::safetensors::{
@@ -326,6 +329,24 @@ pub enum CheckpointError {
         bytes: u64,
     },
 
+    /// A restore that had verified every tensor stopped between two assignments: the file
+    /// changed on disk while it was read, or memory ran out. The first `restored` variables
+    /// hold the checkpoint's values, the rest their old ones.
+    #[error(
+        "restoring from {file} stopped after {restored} of {total} variables ({source}); the \
+         file changed while it was read, or memory ran out: restore again once it is stable"
+    )]
+    RestoreInterrupted {
+        /// The checkpoint.
+        file: String,
+        /// How many variables were assigned before the failure.
+        restored: usize,
+        /// How many the restore would have assigned.
+        total: usize,
+        /// What failed.
+        source: Box<CheckpointError>,
+    },
+
     /// The safetensors writer refused the data.
     #[error("cannot save to {file}: {reason}")]
     Save {
@@ -333,6 +354,62 @@ pub enum CheckpointError {
         file: String,
         /// What is wrong.
         reason: String,
+    },
+
+    /// A mapping's cast met a value its target dtype cannot hold (see
+    /// [`CastMode`]): nothing was written or restored.
+    #[error(
+        "cannot cast `{name}` from {file}: its element at {index:?} is {value}, and \
+         {reason}; nothing was written or restored (fix the value, drop the cast, or choose \
+         `Mapping::with_cast_mode(CastMode::Saturating)` or `CastMode::Wrapping` (what \
+         tf.cast does) to accept the change)"
+    )]
+    Cast {
+        /// The file (or source) the tensor was read from.
+        file: String,
+        /// The tensor's name.
+        name: String,
+        /// The first refused element's index, one entry per dimension.
+        index: Box<[usize]>,
+        /// Its value, as written.
+        value: Box<str>,
+        /// Why the target dtype (which it names) cannot hold it.
+        reason: String,
+    },
+
+    /// A save that would have to replace or remove a file this crate did not write (another
+    /// checkpoint's index or shard beside the path): nothing was written or removed.
+    #[error(
+        "not saving to {path}: {file} {reason}; nothing was written or removed (save to \
+         another directory, or move that file away first)"
+    )]
+    SaveConflict {
+        /// The path the save was given.
+        path: String,
+        /// The file in the way.
+        file: String,
+        /// What it is and why the save cannot replace it.
+        reason: String,
+    },
+
+    /// [`open`] found nothing at a path that looks like a checkpoint.
+    #[error(
+        "no checkpoint at {path}: give a TF1 checkpoint prefix (`model.ckpt`, with \
+         `model.ckpt.index` beside it), a `.safetensors` file, a `*.safetensors.index.json`, \
+         or a directory holding one"
+    )]
+    NoCheckpoint {
+        /// The path given.
+        path: String,
+    },
+
+    /// [`open`] was given a directory holding several checkpoints.
+    #[error("{dir} holds {} checkpoints ({}); name one of them", candidates.len(), candidates.join(", "))]
+    AmbiguousCheckpoint {
+        /// The directory.
+        dir: String,
+        /// The checkpoints found, by file name.
+        candidates: Vec<String>,
     },
 }
 
@@ -418,6 +495,15 @@ pub trait CheckpointSource {
     /// Reads and checks one tensor.
     fn read_tensor(&self, name: &str) -> Result<Tensor>;
 
+    /// Checks that tensor `name` reads back (its checksums, its decoding) without keeping it:
+    /// [`Restore`] verifies every tensor this way before it assigns the first, then reads
+    /// and assigns one at a time, so a restore holds one tensor's copy at a time. The
+    /// default reads the tensor and drops it; [`TfCheckpoint`] checks a partitioned
+    /// variable slice by slice.
+    fn verify(&self, name: &str) -> Result<()> {
+        self.read_tensor(name).map(drop)
+    }
+
     /// Reads the box `region` of tensor `name` (one part of a partitioned variable). The
     /// default reads the whole tensor and copies the box out; [`TfCheckpoint`] reads only the
     /// slices the box overlaps.
@@ -457,6 +543,9 @@ impl<T: CheckpointSource + ?Sized> CheckpointSource for &T {
     }
     fn read_region(&self, name: &str, region: &crate::partition::Slice) -> Result<Tensor> {
         (**self).read_region(name, region)
+    }
+    fn verify(&self, name: &str) -> Result<()> {
+        (**self).verify(name)
     }
 }
 

@@ -11,7 +11,7 @@ use super::{CheckpointError, CheckpointSource, Result, StoredDType, VariableSet}
 use crate::dtype::DType;
 use crate::partition::Slice;
 use crate::registry::Registry;
-use crate::tensor::{format_shape, Shape, Tensor};
+use crate::tensor::{format_shape, Shape};
 use crate::uniquifier::FastMap;
 use crate::variable::Variable;
 
@@ -380,9 +380,15 @@ impl<'r> Restore<'r> {
 
     /// Runs the pre-flight, then restores. Strict (the default): any problem in the report
     /// fails with [`CheckpointError::Preflight`] and no variable changes. Partial: the
-    /// matching variables are restored. Every tensor is read and checked before the first
-    /// variable is assigned, so a read error also changes nothing. Returns the report
-    /// (its `matched` entries are the variables restored).
+    /// matching variables are restored. Returns the report (its `matched` entries are the
+    /// variables restored).
+    ///
+    /// Every tensor is verified ([`CheckpointSource::verify`]: checksums, decoding) before
+    /// the first variable is assigned, so a corrupt file also changes nothing; then each is
+    /// read and assigned in turn, so the restore holds one tensor's copy at a time (a
+    /// partitioned variable: one part's), not a second copy of the model. Only a file that
+    /// changes on disk while it is being restored, or memory that runs out between two
+    /// tensors, can stop a restore half way; the error then says so.
     pub fn restore(&self, source: &(impl CheckpointSource + ?Sized)) -> Result<PreflightReport> {
         let (report, vars) = self.preflight_with_vars(source)?;
         if !self.partial && !report.passes() {
@@ -390,31 +396,47 @@ impl<'r> Restore<'r> {
                 report: Box::new(report),
             });
         }
-        let mut staged: Vec<(&Variable, Tensor)> = Vec::with_capacity(vars.len());
-        for ((var, region), m) in vars.iter().zip(&report.matched) {
-            let value = match region {
-                Some(region) => source.read_region(&m.key, region)?,
-                None => source.read_tensor(&m.key)?,
-            };
-            if var.check_assignable(&value).is_err() {
-                return Err(CheckpointError::CorruptTensor {
-                    file: source.location().to_owned(),
-                    name: m.key.clone(),
-                    reason: format!(
-                        "it decodes to {} {} but is listed as {} {}",
-                        value.dtype(),
-                        format_shape(value.shape()),
-                        m.dtype,
-                        format_shape(&m.shape)
-                    ),
-                });
+        let mut verified: FastSet<&str> = FastSet::default();
+        for m in &report.matched {
+            if verified.insert(m.key.as_str()) {
+                source.verify(&m.key)?;
             }
-            staged.push((var, value));
         }
-        for (var, value) in staged {
-            // Checked above; shapes and dtypes of variables never change.
-            var.assign(value)
-                .expect("value was checked assignable before any assignment");
+        for (i, ((var, region), m)) in vars.iter().zip(&report.matched).enumerate() {
+            let value = match region {
+                Some(region) => source.read_region(&m.key, region),
+                None => source.read_tensor(&m.key),
+            }
+            .and_then(|value| {
+                var.check_assignable(&value)
+                    .map_err(|_| CheckpointError::CorruptTensor {
+                        file: source.location().to_owned(),
+                        name: m.key.clone(),
+                        reason: format!(
+                            "it decodes to {} {} but is listed as {} {}",
+                            value.dtype(),
+                            format_shape(value.shape()),
+                            m.dtype,
+                            format_shape(&m.shape)
+                        ),
+                    })
+                    .map(|()| value)
+            });
+            match value {
+                // Checked assignable just above; shapes and dtypes of variables never change.
+                Ok(value) => var
+                    .assign(value)
+                    .expect("value was checked assignable before the assignment"),
+                Err(e) if i == 0 => return Err(e),
+                Err(e) => {
+                    return Err(CheckpointError::RestoreInterrupted {
+                        file: source.location().to_owned(),
+                        restored: i,
+                        total: vars.len(),
+                        source: Box::new(e),
+                    })
+                }
+            }
         }
         Ok(report)
     }

@@ -2,22 +2,23 @@
 //! `safetensors` read them.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use ::safetensors::tensor::{Dtype, SafeTensors, View};
 
+use super::atomic::read_regular;
 use super::sharded::FileBytes;
 use super::{decode_tensor, find_tensor};
-use super::{CheckpointError, CheckpointSource, Result, StoredDType, TensorInfo, VariableSet};
+use super::{
+    CheckpointError, CheckpointSource, Result, Save, StoredDType, TensorInfo, VariableSet,
+};
 use crate::dtype::DType;
 use crate::tensor::Tensor;
-use crate::variable::Variable;
 
 /// `__metadata__` key naming the writer's format.
 pub const METADATA_FORMAT_KEY: &str = "scope.format";
@@ -71,59 +72,15 @@ impl View for &Snapshot {
     }
 }
 
-/// Named snapshots, and the header's `__metadata__`.
-type Prepared = (Vec<(String, Snapshot)>, HashMap<String, String>);
-
-/// Snapshots the variables' values and builds the header metadata.
-fn prepare(vars: &[Variable], metadata: &BTreeMap<String, String>, file: &str) -> Result<Prepared> {
-    let mut seen = HashSet::new();
-    let mut trainable = serde_json::Map::new();
-    let mut snapshots = Vec::with_capacity(vars.len());
-    for v in vars {
-        if !seen.insert(v.name()) {
-            return Err(CheckpointError::DuplicateName {
-                name: v.name().to_owned(),
-            });
-        }
-        // The bytes are taken under the read lock, without copying the value first; a
-        // buffer the allocator cannot provide is an error, not an abort.
-        let bytes = v.read().to_le_bytes().map_err(|_| CheckpointError::Save {
-            file: file.to_owned(),
-            reason: format!(
-                "variable {} ({} elements) cannot be copied for writing: out of memory",
-                v.name(),
-                v.numel()
-            ),
-        })?;
-        trainable.insert(v.name().to_owned(), v.trainable().into());
-        snapshots.push((
-            v.name().to_owned(),
-            Snapshot {
-                dtype: to_st_dtype(v.dtype()),
-                shape: v.shape().to_vec(),
-                bytes,
-            },
-        ));
-    }
-    let mut meta: HashMap<String, String> = metadata
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    meta.insert(METADATA_FORMAT_KEY.to_owned(), METADATA_FORMAT.to_owned());
-    meta.insert(
-        METADATA_TRAINABLE_KEY.to_owned(),
-        serde_json::Value::Object(trainable).to_string(),
-    );
-    Ok((snapshots, meta))
-}
-
 /// Saves variables to a safetensors file, keyed by full op name (`rnn/input_layer/weights`),
 /// with each dtype and shape; the trainable flags go in the header's `__metadata__`.
 ///
-/// `vars` is a [`crate::Registry`] (all global variables), a collection, or any list. The
-/// file is written to a temporary sibling of its own and renamed, so a crash never leaves
-/// half a file, and saves racing to one path each succeed: the file holds the last one
-/// renamed into place, whole.
+/// `vars` is a [`crate::Registry`] (all global variables), a collection, or any list. This
+/// is [`Save::new`]`(vars).save(path)`: the file is written to a temporary sibling of its own
+/// and renamed, so a crash never leaves half a file, and saves racing to one path each
+/// succeed: the file holds the last one renamed into place, whole. An index of a sharded
+/// checkpoint this crate wrote at the same path is removed with its shards ([`Save::save`]
+/// gives the rule).
 ///
 /// ```
 /// use scope::checkpoint::save_safetensors;
@@ -142,60 +99,32 @@ pub fn save_safetensors(path: impl AsRef<Path>, vars: &(impl VariableSet + ?Size
 }
 
 /// [`save_safetensors`] with extra `__metadata__` entries (a step count, a model
-/// version...). Keys starting with `scope.` are reserved and overwritten.
+/// version...): [`Save::metadata`] for each. Keys starting with `scope.` are reserved and
+/// overwritten. Unlike [`Save::save`], the file's directory must exist.
 pub fn save_safetensors_with_metadata(
     path: impl AsRef<Path>,
     vars: &(impl VariableSet + ?Sized),
     metadata: &BTreeMap<String, String>,
 ) -> Result<()> {
     let path = path.as_ref();
-    let (snapshots, meta) = prepare(&vars.to_variables(), metadata, &path.display().to_string())?;
-    let data = snapshots.iter().map(|(name, s)| (name.as_str(), s));
-    // Written beside the target, flushed to disk, then renamed over it: a crash leaves the
-    // previous checkpoint or the new one, never half a file. The temporary is this call's
-    // own, so saves racing to one path never touch each other's: each that returns `Ok`
-    // renamed its complete file into place, and the last rename wins.
-    let tmp = temporary_beside(path);
-    let io = |action: &'static str, file: &Path| {
-        let file = file.display().to_string();
-        move |source| CheckpointError::Io {
-            action,
-            file,
-            source,
-        }
-    };
-    let written = ::safetensors::serialize_to_file(data, Some(meta), &tmp)
-        .map_err(|e| match e {
-            ::safetensors::SafeTensorError::IoError(source) => io("write", &tmp)(source),
-            other => CheckpointError::Save {
+    // Unlike `Save::save`, the directory must exist (as it always had to here).
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(CheckpointError::Io {
+                action: "write",
                 file: path.display().to_string(),
-                reason: other.to_string(),
-            },
-        })
-        .and_then(|()| {
-            std::fs::File::open(&tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(io("write", &tmp))
-        })
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(io("write", path)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "its directory does not exist",
+                ),
+            });
+        }
     }
-    written
-}
-
-/// A temporary path beside `path` that no other save, in this process or another, uses:
-/// `<file>.tmp-<pid>-<sequence>-<random>`.
-pub(super) fn temporary_beside(path: &Path) -> PathBuf {
-    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(
-        ".tmp-{}-{}-{:08x}",
-        std::process::id(),
-        SEQUENCE.fetch_add(1, Ordering::Relaxed),
-        rand::random::<u32>()
-    ));
-    path.with_file_name(name)
+    metadata
+        .iter()
+        .fold(Save::new(vars), |save, (k, v)| save.metadata(k, v))
+        .save(path)
+        .map(drop)
 }
 
 /// The bytes of the safetensors file [`save_safetensors_with_metadata`] would write.
@@ -203,12 +132,10 @@ pub fn to_safetensors_bytes(
     vars: &(impl VariableSet + ?Sized),
     metadata: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>> {
-    let (snapshots, meta) = prepare(&vars.to_variables(), metadata, "<memory>")?;
-    let data = snapshots.iter().map(|(name, s)| (name.as_str(), s));
-    ::safetensors::serialize(data, Some(meta)).map_err(|e| CheckpointError::Save {
-        file: "<memory>".to_owned(),
-        reason: e.to_string(),
-    })
+    metadata
+        .iter()
+        .fold(Save::new(vars), |save, (k, v)| save.metadata(k, v))
+        .to_bytes()
 }
 
 /// A safetensors file, read and validated, ready to list and restore from.
@@ -231,11 +158,7 @@ impl SafetensorsCheckpoint {
     pub fn open(path: impl AsRef<Path>) -> Result<SafetensorsCheckpoint> {
         let path = path.as_ref();
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
-            action: "read",
-            file: file.clone(),
-            source,
-        })?;
+        let bytes = read_regular(path, "read")?;
         SafetensorsCheckpoint::parse(bytes.into(), file)
     }
 

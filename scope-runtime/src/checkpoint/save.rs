@@ -1,11 +1,15 @@
 //! Saving through a mapping and into shards: variables (or another checkpoint) to one
 //! safetensors file, or to Hugging Face style shards plus an index.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::mapping::{transform, Mapping, MappingReport};
-use super::safetensors::{temporary_beside, to_st_dtype, Snapshot};
+use super::atomic::{
+    new_generation, parent_dir, read_regular, written_by_scope, SaveLock, Staged,
+    METADATA_GENERATION_KEY,
+};
+use super::mapping::{transform, CastMode, Mapping, MappingReport};
+use super::safetensors::{to_st_dtype, Snapshot};
 use super::sharded::{index_path, shard_name, shard_stem, ShardIndex};
 use super::{
     CheckpointError, CheckpointSource, Result, TensorInfo, VariableSet, METADATA_FORMAT,
@@ -29,8 +33,9 @@ enum Input<'a> {
 /// `model.safetensors.index.json` (`metadata.total_size`, `weight_map`), the layout every
 /// Hugging Face reader follows; one that fits in one shard is written as the single file.
 /// Shards are filled in order, a tensor larger than the limit gets a shard of its own.
-/// Files are written to temporary names and renamed only once all are complete; stale
-/// shards of an earlier save to the same path are removed.
+/// Files are written to temporary names and renamed only once all are complete, the index
+/// last; what an earlier save to the same path left and this one does not use is removed
+/// (only files this crate wrote: [`Save::save`] gives the rule, [`Saved::removed`] the list).
 ///
 /// ```
 /// use scope::checkpoint::{Mapping, Save};
@@ -64,14 +69,21 @@ pub struct Saved {
     pub total_size: u64,
     /// What the mapping did, when there was one.
     pub mapping: Option<MappingReport>,
+    /// Files of the checkpoint this save replaced that it removed (not overwrote): the
+    /// previous index and shards it no longer uses, or the single file a sharded save
+    /// replaced. [`Save::save`] states which files qualify.
+    pub removed: Vec<PathBuf>,
 }
+
+/// One file's tensors (name, encoded value) and its `__metadata__`.
+type FileContent<'i> = (Vec<(&'i str, Snapshot)>, HashMap<String, String>);
 
 /// One tensor to write.
 struct Item {
     target: TensorInfo,
     source: usize,
     transpose: bool,
-    cast: Option<DType>,
+    cast: Option<(DType, CastMode)>,
     size: u64,
 }
 
@@ -157,7 +169,7 @@ impl<'a> Save<'a> {
                             target: e.target.clone()?,
                             source: i,
                             transpose: e.transposed,
-                            cast: e.cast,
+                            cast: e.cast.map(|to| (to, m.cast_mode())),
                             size: 0,
                         })
                     })
@@ -206,8 +218,28 @@ impl<'a> Save<'a> {
     }
 
     /// Writes the file(s), creating the directory if needed. Everything is checked
-    /// (mapping, dtypes) and every tensor read before the first file replaces anything at
-    /// `path`.
+    /// (mapping, dtypes, what the save would replace) and every tensor read before the
+    /// first file replaces anything at `path`.
+    ///
+    /// What a save replaces or removes, and nothing else:
+    ///
+    /// * the file at `path` (the path given): replaced by a single-file save, removed (if a
+    ///   regular file or a symbolic link) by a sharded one;
+    /// * the index beside it (`model.safetensors.index.json`) and the shards that index
+    ///   names, if they are a checkpoint this crate wrote (their safetensors headers carry
+    ///   `scope.format`): the index is replaced by a sharded save and removed by a
+    ///   single-file one; its shards are replaced when this save writes the same names and
+    ///   removed otherwise.
+    ///
+    /// Anything else in the way (an index or a shard file not written by this crate: another
+    /// tool's checkpoint, the input of a conversion) stops the save with
+    /// [`CheckpointError::SaveConflict`] before anything is written. Shards that no index
+    /// names are never touched. Every file removed is listed in [`Saved::removed`].
+    ///
+    /// Saves and sharded opens of one directory are serialized around the renames: saves
+    /// racing to one path each leave one complete checkpoint (the last to commit), and
+    /// [`super::ShardedCheckpoint::open`] sees one save or the other, never a mix (see
+    /// `docs/robustness.md`).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<Saved> {
         let path = path.as_ref();
         let sources = self.sources()?;
@@ -221,7 +253,7 @@ impl<'a> Save<'a> {
         }
         let total_size: u64 = items.iter().map(|i| i.size).sum();
         let groups = split(&items, self.max_shard_size);
-        let dir = path.parent().unwrap_or(Path::new("."));
+        let dir = parent_dir(path);
         let stem = shard_stem(path);
         let files: Vec<PathBuf> = if groups.len() == 1 {
             vec![path.to_owned()]
@@ -230,20 +262,46 @@ impl<'a> Save<'a> {
                 .map(|k| dir.join(shard_name(&stem, k, groups.len())))
                 .collect()
         };
+        let index = (files.len() > 1).then(|| index_path(path));
+        // Refused before anything is written; checked again when committing. Under the
+        // lock too, so that no other save's commit is seen half done.
+        {
+            let _lock = SaveLock::exclusive(path)?;
+            replaced(path, &files, index.as_deref())?;
+        }
+        let generation = new_generation();
         let mut staged = Staged::default();
         let mut weight_map = BTreeMap::new();
         for (group, file) in groups.iter().zip(&files) {
-            let bytes = self.serialize(&items[group.clone()])?;
-            staged.write(file, &bytes)?;
+            let (snapshots, meta) = self.snapshots(&items[group.clone()], &generation)?;
+            staged.write_with(file, |tmp| {
+                let data = snapshots.iter().map(|(name, s)| (*name, s));
+                ::safetensors::serialize_to_file(data, Some(meta), tmp).map_err(|e| match e {
+                    ::safetensors::SafeTensorError::IoError(source) => CheckpointError::Io {
+                        action: "write",
+                        file: tmp.display().to_string(),
+                        source,
+                    },
+                    other => CheckpointError::Save {
+                        file: file.display().to_string(),
+                        reason: other.to_string(),
+                    },
+                })
+            })?;
             let name = file.file_name().unwrap_or_default().to_string_lossy();
             for item in &items[group.clone()] {
                 weight_map.insert(item.target.name.clone(), name.to_string());
             }
         }
-        let index = (files.len() > 1).then(|| index_path(path));
+        // The index is written last, so it is renamed into place last.
         if let Some(index) = &index {
             let mut metadata = serde_json::Map::new();
             metadata.insert("total_size".to_owned(), total_size.into());
+            metadata.insert(METADATA_FORMAT_KEY.to_owned(), METADATA_FORMAT.into());
+            metadata.insert(
+                METADATA_GENERATION_KEY.to_owned(),
+                generation.clone().into(),
+            );
             let json = serde_json::to_vec_pretty(&ShardIndex {
                 metadata,
                 weight_map,
@@ -254,18 +312,37 @@ impl<'a> Save<'a> {
             })?;
             staged.write(index, &json)?;
         }
+        let lock = SaveLock::exclusive(path)?;
+        let stale = replaced(path, &files, index.as_deref())?;
         staged.commit()?;
-        remove_stale(path, &stem, &files, index.is_some());
+        let removed = stale
+            .into_iter()
+            .filter(|f| std::fs::remove_file(f).is_ok())
+            .collect();
+        drop(lock);
         Ok(Saved {
             files,
             index,
             total_size,
             mapping: report,
+            removed,
         })
     }
 
-    /// One safetensors file holding `items`.
-    fn serialize(&self, items: &[Item]) -> Result<Vec<u8>> {
+    /// The bytes of the single safetensors file this save would write, built in memory.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let sources = self.sources()?;
+        let (items, _) = self.plan(&sources)?;
+        let (snapshots, meta) = self.snapshots(&items, &new_generation())?;
+        let data = snapshots.iter().map(|(name, s)| (*name, s));
+        ::safetensors::serialize(data, Some(meta)).map_err(|e| CheckpointError::Save {
+            file: "<memory>".to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The tensors of one file, read, transformed and encoded, and its `__metadata__`.
+    fn snapshots<'i>(&self, items: &'i [Item], generation: &str) -> Result<FileContent<'i>> {
         let mut snapshots = Vec::with_capacity(items.len());
         let mut trainable = serde_json::Map::new();
         for item in items {
@@ -310,17 +387,14 @@ impl<'a> Save<'a> {
             .chain(self.metadata.clone())
             .collect();
         meta.insert(METADATA_FORMAT_KEY.to_owned(), METADATA_FORMAT.to_owned());
+        meta.insert(METADATA_GENERATION_KEY.to_owned(), generation.to_owned());
         if !trainable.is_empty() {
             meta.insert(
                 METADATA_TRAINABLE_KEY.to_owned(),
                 serde_json::Value::Object(trainable).to_string(),
             );
         }
-        let data = snapshots.iter().map(|(name, s)| (*name, s));
-        ::safetensors::serialize(data, Some(meta)).map_err(|e| CheckpointError::Save {
-            file: self.location(),
-            reason: e.to_string(),
-        })
+        Ok((snapshots, meta))
     }
 }
 
@@ -343,88 +417,77 @@ fn split(items: &[Item], max: Option<u64>) -> Vec<std::ops::Range<usize>> {
     groups
 }
 
-/// Files written under temporary names, renamed into place together by `commit`, removed
-/// if dropped before.
-#[derive(Default)]
-struct Staged {
-    files: Vec<(PathBuf, PathBuf)>,
-}
-
-impl Staged {
-    fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
-        let tmp = temporary_beside(path);
-        let written = std::fs::write(&tmp, bytes)
-            .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
-            .map_err(|source| CheckpointError::Io {
-                action: "write",
-                file: tmp.display().to_string(),
-                source,
-            });
-        self.files.push((tmp, path.to_owned()));
-        written
-    }
-
-    fn commit(mut self) -> Result<()> {
-        for (tmp, path) in std::mem::take(&mut self.files) {
-            std::fs::rename(&tmp, &path).map_err(|source| CheckpointError::Io {
-                action: "write",
-                file: path.display().to_string(),
-                source,
-            })?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        for (tmp, _) in &self.files {
-            let _ = std::fs::remove_file(tmp);
-        }
-    }
-}
-
-/// Removes files of an earlier save to `path` that this one did not write: shards
-/// `stem-NNNNN-of-NNNNN.safetensors`, the index (if now single), the single file (if now
-/// sharded).
-fn remove_stale(path: &Path, stem: &str, written: &[PathBuf], sharded: bool) {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
+/// The files a save to `path` (writing `files`, and `index` if sharded) replaces beside
+/// what it writes, to be removed once it has committed: [`Save::save`] states the rule.
+/// Fails with [`CheckpointError::SaveConflict`] if a file in the way is not this crate's.
+fn replaced(path: &Path, files: &[PathBuf], index: Option<&Path>) -> Result<Vec<PathBuf>> {
+    let conflict = |file: &Path, reason: &str| CheckpointError::SaveConflict {
+        path: path.display().to_string(),
+        file: file.display().to_string(),
+        reason: reason.to_owned(),
     };
-    if sharded {
-        let _ = std::fs::remove_file(path);
-    } else {
-        let _ = std::fs::remove_file(index_path(path));
-    }
-    let Ok(listing) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let keep: HashSet<&std::ffi::OsStr> = written.iter().filter_map(|p| p.file_name()).collect();
-    for entry in listing.flatten() {
-        let name = entry.file_name();
-        if keep.contains(name.as_os_str()) {
-            continue;
-        }
-        let name = name.to_string_lossy();
-        let is_shard = name
-            .strip_prefix(stem)
-            .and_then(|r| r.strip_prefix('-'))
-            .and_then(|r| r.strip_suffix(".safetensors"))
-            .is_some_and(|r| {
-                r.len() == 14
-                    && r.as_bytes()[5..9] == *b"-of-"
-                    && r[..5]
-                        .bytes()
-                        .chain(r[9..].bytes())
-                        .all(|b| b.is_ascii_digit())
-            });
-        if is_shard {
-            let _ = std::fs::remove_file(entry.path());
+    let exists = |p: &Path| std::fs::symlink_metadata(p).ok();
+    let mut stale = Vec::new();
+    if index.is_some() {
+        match exists(path) {
+            None => {}
+            Some(m) if m.is_file() || m.file_type().is_symlink() => stale.push(path.to_owned()),
+            Some(_) => {
+                return Err(conflict(
+                    path,
+                    "is not a regular file, and a sharded save would leave it beside its index",
+                ))
+            }
         }
     }
+    let previous = index_path(path);
+    if exists(&previous).is_some() {
+        let dir = parent_dir(path);
+        let parsed = read_regular(&previous, "read")
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<ShardIndex>(&bytes).ok());
+        let shards: Vec<PathBuf> = parsed
+            .as_ref()
+            .map(|ix| {
+                let names: BTreeSet<&str> = ix.weight_map.values().map(String::as_str).collect();
+                names
+                    .into_iter()
+                    .filter(|f| Path::new(f).file_name().is_some_and(|n| n == *f))
+                    .map(|f| dir.join(f))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ours = parsed.as_ref().is_some_and(|ix| {
+            ix.metadata.contains_key(METADATA_FORMAT_KEY)
+                || (!shards.is_empty() && shards.iter().all(|s| written_by_scope(s)))
+        });
+        if !ours {
+            return Err(conflict(
+                &previous,
+                "is the index of a checkpoint that scope did not write (its shards would be \
+                 orphaned, or a reader of the directory would still find it)",
+            ));
+        }
+        if index.is_none() {
+            stale.push(previous.clone());
+        }
+        for shard in shards {
+            if !files.contains(&shard) && shard != path && written_by_scope(&shard) {
+                stale.push(shard);
+            }
+        }
+    }
+    if index.is_some() {
+        for file in files {
+            if exists(file).is_some() && !written_by_scope(file) {
+                return Err(conflict(
+                    file,
+                    "exists and was not written by scope (a sharded save would replace it)",
+                ));
+            }
+        }
+    }
+    Ok(stale)
 }
 
 #[cfg(test)]

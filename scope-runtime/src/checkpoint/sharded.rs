@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::atomic::{open_regular, read_regular, SaveLock, METADATA_GENERATION_KEY};
 use super::{CheckpointError, CheckpointSource, Result, SafetensorsCheckpoint, TensorInfo};
 use crate::tensor::Tensor;
 
@@ -29,12 +30,8 @@ impl FileBytes {
             file: path.display().to_string(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(io)?;
-        // SAFETY: the mapping is read-only and private to this process. Like every
-        // memory-mapped reader (candle, Python's safetensors), this relies on the file not
-        // being truncated or rewritten in place while it is open; this crate's writers
-        // never do that (they write a new file and rename it over the old one).
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        let file = open_regular(path, "open")?;
+        let map = crate::kernels::map_file(&file).map_err(io)?;
         Ok(FileBytes::Mapped(Arc::new(map)))
     }
 }
@@ -178,7 +175,16 @@ impl ShardedCheckpoint {
         path: impl AsRef<Path>,
         keep: impl Fn(&str) -> bool,
     ) -> Result<ShardedCheckpoint> {
-        match resolve(path.as_ref())? {
+        let path = path.as_ref();
+        // No save to this directory commits while the index is read and the shards mapped:
+        // once mapped, a shard's bytes stay those of the save that wrote it.
+        let target = if path.is_dir() {
+            path.join("model.safetensors")
+        } else {
+            path.to_owned()
+        };
+        let _lock = SaveLock::shared(&target);
+        match resolve(path)? {
             Layout::Single(file) => {
                 let ckpt = SafetensorsCheckpoint::open_mapped(&file)?;
                 let tensors: Vec<TensorInfo> = ckpt
@@ -225,11 +231,7 @@ fn open_index(index: &Path, keep: &dyn Fn(&str) -> bool) -> Result<ShardedCheckp
         file: file.clone(),
         reason,
     };
-    let text = std::fs::read(index).map_err(|source| CheckpointError::Io {
-        action: "read",
-        file: file.clone(),
-        source,
-    })?;
+    let text = read_regular(index, "read")?;
     let parsed: ShardIndex = serde_json::from_slice(&text).map_err(|e| {
         bad(format!(
             "{e} (expected {{\"metadata\": ..., \"weight_map\": ...}})"
@@ -244,6 +246,10 @@ fn open_index(index: &Path, keep: &dyn Fn(&str) -> bool) -> Result<ShardedCheckp
             )));
         }
     }
+    let generation = parsed
+        .metadata
+        .get(METADATA_GENERATION_KEY)
+        .and_then(|g| g.as_str());
     let dir = index.parent().unwrap_or(Path::new("."));
     let mut wanted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (key, shard) in &parsed.weight_map {
@@ -256,6 +262,18 @@ fn open_index(index: &Path, keep: &dyn Fn(&str) -> bool) -> Result<ShardedCheckp
     for (shard_file, keys) in wanted {
         let path = dir.join(shard_file);
         let ckpt = SafetensorsCheckpoint::open_mapped(&path)?;
+        // Written by one save of this crate: every shard carries the index's generation.
+        if let Some(generation) = generation {
+            let found = ckpt.metadata().get(METADATA_GENERATION_KEY);
+            if found.map(String::as_str) != Some(generation) {
+                return Err(bad(format!(
+                    "shard `{shard_file}` is from another save than the index (generation {} \
+                     where the index has {generation}): a save to this path was interrupted, \
+                     or the files were copied from different saves",
+                    found.map_or("none", String::as_str)
+                )));
+            }
+        }
         for t in ckpt.tensors() {
             if parsed.weight_map.get(&t.name).map(String::as_str) != Some(shard_file) {
                 return Err(bad(format!(
@@ -318,6 +336,38 @@ mod tests {
                 "{name}: {err}"
             );
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Shards of two saves under one index (an interrupted save, or files copied from two
+    /// saves) are refused by their generation, even where names and layout agree.
+    #[test]
+    fn a_shard_of_another_save_is_refused() {
+        use crate::checkpoint::Save;
+        use crate::{Initializer, Registry, VarSpec};
+        let dir = std::env::temp_dir().join(format!("scope-generation-{}", std::process::id()));
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        for (d, value) in [(&a, 1.0), (&b, 2.0)] {
+            let reg = Registry::new();
+            for k in 0..3 {
+                let spec = VarSpec::new()
+                    .shape([16])
+                    .initializer(Initializer::Constant(value));
+                reg.get_variable(&format!("w{k}"), spec).unwrap();
+            }
+            let saved = Save::new(&reg)
+                .max_shard_size(64)
+                .save(d.join("model.safetensors"))
+                .unwrap();
+            assert_eq!(saved.files.len(), 3);
+        }
+        let shard = "model-00002-of-00003.safetensors";
+        std::fs::copy(b.join(shard), a.join(shard)).unwrap();
+        let err = ShardedCheckpoint::open(&a).unwrap_err().to_string();
+        assert!(
+            err.contains(shard) && err.contains("from another save than the index"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -3,7 +3,6 @@
 //! `<prefix>.data-NNNNN-of-NNNNN` shards holding raw little-endian tensor bytes.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -233,11 +232,7 @@ impl TfCheckpoint {
         };
         let index_path = with_suffix(&prefix, ".index");
         let file = index_path.display().to_string();
-        let bytes = std::fs::read(&index_path).map_err(|source| CheckpointError::Io {
-            action: "read the checkpoint index",
-            file: file.clone(),
-            source,
-        })?;
+        let bytes = super::atomic::read_regular(&index_path, "read the checkpoint index")?;
         TfCheckpoint::parse(&bytes, file, Shards::Files(prefix))
     }
 
@@ -541,7 +536,7 @@ impl TfCheckpoint {
                         source,
                     }
                 };
-                let mut f = File::open(&path).map_err(io("open the data shard"))?;
+                let mut f = super::atomic::open_regular(&path, "open the data shard")?;
                 let len = f.metadata().map_err(io("stat the data shard"))?.len();
                 if end > len {
                     return Err(out_of_range(&file, len));
@@ -708,6 +703,16 @@ impl CheckpointSource for TfCheckpoint {
     /// part, whatever partitioning the checkpoint was saved with.
     fn read_region(&self, name: &str, region: &Slice) -> Result<Tensor> {
         self.read_box(name, region)
+    }
+
+    fn verify(&self, name: &str) -> Result<()> {
+        let i = find_tensor(&self.location, &self.tensors, name)?;
+        match &self.stored[i] {
+            Stored::Whole(_) => self.read_tensor(name).map(drop),
+            Stored::Sliced(parts) => parts
+                .iter()
+                .try_for_each(|(_, loc)| self.checked_bytes(name, loc).map(drop)),
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 
+use super::atomic::{SaveLock, Staged};
 use super::sstable::{mask_crc, TableBuilder};
 use super::tf_bundle::{tf_dtype_code, BundleEntryProto, BundleHeaderProto, TensorShapeProto};
 use super::tf_slice;
@@ -281,33 +282,26 @@ impl TfCheckpointWriter {
         let prefix = prefix.as_ref();
         let data_path = TfCheckpoint::shard_path(prefix, 0, 1);
         let index_path = with_suffix(prefix, ".index");
-        let io = |action: &'static str, file: &Path| {
-            let file = file.display().to_string();
-            move |source| CheckpointError::Io {
-                action,
-                file,
+        // The one staged write of every checkpoint format (see `atomic`): temporaries of this
+        // call's own, flushed, renamed under the directory's save lock, the index last; a
+        // failure leaves no temporary.
+        let mut staged = Staged::default();
+        let mut index = Vec::new();
+        staged.write_with(&data_path, |tmp| {
+            let io = |source| CheckpointError::Io {
+                action: "write",
+                file: tmp.display().to_string(),
                 source,
-            }
-        };
-        let data_tmp = with_suffix(&data_path, ".tempstate");
-        let index_tmp = with_suffix(&index_path, ".tempstate");
-        let result = (|| {
-            let file = std::fs::File::create(&data_tmp).map_err(io("create", &data_tmp))?;
-            let mut out = std::io::BufWriter::new(file);
-            let index = self.write_to(&mut out, &data_tmp.display().to_string())?;
-            let file = out
-                .into_inner()
-                .map_err(|e| io("write", &data_tmp)(e.into_error()))?;
-            file.sync_all().map_err(io("sync", &data_tmp))?;
-            std::fs::write(&index_tmp, &index).map_err(io("write", &index_tmp))?;
-            std::fs::rename(&data_tmp, &data_path).map_err(io("rename into", &data_path))?;
-            std::fs::rename(&index_tmp, &index_path).map_err(io("rename into", &index_path))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&data_tmp);
-            let _ = std::fs::remove_file(&index_tmp);
-        }
-        result.map(|()| vec![index_path, data_path])
+            };
+            let mut out = std::io::BufWriter::new(std::fs::File::create(tmp).map_err(io)?);
+            index = self.write_to(&mut out, &tmp.display().to_string())?;
+            out.into_inner().map_err(|e| io(e.into_error()))?;
+            Ok(())
+        })?;
+        staged.write(&index_path, &index)?;
+        let _lock = SaveLock::exclusive(&index_path)?;
+        staged.commit()?;
+        Ok(vec![index_path, data_path])
     }
 
     /// Streams the data shard into `out` and returns the index that describes it.

@@ -1,7 +1,7 @@
 //! TF1's `AdamOptimizer`: the `ApplyAdam` kernel's float32 update, with its slot and power
 //! variables created through the registry under TF's names.
 
-use super::{check_gradients, check_slot, check_var_list, update_with_slots, Optimizer};
+use super::{check_gradients, check_slot, check_var_list, slots, update_with_slots, Optimizer};
 use crate::dtype::DType;
 use crate::init::Initializer;
 use crate::registry::{Registry, VarSpec};
@@ -227,7 +227,7 @@ fn zeros_slot(reg: &Registry, var: &Variable) -> Result<Variable, TrainError> {
     let zeros = Tensor::zeros(DType::F32, var.shape())?;
     let slot = reg
         .variable_scope(None)
-        .default_name(format!("{}/Adam", var.name()))
+        .default_name(slots::slot_name(var.name(), slots::ADAM))
         .with(|_| {
             reg.get_variable(
                 "",

@@ -2,7 +2,7 @@
 //! warmup then linear decay of the learning rate, gradients clipped by global norm 1.0, and
 //! `AdamWeightDecayOptimizer` (Adam without bias correction, plus decoupled weight decay).
 
-use super::{check_gradients, check_slot, check_var_list, update_with_slots, Optimizer};
+use super::{check_gradients, check_slot, check_var_list, slots, update_with_slots, Optimizer};
 use crate::dtype::DType;
 use crate::init::Initializer;
 use crate::registry::{Registry, VarSpec};
@@ -209,8 +209,8 @@ impl AdamWeightDecay {
         let mut m = Vec::with_capacity(vars.len());
         let mut v = Vec::with_capacity(vars.len());
         for var in vars {
-            m.push(slot(reg, var, "adam_m")?);
-            v.push(slot(reg, var, "adam_v")?);
+            m.push(slot(reg, var, slots::ADAM_M)?);
+            v.push(slot(reg, var, slots::ADAM_V)?);
         }
         let decay = vars.iter().map(|x| config.decays(x.name())).collect();
         Ok(AdamWeightDecay {
@@ -284,10 +284,10 @@ impl AdamWeightDecay {
     }
 }
 
-/// `tf.get_variable(name=<var>/<suffix>, shape, float32, trainable=False, zeros)`.
-fn slot(reg: &Registry, var: &Variable, suffix: &str) -> Result<Variable, TrainError> {
+/// `tf.get_variable(name=<var>/<slot>, shape, float32, trainable=False, zeros)`.
+fn slot(reg: &Registry, var: &Variable, name: &str) -> Result<Variable, TrainError> {
     let slot = reg.get_variable(
-        &format!("{}/{suffix}", var.name()),
+        &slots::slot_name(var.name(), name),
         VarSpec::new()
             .shape(var.shape())
             .dtype(DType::F32)

@@ -8,6 +8,7 @@
 mod adam;
 mod adam_weight_decay;
 mod sgd;
+pub mod slots;
 
 pub use adam::{Adam, AdamConfig};
 pub use adam_weight_decay::{AdamWeightDecay, AdamWeightDecayConfig};

@@ -14,7 +14,7 @@ use crate::uniquifier::Mark;
 use crate::variable::Variable;
 
 /// The collections other than the global and trainable ones, which the store lists itself.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct Collections {
     /// User-named collections and `LOCAL_VARIABLES`, `MODEL_VARIABLES`, ..., in the order
     /// variables were added.

@@ -148,11 +148,20 @@ pub(crate) fn get_through(
     }
 }
 
-/// `scope/name`, or `name` in the root scope: the full name a getter is given.
-pub(crate) fn full_name(scope: &str, name: &str) -> String {
-    if scope.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{scope}/{name}")
-    }
+/// The getter that applies to `get_variable(name, spec)` here (the call's, else the current
+/// scope's), with the full name it is given; `None` when there is none.
+pub(crate) fn getter_for(
+    reg: &Registry,
+    name: &str,
+    spec: &VarSpec,
+) -> Option<(CustomGetter, String)> {
+    reg.with_thread(|t| {
+        let scope = t.current();
+        let getter = spec.custom_getter.as_ref().or(scope.custom_getter())?;
+        let full = match scope.name() {
+            "" => name.to_owned(),
+            s => format!("{s}/{name}"),
+        };
+        Some((getter.clone(), full))
+    })
 }

@@ -14,7 +14,7 @@ mod regularizer;
 mod template;
 
 pub use constraint::Constraint;
-pub(crate) use getter::{full_name, get_through};
+pub(crate) use getter::{get_through, getter_for};
 pub use getter::{CustomGetter, GetterArgs, NextGetter};
 pub use regularizer::{RegularizationLoss, Regularizer};
 pub use template::Template;

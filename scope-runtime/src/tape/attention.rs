@@ -11,15 +11,13 @@
 //!   seq, seq]` (the node TF calls `attention_probs`);
 //! - [`Tape::attention_context`]: `probs_bh · v_bh`, written back as `[batch * seq, hidden]`.
 
-use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, ShapeBuilder};
+use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
-use super::grad::{accumulate, scratch, zeros};
-use super::nn_ops::{flat, flat_mut, shape_error};
-use super::pool::Pool;
+use super::buffers::{accumulate, flat, flat_mut, scratch, shape_error, zeros, Backprop};
 use super::scalar::Real;
 use super::simd::{self, wide};
-use super::{Node, NodeId, Op, Tape};
-use crate::linalg::mat_mul;
+use super::{NodeId, Op, Tape};
+use crate::kernels::mat_mul;
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 
@@ -259,14 +257,14 @@ impl<T: Real> Tape<T> {
 /// The backward half of [`AttentionOp`]: sends `g`, the gradient of the node whose value is
 /// `out`, to its inputs. Inlined into its caller's [`wide`] dispatch.
 #[inline(always)]
-pub(crate) fn propagate<T: Real>(
-    nodes: &[Node<T>],
-    op: &AttentionOp,
-    out: &ArrayD<T>,
-    g: &ArrayD<T>,
-    lower: &mut [Option<ArrayD<T>>],
-    pool: &Pool<T>,
-) {
+pub(super) fn backward<T: Real>(op: &AttentionOp, cx: Backprop<'_, T>) {
+    let Backprop {
+        nodes,
+        out,
+        g,
+        lower,
+        pool,
+    } = cx;
     let val = |id: NodeId| &nodes[id.0].value;
     match op {
         AttentionOp::Context { probs, v } => {

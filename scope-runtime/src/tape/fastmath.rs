@@ -6,7 +6,7 @@
 /// Inputs are clamped to `[-87, 88]`, so the result is never 0, infinite or subnormal
 /// except through that clamp; NaN stays NaN.
 #[inline(always)]
-pub fn exp(x: f32) -> f32 {
+pub(crate) fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const C1: f32 = 0.693_359_4;
     const C2: f32 = -2.121_944_4e-4;
@@ -30,14 +30,14 @@ pub fn exp(x: f32) -> f32 {
 
 /// The logistic function `1 / (1 + e^-x)`.
 #[inline(always)]
-pub fn sigmoid(x: f32) -> f32 {
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
 /// `tanh(x)`: Eigen's rational approximation for `float` (odd degree 13 over even degree 6
 /// on `[-9, 9]`, `x` itself for tiny `|x|`); within 3.3e-7 of the true value.
 #[inline(always)]
-pub fn tanh(x: f32) -> f32 {
+pub(crate) fn tanh(x: f32) -> f32 {
     const A1: f32 = 4.893_524_6e-3;
     const A3: f32 = 6.372_619e-4;
     const A5: f32 = 1.485_722_4e-5;

@@ -26,23 +26,33 @@
 //!
 //! Ops (methods of [`Tape`]): `matmul`, broadcasting `add`/`sub`/`mul`, `relu`, `sigmoid`,
 //! `tanh`, `square`, `concat`, `split`, `slice`, `reshape`, `sum`, `mean`, and the fused
-//! LSTM gate ops `lstm_c` / `lstm_h` (in [`ops`]); and for transformers `gather`, `one_hot`,
+//! LSTM gate ops `lstm_c` / `lstm_h`; and for transformers `gather`, `one_hot`,
 //! `layer_norm`, `softmax`, `log_softmax`, `masked_softmax` (with
 //! `attention_mask_adder`), `gelu`, `bias_gelu`, `permute`, `batch_matmul`, `exp`, `log`,
 //! `rsqrt`, `scale`, `weighted_mean`, `nll` and `softmax_cross_entropy`. Every op is checked
 //! against central finite differences in this module's tests.
+//!
+//! Layout: one file per op family holds its ops' forward and backward halves (`elementwise`,
+//! `shape`, `matmul`, `norm`, `softmax`, `attention`, `gather`, `losses`, `lstm`); they
+//! share the buffer helpers of `buffers` (the bottom module) and the row kernels of `simd`;
+//! `sweep` runs the one reverse pass behind [`Tape::backward`] and [`Tape::gradients`].
 
 mod attention;
-mod broadcast;
-pub mod fastmath;
-mod grad;
+mod buffers;
+mod elementwise;
+pub(crate) mod fastmath;
+mod gather;
 mod gradients;
-mod nn_ops;
-pub mod ops;
-mod pool;
+mod losses;
+mod lstm;
+mod matmul;
+mod norm;
 mod regularization;
 mod scalar;
+mod shape;
 mod simd;
+mod softmax;
+mod sweep;
 
 use std::collections::HashMap;
 
@@ -69,74 +79,57 @@ impl NodeId {
     }
 }
 
-/// How a node was computed: its inputs and the op's parameters.
+/// How a node was computed: its inputs and the op's parameters, one variant per op family
+/// (each family's file holds its ops' forward and backward halves).
 #[derive(Clone, Debug)]
 pub(crate) enum Op {
     Leaf,
-    MatMul(NodeId, NodeId),
-    Add(NodeId, NodeId),
-    Sub(NodeId, NodeId),
-    Mul(NodeId, NodeId),
-    Relu(NodeId),
-    Sigmoid(NodeId),
-    Tanh(NodeId),
-    Square(NodeId),
-    Concat {
-        inputs: Vec<NodeId>,
-        axis: usize,
-    },
-    Slice {
-        input: NodeId,
-        axis: usize,
-        start: usize,
-    },
-    Reshape(NodeId),
-    Sum {
-        input: NodeId,
-        axes: Vec<usize>,
-    },
-    Mean {
-        input: NodeId,
-        axes: Vec<usize>,
-        count: usize,
-    },
-    LstmC {
-        z: NodeId,
-        c_prev: NodeId,
-        forget_bias: f64,
-    },
-    LstmH {
-        z: NodeId,
-        c: NodeId,
-    },
-    /// The ops of [`nn_ops`] (gather, layer norm, softmax, attention, losses, ...).
-    Nn(nn_ops::NnOp),
-    /// Attention on the heads in place ([`attention`]).
+    Elementwise(elementwise::ElementwiseOp),
+    Shape(shape::ShapeOp),
+    MatMul(matmul::MatMulOp),
+    Norm(norm::NormOp),
+    Softmax(softmax::SoftmaxOp),
     Attention(attention::AttentionOp),
+    Gather(gather::GatherOp),
+    Loss(losses::LossOp),
+    Lstm(lstm::LstmOp),
 }
+
+macro_rules! op_family {
+    ($($variant:ident($family:ty)),*) => {$(
+        impl From<$family> for Op {
+            fn from(op: $family) -> Op {
+                Op::$variant(op)
+            }
+        }
+    )*};
+}
+op_family!(
+    Elementwise(elementwise::ElementwiseOp),
+    Shape(shape::ShapeOp),
+    MatMul(matmul::MatMulOp),
+    Norm(norm::NormOp),
+    Softmax(softmax::SoftmaxOp),
+    Attention(attention::AttentionOp),
+    Gather(gather::GatherOp),
+    Loss(losses::LossOp),
+    Lstm(lstm::LstmOp)
+);
 
 impl Op {
     /// Calls `f` on every input node of the op.
     pub(crate) fn for_each_input(&self, f: &mut dyn FnMut(NodeId)) {
         match self {
             Op::Leaf => {}
-            Op::MatMul(a, b) | Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) => {
-                f(*a);
-                f(*b);
-            }
-            Op::Relu(a) | Op::Sigmoid(a) | Op::Tanh(a) | Op::Square(a) | Op::Reshape(a) => f(*a),
-            Op::Concat { inputs, .. } => inputs.iter().for_each(|&id| f(id)),
-            Op::Slice { input, .. } | Op::Sum { input, .. } | Op::Mean { input, .. } => f(*input),
-            Op::LstmC { z, c_prev, .. } => {
-                f(*z);
-                f(*c_prev);
-            }
-            Op::LstmH { z, c } => {
-                f(*z);
-                f(*c);
-            }
-            Op::Nn(op) => op.for_each_input(f),
+            Op::Elementwise(op) => op.for_each_input(f),
+            Op::Shape(op) => op.for_each_input(f),
+            Op::MatMul(op) => op.for_each_input(f),
+            Op::Norm(op) => op.for_each_input(f),
+            Op::Softmax(op) => op.for_each_input(f),
             Op::Attention(op) => op.for_each_input(f),
+            Op::Gather(op) => op.for_each_input(f),
+            Op::Loss(op) => op.for_each_input(f),
+            Op::Lstm(op) => op.for_each_input(f),
         }
     }
 }
@@ -156,9 +149,9 @@ pub struct Tape<T: Real = f32> {
     var_nodes: HashMap<u64, NodeId>,
     vars: Vec<(Variable, NodeId)>,
     /// The large node values of the step before the last `clear`, for ops to reuse.
-    pool: pool::Pool<T>,
+    pool: buffers::Pool<T>,
     /// The large gradient buffers of the last [`Tape::gradients`], for the next one.
-    grad_pool: pool::Pool<T>,
+    grad_pool: buffers::Pool<T>,
 }
 
 impl<T: Real> Default for Tape<T> {
@@ -167,8 +160,8 @@ impl<T: Real> Default for Tape<T> {
             nodes: Vec::new(),
             var_nodes: HashMap::new(),
             vars: Vec::new(),
-            pool: pool::Pool::default(),
-            grad_pool: pool::Pool::default(),
+            pool: buffers::Pool::default(),
+            grad_pool: buffers::Pool::default(),
         }
     }
 }
@@ -276,31 +269,10 @@ impl<T: Real> Tape<T> {
             })
     }
 
-    pub(crate) fn push(&mut self, value: ArrayD<T>, op: Op) -> NodeId {
+    pub(crate) fn push(&mut self, value: ArrayD<T>, op: impl Into<Op>) -> NodeId {
+        let op = op.into();
         self.nodes.push(Node { value, op });
         NodeId(self.nodes.len() - 1)
-    }
-
-    /// Reverse mode: the gradient of the sum of `loss`'s elements with respect to every node
-    /// that `loss` depends on (TF's `tf.gradients(loss, ..)` with implicit ones as
-    /// `grad_ys`).
-    pub fn backward(&self, loss: NodeId) -> Result<TapeGrads<T>, TrainError> {
-        let root = self.value(loss)?;
-        let mut grads: Vec<Option<ArrayD<T>>> = Vec::with_capacity(loss.0 + 1);
-        grads.resize_with(loss.0 + 1, || None);
-        grads[loss.0] = Some(ArrayD::from_elem(root.raw_dim(), T::ONE));
-        for i in (0..=loss.0).rev() {
-            let (lower, upper) = grads.split_at_mut(i);
-            let Some(g) = upper[0].as_ref() else { continue };
-            grad::propagate(&self.nodes, i, g, lower, &self.grad_pool)?;
-        }
-        let leaves: Vec<(u64, NodeId)> = self.vars.iter().map(|(v, id)| (v.id(), *id)).collect();
-        let slices_sq = nn_ops::gather_slices_sq(&self.nodes, &grads, &leaves);
-        Ok(TapeGrads {
-            grads,
-            vars: self.vars.clone(),
-            slices_sq,
-        })
     }
 }
 
@@ -345,5 +317,7 @@ impl<T: Real> TapeGrads<T> {
     }
 }
 
+#[cfg(test)]
+mod nn_tests;
 #[cfg(test)]
 mod tests;

@@ -43,33 +43,38 @@ impl ::scope::__private::Model for Dense {
         __scope_name: &str,
         (inputs, units): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_kernel = __scope_reg
-            .get_variable(
-                "kernel",
-                ::scope::__private::VarSpec::new()
-                    .shape([inputs, units])
-                    .initializer(
-                        ::scope::__private::Initializer::truncated_normal(0.0, 0.02),
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_kernel = __scope_reg
+                    .get_variable(
+                        "kernel",
+                        ::scope::__private::VarSpec::new()
+                            .shape([inputs, units])
+                            .initializer(
+                                ::scope::__private::Initializer::truncated_normal(0.0, 0.02),
+                            ),
+                    )?;
+                let __scope_field_bias = __scope_reg
+                    .get_variable(
+                        "bias",
+                        ::scope::__private::VarSpec::new()
+                            .shape([units])
+                            .initializer(::scope::__private::Initializer::Zeros),
+                    )?;
+                ::core::result::Result::Ok(Self {
+                    kernel: __scope_field_kernel,
+                    bias: __scope_field_bias,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
                     ),
-            )?;
-        let __scope_field_bias = __scope_reg
-            .get_variable(
-                "bias",
-                ::scope::__private::VarSpec::new()
-                    .shape([units])
-                    .initializer(::scope::__private::Initializer::Zeros),
-            )?;
-        ::core::result::Result::Ok(Self {
-            kernel: __scope_field_kernel,
-            bias: __scope_field_bias,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives
@@ -143,7 +148,7 @@ impl ::scope::__private::Model for Encoder {
             ],
         },
         ::scope::__private::ManifestEntry::Repeated {
-            prefix: "layer",
+            pattern: "layer_{i}",
             count: "n",
             type_name: "Dense",
             manifest: <Dense as ::scope::__private::Model>::MANIFEST,
@@ -178,100 +183,108 @@ impl ::scope::__private::Model for Encoder {
         __scope_name: &str,
         (n, width, flag, range, table): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_field_output_weights = ::scope::__private::tied_variable(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-            "output_weights",
-            table,
-            &[7, width],
-            ::core::option::Option::None,
-        )?;
-        let __scope_guard = ::scope::__private::ModelScope::enter(
-            __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_sub_1 = __scope_reg.variable_scope("self").enter()?;
-        let __scope_field_self_attn_query = {
-            let __scope_layer = ::scope::__private::ModelScope::enter_default_name(
-                __scope_reg,
-                "query",
-            )?;
-            let __scope_args: <Dense as ::scope::__private::Model>::Args = (
-                width,
-                width,
-            );
-            <Dense as ::scope::__private::Model>::build_here(__scope_reg, __scope_args)?
-        };
-        __scope_sub_1.exit();
-        let __scope_field_layer = {
-            let __scope_count: usize = n;
-            let mut __scope_models = ::std::vec::Vec::new();
-            for __scope_i in 0..__scope_count {
-                let __scope_element = ::scope::__private::repeated_scope_name(
-                    "layer",
-                    __scope_i,
-                );
-                let __scope_args: <Dense as ::scope::__private::Model>::Args = (
-                    width,
-                    width,
-                );
-                __scope_models
-                    .push(
-                        <Dense as ::scope::__private::Model>::build_in(
-                            __scope_reg,
-                            &__scope_element,
-                            __scope_args,
-                        )?,
-                    );
-            }
-            __scope_models
-        };
-        let __scope_field_pooler = if flag {
-            ::core::option::Option::Some({
-                let __scope_layer = ::scope::__private::ModelScope::enter_default_name(
+            || {
+                let __scope_field_output_weights = ::scope::__private::tied_variable(
                     __scope_reg,
-                    <Dense as ::scope::__private::Model>::SCOPE,
+                    __scope_name,
+                    "output_weights",
+                    &table,
+                    &[7, width],
+                    ::core::option::Option::None,
                 )?;
-                let __scope_args: <Dense as ::scope::__private::Model>::Args = (
-                    width,
-                    width,
-                );
-                <Dense as ::scope::__private::Model>::build_here(
+                let __scope_guard = ::scope::__private::ModelScope::enter(
                     __scope_reg,
-                    __scope_args,
-                )?
-            })
-        } else {
-            ::core::option::Option::None
-        };
-        let __scope_field_token_type = if flag {
-            ::core::option::Option::Some(
-                __scope_reg
-                    .get_variable(
-                        "token_type",
-                        ::scope::__private::VarSpec::new()
-                            .shape([2, width])
-                            .initializer(
-                                ::scope::__private::Initializer::truncated_normal(
-                                    0.0,
-                                    ::scope::__private::float_arg(range),
-                                ),
-                            ),
-                    )?,
-            )
-        } else {
-            ::core::option::Option::None
-        };
-        ::core::result::Result::Ok(Self {
-            self_attn_query: __scope_field_self_attn_query,
-            layer: __scope_field_layer,
-            pooler: __scope_field_pooler,
-            token_type: __scope_field_token_type,
-            output_weights: __scope_field_output_weights,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+                    __scope_name,
+                )?;
+                let __scope_sub_1 = __scope_reg.variable_scope("self").enter()?;
+                let __scope_field_self_attn_query = {
+                    let __scope_layer = ::scope::__private::ModelScope::enter_default_name(
+                        __scope_reg,
+                        "query",
+                    )?;
+                    let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                        width,
+                        width,
+                    );
+                    <Dense as ::scope::__private::Model>::build_here(
+                        __scope_reg,
+                        __scope_args,
+                    )?
+                };
+                __scope_sub_1.exit();
+                let __scope_field_layer = {
+                    let __scope_count: usize = n;
+                    let mut __scope_models = ::std::vec::Vec::new();
+                    for __scope_i in 0..__scope_count {
+                        let __scope_element = ::scope::__private::repeated_scope_name(
+                            "layer_{i}",
+                            __scope_i,
+                        );
+                        let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                            width,
+                            width,
+                        );
+                        __scope_models
+                            .push(
+                                <Dense as ::scope::__private::Model>::build_in(
+                                    __scope_reg,
+                                    &__scope_element,
+                                    __scope_args,
+                                )?,
+                            );
+                    }
+                    __scope_models
+                };
+                let __scope_field_pooler = if flag {
+                    ::core::option::Option::Some({
+                        let __scope_layer = ::scope::__private::ModelScope::enter_default_name(
+                            __scope_reg,
+                            <Dense as ::scope::__private::Model>::SCOPE,
+                        )?;
+                        let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                            width,
+                            width,
+                        );
+                        <Dense as ::scope::__private::Model>::build_here(
+                            __scope_reg,
+                            __scope_args,
+                        )?
+                    })
+                } else {
+                    ::core::option::Option::None
+                };
+                let __scope_field_token_type = if flag {
+                    ::core::option::Option::Some(
+                        __scope_reg
+                            .get_variable(
+                                "token_type",
+                                ::scope::__private::VarSpec::new()
+                                    .shape([2, width])
+                                    .initializer(
+                                        ::scope::__private::Initializer::truncated_normal(
+                                            0.0,
+                                            ::scope::__private::float_arg(range),
+                                        ),
+                                    ),
+                            )?,
+                    )
+                } else {
+                    ::core::option::Option::None
+                };
+                ::core::result::Result::Ok(Self {
+                    self_attn_query: __scope_field_self_attn_query,
+                    layer: __scope_field_layer,
+                    pooler: __scope_field_pooler,
+                    token_type: __scope_field_token_type,
+                    output_weights: __scope_field_output_weights,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives

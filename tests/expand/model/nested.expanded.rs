@@ -43,32 +43,37 @@ impl ::scope::__private::Model for Dense {
         __scope_name: &str,
         (inputs, units): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_weights = __scope_reg
-            .get_variable(
-                "weights",
-                ::scope::__private::VarSpec::new()
-                    .shape([inputs, units])
-                    .initializer(::scope::__private::Initializer::GlorotUniform),
-            )?;
-        let __scope_field_biases = __scope_reg
-            .get_variable(
-                "biases",
-                ::scope::__private::VarSpec::new()
-                    .shape([units])
-                    .dtype(::scope::__private::DType::F32)
-                    .initializer(::scope::__private::Initializer::Zeros),
-            )?;
-        ::core::result::Result::Ok(Self {
-            weights: __scope_field_weights,
-            biases: __scope_field_biases,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_weights = __scope_reg
+                    .get_variable(
+                        "weights",
+                        ::scope::__private::VarSpec::new()
+                            .shape([inputs, units])
+                            .initializer(::scope::__private::Initializer::GlorotUniform),
+                    )?;
+                let __scope_field_biases = __scope_reg
+                    .get_variable(
+                        "biases",
+                        ::scope::__private::VarSpec::new()
+                            .shape([units])
+                            .dtype(::scope::__private::DType::F32)
+                            .initializer(::scope::__private::Initializer::Zeros),
+                    )?;
+                ::core::result::Result::Ok(Self {
+                    weights: __scope_field_weights,
+                    biases: __scope_field_biases,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives
@@ -143,46 +148,54 @@ impl ::scope::__private::Model for Tower {
         __scope_name: &str,
         (width,): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_first = {
-            let __scope_args: <Dense as ::scope::__private::Model>::Args = (
-                width,
-                width,
-            );
-            <Dense as ::scope::__private::Model>::build_in(
-                __scope_reg,
-                <Dense as ::scope::__private::Model>::SCOPE,
-                __scope_args,
-            )?
-        };
-        let __scope_field_second = {
-            let __scope_args: <Dense as ::scope::__private::Model>::Args = (width, 1);
-            <Dense as ::scope::__private::Model>::build_in(
-                __scope_reg,
-                "second",
-                __scope_args,
-            )?
-        };
-        let __scope_field_step = __scope_reg
-            .get_variable(
-                "global_step",
-                ::scope::__private::VarSpec::new()
-                    .shape([0usize; 0])
-                    .dtype(::scope::__private::DType::I64)
-                    .initializer(::scope::__private::Initializer::Zeros)
-                    .trainable(false),
-            )?;
-        ::core::result::Result::Ok(Self {
-            first: __scope_field_first,
-            second: __scope_field_second,
-            step: __scope_field_step,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_first = {
+                    let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                        width,
+                        width,
+                    );
+                    <Dense as ::scope::__private::Model>::build_in(
+                        __scope_reg,
+                        <Dense as ::scope::__private::Model>::SCOPE,
+                        __scope_args,
+                    )?
+                };
+                let __scope_field_second = {
+                    let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                        width,
+                        1,
+                    );
+                    <Dense as ::scope::__private::Model>::build_in(
+                        __scope_reg,
+                        "second",
+                        __scope_args,
+                    )?
+                };
+                let __scope_field_step = __scope_reg
+                    .get_variable(
+                        "global_step",
+                        ::scope::__private::VarSpec::new()
+                            .shape([0usize; 0])
+                            .dtype(::scope::__private::DType::I64)
+                            .initializer(::scope::__private::Initializer::Zeros)
+                            .trainable(false),
+                    )?;
+                ::core::result::Result::Ok(Self {
+                    first: __scope_field_first,
+                    second: __scope_field_second,
+                    step: __scope_field_step,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives

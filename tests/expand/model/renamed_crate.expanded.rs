@@ -34,20 +34,30 @@ impl tf::__private::Model for Dense {
         __scope_name: &str,
         (units,): Self::Args,
     ) -> tf::__private::Result<Self> {
-        let __scope_guard = tf::__private::ModelScope::enter(__scope_reg, __scope_name)?;
-        let __scope_field_kernel = __scope_reg
-            .get_variable(
-                "kernel",
-                tf::__private::VarSpec::new()
-                    .shape([units, units])
-                    .initializer(tf::__private::Initializer::random_normal(0.0, 0.5)),
-            )?;
-        ::core::result::Result::Ok(Self {
-            kernel: __scope_field_kernel,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+        tf::__private::atomic_build(
+            __scope_reg,
+            || {
+                let __scope_guard = tf::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_kernel = __scope_reg
+                    .get_variable(
+                        "kernel",
+                        tf::__private::VarSpec::new()
+                            .shape([units, units])
+                            .initializer(
+                                tf::__private::Initializer::random_normal(0.0, 0.5),
+                            ),
+                    )?;
+                ::core::result::Result::Ok(Self {
+                    kernel: __scope_field_kernel,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &tf::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives

@@ -106,73 +106,81 @@ impl ::scope::__private::Model for Rnn {
         __scope_name: &str,
         (input_size, hidden, classes): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_sub_1 = __scope_reg.variable_scope("input_layer").enter()?;
-        let __scope_field_input_layer_weights = __scope_reg
-            .get_variable(
-                "weights",
-                ::scope::__private::VarSpec::new()
-                    .shape([input_size, hidden])
-                    .initializer(
-                        ::scope::__private::Initializer::random_normal(0.0, 0.5),
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_sub_1 = __scope_reg.variable_scope("input_layer").enter()?;
+                let __scope_field_input_layer_weights = __scope_reg
+                    .get_variable(
+                        "weights",
+                        ::scope::__private::VarSpec::new()
+                            .shape([input_size, hidden])
+                            .initializer(
+                                ::scope::__private::Initializer::random_normal(0.0, 0.5),
+                            ),
+                    )?;
+                let __scope_field_input_layer_biases = __scope_reg
+                    .get_variable(
+                        "biases",
+                        ::scope::__private::VarSpec::new()
+                            .shape([hidden])
+                            .initializer(::scope::__private::Initializer::Constant(0.1)),
+                    )?;
+                __scope_sub_1.exit();
+                let __scope_sub_1 = __scope_reg.variable_scope("cell").enter()?;
+                let __scope_sub_2 = __scope_reg
+                    .variable_scope("basic_lstm_cell")
+                    .enter()?;
+                let __scope_field_cell_basic_lstm_cell_kernel = __scope_reg
+                    .get_variable(
+                        "kernel",
+                        ::scope::__private::VarSpec::new()
+                            .shape([hidden + hidden, 4 * hidden]),
+                    )?;
+                let __scope_field_cell_basic_lstm_cell_bias = __scope_reg
+                    .get_variable(
+                        "bias",
+                        ::scope::__private::VarSpec::new()
+                            .shape([4 * hidden])
+                            .initializer(::scope::__private::Initializer::Zeros),
+                    )?;
+                __scope_sub_2.exit();
+                __scope_sub_1.exit();
+                let __scope_sub_1 = __scope_reg.variable_scope("output_layer").enter()?;
+                let __scope_field_output_layer_weights = __scope_reg
+                    .get_variable(
+                        "weights",
+                        ::scope::__private::VarSpec::new()
+                            .shape([hidden, classes])
+                            .initializer(
+                                ::scope::__private::Initializer::random_normal(0.0, 0.5),
+                            ),
+                    )?;
+                let __scope_field_output_layer_biases = __scope_reg
+                    .get_variable(
+                        "biases",
+                        ::scope::__private::VarSpec::new()
+                            .shape([classes])
+                            .initializer(::scope::__private::Initializer::Constant(0.1)),
+                    )?;
+                __scope_sub_1.exit();
+                ::core::result::Result::Ok(Self {
+                    input_layer_weights: __scope_field_input_layer_weights,
+                    input_layer_biases: __scope_field_input_layer_biases,
+                    cell_basic_lstm_cell_kernel: __scope_field_cell_basic_lstm_cell_kernel,
+                    cell_basic_lstm_cell_bias: __scope_field_cell_basic_lstm_cell_bias,
+                    output_layer_weights: __scope_field_output_layer_weights,
+                    output_layer_biases: __scope_field_output_layer_biases,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
                     ),
-            )?;
-        let __scope_field_input_layer_biases = __scope_reg
-            .get_variable(
-                "biases",
-                ::scope::__private::VarSpec::new()
-                    .shape([hidden])
-                    .initializer(::scope::__private::Initializer::Constant(0.1)),
-            )?;
-        __scope_sub_1.exit();
-        let __scope_sub_1 = __scope_reg.variable_scope("cell").enter()?;
-        let __scope_sub_2 = __scope_reg.variable_scope("basic_lstm_cell").enter()?;
-        let __scope_field_cell_basic_lstm_cell_kernel = __scope_reg
-            .get_variable(
-                "kernel",
-                ::scope::__private::VarSpec::new().shape([hidden + hidden, 4 * hidden]),
-            )?;
-        let __scope_field_cell_basic_lstm_cell_bias = __scope_reg
-            .get_variable(
-                "bias",
-                ::scope::__private::VarSpec::new()
-                    .shape([4 * hidden])
-                    .initializer(::scope::__private::Initializer::Zeros),
-            )?;
-        __scope_sub_2.exit();
-        __scope_sub_1.exit();
-        let __scope_sub_1 = __scope_reg.variable_scope("output_layer").enter()?;
-        let __scope_field_output_layer_weights = __scope_reg
-            .get_variable(
-                "weights",
-                ::scope::__private::VarSpec::new()
-                    .shape([hidden, classes])
-                    .initializer(
-                        ::scope::__private::Initializer::random_normal(0.0, 0.5),
-                    ),
-            )?;
-        let __scope_field_output_layer_biases = __scope_reg
-            .get_variable(
-                "biases",
-                ::scope::__private::VarSpec::new()
-                    .shape([classes])
-                    .initializer(::scope::__private::Initializer::Constant(0.1)),
-            )?;
-        __scope_sub_1.exit();
-        ::core::result::Result::Ok(Self {
-            input_layer_weights: __scope_field_input_layer_weights,
-            input_layer_biases: __scope_field_input_layer_biases,
-            cell_basic_lstm_cell_kernel: __scope_field_cell_basic_lstm_cell_kernel,
-            cell_basic_lstm_cell_bias: __scope_field_cell_basic_lstm_cell_bias,
-            output_layer_weights: __scope_field_output_layer_weights,
-            output_layer_biases: __scope_field_output_layer_biases,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives

@@ -43,33 +43,38 @@ impl ::scope::__private::Model for Dense {
         __scope_name: &str,
         (in_size, units): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_weights = __scope_reg
-            .get_variable(
-                "weights",
-                ::scope::__private::VarSpec::new()
-                    .shape([in_size, units])
-                    .initializer(
-                        ::scope::__private::Initializer::random_normal(0.0, 0.5),
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_weights = __scope_reg
+                    .get_variable(
+                        "weights",
+                        ::scope::__private::VarSpec::new()
+                            .shape([in_size, units])
+                            .initializer(
+                                ::scope::__private::Initializer::random_normal(0.0, 0.5),
+                            ),
+                    )?;
+                let __scope_field_biases = __scope_reg
+                    .get_variable(
+                        "biases",
+                        ::scope::__private::VarSpec::new()
+                            .shape([units])
+                            .initializer(::scope::__private::Initializer::Constant(0.1)),
+                    )?;
+                ::core::result::Result::Ok(Self {
+                    weights: __scope_field_weights,
+                    biases: __scope_field_biases,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
                     ),
-            )?;
-        let __scope_field_biases = __scope_reg
-            .get_variable(
-                "biases",
-                ::scope::__private::VarSpec::new()
-                    .shape([units])
-                    .initializer(::scope::__private::Initializer::Constant(0.1)),
-            )?;
-        ::core::result::Result::Ok(Self {
-            weights: __scope_field_weights,
-            biases: __scope_field_biases,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives

@@ -33,21 +33,26 @@ impl ::scope::__private::Model for Cell {
         __scope_name: &str,
         (units,): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_kernel = __scope_reg
-            .get_variable(
-                "kernel",
-                ::scope::__private::VarSpec::new().shape([units, units]),
-            )?;
-        ::core::result::Result::Ok(Self {
-            kernel: __scope_field_kernel,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_kernel = __scope_reg
+                    .get_variable(
+                        "kernel",
+                        ::scope::__private::VarSpec::new().shape([units, units]),
+                    )?;
+                ::core::result::Result::Ok(Self {
+                    kernel: __scope_field_kernel,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives
@@ -103,7 +108,7 @@ impl ::scope::__private::Model for Multi {
     const SCOPE: &'static str = "multi_rnn_cell";
     const MANIFEST: &'static [::scope::__private::ManifestEntry] = &[
         ::scope::__private::ManifestEntry::Repeated {
-            prefix: "cell",
+            pattern: "cell_{i}",
             count: "n",
             type_name: "Cell",
             manifest: <Cell as ::scope::__private::Model>::MANIFEST,
@@ -128,61 +133,70 @@ impl ::scope::__private::Model for Multi {
         __scope_name: &str,
         (n, project, word_table): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_field_table = ::scope::__private::tied_variable(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-            "table",
-            &word_table,
-            &[7, 4],
-            ::core::option::Option::Some(::scope::__private::DType::F32),
-        )?;
-        let __scope_guard = ::scope::__private::ModelScope::enter(
-            __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_cells = {
-            let __scope_count: usize = n;
-            let mut __scope_models = ::std::vec::Vec::new();
-            for __scope_i in 0..__scope_count {
-                let __scope_element = ::scope::__private::repeated_scope_name(
-                    "cell",
-                    __scope_i,
-                );
-                let __scope_args: <Cell as ::scope::__private::Model>::Args = (4,);
-                __scope_models
-                    .push(
-                        <Cell as ::scope::__private::Model>::build_in(
-                            __scope_reg,
-                            &__scope_element,
-                            __scope_args,
-                        )?,
-                    );
-            }
-            __scope_models
-        };
-        let __scope_field_projection = if project {
-            ::core::option::Option::Some({
-                let __scope_layer = ::scope::__private::ModelScope::enter_default_name(
+            || {
+                let __scope_field_table = ::scope::__private::tied_variable(
                     __scope_reg,
-                    <Cell as ::scope::__private::Model>::SCOPE,
+                    __scope_name,
+                    "table",
+                    &&word_table,
+                    &[7, 4],
+                    ::core::option::Option::Some(::scope::__private::DType::F32),
                 )?;
-                let __scope_args: <Cell as ::scope::__private::Model>::Args = (4,);
-                <Cell as ::scope::__private::Model>::build_here(
+                let __scope_guard = ::scope::__private::ModelScope::enter(
                     __scope_reg,
-                    __scope_args,
-                )?
-            })
-        } else {
-            ::core::option::Option::None
-        };
-        ::core::result::Result::Ok(Self {
-            cells: __scope_field_cells,
-            projection: __scope_field_projection,
-            table: __scope_field_table,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+                    __scope_name,
+                )?;
+                let __scope_field_cells = {
+                    let __scope_count: usize = n;
+                    let mut __scope_models = ::std::vec::Vec::new();
+                    for __scope_i in 0..__scope_count {
+                        let __scope_element = ::scope::__private::repeated_scope_name(
+                            "cell_{i}",
+                            __scope_i,
+                        );
+                        let __scope_args: <Cell as ::scope::__private::Model>::Args = (
+                            4,
+                        );
+                        __scope_models
+                            .push(
+                                <Cell as ::scope::__private::Model>::build_in(
+                                    __scope_reg,
+                                    &__scope_element,
+                                    __scope_args,
+                                )?,
+                            );
+                    }
+                    __scope_models
+                };
+                let __scope_field_projection = if project {
+                    ::core::option::Option::Some({
+                        let __scope_layer = ::scope::__private::ModelScope::enter_default_name(
+                            __scope_reg,
+                            <Cell as ::scope::__private::Model>::SCOPE,
+                        )?;
+                        let __scope_args: <Cell as ::scope::__private::Model>::Args = (
+                            4,
+                        );
+                        <Cell as ::scope::__private::Model>::build_here(
+                            __scope_reg,
+                            __scope_args,
+                        )?
+                    })
+                } else {
+                    ::core::option::Option::None
+                };
+                ::core::result::Result::Ok(Self {
+                    cells: __scope_field_cells,
+                    projection: __scope_field_projection,
+                    table: __scope_field_table,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives

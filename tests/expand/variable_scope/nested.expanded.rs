@@ -37,21 +37,26 @@ impl ::scope::__private::Model for Dense {
         __scope_name: &str,
         (cfg,): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_weights = __scope_reg
-            .get_variable(
-                "weights",
-                ::scope::__private::VarSpec::new().shape([cfg.inputs, cfg.units]),
-            )?;
-        ::core::result::Result::Ok(Self {
-            weights: __scope_field_weights,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_weights = __scope_reg
+                    .get_variable(
+                        "weights",
+                        ::scope::__private::VarSpec::new().shape([cfg.inputs, cfg.units]),
+                    )?;
+                ::core::result::Result::Ok(Self {
+                    weights: __scope_field_weights,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives
@@ -113,37 +118,42 @@ impl ::scope::__private::Model for Mlp {
         __scope_name: &str,
         (inputs, hidden): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_first = {
-            let __scope_args: <Dense as ::scope::__private::Model>::Args = (
-                Config { inputs, units: hidden },
-            );
-            <Dense as ::scope::__private::Model>::build_in(
-                __scope_reg,
-                "hidden_layer",
-                __scope_args,
-            )?
-        };
-        let __scope_field_out = {
-            let __scope_args: <Dense as ::scope::__private::Model>::Args = (
-                Config { inputs: hidden, units: 1 },
-            );
-            <Dense as ::scope::__private::Model>::build_in(
-                __scope_reg,
-                <Dense as ::scope::__private::Model>::SCOPE,
-                __scope_args,
-            )?
-        };
-        ::core::result::Result::Ok(Self {
-            first: __scope_field_first,
-            out: __scope_field_out,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_first = {
+                    let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                        Config { inputs, units: hidden },
+                    );
+                    <Dense as ::scope::__private::Model>::build_in(
+                        __scope_reg,
+                        "hidden_layer",
+                        __scope_args,
+                    )?
+                };
+                let __scope_field_out = {
+                    let __scope_args: <Dense as ::scope::__private::Model>::Args = (
+                        Config { inputs: hidden, units: 1 },
+                    );
+                    <Dense as ::scope::__private::Model>::build_in(
+                        __scope_reg,
+                        <Dense as ::scope::__private::Model>::SCOPE,
+                        __scope_args,
+                    )?
+                };
+                ::core::result::Result::Ok(Self {
+                    first: __scope_field_first,
+                    out: __scope_field_out,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
+                    ),
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives

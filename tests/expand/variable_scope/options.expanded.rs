@@ -59,51 +59,56 @@ impl ::scope::__private::Model for Counters {
         __scope_name: &str,
         (): Self::Args,
     ) -> ::scope::__private::Result<Self> {
-        let __scope_guard = ::scope::__private::ModelScope::enter(
+        ::scope::__private::atomic_build(
             __scope_reg,
-            __scope_name,
-        )?;
-        let __scope_field_step = __scope_reg
-            .get_variable(
-                "global_step",
-                ::scope::__private::VarSpec::new()
-                    .shape([0usize; 0])
-                    .dtype(::scope::__private::DType::I64)
-                    .initializer(::scope::__private::Initializer::Zeros)
-                    .trainable(false),
-            )?;
-        let __scope_field_table = __scope_reg
-            .get_variable(
-                "table",
-                ::scope::__private::VarSpec::new()
-                    .initializer(
-                        ::scope::__private::Initializer::value([1.0f32, 2.0, 3.0]),
+            || {
+                let __scope_guard = ::scope::__private::ModelScope::enter(
+                    __scope_reg,
+                    __scope_name,
+                )?;
+                let __scope_field_step = __scope_reg
+                    .get_variable(
+                        "global_step",
+                        ::scope::__private::VarSpec::new()
+                            .shape([0usize; 0])
+                            .dtype(::scope::__private::DType::I64)
+                            .initializer(::scope::__private::Initializer::Zeros)
+                            .trainable(false),
+                    )?;
+                let __scope_field_table = __scope_reg
+                    .get_variable(
+                        "table",
+                        ::scope::__private::VarSpec::new()
+                            .initializer(
+                                ::scope::__private::Initializer::value([1.0f32, 2.0, 3.0]),
+                            ),
+                    )?;
+                let __scope_field_sevens = __scope_reg
+                    .get_variable(
+                        "sevens",
+                        ::scope::__private::VarSpec::new()
+                            .shape([2])
+                            .dtype(::scope::__private::DType::I32)
+                            .initializer(::scope::__private::Initializer::ConstantInt(7)),
+                    )?;
+                let __scope_field_kernel = __scope_reg
+                    .get_variable(
+                        "kernel",
+                        ::scope::__private::VarSpec::new()
+                            .shape([3, 3])
+                            .dtype(::scope::__private::DType::F64),
+                    )?;
+                ::core::result::Result::Ok(Self {
+                    step: __scope_field_step,
+                    table: __scope_field_table,
+                    sevens: __scope_field_sevens,
+                    kernel: __scope_field_kernel,
+                    __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
+                        __scope_guard.scope(),
                     ),
-            )?;
-        let __scope_field_sevens = __scope_reg
-            .get_variable(
-                "sevens",
-                ::scope::__private::VarSpec::new()
-                    .shape([2])
-                    .dtype(::scope::__private::DType::I32)
-                    .initializer(::scope::__private::Initializer::ConstantInt(7)),
-            )?;
-        let __scope_field_kernel = __scope_reg
-            .get_variable(
-                "kernel",
-                ::scope::__private::VarSpec::new()
-                    .shape([3, 3])
-                    .dtype(::scope::__private::DType::F64),
-            )?;
-        ::core::result::Result::Ok(Self {
-            step: __scope_field_step,
-            table: __scope_field_table,
-            sevens: __scope_field_sevens,
-            kernel: __scope_field_kernel,
-            __scope_handle_put_variable_scope_above_derives: ::core::clone::Clone::clone(
-                __scope_guard.scope(),
-            ),
-        })
+                })
+            },
+        )
     }
     fn scope(&self) -> &::scope::__private::VariableScope {
         &self.__scope_handle_put_variable_scope_above_derives

@@ -14,12 +14,15 @@ use regex::Regex;
 
 use super::{CheckpointError, Result, StoredDType, TensorInfo};
 use crate::dtype::DType;
-use crate::tensor::{format_shape, Shape};
 
+mod cast;
 mod near;
+mod report;
 mod template;
 mod view;
 
+pub use self::cast::CastMode;
+pub use self::report::{MappedName, MappingProblem, MappingReport, NearMiss, NumberedRule};
 pub(super) use self::view::transform;
 pub use self::view::MappedSource;
 
@@ -79,6 +82,14 @@ impl Rule {
     /// Whether the rule may match no name.
     pub fn is_optional(&self) -> bool {
         self.optional
+    }
+
+    /// The side a transform rule's pattern reads; `None` for rename, keep and skip.
+    fn side(&self) -> Option<Side> {
+        match self.kind {
+            Kind::Transpose { on } | Kind::Cast { on, .. } => Some(on),
+            _ => None,
+        }
     }
 
     /// Whether this rule decides a name's fate (rename, keep or skip), as opposed to a
@@ -163,6 +174,7 @@ pub struct Mapping {
     name: String,
     rules: Vec<Rule>,
     metadata: BTreeMap<String, String>,
+    cast_mode: CastMode,
 }
 
 impl Mapping {
@@ -172,6 +184,7 @@ impl Mapping {
             name: name.into(),
             rules: Vec::new(),
             metadata: BTreeMap::new(),
+            cast_mode: CastMode::Checked,
         }
     }
 
@@ -189,6 +202,20 @@ impl Mapping {
     /// readers want `format: pt`).
     pub fn metadata(&self) -> &BTreeMap<String, String> {
         &self.metadata
+    }
+
+    /// What the cast rules do with a value the target dtype cannot hold
+    /// ([`CastMode::Checked`] unless set).
+    pub fn cast_mode(&self) -> CastMode {
+        self.cast_mode
+    }
+
+    /// Sets what the cast rules do with a value the target dtype cannot hold: refuse it
+    /// ([`CastMode::Checked`], the default), clamp it ([`CastMode::Saturating`]), or do what
+    /// `tf.cast` does ([`CastMode::Wrapping`]). [`CastMode`] says what each does to what.
+    pub fn with_cast_mode(mut self, mode: CastMode) -> Mapping {
+        self.cast_mode = mode;
+        self
     }
 
     /// Renames the mapping.
@@ -260,8 +287,28 @@ impl Mapping {
     }
 
     /// Tensors whose source name matches `pattern` are cast from `from` (which they must
-    /// have) to `to`. Widening casts (`float16` -> `float32`) round-trip exactly; narrowing
-    /// ones round to the nearest value.
+    /// have) to `to`. Widening casts (`float16` -> `float32`) round-trip exactly; a float
+    /// narrowed to a float type rounds to the nearest value that type holds. A value the
+    /// target cannot hold at all (beyond a float type's range, NaN or a fraction to an
+    /// integer, an integer out of range, anything but 0 or 1 to `bool`) stops the read or
+    /// save with [`CheckpointError::Cast`], naming the first such element, unless
+    /// [`Mapping::with_cast_mode`] asks for saturating or `tf.cast`'s wrapping behaviour.
+    ///
+    /// ```
+    /// use scope::checkpoint::{CastMode, CheckpointError, Mapping, Save};
+    /// use scope::{DType, Initializer, Registry, VarSpec};
+    /// # let dir = std::env::temp_dir().join(format!("scope-doc-cast-{}", std::process::id()));
+    /// let reg = Registry::new();
+    /// reg.get_variable("w", VarSpec::new().shape([2]).initializer(Initializer::Constant(1e6)))?;
+    /// let to_half = Mapping::new("half").keep("w")?.cast("w", DType::F32, DType::F16)?;
+    /// let err = Save::new(&reg).mapping(&to_half).save(dir.join("w.safetensors")).unwrap_err();
+    /// assert!(matches!(&err, CheckpointError::Cast { index, .. } if index[..] == [0]), "{err}");
+    /// // Clamped to float16's largest finite value instead, on request.
+    /// let clamped = to_half.with_cast_mode(CastMode::Saturating);
+    /// Save::new(&reg).mapping(&clamped).save(dir.join("w.safetensors"))?;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cast(self, pattern: &str, from: DType, to: DType) -> Result<Mapping> {
         self.push(
             pattern,
@@ -316,7 +363,8 @@ impl Mapping {
     /// dtypes), and skips are dropped (what was skipped does not exist on the other side).
     /// The inverse carries no metadata.
     pub fn inverse(&self) -> Result<Mapping> {
-        let mut out = Mapping::new(format!("{} (inverse)", self.name));
+        let mut out =
+            Mapping::new(format!("{} (inverse)", self.name)).with_cast_mode(self.cast_mode);
         for (i, rule) in self.rules.iter().enumerate() {
             let not_invertible = |reason: String| CheckpointError::NotInvertible {
                 mapping: self.name.clone(),
@@ -433,15 +481,43 @@ impl Mapping {
                     .and_then(|p| p.matched_len(name))
                     .unwrap_or(0)
             };
-            // For an unused rule, the unmapped name (else any name) it gets furthest into.
+            // For an unused rule, the unmapped name (else any name) it gets furthest into,
+            // among the names of the side it reads; never a name it matches in full.
             for &rule in &unused {
-                let pool: Vec<&str> = if unmapped.is_empty() {
+                let regex = &self.rules[rule].regex;
+                let on_target = self.rules[rule].side() == Some(Side::Target);
+                // A transform matching a source name in full: that name is skipped or not
+                // mapped, so the transform never applied. Said as such, not as a near miss.
+                let unclaimed = (!self.rules[rule].claims() && !on_target)
+                    .then(|| entries.iter().find(|e| regex.is_match(&e.source.name)))
+                    .flatten();
+                if let Some(e) = unclaimed {
+                    front.push(MappingProblem::TransformUnclaimed {
+                        rule: self.numbered(rule),
+                        name: e.source.name.clone(),
+                        skipped_by: e
+                            .rule
+                            .filter(|&r| matches!(self.rules[r].kind, Kind::Skip))
+                            .map(|r| self.numbered(r)),
+                    });
+                    continue;
+                }
+                let pool: Vec<&str> = if on_target {
+                    entries
+                        .iter()
+                        .filter_map(|e| e.target.as_ref().map(|t| t.name.as_str()))
+                        .collect()
+                } else if unmapped.is_empty() {
                     tensors.iter().map(|t| t.name.as_str()).collect()
                 } else {
                     unmapped.iter().map(String::as_str).collect()
                 };
-                let near = best(pool.iter().map(|&n| (rule, n, probe(rule, n))))
-                    .map(|(r, n, len)| self.near_miss(r, n, len));
+                let near = best(
+                    pool.iter()
+                        .filter(|n| !regex.is_match(n))
+                        .map(|&n| (rule, n, probe(rule, n))),
+                )
+                .map(|(r, n, len)| self.near_miss(r, n, len));
                 front.push(MappingProblem::UnusedRule {
                     rule: self.numbered(rule),
                     near,
@@ -587,283 +663,67 @@ fn best<'n>(
         .min_by_key(|(_, name, len)| (std::cmp::Reverse(*len), name.len()))
 }
 
-/// A rule, by its 1-based number and text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NumberedRule {
-    /// The rule's position in the mapping, from 1.
-    pub number: usize,
-    /// The rule as displayed.
-    pub text: String,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl fmt::Display for NumberedRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "rule {} ({})", self.number, self.text)
+    /// A mapping renaming `enc/*/kernel`, then `rules` (`Err` stops the test).
+    fn enc(rules: impl FnOnce(Mapping) -> Result<Mapping>) -> Mapping {
+        let m = Mapping::new("m").rename(r"enc/(\w+)/kernel", "enc.$1.weight");
+        m.and_then(rules).unwrap()
     }
-}
 
-/// A rule that almost matches a name: it matches the first `matched` bytes, then stops.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NearMiss {
-    /// The rule.
-    pub rule: NumberedRule,
-    /// The name.
-    pub name: String,
-    /// How many leading bytes of the name the rule can match.
-    pub matched: usize,
-}
-
-impl NearMiss {
-    /// `matched|rest`: where the name leaves the pattern.
-    fn marked(&self) -> String {
-        let (a, b) = self.name.split_at(self.matched.min(self.name.len()));
-        if b.is_empty() {
-            format!("`{a}` (the name ends too early)")
-        } else {
-            format!("`{a}` then `{b}`")
-        }
+    fn names(list: &[&str]) -> Vec<TensorInfo> {
+        list.iter()
+            .map(|n| TensorInfo::new(*n, DType::F32, &[2, 2]))
+            .collect()
     }
-}
 
-/// Something that stops a mapping.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MappingProblem {
-    /// A rule (not optional) that matched no name.
-    UnusedRule {
-        /// The rule.
-        rule: NumberedRule,
-        /// The name it gets furthest into, if close.
-        near: Option<NearMiss>,
-    },
-    /// A name no rename, keep or skip rule claims.
-    Unmapped {
-        /// The name.
-        name: String,
-        /// The rule reaching furthest into it, if close.
-        near: Option<NearMiss>,
-    },
-    /// A name claimed by two or more rename, keep or skip rules.
-    MappedTwice {
-        /// The name.
-        name: String,
-        /// The rules claiming it.
-        rules: Vec<NumberedRule>,
-    },
-    /// Two or more names mapped to one target.
-    SameTarget {
-        /// The target.
-        target: String,
-        /// The names mapped to it.
-        sources: Vec<String>,
-    },
-    /// Two transposes, or two casts, on one name.
-    TransformedTwice {
-        /// The name.
-        name: String,
-        /// The rules.
-        rules: Vec<NumberedRule>,
-    },
-    /// A transpose of a tensor that is not 2-D.
-    NotTransposable {
-        /// The name.
-        name: String,
-        /// Its shape.
-        shape: Shape,
-        /// The transpose rule.
-        rule: NumberedRule,
-    },
-    /// A cast of a tensor whose dtype is not the cast's `from`.
-    WrongDtype {
-        /// The name.
-        name: String,
-        /// Its dtype.
-        dtype: StoredDType,
-        /// The cast rule.
-        rule: NumberedRule,
-    },
-}
-
-fn list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn list_rules(rules: &[NumberedRule]) -> String {
-    rules
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" and ")
-}
-
-impl fmt::Display for MappingProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MappingProblem::UnusedRule { rule, near } => {
-                write!(f, "{rule} matched no name")?;
-                if let Some(n) = near {
-                    write!(f, "; did you mean `{}`? it matches {}", n.name, n.marked())?;
-                } else {
-                    f.write_str(" (remove it, fix its pattern, or mark it optional)")?;
-                }
-                Ok(())
-            }
-            MappingProblem::Unmapped { name, near } => {
-                write!(f, "`{name}` is not mapped by any rule")?;
-                match near {
-                    Some(n) => write!(f, "; nearest is {}, which matches {}", n.rule, n.marked()),
-                    None => f.write_str(" (add a rename, keep or skip rule for it)"),
-                }
-            }
-            MappingProblem::MappedTwice { name, rules } => write!(
-                f,
-                "`{name}` is mapped twice, by {} (make the patterns disjoint)",
-                list_rules(rules)
+    /// Issue 25, item 11: an unused transform rule suggested, as "did you mean", a name it
+    /// then said it matches (`foo/kernel`, matched in full but skipped or not mapped, so the
+    /// transform never applied). A suggestion is never a name the rule matches; such a name
+    /// is reported as what it is.
+    #[test]
+    fn a_suggestion_is_never_a_name_the_rule_already_matches() {
+        let tensors = names(&["enc/dense/kernel", "foo/kernel", "foo/kernal"]);
+        let m = enc(|m| m.skip("foo/kernel")?.transpose("foo/kernel"));
+        let report = m.report(&tensors[..2]);
+        assert_eq!(report.problems.len(), 1, "{}", report.problems_text());
+        let text = report.problems[0].to_string();
+        assert!(!text.contains("did you mean"), "{text}");
+        assert!(
+            matches!(
+                &report.problems[0],
+                MappingProblem::TransformUnclaimed { name, skipped_by: Some(r), .. }
+                    if name == "foo/kernel" && r.number == 2
             ),
-            MappingProblem::SameTarget { target, sources } => write!(
-                f,
-                "{} all map to `{target}` (targets must be unique)",
-                list(sources)
-            ),
-            MappingProblem::TransformedTwice { name, rules } => write!(
-                f,
-                "`{name}` is transformed twice, by {} (keep one)",
-                list_rules(rules)
-            ),
-            MappingProblem::NotTransposable { name, shape, rule } => write!(
-                f,
-                "`{name}` has shape {}, but {rule} transposes only 2-D tensors",
-                format_shape(shape)
-            ),
-            MappingProblem::WrongDtype { name, dtype, rule } => {
-                write!(
-                    f,
-                    "`{name}` has dtype {dtype}, which {rule} does not cast from"
-                )
-            }
-        }
-    }
-}
-
-/// One name and what the mapping makes of it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MappedName {
-    /// The name, dtype and shape before the mapping.
-    pub source: TensorInfo,
-    /// After the mapping; `None` if skipped or stopped by a problem.
-    pub target: Option<TensorInfo>,
-    /// The rename, keep or skip rule that claimed it (0-based index into
-    /// [`Mapping::rules`]).
-    pub rule: Option<usize>,
-    /// Whether the tensor is transposed.
-    pub transposed: bool,
-    /// The dtype the tensor is cast to, if cast.
-    pub cast: Option<DType>,
-}
-
-/// What a [`Mapping`] does to a set of names: every name before and after, and every
-/// problem. `Display` prints the names as a table, then the problems.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MappingReport {
-    /// The mapping's name.
-    pub mapping: String,
-    /// One entry per name, in the order given.
-    pub entries: Vec<MappedName>,
-    /// Everything that stops the mapping (empty if it applies).
-    pub problems: Vec<MappingProblem>,
-}
-
-impl MappingReport {
-    /// Whether the mapping applies cleanly.
-    pub fn is_ok(&self) -> bool {
-        self.problems.is_empty()
-    }
-
-    /// The `(source, target)` pairs of the names kept or renamed, in order.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().filter_map(|e| {
-            e.target
-                .as_ref()
-                .map(|t| (e.source.name.as_str(), t.name.as_str()))
-        })
-    }
-
-    fn summary(&self) -> String {
-        let mapped = self.entries.iter().filter(|e| e.target.is_some()).count();
-        let skipped = self
-            .entries
-            .iter()
-            .filter(|e| e.target.is_none() && e.rule.is_some())
-            .count();
-        let transposed = self.entries.iter().filter(|e| e.transposed).count();
-        let cast = self.entries.iter().filter(|e| e.cast.is_some()).count();
-        format!(
-            "mapping `{}` over {} name(s): {mapped} mapped ({transposed} transposed, {cast} \
-             cast), {skipped} skipped, {} problem(s)",
-            self.mapping,
-            self.entries.len(),
-            self.problems.len()
-        )
-    }
-
-    /// The problems, one per line, after a summary line.
-    pub fn problems_text(&self) -> String {
-        let mut s = self.summary();
-        for p in &self.problems {
-            s.push_str("\n  - ");
-            s.push_str(&p.to_string());
-        }
-        s
-    }
-}
-
-impl fmt::Display for MappingReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}", self.summary())?;
-        let width = self
-            .entries
-            .iter()
-            .map(|e| e.source.name.chars().count())
-            .max()
-            .unwrap_or(0);
-        for e in &self.entries {
-            let rule = e
-                .rule
-                .map(|i| format!("  [rule {}]", i + 1))
-                .unwrap_or_default();
-            let source = &e.source.name;
-            match &e.target {
-                Some(t) => {
-                    let mut notes = String::new();
-                    if e.transposed {
-                        notes.push_str("  transposed");
-                    }
-                    if let Some(d) = e.cast {
-                        notes.push_str(&format!("  cast from {}", e.source.dtype));
-                        debug_assert_eq!(t.dtype, StoredDType::Supported(d));
-                    }
-                    writeln!(
-                        f,
-                        "  {source:<width$}  ->  {}  {} {}{notes}{rule}",
-                        t.name,
-                        t.dtype,
-                        format_shape(&t.shape)
-                    )?;
-                }
-                None if e.rule.is_some() => writeln!(f, "  {source:<width$}  (skipped){rule}")?,
-                None => writeln!(f, "  {source:<width$}  (not mapped: see problems)")?,
-            }
-        }
-        if !self.problems.is_empty() {
-            writeln!(f, "problems:")?;
-            for p in &self.problems {
-                writeln!(f, "  - {p}")?;
-            }
-        }
-        Ok(())
+            "{text}"
+        );
+        assert!(text.contains("rule 2"), "{text}");
+        // Unmapped instead of skipped: said so.
+        let m = enc(|m| m.transpose("foo/kernel"));
+        let report = m.report(&tensors[..2]);
+        let texts: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
+        assert!(
+            texts
+                .iter()
+                .all(|t| !t.contains("did you mean `foo/kernel`")),
+            "{texts:?}"
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("`foo/kernel`") && t.contains("not mapped")),
+            "{texts:?}"
+        );
+        // A real near miss is still suggested.
+        let m = enc(|m| m.skip("foo/kernal")?.transpose("foo/kernels"));
+        let report = m.report(&[tensors[0].clone(), tensors[2].clone()]);
+        let text = report.problems_text();
+        assert!(text.contains("did you mean `foo/kernal`"), "{text}");
+        // A target-side rule is compared with target names, never with source names.
+        let m = enc(|m| m.transpose_on(Side::Target, "enc/dense/kernel"));
+        let text = m.report(&tensors[..1]).problems_text();
+        assert!(!text.contains("did you mean `enc/dense/kernel`"), "{text}");
     }
 }

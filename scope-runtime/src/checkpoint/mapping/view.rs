@@ -1,6 +1,7 @@
 //! A checkpoint seen through a mapping: its keys renamed, its tensors transposed or cast on
 //! read.
 
+use super::cast::{cast, CastMode};
 use super::{Mapping, MappingReport};
 use crate::checkpoint::{CheckpointError, CheckpointSource, Result, TensorInfo};
 use crate::dtype::DType;
@@ -12,6 +13,7 @@ struct Origin {
     key: String,
     transpose: bool,
     cast: Option<DType>,
+    mode: CastMode,
 }
 
 /// A [`CheckpointSource`] whose keys are another source's keys mapped by a [`Mapping`]:
@@ -82,6 +84,7 @@ impl Mapping {
                         key: e.source.name.clone(),
                         transpose: e.transposed,
                         cast: e.cast,
+                        mode: self.cast_mode,
                     },
                 ))
             })
@@ -114,18 +117,19 @@ impl<S: CheckpointSource> CheckpointSource for MappedSource<S> {
         transform(
             value,
             origin.transpose,
-            origin.cast,
+            origin.cast.map(|to| (to, origin.mode)),
             self.inner.location(),
             &origin.key,
         )
     }
 }
 
-/// Applies a mapping's transpose and cast to `value`, read from `file` under `name`.
+/// Applies a mapping's transpose and cast (to a dtype, in a mode) to `value`, read from
+/// `file` under `name`.
 pub(crate) fn transform(
     value: Tensor,
     transpose: bool,
-    cast: Option<DType>,
+    cast_to: Option<(DType, CastMode)>,
     file: &str,
     name: &str,
 ) -> Result<Tensor> {
@@ -148,10 +152,33 @@ pub(crate) fn transform(
         }
         value = transpose_2d(&value).map_err(|_| out_of_memory(&value))?;
     }
-    if let Some(dtype) = cast {
-        value = value.cast(dtype).map_err(|_| out_of_memory(&value))?;
+    if let Some((to, mode)) = cast_to {
+        value = match cast(&value, to, mode) {
+            Ok(cast) => cast.map_err(|_| out_of_memory(&value))?,
+            Err(refused) => {
+                return Err(CheckpointError::Cast {
+                    file: file.to_owned(),
+                    name: name.to_owned(),
+                    index: element_index(value.shape(), refused.index).into(),
+                    value: refused.value.into(),
+                    reason: refused.reason,
+                })
+            }
+        };
     }
     Ok(value)
+}
+
+/// The multi-dimensional index of flat (row-major) index `flat` in `shape`: `[1, 2]`.
+fn element_index(shape: &[usize], mut flat: usize) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (i, &d) in shape.iter().enumerate().rev() {
+        if d > 0 {
+            index[i] = flat % d;
+            flat /= d;
+        }
+    }
+    index
 }
 
 /// `[rows, cols]` to `[cols, rows]`, for any dtype; fails only if memory runs out.

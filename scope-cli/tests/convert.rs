@@ -1,0 +1,355 @@
+//! `scope convert` and `scope inspect --map`: BERT from TF1 to Hugging Face shards and back,
+//! bit-exact, and mapping problems as exit codes with the culprits named.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use scope::checkpoint::{CheckpointSource, ShardedCheckpoint, TfCheckpoint};
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+fn scope(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scope"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("the scope binary runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("scope-convert-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn bert_to_hugging_face_shards_and_back_is_bit_exact() {
+    for task in ["classifier", "pretraining"] {
+        let ckpt = format!("tests/data/bert/{task}/model_step3.ckpt");
+        let tmp = temp_dir(task);
+        let hf = tmp.join("hf/model.safetensors");
+        let out = scope(&[
+            &"convert",
+            &ckpt,
+            &hf,
+            &"--preset",
+            &"bert-tf-to-hf",
+            &"--max-shard-size",
+            &"16KiB",
+        ]);
+        let said = text(&out);
+        assert!(out.status.success(), "{said}");
+        assert!(
+            said.contains(&format!("mapping `bert-tf-to-hf:{task}`")),
+            "{said}"
+        );
+        assert!(said.contains("model.safetensors.index.json"), "{said}");
+
+        // The directory opens as the sharded checkpoint it is.
+        let out = scope(&[&"inspect", &tmp.join("hf")]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("bert.encoder.layer.1.output.LayerNorm.weight"));
+
+        let back = tmp.join("tf/model.safetensors");
+        let out = scope(&[
+            &"convert",
+            &tmp.join("hf"),
+            &back,
+            &"--preset",
+            &"bert-hf-to-tf",
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        let tf =
+            TfCheckpoint::open(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join(&ckpt))
+                .unwrap();
+        let again = ShardedCheckpoint::open(&back).unwrap();
+        for t in again.tensors() {
+            assert_eq!(
+                again.read_tensor(&t.name).unwrap(),
+                tf.read_tensor(&t.name).unwrap(),
+                "{}",
+                t.name
+            );
+        }
+        let model = tf
+            .tensors()
+            .iter()
+            .filter(|t| !t.name.contains("adam") && t.name != "global_step");
+        assert_eq!(again.tensors().len(), model.count());
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+}
+
+#[test]
+fn inspect_map_shows_before_and_after_and_fails_on_problems() {
+    let ckpt = "tests/data/bert/pretraining/model.ckpt";
+    let out = scope(&[&"inspect", &ckpt, &"--map", &"bert-tf-to-hf"]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("0 problem(s)"), "{said}");
+    assert!(
+        said.contains("cls/predictions/transform/dense/kernel"),
+        "{said}"
+    );
+    assert!(
+        said.contains("->  cls.predictions.transform.dense.weight  float32 (24, 24)  transposed"),
+        "{said}"
+    );
+
+    // The bare model's layout has no rule for the heads: exit 1, each head variable named.
+    let out = scope(&[&"inspect", &ckpt, &"--map", &"bert-tf-to-hf:model"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("`cls/seq_relationship/output_weights` is not mapped by any rule"),
+        "{said}"
+    );
+
+    // Nothing is written when the mapping does not apply.
+    let tmp = temp_dir("refused");
+    let target = tmp.join("model.safetensors");
+    let out = scope(&[
+        &"convert",
+        &ckpt,
+        &target,
+        &"--preset",
+        &"bert-tf-to-hf:model",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("nothing was read, written or restored"));
+    assert!(!target.exists());
+
+    let out = scope(&[&"convert", &ckpt, &target, &"--preset", &"bert-tf-to-fh"]);
+    assert!(
+        text(&out).contains("did you mean `bert-tf-to-hf`?"),
+        "{}",
+        text(&out)
+    );
+    let out = scope(&[
+        &"convert",
+        &ckpt,
+        &target,
+        &"--max-shard-size",
+        &"5 parsecs",
+    ]);
+    assert!(text(&out).contains("unknown size unit"), "{}", text(&out));
+}
+
+/// A reader that stops early closes the pipe: the command ends quietly, without a panic.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scope"))
+        .args(["inspect", "tests/data/bert/pretraining/model.ckpt"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the scope binary runs");
+    drop(child.stdout.take()); // `| head -0`
+    let out = child.wait_with_output().expect("the scope binary ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.code().is_some_and(|c| c == 0), "{stderr}");
+}
+
+/// A copy of the seed RNN's TF1 checkpoint in `dir`; returns the prefix.
+fn seed_copy(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in ["model.ckpt.index", "model.ckpt.data-00000-of-00001"] {
+        std::fs::copy(support::data_dir().join("seed_rnn").join(f), dir.join(f)).unwrap();
+    }
+    dir.join("model.ckpt")
+}
+
+fn bytes_of(files: &[PathBuf]) -> Vec<Vec<u8>> {
+    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+}
+
+/// Issue 25, item 1: `convert` never writes over what it reads, whatever name the output is
+/// given (the index, a data shard, a symlink or a hard link to one, the same safetensors
+/// file by another spelling), nor replaces a FIFO unless asked, nor writes a name that is
+/// not `.safetensors`.
+#[test]
+fn convert_refuses_an_output_that_is_its_input() {
+    let tmp = temp_dir("own-input");
+    let prefix = seed_copy(&tmp);
+    let files = [
+        tmp.join("model.ckpt.index"),
+        tmp.join("model.ckpt.data-00000-of-00001"),
+    ];
+    let before = bytes_of(&files);
+    let refused = |output: &Path, what: &str| {
+        let out = scope(&[&"convert", &prefix, &output]);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{}: {said}", output.display());
+        assert!(said.contains("error: refusing to write"), "{said}");
+        assert!(
+            said.contains(what),
+            "{}: `{what}` not in {said}",
+            output.display()
+        );
+        assert_eq!(
+            bytes_of(&files),
+            before,
+            "{} changed the input",
+            output.display()
+        );
+    };
+    refused(&files[0], "name the output `<name>.safetensors`");
+    refused(&files[1], "name the output `<name>.safetensors`");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&files[1], tmp.join("alias.safetensors")).unwrap();
+        refused(
+            &tmp.join("alias.safetensors"),
+            "a file of the input checkpoint",
+        );
+        std::os::unix::fs::symlink(&files[0], tmp.join("alias.safetensors.index.json")).unwrap();
+        std::fs::remove_file(tmp.join("alias.safetensors")).unwrap();
+        refused(
+            &tmp.join("alias.safetensors"),
+            "alias.safetensors.index.json",
+        );
+        std::fs::remove_file(tmp.join("alias.safetensors.index.json")).unwrap();
+    }
+    std::fs::hard_link(&files[1], tmp.join("hard.safetensors")).unwrap();
+    refused(
+        &tmp.join("hard.safetensors"),
+        "a file of the input checkpoint",
+    );
+    std::fs::remove_file(tmp.join("hard.safetensors")).unwrap();
+
+    // A safetensors file converted onto itself, by its name or through another path.
+    let st = tmp.join("st/model.safetensors");
+    let out = scope(&[&"convert", &prefix, &st]);
+    assert!(out.status.success(), "{}", text(&out));
+    let written = std::fs::read(&st).unwrap();
+    for output in [st.clone(), tmp.join("st/../st/model.safetensors")] {
+        for input in [st.clone(), tmp.join("st")] {
+            let out = scope(&[&"convert", &input, &output]);
+            assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+            assert!(
+                text(&out).contains("a file of the input checkpoint"),
+                "{}",
+                text(&out)
+            );
+        }
+    }
+    assert_eq!(std::fs::read(&st).unwrap(), written);
+
+    // A directory is no output; neither is a FIFO, unless asked.
+    std::fs::create_dir_all(tmp.join("d.safetensors")).unwrap();
+    refused(&tmp.join("d.safetensors"), "it is a directory");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let fifo = tmp.join("fifo.safetensors");
+        let made = Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            refused(&fifo, "--replace-special-file");
+            assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+            let out = scope(&[&"convert", &prefix, &fifo, &"--replace-special-file"]);
+            assert!(out.status.success(), "{}", text(&out));
+            assert!(std::fs::metadata(&fifo).unwrap().is_file());
+        }
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Issue 25, item 2: converting into the folder of a sharded input, under the name whose
+/// stale shards and index the save would clean up, is refused before anything is read; a
+/// save that does remove files of an earlier save says which.
+#[test]
+fn convert_into_the_folder_of_sharded_input_keeps_it() {
+    let tmp = temp_dir("sharded-input");
+    let hf = tmp.join("hf");
+    let out = scope(&[
+        &"convert",
+        &"tests/data/bert/classifier/model_step3.ckpt",
+        &hf.join("model.safetensors"),
+        &"--preset",
+        &"bert-tf-to-hf",
+        &"--max-shard-size",
+        &"16KiB",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&hf)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() > 3, "{files:?}");
+    let before = bytes_of(&files);
+    for input in [hf.clone(), hf.join("model.safetensors.index.json")] {
+        let out = scope(&[
+            &"convert",
+            &input,
+            &hf.join("model.safetensors"),
+            &"--preset",
+            &"bert-hf-to-tf",
+        ]);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert!(said.contains("which is"), "{said}");
+        assert!(said.contains("a file of the input checkpoint"), "{said}");
+        assert_eq!(bytes_of(&files), before);
+    }
+    // Another name in the same folder touches none of the input's files.
+    let out = scope(&[
+        &"convert",
+        &hf,
+        &hf.join("tf.safetensors"),
+        &"--preset",
+        &"bert-hf-to-tf",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(bytes_of(&files), before);
+    assert!(!text(&out).contains("removed"), "{}", text(&out));
+
+    // Over an earlier sharded save of another input, the shards it leaves are named.
+    let out = scope(&[
+        &"convert",
+        &"tests/data/bert/classifier/model.ckpt",
+        &hf.join("model.safetensors"),
+    ]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("removed "), "{said}");
+    assert!(said.contains("model-00001-of-"), "{said}");
+    assert!(said.contains("model.safetensors.index.json"), "{said}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Issue 25, item 5: the command opens checkpoints under paths that are not UTF-8, as the
+/// library does.
+#[cfg(unix)]
+#[test]
+fn non_utf8_paths_open() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = temp_dir("non-utf8");
+    let dir = tmp.join(std::ffi::OsStr::from_bytes(b"nu\xff\xfe"));
+    let prefix = seed_copy(&dir);
+    for args in [
+        vec![&"inspect" as &dyn AsRef<std::ffi::OsStr>, &prefix],
+        vec![&"inspect", &dir],
+        vec![&"diff", &prefix, &dir],
+        vec![&"import", &prefix, &"--name", &"Rnn"],
+    ] {
+        let out = scope(&args);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = scope(&[&"convert", &prefix, &dir.join("model.safetensors")]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(dir.join("model.safetensors").is_file());
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -1,0 +1,485 @@
+//! Element-wise ops and broadcasting: `add`, `sub`, `mul` (with NumPy broadcasting), `relu`,
+//! `sigmoid`, `tanh`, `square`, `exp`, `log`, `rsqrt`, `scale`, BERT's tanh-form `gelu`
+//! (plain, and fused with a bias), forward and backward.
+
+use ndarray::{ArrayD, Axis, IxDyn, Zip};
+
+use super::buffers::{
+    self, accumulate, bad, check_size, flat, flat_mut, rows_of, shape_error, Backprop, Pool,
+};
+use super::scalar::Real;
+use super::simd::wide;
+use super::{NodeId, Tape};
+use crate::tensor::format_shape;
+use crate::train_error::TrainError;
+
+/// The recorded form of the element-wise ops.
+#[derive(Clone, Debug)]
+pub(crate) enum ElementwiseOp {
+    Add(NodeId, NodeId),
+    Sub(NodeId, NodeId),
+    Mul(NodeId, NodeId),
+    Relu(NodeId),
+    Sigmoid(NodeId),
+    Tanh(NodeId),
+    Square(NodeId),
+    Exp(NodeId),
+    Log(NodeId),
+    Rsqrt(NodeId),
+    Scale { input: NodeId, factor: f64 },
+    Gelu(NodeId),
+    BiasGelu { x: NodeId, bias: NodeId },
+}
+
+impl ElementwiseOp {
+    /// Calls `f` on every input node.
+    pub(super) fn for_each_input(&self, f: &mut dyn FnMut(NodeId)) {
+        match self {
+            ElementwiseOp::Add(a, b) | ElementwiseOp::Sub(a, b) | ElementwiseOp::Mul(a, b) => {
+                f(*a);
+                f(*b);
+            }
+            ElementwiseOp::Relu(a)
+            | ElementwiseOp::Sigmoid(a)
+            | ElementwiseOp::Tanh(a)
+            | ElementwiseOp::Square(a)
+            | ElementwiseOp::Exp(a)
+            | ElementwiseOp::Log(a)
+            | ElementwiseOp::Rsqrt(a)
+            | ElementwiseOp::Gelu(a) => f(*a),
+            ElementwiseOp::Scale { input, .. } => f(*input),
+            ElementwiseOp::BiasGelu { x, bias } => {
+                f(*x);
+                f(*bias);
+            }
+        }
+    }
+}
+
+/// The broadcast shape of `a` and `b` (numpy rules: align on the right, extents equal or 1),
+/// or `None` if they do not broadcast.
+pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for (i, slot) in out.iter_mut().enumerate() {
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
+        *slot = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => return None,
+        };
+    }
+    Some(out)
+}
+
+/// Sums `grad` (of the broadcast shape) down to `shape`, undoing a broadcast.
+pub(crate) fn reduce_to<T: Real>(grad: &ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
+    if grad.shape() == shape {
+        return grad.clone();
+    }
+    let mut r = grad.clone();
+    while r.ndim() > shape.len() {
+        r = r.sum_axis(Axis(0));
+    }
+    for (ax, &d) in shape.iter().enumerate() {
+        if d == 1 && r.shape()[ax] != 1 {
+            r = r.sum_axis(Axis(ax)).insert_axis(Axis(ax));
+        }
+    }
+    r
+}
+
+/// `f(a, b)` elementwise when both operands are contiguous and one of them is the other
+/// repeated (equal shapes, or a bias `[.., d]` over rows): plain slice loops, vectorized.
+/// `None` for any other broadcast, which [`Tape::binary`] leaves to `ndarray`.
+fn contiguous_binary<T: Real>(
+    pool: &Pool<T>,
+    op: &'static str,
+    va: &ArrayD<T>,
+    vb: &ArrayD<T>,
+    shape: &[usize],
+    f: &impl Fn(T, T) -> T,
+) -> Result<Option<ArrayD<T>>, TrainError> {
+    let (Some(a), Some(b)) = (va.as_slice(), vb.as_slice()) else {
+        return Ok(None);
+    };
+    let n = shape.iter().product::<usize>();
+    // The operand as long as the result, and whether the other one is a suffix of it.
+    let suffix = |short: &ArrayD<T>| {
+        let s = short.shape();
+        let skip = s.iter().take_while(|&&d| d == 1).count();
+        shape.ends_with(&s[skip..])
+    };
+    let (long_is_a, short) = if va.len() == n && suffix(vb) {
+        (true, b)
+    } else if vb.len() == n && suffix(va) {
+        (false, a)
+    } else {
+        return Ok(None);
+    };
+    let long = if long_is_a { a } else { b };
+    if short.is_empty() {
+        return Ok(None);
+    }
+    let mut out = pool.scratch(op, shape)?;
+    let dst = out
+        .as_slice_mut()
+        .expect("a fresh array is in standard layout");
+    wide(
+        #[inline(always)]
+        || {
+            for (o, l) in dst
+                .chunks_exact_mut(short.len())
+                .zip(long.chunks_exact(short.len()))
+            {
+                for ((o, &x), &y) in o.iter_mut().zip(l).zip(short) {
+                    *o = if long_is_a { f(x, y) } else { f(y, x) };
+                }
+            }
+        },
+    );
+    Ok(Some(out))
+}
+
+fn unreachable_broadcast(op: &'static str) -> TrainError {
+    TrainError::Shape {
+        op,
+        detail: "operands do not broadcast".into(),
+    }
+}
+
+/// `g` summed down to a broadcast operand's `shape` ([`reduce_to`]); when nothing is summed
+/// (a residual connection's equal shapes), a copy in a buffer from `pool`.
+fn reduced<T: Real>(pool: &Pool<T>, g: &ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
+    if g.shape() == shape {
+        if let Ok(copy) = pool.copy("gradient", g, shape) {
+            return copy;
+        }
+    }
+    reduce_to(g, shape)
+}
+
+fn gelu_consts<T: Real>() -> (T, T, T) {
+    // BERT: `0.5 * (1.0 + tf.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * tf.pow(x, 3))))`.
+    (
+        T::from_f64((2.0 / std::f64::consts::PI).sqrt()),
+        T::from_f64(0.044715),
+        T::from_f64(0.5),
+    )
+}
+
+#[inline(always)]
+fn gelu<T: Real>(x: T, (c, k, half): (T, T, T)) -> T {
+    let cdf = half * (T::ONE + (c * (x + k * (x * x * x))).tanh());
+    x * cdf
+}
+
+#[inline(always)]
+fn gelu_grad<T: Real>(x: T, (c, k, half): (T, T, T)) -> T {
+    let x2 = x * x;
+    let t = (c * (x + k * x2 * x)).tanh();
+    let three = T::from_f64(3.0);
+    half * (T::ONE + t) + x * half * (T::ONE - t * t) * c * (T::ONE + three * k * x2)
+}
+
+impl<T: Real> Tape<T> {
+    fn binary(
+        &mut self,
+        op: &'static str,
+        a: NodeId,
+        b: NodeId,
+        f: impl Fn(T, T) -> T,
+        record: ElementwiseOp,
+    ) -> Result<NodeId, TrainError> {
+        let (va, vb) = (self.value(a)?, self.value(b)?);
+        let shape = broadcast_shape(va.shape(), vb.shape()).ok_or_else(|| TrainError::Shape {
+            op,
+            detail: format!(
+                "shapes {} and {} do not broadcast (each axis, aligned on the right, must be \
+                 equal or 1)",
+                format_shape(va.shape()),
+                format_shape(vb.shape())
+            ),
+        })?;
+        // The result can be far larger than either operand (`[n, 1] + [1, n]`): its size is
+        // checked and its buffer reserved fallibly, so an impossible one is an error.
+        check_size(op, &shape)?;
+        if let Some(out) = contiguous_binary(&self.pool, op, va, vb, &shape, &f)? {
+            return Ok(self.push(out, record));
+        }
+        let out = {
+            let ba = va
+                .broadcast(shape.as_slice())
+                .ok_or_else(|| unreachable_broadcast(op))?;
+            let bb = vb
+                .broadcast(shape.as_slice())
+                .ok_or_else(|| unreachable_broadcast(op))?;
+            let mut out = self.pool.zeros(op, &shape)?;
+            Zip::from(&mut out)
+                .and(&ba)
+                .and(&bb)
+                .for_each(|o, &x, &y| *o = f(x, y));
+            out
+        };
+        Ok(self.push(out, record))
+    }
+
+    fn unary(
+        &mut self,
+        a: NodeId,
+        f: impl Fn(T) -> T,
+        record: ElementwiseOp,
+    ) -> Result<NodeId, TrainError> {
+        let out = self.value(a)?.mapv(f);
+        Ok(self.push(out, record))
+    }
+
+    /// `a + b` with numpy broadcasting (a bias `[n]` adds to every row of `[m, n]`).
+    pub fn add(&mut self, a: NodeId, b: NodeId) -> Result<NodeId, TrainError> {
+        self.binary("add", a, b, |x, y| x + y, ElementwiseOp::Add(a, b))
+    }
+
+    /// `a - b` with numpy broadcasting.
+    pub fn sub(&mut self, a: NodeId, b: NodeId) -> Result<NodeId, TrainError> {
+        self.binary("sub", a, b, |x, y| x - y, ElementwiseOp::Sub(a, b))
+    }
+
+    /// Elementwise `a ⊙ b` with numpy broadcasting.
+    pub fn mul(&mut self, a: NodeId, b: NodeId) -> Result<NodeId, TrainError> {
+        self.binary("mul", a, b, |x, y| x * y, ElementwiseOp::Mul(a, b))
+    }
+
+    /// `max(a, 0)` (NaN stays NaN); its gradient passes where `a > 0` (TF's choice at 0).
+    pub fn relu(&mut self, a: NodeId) -> Result<NodeId, TrainError> {
+        self.unary(
+            a,
+            |x| if x < T::ZERO { T::ZERO } else { x },
+            ElementwiseOp::Relu(a),
+        )
+    }
+
+    /// The logistic function `1 / (1 + e^-a)`.
+    pub fn sigmoid(&mut self, a: NodeId) -> Result<NodeId, TrainError> {
+        self.unary(a, Real::sigmoid, ElementwiseOp::Sigmoid(a))
+    }
+
+    /// `tanh(a)`.
+    pub fn tanh(&mut self, a: NodeId) -> Result<NodeId, TrainError> {
+        self.unary(a, Real::tanh, ElementwiseOp::Tanh(a))
+    }
+
+    /// `a²`, elementwise.
+    pub fn square(&mut self, a: NodeId) -> Result<NodeId, TrainError> {
+        self.unary(a, |x| x * x, ElementwiseOp::Square(a))
+    }
+
+    /// `e^x`, elementwise.
+    pub fn exp(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
+        let out = self.value(x)?.mapv(Real::exp);
+        Ok(self.push(out, ElementwiseOp::Exp(x)))
+    }
+
+    /// The natural logarithm, elementwise (NaN below 0, `-inf` at 0, as in TF).
+    pub fn log(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
+        let out = self.value(x)?.mapv(Real::ln);
+        Ok(self.push(out, ElementwiseOp::Log(x)))
+    }
+
+    /// `1 / sqrt(x)`, elementwise (TF's `tf.math.rsqrt`).
+    pub fn rsqrt(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
+        let out = self.value(x)?.mapv(|v| T::ONE / v.sqrt());
+        Ok(self.push(out, ElementwiseOp::Rsqrt(x)))
+    }
+
+    /// `x * factor` for a constant `factor` (rounded to `T`).
+    pub fn scale(&mut self, input: NodeId, factor: f64) -> Result<NodeId, TrainError> {
+        let f = T::from_f64(factor);
+        let out = self.value(input)?.mapv(|v| v * f);
+        Ok(self.push(out, ElementwiseOp::Scale { input, factor }))
+    }
+
+    /// BERT's gelu, the tanh form: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+    pub fn gelu(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
+        let k = gelu_consts::<T>();
+        let out = self.value(x)?.mapv(|v| gelu(v, k));
+        Ok(self.push(out, ElementwiseOp::Gelu(x)))
+    }
+
+    /// `gelu(x + bias)` fused, for `x` `[.., d]` and `bias` `[d]` (a dense layer's bias and
+    /// BERT's intermediate activation).
+    pub fn bias_gelu(&mut self, x: NodeId, bias: NodeId) -> Result<NodeId, TrainError> {
+        let (vx, vb) = (self.value(x)?, self.value(bias)?);
+        let (_, d) = rows_of("bias_gelu", "x", vx)?;
+        if vb.shape() != [d] {
+            return Err(shape_error(
+                "bias_gelu",
+                format!(
+                    "the bias must be [{d}] for x of shape {}, got {}",
+                    format_shape(vx.shape()),
+                    format_shape(vb.shape())
+                ),
+            ));
+        }
+        let k = gelu_consts::<T>();
+        let mut out = self.pool.scratch("bias_gelu", vx.shape())?;
+        let b = flat(vb);
+        wide(
+            #[inline(always)]
+            || {
+                let rows = flat(vx)
+                    .chunks_exact(d)
+                    .zip(flat_mut(&mut out).chunks_exact_mut(d));
+                for (row, o) in rows {
+                    for ((o, &v), &bk) in o.iter_mut().zip(row).zip(b) {
+                        *o = gelu(v + bk, k);
+                    }
+                }
+            },
+        );
+        Ok(self.push(out, ElementwiseOp::BiasGelu { x, bias }))
+    }
+}
+
+impl ElementwiseOp {
+    /// The backward half (see [`Backprop`]).
+    #[inline(always)]
+    pub(super) fn backward<T: Real>(&self, cx: Backprop<'_, T>) -> Result<(), TrainError> {
+        let Backprop {
+            nodes,
+            out,
+            g,
+            lower,
+            pool,
+        } = cx;
+        let val = |id: NodeId| &nodes[id.0].value;
+        let scratch = |shape: &[usize]| buffers::scratch(pool, shape);
+        match self {
+            ElementwiseOp::Add(a, b) => {
+                accumulate(pool, &mut lower[a.0], reduced(pool, g, val(*a).shape()));
+                accumulate(pool, &mut lower[b.0], reduced(pool, g, val(*b).shape()));
+            }
+            ElementwiseOp::Sub(a, b) => {
+                accumulate(pool, &mut lower[a.0], reduced(pool, g, val(*a).shape()));
+                let neg = reduce_to(g, val(*b).shape()).mapv(|x| -x);
+                accumulate(pool, &mut lower[b.0], neg);
+            }
+            ElementwiseOp::Mul(a, b) => {
+                let (va, vb) = (val(*a), val(*b));
+                let shape = g.shape();
+                let bb = vb.broadcast(shape).ok_or_else(|| bad("mul"))?;
+                let ba = va.broadcast(shape).ok_or_else(|| bad("mul"))?;
+                let ga = Zip::from(g).and(&bb).map_collect(|&x, &y| x * y);
+                let gb = Zip::from(g).and(&ba).map_collect(|&x, &y| x * y);
+                accumulate(pool, &mut lower[a.0], reduce_to(&ga, va.shape()));
+                accumulate(pool, &mut lower[b.0], reduce_to(&gb, vb.shape()));
+            }
+            ElementwiseOp::Relu(a) => {
+                let d =
+                    Zip::from(g)
+                        .and(val(*a))
+                        .map_collect(|&g, &x| if x > T::ZERO { g } else { T::ZERO });
+                accumulate(pool, &mut lower[a.0], d);
+            }
+            ElementwiseOp::Sigmoid(a) => {
+                let d = Zip::from(g)
+                    .and(out)
+                    .map_collect(|&g, &y| g * y * (T::ONE - y));
+                accumulate(pool, &mut lower[a.0], d);
+            }
+            ElementwiseOp::Tanh(a) => {
+                let d = Zip::from(g)
+                    .and(out)
+                    .map_collect(|&g, &y| g * (T::ONE - y * y));
+                accumulate(pool, &mut lower[a.0], d);
+            }
+            ElementwiseOp::Square(a) => {
+                let two = T::ONE + T::ONE;
+                let d = Zip::from(g).and(val(*a)).map_collect(|&g, &x| two * x * g);
+                accumulate(pool, &mut lower[a.0], d);
+            }
+            ElementwiseOp::Exp(x) => wide(
+                #[inline(always)]
+                || {
+                    let dx = Zip::from(g).and(out).map_collect(|&g, &y| g * y);
+                    accumulate(pool, &mut lower[x.0], dx);
+                },
+            ),
+            ElementwiseOp::Log(x) => wide(
+                #[inline(always)]
+                || {
+                    let dx = Zip::from(g).and(val(*x)).map_collect(|&g, &v| g / v);
+                    accumulate(pool, &mut lower[x.0], dx);
+                },
+            ),
+            ElementwiseOp::Rsqrt(x) => wide(
+                #[inline(always)]
+                || {
+                    // d/dx x^-1/2 = -1/2 y^3.
+                    let half = T::from_f64(0.5);
+                    let dx = Zip::from(g)
+                        .and(out)
+                        .map_collect(|&g, &y| -(half * g * y * y * y));
+                    accumulate(pool, &mut lower[x.0], dx);
+                },
+            ),
+            ElementwiseOp::Scale { input, factor } => wide(
+                #[inline(always)]
+                || {
+                    let f = T::from_f64(*factor);
+                    accumulate(pool, &mut lower[input.0], g.mapv(|v| v * f));
+                },
+            ),
+            ElementwiseOp::Gelu(x) => wide(
+                #[inline(always)]
+                || {
+                    let k = gelu_consts::<T>();
+                    let dx = Zip::from(g)
+                        .and(val(*x))
+                        .map_collect(|&g, &v| g * gelu_grad(v, k));
+                    accumulate(pool, &mut lower[x.0], dx);
+                },
+            ),
+            ElementwiseOp::BiasGelu { x, bias } => wide(
+                #[inline(always)]
+                || {
+                    let vx = val(*x);
+                    let b = flat(val(*bias));
+                    let d = b.len();
+                    let k = gelu_consts::<T>();
+                    let mut dx = scratch(vx.shape());
+                    let mut db = vec![T::ZERO; d];
+                    for ((row, gr), o) in flat(vx)
+                        .chunks_exact(d)
+                        .zip(flat(g).chunks_exact(d))
+                        .zip(flat_mut(&mut dx).chunks_exact_mut(d))
+                    {
+                        for ((((o, &x), &bj), &gj), dbj) in
+                            o.iter_mut().zip(row).zip(b).zip(gr).zip(&mut db)
+                        {
+                            let v = gj * gelu_grad(x + bj, k);
+                            *o = v;
+                            *dbj = *dbj + v;
+                        }
+                    }
+                    accumulate(pool, &mut lower[x.0], dx);
+                    accumulate(
+                        pool,
+                        &mut lower[bias.0],
+                        ArrayD::from_shape_vec(IxDyn(&[d]), db).expect("[d]"),
+                    );
+                },
+            ),
+        }
+        Ok(())
+    }
+}

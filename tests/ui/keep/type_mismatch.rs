@@ -1,0 +1,15 @@
+use scope::{variable_scope, Variable};
+
+pub struct Config {
+    pub width: usize,
+}
+
+#[variable_scope("layer", cfg: Config)]
+pub struct Layer {
+    #[keep]
+    pub cfg: usize,
+    #[var(shape = [cfg.width])]
+    pub w: Variable,
+}
+
+fn main() {}
