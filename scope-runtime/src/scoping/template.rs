@@ -14,7 +14,7 @@ use crate::scope::VariableScope;
 /// its variables; every later call re-enters that scope with reuse on, so `get_variable`
 /// returns the same variables. A later call that creates a trainable variable (with
 /// `Variable::new`, which reuse does not catch) is refused with
-/// [`Error::TemplateCreated`] (as in TF, the variable it made stays in the registry).
+/// [`Error::TemplateCreated`], and, unlike in TF, what it made is taken back.
 ///
 /// ```
 /// use scope::{Registry, VarSpec};
@@ -88,8 +88,34 @@ impl<F> Template<F> {
     }
 
     /// Calls `func` in the template's scope: creating on the first call that succeeds,
-    /// sharing on every later one.
+    /// sharing on every later one. A call that fails (with `func`'s error, or
+    /// [`Error::TemplateCreated`]) changes nothing: the variables and names it made are
+    /// taken back as [`atomic_build`](crate::atomic_build) takes them back, and a failed first
+    /// call leaves the template without a scope, as if it had not been called.
     pub fn call<A, R, E: From<Error>>(&self, args: A) -> Result<R, E>
+    where
+        F: Fn(A) -> Result<R, E>,
+    {
+        let scope_before = self.lock().clone();
+        let mut failed = None;
+        let out = crate::atomic_build(&self.registry, || {
+            self.call_in_scope(args).map_err(|e| {
+                failed = Some(e);
+                // Only tells `atomic_build` to roll back; the caller gets `func`'s error.
+                Error::MissingScopeName
+            })
+        });
+        match (out, failed) {
+            (Ok(out), _) => Ok(out),
+            (Err(_), Some(e)) => {
+                *self.lock() = scope_before;
+                Err(e)
+            }
+            (Err(e), None) => Err(e.into()),
+        }
+    }
+
+    fn call_in_scope<A, R, E: From<Error>>(&self, args: A) -> Result<R, E>
     where
         F: Fn(A) -> Result<R, E>,
     {
@@ -121,13 +147,16 @@ impl<F> Template<F> {
             self.created.store(true, Ordering::Release);
             return Ok(out);
         }
-        let before = reg.collection(Collection::Trainable, None).len();
+        let (count, trainable) = (reg.len(), reg.collection(Collection::Trainable, None).len());
         let out = (self.func)(args);
+        if reg.len() == count {
+            return out;
+        }
         let after = reg.collection(Collection::Trainable, None);
-        if after.len() != before {
+        if after.len() != trainable {
             return Err(Error::TemplateCreated {
                 template: self.name.clone(),
-                names: after[before..]
+                names: after[trainable..]
                     .iter()
                     .map(|v| v.name().to_owned())
                     .collect(),

@@ -213,11 +213,26 @@ fn template_refuses_new_trainable_variables_after_the_first_call() {
     });
     let w = t.call(false).unwrap();
     assert!(t.call(false).unwrap().ptr_eq(&w));
+    let (count, names) = (reg.len(), reg.names_in_use());
     let err = t.call(true).unwrap_err();
     assert!(
         matches!(&err, Error::TemplateCreated { names, .. } if names == &["tmpl_2/sneaky"]),
         "{err}"
     );
+    // The failed call changed nothing: no variable, no name (the next call opens `tmpl_2`).
+    assert_eq!((reg.len(), reg.names_in_use()), (count, names));
+    assert!(reg.variable("tmpl_2/sneaky").is_none());
+    assert!(t.call(false).unwrap().ptr_eq(&w));
+    assert_eq!(reg.current_name_scope(), "");
+    // A first call that fails leaves no scope behind.
+    let r2 = reg.clone();
+    let failing = reg.make_template("bad", move |_: ()| {
+        r2.get_variable("w", ones(&[1]))?;
+        Err::<(), _>(Error::MissingScopeName)
+    });
+    assert!(failing.call(()).is_err());
+    assert!(failing.variable_scope().is_none());
+    assert!(reg.variable("bad/w").is_none());
     assert_eq!(t.variable_scope().unwrap().name(), "tmpl");
     let now = reg
         .make_template_now("tmpl", |_: ()| Ok::<_, Error>(()))
