@@ -146,6 +146,8 @@ pub(crate) struct Inner {
     seed: u64,
     limits: Limits,
     shared: RwLock<Shared>,
+    /// Set once a variable scope with a custom getter was opened (see `collections.rs`).
+    getters: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -340,6 +342,7 @@ impl RegistryBuilder {
                 seed,
                 limits: self.limits,
                 shared: RwLock::new(Shared::default()),
+                getters: Default::default(),
             }),
         }
     }

@@ -336,6 +336,11 @@ impl<'r> VariableScopeBuilder<'r> {
         }
     }
 
+    /// The registry the scope is opened in.
+    pub(crate) fn registry(&self) -> &'r Registry {
+        self.registry
+    }
+
     /// TF's `default_name`: used, uniquified (`layer`, `layer_1`), when the target is `None`.
     pub fn default_name(mut self, name: impl Into<String>) -> Self {
         self.default_name = Some(name.into());

@@ -120,6 +120,21 @@ fn filter(scope: Option<&str>) -> Result<Option<Regex>> {
 }
 
 impl Registry {
+    /// Notes that a variable scope with a custom getter was opened in this registry.
+    pub(crate) fn note_custom_getter(&self) {
+        self.inner
+            .getters
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether a variable scope with a custom getter was ever opened in this registry: until
+    /// then `get_variable` need not look for one (one load instead of a thread-local lookup).
+    pub(crate) fn may_have_custom_getters(&self) -> bool {
+        self.inner
+            .getters
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// `tf.get_collection(key, scope)` for a collection of variables (see [`keys`]): its
     /// variables in the order they joined, those whose name `scope` matches at its start
     /// (TF's `re.match` on `name:0`). Refuses a `scope` that is not a regular expression.

@@ -155,6 +155,9 @@ pub(crate) fn getter_for(
     name: &str,
     spec: &VarSpec,
 ) -> Option<(CustomGetter, String)> {
+    if spec.custom_getter.is_none() && !reg.may_have_custom_getters() {
+        return None;
+    }
     reg.with_thread(|t| {
         let scope = t.current();
         let getter = spec.custom_getter.as_ref().or(scope.custom_getter())?;

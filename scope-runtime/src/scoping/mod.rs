@@ -70,6 +70,7 @@ impl VariableScopeBuilder<'_> {
     /// sub-scopes goes through `getter`; if the enclosing scope has a getter, `getter` is
     /// called first and gets the enclosing one as its `next`.
     pub fn custom_getter(mut self, getter: CustomGetter) -> Self {
+        self.registry().note_custom_getter();
         self.extras.custom_getter = Some(getter);
         self
     }
