@@ -1,20 +1,29 @@
 //! Replays TensorFlow-verified naming/sharing cases through the public API: the corpus
 //! `tests/data/tf_cases_visible.json` and the project's own probes
 //! `tests/data/scope_cases_extra.json` and `tests/data/scope_cases_random.json` (random
-//! scripts from `gen_random_cases.py`), all recorded from TF 2.21 (format in
+//! scripts from `gen_random_cases.py`), `tests/data/scope_cases_getters.json` (custom
+//! getters, regularizers, constraints, collections and templates, drafted by
+//! `gen_getter_cases.py`), all recorded from TF 2.21 (format in
 //! `tests/data/FORMAT.md`; `replay_tf.py` there re-checks them against TF).
 //!
 //! Set `SCOPE_CONFORMANCE_CASES=/path/to/cases.json` to replay another file of the same format.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use serde_json::{json, Value};
 
+use scope::optim::{Adam, Optimizer, Sgd};
+use scope::tape::Tape;
 use scope::{
-    DType, Error, Initializer, NameScopeGuard, Registry, Reuse, Tensor, VarSpec, Variable,
-    VariableOptions, VariableScope, VariableScopeGuard,
+    Constraint, CustomGetter, DType, Error, GetterArgs, Initializer, NameScopeGuard, Registry,
+    Regularizer, Reuse, Template, Tensor, VarSpec, Variable, VariableOptions, VariableScope,
+    VariableScopeGuard,
 };
+
+/// A template's function in the replay: it runs the ops of the `template_call` body.
+type Body = fn((&mut Replay, &[Value])) -> Result<(), Error>;
 
 /// Cases whose expectations come from TF's graph-op internals rather than its naming rules:
 /// `(case id, reason)`. Empty while every case passes; an entry here is counted as skipped.
@@ -31,6 +40,9 @@ struct Replay {
     refs: HashMap<String, VariableScope>,
     vars: HashMap<String, Variable>,
     all: Vec<Variable>,
+    templates: HashMap<String, Rc<Template<Body>>>,
+    /// Mismatches of the ops run inside a template call.
+    body_errs: Vec<String>,
 }
 
 fn main() {
@@ -42,6 +54,7 @@ fn main() {
             "tf_cases_visible.json",
             "scope_cases_extra.json",
             "scope_cases_random.json",
+            "scope_cases_getters.json",
         ]
         .iter()
         .map(|f| {
@@ -98,6 +111,8 @@ fn run_case(case: &Value) -> Result<(), String> {
         refs: HashMap::new(),
         vars: HashMap::new(),
         all: Vec::new(),
+        templates: HashMap::new(),
+        body_errs: Vec::new(),
     };
     for (i, op) in case["ops"].as_array().ok_or("no ops")?.iter().enumerate() {
         r.step(op)
@@ -154,6 +169,18 @@ impl Replay {
                 if let Some(aux) = op["auxiliary_name_scope"].as_bool() {
                     b = b.auxiliary_name_scope(aux);
                 }
+                if !op["custom_getter"].is_null() {
+                    b = b.custom_getter(self.getter(&op["custom_getter"])?);
+                }
+                if !op["regularizer"].is_null() {
+                    match regularizer(&op["regularizer"])? {
+                        Ok(r) => b = b.regularizer(r),
+                        Err(e) => return expect_error(expect, &e),
+                    }
+                }
+                if !op["constraint"].is_null() {
+                    b = b.constraint(constraint(&op["constraint"])?);
+                }
                 match b.enter() {
                     Ok(g) => {
                         if let Some(c) = op["capture"].as_str() {
@@ -207,6 +234,21 @@ impl Replay {
                 if let Some(t) = op["trainable"].as_bool() {
                     spec = spec.trainable(t);
                 }
+                if !op["custom_getter"].is_null() {
+                    spec = spec.custom_getter(self.getter(&op["custom_getter"])?);
+                }
+                if !op["regularizer"].is_null() {
+                    match regularizer(&op["regularizer"])? {
+                        Ok(r) => spec = spec.regularizer(r),
+                        Err(e) => return expect_error(expect, &e),
+                    }
+                }
+                if !op["constraint"].is_null() {
+                    spec = spec.constraint(constraint(&op["constraint"])?);
+                }
+                if let Some(keys) = op["collections"].as_array() {
+                    spec = spec.collections(keys.iter().filter_map(Value::as_str));
+                }
                 let name = op["name"].as_str().ok_or("get_variable without name")?;
                 let result = self.reg.get_variable(name, spec);
                 self.check_variable(op, result)
@@ -236,8 +278,202 @@ impl Replay {
                     .collect();
                 compare(expect, &json!(names))
             }
+            "get_collection" => {
+                let key = op["key"].as_str().ok_or("get_collection without key")?;
+                if key == scope::keys::REGULARIZATION_LOSSES {
+                    // The losses are not variables: listed by `regularization_losses`.
+                    return match self.reg.regularization_losses(op["scope"].as_str()) {
+                        Ok(losses) => {
+                            let names: Vec<&str> = losses.iter().map(|l| l.name()).collect();
+                            compare(expect, &json!(names))
+                        }
+                        Err(e) => expect_error(expect, &e),
+                    };
+                }
+                match self.reg.get_collection(key, op["scope"].as_str()) {
+                    Ok(vars) => {
+                        let names: Vec<&str> = vars.iter().map(Variable::name).collect();
+                        compare(expect, &json!(names))
+                    }
+                    Err(e) => expect_error(expect, &e),
+                }
+            }
+            "regularization_losses" => {
+                let losses = self
+                    .reg
+                    .regularization_losses(op["scope"].as_str())
+                    .map_err(|e| e.to_string())?;
+                let want = expect.as_array().ok_or("expect is not a list")?;
+                let names: Vec<&str> = losses.iter().map(|l| l.name()).collect();
+                let want_names: Vec<&str> =
+                    want.iter().filter_map(|w| w["name"].as_str()).collect();
+                if names != want_names {
+                    return Err(format!("losses {names:?}, expected {want_names:?}"));
+                }
+                for (l, w) in losses.iter().zip(want) {
+                    close(l.value(), &w["value"])?;
+                }
+                Ok(())
+            }
+            "regularization_loss" => {
+                let total = self
+                    .reg
+                    .regularization_loss(op["scope"].as_str())
+                    .map_err(|e| e.to_string())?;
+                close(total, &expect["value"])
+            }
+            "make_template" => {
+                let name = op["name"].as_str().ok_or("make_template without name")?;
+                let body: Body = run_body;
+                let template = if op["create_scope_now"].as_bool() == Some(true) {
+                    match self.reg.make_template_now(name, body) {
+                        Ok(t) => t,
+                        Err(e) => return expect_error(expect, &e),
+                    }
+                } else {
+                    self.reg.make_template(name, body)
+                };
+                let template = match op["custom_getter"].is_null() {
+                    true => template,
+                    false => template.custom_getter(self.getter(&op["custom_getter"])?),
+                };
+                let got = json!({"scope": template.variable_scope().map(|s| s.name().to_owned())});
+                let key = op["capture"]
+                    .as_str()
+                    .ok_or("make_template without capture")?;
+                self.templates.insert(key.to_owned(), Rc::new(template));
+                compare(expect, &got)
+            }
+            "template_call" => {
+                let key = op["ref"].as_str().ok_or("template_call without ref")?;
+                let template = self
+                    .templates
+                    .get(key)
+                    .cloned()
+                    .ok_or_else(|| format!("no template {key}"))?;
+                let body = op["body"].as_array().cloned().unwrap_or_default();
+                let result = template.call((&mut *self, body.as_slice()));
+                let errs = std::mem::take(&mut self.body_errs);
+                if !errs.is_empty() {
+                    return Err(format!("template body: {}", errs.join("; ")));
+                }
+                match result {
+                    Ok(()) => compare(
+                        expect,
+                        &json!({"scope": template.variable_scope().map(|s| s.name().to_owned())}),
+                    ),
+                    Err(e) => expect_error(expect, &e),
+                }
+            }
+            "optimizer_step" => self.optimizer_step(op),
             other => Err(format!("unknown op {other}")),
         }
+    }
+
+    /// A custom getter from the corpus vocabulary (FORMAT.md).
+    fn getter(&self, spec: &Value) -> Result<CustomGetter, String> {
+        if let Some(map) = spec["rename"].as_object() {
+            let pairs: Vec<(&str, &str)> = map
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                .collect();
+            return Ok(CustomGetter::rename(pairs));
+        }
+        if let Some(sfx) = spec["suffix"].as_str() {
+            let sfx = sfx.to_owned();
+            return Ok(CustomGetter::new(
+                "suffix",
+                move |mut a: GetterArgs, next| {
+                    a.name.push_str(&sfx);
+                    next(a)
+                },
+            ));
+        }
+        if let Some(pfx) = spec["prefix"].as_str() {
+            let pfx = pfx.to_owned();
+            return Ok(CustomGetter::new(
+                "prefix",
+                move |mut a: GetterArgs, next| {
+                    a.name.insert_str(0, &pfx);
+                    next(a)
+                },
+            ));
+        }
+        if let Some(id) = spec["return_existing"].as_str() {
+            let var = self
+                .vars
+                .get(id)
+                .cloned()
+                .ok_or_else(|| format!("unknown id {id}"))?;
+            return Ok(CustomGetter::new("return_existing", move |_, _| {
+                Ok(var.clone())
+            }));
+        }
+        if spec.get("untrainable").is_some() {
+            return Ok(CustomGetter::new(
+                "untrainable",
+                |mut a: GetterArgs, next| {
+                    a.spec.trainable = Some(false);
+                    next(a)
+                },
+            ));
+        }
+        Err(format!("unknown getter {spec}"))
+    }
+
+    /// One or more optimizer steps on `sum(coef * v)` over `vars`, then their values.
+    fn optimizer_step(&mut self, op: &Value) -> Result<(), String> {
+        let ids: Vec<&str> = op["vars"]
+            .as_array()
+            .ok_or("optimizer_step without vars")?
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let vars: Vec<Variable> = ids
+            .iter()
+            .map(|id| {
+                self.vars
+                    .get(*id)
+                    .cloned()
+                    .ok_or(format!("unknown id {id}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let lr = op["lr"].as_f64().ok_or("optimizer_step without lr")? as f32;
+        let coef = op["coef"].as_f64().unwrap_or(1.0) as f32;
+        let mut opt: Box<dyn Optimizer> = match op["optimizer"].as_str() {
+            Some("sgd") => Box::new(Sgd::new(lr)),
+            Some("adam") => Box::new(Adam::new(&self.reg, lr, &vars).map_err(|e| e.to_string())?),
+            other => return Err(format!("unknown optimizer {other:?}")),
+        };
+        for _ in 0..op["steps"].as_u64().unwrap_or(1) {
+            let mut tape = Tape::<f32>::new();
+            let mut loss = None;
+            for var in &vars {
+                let node = tape.variable(var).map_err(|e| e.to_string())?;
+                let c = tape.constant(ndarray::ArrayD::from_elem(var.shape(), coef));
+                let term = tape.mul(node, c).map_err(|e| e.to_string())?;
+                let term = tape.sum_all(term).map_err(|e| e.to_string())?;
+                loss = Some(match loss {
+                    None => term,
+                    Some(l) => tape.add(l, term).map_err(|e| e.to_string())?,
+                });
+            }
+            let loss = loss.ok_or("no variables")?;
+            opt.minimize(&tape, loss).map_err(|e| e.to_string())?;
+        }
+        for (id, var) in ids.iter().zip(&vars) {
+            let want = flatten(&op["expect"]["values"][*id]);
+            let got = var.value().to_f64_vec();
+            let ok = want.len() == got.len()
+                && want
+                    .iter()
+                    .zip(&got)
+                    .all(|(w, g)| (w - g).abs() <= 1e-5 * w.abs().max(1.0));
+            if !ok {
+                return Err(format!("{id}: values {got:?}, expected {want:?}"));
+            }
+        }
+        Ok(())
     }
 
     fn scope_ref(&self, r: &Value) -> Result<VariableScope, String> {
@@ -338,6 +574,54 @@ fn compare(expect: &Value, got: &Value) -> Result<(), String> {
     }
 }
 
+/// A template's function: runs its body ops, noting their mismatches.
+fn run_body((r, body): (&mut Replay, &[Value])) -> Result<(), Error> {
+    for (j, op) in body.iter().enumerate() {
+        if let Err(e) = r.step(op) {
+            r.body_errs.push(format!("body op {j} ({}): {e}", op["op"]));
+        }
+    }
+    Ok(())
+}
+
+fn close(got: f64, want: &Value) -> Result<(), String> {
+    let w = want.as_f64().ok_or("expected value is not a number")?;
+    if (got - w).abs() <= 1e-5 * w.abs().max(1.0) {
+        Ok(())
+    } else {
+        Err(format!("value {got}, expected {w}"))
+    }
+}
+
+/// A regularizer from the corpus vocabulary; the inner error is the regularizer's own.
+fn regularizer(spec: &Value) -> Result<Result<Regularizer, Error>, String> {
+    let num = |v: &Value| v.as_f64().ok_or(format!("bad scale {v}"));
+    if let Some(s) = spec.get("l1") {
+        return Ok(Regularizer::l1(num(s)?));
+    }
+    if let Some(s) = spec.get("l2") {
+        return Ok(Regularizer::l2(num(s)?));
+    }
+    if let Some(s) = spec.get("l1_l2") {
+        return Ok(Regularizer::l1_l2(num(&s[0])?, num(&s[1])?));
+    }
+    Err(format!("unknown regularizer {spec}"))
+}
+
+fn constraint(spec: &Value) -> Result<Constraint, String> {
+    let num = |v: &Value| v.as_f64().map(|x| x as f32).ok_or(format!("bad bound {v}"));
+    if spec.get("non_neg").is_some() {
+        return Ok(Constraint::non_neg());
+    }
+    if let Some(b) = spec.get("clip_by_value") {
+        return Ok(Constraint::clip_by_value(num(&b[0])?, num(&b[1])?));
+    }
+    if let Some(m) = spec.get("clip_by_norm") {
+        return Ok(Constraint::clip_by_norm(num(m)?));
+    }
+    Err(format!("unknown constraint {spec}"))
+}
+
 /// The corpus category and Python class of an error.
 fn category(e: &Error) -> (&'static str, &'static str) {
     match e {
@@ -358,6 +642,9 @@ fn category(e: &Error) -> (&'static str, &'static str) {
         Error::ReuseWithoutName => ("ReuseWithoutName", "ValueError"),
         Error::MissingScopeName => ("MissingScopeName", "TypeError"),
         Error::DuplicateName { .. } => ("DuplicateName", "ValueError"),
+        Error::RegularizerDtype { .. } => ("Other", "TypeError"),
+        Error::RegularizerScale { .. } => ("RegularizerScale", "ValueError"),
+        Error::TemplateCreated { .. } => ("TemplateCreated", "ValueError"),
         _ => ("Other", "ValueError"),
     }
 }

@@ -105,6 +105,86 @@ pub enum Error {
         name: String,
     },
 
+    /// A custom getter returned a variable whose shape is not the one asked for (TF returns it
+    /// anyway; this crate refuses, since every use of it would then fail far from the cause).
+    #[error(
+        "custom getter for variable {name} returned variable {returned} of shape {}, but shape \
+         {} was asked for (return a variable of the requested shape from the getter)",
+        format_shape(found),
+        format_shape(requested)
+    )]
+    GetterShapeMismatch {
+        /// Full name asked for.
+        name: String,
+        /// The variable the getter returned.
+        returned: String,
+        /// Shape asked for.
+        requested: Shape,
+        /// Shape of the returned variable.
+        found: Shape,
+    },
+
+    /// A regularizer was given for a variable that is not floating point.
+    #[error(
+        "Expected {dtype}, but got {scale} of type 'float'. (regularizer {regularizer} cannot \
+         be applied to variable {name} of dtype {dtype}: regularizers take float16, float32 or \
+         float64 variables; drop `regularizer` for this variable, or give it a float dtype)"
+    )]
+    RegularizerDtype {
+        /// Full name of the variable.
+        name: String,
+        /// Its dtype.
+        dtype: DType,
+        /// The scale TF fails to convert to `dtype`, as Python prints it.
+        scale: String,
+        /// The regularizer (`l2_regularizer(0.1)`).
+        regularizer: String,
+    },
+
+    /// A regularizer's scale is refused (as `tf.contrib.layers` refuses it).
+    #[error("{reason} (give a scale that is finite and not negative; 0 disables the regularizer)")]
+    RegularizerScale {
+        /// TF's message (`Setting a scale less than 0 on a regularizer: -1`).
+        reason: String,
+    },
+
+    /// A template created trainable variables on a call after its first.
+    #[error(
+        "Trainable variable created when calling a template after the first time, perhaps you \
+         used tf.Variable when you meant tf.get_variable: {names:?} (template `{template}`: \
+         create every variable on the first call, with `get_variable`)"
+    )]
+    TemplateCreated {
+        /// The template's name.
+        template: String,
+        /// The variables created.
+        names: Vec<String>,
+    },
+
+    /// [`Variable::cast_read`](crate::Variable::cast_read) between dtypes that are not both
+    /// floating point.
+    #[error(
+        "variable {name} of dtype {from} cannot be read as {to}: cast reads are between float \
+         dtypes (float16, float32, float64)"
+    )]
+    CastRead {
+        /// The variable.
+        name: String,
+        /// Its dtype.
+        from: DType,
+        /// The dtype asked for.
+        to: DType,
+    },
+
+    /// A collection's scope filter is not a valid regular expression.
+    #[error("collection filter {pattern:?} is not a valid regular expression: {reason}")]
+    InvalidFilter {
+        /// The filter.
+        pattern: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+
     /// `get_variable` where a partitioner applies (given, or the scope's default): TF returns
     /// a `PartitionedVariable` there, which this typed API gets from
     /// `get_partitioned_variable`.

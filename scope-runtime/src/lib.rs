@@ -24,6 +24,7 @@ mod model;
 mod names;
 mod registry;
 mod scope;
+pub mod scoping;
 mod tensor;
 mod train_error;
 mod uniquifier;
@@ -44,6 +45,10 @@ pub use registry::{
 pub use scope::{
     NameScopeBuilder, NameScopeGuard, Reuse, ScopeTarget, VariableScope, VariableScopeBuilder,
     VariableScopeGuard,
+};
+pub use scoping::{
+    keys, Constraint, CustomGetter, GetterArgs, NextGetter, RegularizationLoss, Regularizer,
+    Template,
 };
 pub use tensor::{format_shape, Shape, Tensor, TensorData};
 pub use train_error::TrainError;

@@ -15,16 +15,20 @@ use crate::partition::{PartitionedVariable, Partitioner};
 use crate::scope::{
     NameScopeBuilder, Reuse, ScopeTarget, ThreadScopes, VariableScope, VariableScopeBuilder,
 };
-use crate::tensor::{checked_numel, Shape, Tensor, TensorData};
+use crate::tensor::{checked_numel, Shape, Tensor};
 use crate::uniquifier::{FastMap, Helpers, Mark, Uniquifier, VarNameInfo};
 use crate::variable::{Registration, Variable, VariableOptions};
 
+mod collections;
+mod convert;
 mod snapshot;
 
 pub(crate) use snapshot::SharedSnapshot;
 use snapshot::WriterMark;
 
 mod partitioned;
+
+use convert::convert_value;
 
 /// Default cap on a variable's element count (see [`RegistryBuilder::max_elements`]).
 pub const DEFAULT_MAX_ELEMENTS: usize = 1 << 30;
@@ -56,6 +60,14 @@ pub struct VarSpec {
     pub trainable: Option<bool>,
     /// How [`Registry::get_partitioned_variable`] splits a new variable (else the scope's).
     pub partitioner: Option<Partitioner>,
+    /// The new variable's regularizer (else the scope's), see [`crate::scoping`].
+    pub regularizer: Option<crate::Regularizer>,
+    /// The new variable's constraint (else the scope's).
+    pub constraint: Option<crate::Constraint>,
+    /// The collections a new variable joins instead of `GLOBAL_VARIABLES` (TF's `collections=`).
+    pub collections: Option<Vec<String>>,
+    /// This call's custom getter, used instead of the scope's.
+    pub custom_getter: Option<crate::CustomGetter>,
 }
 
 impl VarSpec {
@@ -134,6 +146,8 @@ pub(crate) struct Inner {
     seed: u64,
     limits: Limits,
     shared: RwLock<Shared>,
+    /// Set once a variable scope with a custom getter was opened (see `collections.rs`).
+    getters: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -188,6 +202,8 @@ struct Shared {
     global: Vec<Listed>,
     /// `get_partitioned_variable`'s store, by full name.
     partitioned: FastMap<Box<str>, PartitionedVariable>,
+    /// Named collections and regularization losses.
+    collections: collections::Collections,
     /// Which thread took the write lock last, so that a snapshot knows whether another
     /// thread wrote since it was taken.
     writer: WriterMark,
@@ -326,6 +342,7 @@ impl RegistryBuilder {
                 seed,
                 limits: self.limits,
                 shared: RwLock::new(Shared::default()),
+                getters: Default::default(),
             }),
         }
     }
@@ -475,12 +492,24 @@ impl Registry {
     /// Name scopes do not prefix it; only variable scopes do. A failed call changes nothing.
     pub fn get_variable(&self, name: &str, spec: VarSpec) -> Result<Variable> {
         self.check_name_len(name)?;
+        match crate::scoping::getter_for(self, name, &spec) {
+            Some((getter, full)) => crate::scoping::get_through(self, full, spec, &getter),
+            None => self.get_variable_in(name, false, spec),
+        }
+    }
+
+    /// The registry's own getter (TF's `_true_getter`): `name` is the full name if `full`.
+    pub(crate) fn get_variable_full(&self, name: &str, spec: VarSpec) -> Result<Variable> {
+        self.get_variable_in(name, true, spec)
+    }
+
+    fn get_variable_in(&self, name: &str, is_full: bool, spec: VarSpec) -> Result<Variable> {
         // Everything up to the store lookup runs on this thread's scope, borrowed, with the
         // full name built in a reused buffer: a reuse allocates nothing.
         let looked = self.with_thread(|t| {
             let (scope, full) = t.current_and_scratch();
             full.clear();
-            if !scope.name().is_empty() {
+            if !is_full && !scope.name().is_empty() {
                 full.push_str(scope.name());
                 full.push('/');
             }
@@ -544,6 +573,7 @@ impl Registry {
         reuse: Reuse,
         spec: VarSpec,
     ) -> Result<Variable> {
+        let attach = collections::Attach::new(&spec, scope);
         let VarSpec {
             shape: requested,
             dtype,
@@ -576,6 +606,7 @@ impl Registry {
         check_op_name("", &full_name, Some(helpers))?;
         self.check_size(&full_name, shape)?;
         initializer.check_dtype(&full_name, dtype)?;
+        attach.check(&full_name, dtype)?;
         let value = initializer
             .initialize(shape, dtype, stream_seed(self.inner.seed, &full_name))
             .map_err(|e| name_variable(e, &full_name))?;
@@ -600,6 +631,7 @@ impl Registry {
                 helpers: helpers.flag(),
             },
         );
+        shared.attach(&var, &full_name, &attach);
         shared.register(&var, (!stored_under_name).then_some(full_name));
         Ok(var)
     }
@@ -709,7 +741,8 @@ impl Registry {
             .iter()
             .filter(|l| l.may_start_with(prefix.as_bytes()))
             .map(|l| &l.var)
-            .filter(|v| collection == Collection::Global || v.trainable())
+            .filter(|v| collection == Collection::Global || shared.collections.in_trainable(v))
+            .filter(|v| collection != Collection::Global || shared.collections.in_global(v))
             .filter(|v| v.name().starts_with(prefix))
             .cloned()
             .collect()
@@ -769,64 +802,6 @@ fn name_variable(e: Error, name: &str) -> Error {
         },
         e => e,
     }
-}
-
-/// The first element of `value`, printed as Python prints it (`0.5`, `1`, `True`); `0.0`
-/// or `0` for an empty one.
-fn first_element(value: &Tensor) -> String {
-    match value.data() {
-        TensorData::F16(v) => v.first().map(|x| format!("{:?}", f64::from(x.to_f32()))),
-        TensorData::F32(v) => v.first().map(|x| format!("{:?}", f64::from(*x))),
-        TensorData::F64(v) => v.first().map(|x| format!("{x:?}")),
-        TensorData::I32(v) => v.first().map(i32::to_string),
-        TensorData::I64(v) => v.first().map(i64::to_string),
-        TensorData::Bool(v) => v
-            .first()
-            .map(|&b| if b { "True" } else { "False" }.to_owned()),
-    }
-    .unwrap_or_else(|| {
-        if value.dtype().is_floating() {
-            "0.0"
-        } else {
-            "0"
-        }
-        .to_owned()
-    })
-}
-
-/// Converts a `tf.Variable`'s initial value to an explicit dtype as TF converts the Python
-/// value: floats refuse integer and bool types, integers refuse bool, and an integer that
-/// does not fit `int32` is refused with [`Error::ValueOutOfRange`]; bools and widening
-/// conversions pass. Integers never go through `f64`.
-///
-/// Takes the value, so keeping its dtype copies nothing; a conversion that cannot get its
-/// buffer is [`Error::VariableShapeOverflow`], never an abort.
-fn convert_value(value: Tensor, dtype: DType, name: &str) -> Result<Tensor> {
-    let from = value.dtype();
-    if from == dtype {
-        return Ok(value);
-    }
-    let refused = (from.is_floating() && !dtype.is_floating())
-        || (matches!(from, DType::I32 | DType::I64) && dtype == DType::Bool);
-    if refused {
-        let kind = if from.is_floating() { "float" } else { "int" };
-        return Err(Error::InitializerType {
-            name: name.to_owned(),
-            dtype,
-            value: first_element(&value),
-            kind,
-        });
-    }
-    if let (TensorData::I64(v), DType::I32) = (value.data(), dtype) {
-        if let Some(x) = v.iter().find(|&&x| i32::try_from(x).is_err()) {
-            return Err(Error::ValueOutOfRange {
-                name: name.to_owned(),
-                dtype,
-                value: x.to_string(),
-            });
-        }
-    }
-    value.cast(dtype).map_err(|e| name_variable(e, name))
 }
 
 /// TF names an op whose name is empty after its type, at the root: a variable named `""` is

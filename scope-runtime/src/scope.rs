@@ -30,6 +30,7 @@ use crate::init::Initializer;
 use crate::names::{context_of, validate_scope_name};
 use crate::partition::Partitioner;
 use crate::registry::{Inner, Registry};
+use crate::scoping::ScopeExtras;
 use crate::uniquifier::FastMap;
 
 /// A variable scope's reuse mode (TF's `reuse=` argument and `VariableScope.reuse`).
@@ -93,6 +94,8 @@ struct ScopeInner {
     initializer: Option<Initializer>,
     dtype: DType,
     partitioner: Option<Partitioner>,
+    /// Custom getter, regularizer and constraint (see [`crate::scoping`]).
+    extras: ScopeExtras,
 }
 
 impl VariableScope {
@@ -103,6 +106,7 @@ impl VariableScope {
         initializer: Option<Initializer>,
         dtype: DType,
         partitioner: Option<Partitioner>,
+        extras: ScopeExtras,
     ) -> VariableScope {
         VariableScope {
             inner: Arc::new(ScopeInner {
@@ -112,8 +116,14 @@ impl VariableScope {
                 initializer,
                 dtype,
                 partitioner,
+                extras,
             }),
         }
+    }
+
+    /// The scope's custom getter, regularizer and constraint defaults.
+    pub(crate) fn extras(&self) -> &ScopeExtras {
+        &self.inner.extras
     }
 
     /// The scope's default partitioner (TF's `variable_scope(.., partitioner=..)`), if one
@@ -124,7 +134,15 @@ impl VariableScope {
     }
 
     fn root() -> VariableScope {
-        VariableScope::new("".into(), "", Reuse::No, None, DType::F32, None)
+        VariableScope::new(
+            "".into(),
+            "",
+            Reuse::No,
+            None,
+            DType::F32,
+            None,
+            ScopeExtras::default(),
+        )
     }
 
     /// The scope's name: the prefix of the variables `get_variable` makes in it (`rnn`,
@@ -169,20 +187,32 @@ impl VariableScope {
 
     /// The variable scope that re-entering this one (TF's `variable_scope(scope_object)`)
     /// opens: a copy with the caller's overrides, never inheriting the enclosing reuse.
-    fn reentered(
+    fn reentered(&self, reuse: Option<Reuse>, over: &VariableScopeBuilder<'_>) -> VariableScope {
+        let name = Arc::clone(&self.inner.name);
+        self.derived(name, self.original_name_scope(), reuse, over)
+    }
+
+    /// A scope entered from this one: `name`, with the builder's overrides over this scope's
+    /// settings (see [`ScopeExtras::derive`] for the getter, regularizer and constraint).
+    fn derived(
         &self,
+        name: Arc<str>,
+        name_scope: &str,
         reuse: Option<Reuse>,
-        initializer: Option<Initializer>,
-        dtype: Option<DType>,
-        partitioner: Option<Partitioner>,
+        over: &VariableScopeBuilder<'_>,
     ) -> VariableScope {
         VariableScope::new(
-            Arc::clone(&self.inner.name),
-            self.original_name_scope(),
+            name,
+            name_scope,
             reuse.unwrap_or_else(|| self.reuse()),
-            initializer.or_else(|| self.initializer().cloned()),
-            dtype.unwrap_or(self.dtype()),
-            partitioner.or_else(|| self.partitioner().cloned()),
+            over.initializer
+                .clone()
+                .or_else(|| self.initializer().cloned()),
+            over.dtype.unwrap_or(self.dtype()),
+            over.partitioner
+                .clone()
+                .or_else(|| self.partitioner().cloned()),
+            self.extras().derive(&over.extras),
         )
     }
 
@@ -193,9 +223,7 @@ impl VariableScope {
         name: &str,
         name_scope: &str,
         reuse: Option<Reuse>,
-        initializer: Option<Initializer>,
-        dtype: Option<DType>,
-        partitioner: Option<Partitioner>,
+        over: &VariableScopeBuilder<'_>,
     ) -> VariableScope {
         let full: Arc<str> = if self.name().is_empty() {
             name.into()
@@ -206,14 +234,7 @@ impl VariableScope {
             full.push_str(name);
             full.into()
         };
-        VariableScope::new(
-            full,
-            name_scope,
-            reuse.unwrap_or_else(|| self.reuse()),
-            initializer.or_else(|| self.initializer().cloned()),
-            dtype.unwrap_or(self.dtype()),
-            partitioner.or_else(|| self.partitioner().cloned()),
-        )
+        self.derived(full, name_scope, reuse, over)
     }
 }
 
@@ -226,6 +247,9 @@ impl fmt::Debug for VariableScope {
             .field("dtype", &self.dtype())
             .field("initializer", &self.initializer())
             .field("partitioner", &self.partitioner())
+            .field("custom_getter", &self.custom_getter())
+            .field("regularizer", &self.regularizer())
+            .field("constraint", &self.constraint())
             .finish()
     }
 }
@@ -289,6 +313,11 @@ pub struct VariableScopeBuilder<'r> {
     dtype: Option<DType>,
     partitioner: Option<Partitioner>,
     auxiliary_name_scope: bool,
+    /// Overrides of the custom getter, regularizer and constraint (see [`crate::scoping`]).
+    pub(crate) extras: ScopeExtras,
+    /// TF's `_pure_variable_scope` (for `make_template(.., create_scope_now_=True)`): no name
+    /// scope is opened, and the scope's original name scope is its own name.
+    pub(crate) pure: bool,
 }
 
 impl<'r> VariableScopeBuilder<'r> {
@@ -302,7 +331,14 @@ impl<'r> VariableScopeBuilder<'r> {
             dtype: None,
             partitioner: None,
             auxiliary_name_scope: true,
+            extras: ScopeExtras::default(),
+            pure: false,
         }
+    }
+
+    /// The registry the scope is opened in.
+    pub(crate) fn registry(&self) -> &'r Registry {
+        self.registry
     }
 
     /// TF's `default_name`: used, uniquified (`layer`, `layer_1`), when the target is `None`.
@@ -844,7 +880,9 @@ fn enter_variable_scope(
             ScopeTarget::Scope(s) => s.name().rsplit('/').next().unwrap_or(""),
             ScopeTarget::Name(None) => b.default_name.as_deref().unwrap_or(""),
         };
-        let name_scope = if !b.auxiliary_name_scope {
+        let name_scope = if b.pure {
+            None
+        } else if !b.auxiliary_name_scope {
             Some(reenter_current())
         } else if ns_name.is_empty() {
             None
@@ -854,12 +892,7 @@ fn enter_variable_scope(
 
         let (scope, counts) = match &b.target {
             ScopeTarget::Scope(captured) => {
-                let scope = captured.reentered(
-                    reuse,
-                    b.initializer.clone(),
-                    b.dtype,
-                    b.partitioner.clone(),
-                );
+                let scope = captured.reentered(reuse, &b);
                 t.open_variable_scope(&scope);
                 (scope, CountsOnExit::Restore(t.counts.clone()))
             }
@@ -872,14 +905,7 @@ fn enter_variable_scope(
                     Some((_, returned)) => returned.as_str(),
                     None => name.as_str(),
                 };
-                let scope = t.current.child(
-                    &name,
-                    original,
-                    reuse,
-                    b.initializer.clone(),
-                    b.dtype,
-                    b.partitioner.clone(),
-                );
+                let scope = t.current.child(&name, original, reuse, &b);
                 t.open_variable_scope(&scope);
                 (scope, CountsOnExit::CloseSubscopes)
             }

@@ -34,6 +34,8 @@ pub(crate) fn next_id() -> u64 {
 #[derive(Clone)]
 pub struct Variable {
     inner: Arc<Inner>,
+    /// Set on a cast read of the variable ([`Variable::cast_read`]).
+    read_as: Option<DType>,
 }
 
 struct Inner {
@@ -47,6 +49,8 @@ struct Inner {
     value: RwLock<Tensor>,
     /// Set once for the parts of a partitioned variable.
     save_slice_info: OnceLock<SaveSliceInfo>,
+    /// Set once, at creation, for a variable made with a constraint.
+    constraint: OnceLock<crate::scoping::Constraint>,
 }
 
 /// How the registry indexes a variable, kept in the variable itself so that the registry's
@@ -105,6 +109,7 @@ impl Variable {
         registration: Registration,
     ) -> Variable {
         Variable {
+            read_as: None,
             inner: Arc::new(Inner {
                 id,
                 name,
@@ -114,6 +119,7 @@ impl Variable {
                 registration,
                 value: RwLock::new(value),
                 save_slice_info: OnceLock::new(),
+                constraint: OnceLock::new(),
             }),
         }
     }
@@ -125,6 +131,17 @@ impl Variable {
     /// Marks a new part of a partitioned variable, before anyone else sees it.
     pub(crate) fn set_save_slice_info(&self, info: SaveSliceInfo) {
         let _ = self.inner.save_slice_info.set(info);
+    }
+
+    /// Gives a new variable its constraint, before anyone else sees it.
+    pub(crate) fn set_constraint(&self, c: crate::scoping::Constraint) {
+        let _ = self.inner.constraint.set(c);
+    }
+
+    /// The constraint the variable was created with (TF's `Variable.constraint`), which every
+    /// optimizer applies after updating it.
+    pub fn constraint(&self) -> Option<&crate::scoping::Constraint> {
+        self.inner.constraint.get()
     }
 
     /// For a part of a partitioned variable (`emb/part_1`), which box of which full variable
@@ -198,6 +215,40 @@ impl Variable {
     }
 
     /// Whether `self` and `other` are handles to the same variable (the same storage).
+    /// A read of this variable as `dtype` (a custom getter's `tf.cast(getter(..), float16)`
+    /// for mixed precision): the same variable, stored and updated in its own dtype, whose
+    /// value the tape rounds to `dtype` when it reads it, so gradients flow to the stored
+    /// variable. Only floating dtypes are accepted. See [`Variable::read_dtype`].
+    ///
+    /// ```
+    /// use scope::{DType, Initializer, Registry, VarSpec};
+    /// let reg = Registry::new();
+    /// let w = reg.get_variable("w", VarSpec::new().shape([1]).initializer(Initializer::Constant(0.1)))?;
+    /// let half = w.cast_read(DType::F16)?;
+    /// assert!(half.ptr_eq(&w));
+    /// assert_eq!((half.dtype(), half.read_dtype()), (DType::F32, DType::F16));
+    /// # Ok::<(), scope::Error>(())
+    /// ```
+    pub fn cast_read(&self, dtype: DType) -> Result<Variable> {
+        if !(dtype.is_floating() && self.dtype().is_floating()) {
+            return Err(Error::CastRead {
+                name: self.name().to_owned(),
+                from: self.dtype(),
+                to: dtype,
+            });
+        }
+        Ok(Variable {
+            inner: Arc::clone(&self.inner),
+            read_as: (dtype != self.dtype()).then_some(dtype),
+        })
+    }
+
+    /// The dtype a read of this handle gives: its [`Variable::cast_read`] dtype, else its own.
+    pub fn read_dtype(&self) -> DType {
+        self.read_as.unwrap_or(self.inner.dtype)
+    }
+
+    /// Whether two handles are the same variable (a cast read is the variable it reads).
     pub fn ptr_eq(&self, other: &Variable) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }

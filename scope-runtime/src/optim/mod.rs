@@ -148,6 +148,33 @@ pub(crate) fn update_with_slots(
         let Some(grad) = grads.view(var) else {
             continue;
         };
+        update_one(var, m, v, grad, &mut |p, m, v, g| update(k, p, m, v, g))?;
+        apply_constraint(var);
+    }
+    Ok(())
+}
+
+/// Applies `var`'s constraint, if it has one, after an optimizer updated it: TF1's optimizers
+/// assign `var.constraint(var)` after each variable's update op. Every optimizer calls this
+/// for each variable it updated ([`update_with_slots`] does it for the slot optimizers).
+pub(crate) fn apply_constraint(var: &Variable) {
+    if let Some(c) = var.constraint() {
+        c.apply_to(var);
+    }
+}
+
+/// An element-wise update of a variable and its two slots: `(param, m, v, grad)`.
+type SlotUpdate<'a> = &'a mut dyn FnMut(&mut [f32], &mut [f32], &mut [f32], &[f32]);
+
+/// [`update_with_slots`] for one variable, its slots write-locked for the update only.
+fn update_one(
+    var: &Variable,
+    m: &Variable,
+    v: &Variable,
+    grad: GradView<'_, f32>,
+    update: SlotUpdate<'_>,
+) -> Result<(), TrainError> {
+    {
         let (mut pg, mut mg, mut vg) = (var.write(), m.write(), v.write());
         let p = pg
             .as_f32_mut()
@@ -155,7 +182,7 @@ pub(crate) fn update_with_slots(
         let ms = mg.as_f32_mut().ok_or_else(|| TrainError::unsupported(m))?;
         let vs = vg.as_f32_mut().ok_or_else(|| TrainError::unsupported(v))?;
         match grad {
-            GradView::Dense(g) => update(k, p, ms, vs, &g),
+            GradView::Dense(g) => update(p, ms, vs, &g),
             GradView::Rows { width, ids, values } => {
                 let mut rows = ids.iter().zip(values.chunks_exact(width.max(1))).peekable();
                 let mut next = 0;
@@ -170,7 +197,7 @@ pub(crate) fn update_with_slots(
                     };
                     let r = next..end;
                     let g = &g[..end - next];
-                    update(k, &mut p[r.clone()], &mut ms[r.clone()], &mut vs[r], g);
+                    update(&mut p[r.clone()], &mut ms[r.clone()], &mut vs[r], g);
                     next = end;
                 }
             }

@@ -65,6 +65,9 @@ impl Optimizer for Sgd {
                 *w -= lr * g;
             }
         }
+        for (var, _) in grads.iter() {
+            super::apply_constraint(var);
+        }
         Ok(())
     }
 }

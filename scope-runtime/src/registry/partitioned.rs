@@ -147,6 +147,8 @@ impl Registry {
             None => Initializer::default_for(dtype),
         };
         initializer.check_dtype(&full, dtype)?;
+        let attach = super::collections::Attach::new(&spec, &scope);
+        attach.check(&full, dtype)?;
         let mut parts = Vec::with_capacity(num);
         for (i, slice) in split(&shape, num, axis).into_iter().enumerate() {
             let name = format!("{full}/part_{i}");
@@ -245,6 +247,7 @@ impl Registry {
                 full_shape: shape.clone(),
                 slice: part.slice,
             });
+            shared.attach(&var, &part.name, &attach);
             shared.register(&var, (!stored_under_name).then_some(part.name));
             vars.push(var);
         }

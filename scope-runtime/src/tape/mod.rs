@@ -47,6 +47,7 @@ mod losses;
 mod lstm;
 mod matmul;
 mod norm;
+mod regularization;
 mod scalar;
 mod shape;
 mod simd;
@@ -229,10 +230,16 @@ impl<T: Real> Tape<T> {
                     name: var.name().to_owned(),
                     dtype: var.dtype(),
                 })?;
+            // A cast read (mixed precision) sees the value rounded to its read dtype.
+            let round = var.read_dtype() == crate::dtype::DType::F16;
+            let read = |x: f32| match round {
+                true => T::from_f32(half::f16::from_f32(x).to_f32()),
+                false => T::from_f32(x),
+            };
             self.pool
                 .build("variable", view.shape(), |data| match view.as_slice() {
-                    Some(s) => data.extend(s.iter().map(|&x| T::from_f32(x))),
-                    None => data.extend(view.iter().map(|&x| T::from_f32(x))),
+                    Some(s) => data.extend(s.iter().map(|&x| read(x))),
+                    None => data.extend(view.iter().map(|&x| read(x))),
                 })?
         };
         if let Some(id) = existing {
