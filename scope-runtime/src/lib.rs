@@ -24,7 +24,7 @@ mod model;
 mod names;
 mod registry;
 mod scope;
-pub mod scoping;
+mod scoping;
 mod tensor;
 mod train_error;
 mod uniquifier;

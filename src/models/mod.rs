@@ -20,7 +20,11 @@ pub mod seed_rnn;
 use crate::checkpoint::{Preset, Presets};
 
 /// Every model's preset list, in the order [`presets`] registers them.
-const EVERY_MODEL: &[&[Preset]] = &[bert::PRESETS, albert::presets::PRESETS, gpt2::presets::PRESETS];
+const EVERY_MODEL: &[&[Preset]] = &[
+    bert::PRESETS,
+    albert::presets::PRESETS,
+    gpt2::presets::PRESETS,
+];
 
 /// Every model's checkpoint presets ([`bert::PRESETS`], ...), in one set:
 /// `presets().mapping("bert-tf-to-hf", &tensors)` is the mapping of that name for those
