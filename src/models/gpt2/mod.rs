@@ -140,8 +140,3 @@ impl Gpt2 {
         crate::nn::check_ids(input, tokens.into_iter().copied(), self.cfg.n_vocab)
     }
 }
-
-/// The README section on GPT-2 (`docs/gpt2.md`), whose code compiles as a doctest.
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/gpt2.md")]
-pub struct ReadmeSection;
