@@ -18,6 +18,8 @@ pub(crate) struct ModelDef {
     pub(crate) scope: Option<LitStr>,
     /// Construction arguments, in order.
     pub(crate) args: Vec<Arg>,
+    /// The model scope's `custom_getter` and `regularizer`.
+    pub(crate) defaults: ScopeDefaults,
     /// Arguments the model keeps as fields (`#[keep] cfg`), in declaration order.
     pub(crate) kept: Vec<Kept>,
     /// What is declared in the model's scope, in order.
@@ -29,11 +31,52 @@ pub(crate) struct ModelDef {
     pub(crate) krate: Option<syn::Path>,
 }
 
-/// What the header of either macro declares: `(crate = path,)? "scope" (, arg: Type)*`.
+/// What the header of either macro declares: `(crate = path,)? "scope" (, arg: Type)*`,
+/// and the scope's defaults (`custom_getter = .., regularizer = ..`).
 pub(crate) struct Header {
     pub(crate) krate: Option<syn::Path>,
     pub(crate) scope: Option<LitStr>,
     pub(crate) args: Vec<Arg>,
+    pub(crate) defaults: ScopeDefaults,
+}
+
+/// What a model's or sub-scope's variable scope is opened with: TF's
+/// `variable_scope(.., custom_getter=.., regularizer=..)`.
+#[derive(Default)]
+pub(crate) struct ScopeDefaults {
+    /// `custom_getter = expr`: an expression of type `CustomGetter` (or a reference to one).
+    pub(crate) custom_getter: Option<KeyExpr>,
+    /// `regularizer = l2(0.1)`: the default regularizer of the variables created inside.
+    pub(crate) regularizer: Option<CallDecl>,
+}
+
+impl ScopeDefaults {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.custom_getter.is_none() && self.regularizer.is_none()
+    }
+}
+
+/// A value that names one of the runtime's constructors (`l2(0.1)`, `non_neg`), or an
+/// expression of the runtime's type, passed through.
+pub(crate) struct CallDecl {
+    pub(crate) key: Ident,
+    /// The value as written (for the manifest and docs).
+    pub(crate) tokens: TokenStream,
+    /// `Some((constructor, arguments))` for a named constructor; `None` for an expression.
+    pub(crate) known: Option<(Ident, Vec<TokenStream>)>,
+}
+
+/// `collections = [..]`: each a string literal or one of TF's `GraphKeys` names.
+pub(crate) struct CollectionsDecl {
+    pub(crate) key: Ident,
+    pub(crate) items: Vec<CollectionName>,
+}
+
+pub(crate) enum CollectionName {
+    /// `"mine"`.
+    Lit(LitStr),
+    /// `MODEL_VARIABLES`: `scope::keys::MODEL_VARIABLES`.
+    Key(Ident),
 }
 
 /// How the struct is emitted.
@@ -90,6 +133,13 @@ pub(crate) struct VarDecl {
     /// `partitioner = fixed_size(4, 0)`: created in parts; the field is a
     /// `PartitionedVariable`.
     pub(crate) partitioner: Option<PartitionerDecl>,
+    /// `regularizer = l2(0.1)`: the variable's regularizer (else the scope's).
+    pub(crate) regularizer: Option<CallDecl>,
+    /// `constraint = non_neg`: applied by the optimizers after each update.
+    pub(crate) constraint: Option<CallDecl>,
+    /// `collections = [MODEL_VARIABLES, "mine"]`: the collections a new variable joins
+    /// instead of `GLOBAL_VARIABLES`.
+    pub(crate) collections: Option<CollectionsDecl>,
     /// Whether parsing it already reported an error, so that the checker does not pile a
     /// consequence (such as "no shape" after a misspelt `shape`) on top.
     pub(crate) incomplete: bool,
@@ -291,6 +341,8 @@ pub(crate) struct SubScope {
     pub(crate) ident: Ident,
     /// `#[scope(name = "..")]`: the TF scope name, when it is not the identifier (`self`).
     pub(crate) name: Option<LitStr>,
+    /// `#[scope(custom_getter = .., regularizer = ..)]`.
+    pub(crate) defaults: ScopeDefaults,
     pub(crate) items: Vec<Item>,
 }
 

@@ -33,6 +33,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::registry::Registry;
 use crate::scope::{Reuse, VariableScope, VariableScopeGuard};
+use crate::scoping::{CustomGetter, Regularizer, Template};
 use crate::variable::Variable;
 
 /// A model: a set of variables created together in one variable scope.
@@ -62,6 +63,9 @@ use crate::variable::Variable;
 ///         shape: Some("[units]"),
 ///         initializer: Some("zeros"),
 ///         partitioner: None,
+///         regularizer: None,
+///         constraint: None,
+///         collections: None,
 ///     })];
 ///
 ///     fn build_in(reg: &Registry, scope: &str, (units,): (usize,)) -> scope::Result<Self> {
@@ -160,6 +164,30 @@ pub trait Model: Sized + fmt::Debug {
     fn shares_storage_with(&self, other: &Self) -> bool {
         let (a, b) = (self.variables(), other.variables());
         a.len() == b.len() && a.iter().zip(&b).all(|((_, x), (_, y))| x.ptr_eq(y))
+    }
+
+    /// TF's `tf.make_template(name, ..)` over this model: a [`Template`] whose first
+    /// [`Template::call`] builds the model in a fresh scope `name` (`name_1` for a second
+    /// template of that name) and whose every later call builds it again there with reuse,
+    /// sharing every variable; a later call that would create a trainable variable fails
+    /// with [`Error::TemplateCreated`].
+    ///
+    /// ```
+    /// use scope::{model, Model, Registry};
+    /// model! {
+    ///     struct Dense("dense", n: usize) { kernel: [n, n], bias: [n] = zeros }
+    /// }
+    /// let reg = Registry::new();
+    /// let dense = Dense::template(&reg, "shared");
+    /// let a = dense.call((3,))?;
+    /// let b = dense.call((3,))?;
+    /// assert!(a.shares_storage_with(&b));
+    /// assert_eq!(a.variables()[0].0, "shared/kernel");
+    /// # Ok::<(), scope::Error>(())
+    /// ```
+    fn template(reg: &Registry, name: &str) -> Template<impl Fn(Self::Args) -> Result<Self>> {
+        let inner = reg.clone();
+        reg.make_template(name, move |args| Self::build_here(&inner, args))
     }
 
     /// [`Model::MANIFEST`] flattened: every variable with its path relative to the model's
@@ -332,6 +360,38 @@ impl ModelScope {
         })
     }
 
+    /// [`ModelScope::enter`] with the defaults a declaration gives its scope
+    /// (`#[variable_scope("slim", custom_getter = .., regularizer = ..)]`), as TF's
+    /// `variable_scope(name, custom_getter=.., regularizer=..)`: the getter wraps the
+    /// enclosing scope's, the regularizer replaces the inherited one. With an empty `name`, the
+    /// caller's current scope is re-entered with them.
+    pub fn enter_with(
+        reg: &Registry,
+        name: &str,
+        custom_getter: Option<CustomGetter>,
+        regularizer: Option<Regularizer>,
+    ) -> Result<ModelScope> {
+        if custom_getter.is_none() && regularizer.is_none() {
+            return ModelScope::enter(reg, name);
+        }
+        let mut builder = if name.is_empty() {
+            reg.variable_scope(reg.current_variable_scope())
+        } else {
+            reg.variable_scope(name)
+        };
+        if let Some(getter) = custom_getter {
+            builder = builder.custom_getter(getter);
+        }
+        if let Some(regularizer) = regularizer {
+            builder = builder.regularizer(regularizer);
+        }
+        let guard = builder.enter()?;
+        Ok(ModelScope {
+            scope: guard.scope().clone(),
+            _guard: Some(guard),
+        })
+    }
+
     /// The scope object the model records as its own.
     pub fn scope(&self) -> &VariableScope {
         &self.scope
@@ -464,6 +524,13 @@ pub struct VarManifest {
     /// (`name/part_0`, ..; the field is a [`crate::partition::PartitionedVariable`]); `None`
     /// for an ordinary variable.
     pub partitioner: Option<&'static str>,
+    /// The regularizer as written (`l2(0.1)`); `None` takes the scope's, if any.
+    pub regularizer: Option<&'static str>,
+    /// The constraint as written (`non_neg`); `None` takes the scope's, if any.
+    pub constraint: Option<&'static str>,
+    /// The collections a new variable joins instead of [`crate::keys::GLOBAL_VARIABLES`]
+    /// (TF's `collections=`); `None` for the default.
+    pub collections: Option<&'static [&'static str]>,
 }
 
 /// One entry of a [`Model::MANIFEST`]: a variable, an anonymous sub-scope, or a nested model.
@@ -526,6 +593,15 @@ pub enum ManifestEntry {
     },
     /// A field that refers to another model's variable; nothing is created for it.
     Tied(TiedManifest),
+    /// What the variable scope of the model or sub-scope whose entries this heads is opened
+    /// with (`#[variable_scope("slim", custom_getter = .., regularizer = ..)]`): defaults for
+    /// everything created inside, sub-scopes and nested models included.
+    Defaults {
+        /// The custom getter's expression, as written (`rename_getter()`).
+        custom_getter: Option<&'static str>,
+        /// The default regularizer, as written (`l2(0.1)`).
+        regularizer: Option<&'static str>,
+    },
 }
 
 /// Flattens a manifest: every variable with its relative path, nested models included.
@@ -585,7 +661,7 @@ fn flatten_entry(
             flatten_into(manifest, &join(prefix, &name), out);
         }
         ManifestEntry::Optional { entry, .. } => flatten_entry(entry, prefix, opened, out),
-        ManifestEntry::Tied(_) => {}
+        ManifestEntry::Tied(_) | ManifestEntry::Defaults { .. } => {}
     }
 }
 
@@ -629,6 +705,15 @@ impl fmt::Display for VarManifest {
         if let Some(partitioner) = self.partitioner {
             write!(f, " partitioner={partitioner}")?;
         }
+        if let Some(regularizer) = self.regularizer {
+            write!(f, " regularizer={regularizer}")?;
+        }
+        if let Some(constraint) = self.constraint {
+            write!(f, " constraint={constraint}")?;
+        }
+        if let Some(collections) = self.collections {
+            write!(f, " collections={collections:?}")?;
+        }
         if !self.trainable {
             write!(f, " (not trainable)")?;
         }
@@ -649,6 +734,9 @@ mod tests {
             shape: Some("[22, 44]"),
             initializer: None,
             partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         })],
     }];
 
@@ -660,6 +748,9 @@ mod tests {
             shape: Some("[2]"),
             initializer: Some("zeros"),
             partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
         ManifestEntry::Model {
             scope: "cell",

@@ -287,6 +287,9 @@ impl Model for HandCell {
             shape: Some("[input + units, 4 * units]"),
             initializer: None,
             partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
         ManifestEntry::Variable(scope::VarManifest {
             name: "bias",
@@ -295,6 +298,9 @@ impl Model for HandCell {
             shape: Some("[4 * units]"),
             initializer: Some("zeros"),
             partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
     ];
 
@@ -1288,4 +1294,107 @@ fn partitioned_fields_create_tfs_parts_and_visit_every_part() {
     let err = other.unwrap_err().to_string();
     assert!(err.contains("wide/emb/by_column"), "{err}");
     assert_eq!(reg.len(), before);
+}
+
+/// TF-Slim's renaming getter.
+fn slim_getter() -> scope::CustomGetter {
+    scope::CustomGetter::rename([("kernel", "weights"), ("bias", "biases")])
+}
+
+#[variable_scope("fc", n: usize, custom_getter = slim_getter(), regularizer = l2(0.1))]
+struct SlimFc {
+    #[var(shape = [n, n], init = ones, constraint = non_neg)]
+    kernel: Variable,
+    /// Its own regularizer replaces the scope's.
+    #[var(shape = [n], init = ones, regularizer = l1(0.5), collections = [GLOBAL_VARIABLES, MODEL_VARIABLES, "biases"])]
+    bias: Variable,
+    #[var(shape = [1], init = zeros, trainable = false, collections = [LOCAL_VARIABLES])]
+    counter: Variable,
+}
+
+model! {
+    struct SlimNet("net", n: usize) {
+        #[model(args(n))]
+        fc: model SlimFc,
+        #[scope(regularizer = l1(0.25))]
+        head { w: [n] = ones }
+    }
+}
+
+#[test]
+fn scope_getters_regularizers_constraints_and_collections_from_the_dsl() {
+    let reg = Registry::new();
+    let net = SlimNet::new(&reg, 2).unwrap();
+    let names: Vec<String> = net.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "net/fc/weights",
+            "net/fc/biases",
+            "net/fc/counter",
+            "net/head/w"
+        ]
+    );
+    let losses: Vec<(String, f64)> = reg
+        .regularization_losses(None)
+        .unwrap()
+        .iter()
+        .map(|l| (l.variable().name().to_owned(), l.value()))
+        .collect();
+    // l2(0.1) of a 2x2 of ones: 0.1 * 4 / 2; l1(0.5) of two ones; l1(0.25) of two ones.
+    let expected = [
+        ("net/fc/weights", 0.2),
+        ("net/fc/biases", 1.0),
+        ("net/fc/counter", 0.0),
+        ("net/head/w", 0.5),
+    ];
+    assert_eq!(losses.len(), expected.len(), "{losses:?}");
+    for ((name, value), (want_name, want)) in losses.iter().zip(expected) {
+        assert_eq!(name, want_name);
+        assert!((value - want).abs() < 1e-9, "{name}: {value}");
+    }
+    assert!(net.fc.kernel.constraint().is_some());
+    assert!(net.fc.bias.constraint().is_none());
+    let collection = |key: &str| -> Vec<String> {
+        reg.get_collection(key, None)
+            .unwrap()
+            .iter()
+            .map(|v| v.name().to_owned())
+            .collect()
+    };
+    assert_eq!(collection(scope::keys::MODEL_VARIABLES), ["net/fc/biases"]);
+    assert_eq!(collection("biases"), ["net/fc/biases"]);
+    assert_eq!(collection(scope::keys::LOCAL_VARIABLES), ["net/fc/counter"]);
+    assert!(!collection(scope::keys::GLOBAL_VARIABLES).contains(&"net/fc/counter".to_owned()));
+
+    // The manifest shows the scope's defaults and each variable's options.
+    assert_eq!(
+        SlimFc::MANIFEST[0],
+        ManifestEntry::Defaults {
+            custom_getter: Some("slim_getter()"),
+            regularizer: Some("l2(0.1)"),
+        }
+    );
+    let bias = SlimFc::manifest()[1].1;
+    assert_eq!(bias.regularizer, Some("l1(0.5)"));
+    assert_eq!(
+        bias.collections,
+        Some(&["variables", "model_variables", "biases"][..])
+    );
+    assert_eq!(SlimFc::manifest()[0].1.constraint, Some("non_neg"));
+}
+
+#[test]
+fn a_declared_model_is_a_template_built_once_and_called_many_times() {
+    let reg = Registry::new();
+    let fc = SlimFc::template(&reg, "tower");
+    let first = fc.call((2,)).unwrap();
+    let second = fc.call((2,)).unwrap();
+    assert!(first.shares_storage_with(&second));
+    assert_eq!(first.variables()[0].0, "tower/weights");
+    // A second template of the same name gets its own scope, as tf.make_template's does.
+    let other = SlimFc::template(&reg, "tower").call((2,)).unwrap();
+    assert_eq!(other.variables()[0].0, "tower_1/weights");
+    // A later call that would create a variable (another shape is no reuse) fails.
+    assert!(fc.call((3,)).is_err());
 }

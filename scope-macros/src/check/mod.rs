@@ -689,6 +689,20 @@ fn check_var_forms(var: &VarDecl, cx: &Ctxt) {
             "a tied variable takes no `name`: it keeps the name its owner gave it",
         );
     }
+    let options = [
+        var.regularizer.as_ref().map(|r| &r.key),
+        var.constraint.as_ref().map(|c| &c.key),
+        var.collections.as_ref().map(|c| &c.key),
+    ];
+    for option in options.into_iter().flatten() {
+        cx.error_spanned_by(
+            option,
+            format!(
+                "a tied variable takes no `{option}`: the model that creates it gives it; \
+                 declare it there"
+            ),
+        );
+    }
     if var.shape.is_none() && !var.incomplete {
         cx.error_spanned_by(
             &var.ident,

@@ -320,6 +320,18 @@ fn var_doc(var: &VarDecl, prefix: &str) -> String {
     if var.trainable.as_ref().is_some_and(|b| !b.value) {
         parts.push("not trainable".to_owned());
     }
+    if let Some(regularizer) = &var.regularizer {
+        parts.push(format!(
+            "regularized by `{}`",
+            tokens_text(&regularizer.tokens)
+        ));
+    }
+    if let Some(constraint) = &var.constraint {
+        parts.push(format!(
+            "constrained by `{}`",
+            tokens_text(&constraint.tokens)
+        ));
+    }
     if let Some(partitioner) = &var.partitioner {
         parts.push(format!(
             "in parts, partitioned by `{}`",

@@ -53,6 +53,7 @@ pub(super) fn manifest_entries(p: &TokenStream, items: &[Item]) -> Vec<TokenStre
                 let trainable = var.trainable.as_ref().is_none_or(|b| b.value);
                 let shape = some_str(var.shape.as_ref().map(shape_text));
                 let init = some_str(var.init.as_ref().map(init_text));
+                let options = super::options::manifest_fields(p, var);
                 let partitioner =
                     some_str(var.partitioner.as_ref().map(|p| tokens_text(&p.tokens)));
                 let entry = quote! {
@@ -63,6 +64,7 @@ pub(super) fn manifest_entries(p: &TokenStream, items: &[Item]) -> Vec<TokenStre
                         shape: #shape,
                         initializer: #init,
                         partitioner: #partitioner,
+                        #options
                     })
                 };
                 optional_entry(p, var.when.as_ref(), entry)
@@ -109,7 +111,11 @@ pub(super) fn manifest_entries(p: &TokenStream, items: &[Item]) -> Vec<TokenStre
             }
             Item::Scope(sub) => {
                 let name = sub.scope_name().0;
-                let entries = manifest_entries(p, &sub.items);
+                let mut entries: Vec<TokenStream> =
+                    super::options::defaults_entry(p, &sub.defaults)
+                        .into_iter()
+                        .collect();
+                entries.extend(manifest_entries(p, &sub.items));
                 quote! {
                     #p::ManifestEntry::Scope {
                         name: #name,

@@ -5,6 +5,7 @@
 
 mod fallback;
 mod manifest;
+mod options;
 #[cfg(test)]
 mod snapshots;
 
@@ -159,7 +160,16 @@ fn model_impl(def: &ModelDef) -> TokenStream {
     let scope = scope_lit(def);
     let arg_types = def.args.iter().map(|a| &a.ty);
     let arg_names = def.args.iter().map(|a| &a.ident);
-    let manifest = manifest_entries(p, &def.items);
+    let mut manifest: Vec<TokenStream> = options::defaults_entry(p, &def.defaults)
+        .into_iter()
+        .collect();
+    manifest.extend(manifest_entries(p, &def.items));
+    let enter = if def.defaults.is_empty() {
+        quote!(#p::ModelScope::enter(__scope_reg, __scope_name)?)
+    } else {
+        let defaults = options::defaults_args(p, &def.defaults);
+        quote!(#p::ModelScope::enter_with(__scope_reg, __scope_name, #defaults)?)
+    };
     let locals: Vec<String> = fields(&def.items).into_iter().map(unraw).collect();
     let mut ties = TokenStream::new();
     check_ties_first(p, &def.items, "", &locals, &mut ties);
@@ -202,7 +212,7 @@ fn model_impl(def: &ModelDef) -> TokenStream {
                 // All or nothing: a failure puts the registry back as it was.
                 #p::atomic_build(__scope_reg, || {
                     #ties
-                    let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
+                    let __scope_guard = #enter;
                     #body
                     ::core::result::Result::Ok(Self {
                         #(#fields: #values,)*
@@ -321,8 +331,9 @@ fn build_items<'a>(
                 let guard = format_ident!("__scope_sub_{}", depth);
                 let (name, span) = sub.scope_name();
                 let name = LitStr::new(&name, span);
+                let calls = options::scope_builder_calls(p, &sub.defaults);
                 out.extend(quote! {
-                    let #guard = __scope_reg.variable_scope(#name).enter()?;
+                    let #guard = __scope_reg.variable_scope(#name)#calls.enter()?;
                 });
                 build_items(p, &sub.items, depth + 1, locals, built, out);
                 out.extend(quote! {
@@ -544,6 +555,7 @@ fn var_spec(p: &TokenStream, var: &VarDecl) -> TokenStream {
         let partitioner = partitioner_value(p, partitioner);
         spec.extend(quote!(.partitioner(#partitioner)));
     }
+    spec.extend(options::var_spec_options(p, var));
     spec
 }
 

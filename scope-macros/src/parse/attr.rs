@@ -6,8 +6,10 @@ use quote::ToTokens;
 use syn::parse::{ParseStream, Parser};
 use syn::{Data, DeriveInput, Fields, Ident, Lit, LitStr, Token};
 
-use crate::ast::{Arg, Header, Item, Kept, ModelDef, ModelField, Source, VarDecl};
+use crate::ast::{Arg, Header, Item, Kept, ModelDef, ModelField, ScopeDefaults, Source, VarDecl};
 use crate::ctxt::Ctxt;
+use crate::parse::split::{Angles, Splitter};
+use crate::parse::var_attr::{apply_default_key, DEFAULT_KEYS};
 use crate::parse::{apply_model_keys, apply_var_keys, attr_list_tokens};
 
 /// A variable declared as `ident` with nothing set yet.
@@ -25,11 +27,15 @@ pub(crate) fn empty_var(ident: Ident) -> VarDecl {
         when: None,
         tied: None,
         partitioner: None,
+        regularizer: None,
+        constraint: None,
+        collections: None,
         incomplete: false,
     }
 }
 
-/// `(crate = path,)? "scope" (, ident: Type)* (, crate = path)?`, shared by both macros.
+/// `(crate = path,)? "scope" (, ident: Type | , custom_getter = expr | , regularizer = ..)*
+/// (, crate = path)?`, shared by both macros.
 /// Records what is wrong; `Err` only when the arguments do not parse at all.
 pub(crate) fn parse_header(input: ParseStream<'_>, cx: &Ctxt, span: Span) -> syn::Result<Header> {
     let example = "the scope name as a string literal, e.g. (\"rnn\", in_size: usize)";
@@ -59,12 +65,28 @@ pub(crate) fn parse_header(input: ParseStream<'_>, cx: &Ctxt, span: Span) -> syn
         None
     };
     let mut args = Vec::new();
+    let mut defaults = ScopeDefaults::default();
     if (scope.is_some() || !input.peek(syn::Ident)) && !input.is_empty() {
         input.parse::<Token![,]>()?;
     }
     while !input.is_empty() {
         if input.peek(Token![crate]) {
             parse_crate_key(input, &mut krate, cx)?;
+        } else if input.peek(syn::Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let key: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let value = take_value(input);
+            if value.is_empty() {
+                cx.error_spanned_by(&key, format!("expected a value after `{key} =`"));
+            } else if !apply_default_key(&key, value, &mut defaults, "the header", cx) {
+                cx.error_spanned_by(
+                    &key,
+                    format!(
+                        "unknown key `{key}` in the header; expected one of: {DEFAULT_KEYS}, \
+                         crate (constructor arguments are written `name: Type`)"
+                    ),
+                );
+            }
         } else {
             let ident: Ident = input.parse()?;
             input.parse::<Token![:]>()?;
@@ -76,7 +98,31 @@ pub(crate) fn parse_header(input: ParseStream<'_>, cx: &Ctxt, span: Span) -> syn
         }
         input.parse::<Token![,]>()?;
     }
-    Ok(Header { krate, scope, args })
+    Ok(Header {
+        krate,
+        scope,
+        args,
+        defaults,
+    })
+}
+
+/// The tokens of a header value, up to the next top-level `,`.
+fn take_value(input: ParseStream<'_>) -> TokenStream {
+    input
+        .step(|cursor| {
+            let mut splitter = Splitter::new(Angles::Expr);
+            let mut rest = *cursor;
+            let mut out = TokenStream::new();
+            while let Some((tt, next)) = rest.token_tree() {
+                if splitter.is_separator(&tt) {
+                    break;
+                }
+                out.extend([tt]);
+                rest = next;
+            }
+            Ok((out, rest))
+        })
+        .unwrap_or_default()
 }
 
 /// `crate = path` or `crate = "path"` (as serde's `#[serde(crate = "..")]`): where generated
@@ -151,6 +197,7 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
                 krate: None,
                 scope: None,
                 args: Vec::new(),
+                defaults: ScopeDefaults::default(),
             }
         }
     };
@@ -193,6 +240,7 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
         ident: input.ident.clone(),
         scope: header.scope,
         args: header.args,
+        defaults: header.defaults,
         kept,
         items,
         source: Source::Attribute(Box::new(input)),
@@ -287,7 +335,10 @@ fn parse_field(field: &syn::Field, args: &[Arg], cx: &Ctxt) -> Option<Field> {
         } else {
             ("Variable", "a `#[var]` field holds the variable")
         };
+        // A key that did not parse (a misspelt partitioner) would make the type look wrong.
+        let keys_ok = cx.count() == before;
         match &decl.when {
+            _ if !keys_ok => {}
             Some(when) if !inner_type(&field.ty, "Option").is_some_and(|t| is_named(t, holds)) => {
                 cx.error_spanned_by(
                     &field.ty,
@@ -299,7 +350,9 @@ fn parse_field(field: &syn::Field, args: &[Arg], cx: &Ctxt) -> Option<Field> {
             }
             Some(_) => {}
             None if !is_named(&field.ty, holds) => {
-                let hint = if is_named(&field.ty, "PartitionedVariable") {
+                let hint = if decl.partitioner.is_some() {
+                    ""
+                } else if is_named(&field.ty, "PartitionedVariable") {
                     " (a `PartitionedVariable` field takes `partitioner = ..`)"
                 } else {
                     " (a nested model takes `#[model]` instead)"

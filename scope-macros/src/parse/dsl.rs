@@ -16,7 +16,7 @@ use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::{Attribute, Ident, Token, Visibility};
 
-use crate::ast::{Header, Item, Kept, ModelDef, ModelField, Source, SubScope};
+use crate::ast::{Header, Item, Kept, ModelDef, ModelField, ScopeDefaults, Source, SubScope};
 use crate::ctxt::Ctxt;
 use crate::parse::attr::{check_keep_attr, empty_var, parse_header};
 use crate::parse::split::{Angles, Splitter};
@@ -72,6 +72,7 @@ fn parse_model(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<ModelDef> {
             krate: None,
             scope: None,
             args: Vec::new(),
+            defaults: ScopeDefaults::default(),
         }
     };
     let content;
@@ -87,6 +88,7 @@ fn parse_model(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<ModelDef> {
         ident,
         scope: header.scope,
         args: header.args,
+        defaults: header.defaults,
         kept,
         items: with_vis(items, &vis),
         source: Source::Dsl,
@@ -108,9 +110,8 @@ fn with_vis(items: Vec<Item>, vis: &Visibility) -> Vec<Item> {
                 Item::Model(m)
             }
             Item::Scope(s) => Item::Scope(SubScope {
-                ident: s.ident,
-                name: s.name,
                 items: with_vis(s.items, vis),
+                ..s
             }),
         })
         .collect()
@@ -169,15 +170,17 @@ fn parse_items(
         }
         if input.peek(syn::token::Brace) {
             let mut name = None;
+            let mut defaults = ScopeDefaults::default();
             for attr in attrs.iter().filter(|a| !a.path().is_ident("doc")) {
                 if attr.path().is_ident("scope") {
                     if let Some(tokens) = attr_list_tokens(attr, cx) {
-                        apply_scope_keys(tokens, &mut name, cx);
+                        apply_scope_keys(tokens, &mut name, &mut defaults, cx);
                     }
                 } else {
                     cx.error_spanned_by(
                         attr,
-                        "a sub-scope takes `#[scope(name = \"..\")]` and doc comments only",
+                        "a sub-scope takes `#[scope(name = \"..\", custom_getter = .., regularizer = ..)]` \
+                         and doc comments only",
                     );
                 }
             }
@@ -189,6 +192,7 @@ fn parse_items(
             items.push(Item::Scope(SubScope {
                 ident,
                 name,
+                defaults,
                 items: sub,
             }));
             if input.peek(Token![,]) {

@@ -32,9 +32,12 @@ pub(crate) enum VarKey {
     When,
     Tied,
     Partitioner,
+    Regularizer,
+    Constraint,
+    Collections,
 }
 
-pub(crate) const VAR_KEYS: [(&str, VarKey); 8] = [
+pub(crate) const VAR_KEYS: [(&str, VarKey); 11] = [
     ("shape", VarKey::Shape),
     ("init", VarKey::Init),
     ("dtype", VarKey::Dtype),
@@ -43,6 +46,9 @@ pub(crate) const VAR_KEYS: [(&str, VarKey); 8] = [
     ("when", VarKey::When),
     ("tied", VarKey::Tied),
     ("partitioner", VarKey::Partitioner),
+    ("regularizer", VarKey::Regularizer),
+    ("constraint", VarKey::Constraint),
+    ("collections", VarKey::Collections),
 ];
 
 /// The keys of `#[model(..)]`.
@@ -67,9 +73,15 @@ pub(crate) const MODEL_KEYS: [(&str, ModelKey); 5] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ScopeKey {
     Name,
+    /// `custom_getter` or `regularizer`: the scope's defaults.
+    Default,
 }
 
-pub(crate) const SCOPE_KEYS: [(&str, ScopeKey); 1] = [("name", ScopeKey::Name)];
+pub(crate) const SCOPE_KEYS: [(&str, ScopeKey); 3] = [
+    ("name", ScopeKey::Name),
+    ("custom_getter", ScopeKey::Default),
+    ("regularizer", ScopeKey::Default),
+];
 
 /// The key of `table` spelt `name`.
 fn lookup<K: Copy>(table: &[(&str, K)], name: &str) -> Option<K> {
@@ -487,7 +499,13 @@ fn number_arg(arg: &TokenStream, cx: &Ctxt) -> Option<TokenStream> {
 }
 
 /// Records `what` as set, or reports it as set twice.
-fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &Ident, attr: &str, cx: &Ctxt) {
+pub(crate) fn set_once<T>(
+    slot: &mut Option<T>,
+    value: Option<T>,
+    key: &Ident,
+    attr: &str,
+    cx: &Ctxt,
+) {
     if slot.is_some() {
         cx.error_spanned_by(key, format!("duplicate `{key}` in {attr}"));
     } else if value.is_some() {
@@ -546,6 +564,23 @@ pub(crate) fn apply_var_keys(tokens: TokenStream, decl: &mut VarDecl, cx: &Ctxt)
                 let v = value_tokens(&kv, "partitioner = fixed_size(4, 0)", cx)
                     .and_then(|t| var_attr::parse_partitioner(&kv, &t, cx));
                 set_once(&mut decl.partitioner, v, &kv.key, attr, cx);
+            }
+            VarKey::Regularizer => {
+                let v = value_tokens(&kv, "regularizer = l2(0.1)", cx).and_then(|t| {
+                    var_attr::parse_call(&kv.key, &t, &var_attr::REGULARIZERS, "Regularizer", cx)
+                });
+                set_once(&mut decl.regularizer, v, &kv.key, attr, cx);
+            }
+            VarKey::Constraint => {
+                let v = value_tokens(&kv, "constraint = non_neg", cx).and_then(|t| {
+                    var_attr::parse_call(&kv.key, &t, &var_attr::CONSTRAINTS, "Constraint", cx)
+                });
+                set_once(&mut decl.constraint, v, &kv.key, attr, cx);
+            }
+            VarKey::Collections => {
+                let v = value_tokens(&kv, "collections = [MODEL_VARIABLES]", cx)
+                    .and_then(|t| var_attr::parse_collections(&kv.key, &t, cx));
+                set_once(&mut decl.collections, v, &kv.key, attr, cx);
             }
         }
     }
@@ -676,8 +711,14 @@ pub(crate) fn apply_model_keys(
     }
 }
 
-/// `#[scope(name = "..")]` on an anonymous sub-scope of `model!`.
-pub(crate) fn apply_scope_keys(tokens: TokenStream, name: &mut Option<LitStr>, cx: &Ctxt) {
+/// `#[scope(name = "..", custom_getter = .., regularizer = ..)]` on an anonymous sub-scope of
+/// `model!`.
+pub(crate) fn apply_scope_keys(
+    tokens: TokenStream,
+    name: &mut Option<LitStr>,
+    defaults: &mut crate::ast::ScopeDefaults,
+    cx: &Ctxt,
+) {
     let attr = "#[scope(..)]";
     for kv in parse_kv_list(tokens, cx) {
         match lookup(&SCOPE_KEYS, &kv.key.to_string()) {
@@ -685,6 +726,11 @@ pub(crate) fn apply_scope_keys(tokens: TokenStream, name: &mut Option<LitStr>, c
                 let v = value_tokens(&kv, "name = \"self\"", cx)
                     .and_then(|t| parse_str(&t, "the scope name", cx));
                 set_once(name, v, &kv.key, attr, cx);
+            }
+            Some(ScopeKey::Default) => {
+                if let Some(value) = value_tokens(&kv, "regularizer = l2(0.1)", cx) {
+                    var_attr::apply_default_key(&kv.key, value, defaults, attr, cx);
+                }
             }
             None => unknown_key(&kv.key, attr, &key_list(&SCOPE_KEYS), &[], "", cx),
         }

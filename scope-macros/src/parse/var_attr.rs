@@ -1,15 +1,19 @@
-//! Values of the `#[var(..)]` keys that name a runtime object: `partitioner = ..`.
+//! Values of the keys that name a runtime object: `partitioner`, `regularizer`, `constraint`,
+//! `collections` of `#[var(..)]`, and a scope's `custom_getter` and `regularizer`.
 //!
 //! A value written as a call of a bare name (`fixed_size(4, 0)`) names one of the runtime's
 //! constructors, and the name and the arguments are checked here; any other expression (a
 //! path, a field, a method call, a local) is passed through and rustc checks its type.
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
-use syn::Lit;
+use syn::{Ident, Lit};
 
-use crate::ast::{PartitionerDecl, PartitionerKind};
+use crate::ast::{
+    CallDecl, CollectionName, CollectionsDecl, KeyExpr, PartitionerDecl, PartitionerKind,
+    ScopeDefaults,
+};
 use crate::ctxt::Ctxt;
-use crate::parse::{describe, look_through, single_lit, split_commas, KeyValue};
+use crate::parse::{describe, look_through, set_once, single_lit, split_commas, KeyValue};
 
 /// `fixed_size(4, 0)`, `variable_axis_size(1 << 20)`, `min_max(8, 0, 65536)`, or an
 /// expression of type `Partitioner` (`Partitioner::fixed_size(n, 0)`, `cfg.partitioner`).
@@ -107,4 +111,200 @@ fn check_count(arg: &TokenStream, partitioner: &str, param: &str, cx: &Ctxt) -> 
             false
         }
     }
+}
+
+/// TF's regularizers (`tf.contrib.layers.l2_regularizer(scale)`, ..): name, arity.
+pub(crate) const REGULARIZERS: [(&str, &[&str]); 3] = [
+    ("l1", &["scale"]),
+    ("l2", &["scale"]),
+    ("l1_l2", &["scale_l1", "scale_l2"]),
+];
+
+/// The constraints the runtime names (`Constraint::non_neg()`, ..): name, arity.
+pub(crate) const CONSTRAINTS: [(&str, &[&str]); 3] = [
+    ("non_neg", &[]),
+    ("clip_by_value", &["lo", "hi"]),
+    ("clip_by_norm", &["max_norm"]),
+];
+
+/// `l2(0.1)`, `non_neg`, ..: a constructor of `table`; or any other expression of the
+/// runtime's type `ty`, passed through. `what` is `regularizer` or `constraint`.
+pub(crate) fn parse_call(
+    key: &Ident,
+    tokens: &TokenStream,
+    table: &[(&str, &[&str])],
+    ty: &str,
+    cx: &Ctxt,
+) -> Option<CallDecl> {
+    let list = || {
+        table
+            .iter()
+            .map(|(name, params)| {
+                if params.is_empty() {
+                    (*name).to_owned()
+                } else {
+                    format!("{name}({})", params.join(", "))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let decl = |known| CallDecl {
+        key: key.clone(),
+        tokens: tokens.clone(),
+        known,
+    };
+    let flat: Vec<TokenTree> = look_through(tokens).into_iter().collect();
+    let (ident, group) = match &flat[..] {
+        [TokenTree::Ident(ident), TokenTree::Group(g)]
+            if g.delimiter() == Delimiter::Parenthesis =>
+        {
+            (ident.clone(), Some(g.clone()))
+        }
+        [TokenTree::Ident(ident)] if table.iter().any(|(n, _)| ident == n) => (ident.clone(), None),
+        [TokenTree::Literal(_)] => {
+            cx.error_spanned_by(
+                tokens,
+                format!(
+                    "expected a {key}, one of: {}; or an expression of type `{ty}`",
+                    list()
+                ),
+            );
+            return None;
+        }
+        _ => return Some(decl(None)),
+    };
+    let Some((name, params)) = table.iter().find(|(n, _)| ident == n) else {
+        cx.error_spanned_by(
+            &ident,
+            format!(
+                "unknown {key} `{ident}`; expected one of: {}, or an expression of type `{ty}`",
+                list()
+            ),
+        );
+        return None;
+    };
+    let args = group.map(|g| split_commas(g.stream())).unwrap_or_default();
+    if args.len() != params.len() {
+        cx.error_spanned_by(
+            tokens,
+            format!(
+                "`{name}` takes {} argument{}, found {}",
+                params.len(),
+                if params.len() == 1 { "" } else { "s" },
+                args.len()
+            ),
+        );
+        return None;
+    }
+    let mut ok = true;
+    for arg in &args {
+        let flat: Vec<TokenTree> = look_through(arg).into_iter().collect();
+        let negative =
+            matches!(&flat[..], [TokenTree::Punct(p), TokenTree::Literal(_)] if p.as_char() == '-');
+        if negative && ty == "Regularizer" {
+            cx.error_spanned_by(
+                arg,
+                "a regularizer's scale cannot be negative (TF: \"Setting a scale less than 0 on a \
+                 regularizer\")",
+            );
+            ok = false;
+        }
+        if let Some(lit) = single_lit(&look_through(arg)) {
+            if !matches!(lit, Lit::Int(_) | Lit::Float(_)) {
+                cx.error_spanned_by(
+                    &lit,
+                    format!("`{name}` takes numbers, found {}", describe(&lit)),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then(|| decl(Some((ident, args))))
+}
+
+/// TF's `tf.GraphKeys` names `collections = [..]` accepts unquoted.
+pub(crate) const GRAPH_KEYS: [&str; 6] = [
+    "GLOBAL_VARIABLES",
+    "TRAINABLE_VARIABLES",
+    "LOCAL_VARIABLES",
+    "MODEL_VARIABLES",
+    "MOVING_AVERAGE_VARIABLES",
+    "REGULARIZATION_LOSSES",
+];
+
+/// `[MODEL_VARIABLES, "mine"]`.
+pub(crate) fn parse_collections(
+    key: &Ident,
+    tokens: &TokenStream,
+    cx: &Ctxt,
+) -> Option<CollectionsDecl> {
+    let mut iter = look_through(tokens).into_iter();
+    let group = match (iter.next(), iter.next()) {
+        (Some(TokenTree::Group(g)), None) if g.delimiter() == Delimiter::Bracket => g,
+        _ => {
+            cx.error_spanned_by(
+                tokens,
+                "expected the collections in brackets, e.g. `collections = [MODEL_VARIABLES, \
+                 \"my_collection\"]` (`[]` for none)",
+            );
+            return None;
+        }
+    };
+    let mut ok = true;
+    let mut items = Vec::new();
+    for item in split_commas(group.stream()) {
+        let flat = look_through(&item);
+        if let Ok(ident) = syn::parse2::<Ident>(flat.clone()) {
+            if GRAPH_KEYS.iter().any(|k| ident == k) {
+                items.push(CollectionName::Key(ident));
+                continue;
+            }
+        }
+        match single_lit(&flat) {
+            Some(Lit::Str(s)) => items.push(CollectionName::Lit(s)),
+            _ => {
+                cx.error_spanned_by(
+                    &item,
+                    format!(
+                        "expected a collection name as a string literal, or one of TF's \
+                         `GraphKeys`: {}",
+                        GRAPH_KEYS.join(", ")
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then(|| CollectionsDecl {
+        key: key.clone(),
+        items,
+    })
+}
+
+/// The keys of a scope's defaults, for "expected one of".
+pub(crate) const DEFAULT_KEYS: &str = "custom_getter, regularizer";
+
+/// `custom_getter = expr` or `regularizer = ..` of a header or a `#[scope(..)]`; `false` if
+/// `key` is neither (the caller reports it).
+pub(crate) fn apply_default_key(
+    key: &Ident,
+    value: TokenStream,
+    defaults: &mut ScopeDefaults,
+    attr: &str,
+    cx: &Ctxt,
+) -> bool {
+    if key == "custom_getter" {
+        let v = KeyExpr {
+            key: key.clone(),
+            expr: value,
+        };
+        set_once(&mut defaults.custom_getter, Some(v), key, attr, cx);
+    } else if key == "regularizer" {
+        let v = parse_call(key, &value, &REGULARIZERS, "Regularizer", cx);
+        set_once(&mut defaults.regularizer, v, key, attr, cx);
+    } else {
+        return false;
+    }
+    true
 }

@@ -136,6 +136,9 @@ impl Model for Dense {
             shape: Some("[inputs, units]"),
             initializer: Some("kernel_initializer"),
             partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
         ManifestEntry::Variable(VarManifest {
             name: "bias",
@@ -144,6 +147,9 @@ impl Model for Dense {
             shape: Some("[units]"),
             initializer: Some("zeros"),
             partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
     ];
 

@@ -67,6 +67,9 @@ impl Model for LayerNorm {
             shape: Some("[size]"),
             initializer: Some("zeros"),
             partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
         ManifestEntry::Variable(VarManifest {
             name: "gamma",
@@ -75,6 +78,9 @@ impl Model for LayerNorm {
             shape: Some("[size]"),
             initializer: Some("ones"),
             partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
     ];
 

@@ -191,6 +191,9 @@ impl Model for BasicLstmCell {
             shape: Some("[input_size + num_units, 4 * num_units]"),
             initializer: None,
             partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
         ManifestEntry::Variable(VarManifest {
             name: "bias",
@@ -199,6 +202,9 @@ impl Model for BasicLstmCell {
             shape: Some("[4 * num_units]"),
             initializer: Some("zeros"),
             partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
     ];
 

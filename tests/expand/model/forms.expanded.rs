@@ -30,6 +30,9 @@ impl ::scope::__private::Model for Dense {
             shape: ::core::option::Option::Some("[inputs, units]"),
             initializer: ::core::option::Option::Some("truncated_normal(0.0, 0.02)"),
             partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "bias",
@@ -38,6 +41,9 @@ impl ::scope::__private::Model for Dense {
             shape: ::core::option::Option::Some("[units]"),
             initializer: ::core::option::Option::Some("zeros"),
             partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(
@@ -174,6 +180,9 @@ impl ::scope::__private::Model for Encoder {
                     "truncated_normal(0.0, range)",
                 ),
                 partitioner: ::core::option::Option::None,
+                regularizer: ::core::option::Option::None,
+                constraint: ::core::option::Option::None,
+                collections: ::core::option::Option::None,
             }),
         },
         ::scope::__private::ManifestEntry::Tied(::scope::__private::TiedManifest {

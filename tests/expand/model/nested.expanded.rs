@@ -30,6 +30,9 @@ impl ::scope::__private::Model for Dense {
             shape: ::core::option::Option::Some("[inputs, units]"),
             initializer: ::core::option::Option::Some("glorot_uniform"),
             partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "biases",
@@ -38,6 +41,9 @@ impl ::scope::__private::Model for Dense {
             shape: ::core::option::Option::Some("[units]"),
             initializer: ::core::option::Option::Some("zeros"),
             partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(
@@ -144,6 +150,9 @@ impl ::scope::__private::Model for Tower {
             shape: ::core::option::Option::Some("[]"),
             initializer: ::core::option::Option::Some("zeros"),
             partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(

@@ -32,6 +32,9 @@ impl ::scope::__private::Model for Wide {
             shape: ::core::option::Option::Some("[vocab, dim]"),
             initializer: ::core::option::Option::Some("random_normal(0.0, 0.1)"),
             partitioner: ::core::option::Option::Some("fixed_size(2)"),
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Scope {
             name: "linear",
@@ -43,6 +46,9 @@ impl ::scope::__private::Model for Wide {
                     shape: ::core::option::Option::Some("[vocab, 1]"),
                     initializer: ::core::option::Option::Some("zeros"),
                     partitioner: ::core::option::Option::Some("min_max(8, 0, 256)"),
+                    regularizer: ::core::option::Option::None,
+                    constraint: ::core::option::Option::None,
+                    collections: ::core::option::Option::None,
                 }),
             ],
         },
@@ -53,6 +59,9 @@ impl ::scope::__private::Model for Wide {
             shape: ::core::option::Option::Some("[1]"),
             initializer: ::core::option::Option::Some("zeros"),
             partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(

@@ -31,6 +31,9 @@ impl ::scope::__private::Model for Dense {
             shape: ::core::option::Option::Some("[cfg.inputs, cfg.units]"),
             initializer: ::core::option::Option::None,
             partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(

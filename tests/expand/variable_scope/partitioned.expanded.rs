@@ -34,6 +34,9 @@ impl ::scope::__private::Model for Embeddings {
             shape: ::core::option::Option::Some("[vocab, dim]"),
             initializer: ::core::option::Option::Some("zeros"),
             partitioner: ::core::option::Option::Some("fixed_size(3, 0)"),
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "position",
@@ -42,6 +45,9 @@ impl ::scope::__private::Model for Embeddings {
             shape: ::core::option::Option::Some("[vocab, dim]"),
             initializer: ::core::option::Option::None,
             partitioner: ::core::option::Option::Some("variable_axis_size(1024, 0, 4)"),
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Optional {
             condition: "dim > 1",
@@ -52,6 +58,9 @@ impl ::scope::__private::Model for Embeddings {
                 shape: ::core::option::Option::Some("[vocab, dim]"),
                 initializer: ::core::option::Option::None,
                 partitioner: ::core::option::Option::Some("&split"),
+                regularizer: ::core::option::Option::None,
+                constraint: ::core::option::Option::None,
+                collections: ::core::option::Option::None,
             }),
         },
     ];
