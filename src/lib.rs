@@ -41,7 +41,7 @@ pub mod __private {
         VarManifest, VarSpec, Variable, VariableScope,
     };
 
-    /// `custom_getter = expr`, `regularizer = expr`, `constraint = expr`: a `T` (a
+    /// `partitioner`, `custom_getter`, `regularizer` or `constraint = expr`: a `T` (a
     /// `CustomGetter`, ..), or a reference to one, which is cloned.
     pub fn value_of<T, A: ValueArg<T>>(arg: A) -> T {
         arg.into_value()
@@ -65,35 +65,6 @@ pub mod __private {
 
     impl<T: Clone> ValueArg<T> for &T {
         fn into_value(self) -> T {
-            self.clone()
-        }
-    }
-
-    /// `partitioner = expr` when `expr` names no partitioner of TF's: a `Partitioner`, or a
-    /// reference to one (a config's field).
-    pub fn partitioner<P: PartitionerArg>(partitioner: P) -> Partitioner {
-        partitioner.into_partitioner()
-    }
-
-    /// A value `partitioner = ..` takes.
-    #[diagnostic::on_unimplemented(
-        message = "`partitioner = ..` takes a `scope::partition::Partitioner`, not `{Self}`",
-        label = "not a `Partitioner`",
-        note = "name one of TF's partitioners, e.g. `partitioner = fixed_size(4, 0)`, or give an expression of type `Partitioner`"
-    )]
-    pub trait PartitionerArg {
-        /// The partitioner, owned.
-        fn into_partitioner(self) -> Partitioner;
-    }
-
-    impl PartitionerArg for Partitioner {
-        fn into_partitioner(self) -> Partitioner {
-            self
-        }
-    }
-
-    impl PartitionerArg for &Partitioner {
-        fn into_partitioner(self) -> Partitioner {
             self.clone()
         }
     }

@@ -371,6 +371,21 @@ pub(crate) struct InitDecl {
     pub(crate) args: Vec<TokenStream>,
 }
 
+/// A named kind's name, parameters and variant, as the `ALL` tables list them.
+type KindEntry<K> = (&'static str, &'static [&'static str], K);
+
+/// The kind named `name` in `all`.
+fn kind_named<K: Copy>(all: &[KindEntry<K>], name: &str) -> Option<K> {
+    all.iter().find(|(n, _, _)| *n == name).map(|(_, _, k)| *k)
+}
+
+/// The entry of `kind` in `all`.
+fn kind_entry<K: Copy + PartialEq>(all: &[KindEntry<K>], kind: K) -> KindEntry<K> {
+    *all.iter()
+        .find(|(_, _, k)| *k == kind)
+        .expect("every kind is listed")
+}
+
 /// The initializers `#[var(init = ..)]` and `model!` accept, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum InitKind {
@@ -406,10 +421,7 @@ impl InitKind {
     ];
 
     pub(crate) fn from_name(name: &str) -> Option<InitKind> {
-        Self::ALL
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|(_, _, k)| *k)
+        kind_named(&Self::ALL, name)
     }
 
     pub(crate) fn name(self) -> &'static str {
@@ -420,11 +432,8 @@ impl InitKind {
         Self::entry(self).1
     }
 
-    fn entry(self) -> (&'static str, &'static [&'static str], InitKind) {
-        *Self::ALL
-            .iter()
-            .find(|(_, _, k)| *k == self)
-            .expect("every kind is listed")
+    fn entry(self) -> KindEntry<InitKind> {
+        kind_entry(&Self::ALL, self)
     }
 
     /// `zeros, ones, .., value(tensor)`, for error messages.
@@ -501,10 +510,7 @@ impl PartitionerKind {
     ];
 
     pub(crate) fn from_name(name: &str) -> Option<PartitionerKind> {
-        Self::ALL
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|(_, _, k)| *k)
+        kind_named(&Self::ALL, name)
     }
 
     pub(crate) fn name(self) -> &'static str {
@@ -515,11 +521,8 @@ impl PartitionerKind {
         Self::entry(self).1
     }
 
-    fn entry(self) -> (&'static str, &'static [&'static str], PartitionerKind) {
-        *Self::ALL
-            .iter()
-            .find(|(_, _, k)| *k == self)
-            .expect("every kind is listed")
+    fn entry(self) -> KindEntry<PartitionerKind> {
+        kind_entry(&Self::ALL, self)
     }
 
     /// `fixed_size(num_shards, axis = 0)`: how it is called, defaults included.

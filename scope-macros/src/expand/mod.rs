@@ -560,11 +560,10 @@ fn var_spec(p: &TokenStream, var: &VarDecl) -> TokenStream {
 }
 
 /// `Partitioner::fixed_size(4, 0)` with TF's defaults filled in, or the user's expression
-/// through `__private::partitioner` (which takes a `Partitioner` or a reference to one).
+/// through `__private::value_of` (which takes a `Partitioner` or a reference to one).
 fn partitioner_value(p: &TokenStream, decl: &PartitionerDecl) -> TokenStream {
     let Some((kind, ident, args)) = &decl.known else {
-        let expr = &decl.tokens;
-        return quote_spanned!(expr.span()=> #p::partitioner(#expr));
+        return options::value_of(p, "Partitioner", &decl.tokens);
     };
     let ctor = Ident::new(kind.name(), ident.span());
     let first = &args[0];

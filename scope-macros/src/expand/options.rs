@@ -8,9 +8,10 @@ use syn::spanned::Spanned;
 use super::float_arg;
 use crate::ast::{tokens_text, CallDecl, CollectionName, CollectionsDecl, ScopeDefaults, VarDecl};
 
-/// `value_of::<Type, _>(expr)`: the user's expression, of the runtime's type `ty` or a
+/// `value_of::<Type, _>(expr)`: the user's expression, of the runtime's type `ty` (a
+/// `Partitioner`, `Regularizer`, `Constraint` or `CustomGetter`) or a
 /// reference to one; a value of another type is reported at the expression.
-fn value_of(p: &TokenStream, ty: &str, expr: &TokenStream) -> TokenStream {
+pub(super) fn value_of(p: &TokenStream, ty: &str, expr: &TokenStream) -> TokenStream {
     let ty = syn::Ident::new(ty, proc_macro2::Span::call_site());
     quote_spanned!(expr.span()=> #p::value_of::<#p::#ty, _>(#expr))
 }

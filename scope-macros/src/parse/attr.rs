@@ -8,7 +8,7 @@ use syn::{Data, DeriveInput, Fields, Ident, Lit, LitStr, Token};
 
 use crate::ast::{Arg, Header, Item, Kept, ModelDef, ModelField, ScopeDefaults, Source, VarDecl};
 use crate::ctxt::Ctxt;
-use crate::parse::split::{Angles, Splitter};
+use crate::parse::split::{take_until_comma, Angles};
 use crate::parse::var_attr::{apply_default_key, DEFAULT_KEYS};
 use crate::parse::{apply_model_keys, apply_var_keys, attr_list_tokens};
 
@@ -75,7 +75,7 @@ pub(crate) fn parse_header(input: ParseStream<'_>, cx: &Ctxt, span: Span) -> syn
         } else if input.peek(syn::Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
             let key: Ident = input.parse()?;
             input.parse::<Token![=]>()?;
-            let value = take_value(input);
+            let value = take_until_comma(input, Angles::Expr);
             if value.is_empty() {
                 cx.error_spanned_by(&key, format!("expected a value after `{key} =`"));
             } else if !apply_default_key(&key, value, &mut defaults, "the header", cx) {
@@ -104,25 +104,6 @@ pub(crate) fn parse_header(input: ParseStream<'_>, cx: &Ctxt, span: Span) -> syn
         args,
         defaults,
     })
-}
-
-/// The tokens of a header value, up to the next top-level `,`.
-fn take_value(input: ParseStream<'_>) -> TokenStream {
-    input
-        .step(|cursor| {
-            let mut splitter = Splitter::new(Angles::Expr);
-            let mut rest = *cursor;
-            let mut out = TokenStream::new();
-            while let Some((tt, next)) = rest.token_tree() {
-                if splitter.is_separator(&tt) {
-                    break;
-                }
-                out.extend([tt]);
-                rest = next;
-            }
-            Ok((out, rest))
-        })
-        .unwrap_or_default()
 }
 
 /// `crate = path` or `crate = "path"` (as serde's `#[serde(crate = "..")]`): where generated

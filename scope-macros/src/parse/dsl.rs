@@ -19,7 +19,7 @@ use syn::{Attribute, Ident, Token, Visibility};
 use crate::ast::{Header, Item, Kept, ModelDef, ModelField, ScopeDefaults, Source, SubScope};
 use crate::ctxt::Ctxt;
 use crate::parse::attr::{check_keep_attr, empty_var, parse_header};
-use crate::parse::split::{Angles, Splitter};
+use crate::parse::split::{take_until_comma, Angles};
 use crate::parse::{
     apply_model_keys, apply_scope_keys, apply_var_keys, attr_list_tokens, flatten_invisible,
     parse_dtype, parse_init, parse_shape, split_commas,
@@ -143,7 +143,7 @@ fn parse_items(
                         "a kept argument takes its type from the header: write `#[keep] {ident},`"
                     ),
                 );
-                take_until_comma(input);
+                take_until_comma(input, Angles::Type);
             }
             let mut docs = Vec::new();
             for attr in attrs.iter().filter(|a| !a.path().is_ident("keep")) {
@@ -202,7 +202,7 @@ fn parse_items(
         }
         input.parse::<Token![:]>()?;
         let field = field_ident(prefix, &ident);
-        let rest = take_until_comma(input);
+        let rest = take_until_comma(input, Angles::Type);
         if !input.is_empty() {
             input.parse::<Token![,]>()?;
         }
@@ -281,26 +281,6 @@ fn field_ident(prefix: &[Ident], ident: &Ident) -> Ident {
     let mut name: Vec<String> = prefix.iter().map(crate::ast::unraw).collect();
     name.push(crate::ast::unraw(ident));
     format_ident!("{}", name.join("_"), span = ident.span())
-}
-
-/// Tokens up to the next top-level `,`, by the macros' one [`Splitter`] (type rules: the
-/// commas of `Cell<A, B>` are not top-level).
-fn take_until_comma(input: ParseStream<'_>) -> TokenStream {
-    input
-        .step(|cursor| {
-            let mut splitter = Splitter::new(Angles::Type);
-            let mut rest = *cursor;
-            let mut out = TokenStream::new();
-            while let Some((tt, next)) = rest.token_tree() {
-                if splitter.is_separator(&tt) {
-                    break;
-                }
-                out.extend([tt]);
-                rest = next;
-            }
-            Ok((out, rest))
-        })
-        .unwrap_or_default()
 }
 
 fn input_starts_with_model(tokens: &TokenStream) -> bool {

@@ -15,6 +15,58 @@ use crate::ast::{
 use crate::ctxt::Ctxt;
 use crate::parse::{describe, look_through, set_once, single_lit, split_commas, KeyValue};
 
+/// What the value of a key naming a runtime object is.
+enum Form<T> {
+    /// `name(args)` or a bare `name` of one of the runtime's constructors.
+    Known(T, Ident, Vec<TokenStream>),
+    /// Any other expression, passed through for rustc to check its type.
+    Expr,
+    /// A literal, or a call of an unknown name: reported.
+    Bad,
+}
+
+/// Tells a named constructor (looked up with `find`) from an expression, and reports a
+/// literal and an unknown name. `(what, ty, example)` word the errors (`partitioner`,
+/// `Partitioner`, an example after the type); `list` lists the constructors.
+fn classify<T>(
+    tokens: &TokenStream,
+    find: impl Fn(&Ident) -> Option<T>,
+    (what, ty, example): (&str, &str, &str),
+    list: &str,
+    cx: &Ctxt,
+) -> Form<T> {
+    let flat: Vec<TokenTree> = look_through(tokens).into_iter().collect();
+    let (ident, group) = match &flat[..] {
+        [TokenTree::Ident(ident), TokenTree::Group(g)]
+            if g.delimiter() == Delimiter::Parenthesis =>
+        {
+            (ident.clone(), Some(g.clone()))
+        }
+        [TokenTree::Ident(ident)] if find(ident).is_some() => (ident.clone(), None),
+        [TokenTree::Literal(_)] => {
+            cx.error_spanned_by(
+                tokens,
+                format!("expected a {what}, one of: {list}; or an expression of type `{ty}`"),
+            );
+            return Form::Bad;
+        }
+        // A path, a field, a method call, a local: rustc checks its type.
+        _ => return Form::Expr,
+    };
+    let Some(found) = find(&ident) else {
+        cx.error_spanned_by(
+            &ident,
+            format!(
+                "unknown {what} `{ident}`; expected one of: {list}, or an expression of type \
+                 `{ty}`{example}"
+            ),
+        );
+        return Form::Bad;
+    };
+    let args = group.map(|g| split_commas(g.stream())).unwrap_or_default();
+    Form::Known(found, ident, args)
+}
+
 /// `fixed_size(4, 0)`, `variable_axis_size(1 << 20)`, `min_max(8, 0, 65536)`, or an
 /// expression of type `Partitioner` (`Partitioner::fixed_size(n, 0)`, `cfg.partitioner`).
 pub(crate) fn parse_partitioner(
@@ -27,42 +79,21 @@ pub(crate) fn parse_partitioner(
         tokens: tokens.clone(),
         known,
     };
-    let flat: Vec<TokenTree> = look_through(tokens).into_iter().collect();
-    let (ident, group) = match &flat[..] {
-        [TokenTree::Ident(ident), TokenTree::Group(g)]
-            if g.delimiter() == Delimiter::Parenthesis =>
-        {
-            (ident.clone(), Some(g.clone()))
-        }
-        [TokenTree::Ident(ident)] if PartitionerKind::from_name(&ident.to_string()).is_some() => {
-            (ident.clone(), None)
-        }
-        [TokenTree::Literal(_)] => {
-            cx.error_spanned_by(
-                tokens,
-                format!(
-                    "expected a partitioner, one of: {}; or an expression of type `Partitioner`",
-                    PartitionerKind::list()
-                ),
-            );
-            return None;
-        }
-        // A path, a field, a method call, a local: rustc checks that it is a `Partitioner`.
-        _ => return Some(decl(None)),
+    let (kind, ident, args) = match classify(
+        tokens,
+        |ident| PartitionerKind::from_name(&ident.to_string()),
+        (
+            "partitioner",
+            "Partitioner",
+            ", e.g. `Partitioner::fixed_size(4, 0)`",
+        ),
+        &PartitionerKind::list(),
+        cx,
+    ) {
+        Form::Known(kind, ident, args) => (kind, ident, args),
+        Form::Expr => return Some(decl(None)),
+        Form::Bad => return None,
     };
-    let Some(kind) = PartitionerKind::from_name(&ident.to_string()) else {
-        cx.error_spanned_by(
-            &ident,
-            format!(
-                "unknown partitioner `{ident}`; expected one of: {} (TF's \
-                 `tf.fixed_size_partitioner`, ..), or an expression of type `Partitioner`, e.g. \
-                 `Partitioner::fixed_size(4, 0)`",
-                PartitionerKind::list()
-            ),
-        );
-        return None;
-    };
-    let args = group.map(|g| split_commas(g.stream())).unwrap_or_default();
     let params = kind.params();
     if args.is_empty() || args.len() > params.len() {
         cx.error_spanned_by(
@@ -154,37 +185,18 @@ pub(crate) fn parse_call(
         tokens: tokens.clone(),
         known,
     };
-    let flat: Vec<TokenTree> = look_through(tokens).into_iter().collect();
-    let (ident, group) = match &flat[..] {
-        [TokenTree::Ident(ident), TokenTree::Group(g)]
-            if g.delimiter() == Delimiter::Parenthesis =>
-        {
-            (ident.clone(), Some(g.clone()))
-        }
-        [TokenTree::Ident(ident)] if table.iter().any(|(n, _)| ident == n) => (ident.clone(), None),
-        [TokenTree::Literal(_)] => {
-            cx.error_spanned_by(
-                tokens,
-                format!(
-                    "expected a {key}, one of: {}; or an expression of type `{ty}`",
-                    list()
-                ),
-            );
-            return None;
-        }
-        _ => return Some(decl(None)),
+    let what = key.to_string();
+    let ((name, params), ident, args) = match classify(
+        tokens,
+        |ident| table.iter().find(|(n, _)| ident == n).copied(),
+        (&what, ty, ""),
+        &list(),
+        cx,
+    ) {
+        Form::Known(entry, ident, args) => (entry, ident, args),
+        Form::Expr => return Some(decl(None)),
+        Form::Bad => return None,
     };
-    let Some((name, params)) = table.iter().find(|(n, _)| ident == n) else {
-        cx.error_spanned_by(
-            &ident,
-            format!(
-                "unknown {key} `{ident}`; expected one of: {}, or an expression of type `{ty}`",
-                list()
-            ),
-        );
-        return None;
-    };
-    let args = group.map(|g| split_commas(g.stream())).unwrap_or_default();
     if args.len() != params.len() {
         cx.error_spanned_by(
             tokens,

@@ -106,7 +106,12 @@ impl ::scope::__private::Model for Embeddings {
                                 "extra",
                                 ::scope::__private::VarSpec::new()
                                     .shape([vocab, dim])
-                                    .partitioner(::scope::__private::partitioner(&split)),
+                                    .partitioner(
+                                        ::scope::__private::value_of::<
+                                            ::scope::__private::Partitioner,
+                                            _,
+                                        >(&split),
+                                    ),
                             )?,
                     )
                 } else {
