@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use scope::checkpoint::{
-    CastMode, Checkpoint, CheckpointError, CheckpointSource, Format, Mapping, MappingReport, Save,
+    CastMode, Checkpoint, CheckpointError, CheckpointSource, Mapping, MappingReport, Save,
     TfCheckpoint, TfCheckpointWriter,
 };
 use scope::models::presets;
@@ -124,7 +124,7 @@ fn write_tf1(input: &Checkpoint, prefix: &Path, mapping: Option<&Mapping>) -> Re
             Some(view.report().clone())
         }
         None => {
-            let tf = tf1_of(input);
+            let tf = crate::split::tf1_of(input);
             for info in input.tensors() {
                 let slices = tf
                     .as_ref()
@@ -163,20 +163,6 @@ fn write_tf1(input: &Checkpoint, prefix: &Path, mapping: Option<&Mapping>) -> Re
         mapping: report,
         removed: Vec::new(),
     })
-}
-
-/// The TF1 checkpoint `ckpt` is, opened again by its prefix for what the front door does not
-/// show (how partitioned variables are sliced). `None` for another format, or if it no longer
-/// opens.
-pub(crate) fn tf1_of(ckpt: &Checkpoint) -> Option<TfCheckpoint> {
-    if ckpt.format() != Format::Tf1 {
-        return None;
-    }
-    let index = ckpt.files().first()?;
-    if index.extension()? != "index" {
-        return None;
-    }
-    TfCheckpoint::open(index.with_extension("")).ok()
 }
 
 /// The format to write at `output`: `flag` if given (checked against the name), else told

@@ -14,6 +14,7 @@ mod diff;
 mod import;
 mod inspect;
 mod naming;
+mod split;
 mod tree;
 
 pub use self::convert::{

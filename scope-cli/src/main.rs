@@ -1,6 +1,7 @@
 //! `scope`: look into TF1 and safetensors checkpoints, compare them, write the `model!` that
-//! declares one, and convert one between layouts (BERT: TF1 <-> Hugging Face). The logic lives
-//! in this crate's library (`scope_cli`); checkpoints open through `scope::checkpoint::open`.
+//! declares one, and convert one between formats (TF1 <-> safetensors) and layouts (BERT:
+//! TF1 <-> Hugging Face). The logic lives in this crate's library (`scope_cli`); checkpoints
+//! open through `scope_cli::open_checkpoint` (`scope::checkpoint::open`, guarded).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -14,7 +15,7 @@ use scope_cli::{
     CliError, ConvertOptions, ImportOptions, InspectOptions, OutputFormat,
 };
 
-/// Checkpoints as scope trees: inspect, diff, import.
+/// Checkpoints as scope trees: inspect, diff, import, convert.
 #[derive(Parser)]
 #[command(name = "scope", version, about)]
 struct Cli {

@@ -5,8 +5,9 @@
 //! shapes, dtypes: none missing, none extra), and restores the checkpoint into it strictly
 //! (every variable found, shapes and dtypes equal; the only unused keys are training state).
 //!
-//! Checkpoints: every one in `tests/data/seed_rnn` and `tests/data/bert/{classifier,
-//! pretraining}` (vendored copies of `../shared/fixtures`), three safetensors files written by
+//! Checkpoints: every one in `tests/data/seed_rnn`, `tests/data/bert/{classifier,
+//! pretraining}` and `tests/data/partitioned/{p6,p_dtypes}` (TF's partitioned variables,
+//! saved in slices; vendored copies of `../shared/fixtures`), three safetensors files written by
 //! this crate (the seed RNN's model variables; awkward names and dtypes, see
 //! `awkward_safetensors`; names that escape to one identifier, see `escaped_safetensors`), and every
 //! checkpoint in the directories listed in `SCOPE_IMPORT_FIXTURES` (`:`-separated). Prints
@@ -286,10 +287,16 @@ fn main() {
 fn import_round_trips() {
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("import_roundtrip");
     std::fs::create_dir_all(work.join("src")).unwrap();
-    let mut dirs: Vec<PathBuf> = ["seed_rnn", "bert/classifier", "bert/pretraining"]
-        .iter()
-        .map(|d| data_dir().join(d))
-        .collect();
+    let mut dirs: Vec<PathBuf> = [
+        "seed_rnn",
+        "bert/classifier",
+        "bert/pretraining",
+        "partitioned/p6",
+        "partitioned/p_dtypes",
+    ]
+    .iter()
+    .map(|d| data_dir().join(d))
+    .collect();
     if let Some(extra) = std::env::var_os("SCOPE_IMPORT_FIXTURES") {
         dirs.extend(std::env::split_paths(&extra));
     }

@@ -7,6 +7,7 @@ use scope::DType;
 
 use super::{Arg, Ctx, Dim, ImportOptions, Item, Placement};
 use crate::naming::{comment_safe, const_ident, string_lit};
+use crate::split::Split;
 use crate::tree::TrainingState;
 use crate::Map;
 
@@ -266,6 +267,25 @@ pub(super) fn render(
     out
 }
 
+/// The comment over a variable saved in slices: how, and why it is declared whole.
+fn partition_comment(split: &Split, pad: &str, out: &mut String) {
+    let how = match (split.axis, split.tf_split) {
+        (Some(_), true) => "as TF's partitioners split",
+        (Some(_), false) => "not as TF's partitioners split",
+        (None, _) => "on several axes, which no TF partitioner does",
+    };
+    wrap(
+        out,
+        &format!("{pad}// "),
+        &format!(
+            "Partitioned in the checkpoint: {}, {how}. Declared whole: a restore reads the \
+             slices into it.",
+            split.describe()
+        ),
+        100,
+    );
+}
+
 fn dim_text(value: usize, dims: &Map<usize, Dim>, args: &[Arg]) -> String {
     match dims.get(&value) {
         Some(Dim::Arg(a)) => args[*a].name.clone(),
@@ -292,6 +312,9 @@ fn render_items(
                 trainable,
             } => {
                 let t = &cx.ckpt.tensors()[*tensor];
+                if let Some(split) = &cx.splits[*tensor] {
+                    partition_comment(split, &pad, out);
+                }
                 let mut keys = Vec::new();
                 if let Some(n) = name {
                     keys.push(format!("name = {}", string_lit(n)));

@@ -298,3 +298,42 @@ fn refuses_what_the_generated_build_would_refuse() {
     big.shape = vec![usize::MAX, 2];
     assert!(registry_refuses(&big).is_some(), "an overflowing shape");
 }
+
+/// Issue 23, item 2: a TF checkpoint's partitioned variables are declared under their full
+/// names and shapes, each with how the checkpoint slices it.
+#[test]
+fn partitioned_entries_say_how_they_are_sliced() {
+    let ckpt =
+        open(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/partitioned/p6")).unwrap();
+    let src = import(&ckpt, &opts("Wide")).unwrap();
+    let over = |field: &str| {
+        let at = src
+            .find(&format!("{field}: "))
+            .unwrap_or_else(|| panic!("{src}"));
+        let before = &src[..at];
+        let start = before.rfind("// Partitioned").unwrap_or(0);
+        before[start..]
+            .replace("//", "")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        over("embedding").starts_with(
+            "Partitioned in the checkpoint: 2 slices on axis 0, as TF's partitioners split."
+        ),
+        "{src}"
+    );
+    assert!(over("cols").contains("3 slices on axis 1"), "{src}");
+    assert_eq!(
+        src.matches("// Partitioned in the checkpoint").count(),
+        6,
+        "{src}"
+    );
+    // `scale` is saved whole: nothing over it but the previous field.
+    let scale = src.find("scale: []").unwrap();
+    assert!(
+        !src[..scale].trim_end().ends_with("slices into it."),
+        "{src}"
+    );
+}
