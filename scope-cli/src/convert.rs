@@ -66,6 +66,9 @@ pub struct Converted {
     /// single file or the index of the other layout), as the save reports them
     /// ([`scope::checkpoint::Saved::removed`]). A TF1 output removes nothing.
     pub removed: Vec<PathBuf>,
+    /// Data shards of an earlier TF1 checkpoint at the same prefix that the new index no
+    /// longer names (`model.ckpt.data-00001-of-00002`, ...): left in place, not removed.
+    pub left: Vec<PathBuf>,
 }
 
 /// Writes `input` to `output` through the preset, in the format [`output_format`] picks:
@@ -98,6 +101,7 @@ pub fn convert(input: &Checkpoint, output: &Path, options: &ConvertOptions) -> R
                 total_size: saved.total_size,
                 mapping: saved.mapping,
                 removed: saved.removed,
+                left: Vec::new(),
             })
         }
         OutputFormat::Tf1 => write_tf1(input, output, mapping.as_ref()),
@@ -155,6 +159,7 @@ fn write_tf1(input: &Checkpoint, prefix: &Path, mapping: Option<&Mapping>) -> Re
     // `write` returns the index, then the data shard.
     let mut files = writer.write(prefix)?;
     files.reverse();
+    let left = other_data_shards(prefix, &files[0]);
     Ok(Converted {
         format: OutputFormat::Tf1,
         files,
@@ -162,7 +167,37 @@ fn write_tf1(input: &Checkpoint, prefix: &Path, mapping: Option<&Mapping>) -> Re
         total_size,
         mapping: report,
         removed: Vec::new(),
+        left,
     })
+}
+
+/// The files beside `prefix` named as its data shards (`<prefix>.data-NNNNN-of-NNNNN`),
+/// other than `written`, sorted.
+fn other_data_shards(prefix: &Path, written: &Path) -> Vec<PathBuf> {
+    let Some(name) = prefix.file_name() else {
+        return Vec::new();
+    };
+    let dir = match prefix.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut data_prefix = name.as_encoded_bytes().to_vec();
+    data_prefix.extend_from_slice(b".data-");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| prefix.with_file_name(entry.file_name()))
+        .filter(|p| {
+            let n = p.file_name().unwrap_or_default().as_encoded_bytes();
+            n.starts_with(&data_prefix)
+                && n.len() == data_prefix.len() + 14
+                && is_tf_file(p)
+                && p.as_path() != written
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// The format to write at `output`: `flag` if given (checked against the name), else told

@@ -214,6 +214,15 @@ fn run(cli: Cli, out: &mut String) -> Result<ExitCode, CliError> {
                 )
                 .ok();
             }
+            for file in &converted.left {
+                writeln!(
+                    out,
+                    "left {} in place (a data shard of the TF1 checkpoint this one replaced, \
+                     which no index names now; remove it if nothing else reads it)",
+                    file.display()
+                )
+                .ok();
+            }
             let what = match converted.format {
                 OutputFormat::Safetensors => "safetensors",
                 OutputFormat::Tf1 => "TF1 checkpoint",

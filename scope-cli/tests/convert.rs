@@ -465,6 +465,18 @@ fn tf1_output_is_chosen_by_name_or_flag() {
             );
         }
     }
+    // Over an earlier checkpoint in two shards: the shard the new index does not name is
+    // left, and said so.
+    let old_shard = tmp.join("y.ckpt.data-00001-of-00002");
+    std::fs::write(&old_shard, b"earlier").unwrap();
+    let out = scope(&[&"convert", &st, &tmp.join("y.ckpt")]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("left {} in place", old_shard.display())),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(&old_shard).unwrap(), b"earlier");
     let refused = |args: &[&dyn AsRef<std::ffi::OsStr>], what: &str| {
         let out = scope(args);
         let said = text(&out);
