@@ -34,10 +34,40 @@ pub mod models;
 /// through `::scope::__private::...`, so users need no `use` for the macros to work.
 #[doc(hidden)]
 pub mod __private {
+    pub use scope_runtime::partition::{PartitionedVariable, Partitioner};
     pub use scope_runtime::{
         atomic_build, repeated_scope_name, tied_variable, DType, Initializer, ManifestEntry, Model,
         ModelScope, Registry, Result, TiedManifest, VarManifest, VarSpec, Variable, VariableScope,
     };
+
+    /// `partitioner = expr` when `expr` names no partitioner of TF's: a `Partitioner`, or a
+    /// reference to one (a config's field).
+    pub fn partitioner<P: PartitionerArg>(partitioner: P) -> Partitioner {
+        partitioner.into_partitioner()
+    }
+
+    /// A value `partitioner = ..` takes.
+    #[diagnostic::on_unimplemented(
+        message = "`partitioner = ..` takes a `scope::partition::Partitioner`, not `{Self}`",
+        label = "not a `Partitioner`",
+        note = "name one of TF's partitioners, e.g. `partitioner = fixed_size(4, 0)`, or give an expression of type `Partitioner`"
+    )]
+    pub trait PartitionerArg {
+        /// The partitioner, owned.
+        fn into_partitioner(self) -> Partitioner;
+    }
+
+    impl PartitionerArg for Partitioner {
+        fn into_partitioner(self) -> Partitioner {
+            self
+        }
+    }
+
+    impl PartitionerArg for &Partitioner {
+        fn into_partitioner(self) -> Partitioner {
+            self.clone()
+        }
+    }
 
     /// `constant(x)` when `x` is no literal (a `const`, a config field): TF's
     /// `constant_initializer` for a value of any numeric type or `bool`.

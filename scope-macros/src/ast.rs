@@ -87,6 +87,9 @@ pub(crate) struct VarDecl {
     pub(crate) when: Option<KeyExpr>,
     /// `tied = expr`: another model's variable, checked and held; nothing is created.
     pub(crate) tied: Option<KeyExpr>,
+    /// `partitioner = fixed_size(4, 0)`: created in parts; the field is a
+    /// `PartitionedVariable`.
+    pub(crate) partitioner: Option<PartitionerDecl>,
     /// Whether parsing it already reported an error, so that the checker does not pile a
     /// consequence (such as "no shape" after a misspelt `shape`) on top.
     pub(crate) incomplete: bool,
@@ -383,6 +386,111 @@ impl InitKind {
                     format!("{name}({})", params.join(", "))
                 }
             })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `partitioner = ..`: one of TF's partitioners by name, or an expression of type
+/// `Partitioner`.
+pub(crate) struct PartitionerDecl {
+    pub(crate) key: Ident,
+    /// The value as written (for the manifest and docs).
+    pub(crate) tokens: TokenStream,
+    /// `Some` for a partitioner named as TF names it (`fixed_size(4, 0)`), `None` for an
+    /// expression of type `Partitioner`.
+    pub(crate) known: Option<(PartitionerKind, Ident, Vec<TokenStream>)>,
+}
+
+impl PartitionerDecl {
+    /// The split axis, when it is a literal (or the default `0`).
+    pub(crate) fn literal_axis(&self) -> Option<(usize, Span)> {
+        let (_, ident, args) = self.known.as_ref()?;
+        match args.get(1) {
+            None => Some((0, ident.span())),
+            Some(arg) => match Number::of(arg)? {
+                (Number::Int(digits), span) => Some((digits.parse().ok()?, span)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// TF's partitioners, by the names `#[var(partitioner = ..)]` accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PartitionerKind {
+    /// `tf.fixed_size_partitioner(num_shards, axis=0)`.
+    FixedSize,
+    /// `tf.variable_axis_size_partitioner(max_shard_bytes, axis=0, max_shards=None)`.
+    VariableAxisSize,
+    /// `tf.min_max_variable_partitioner(max_partitions, axis=0, min_slice_size=256 << 10)`.
+    MinMax,
+}
+
+impl PartitionerKind {
+    /// Every partitioner: its name, its parameters (the first is required, the others
+    /// default as in TF), and its variant.
+    pub(crate) const ALL: [(&'static str, &'static [&'static str], PartitionerKind); 3] = [
+        (
+            "fixed_size",
+            &["num_shards", "axis"],
+            PartitionerKind::FixedSize,
+        ),
+        (
+            "variable_axis_size",
+            &["max_shard_bytes", "axis", "max_shards"],
+            PartitionerKind::VariableAxisSize,
+        ),
+        (
+            "min_max",
+            &["max_partitions", "axis", "min_slice_size"],
+            PartitionerKind::MinMax,
+        ),
+    ];
+
+    pub(crate) fn from_name(name: &str) -> Option<PartitionerKind> {
+        Self::ALL
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, _, k)| *k)
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        Self::entry(self).0
+    }
+
+    pub(crate) fn params(self) -> &'static [&'static str] {
+        Self::entry(self).1
+    }
+
+    fn entry(self) -> (&'static str, &'static [&'static str], PartitionerKind) {
+        *Self::ALL
+            .iter()
+            .find(|(_, _, k)| *k == self)
+            .expect("every kind is listed")
+    }
+
+    /// `fixed_size(num_shards, axis = 0)`: how it is called, defaults included.
+    pub(crate) fn usage(self) -> String {
+        let params: Vec<String> = self
+            .params()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match (i, *p) {
+                (0, p) => p.to_owned(),
+                (_, "axis") => "axis = 0".to_owned(),
+                (_, "max_shards") => "max_shards = None".to_owned(),
+                (_, p) => format!("{p} = 262144"),
+            })
+            .collect();
+        format!("{}({})", self.name(), params.join(", "))
+    }
+
+    /// `fixed_size(num_shards, axis = 0), ..`, for error messages.
+    pub(crate) fn list() -> String {
+        Self::ALL
+            .iter()
+            .map(|(_, _, kind)| kind.usage())
             .collect::<Vec<_>>()
             .join(", ")
     }

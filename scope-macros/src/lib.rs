@@ -81,6 +81,7 @@ use proc_macro::TokenStream;
 /// | `name` | `"name"`, matching TF's nested regex `^[A-Za-z0-9_.\\/>-]*$` | the field's name |
 /// | `when` | a `bool` expression: the variable is created only when it holds; the field is an `Option<Variable>` | always created |
 /// | `tied` | an expression of type `Variable` or `&Variable` owned by another model: nothing is created; at build time the variable must belong to the same registry and have the declared `shape` (and `dtype`, if given), else a typed `Error::Tied*`; not with `init`, `trainable`, `name` or `when` | not tied |
+/// | `partitioner` | one of TF's partitioners, `fixed_size(num_shards, axis = 0)`, `variable_axis_size(max_shard_bytes, axis = 0, max_shards = None)`, `min_max(max_partitions, axis = 0, min_slice_size = 262144)` (`tf.fixed_size_partitioner`, ..), or an expression of type `Partitioner` or `&Partitioner`: the variable is created in parts `name/part_0, ..` by `Registry::get_partitioned_variable`, the field is a `scope::partition::PartitionedVariable` (`Option<..>` with `when`), `for_each_variable` visits every part and the manifest records the partitioner as written; not on a scalar or a tied variable | one variable, unsplit |
 ///
 /// `#[model(..)]` keys:
 ///

@@ -61,6 +61,7 @@ use crate::variable::Variable;
 ///         trainable: true,
 ///         shape: Some("[units]"),
 ///         initializer: Some("zeros"),
+///         partitioner: None,
 ///     })];
 ///
 ///     fn build_in(reg: &Registry, scope: &str, (units,): (usize,)) -> scope::Result<Self> {
@@ -459,6 +460,10 @@ pub struct VarManifest {
     /// The initializer as written (`random_normal(0.0, 0.5)`); `None` takes the scope's
     /// initializer or TF's default (glorot-uniform for floats, zeros otherwise).
     pub initializer: Option<&'static str>,
+    /// The partitioner as written (`fixed_size(4, 0)`) when the variable is created in parts
+    /// (`name/part_0`, ..; the field is a [`crate::partition::PartitionedVariable`]); `None`
+    /// for an ordinary variable.
+    pub partitioner: Option<&'static str>,
 }
 
 /// One entry of a [`Model::MANIFEST`]: a variable, an anonymous sub-scope, or a nested model.
@@ -621,6 +626,9 @@ impl fmt::Display for VarManifest {
             Some(init) => write!(f, " {init}")?,
             None => write!(f, " (default initializer)")?,
         }
+        if let Some(partitioner) = self.partitioner {
+            write!(f, " partitioner={partitioner}")?;
+        }
         if !self.trainable {
             write!(f, " (not trainable)")?;
         }
@@ -640,6 +648,7 @@ mod tests {
             trainable: true,
             shape: Some("[22, 44]"),
             initializer: None,
+            partitioner: None,
         })],
     }];
 
@@ -650,6 +659,7 @@ mod tests {
             trainable: false,
             shape: Some("[2]"),
             initializer: Some("zeros"),
+            partitioner: None,
         }),
         ManifestEntry::Model {
             scope: "cell",

@@ -286,6 +286,7 @@ impl Model for HandCell {
             trainable: true,
             shape: Some("[input + units, 4 * units]"),
             initializer: None,
+            partitioner: None,
         }),
         ManifestEntry::Variable(scope::VarManifest {
             name: "bias",
@@ -293,6 +294,7 @@ impl Model for HandCell {
             trainable: true,
             shape: Some("[4 * units]"),
             initializer: Some("zeros"),
+            partitioner: None,
         }),
     ];
 
@@ -1198,4 +1200,92 @@ fn a_failed_build_keeps_another_threads_variables() {
     assert!(failed.is_err());
     assert!(reg.variable("again").is_none());
     assert_eq!(reg.len(), 2);
+}
+
+#[variable_scope("emb", vocab: usize, split: scope::partition::Partitioner)]
+struct PartitionedEmb {
+    /// TF: `tf.get_variable("table", [vocab, 2], partitioner=tf.fixed_size_partitioner(3))`.
+    #[var(shape = [vocab, 2], init = zeros, partitioner = fixed_size(3, 0))]
+    table: scope::partition::PartitionedVariable,
+    /// A partitioner given as a value, splitting the columns.
+    #[var(shape = [vocab, 2], partitioner = &split)]
+    by_column: scope::partition::PartitionedVariable,
+}
+
+model! {
+    struct WideModel("wide", vocab: usize) {
+        /// TF: `variable_axis_size_partitioner(64)`: 16 bytes a row, 4 rows a part.
+        #[var(partitioner = variable_axis_size(64))]
+        w: [vocab, 4] = zeros,
+        #[model(args(vocab, scope::partition::Partitioner::min_max(2, 1, 1)))]
+        emb: model PartitionedEmb,
+        bias: [1] = zeros,
+    }
+}
+
+#[test]
+fn partitioned_fields_create_tfs_parts_and_visit_every_part() {
+    let reg = Registry::new();
+    let model = WideModel::new(&reg, 7).unwrap();
+    let parts: Vec<(String, Vec<usize>)> = model
+        .variables()
+        .into_iter()
+        .map(|(name, v)| (name, v.shape().to_vec()))
+        .collect();
+    let expected: Vec<(String, Vec<usize>)> = [
+        ("wide/w/part_0", vec![4, 4]),
+        ("wide/w/part_1", vec![3, 4]),
+        // `fixed_size_partitioner(3)` on 7 rows: the first `7 % 3` parts get one more.
+        ("wide/emb/table/part_0", vec![3, 2]),
+        ("wide/emb/table/part_1", vec![2, 2]),
+        ("wide/emb/table/part_2", vec![2, 2]),
+        ("wide/emb/by_column/part_0", vec![7, 1]),
+        ("wide/emb/by_column/part_1", vec![7, 1]),
+        ("wide/bias", vec![1]),
+    ]
+    .into_iter()
+    .map(|(n, s)| (n.to_owned(), s))
+    .collect();
+    assert_eq!(parts, expected);
+    assert_eq!(model.emb.table.name(), "wide/emb/table");
+    assert_eq!(model.emb.table.shape(), [7, 2]);
+    assert_eq!(model.emb.table.partitions(), [3, 1]);
+    let info = model.emb.table.parts()[1].save_slice_info().unwrap();
+    assert_eq!(info.full_name, "wide/emb/table");
+    assert_eq!(info.full_shape, [7, 2]);
+
+    // The manifest records each partitioner as written.
+    let manifest = WideModel::manifest();
+    let partitioners: Vec<(&str, Option<&str>)> = manifest
+        .iter()
+        .map(|(path, v)| (path.as_str(), v.partitioner))
+        .collect();
+    assert_eq!(
+        partitioners,
+        [
+            ("w", Some("variable_axis_size(64)")),
+            ("emb/table", Some("fixed_size(3, 0)")),
+            ("emb/by_column", Some("&split")),
+            ("bias", None),
+        ]
+    );
+
+    // Built again with reuse, every part is shared; with another partitioning, it fails.
+    let again = reg
+        .variable_scope("")
+        .reuse(scope::Reuse::Yes)
+        .with(|_| WideModel::new(&reg, 7))
+        .unwrap();
+    assert!(again.shares_storage_with(&model));
+    let before = reg.len();
+    let other = reg.variable_scope("").reuse(scope::Reuse::Yes).with(|_| {
+        PartitionedEmb::build_in(
+            &reg,
+            "wide/emb",
+            (7, scope::partition::Partitioner::fixed_size(2, 0)),
+        )
+    });
+    let err = other.unwrap_err().to_string();
+    assert!(err.contains("wide/emb/by_column"), "{err}");
+    assert_eq!(reg.len(), before);
 }

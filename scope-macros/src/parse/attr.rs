@@ -24,6 +24,7 @@ pub(crate) fn empty_var(ident: Ident) -> VarDecl {
         trainable: None,
         when: None,
         tied: None,
+        partitioner: None,
         incomplete: false,
     }
 }
@@ -278,24 +279,36 @@ fn parse_field(field: &syn::Field, args: &[Arg], cx: &Ctxt) -> Option<Field> {
         }
         // Checked as written, so that a wrong type is one error here rather than one in
         // every generated use of the field.
+        let (holds, what) = if decl.partitioner.is_some() && decl.tied.is_none() {
+            (
+                "PartitionedVariable",
+                "a partitioned `#[var]` field holds its parts",
+            )
+        } else {
+            ("Variable", "a `#[var]` field holds the variable")
+        };
         match &decl.when {
-            Some(when) if !inner_type(&field.ty, "Option").is_some_and(is_variable) => {
+            Some(when) if !inner_type(&field.ty, "Option").is_some_and(|t| is_named(t, holds)) => {
                 cx.error_spanned_by(
                     &field.ty,
                     format!(
-                        "`{}` makes the variable optional: declare the field `Option<Variable>`",
+                        "`{}` makes the variable optional: declare the field `Option<{holds}>`",
                         when.key
                     ),
                 );
             }
             Some(_) => {}
-            None if !is_variable(&field.ty) => cx.error_spanned_by(
-                ungroup(&field.ty),
-                format!(
-                    "a `#[var]` field holds the variable: declare `{ident}: Variable` (a nested \
-                     model takes `#[model]` instead)"
-                ),
-            ),
+            None if !is_named(&field.ty, holds) => {
+                let hint = if is_named(&field.ty, "PartitionedVariable") {
+                    " (a `PartitionedVariable` field takes `partitioner = ..`)"
+                } else {
+                    " (a nested model takes `#[model]` instead)"
+                };
+                cx.error_spanned_by(
+                    ungroup(&field.ty),
+                    format!("{what}: declare `{ident}: {holds}`{hint}"),
+                )
+            }
             None => {}
         }
         decl.incomplete = cx.count() > before;
@@ -354,18 +367,19 @@ fn ungroup(ty: &syn::Type) -> &syn::Type {
     }
 }
 
-/// Whether `ty` is written as `Variable` (`scope::Variable`, ...), as a `#[var]` field must be.
-fn is_variable(ty: &syn::Type) -> bool {
+/// Whether `ty` is written as `name` (`Variable`, `scope::Variable`, ...), as a `#[var]`
+/// field must be (`PartitionedVariable` for a partitioned one).
+fn is_named(ty: &syn::Type, name: &str) -> bool {
     match ty {
-        syn::Type::Group(g) => is_variable(&g.elem),
-        syn::Type::Paren(p) => is_variable(&p.elem),
+        syn::Type::Group(g) => is_named(&g.elem, name),
+        syn::Type::Paren(p) => is_named(&p.elem, name),
         syn::Type::Path(path) => {
             path.qself.is_none()
                 && path
                     .path
                     .segments
                     .last()
-                    .is_some_and(|s| s.ident == "Variable" && s.arguments.is_none())
+                    .is_some_and(|s| s.ident == name && s.arguments.is_none())
         }
         _ => false,
     }

@@ -135,6 +135,7 @@ impl Model for Dense {
             trainable: true,
             shape: Some("[inputs, units]"),
             initializer: Some("kernel_initializer"),
+            partitioner: None,
         }),
         ManifestEntry::Variable(VarManifest {
             name: "bias",
@@ -142,6 +143,7 @@ impl Model for Dense {
             trainable: true,
             shape: Some("[units]"),
             initializer: Some("zeros"),
+            partitioner: None,
         }),
     ];
 

@@ -66,6 +66,7 @@ impl Model for LayerNorm {
             trainable: true,
             shape: Some("[size]"),
             initializer: Some("zeros"),
+            partitioner: None,
         }),
         ManifestEntry::Variable(VarManifest {
             name: "gamma",
@@ -73,6 +74,7 @@ impl Model for LayerNorm {
             trainable: true,
             shape: Some("[size]"),
             initializer: Some("ones"),
+            partitioner: None,
         }),
     ];
 

@@ -45,6 +45,7 @@ impl ::scope::__private::Model for Rnn {
                     trainable: true,
                     shape: ::core::option::Option::Some("[input_size, hidden]"),
                     initializer: ::core::option::Option::Some("random_normal(0.0, 0.5)"),
+                    partitioner: ::core::option::Option::None,
                 }),
                 ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
                     name: "biases",
@@ -52,6 +53,7 @@ impl ::scope::__private::Model for Rnn {
                     trainable: true,
                     shape: ::core::option::Option::Some("[hidden]"),
                     initializer: ::core::option::Option::Some("constant(0.1)"),
+                    partitioner: ::core::option::Option::None,
                 }),
             ],
         },
@@ -69,6 +71,7 @@ impl ::scope::__private::Model for Rnn {
                                 "[hidden + hidden, 4 * hidden]",
                             ),
                             initializer: ::core::option::Option::None,
+                            partitioner: ::core::option::Option::None,
                         }),
                         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
                             name: "bias",
@@ -76,6 +79,7 @@ impl ::scope::__private::Model for Rnn {
                             trainable: true,
                             shape: ::core::option::Option::Some("[4 * hidden]"),
                             initializer: ::core::option::Option::Some("zeros"),
+                            partitioner: ::core::option::Option::None,
                         }),
                     ],
                 },
@@ -90,6 +94,7 @@ impl ::scope::__private::Model for Rnn {
                     trainable: true,
                     shape: ::core::option::Option::Some("[hidden, classes]"),
                     initializer: ::core::option::Option::Some("random_normal(0.0, 0.5)"),
+                    partitioner: ::core::option::Option::None,
                 }),
                 ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
                     name: "biases",
@@ -97,6 +102,7 @@ impl ::scope::__private::Model for Rnn {
                     trainable: true,
                     shape: ::core::option::Option::Some("[classes]"),
                     initializer: ::core::option::Option::Some("constant(0.1)"),
+                    partitioner: ::core::option::Option::None,
                 }),
             ],
         },

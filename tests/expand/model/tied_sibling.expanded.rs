@@ -24,6 +24,7 @@ impl ::scope::__private::Model for Heads {
             trainable: true,
             shape: ::core::option::Option::Some("[4, 2]"),
             initializer: ::core::option::Option::None,
+            partitioner: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Tied(::scope::__private::TiedManifest {
             field: "output_weights",

@@ -31,6 +31,7 @@ impl ::scope::__private::Model for Layer {
             trainable: true,
             shape: ::core::option::Option::Some("[cfg.width]"),
             initializer: ::core::option::Option::None,
+            partitioner: ::core::option::Option::None,
         }),
     ];
     fn build_in(

@@ -31,6 +31,7 @@ impl ::scope::__private::Model for Counters {
             trainable: false,
             shape: ::core::option::Option::Some("[]"),
             initializer: ::core::option::Option::Some("zeros"),
+            partitioner: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "table",
@@ -38,6 +39,7 @@ impl ::scope::__private::Model for Counters {
             trainable: true,
             shape: ::core::option::Option::None,
             initializer: ::core::option::Option::Some("value([1.0f32, 2.0, 3.0])"),
+            partitioner: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "sevens",
@@ -45,6 +47,7 @@ impl ::scope::__private::Model for Counters {
             trainable: true,
             shape: ::core::option::Option::Some("[2]"),
             initializer: ::core::option::Option::Some("constant(7)"),
+            partitioner: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "kernel",
@@ -52,6 +55,7 @@ impl ::scope::__private::Model for Counters {
             trainable: true,
             shape: ::core::option::Option::Some("[3, 3]"),
             initializer: ::core::option::Option::None,
+            partitioner: ::core::option::Option::None,
         }),
     ];
     fn build_in(
