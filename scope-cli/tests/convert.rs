@@ -194,6 +194,15 @@ fn seed_copy(dir: &Path) -> PathBuf {
     dir.join("model.ckpt")
 }
 
+/// Runs `scope args` and checks that it refuses to write its output, saying `what`.
+fn assert_refused(args: &[&dyn AsRef<std::ffi::OsStr>], what: &str) {
+    let out = scope(args);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("error: refusing to write"), "{said}");
+    assert!(said.contains(what), "`{what}` not in {said}");
+}
+
 fn bytes_of(files: &[PathBuf]) -> Vec<Vec<u8>> {
     files.iter().map(|f| std::fs::read(f).unwrap()).collect()
 }
@@ -212,15 +221,7 @@ fn convert_refuses_an_output_that_is_its_input() {
     ];
     let before = bytes_of(&files);
     let refused = |output: &Path, what: &str| {
-        let out = scope(&[&"convert", &prefix, &output]);
-        let said = text(&out);
-        assert_eq!(out.status.code(), Some(2), "{}: {said}", output.display());
-        assert!(said.contains("error: refusing to write"), "{said}");
-        assert!(
-            said.contains(what),
-            "{}: `{what}` not in {said}",
-            output.display()
-        );
+        assert_refused(&[&"convert", &prefix, &output], what);
         assert_eq!(
             bytes_of(&files),
             before,
@@ -477,13 +478,7 @@ fn tf1_output_is_chosen_by_name_or_flag() {
         "{said}"
     );
     assert_eq!(std::fs::read(&old_shard).unwrap(), b"earlier");
-    let refused = |args: &[&dyn AsRef<std::ffi::OsStr>], what: &str| {
-        let out = scope(args);
-        let said = text(&out);
-        assert_eq!(out.status.code(), Some(2), "{said}");
-        assert!(said.contains("error: refusing to write"), "{said}");
-        assert!(said.contains(what), "`{what}` not in {said}");
-    };
+    let refused = assert_refused;
     let bin = tmp.join("z.bin");
     refused(&[&"convert", &st, &bin], "cannot tell which format");
     refused(
@@ -558,11 +553,7 @@ fn tf1_output_never_writes_over_its_input() {
     ];
     let before = bytes_of(&files);
     let refused = |output: &Path, what: &str| {
-        let out = scope(&[&"convert", &prefix, &output, &"--format", &"tf1"]);
-        let said = text(&out);
-        assert_eq!(out.status.code(), Some(2), "{}: {said}", output.display());
-        assert!(said.contains("error: refusing to write"), "{said}");
-        assert!(said.contains(what), "`{what}` not in {said}");
+        assert_refused(&[&"convert", &prefix, &output, &"--format", &"tf1"], what);
         assert_eq!(
             bytes_of(&files),
             before,
