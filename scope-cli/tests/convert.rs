@@ -633,8 +633,26 @@ fn a_fifo_state_file_is_refused() {
             vec![&"diff", &tmp, &tmp],
             vec![&"convert", &tmp, &tmp.join("x.safetensors")],
         ] {
-            let out = scope(&args);
-            let said = text(&out);
+            // A deadline: without the check the command blocks on the FIFO for good.
+            let mut child = Command::new(env!("CARGO_BIN_EXE_scope"))
+                .args(args.iter().map(|a| a.as_ref()))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("the scope binary runs");
+            let start = std::time::Instant::now();
+            while child.try_wait().unwrap().is_none() {
+                if start.elapsed() > std::time::Duration::from_secs(20) {
+                    child.kill().unwrap();
+                    child.wait().unwrap();
+                    // Unblock and remove the FIFO before failing.
+                    std::fs::remove_dir_all(&tmp).unwrap();
+                    panic!("scope waited on the FIFO state file");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let out = child.wait_with_output().unwrap();
+            let said = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{said}");
             assert!(said.contains("state file"), "{said}");
         }
