@@ -200,7 +200,14 @@ impl<T> Dest<T> {
     }
 }
 
-/// The `gemm` crate, single-threaded. Its `alpha` scales `c` and its `beta` the product.
+/// The `gemm` crate, on up to [`crate::threads::num_threads`] threads (rayon's global pool).
+/// Its `alpha` scales `c` and its `beta` the product.
+///
+/// `gemm` splits a product over blocks of `c`'s rows and columns, never along `k`: its depth
+/// blocking (`kc`) comes from the shape and the caches alone, and each element's sum runs
+/// through the same micro-kernel in the same order whichever thread owns its block, so the
+/// result is bit-for-bit the same at every thread count (`same_bits_at_every_thread_count`).
+/// `gemm` itself keeps products below about 590K multiply-adds per depth block on one thread.
 ///
 /// # Safety
 ///
@@ -215,6 +222,10 @@ unsafe fn packed<T: LinalgScalar + PartialEq>(
     c: Dest<T>,
 ) {
     let read_dst = beta != T::zero();
+    let parallelism = match crate::threads::num_threads() {
+        0 | 1 => gemm::Parallelism::None,
+        n => gemm::Parallelism::Rayon(n),
+    };
     // SAFETY: forwarded from the caller.
     unsafe {
         gemm::gemm(
@@ -236,7 +247,7 @@ unsafe fn packed<T: LinalgScalar + PartialEq>(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism,
         );
     }
 }
@@ -314,6 +325,49 @@ mod tests {
                 let mut cn = Array2::from_elem((m, n).f(), f32::NAN);
                 mat_mul(1.0, &af.view(), &bf.view(), 0.0, &mut cn.view_mut());
                 assert!(cn.iter().all(|x| x.is_finite()), "{m}x{k}x{n} beta 0");
+            }
+        }
+    }
+
+    /// Products large enough for `gemm` to split give the same bits at 1, 2 and 3 threads
+    /// (the thread count is process-wide; this test restores it).
+    #[test]
+    fn same_bits_at_every_thread_count() {
+        let before = crate::threads::num_threads();
+        for &(m, k, n) in &[(256, 768, 768), (128, 3072, 200), (97, 1000, 513)] {
+            let a = filled(m, k, 4).mapv(|x| x as f32);
+            let b = filled(k, n, 5).mapv(|x| x as f32);
+            let c0 = filled(m, n, 6).mapv(|x| x as f32);
+            // Strided operands too: `b` stored transposed, `c` column-major.
+            let b_t = b.t().as_standard_layout().into_owned();
+            let c0_t = filled(n, m, 7).mapv(|x| x as f32);
+            let mut outs = Vec::new();
+            for threads in [1, 2, 3] {
+                crate::threads::set_num_threads(threads);
+                let mut c = c0_t.clone();
+                mat_mul(
+                    0.5,
+                    &a.view(),
+                    &b_t.t(),
+                    1.0,
+                    &mut c.view_mut().reversed_axes(),
+                );
+                let mut d = c0.clone();
+                mat_mul(1.0, &a.view(), &b.view(), 0.0, &mut d.view_mut());
+                outs.push((c, d));
+            }
+            crate::threads::set_num_threads(before);
+            for o in &outs[1..] {
+                assert!(o
+                    .0
+                    .iter()
+                    .zip(outs[0].0.iter())
+                    .all(|(x, y)| x.to_bits() == y.to_bits()));
+                assert!(o
+                    .1
+                    .iter()
+                    .zip(outs[0].1.iter())
+                    .all(|(x, y)| x.to_bits() == y.to_bits()));
             }
         }
     }
