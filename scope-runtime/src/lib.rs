@@ -22,6 +22,7 @@ mod init;
 mod kernels;
 mod model;
 mod names;
+mod pattern;
 mod registry;
 mod scope;
 mod scoping;

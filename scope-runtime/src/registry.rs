@@ -60,7 +60,7 @@ pub struct VarSpec {
     pub trainable: Option<bool>,
     /// How [`Registry::get_partitioned_variable`] splits a new variable (else the scope's).
     pub partitioner: Option<Partitioner>,
-    /// The new variable's regularizer (else the scope's), see [`crate::scoping`].
+    /// The new variable's regularizer (else the scope's), see [`Regularizer`](crate::Regularizer).
     pub regularizer: Option<crate::Regularizer>,
     /// The new variable's constraint (else the scope's).
     pub constraint: Option<crate::Constraint>,

@@ -33,6 +33,11 @@ use crate::registry::{Inner, Registry};
 use crate::scoping::ScopeExtras;
 use crate::uniquifier::FastMap;
 
+mod guards;
+
+use guards::ExitOnDrop;
+pub use guards::{NameScopeGuard, VariableScopeGuard};
+
 /// A variable scope's reuse mode (TF's `reuse=` argument and `VariableScope.reuse`).
 ///
 /// Passed to [`VariableScopeBuilder::reuse`], `Reuse::No` means "inherit from the enclosing
@@ -473,84 +478,6 @@ impl<'r> NameScopeBuilder<'r> {
     }
 }
 
-/// Leaves a scope when dropped. Scopes are per thread, so the guard stays on its thread.
-struct ExitOnDrop {
-    registry: Registry,
-    frame: u64,
-    _not_send: PhantomData<*const ()>,
-}
-
-impl Drop for ExitOnDrop {
-    fn drop(&mut self) {
-        exit_frame(self.registry.id(), self.frame);
-    }
-}
-
-/// An entered variable scope; leaves it when dropped. Derefs to the [`VariableScope`].
-///
-/// Dropping guards out of order is safe: dropping an outer guard also leaves every scope
-/// opened inside it.
-pub struct VariableScopeGuard {
-    scope: VariableScope,
-    exit: ExitOnDrop,
-}
-
-impl VariableScopeGuard {
-    /// The scope object (what TF's `as scope` binds), to capture and re-enter later.
-    pub fn scope(&self) -> &VariableScope {
-        &self.scope
-    }
-
-    /// Leaves the scope now (the same as dropping the guard).
-    pub fn exit(self) {
-        drop(self.exit);
-    }
-}
-
-impl std::ops::Deref for VariableScopeGuard {
-    type Target = VariableScope;
-
-    fn deref(&self) -> &VariableScope {
-        &self.scope
-    }
-}
-
-impl fmt::Debug for VariableScopeGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("VariableScopeGuard")
-            .field(&self.scope)
-            .field(&self.exit.frame)
-            .finish()
-    }
-}
-
-/// An entered name scope; leaves it when dropped. Derefs to the scope string.
-pub struct NameScopeGuard {
-    scope: String,
-    exit: ExitOnDrop,
-}
-
-impl NameScopeGuard {
-    /// Leaves the name scope now (the same as dropping the guard).
-    pub fn exit(self) {
-        drop(self.exit);
-    }
-}
-
-impl std::ops::Deref for NameScopeGuard {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.scope
-    }
-}
-
-impl fmt::Debug for NameScopeGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("NameScopeGuard").field(&self.scope).finish()
-    }
-}
-
 /// One thread's view of one registry: its name stack, current variable scope, the
 /// `default_name` counters, and the frames to restore on exit.
 pub(crate) struct ThreadScopes {
@@ -933,62 +860,4 @@ fn target_name(target: &ScopeTarget) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::registry::VarSpec;
-    use std::sync::mpsc;
-
-    fn entries_on_this_thread() -> usize {
-        THREAD_SCOPES.with(|map| map.borrow().entries.len())
-    }
-
-    /// A registry used on a worker thread and dropped on another leaves an entry in the
-    /// worker's map that its own drop cannot reach; the worker sweeps such entries as it
-    /// adds new ones, so a long-lived worker's map stays bounded by the live registries.
-    #[test]
-    fn registries_dropped_elsewhere_do_not_accumulate_in_a_worker() {
-        const REGISTRIES: usize = 5_000;
-        let (to_worker, jobs) = mpsc::channel::<Registry>();
-        let (done, finished) = mpsc::channel::<()>();
-        let worker = std::thread::spawn(move || {
-            let kept = Registry::new();
-            let _open = kept.variable_scope("kept").enter().expect("enter");
-            let mut most = 0;
-            for reg in jobs {
-                // Leaves per-thread state for `reg` on this thread: an open-and-closed scope.
-                reg.variable_scope("s")
-                    .with(|_| reg.get_variable("w", VarSpec::new().shape([1])))
-                    .expect("get_variable");
-                drop(reg);
-                most = most.max(entries_on_this_thread());
-                done.send(()).expect("main is waiting");
-            }
-            // The registry still alive keeps its scope state through every sweep.
-            assert_eq!(kept.current_variable_scope().name(), "kept");
-            (most, entries_on_this_thread())
-        });
-        for _ in 0..REGISTRIES {
-            let reg = Registry::new();
-            to_worker.send(reg.clone()).expect("worker is running");
-            finished.recv().expect("worker answers");
-            // The last handle, dropped here: the worker's entry is now dead.
-            drop(reg);
-        }
-        drop(to_worker);
-        let (most, last) = worker.join().expect("worker did not panic");
-        assert!(most <= 2 * ThreadMap::MIN_SWEEP, "{most} entries at most");
-        assert!(last <= 2 * ThreadMap::MIN_SWEEP, "{last} entries left");
-    }
-
-    /// Registries dropped on the thread that used them remove their entries at once.
-    #[test]
-    fn registries_dropped_here_remove_their_entry() {
-        let before = entries_on_this_thread();
-        for _ in 0..100 {
-            let reg = Registry::new();
-            let _ = reg.current_name_scope();
-            assert_eq!(entries_on_this_thread(), before + 1);
-        }
-        assert_eq!(entries_on_this_thread(), before);
-    }
-}
+mod tests;

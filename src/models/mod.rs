@@ -17,7 +17,21 @@ pub mod bert;
 pub mod gpt2;
 pub mod seed_rnn;
 
-use crate::checkpoint::{Preset, Presets};
+use crate::checkpoint::{Mapping, Preset, Presets};
+
+/// Skips every optimizer slot and counter a checkpoint may hold, as [`optim::slots`] names
+/// them (`<var>/Adam`, `<var>/adam_m`, `Momentum`, `_N` suffixes, `global_step`,
+/// `beta1_power`, ...), if present: the tail of every model's TF-to-Hugging-Face preset.
+///
+/// [`optim::slots`]: crate::optim::slots
+pub(crate) fn skip_optimizer_state(m: Mapping) -> Mapping {
+    use crate::optim::slots::{counter_pattern, slot_pattern};
+    m.skip(&slot_pattern())
+        .map(Mapping::optional)
+        .and_then(|m| m.skip(&counter_pattern()))
+        .map(Mapping::optional)
+        .expect("the slot and counter patterns are valid rules")
+}
 
 /// Every model's preset list, in the order [`presets`] registers them.
 const EVERY_MODEL: &[&[Preset]] = &[

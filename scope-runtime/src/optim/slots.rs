@@ -121,8 +121,9 @@ mod tests {
 
     #[test]
     fn patterns_agree_with_the_functions() {
-        let slot = regex::Regex::new(&format!("^(?:{})$", slot_pattern())).unwrap();
-        let counter = regex::Regex::new(&format!("^(?:{})$", counter_pattern())).unwrap();
+        let slot = regex_automata::meta::Regex::new(&format!("^(?:{})$", slot_pattern())).unwrap();
+        let counter =
+            regex_automata::meta::Regex::new(&format!("^(?:{})$", counter_pattern())).unwrap();
         for name in [
             "a/b/adam_v",
             "a/Momentum_2",

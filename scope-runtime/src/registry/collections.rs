@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use regex::Regex;
+use regex_automata::meta::Regex;
 
 use super::{Collection, Registry, Shared, VarSpec};
 use crate::dtype::DType;
@@ -111,9 +111,9 @@ impl Shared {
 fn filter(scope: Option<&str>) -> Result<Option<Regex>> {
     scope
         .map(|s| {
-            Regex::new(&format!("^(?:{s})")).map_err(|e| Error::InvalidFilter {
+            crate::pattern::compile(&format!("^(?:{s})")).map_err(|reason| Error::InvalidFilter {
                 pattern: s.to_owned(),
-                reason: e.to_string(),
+                reason,
             })
         })
         .transpose()

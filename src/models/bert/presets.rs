@@ -226,15 +226,11 @@ pub(crate) fn rename_module(
 }
 
 /// The rules every TF-to-Hugging-Face preset ends with: kernels transposed, optimizer state
-/// (`adam_m`/`adam_v` slots, TF's `Adam`/`Adam_1`/`Momentum` slots, `global_step`,
-/// `beta1_power`, `beta2_power`) skipped if present.
+/// (every slot and counter `optim::slots` names: `adam_m`/`adam_v`, `Adam`/`Adam_1`,
+/// `Momentum`, ..., `global_step`, `beta1_power`, `beta2_power`) skipped if present.
 pub(crate) fn transpose_and_skip_state(m: Mapping) -> Mapping {
-    m.transpose(".*/kernel")
-        .and_then(|m| m.skip(".+/(?:adam_m|adam_v|Adam|Adam_1|Momentum)"))
-        .map(Mapping::optional)
-        .and_then(|m| m.skip("global_step|beta1_power|beta2_power"))
-        .map(Mapping::optional)
-        .expect("preset rules are valid")
+    let m = m.transpose(".*/kernel").expect("preset rules are valid");
+    crate::models::skip_optimizer_state(m)
 }
 
 /// Hugging Face BERT names and layouts for `layout` to TF1's: the inverse of

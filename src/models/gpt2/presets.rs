@@ -65,12 +65,10 @@ pub fn gpt2_tf_to_hf() -> Mapping {
     for (tf, hf) in RULES {
         m = m.rename(tf, hf).expect("preset rules are valid");
     }
-    m.squeeze(r"model/h\d+/(?:attn|mlp)/c_\w+/w")
-        .and_then(|m| m.skip(".+/(?:Adam|Adam_1)"))
-        .map(Mapping::optional)
-        .and_then(|m| m.skip("beta1_power|beta2_power|global_step"))
-        .map(Mapping::optional)
-        .expect("preset rules are valid")
+    let m = m
+        .squeeze(r"model/h\d+/(?:attn|mlp)/c_\w+/w")
+        .expect("preset rules are valid");
+    crate::models::skip_optimizer_state(m)
 }
 
 /// `gpt2-hf-to-tf`: the inverse of [`gpt2_tf_to_hf`], derived from it, plus skips of what

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use regex::Regex;
+use regex_automata::meta::Regex;
 
 use super::{CheckpointError, Result, StoredDType, TensorInfo};
 use crate::dtype::DType;
@@ -263,7 +263,7 @@ impl Mapping {
     }
 
     fn push(mut self, pattern: &str, kind: Kind) -> Result<Mapping> {
-        let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+        let regex = crate::pattern::compile(&anchored(pattern)).map_err(|e| {
             self.invalid(
                 &format!("`{pattern}`"),
                 format!("the pattern is not a valid regex: {e}"),
@@ -477,10 +477,9 @@ impl Mapping {
                     entry.rule = Some(i);
                     let rule = &self.rules[i];
                     let target = match &rule.kind {
-                        Kind::Rename { pieces, .. } => rule
-                            .regex
-                            .captures(&t.name)
-                            .map(|caps| template::expand(pieces, &rule.regex, &caps)),
+                        Kind::Rename { pieces, .. } => {
+                            template::expand(pieces, &rule.regex, &t.name)
+                        }
                         Kind::Keep => Some(t.name.clone()),
                         _ => None,
                     };
@@ -530,7 +529,7 @@ impl Mapping {
                 }
                 probes
                     .entry(rule)
-                    .or_insert_with(|| near::Probe::new(self.rules[rule].regex.as_str()))
+                    .or_insert_with(|| near::Probe::new(&anchored(&self.rules[rule].pattern)))
                     .as_mut()
                     .and_then(|p| p.matched_len(name))
                     .unwrap_or(0)
@@ -732,6 +731,11 @@ impl Mapping {
             })
         }
     }
+}
+
+/// A rule's pattern as compiled: it must match a whole name.
+fn anchored(pattern: &str) -> String {
+    format!("^(?:{pattern})$")
 }
 
 /// The candidate reaching furthest, if it is a near miss.

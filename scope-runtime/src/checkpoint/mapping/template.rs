@@ -1,7 +1,8 @@
 //! Rename templates (`layer.$1`, `${1}_embeddings`) with the `regex` crate's syntax, and the
 //! inversion of a rename whose pattern is literal text around capture groups.
 
-use regex::Regex;
+use regex_automata::meta::Regex;
+use regex_automata::PatternID;
 use regex_syntax::ast::{Ast, GroupKind};
 
 /// A reference to a capture group in a template.
@@ -72,11 +73,11 @@ pub(super) fn parse_template(template: &str) -> Vec<Piece> {
 fn resolve(regex: &Regex, group: &GroupRef) -> Option<usize> {
     match group {
         GroupRef::Index(i) => (*i < regex.captures_len()).then_some(*i),
-        GroupRef::Name(name) => regex.capture_names().position(|n| n == Some(name.as_str())),
+        GroupRef::Name(name) => regex.group_info().to_index(PatternID::ZERO, name),
     }
 }
 
-/// Checks that every reference names a group of `regex` (the `regex` crate would silently
+/// Checks that every reference names a group of `regex` (interpolation would silently
 /// expand an unknown one to nothing).
 pub(super) fn check_references(pieces: &[Piece], regex: &Regex) -> std::result::Result<(), String> {
     for piece in pieces {
@@ -99,7 +100,11 @@ pub(super) fn check_references(pieces: &[Piece], regex: &Regex) -> std::result::
 }
 
 fn named_groups(regex: &Regex) -> String {
-    let names: Vec<&str> = regex.capture_names().flatten().collect();
+    let names: Vec<&str> = regex
+        .group_info()
+        .pattern_names(PatternID::ZERO)
+        .flatten()
+        .collect();
     if names.is_empty() {
         String::new()
     } else {
@@ -107,20 +112,26 @@ fn named_groups(regex: &Regex) -> String {
     }
 }
 
-/// Expands `pieces` with what the groups of `caps` matched.
-pub(super) fn expand(pieces: &[Piece], regex: &Regex, caps: &regex::Captures<'_>) -> String {
+/// `name` renamed: `pieces` expanded with what `regex`'s groups matched in it (a group that
+/// took no part in the match gives nothing), or `None` if `regex` does not match `name`.
+pub(super) fn expand(pieces: &[Piece], regex: &Regex, name: &str) -> Option<String> {
+    let mut caps = regex.create_captures();
+    regex.captures(name, &mut caps);
+    if !caps.is_match() {
+        return None;
+    }
     let mut out = String::new();
     for piece in pieces {
         match piece {
             Piece::Text(t) => out.push_str(t),
             Piece::Group(g) => {
-                if let Some(m) = resolve(regex, g).and_then(|i| caps.get(i)) {
-                    out.push_str(m.as_str());
+                if let Some(span) = resolve(regex, g).and_then(|i| caps.get_group(i)) {
+                    out.push_str(&name[span.range()]);
                 }
             }
         }
     }
-    out
+    Some(out)
 }
 
 /// One piece of a pattern that can be inverted.
@@ -160,7 +171,7 @@ pub(super) fn invert_rename(
             Ast::Group(g) if !matches!(g.kind, GroupKind::NonCapturing(_)) => {
                 let span = g.ast.span();
                 let inner = &pattern[span.start.offset..span.end.offset];
-                let nested = Regex::new(inner).map_err(|e| e.to_string())?;
+                let nested = crate::pattern::compile(inner)?;
                 if nested.captures_len() > 1 {
                     return Err(format!(
                         "group `({inner})` holds another capture group; write inner groups \
@@ -255,14 +266,20 @@ mod tests {
             parse_template("$name.w"),
             [Piece::Group(GroupRef::Name("name".into())), text(".w")]
         );
-        // Agrees with `regex` itself on a mixed template.
-        let re = Regex::new(r"^(?:(?P<a>\w+)/(\d+))$").unwrap();
-        let caps = re.captures("x/7").unwrap();
-        for t in ["$a.${2}", "$$a${a}$", "p$2q", "${a}_$2_"] {
-            let mut want = String::new();
-            caps.expand(t, &mut want);
-            assert_eq!(expand(&parse_template(t), &re, &caps), want, "{t}");
+        // Agrees with the engine's own interpolation (what `regex::Captures::expand` calls)
+        // on mixed templates, also when a group took no part in the match.
+        let re = Regex::new(r"^(?:(?P<a>\w+)/(\d+)|(?P<b>-))$").unwrap();
+        for name in ["x/7", "-"] {
+            let mut caps = re.create_captures();
+            re.captures(name, &mut caps);
+            for t in ["$a.${2}", "$$a${a}$", "p$2q", "${a}_$2_", "$b$3${b}", "$"] {
+                let mut want = String::new();
+                caps.interpolate_string_into(name, t, &mut want);
+                let got = expand(&parse_template(t), &re, name);
+                assert_eq!(got.as_deref(), Some(want.as_str()), "{t} on {name}");
+            }
         }
+        assert_eq!(expand(&parse_template("$1"), &re, "x/y"), None);
     }
 
     #[test]
