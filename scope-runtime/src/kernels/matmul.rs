@@ -107,7 +107,7 @@ pub(crate) fn mat_mul<T: LinalgScalar>(
         // overlaps neither `a` nor `b`.
         unsafe {
             let f = |x: T| *(&x as *const T as *const f32);
-            direct::f32(dims, f(alpha), a_.cast(), b_.cast(), f(beta), c_.cast());
+            direct_split(dims, f(alpha), a_.cast(), b_.cast(), f(beta), c_.cast());
         }
         return;
     }
@@ -133,6 +133,80 @@ pub(crate) fn mat_mul<T: LinalgScalar>(
         return;
     }
     general_mat_mul(alpha, a, b, beta, c);
+}
+
+/// Direct-loop products of at least this many multiply-adds (GPT-2's one-token
+/// `[1, 768] · [768, 3072]` and up) are split by columns across threads.
+const DIRECT_SPLIT_MIN: usize = 1 << 20;
+
+/// Columns of each thread's share of a split direct-loop product are a multiple of this
+/// (four 16-float registers: whole panels).
+const DIRECT_SPLIT_ALIGN: usize = 64;
+
+/// [`direct::f32`], its columns split into up to [`crate::threads::num_threads`] blocks run
+/// in parallel when the product is large enough. Each element of `c` is a sum the direct
+/// loops compute the same way wherever its block starts (a register of its own, the `k`
+/// terms in order, then `alpha` and `beta`), so the result does not depend on the split.
+///
+/// # Safety
+///
+/// As for [`direct::f32`].
+unsafe fn direct_split(
+    d: Dims,
+    alpha: f32,
+    a: Operand<f32>,
+    b: Operand<f32>,
+    beta: f32,
+    c: Dest<f32>,
+) {
+    let threads = crate::threads::num_threads();
+    let work = d.m.saturating_mul(d.n).saturating_mul(d.k);
+    let width =
+        d.n.div_ceil(threads.max(1))
+            .next_multiple_of(DIRECT_SPLIT_ALIGN);
+    if threads <= 1 || work < DIRECT_SPLIT_MIN || width >= d.n {
+        // SAFETY: forwarded from the caller.
+        unsafe { direct::f32(d, alpha, a, b, beta, c) };
+        return;
+    }
+    /// The operands, sent to the pool's threads.
+    #[derive(Clone, Copy)]
+    struct Shared(Operand<f32>, Operand<f32>, Dest<f32>);
+    // SAFETY: the threads below read `a` and `b` (which nothing writes while the product
+    // runs) and write disjoint column blocks of `c`.
+    unsafe impl Send for Shared {}
+    // SAFETY: as above.
+    unsafe impl Sync for Shared {}
+    impl Shared {
+        // A method, so the closures below capture the whole `Shared` (Send) rather than
+        // its fields (raw pointers, not Send).
+        fn parts(self) -> (Operand<f32>, Operand<f32>, Dest<f32>) {
+            (self.0, self.1, self.2)
+        }
+    }
+    let shared = Shared(a, b, c);
+    rayon::scope(|scope| {
+        for j0 in (0..d.n).step_by(width) {
+            scope.spawn(move |_| {
+                let (a, b, c) = shared.parts();
+                let cols = width.min(d.n - j0);
+                // SAFETY: columns `j0..j0 + cols` lie within `b` and `c`; this block of `c` is
+                // written by this task only, and overlaps neither `a` nor `b` (the caller's
+                // contract).
+                unsafe {
+                    let b = Operand {
+                        ptr: b.at(0, j0),
+                        ..b
+                    };
+                    let c = Dest {
+                        ptr: c.at(0, j0),
+                        ..c
+                    };
+                    direct::f32(Dims { n: cols, ..d }, alpha, a, b, beta, c);
+                }
+            });
+        }
+    });
 }
 
 #[derive(Clone, Copy)]
@@ -357,6 +431,53 @@ mod tests {
                 outs.push((c, d));
             }
             crate::threads::set_num_threads(before);
+            for o in &outs[1..] {
+                assert!(o
+                    .0
+                    .iter()
+                    .zip(outs[0].0.iter())
+                    .all(|(x, y)| x.to_bits() == y.to_bits()));
+                assert!(o
+                    .1
+                    .iter()
+                    .zip(outs[0].1.iter())
+                    .all(|(x, y)| x.to_bits() == y.to_bits()));
+            }
+        }
+    }
+
+    /// Direct-loop products large enough to be split by columns give the same bits at 1, 2
+    /// and 3 threads, strided `b` (packed per thread) and column-major `c` included.
+    #[test]
+    fn split_direct_products_give_the_same_bits() {
+        let before = crate::threads::num_threads();
+        for &(m, k, n) in &[(1, 768, 3072), (2, 1024, 1500), (1, 3000, 700)] {
+            assert!(is_direct(m, n, k) && m * n * k >= DIRECT_SPLIT_MIN);
+            let a = filled(m, k, 8).mapv(|x| x as f32);
+            let b = filled(k, n, 9).mapv(|x| x as f32);
+            let b_t = b.t().as_standard_layout().into_owned();
+            let c0 = filled(n, m, 10).mapv(|x| x as f32);
+            let mut outs = Vec::new();
+            for threads in [1, 2, 3] {
+                crate::threads::set_num_threads(threads);
+                let mut c = c0.clone();
+                mat_mul(
+                    0.5,
+                    &a.view(),
+                    &b.view(),
+                    1.0,
+                    &mut c.view_mut().reversed_axes(),
+                );
+                let mut d = Array2::<f32>::zeros((m, n));
+                mat_mul(1.0, &a.view(), &b_t.t(), 0.0, &mut d.view_mut());
+                outs.push((c, d));
+            }
+            crate::threads::set_num_threads(before);
+            let want = naive(&a.mapv(f64::from), &b.mapv(f64::from));
+            let err = (&outs[0].1.mapv(f64::from) - &want)
+                .iter()
+                .fold(0.0f64, |e, x| e.max(x.abs()));
+            assert!(err < 1e-3, "{m}x{k}x{n}: {err}");
             for o in &outs[1..] {
                 assert!(o
                     .0
