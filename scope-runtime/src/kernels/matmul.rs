@@ -403,93 +403,59 @@ mod tests {
         }
     }
 
-    /// Products large enough for `gemm` to split give the same bits at 1, 2 and 3 threads
-    /// (the thread count is process-wide; this test restores it).
+    /// `a · b` at 1, 2 and 3 threads, twice: `0.5 a · bᵀᵀ + c` (`b` stored transposed, `c`
+    /// column-major) and `a · b` into a zeroed `c`; the process-wide count is restored.
+    fn at_thread_counts(a: &Array2<f32>, b: &Array2<f32>) -> Vec<(Array2<f32>, Array2<f32>)> {
+        let before = crate::threads::num_threads();
+        let (m, n) = (a.nrows(), b.ncols());
+        let b_t = b.t().as_standard_layout().into_owned();
+        let c0 = filled(n, m, 7).mapv(|x| x as f32);
+        let outs = [1, 2, 3]
+            .into_iter()
+            .map(|threads| {
+                crate::threads::set_num_threads(threads);
+                let mut c = c0.clone();
+                let mut cv = c.view_mut().reversed_axes();
+                mat_mul(0.5, &a.view(), &b_t.t(), 1.0, &mut cv);
+                let mut d = Array2::<f32>::zeros((m, n));
+                mat_mul(1.0, &a.view(), &b.view(), 0.0, &mut d.view_mut());
+                (c, d)
+            })
+            .collect::<Vec<_>>();
+        crate::threads::set_num_threads(before);
+        let same = |x: &Array2<f32>, y: &Array2<f32>| {
+            x.iter().zip(y).all(|(x, y)| x.to_bits() == y.to_bits())
+        };
+        for o in &outs[1..] {
+            assert!(same(&o.0, &outs[0].0) && same(&o.1, &outs[0].1));
+        }
+        outs
+    }
+
+    /// Products large enough for `gemm` to split give the same bits at 1, 2 and 3 threads.
     #[test]
     fn same_bits_at_every_thread_count() {
-        let before = crate::threads::num_threads();
         for &(m, k, n) in &[(256, 768, 768), (128, 3072, 200), (97, 1000, 513)] {
             let a = filled(m, k, 4).mapv(|x| x as f32);
             let b = filled(k, n, 5).mapv(|x| x as f32);
-            let c0 = filled(m, n, 6).mapv(|x| x as f32);
-            // Strided operands too: `b` stored transposed, `c` column-major.
-            let b_t = b.t().as_standard_layout().into_owned();
-            let c0_t = filled(n, m, 7).mapv(|x| x as f32);
-            let mut outs = Vec::new();
-            for threads in [1, 2, 3] {
-                crate::threads::set_num_threads(threads);
-                let mut c = c0_t.clone();
-                mat_mul(
-                    0.5,
-                    &a.view(),
-                    &b_t.t(),
-                    1.0,
-                    &mut c.view_mut().reversed_axes(),
-                );
-                let mut d = c0.clone();
-                mat_mul(1.0, &a.view(), &b.view(), 0.0, &mut d.view_mut());
-                outs.push((c, d));
-            }
-            crate::threads::set_num_threads(before);
-            for o in &outs[1..] {
-                assert!(o
-                    .0
-                    .iter()
-                    .zip(outs[0].0.iter())
-                    .all(|(x, y)| x.to_bits() == y.to_bits()));
-                assert!(o
-                    .1
-                    .iter()
-                    .zip(outs[0].1.iter())
-                    .all(|(x, y)| x.to_bits() == y.to_bits()));
-            }
+            at_thread_counts(&a, &b);
         }
     }
 
-    /// Direct-loop products large enough to be split by columns give the same bits at 1, 2
-    /// and 3 threads, strided `b` (packed per thread) and column-major `c` included.
+    /// Direct-loop products large enough to be split by columns (packed `b` per thread
+    /// included) give the same bits at 1, 2 and 3 threads, and the right product.
     #[test]
     fn split_direct_products_give_the_same_bits() {
-        let before = crate::threads::num_threads();
         for &(m, k, n) in &[(1, 768, 3072), (2, 1024, 1500), (1, 3000, 700)] {
             assert!(is_direct(m, n, k) && m * n * k >= DIRECT_SPLIT_MIN);
             let a = filled(m, k, 8).mapv(|x| x as f32);
             let b = filled(k, n, 9).mapv(|x| x as f32);
-            let b_t = b.t().as_standard_layout().into_owned();
-            let c0 = filled(n, m, 10).mapv(|x| x as f32);
-            let mut outs = Vec::new();
-            for threads in [1, 2, 3] {
-                crate::threads::set_num_threads(threads);
-                let mut c = c0.clone();
-                mat_mul(
-                    0.5,
-                    &a.view(),
-                    &b.view(),
-                    1.0,
-                    &mut c.view_mut().reversed_axes(),
-                );
-                let mut d = Array2::<f32>::zeros((m, n));
-                mat_mul(1.0, &a.view(), &b_t.t(), 0.0, &mut d.view_mut());
-                outs.push((c, d));
-            }
-            crate::threads::set_num_threads(before);
+            let outs = at_thread_counts(&a, &b);
             let want = naive(&a.mapv(f64::from), &b.mapv(f64::from));
             let err = (&outs[0].1.mapv(f64::from) - &want)
                 .iter()
                 .fold(0.0f64, |e, x| e.max(x.abs()));
             assert!(err < 1e-3, "{m}x{k}x{n}: {err}");
-            for o in &outs[1..] {
-                assert!(o
-                    .0
-                    .iter()
-                    .zip(outs[0].0.iter())
-                    .all(|(x, y)| x.to_bits() == y.to_bits()));
-                assert!(o
-                    .1
-                    .iter()
-                    .zip(outs[0].1.iter())
-                    .all(|(x, y)| x.to_bits() == y.to_bits()));
-            }
         }
     }
 
