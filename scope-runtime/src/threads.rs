@@ -25,7 +25,11 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 ///
 /// Every core by default; `SCOPE_NUM_THREADS=n` (read once, at the first call) or
 /// [`set_num_threads`] change it. A `SCOPE_NUM_THREADS` that is not a whole number is
-/// reported once on standard error and ignored.
+/// reported once on standard error and ignored; `0` means every core.
+///
+/// What runs in parallel: large matrix products (on rayon's global pool, shared with the
+/// rest of the process) and the row-wise ops above a size where splitting pays. Small work,
+/// such as the seed RNN's products, stays on the calling thread.
 ///
 /// ```
 /// assert!(scope::num_threads() >= 1);
@@ -47,8 +51,9 @@ pub fn num_threads() -> usize {
 /// Uses `n` threads from now on for large matrix products and row-wise ops; `0` means every
 /// core (TensorFlow's convention for its thread-count options).
 ///
-/// Results do not change with the count (see the module docs of `scope::num_threads`'s
-/// runtime); only the time does.
+/// Results do not change with the count, only the time does: a matrix product is split
+/// over blocks of its result's rows and columns, never along the summed dimension, and a
+/// row-wise op gives each row, whole, to one thread.
 ///
 /// ```
 /// scope::set_num_threads(1);
