@@ -35,10 +35,40 @@ pub mod models;
 /// through `::scope::__private::...`, so users need no `use` for the macros to work.
 #[doc(hidden)]
 pub mod __private {
+    pub use scope_runtime::partition::{PartitionedVariable, Partitioner};
     pub use scope_runtime::{
-        atomic_build, repeated_scope_name, tied_variable, DType, Initializer, ManifestEntry, Model,
-        ModelScope, Registry, Result, TiedManifest, VarManifest, VarSpec, Variable, VariableScope,
+        atomic_build, keys, repeated_scope_name, tied_variable, Constraint, CustomGetter, DType,
+        Initializer, ManifestEntry, Model, ModelScope, Registry, Regularizer, Result, TiedManifest,
+        VarManifest, VarSpec, Variable, VariableScope,
     };
+
+    /// `partitioner`, `custom_getter`, `regularizer` or `constraint = expr`: a `T` (a
+    /// `CustomGetter`, ..), or a reference to one, which is cloned.
+    pub fn value_of<T, A: ValueArg<T>>(arg: A) -> T {
+        arg.into_value()
+    }
+
+    /// A value of `T` or a reference to one.
+    #[diagnostic::on_unimplemented(
+        message = "expected a `{T}` (or a `&{T}`), found `{Self}`",
+        label = "not a `{T}`"
+    )]
+    pub trait ValueArg<T> {
+        /// The value, owned.
+        fn into_value(self) -> T;
+    }
+
+    impl<T> ValueArg<T> for T {
+        fn into_value(self) -> T {
+            self
+        }
+    }
+
+    impl<T: Clone> ValueArg<T> for &T {
+        fn into_value(self) -> T {
+            self.clone()
+        }
+    }
 
     /// `constant(x)` when `x` is no literal (a `const`, a config field): TF's
     /// `constant_initializer` for a value of any numeric type or `bool`.

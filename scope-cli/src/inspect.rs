@@ -6,7 +6,8 @@ use regex::Regex;
 use scope::checkpoint::{Checkpoint, CheckpointSource, Format, StoredDType, TensorInfo};
 use serde_json::{json, Value};
 
-use super::tree::{element_size, elements, training_state, Group, TrainingState, Tree};
+use super::split::{splits, Split};
+use super::tree::{element_size, elements, training_state, Group, TrainingState, Tree, VarMeta};
 use super::{group_digits, Result};
 
 /// What `inspect` shows.
@@ -67,7 +68,17 @@ pub fn inspect(ckpt: &Checkpoint, opts: &InspectOptions) -> Result<String> {
         .filter(|(i, t)| state[*i].is_none() && keep(t))
         .map(|(i, t)| (i, t.name.as_str()))
         .collect();
-    let tree = Tree::build(tensors, &model, &|i| ckpt.trainable(&tensors[i].name))?;
+    let splits = splits(ckpt);
+    let meta = |i: usize| VarMeta {
+        trainable: ckpt.trainable(&tensors[i].name),
+        split: splits[i].clone(),
+    };
+    let tree = Tree::build(tensors, &model, &meta)?;
+    let partitioned = tensors
+        .iter()
+        .zip(&splits)
+        .filter(|(t, s)| s.is_some() && keep(t))
+        .count();
     let mut kinds: Vec<Kind> = Vec::new();
     for (i, t) in tensors.iter().enumerate() {
         let Some(s) = &state[i] else { continue };
@@ -112,11 +123,12 @@ pub fn inspect(ckpt: &Checkpoint, opts: &InspectOptions) -> Result<String> {
             "format": match ckpt.format() { Format::Tf1 => "tf1", _ => "safetensors" },
             "filter": opts.filter,
             "tensors": tensors.len(),
+            "partitioned": partitioned,
             "model": {
                 "variables": model_sizes.tensors,
                 "elements": num(model_sizes.elements),
                 "bytes": num(model_sizes.bytes),
-                "tree": json_children(&tree, tensors, 0, ""),
+                "tree": json_children(&tree, tensors, &splits, 0, ""),
             },
             "training_state": {
                 "tensors": state_sizes.tensors,
@@ -154,7 +166,7 @@ pub fn inspect(ckpt: &Checkpoint, opts: &InspectOptions) -> Result<String> {
     }
 
     let mut rows: Vec<[String; 5]> = Vec::new();
-    text_rows(&tree, tensors, 0, 0, &mut rows);
+    text_rows(&tree, tensors, &splits, 0, 0, &mut rows);
     let mut out = String::new();
     let shown = model_sizes.tensors + state_sizes.tensors;
     let _ = write!(
@@ -164,6 +176,13 @@ pub fn inspect(ckpt: &Checkpoint, opts: &InspectOptions) -> Result<String> {
         ckpt.format().describe(),
         group_digits(tensors.len() as u128)
     );
+    if partitioned > 0 {
+        let _ = write!(
+            out,
+            ", {} partitioned (saved in slices)",
+            group_digits(partitioned as u128)
+        );
+    }
     if let Some(f) = &opts.filter {
         let _ = write!(
             out,
@@ -226,7 +245,13 @@ fn num(n: u128) -> Value {
     json!(u64::try_from(n).unwrap_or(u64::MAX))
 }
 
-fn json_children(tree: &Tree, tensors: &[TensorInfo], id: usize, path: &str) -> Vec<Value> {
+fn json_children(
+    tree: &Tree,
+    tensors: &[TensorInfo],
+    splits: &[Option<Split>],
+    id: usize,
+    path: &str,
+) -> Vec<Value> {
     let join = |name: &str| {
         if path.is_empty() {
             name.to_owned()
@@ -240,22 +265,29 @@ fn json_children(tree: &Tree, tensors: &[TensorInfo], id: usize, path: &str) -> 
             Group::One(c) => {
                 let node = tree.node(c);
                 match node.tensor {
-                    Some(t) => json!({
-                        "name": node.name,
-                        "kind": "variable",
-                        "path": tensors[t].name,
-                        "shape": tensors[t].shape,
-                        "dtype": tensors[t].dtype.to_string(),
-                        "elements": num(node.elements),
-                        "bytes": num(node.bytes),
-                    }),
+                    Some(t) => {
+                        let mut v = json!({
+                            "name": node.name,
+                            "kind": "variable",
+                            "path": tensors[t].name,
+                            "shape": tensors[t].shape,
+                            "dtype": tensors[t].dtype.to_string(),
+                            "elements": num(node.elements),
+                            "bytes": num(node.bytes),
+                        });
+                        if let Some(split) = &splits[t] {
+                            v["slices"] = json!(split.slices);
+                            v["partition_axis"] = json!(split.axis);
+                        }
+                        v
+                    }
                     None => json!({
                         "name": node.name,
                         "kind": "scope",
                         "variables": node.vars,
                         "elements": num(node.elements),
                         "bytes": num(node.bytes),
-                        "children": json_children(tree, tensors, c, &join(&node.name)),
+                        "children": json_children(tree, tensors, splits, c, &join(&node.name)),
                     }),
                 }
             }
@@ -275,7 +307,7 @@ fn json_children(tree: &Tree, tensors: &[TensorInfo], id: usize, path: &str) -> 
                         "elements": num(first.elements),
                         "bytes": num(first.bytes),
                     },
-                    "children": json_children(tree, tensors, members[0], &join(&format!("{prefix}_N"))),
+                    "children": json_children(tree, tensors, splits, members[0], &join(&format!("{prefix}_N"))),
                 })
             }
         })
@@ -290,6 +322,7 @@ fn run_name(prefix: &str, n: usize) -> String {
 fn text_rows(
     tree: &Tree,
     tensors: &[TensorInfo],
+    splits: &[Option<Split>],
     id: usize,
     depth: usize,
     rows: &mut Vec<[String; 5]>,
@@ -301,7 +334,10 @@ fn text_rows(
                 let node = tree.node(c);
                 match node.tensor {
                     Some(t) => rows.push([
-                        format!("{indent}{}", node.name),
+                        match &splits[t] {
+                            Some(split) => format!("{indent}{} ({})", node.name, split.describe()),
+                            None => format!("{indent}{}", node.name),
+                        },
                         shape_text(&tensors[t].shape),
                         tensors[t].dtype.to_string(),
                         group_digits(node.elements),
@@ -315,7 +351,7 @@ fn text_rows(
                             group_digits(node.elements),
                             group_digits(node.bytes),
                         ]);
-                        text_rows(tree, tensors, c, depth + 1, rows);
+                        text_rows(tree, tensors, splits, c, depth + 1, rows);
                     }
                 }
             }
@@ -334,7 +370,7 @@ fn text_rows(
                     group_digits(first.elements.saturating_mul(n)),
                     group_digits(first.bytes.saturating_mul(n)),
                 ]);
-                text_rows(tree, tensors, members[0], depth + 1, rows);
+                text_rows(tree, tensors, splits, members[0], depth + 1, rows);
             }
         }
     }
@@ -416,5 +452,45 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("--filter"));
+    }
+
+    /// Issue 23, item 2: a partitioned variable's row says in how many slices the
+    /// checkpoint holds it; the JSON says it too.
+    #[test]
+    fn partitioned_entries_show_their_slices() {
+        let p6 = scope::checkpoint::open(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/partitioned/p6"),
+        )
+        .unwrap();
+        let text = inspect(&p6, &InspectOptions::default()).unwrap();
+        assert!(
+            text.contains("8 tensors, 6 partitioned (saved in slices)"),
+            "{text}"
+        );
+        let row = |name: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(name))
+                .unwrap_or_else(|| panic!("no row {name} in {text}"))
+                .to_owned()
+        };
+        assert!(
+            row("embedding").contains("embedding (2 slices on axis 0)  [30, 4]"),
+            "{text}"
+        );
+        assert!(row("cols").contains("(3 slices on axis 1)"), "{text}");
+        assert!(!row("scale").contains("slice"), "{text}");
+        let opts = InspectOptions {
+            filter: Some("cols".to_owned()),
+            json: true,
+        };
+        let v: Value = serde_json::from_str(&inspect(&p6, &opts).unwrap()).unwrap();
+        assert_eq!(v["partitioned"], 1);
+        let cols = &v["model"]["tree"][0]["children"][0];
+        assert_eq!(cols["name"], "cols", "{v}");
+        assert_eq!(cols["slices"], 3);
+        assert_eq!(cols["partition_axis"], 1);
+        // A checkpoint without partitioned variables says nothing of them.
+        let seed = inspect(&seed(), &InspectOptions::default()).unwrap();
+        assert!(!seed.contains("partitioned"), "{seed}");
     }
 }

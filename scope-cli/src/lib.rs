@@ -5,16 +5,22 @@
 //! Not public API: the binary and its benchmarks need it public, but it may change in any
 //! release.
 
-use scope::checkpoint::CheckpointError;
+use std::path::Path;
+
+use scope::checkpoint::{Checkpoint, CheckpointError};
 
 mod convert;
 mod diff;
 mod import;
 mod inspect;
 mod naming;
+mod split;
 mod tree;
 
-pub use self::convert::{check_output, convert, map_report, parse_size, ConvertOptions, Converted};
+pub use self::convert::{
+    check_output, convert, map_report, output_format, parse_size, ConvertOptions, Converted,
+    OutputFormat,
+};
 pub use self::diff::{diff, Diff};
 pub use self::import::{import, ImportOptions};
 pub use self::inspect::{inspect, InspectOptions};
@@ -29,13 +35,25 @@ pub enum CliError {
     Checkpoint(#[from] CheckpointError),
 
     /// An output `convert` refuses to write: one of its inputs, a file that is not a
-    /// regular one, a name that is not `.safetensors`.
+    /// regular one, a name that tells no format (see [`output_format`]).
     #[error("refusing to write {output}: {reason}")]
     Output {
         /// The output path given.
         output: String,
         /// Why, and what to do.
         reason: String,
+    },
+
+    /// A directory whose TF `checkpoint` state file is no regular file (a FIFO, a device):
+    /// reading it could block or never end.
+    #[error(
+        "{file} is not a regular file (a FIFO, a device or a socket), and TF's `checkpoint` \
+         state file is read to find a directory's latest checkpoint; remove it, or give the \
+         checkpoint itself (its prefix, e.g. `model.ckpt`, or its file)"
+    )]
+    StateFile {
+        /// The state file.
+        file: String,
     },
 
     /// `--filter` is no valid regular expression.
@@ -73,6 +91,25 @@ pub enum CliError {
         /// ` under scope `x``, or empty.
         what: String,
     },
+}
+
+/// Opens the checkpoint at `path` through [`scope::checkpoint::open`], after refusing a
+/// directory whose TF `checkpoint` state file (which `open` reads to find the latest
+/// checkpoint) exists and is neither a regular file nor a directory: a FIFO would block the
+/// read, a device never end it.
+pub fn open_checkpoint(path: &Path) -> Result<Checkpoint> {
+    if path.is_dir() {
+        let state = path.join("checkpoint");
+        // (Following symbolic links: a link to a FIFO blocks as the FIFO does.)
+        if let Ok(meta) = std::fs::metadata(&state) {
+            if !meta.is_file() && !meta.is_dir() {
+                return Err(CliError::StateFile {
+                    file: state.display().to_string(),
+                });
+            }
+        }
+    }
+    Ok(scope::checkpoint::open(path)?)
 }
 
 /// A `Result` whose error is [`CliError`].

@@ -7,6 +7,7 @@ use scope::checkpoint::{StoredDType, TensorInfo};
 use scope::optim::slots;
 
 use super::naming::{child_cmp_same_place, indexed, place};
+use super::split::Split;
 use super::{shorten, CliError, Map, Result, Set, MAX_DEPTH};
 
 /// Why a tensor is training state rather than part of the model.
@@ -104,9 +105,18 @@ pub(crate) struct Tree {
     pub(crate) nodes: Vec<Node>,
 }
 
+/// What a variable's signature holds beside its dtype and shape.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct VarMeta {
+    /// The saved trainable flag, if the checkpoint records one.
+    pub(crate) trainable: Option<bool>,
+    /// How it is sliced, if it is a partitioned variable.
+    pub(crate) split: Option<Split>,
+}
+
 #[derive(Hash, PartialEq, Eq)]
 enum SigKey {
-    Var(StoredDType, Vec<usize>, Option<bool>),
+    Var(StoredDType, Vec<usize>, VarMeta),
     /// Each child's name (interned), whether it is a variable, and its signature.
     Scope(Vec<(u32, bool, u32)>),
 }
@@ -140,11 +150,11 @@ pub(crate) fn elements(shape: &[usize]) -> u128 {
 
 impl Tree {
     /// Builds the tree of `names` (each `(index, name)` with the index into `tensors`).
-    /// `trainable` gives a variable's saved flag, which is part of its signature.
+    /// `meta` gives a variable's saved flag and slicing, which are part of its signature.
     pub(crate) fn build(
         tensors: &[TensorInfo],
         members: &[(usize, &str)],
-        trainable: &dyn Fn(usize) -> Option<bool>,
+        meta: &dyn Fn(usize) -> VarMeta,
     ) -> Result<Tree> {
         let mut nodes = vec![Node::new("", None)];
         let mut scopes: Map<(usize, &str), usize> = Map::default();
@@ -203,7 +213,7 @@ impl Tree {
                     node.vars = 1;
                     node.elements = n;
                     node.bytes = element_size(&info.dtype).map_or(0, |s| s.saturating_mul(n));
-                    SigKey::Var(info.dtype.clone(), info.shape.clone(), trainable(t))
+                    SigKey::Var(info.dtype.clone(), info.shape.clone(), meta(t))
                 }
                 None => {
                     let (mut vars, mut elems, mut bytes) = (0, 0u128, 0u128);
@@ -313,7 +323,7 @@ mod tests {
             .enumerate()
             .map(|(i, t)| (i, t.name.as_str()))
             .collect();
-        Tree::build(tensors, &members, &|_| None).unwrap()
+        Tree::build(tensors, &members, &|_| VarMeta::default()).unwrap()
     }
 
     #[test]
@@ -405,7 +415,7 @@ mod tests {
         let name = vec!["a"; MAX_DEPTH + 1].join("/");
         let tensors = [info(&name, &[1])];
         let members = [(0, tensors[0].name.as_str())];
-        let err = Tree::build(&tensors, &members, &|_| None).unwrap_err();
+        let err = Tree::build(&tensors, &members, &|_| VarMeta::default()).unwrap_err();
         assert!(err.to_string().contains("nested 257 scopes deep"), "{err}");
     }
 }

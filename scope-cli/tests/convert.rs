@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use scope::checkpoint::{CheckpointSource, ShardedCheckpoint, TfCheckpoint};
+use scope::checkpoint::{CheckpointSource, SafetensorsCheckpoint, ShardedCheckpoint, TfCheckpoint};
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
@@ -85,6 +85,29 @@ fn bert_to_hugging_face_shards_and_back_is_bit_exact() {
             .iter()
             .filter(|t| !t.name.contains("adam") && t.name != "global_step");
         assert_eq!(again.tensors().len(), model.count());
+
+        // And through the mapping into a TF1 checkpoint, which TF's names read back.
+        let tf1 = tmp.join("tf1/model.ckpt");
+        let out = scope(&[
+            &"convert",
+            &tmp.join("hf"),
+            &tf1,
+            &"--preset",
+            &"bert-hf-to-tf",
+        ]);
+        let said = text(&out);
+        assert!(out.status.success(), "{said}");
+        assert!(said.contains("mapping `bert-hf-to-tf"), "{said}");
+        let tf1 = TfCheckpoint::open(&tf1).unwrap();
+        assert_eq!(tf1.tensors(), again.tensors());
+        for t in tf1.tensors() {
+            assert_eq!(
+                tf1.read_tensor(&t.name).unwrap(),
+                tf.read_tensor(&t.name).unwrap(),
+                "{}",
+                t.name
+            );
+        }
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }
@@ -171,6 +194,15 @@ fn seed_copy(dir: &Path) -> PathBuf {
     dir.join("model.ckpt")
 }
 
+/// Runs `scope args` and checks that it refuses to write its output, saying `what`.
+fn assert_refused(args: &[&dyn AsRef<std::ffi::OsStr>], what: &str) {
+    let out = scope(args);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("error: refusing to write"), "{said}");
+    assert!(said.contains(what), "`{what}` not in {said}");
+}
+
 fn bytes_of(files: &[PathBuf]) -> Vec<Vec<u8>> {
     files.iter().map(|f| std::fs::read(f).unwrap()).collect()
 }
@@ -178,7 +210,7 @@ fn bytes_of(files: &[PathBuf]) -> Vec<Vec<u8>> {
 /// Issue 25, item 1: `convert` never writes over what it reads, whatever name the output is
 /// given (the index, a data shard, a symlink or a hard link to one, the same safetensors
 /// file by another spelling), nor replaces a FIFO unless asked, nor writes a name that is
-/// not `.safetensors`.
+/// that tells no format.
 #[test]
 fn convert_refuses_an_output_that_is_its_input() {
     let tmp = temp_dir("own-input");
@@ -189,15 +221,7 @@ fn convert_refuses_an_output_that_is_its_input() {
     ];
     let before = bytes_of(&files);
     let refused = |output: &Path, what: &str| {
-        let out = scope(&[&"convert", &prefix, &output]);
-        let said = text(&out);
-        assert_eq!(out.status.code(), Some(2), "{}: {said}", output.display());
-        assert!(said.contains("error: refusing to write"), "{said}");
-        assert!(
-            said.contains(what),
-            "{}: `{what}` not in {said}",
-            output.display()
-        );
+        assert_refused(&[&"convert", &prefix, &output], what);
         assert_eq!(
             bytes_of(&files),
             before,
@@ -205,8 +229,8 @@ fn convert_refuses_an_output_that_is_its_input() {
             output.display()
         );
     };
-    refused(&files[0], "name the output `<name>.safetensors`");
-    refused(&files[1], "name the output `<name>.safetensors`");
+    refused(&files[0], "a file of a TF1 checkpoint");
+    refused(&files[1], "a file of a TF1 checkpoint");
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink(&files[1], tmp.join("alias.safetensors")).unwrap();
@@ -351,5 +375,287 @@ fn non_utf8_paths_open() {
     let out = scope(&[&"convert", &prefix, &dir.join("model.safetensors")]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(dir.join("model.safetensors").is_file());
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Issue 23, item 4: `convert` writes TF1 checkpoints. TF's partitioned checkpoint goes to
+/// safetensors (every variable whole), back to TF1 (read back equal), and to TF1 directly
+/// (the slices kept: TF's own bytes).
+#[test]
+fn tf1_output_from_a_partitioned_checkpoint_and_back() {
+    let tmp = temp_dir("tf1-out");
+    let p6 = support::data_dir().join("partitioned/p6/model.ckpt");
+    let tf = TfCheckpoint::open(&p6).unwrap();
+    assert!(tf.keys().iter().any(|k| tf.slice_count(k).is_some()));
+
+    let st = tmp.join("p6.safetensors");
+    let out = scope(&[&"convert", &p6, &st]);
+    assert!(out.status.success(), "{}", text(&out));
+    let full = SafetensorsCheckpoint::open(&st).unwrap();
+    assert_eq!(full.keys(), tf.keys());
+    for t in tf.tensors() {
+        assert_eq!(full.info(&t.name), Some(t), "{}", t.name);
+        assert_eq!(
+            full.read_tensor(&t.name).unwrap(),
+            tf.read_tensor(&t.name).unwrap()
+        );
+    }
+
+    // Back to TF1, by the `.ckpt` name: every tensor whole, equal to what TF saved.
+    let back = tmp.join("back/model.ckpt");
+    let out = scope(&[&"convert", &st, &back]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("model.ckpt.index"), "{said}");
+    assert!(said.contains("model.ckpt.data-00000-of-00001"), "{said}");
+    assert!(said.contains("TF1 checkpoint file(s)"), "{said}");
+    let again = TfCheckpoint::open(&back).unwrap();
+    assert_eq!(again.tensors(), tf.tensors());
+    for t in tf.tensors() {
+        assert_eq!(again.slice_count(&t.name), None, "{}", t.name);
+        assert_eq!(
+            again.read_tensor(&t.name).unwrap(),
+            tf.read_tensor(&t.name).unwrap(),
+            "{}",
+            t.name
+        );
+    }
+
+    // TF1 to TF1 without a mapping keeps the slices: the files are TF's, byte for byte.
+    let copy = tmp.join("copy/model.ckpt");
+    let out = scope(&[&"convert", &p6, &copy]);
+    assert!(out.status.success(), "{}", text(&out));
+    for suffix in [".index", ".data-00000-of-00001"] {
+        let name = |p: &Path| {
+            let mut s = p.as_os_str().to_owned();
+            s.push(suffix);
+            PathBuf::from(s)
+        };
+        assert_eq!(
+            std::fs::read(name(&copy)).unwrap(),
+            std::fs::read(name(&p6)).unwrap(),
+            "{suffix}"
+        );
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A safetensors file to `y.ckpt` (TF1 by its name), to any prefix with `--format tf1`, and
+/// the names that tell no format, or the wrong one, refused before anything is written.
+#[test]
+fn tf1_output_is_chosen_by_name_or_flag() {
+    let tmp = temp_dir("tf1-name");
+    let prefix = seed_copy(&tmp.join("seed"));
+    let st = tmp.join("x.safetensors");
+    let out = scope(&[&"convert", &prefix, &st]);
+    assert!(out.status.success(), "{}", text(&out));
+    let x = SafetensorsCheckpoint::open(&st).unwrap();
+    for output in [tmp.join("y.ckpt"), tmp.join("model.ckpt-1000")] {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"convert", &st, &output];
+        if !output.to_string_lossy().ends_with(".ckpt") {
+            args.extend([&"--format" as &dyn AsRef<std::ffi::OsStr>, &"tf1"]);
+        }
+        let out = scope(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        let y = TfCheckpoint::open(&output).unwrap();
+        assert_eq!(y.tensors(), x.tensors());
+        for t in x.tensors() {
+            assert_eq!(
+                y.read_tensor(&t.name).unwrap(),
+                x.read_tensor(&t.name).unwrap()
+            );
+        }
+    }
+    // Over an earlier checkpoint in two shards: the shard the new index does not name is
+    // left, and said so.
+    let old_shard = tmp.join("y.ckpt.data-00001-of-00002");
+    std::fs::write(&old_shard, b"earlier").unwrap();
+    let out = scope(&[&"convert", &st, &tmp.join("y.ckpt")]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("left {} in place", old_shard.display())),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(&old_shard).unwrap(), b"earlier");
+    let refused = assert_refused;
+    let bin = tmp.join("z.bin");
+    refused(&[&"convert", &st, &bin], "cannot tell which format");
+    refused(
+        &[&"convert", &st, &bin, &"--format", &"safetensors"],
+        "name the output `<name>.safetensors`",
+    );
+    refused(
+        &[
+            &"convert",
+            &st,
+            &tmp.join("z.safetensors"),
+            &"--format",
+            &"tf1",
+        ],
+        "--format tf1",
+    );
+    refused(
+        &[
+            &"convert",
+            &st,
+            &tmp.join("z.ckpt"),
+            &"--max-shard-size",
+            &"1KiB",
+        ],
+        "one data shard",
+    );
+    refused(
+        &[&"convert", &st, &tmp.join("z.ckpt.index")],
+        "give the checkpoint's prefix",
+    );
+    refused(
+        &[&"convert", &st, &tmp.join("z.safetensors.index.json")],
+        "name the output `<name>.safetensors`",
+    );
+    for name in [
+        "z.bin",
+        "z.safetensors",
+        "z.ckpt.index",
+        "z.ckpt.data-00000-of-00001",
+    ] {
+        assert!(!tmp.join(name).exists(), "{name}");
+    }
+    // Unknown flag values are clap's to refuse.
+    let out = scope(&[
+        &"convert",
+        &st,
+        &tmp.join("z.ckpt"),
+        &"--cast-mode",
+        &"round",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = scope(&[
+        &"convert",
+        &st,
+        &tmp.join("w.ckpt"),
+        &"--cast-mode",
+        &"wrapping",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// The input-protection rules hold for both files of a TF1 output: the input's own prefix,
+/// a link to one of its files, a FIFO or a directory in the way.
+#[test]
+fn tf1_output_never_writes_over_its_input() {
+    let tmp = temp_dir("tf1-own-input");
+    let prefix = seed_copy(&tmp);
+    let files = [
+        tmp.join("model.ckpt.index"),
+        tmp.join("model.ckpt.data-00000-of-00001"),
+    ];
+    let before = bytes_of(&files);
+    let refused = |output: &Path, what: &str| {
+        assert_refused(&[&"convert", &prefix, &output, &"--format", &"tf1"], what);
+        assert_eq!(
+            bytes_of(&files),
+            before,
+            "{} changed the input",
+            output.display()
+        );
+    };
+    refused(&prefix, "a file of the input checkpoint");
+    refused(&tmp.join("./model.ckpt"), "a file of the input checkpoint");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&files[1], tmp.join("alias.data-00000-of-00001")).unwrap();
+        refused(&tmp.join("alias"), "a file of the input checkpoint");
+        std::fs::remove_file(tmp.join("alias.data-00000-of-00001")).unwrap();
+    }
+    std::fs::hard_link(&files[0], tmp.join("hard.index")).unwrap();
+    refused(&tmp.join("hard"), "a file of the input checkpoint");
+    std::fs::remove_file(tmp.join("hard.index")).unwrap();
+    std::fs::create_dir_all(tmp.join("d.ckpt.index")).unwrap();
+    refused(&tmp.join("d.ckpt"), "a directory");
+    std::fs::create_dir_all(tmp.join("dir.ckpt")).unwrap();
+    refused(&tmp.join("dir.ckpt"), "a directory");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let fifo = tmp.join("f.ckpt.data-00000-of-00001");
+        let made = Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            refused(&tmp.join("f.ckpt"), "--replace-special-file");
+            assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+            let out = scope(&[
+                &"convert",
+                &prefix,
+                &tmp.join("f.ckpt"),
+                &"--replace-special-file",
+            ]);
+            assert!(out.status.success(), "{}", text(&out));
+            assert!(std::fs::metadata(&fifo).unwrap().is_file());
+            assert!(TfCheckpoint::open(tmp.join("f.ckpt")).is_ok());
+        }
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Issue 25, item 2: a save that would replace a checkpoint scope did not write stops with
+/// the library's `SaveConflict`, exit 2, and nothing written.
+#[test]
+fn a_save_conflict_exits_with_its_message() {
+    let tmp = temp_dir("conflict");
+    let prefix = seed_copy(&tmp.join("seed"));
+    let out_dir = tmp.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let foreign = out_dir.join("model.safetensors.index.json");
+    std::fs::write(&foreign, b"{\"metadata\": {}, \"weight_map\": {}}").unwrap();
+    let out = scope(&[&"convert", &prefix, &out_dir.join("model.safetensors")]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.starts_with("error: "), "{said}");
+    assert!(said.contains("model.safetensors.index.json"), "{said}");
+    assert!(said.contains("scope did not write"), "{said}");
+    assert!(!out_dir.join("model.safetensors").exists());
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Issue 25 (the save helper's finding): a directory whose TF `checkpoint` state file is a
+/// FIFO is refused, not waited on.
+#[cfg(unix)]
+#[test]
+fn a_fifo_state_file_is_refused() {
+    let tmp = temp_dir("state-fifo");
+    seed_copy(&tmp);
+    let made = Command::new("mkfifo").arg(tmp.join("checkpoint")).status();
+    if made.is_ok_and(|s| s.success()) {
+        for args in [
+            vec![&"inspect" as &dyn AsRef<std::ffi::OsStr>, &tmp],
+            vec![&"import", &tmp],
+            vec![&"diff", &tmp, &tmp],
+            vec![&"convert", &tmp, &tmp.join("x.safetensors")],
+        ] {
+            // A deadline: without the check the command blocks on the FIFO for good.
+            let mut child = Command::new(env!("CARGO_BIN_EXE_scope"))
+                .args(args.iter().map(|a| a.as_ref()))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("the scope binary runs");
+            let start = std::time::Instant::now();
+            while child.try_wait().unwrap().is_none() {
+                if start.elapsed() > std::time::Duration::from_secs(20) {
+                    child.kill().unwrap();
+                    child.wait().unwrap();
+                    // Unblock and remove the FIFO before failing.
+                    std::fs::remove_dir_all(&tmp).unwrap();
+                    panic!("scope waited on the FIFO state file");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let out = child.wait_with_output().unwrap();
+            let said = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{said}");
+            assert!(said.contains("state file"), "{said}");
+        }
+    }
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -106,10 +106,14 @@ fn mutated_checkpoints_through_every_subcommand() {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
 
-    // The seeds: TF1 fixtures (seed RNN, BERT) copied, a safetensors file and BERT in Hugging
+    // The seeds: TF1 fixtures (seed RNN, BERT, TF's partitioned variables) copied, a safetensors file and BERT in Hugging
     // Face shards written from them.
     let mut seeds = Vec::new();
-    for (label, dir) in [("seed_rnn", "seed_rnn"), ("bert", "bert/classifier")] {
+    for (label, dir) in [
+        ("seed_rnn", "seed_rnn"),
+        ("bert", "bert/classifier"),
+        ("p6", "partitioned/p6"),
+    ] {
         let to = work.join(label);
         std::fs::create_dir_all(&to).unwrap();
         for f in ["model.ckpt.index", "model.ckpt.data-00000-of-00001"] {
@@ -120,7 +124,12 @@ fn mutated_checkpoints_through_every_subcommand() {
             ("data", "model.ckpt.data-00000-of-00001"),
         ] {
             seeds.push(Seed {
-                label: if label == "bert" { "bert tf1" } else { what },
+                label: match (label, what) {
+                    ("bert", _) => "bert tf1",
+                    ("p6", "index") => "partitioned index",
+                    ("p6", _) => "partitioned data",
+                    _ => what,
+                },
                 checkpoint: to.join("model.ckpt"),
                 mutated: to.join(f),
                 original: std::fs::read(to.join(f)).unwrap(),
@@ -162,6 +171,7 @@ fn mutated_checkpoints_through_every_subcommand() {
         .unwrap_or(CASES);
     let mut rng = Rng(seed);
     let out_file = work.join("out/model.safetensors");
+    let out_tf1 = work.join("out/model.ckpt");
     let (mut runs, mut errors) = (0, 0);
     let mut failures = Vec::new();
     for case in 0..cases {
@@ -174,7 +184,7 @@ fn mutated_checkpoints_through_every_subcommand() {
         std::fs::write(&s.mutated, &bytes).unwrap();
         let ck = s.checkpoint.as_os_str();
         let original = seeds[0].checkpoint.as_os_str();
-        let commands: [(&str, Vec<&std::ffi::OsStr>); 6] = [
+        let commands: [(&str, Vec<&std::ffi::OsStr>); 7] = [
             ("inspect", vec!["inspect".as_ref(), ck]),
             (
                 "inspect --json",
@@ -198,9 +208,14 @@ fn mutated_checkpoints_through_every_subcommand() {
                 "convert",
                 vec!["convert".as_ref(), ck, out_file.as_os_str()],
             ),
+            (
+                "convert to TF1",
+                vec!["convert".as_ref(), ck, out_tf1.as_os_str()],
+            ),
         ];
-        // Not every command on every case: a rotating pair, plus `inspect` always.
-        let picked = [0, 1 + case % 5];
+        // Not every command on every case: `inspect` always, plus one that rotates once per
+        // round of the seeds, so that every seed meets every command.
+        let picked = [0, 1 + (case / seeds.len()) % 6];
         for &k in &picked {
             let (name, args) = &commands[k];
             let (status, stdout, stderr) = run(args, &work);

@@ -2,11 +2,14 @@
 //! `model!` source; all of them are compiled together into one crate (under
 //! `CARGO_TARGET_TMPDIR`, depending on this repository's `scope`), which builds each model in
 //! a fresh registry, compares its variables with the checkpoint's model variables (names,
-//! shapes, dtypes: none missing, none extra), and restores the checkpoint into it strictly
-//! (every variable found, shapes and dtypes equal; the only unused keys are training state).
+//! shapes, dtypes: none missing, none extra; a partitioned variable's parts by their full
+//! variable, and their slices equal to the checkpoint's), and restores the checkpoint into it
+//! strictly (every variable found, shapes and dtypes equal; the only unused keys are training
+//! state).
 //!
-//! Checkpoints: every one in `tests/data/seed_rnn` and `tests/data/bert/{classifier,
-//! pretraining}` (vendored copies of `../shared/fixtures`), three safetensors files written by
+//! Checkpoints: every one in `tests/data/seed_rnn`, `tests/data/bert/{classifier,
+//! pretraining}` and `tests/data/partitioned/{p6,p_dtypes}` (TF's partitioned variables,
+//! saved in slices; vendored copies of `../shared/fixtures`), three safetensors files written by
 //! this crate (the seed RNN's model variables; awkward names and dtypes, see
 //! `awkward_safetensors`; names that escape to one identifier, see `escaped_safetensors`), and every
 //! checkpoint in the directories listed in `SCOPE_IMPORT_FIXTURES` (`:`-separated). Prints
@@ -215,19 +218,29 @@ struct Case {
 fn check(case: &Case) -> Result<usize, String> {
     let reg = Registry::new();
     let held = (case.build)(&reg).map_err(|e| format!("build: {e}"))?;
+    // A part of a partitioned variable stands for its full variable (as the checkpoint
+    // lists it): once, by its full name and shape.
     let mut created: Vec<(String, Vec<usize>, String)> = reg
         .global_variables()
         .iter()
-        .map(|v| (v.name().to_owned(), v.shape().to_vec(), v.dtype().to_string()))
+        .map(|v| match v.save_slice_info() {
+            Some(info) => (info.full_name.clone(), info.full_shape.clone(), v.dtype().to_string()),
+            None => (v.name().to_owned(), v.shape().to_vec(), v.dtype().to_string()),
+        })
         .collect();
     let mut held_sorted = held.clone();
     held_sorted.sort();
-    let mut names: Vec<String> = created.iter().map(|c| c.0.clone()).collect();
+    let mut names: Vec<String> = reg
+        .global_variables()
+        .iter()
+        .map(|v| v.name().to_owned())
+        .collect();
     names.sort();
     if held_sorted != names {
         return Err("the model does not hold exactly the registry's variables".to_owned());
     }
     created.sort();
+    created.dedup();
     let mut expected: Vec<(String, Vec<usize>, String)> = case
         .model
         .iter()
@@ -248,7 +261,9 @@ fn check(case: &Case) -> Result<usize, String> {
         .allow_unexpected()
         .restore(&*source)
         .map_err(|e| format!("restore: {e}"))?;
-    if report.matched.len() != expected.len() || !report.passes() {
+    let keys: std::collections::BTreeSet<&str> =
+        report.matched.iter().map(|m| m.key.as_str()).collect();
+    if keys.len() != expected.len() || !report.passes() {
         return Err(format!("restore: {report}"));
     }
     let mut unused: Vec<&str> = report.unexpected.iter().map(|u| u.key.as_str()).collect();
@@ -258,10 +273,30 @@ fn check(case: &Case) -> Result<usize, String> {
     if unused != state {
         return Err(format!("unused keys {unused:?}, expected the training state {state:?}"));
     }
+    let mut parts: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for v in reg.global_variables() {
-        let stored = source.read_tensor(v.name()).map_err(|e| e.to_string())?;
-        if v.value() != stored {
+        let stored = match v.save_slice_info() {
+            Some(info) => {
+                parts.entry(info.full_name.clone()).or_default().push(info.slice.to_string());
+                source.read_region(&info.full_name, &info.slice)
+            }
+            None => source.read_tensor(v.name()),
+        };
+        if v.value() != stored.map_err(|e| e.to_string())? {
             return Err(format!("{}: value differs after the restore", v.name()));
+        }
+    }
+    // Every variable TF saved in slices is declared partitioned, its parts TF's slices.
+    if case.tf {
+        let tf = TfCheckpoint::open(case.path).map_err(|e| e.to_string())?;
+        for (name, _, _) in &expected {
+            let mut want: Vec<String> = tf.slices(name).iter().map(|s| s.to_string()).collect();
+            let mut got = parts.remove(name).unwrap_or_default();
+            want.sort();
+            got.sort();
+            if got != want {
+                return Err(format!("{name}: parts {got:?}, the checkpoint's slices {want:?}"));
+            }
         }
     }
     Ok(expected.len())
@@ -286,10 +321,16 @@ fn main() {
 fn import_round_trips() {
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("import_roundtrip");
     std::fs::create_dir_all(work.join("src")).unwrap();
-    let mut dirs: Vec<PathBuf> = ["seed_rnn", "bert/classifier", "bert/pretraining"]
-        .iter()
-        .map(|d| data_dir().join(d))
-        .collect();
+    let mut dirs: Vec<PathBuf> = [
+        "seed_rnn",
+        "bert/classifier",
+        "bert/pretraining",
+        "partitioned/p6",
+        "partitioned/p_dtypes",
+    ]
+    .iter()
+    .map(|d| data_dir().join(d))
+    .collect();
     if let Some(extra) = std::env::var_os("SCOPE_IMPORT_FIXTURES") {
         dirs.extend(std::env::split_paths(&extra));
     }

@@ -18,6 +18,8 @@ pub(crate) struct ModelDef {
     pub(crate) scope: Option<LitStr>,
     /// Construction arguments, in order.
     pub(crate) args: Vec<Arg>,
+    /// The model scope's `custom_getter` and `regularizer`.
+    pub(crate) defaults: ScopeDefaults,
     /// Arguments the model keeps as fields (`#[keep] cfg`), in declaration order.
     pub(crate) kept: Vec<Kept>,
     /// What is declared in the model's scope, in order.
@@ -29,11 +31,52 @@ pub(crate) struct ModelDef {
     pub(crate) krate: Option<syn::Path>,
 }
 
-/// What the header of either macro declares: `(crate = path,)? "scope" (, arg: Type)*`.
+/// What the header of either macro declares: `(crate = path,)? "scope" (, arg: Type)*`,
+/// and the scope's defaults (`custom_getter = .., regularizer = ..`).
 pub(crate) struct Header {
     pub(crate) krate: Option<syn::Path>,
     pub(crate) scope: Option<LitStr>,
     pub(crate) args: Vec<Arg>,
+    pub(crate) defaults: ScopeDefaults,
+}
+
+/// What a model's or sub-scope's variable scope is opened with: TF's
+/// `variable_scope(.., custom_getter=.., regularizer=..)`.
+#[derive(Default)]
+pub(crate) struct ScopeDefaults {
+    /// `custom_getter = expr`: an expression of type `CustomGetter` (or a reference to one).
+    pub(crate) custom_getter: Option<KeyExpr>,
+    /// `regularizer = l2(0.1)`: the default regularizer of the variables created inside.
+    pub(crate) regularizer: Option<CallDecl>,
+}
+
+impl ScopeDefaults {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.custom_getter.is_none() && self.regularizer.is_none()
+    }
+}
+
+/// A value that names one of the runtime's constructors (`l2(0.1)`, `non_neg`), or an
+/// expression of the runtime's type, passed through.
+pub(crate) struct CallDecl {
+    pub(crate) key: Ident,
+    /// The value as written (for the manifest and docs).
+    pub(crate) tokens: TokenStream,
+    /// `Some((constructor, arguments))` for a named constructor; `None` for an expression.
+    pub(crate) known: Option<(Ident, Vec<TokenStream>)>,
+}
+
+/// `collections = [..]`: each a string literal or one of TF's `GraphKeys` names.
+pub(crate) struct CollectionsDecl {
+    pub(crate) key: Ident,
+    pub(crate) items: Vec<CollectionName>,
+}
+
+pub(crate) enum CollectionName {
+    /// `"mine"`.
+    Lit(LitStr),
+    /// `MODEL_VARIABLES`: `scope::keys::MODEL_VARIABLES`.
+    Key(Ident),
 }
 
 /// How the struct is emitted.
@@ -87,6 +130,16 @@ pub(crate) struct VarDecl {
     pub(crate) when: Option<KeyExpr>,
     /// `tied = expr`: another model's variable, checked and held; nothing is created.
     pub(crate) tied: Option<KeyExpr>,
+    /// `partitioner = fixed_size(4, 0)`: created in parts; the field is a
+    /// `PartitionedVariable`.
+    pub(crate) partitioner: Option<PartitionerDecl>,
+    /// `regularizer = l2(0.1)`: the variable's regularizer (else the scope's).
+    pub(crate) regularizer: Option<CallDecl>,
+    /// `constraint = non_neg`: applied by the optimizers after each update.
+    pub(crate) constraint: Option<CallDecl>,
+    /// `collections = [MODEL_VARIABLES, "mine"]`: the collections a new variable joins
+    /// instead of `GLOBAL_VARIABLES`.
+    pub(crate) collections: Option<CollectionsDecl>,
     /// Whether parsing it already reported an error, so that the checker does not pile a
     /// consequence (such as "no shape" after a misspelt `shape`) on top.
     pub(crate) incomplete: bool,
@@ -288,6 +341,8 @@ pub(crate) struct SubScope {
     pub(crate) ident: Ident,
     /// `#[scope(name = "..")]`: the TF scope name, when it is not the identifier (`self`).
     pub(crate) name: Option<LitStr>,
+    /// `#[scope(custom_getter = .., regularizer = ..)]`.
+    pub(crate) defaults: ScopeDefaults,
     pub(crate) items: Vec<Item>,
 }
 
@@ -314,6 +369,21 @@ pub(crate) struct InitDecl {
     pub(crate) ident: Ident,
     /// The arguments, as written (numbers already checked).
     pub(crate) args: Vec<TokenStream>,
+}
+
+/// A named kind's name, parameters and variant, as the `ALL` tables list them.
+type KindEntry<K> = (&'static str, &'static [&'static str], K);
+
+/// The kind named `name` in `all`.
+fn kind_named<K: Copy>(all: &[KindEntry<K>], name: &str) -> Option<K> {
+    all.iter().find(|(n, _, _)| *n == name).map(|(_, _, k)| *k)
+}
+
+/// The entry of `kind` in `all`.
+fn kind_entry<K: Copy + PartialEq>(all: &[KindEntry<K>], kind: K) -> KindEntry<K> {
+    *all.iter()
+        .find(|(_, _, k)| *k == kind)
+        .expect("every kind is listed")
 }
 
 /// The initializers `#[var(init = ..)]` and `model!` accept, by name.
@@ -351,10 +421,7 @@ impl InitKind {
     ];
 
     pub(crate) fn from_name(name: &str) -> Option<InitKind> {
-        Self::ALL
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|(_, _, k)| *k)
+        kind_named(&Self::ALL, name)
     }
 
     pub(crate) fn name(self) -> &'static str {
@@ -365,11 +432,8 @@ impl InitKind {
         Self::entry(self).1
     }
 
-    fn entry(self) -> (&'static str, &'static [&'static str], InitKind) {
-        *Self::ALL
-            .iter()
-            .find(|(_, _, k)| *k == self)
-            .expect("every kind is listed")
+    fn entry(self) -> KindEntry<InitKind> {
+        kind_entry(&Self::ALL, self)
     }
 
     /// `zeros, ones, .., value(tensor)`, for error messages.
@@ -383,6 +447,105 @@ impl InitKind {
                     format!("{name}({})", params.join(", "))
                 }
             })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `partitioner = ..`: one of TF's partitioners by name, or an expression of type
+/// `Partitioner`.
+pub(crate) struct PartitionerDecl {
+    pub(crate) key: Ident,
+    /// The value as written (for the manifest and docs).
+    pub(crate) tokens: TokenStream,
+    /// `Some` for a partitioner named as TF names it (`fixed_size(4, 0)`), `None` for an
+    /// expression of type `Partitioner`.
+    pub(crate) known: Option<(PartitionerKind, Ident, Vec<TokenStream>)>,
+}
+
+impl PartitionerDecl {
+    /// The split axis, when it is a literal (or the default `0`).
+    pub(crate) fn literal_axis(&self) -> Option<(usize, Span)> {
+        let (_, ident, args) = self.known.as_ref()?;
+        match args.get(1) {
+            None => Some((0, ident.span())),
+            Some(arg) => match Number::of(arg)? {
+                (Number::Int(digits), span) => Some((digits.parse().ok()?, span)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// TF's partitioners, by the names `#[var(partitioner = ..)]` accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PartitionerKind {
+    /// `tf.fixed_size_partitioner(num_shards, axis=0)`.
+    FixedSize,
+    /// `tf.variable_axis_size_partitioner(max_shard_bytes, axis=0, max_shards=None)`.
+    VariableAxisSize,
+    /// `tf.min_max_variable_partitioner(max_partitions, axis=0, min_slice_size=256 << 10)`.
+    MinMax,
+}
+
+impl PartitionerKind {
+    /// Every partitioner: its name, its parameters (the first is required, the others
+    /// default as in TF), and its variant.
+    pub(crate) const ALL: [(&'static str, &'static [&'static str], PartitionerKind); 3] = [
+        (
+            "fixed_size",
+            &["num_shards", "axis"],
+            PartitionerKind::FixedSize,
+        ),
+        (
+            "variable_axis_size",
+            &["max_shard_bytes", "axis", "max_shards"],
+            PartitionerKind::VariableAxisSize,
+        ),
+        (
+            "min_max",
+            &["max_partitions", "axis", "min_slice_size"],
+            PartitionerKind::MinMax,
+        ),
+    ];
+
+    pub(crate) fn from_name(name: &str) -> Option<PartitionerKind> {
+        kind_named(&Self::ALL, name)
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        Self::entry(self).0
+    }
+
+    pub(crate) fn params(self) -> &'static [&'static str] {
+        Self::entry(self).1
+    }
+
+    fn entry(self) -> KindEntry<PartitionerKind> {
+        kind_entry(&Self::ALL, self)
+    }
+
+    /// `fixed_size(num_shards, axis = 0)`: how it is called, defaults included.
+    pub(crate) fn usage(self) -> String {
+        let params: Vec<String> = self
+            .params()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match (i, *p) {
+                (0, p) => p.to_owned(),
+                (_, "axis") => "axis = 0".to_owned(),
+                (_, "max_shards") => "max_shards = None".to_owned(),
+                (_, p) => format!("{p} = 262144"),
+            })
+            .collect();
+        format!("{}({})", self.name(), params.join(", "))
+    }
+
+    /// `fixed_size(num_shards, axis = 0), ..`, for error messages.
+    pub(crate) fn list() -> String {
+        Self::ALL
+            .iter()
+            .map(|(_, _, kind)| kind.usage())
             .collect::<Vec<_>>()
             .join(", ")
     }

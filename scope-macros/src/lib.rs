@@ -63,6 +63,13 @@ use proc_macro::TokenStream;
 ///   (`tf = { package = "scope" }`: `#[variable_scope(crate = tf, "dense")]`). Without it,
 ///   a renamed crate makes rustc report ``E0433: cannot find `scope` in the crate root`` at
 ///   the macro.
+/// * `custom_getter = expr` and `regularizer = l2(0.1)` (the values `#[var(regularizer = ..)]`
+///   takes), anywhere after the scope name: what the model's variable scope is opened with, as
+///   TF's `variable_scope("slim", custom_getter=.., regularizer=..)`; the getter wraps the
+///   enclosing scope's, and both reach sub-scopes and nested models. `expr` is a
+///   `CustomGetter` or `&CustomGetter` and may use the constructor arguments. The manifest's
+///   first entry is then `ManifestEntry::Defaults`. In `model!`, a sub-scope takes them too:
+///   `#[scope(custom_getter = .., regularizer = ..)] fc1 { .. }`.
 /// * `#[keep] pub cfg: Config` keeps the constructor argument `cfg` as a field (of the
 ///   argument's type), so that a forward pass needs no config argument and cannot be given a
 ///   wrong one. The argument is moved in after every part is built, so parts may borrow it
@@ -81,6 +88,10 @@ use proc_macro::TokenStream;
 /// | `name` | `"name"`, matching TF's nested regex `^[A-Za-z0-9_.\\/>-]*$` | the field's name |
 /// | `when` | a `bool` expression: the variable is created only when it holds; the field is an `Option<Variable>` | always created |
 /// | `tied` | an expression of type `Variable` or `&Variable` owned by another model: nothing is created; at build time the variable must belong to the same registry and have the declared `shape` (and `dtype`, if given), else a typed `Error::Tied*`; not with `init`, `trainable`, `name` or `when` | not tied |
+/// | `partitioner` | one of TF's partitioners, `fixed_size(num_shards, axis = 0)`, `variable_axis_size(max_shard_bytes, axis = 0, max_shards = None)`, `min_max(max_partitions, axis = 0, min_slice_size = 262144)` (`tf.fixed_size_partitioner`, ..), or an expression of type `Partitioner` or `&Partitioner`: the variable is created in parts `name/part_0, ..` by `Registry::get_partitioned_variable`, the field is a `scope::partition::PartitionedVariable` (`Option<..>` with `when`), `for_each_variable` visits every part and the manifest records the partitioner as written; not on a scalar or a tied variable | one variable, unsplit |
+/// | `regularizer` | `l1(scale)`, `l2(scale)`, `l1_l2(scale_l1, scale_l2)` (`tf.contrib.layers.l2_regularizer`, ..; a negative literal scale is refused), or an expression of type `Regularizer` or `&Regularizer`: its loss joins `REGULARIZATION_LOSSES` | the scope's regularizer, if any |
+/// | `constraint` | `non_neg`, `clip_by_value(lo, hi)`, `clip_by_norm(max_norm)` (`f32`), or an expression of type `Constraint` or `&Constraint`: applied by the optimizers after each update | the scope's constraint, if any |
+/// | `collections` | `[..]` of string literals and TF's `GraphKeys` names (`GLOBAL_VARIABLES`, `LOCAL_VARIABLES`, `MODEL_VARIABLES`, `MOVING_AVERAGE_VARIABLES`, `TRAINABLE_VARIABLES`, `REGULARIZATION_LOSSES`): the collections a new variable joins instead of `GLOBAL_VARIABLES`, as TF's `collections=` | `[GLOBAL_VARIABLES]` |
 ///
 /// `#[model(..)]` keys:
 ///

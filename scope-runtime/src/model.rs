@@ -33,6 +33,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::registry::Registry;
 use crate::scope::{Reuse, VariableScope, VariableScopeGuard};
+use crate::scoping::{CustomGetter, Regularizer, Template};
 use crate::variable::Variable;
 
 /// A model: a set of variables created together in one variable scope.
@@ -61,6 +62,10 @@ use crate::variable::Variable;
 ///         trainable: true,
 ///         shape: Some("[units]"),
 ///         initializer: Some("zeros"),
+///         partitioner: None,
+///         regularizer: None,
+///         constraint: None,
+///         collections: None,
 ///     })];
 ///
 ///     fn build_in(reg: &Registry, scope: &str, (units,): (usize,)) -> scope::Result<Self> {
@@ -159,6 +164,30 @@ pub trait Model: Sized + fmt::Debug {
     fn shares_storage_with(&self, other: &Self) -> bool {
         let (a, b) = (self.variables(), other.variables());
         a.len() == b.len() && a.iter().zip(&b).all(|((_, x), (_, y))| x.ptr_eq(y))
+    }
+
+    /// TF's `tf.make_template(name, ..)` over this model: a [`Template`] whose first
+    /// [`Template::call`] builds the model in a fresh scope `name` (`name_1` for a second
+    /// template of that name) and whose every later call builds it again there with reuse,
+    /// sharing every variable; a later call that would create a trainable variable fails
+    /// with [`Error::TemplateCreated`].
+    ///
+    /// ```
+    /// use scope::{model, Model, Registry};
+    /// model! {
+    ///     struct Dense("dense", n: usize) { kernel: [n, n], bias: [n] = zeros }
+    /// }
+    /// let reg = Registry::new();
+    /// let dense = Dense::template(&reg, "shared");
+    /// let a = dense.call((3,))?;
+    /// let b = dense.call((3,))?;
+    /// assert!(a.shares_storage_with(&b));
+    /// assert_eq!(a.variables()[0].0, "shared/kernel");
+    /// # Ok::<(), scope::Error>(())
+    /// ```
+    fn template(reg: &Registry, name: &str) -> Template<impl Fn(Self::Args) -> Result<Self>> {
+        let inner = reg.clone();
+        reg.make_template(name, move |args| Self::build_here(&inner, args))
     }
 
     /// [`Model::MANIFEST`] flattened: every variable with its path relative to the model's
@@ -331,6 +360,38 @@ impl ModelScope {
         })
     }
 
+    /// [`ModelScope::enter`] with the defaults a declaration gives its scope
+    /// (`#[variable_scope("slim", custom_getter = .., regularizer = ..)]`), as TF's
+    /// `variable_scope(name, custom_getter=.., regularizer=..)`: the getter wraps the
+    /// enclosing scope's, the regularizer replaces the inherited one. With an empty `name`, the
+    /// caller's current scope is re-entered with them.
+    pub fn enter_with(
+        reg: &Registry,
+        name: &str,
+        custom_getter: Option<CustomGetter>,
+        regularizer: Option<Regularizer>,
+    ) -> Result<ModelScope> {
+        if custom_getter.is_none() && regularizer.is_none() {
+            return ModelScope::enter(reg, name);
+        }
+        let mut builder = if name.is_empty() {
+            reg.variable_scope(reg.current_variable_scope())
+        } else {
+            reg.variable_scope(name)
+        };
+        if let Some(getter) = custom_getter {
+            builder = builder.custom_getter(getter);
+        }
+        if let Some(regularizer) = regularizer {
+            builder = builder.regularizer(regularizer);
+        }
+        let guard = builder.enter()?;
+        Ok(ModelScope {
+            scope: guard.scope().clone(),
+            _guard: Some(guard),
+        })
+    }
+
     /// The scope object the model records as its own.
     pub fn scope(&self) -> &VariableScope {
         &self.scope
@@ -459,6 +520,17 @@ pub struct VarManifest {
     /// The initializer as written (`random_normal(0.0, 0.5)`); `None` takes the scope's
     /// initializer or TF's default (glorot-uniform for floats, zeros otherwise).
     pub initializer: Option<&'static str>,
+    /// The partitioner as written (`fixed_size(4, 0)`) when the variable is created in parts
+    /// (`name/part_0`, ..; the field is a [`crate::partition::PartitionedVariable`]); `None`
+    /// for an ordinary variable.
+    pub partitioner: Option<&'static str>,
+    /// The regularizer as written (`l2(0.1)`); `None` takes the scope's, if any.
+    pub regularizer: Option<&'static str>,
+    /// The constraint as written (`non_neg`); `None` takes the scope's, if any.
+    pub constraint: Option<&'static str>,
+    /// The collections a new variable joins instead of [`crate::keys::GLOBAL_VARIABLES`]
+    /// (TF's `collections=`); `None` for the default.
+    pub collections: Option<&'static [&'static str]>,
 }
 
 /// One entry of a [`Model::MANIFEST`]: a variable, an anonymous sub-scope, or a nested model.
@@ -521,6 +593,15 @@ pub enum ManifestEntry {
     },
     /// A field that refers to another model's variable; nothing is created for it.
     Tied(TiedManifest),
+    /// What the variable scope of the model or sub-scope whose entries this heads is opened
+    /// with (`#[variable_scope("slim", custom_getter = .., regularizer = ..)]`): defaults for
+    /// everything created inside, sub-scopes and nested models included.
+    Defaults {
+        /// The custom getter's expression, as written (`rename_getter()`).
+        custom_getter: Option<&'static str>,
+        /// The default regularizer, as written (`l2(0.1)`).
+        regularizer: Option<&'static str>,
+    },
 }
 
 /// Flattens a manifest: every variable with its relative path, nested models included.
@@ -580,7 +661,7 @@ fn flatten_entry(
             flatten_into(manifest, &join(prefix, &name), out);
         }
         ManifestEntry::Optional { entry, .. } => flatten_entry(entry, prefix, opened, out),
-        ManifestEntry::Tied(_) => {}
+        ManifestEntry::Tied(_) | ManifestEntry::Defaults { .. } => {}
     }
 }
 
@@ -621,6 +702,18 @@ impl fmt::Display for VarManifest {
             Some(init) => write!(f, " {init}")?,
             None => write!(f, " (default initializer)")?,
         }
+        if let Some(partitioner) = self.partitioner {
+            write!(f, " partitioner={partitioner}")?;
+        }
+        if let Some(regularizer) = self.regularizer {
+            write!(f, " regularizer={regularizer}")?;
+        }
+        if let Some(constraint) = self.constraint {
+            write!(f, " constraint={constraint}")?;
+        }
+        if let Some(collections) = self.collections {
+            write!(f, " collections={collections:?}")?;
+        }
         if !self.trainable {
             write!(f, " (not trainable)")?;
         }
@@ -629,174 +722,5 @@ impl fmt::Display for VarManifest {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const INNER: &[ManifestEntry] = &[ManifestEntry::Scope {
-        name: "basic_lstm_cell",
-        entries: &[ManifestEntry::Variable(VarManifest {
-            name: "kernel",
-            dtype: None,
-            trainable: true,
-            shape: Some("[22, 44]"),
-            initializer: None,
-        })],
-    }];
-
-    const OUTER: &[ManifestEntry] = &[
-        ManifestEntry::Variable(VarManifest {
-            name: "w",
-            dtype: Some(DType::F64),
-            trainable: false,
-            shape: Some("[2]"),
-            initializer: Some("zeros"),
-        }),
-        ManifestEntry::Model {
-            scope: "cell",
-            type_name: "Cell",
-            manifest: INNER,
-        },
-    ];
-
-    #[test]
-    fn flattens_nested_paths_in_order() {
-        let flat = flatten_manifest(OUTER);
-        let paths: Vec<_> = flat.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(paths, ["w", "cell/basic_lstm_cell/kernel"]);
-    }
-
-    const LAYERS: &[ManifestEntry] = &[
-        ManifestEntry::Model {
-            scope: "dense_1",
-            type_name: "Cell",
-            manifest: INNER,
-        },
-        ManifestEntry::DefaultNamed {
-            base: "dense",
-            type_name: "Cell",
-            manifest: INNER,
-        },
-        ManifestEntry::Optional {
-            condition: "flag",
-            entry: &ManifestEntry::DefaultNamed {
-                base: "dense",
-                type_name: "Cell",
-                manifest: INNER,
-            },
-        },
-        ManifestEntry::Repeated {
-            pattern: "layer_{i}",
-            count: "n",
-            type_name: "Cell",
-            manifest: INNER,
-        },
-        ManifestEntry::Repeated {
-            pattern: "h{i}",
-            count: "n",
-            type_name: "Cell",
-            manifest: INNER,
-        },
-        ManifestEntry::Repeated {
-            pattern: "cell",
-            count: "n",
-            type_name: "Cell",
-            manifest: INNER,
-        },
-        ManifestEntry::Tied(TiedManifest {
-            field: "table",
-            owner: "emb",
-            shape: "[2, 3]",
-            dtype: None,
-        }),
-    ];
-
-    #[test]
-    fn flattens_new_forms_as_tf_names_them() {
-        let flat = flatten_manifest(LAYERS);
-        let paths: Vec<_> = flat.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(
-            paths,
-            [
-                "dense_1/basic_lstm_cell/kernel",
-                "dense/basic_lstm_cell/kernel",
-                // `dense` and `dense_1` are taken.
-                "dense_2/basic_lstm_cell/kernel",
-                "layer_{i}/basic_lstm_cell/kernel",
-                "h{i}/basic_lstm_cell/kernel",
-                "cell_{i}/basic_lstm_cell/kernel",
-            ]
-        );
-    }
-
-    #[test]
-    fn repeated_names_are_indexed() {
-        assert_eq!(repeated_scope_name("cell", 0), "cell_0");
-        assert_eq!(repeated_scope_name("h{i}", 10), "h10");
-        assert_eq!(repeated_scope_name("block{i}_x", 3), "block3_x");
-    }
-
-    #[test]
-    fn default_names_count_like_tf() {
-        let reg = Registry::new();
-        let outer = reg.variable_scope("m").enter().unwrap();
-        let a = ModelScope::enter_default_name(&reg, "dense").unwrap();
-        assert_eq!(a.scope().name(), "m/dense");
-        drop(a);
-        let names: Vec<String> = (0..2)
-            .map(|_| {
-                let s = ModelScope::enter_default_name(&reg, "dense").unwrap();
-                s.scope().name().to_owned()
-            })
-            .collect();
-        assert_eq!(names, ["m/dense_1", "m/dense_2"]);
-        // With the layer's own reuse, the base name itself, reusing.
-        let r = ModelScope::enter_layer(&reg, "dense", Reuse::Yes).unwrap();
-        assert_eq!(r.scope().name(), "m/dense");
-        assert_eq!(r.scope().reuse(), Reuse::Yes);
-        drop(r);
-        drop(outer);
-        // Re-opening `m` restarts its counters.
-        let _outer = reg.variable_scope("m").enter().unwrap();
-        let again = ModelScope::enter_default_name(&reg, "dense").unwrap();
-        assert_eq!(again.scope().name(), "m/dense");
-    }
-
-    #[test]
-    fn tied_checks_registry_shape_and_dtype() {
-        use crate::registry::VarSpec;
-        let reg = Registry::new();
-        let other = Registry::new();
-        let table = reg
-            .get_variable("emb", VarSpec::new().shape([4, 3]))
-            .unwrap();
-        let stranger = other
-            .get_variable("emb", VarSpec::new().shape([4, 3]))
-            .unwrap();
-        assert!(
-            tied_variable(&reg, "", "t", &table, &[4, 3], Some(DType::F32))
-                .unwrap()
-                .ptr_eq(&table)
-        );
-        let err = tied_variable(&reg, "", "t", &stranger, &[4, 3], None).unwrap_err();
-        assert!(matches!(err, Error::TiedOtherRegistry { .. }), "{err}");
-        let _inside = reg.variable_scope("outer").enter().unwrap();
-        let err = tied_variable(&reg, "m", "t", &table, &[3, 4], None).unwrap_err();
-        let msg = err.to_string();
-        assert!(msg.contains("variable scope `outer/m`"), "{msg}");
-        assert!(
-            msg.contains("`t`") && msg.contains("emb") && msg.contains("(3, 4)"),
-            "{msg}"
-        );
-        let err = tied_variable(&reg, "", "t", &table, &[4, 3], Some(DType::F64)).unwrap_err();
-        assert!(matches!(err, Error::TiedDtypeMismatch { .. }), "{err}");
-        assert_eq!(reg.len(), 1);
-    }
-
-    #[test]
-    fn displays_a_summary_line() {
-        let ManifestEntry::Variable(w) = OUTER[0] else {
-            unreachable!("OUTER[0] is a variable")
-        };
-        assert_eq!(w.to_string(), "w [2] float64 zeros (not trainable)");
-    }
-}
+#[path = "model_tests.rs"]
+mod tests;

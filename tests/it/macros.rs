@@ -286,6 +286,10 @@ impl Model for HandCell {
             trainable: true,
             shape: Some("[input + units, 4 * units]"),
             initializer: None,
+            partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
         ManifestEntry::Variable(scope::VarManifest {
             name: "bias",
@@ -293,6 +297,10 @@ impl Model for HandCell {
             trainable: true,
             shape: Some("[4 * units]"),
             initializer: Some("zeros"),
+            partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
     ];
 
@@ -1198,4 +1206,195 @@ fn a_failed_build_keeps_another_threads_variables() {
     assert!(failed.is_err());
     assert!(reg.variable("again").is_none());
     assert_eq!(reg.len(), 2);
+}
+
+#[variable_scope("emb", vocab: usize, split: scope::partition::Partitioner)]
+struct PartitionedEmb {
+    /// TF: `tf.get_variable("table", [vocab, 2], partitioner=tf.fixed_size_partitioner(3))`.
+    #[var(shape = [vocab, 2], init = zeros, partitioner = fixed_size(3, 0))]
+    table: scope::partition::PartitionedVariable,
+    /// A partitioner given as a value, splitting the columns.
+    #[var(shape = [vocab, 2], partitioner = &split)]
+    by_column: scope::partition::PartitionedVariable,
+}
+
+model! {
+    struct WideModel("wide", vocab: usize) {
+        /// TF: `variable_axis_size_partitioner(64)`: 16 bytes a row, 4 rows a part.
+        #[var(partitioner = variable_axis_size(64))]
+        w: [vocab, 4] = zeros,
+        #[model(args(vocab, scope::partition::Partitioner::min_max(2, 1, 1)))]
+        emb: model PartitionedEmb,
+        bias: [1] = zeros,
+    }
+}
+
+#[test]
+fn partitioned_fields_create_tfs_parts_and_visit_every_part() {
+    let reg = Registry::new();
+    let model = WideModel::new(&reg, 7).unwrap();
+    let parts: Vec<(String, Vec<usize>)> = model
+        .variables()
+        .into_iter()
+        .map(|(name, v)| (name, v.shape().to_vec()))
+        .collect();
+    let expected: Vec<(String, Vec<usize>)> = [
+        ("wide/w/part_0", vec![4, 4]),
+        ("wide/w/part_1", vec![3, 4]),
+        // `fixed_size_partitioner(3)` on 7 rows: the first `7 % 3` parts get one more.
+        ("wide/emb/table/part_0", vec![3, 2]),
+        ("wide/emb/table/part_1", vec![2, 2]),
+        ("wide/emb/table/part_2", vec![2, 2]),
+        ("wide/emb/by_column/part_0", vec![7, 1]),
+        ("wide/emb/by_column/part_1", vec![7, 1]),
+        ("wide/bias", vec![1]),
+    ]
+    .into_iter()
+    .map(|(n, s)| (n.to_owned(), s))
+    .collect();
+    assert_eq!(parts, expected);
+    assert_eq!(model.emb.table.name(), "wide/emb/table");
+    assert_eq!(model.emb.table.shape(), [7, 2]);
+    assert_eq!(model.emb.table.partitions(), [3, 1]);
+    let info = model.emb.table.parts()[1].save_slice_info().unwrap();
+    assert_eq!(info.full_name, "wide/emb/table");
+    assert_eq!(info.full_shape, [7, 2]);
+
+    // The manifest records each partitioner as written.
+    let manifest = WideModel::manifest();
+    let partitioners: Vec<(&str, Option<&str>)> = manifest
+        .iter()
+        .map(|(path, v)| (path.as_str(), v.partitioner))
+        .collect();
+    assert_eq!(
+        partitioners,
+        [
+            ("w", Some("variable_axis_size(64)")),
+            ("emb/table", Some("fixed_size(3, 0)")),
+            ("emb/by_column", Some("&split")),
+            ("bias", None),
+        ]
+    );
+
+    // Built again with reuse, every part is shared; with another partitioning, it fails.
+    let again = reg
+        .variable_scope("")
+        .reuse(scope::Reuse::Yes)
+        .with(|_| WideModel::new(&reg, 7))
+        .unwrap();
+    assert!(again.shares_storage_with(&model));
+    let before = reg.len();
+    let other = reg.variable_scope("").reuse(scope::Reuse::Yes).with(|_| {
+        PartitionedEmb::build_in(
+            &reg,
+            "wide/emb",
+            (7, scope::partition::Partitioner::fixed_size(2, 0)),
+        )
+    });
+    let err = other.unwrap_err().to_string();
+    assert!(err.contains("wide/emb/by_column"), "{err}");
+    assert_eq!(reg.len(), before);
+}
+
+/// TF-Slim's renaming getter.
+fn slim_getter() -> scope::CustomGetter {
+    scope::CustomGetter::rename([("kernel", "weights"), ("bias", "biases")])
+}
+
+#[variable_scope("fc", n: usize, custom_getter = slim_getter(), regularizer = l2(0.1))]
+struct SlimFc {
+    #[var(shape = [n, n], init = ones, constraint = non_neg)]
+    kernel: Variable,
+    /// Its own regularizer replaces the scope's.
+    #[var(shape = [n], init = ones, regularizer = l1(0.5), collections = [GLOBAL_VARIABLES, MODEL_VARIABLES, "biases"])]
+    bias: Variable,
+    #[var(shape = [1], init = zeros, trainable = false, collections = [LOCAL_VARIABLES])]
+    counter: Variable,
+}
+
+model! {
+    struct SlimNet("net", n: usize) {
+        #[model(args(n))]
+        fc: model SlimFc,
+        #[scope(regularizer = l1(0.25))]
+        head { w: [n] = ones }
+    }
+}
+
+#[test]
+fn scope_getters_regularizers_constraints_and_collections_from_the_dsl() {
+    let reg = Registry::new();
+    let net = SlimNet::new(&reg, 2).unwrap();
+    let names: Vec<String> = net.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "net/fc/weights",
+            "net/fc/biases",
+            "net/fc/counter",
+            "net/head/w"
+        ]
+    );
+    let losses: Vec<(String, f64)> = reg
+        .regularization_losses(None)
+        .unwrap()
+        .iter()
+        .map(|l| (l.variable().name().to_owned(), l.value()))
+        .collect();
+    // l2(0.1) of a 2x2 of ones: 0.1 * 4 / 2; l1(0.5) of two ones; l1(0.25) of two ones.
+    let expected = [
+        ("net/fc/weights", 0.2),
+        ("net/fc/biases", 1.0),
+        ("net/fc/counter", 0.0),
+        ("net/head/w", 0.5),
+    ];
+    assert_eq!(losses.len(), expected.len(), "{losses:?}");
+    for ((name, value), (want_name, want)) in losses.iter().zip(expected) {
+        assert_eq!(name, want_name);
+        assert!((value - want).abs() < 1e-9, "{name}: {value}");
+    }
+    assert!(net.fc.kernel.constraint().is_some());
+    assert!(net.fc.bias.constraint().is_none());
+    let collection = |key: &str| -> Vec<String> {
+        reg.get_collection(key, None)
+            .unwrap()
+            .iter()
+            .map(|v| v.name().to_owned())
+            .collect()
+    };
+    assert_eq!(collection(scope::keys::MODEL_VARIABLES), ["net/fc/biases"]);
+    assert_eq!(collection("biases"), ["net/fc/biases"]);
+    assert_eq!(collection(scope::keys::LOCAL_VARIABLES), ["net/fc/counter"]);
+    assert!(!collection(scope::keys::GLOBAL_VARIABLES).contains(&"net/fc/counter".to_owned()));
+
+    // The manifest shows the scope's defaults and each variable's options.
+    assert_eq!(
+        SlimFc::MANIFEST[0],
+        ManifestEntry::Defaults {
+            custom_getter: Some("slim_getter()"),
+            regularizer: Some("l2(0.1)"),
+        }
+    );
+    let bias = SlimFc::manifest()[1].1;
+    assert_eq!(bias.regularizer, Some("l1(0.5)"));
+    assert_eq!(
+        bias.collections,
+        Some(&["variables", "model_variables", "biases"][..])
+    );
+    assert_eq!(SlimFc::manifest()[0].1.constraint, Some("non_neg"));
+}
+
+#[test]
+fn a_declared_model_is_a_template_built_once_and_called_many_times() {
+    let reg = Registry::new();
+    let fc = SlimFc::template(&reg, "tower");
+    let first = fc.call((2,)).unwrap();
+    let second = fc.call((2,)).unwrap();
+    assert!(first.shares_storage_with(&second));
+    assert_eq!(first.variables()[0].0, "tower/weights");
+    // A second template of the same name gets its own scope, as tf.make_template's does.
+    let other = SlimFc::template(&reg, "tower").call((2,)).unwrap();
+    assert_eq!(other.variables()[0].0, "tower_1/weights");
+    // A later call that would create a variable (another shape is no reuse) fails.
+    assert!(fc.call((3,)).is_err());
 }

@@ -12,7 +12,8 @@ use scope::checkpoint::{Checkpoint, CheckpointSource, TensorInfo};
 use scope::{DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_NAME_LEN};
 
 use super::naming::{comment_safe, is_tf_component, is_tf_root, snake_ident};
-use super::tree::{training_state, Tree};
+use super::split::{splits, Split};
+use super::tree::{training_state, Tree, VarMeta};
 use super::{shorten, CliError, Map, Result, Set};
 
 mod infer;
@@ -114,6 +115,8 @@ struct Slot {
 struct Ctx<'a> {
     tree: &'a Tree,
     ckpt: &'a Checkpoint,
+    /// How each tensor is sliced, if it is a partitioned variable.
+    splits: Vec<Option<Split>>,
     parent: Vec<usize>,
     /// The node of each declared tensor.
     var_node: Map<usize, usize>,
@@ -226,7 +229,12 @@ pub fn import(ckpt: &Checkpoint, opts: &ImportOptions) -> Result<String> {
             });
         }
     }
-    let tree = Tree::build(tensors, &model, &|i| ckpt.trainable(&tensors[i].name))?;
+    let splits = splits(ckpt);
+    let meta = |i: usize| VarMeta {
+        trainable: ckpt.trainable(&tensors[i].name),
+        split: splits[i].clone(),
+    };
+    let tree = Tree::build(tensors, &model, &meta)?;
     let mut parent = vec![0; tree.nodes.len()];
     for (id, node) in tree.nodes.iter().enumerate() {
         for &c in &node.children {
@@ -243,6 +251,7 @@ pub fn import(ckpt: &Checkpoint, opts: &ImportOptions) -> Result<String> {
     let mut cx = Ctx {
         tree: &tree,
         ckpt,
+        splits,
         parent,
         var_node,
         type_of: Map::default(),

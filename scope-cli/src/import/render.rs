@@ -7,6 +7,7 @@ use scope::DType;
 
 use super::{Arg, Ctx, Dim, ImportOptions, Item, Placement};
 use crate::naming::{comment_safe, const_ident, string_lit};
+use crate::split::Split;
 use crate::tree::TrainingState;
 use crate::Map;
 
@@ -141,6 +142,29 @@ pub(super) fn render(
             let _ = writeln!(out, "//   ... and {} more", unsupported.len() - 50);
         }
     }
+    let partitioned = (0..tensors.len())
+        .filter(|&i| {
+            cx.var_node.contains_key(&i)
+                && cx.splits[i]
+                    .as_ref()
+                    .is_some_and(|s| partitioner_key(s).is_some())
+        })
+        .count();
+    if partitioned > 0 {
+        out.push_str("//\n");
+        wrap(
+            &mut out,
+            "// ",
+            &format!(
+                "Partitioned ({partitioned} variables): the checkpoint holds each in slices. \
+                 They are declared with `partitioner = fixed_size(N, AXIS)`, which makes the \
+                 parts TF's partitioner made (`name/part_0 ..`), whichever partitioner that was: \
+                 every TF partitioner asking for N parts splits alike, and the checkpoint \
+                 records the parts, not the partitioner."
+            ),
+            WIDTH,
+        );
+    }
     if let Some(s) = &opts.scope {
         let outside = tensors.len() - state_total - unsupported.len() - declared;
         if outside > 0 {
@@ -266,6 +290,36 @@ pub(super) fn render(
     out
 }
 
+/// `partitioner = fixed_size(N, AXIS)` for a variable saved as TF's partitioners split:
+/// every TF partitioner that asks for `N` parts along `AXIS` splits as `fixed_size(N, AXIS)`
+/// does, so the declaration creates TF's parts (`name/part_0 ..`) with TF's slices.
+fn partitioner_key(split: &Split) -> Option<String> {
+    let axis = split.axis.filter(|_| split.tf_split)?;
+    Some(format!(
+        "partitioner = fixed_size({}, {axis})",
+        split.slices
+    ))
+}
+
+/// The comment over a variable saved in slices that no partitioner makes: declared whole.
+fn whole_comment(split: &Split, pad: &str, out: &mut String) {
+    let how = if split.axis.is_some() {
+        "not as TF's partitioners split"
+    } else {
+        "on several axes, which no TF partitioner does"
+    };
+    wrap(
+        out,
+        &format!("{pad}// "),
+        &format!(
+            "Partitioned in the checkpoint: {}, {how}. Declared whole: a restore reads the \
+             slices into it.",
+            split.describe()
+        ),
+        100,
+    );
+}
+
 fn dim_text(value: usize, dims: &Map<usize, Dim>, args: &[Arg]) -> String {
     match dims.get(&value) {
         Some(Dim::Arg(a)) => args[*a].name.clone(),
@@ -292,9 +346,16 @@ fn render_items(
                 trainable,
             } => {
                 let t = &cx.ckpt.tensors()[*tensor];
+                let split = cx.splits[*tensor].as_ref();
+                if let Some(split) = split.filter(|s| partitioner_key(s).is_none()) {
+                    whole_comment(split, &pad, out);
+                }
                 let mut keys = Vec::new();
                 if let Some(n) = name {
                     keys.push(format!("name = {}", string_lit(n)));
+                }
+                if let Some(p) = split.and_then(partitioner_key) {
+                    keys.push(p);
                 }
                 if *trainable == Some(false) {
                     keys.push("trainable = false".to_owned());

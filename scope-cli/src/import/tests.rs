@@ -298,3 +298,91 @@ fn refuses_what_the_generated_build_would_refuse() {
     big.shape = vec![usize::MAX, 2];
     assert!(registry_refuses(&big).is_some(), "an overflowing shape");
 }
+
+/// Issue 23, item 2: a TF checkpoint's partitioned variables are declared under their full
+/// names and shapes with the partitioner that makes their parts; slices that no partitioner
+/// makes are declared whole, and say so.
+#[test]
+fn partitioned_entries_get_their_partitioner() {
+    let ckpt =
+        open(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/partitioned/p6")).unwrap();
+    let src = import(&ckpt, &opts("Wide")).unwrap();
+    let over = |field: &str| {
+        let at = src
+            .find(&format!(" {field}: "))
+            .unwrap_or_else(|| panic!("{src}"));
+        src[..at]
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(
+        over("embedding"),
+        "#[var(partitioner = fixed_size(2, 0))]",
+        "{src}"
+    );
+    assert_eq!(
+        over("cols"),
+        "#[var(partitioner = fixed_size(3, 1))]",
+        "{src}"
+    );
+    // Saved whole: no key over it.
+    assert!(over("scale").starts_with("int_table: i64["), "{src}");
+    assert_eq!(src.matches("#[var(partitioner = ").count(), 6, "{src}");
+    assert!(src.contains("Partitioned (6 variables)"), "{src}");
+
+    // Uneven row blocks, and blocks on two axes: no partitioner makes them.
+    use scope::checkpoint::TfCheckpointWriter;
+    use scope::partition::Slice;
+    let block = |start: [usize; 2], shape: [usize; 2]| {
+        let t = scope::Tensor::zeros(scope::DType::F32, &shape).unwrap();
+        (
+            Slice {
+                start: start.to_vec(),
+                shape: shape.to_vec(),
+            },
+            t,
+        )
+    };
+    let mut w = TfCheckpointWriter::new();
+    for (s, t) in [block([0, 0], [2, 4]), block([2, 0], [8, 4])] {
+        w.add_slice("m/uneven", &[10, 4], &s, t).unwrap();
+    }
+    for (s, t) in [
+        block([0, 0], [5, 2]),
+        block([5, 0], [5, 2]),
+        block([0, 2], [10, 2]),
+    ] {
+        w.add_slice("m/grid", &[10, 4], &s, t).unwrap();
+    }
+    let dir = std::env::temp_dir().join(format!("scope-cli-import-split-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    w.write(dir.join("model.ckpt")).unwrap();
+    let src = import(&open(dir.join("model.ckpt")).unwrap(), &opts("Odd")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!src.contains("partitioner ="), "{src}");
+    let comment = |field: &str| {
+        let at = src.find(&format!(" {field}: ")).unwrap();
+        let before = &src[..at];
+        let start = before
+            .rfind("// Partitioned")
+            .unwrap_or_else(|| panic!("{src}"));
+        before[start..]
+            .replace("//", "")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        comment("uneven"),
+        "Partitioned in the checkpoint: 2 slices on axis 0, not as TF's partitioners split. \
+         Declared whole: a restore reads the slices into it."
+    );
+    assert!(
+        comment("grid").starts_with("Partitioned in the checkpoint: 3 slices, on several axes"),
+        "{src}"
+    );
+}

@@ -482,6 +482,7 @@ fn check_scope(
         match item {
             Item::Var(var) => {
                 check_var_forms(var, cx);
+                check_partitioner(var, cx);
                 check_init_fits_dtype(var, cx);
                 if var.tied.is_some() {
                     // Names nothing in the scope: the owner's variable keeps its name.
@@ -688,6 +689,20 @@ fn check_var_forms(var: &VarDecl, cx: &Ctxt) {
             "a tied variable takes no `name`: it keeps the name its owner gave it",
         );
     }
+    let options = [
+        var.regularizer.as_ref().map(|r| &r.key),
+        var.constraint.as_ref().map(|c| &c.key),
+        var.collections.as_ref().map(|c| &c.key),
+    ];
+    for option in options.into_iter().flatten() {
+        cx.error_spanned_by(
+            option,
+            format!(
+                "a tied variable takes no `{option}`: the model that creates it gives it; \
+                 declare it there"
+            ),
+        );
+    }
     if var.shape.is_none() && !var.incomplete {
         cx.error_spanned_by(
             &var.ident,
@@ -697,6 +712,51 @@ fn check_var_forms(var: &VarDecl, cx: &Ctxt) {
                 unraw(&var.ident)
             ),
         );
+    }
+}
+
+/// `partitioner = ..`: not on a tied variable, nor on a scalar; a literal axis within the
+/// declared rank (TF's `_call_partitioner` refuses both when the variable is built).
+fn check_partitioner(var: &VarDecl, cx: &Ctxt) {
+    let Some(partitioner) = &var.partitioner else {
+        return;
+    };
+    if let Some(tied) = &var.tied {
+        cx.error_spanned_by(
+            &partitioner.key,
+            format!(
+                "`{}` and `partitioner` do not go together: a tied variable creates nothing, so \
+                 there is nothing to split; give the partitioner where the variable is created",
+                tied.key
+            ),
+        );
+        return;
+    }
+    let Some(shape) = &var.shape else {
+        return;
+    };
+    let rank = shape.dims.len();
+    if rank == 0 {
+        cx.error_at(
+            shape.span,
+            format!(
+                "a partitioned variable must have rank at least 1 (TF: \"A partitioned Variable \
+                 must have rank at least 1\"): `{}` is a scalar; drop the partitioner or give a \
+                 shape",
+                unraw(&var.ident)
+            ),
+        );
+    } else if let Some((axis, span)) = partitioner.literal_axis() {
+        if axis >= rank {
+            cx.error_at(
+                span,
+                format!(
+                    "cannot partition `{}` along axis {axis}: its shape `{}` has rank {rank}",
+                    unraw(&var.ident),
+                    crate::expand::shape_text(shape)
+                ),
+            );
+        }
     }
 }
 

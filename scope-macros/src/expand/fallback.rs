@@ -218,9 +218,14 @@ fn dsl_fields(
             Item::Var(var) => {
                 let (attrs, vis, field) = (&var.attrs, &var.vis, &var.field);
                 let doc = var_doc(var, prefix);
+                let ty = if var.partitioner.is_some() {
+                    quote!(#p::PartitionedVariable)
+                } else {
+                    quote!(#p::Variable)
+                };
                 let ty = match &var.when {
-                    Some(_) => quote!(::core::option::Option<#p::Variable>),
-                    None => quote!(#p::Variable),
+                    Some(_) => quote!(::core::option::Option<#ty>),
+                    None => ty,
                 };
                 out.push(quote! {
                     #(#attrs)*
@@ -314,6 +319,24 @@ fn var_doc(var: &VarDecl, prefix: &str) -> String {
     }
     if var.trainable.as_ref().is_some_and(|b| !b.value) {
         parts.push("not trainable".to_owned());
+    }
+    if let Some(regularizer) = &var.regularizer {
+        parts.push(format!(
+            "regularized by `{}`",
+            tokens_text(&regularizer.tokens)
+        ));
+    }
+    if let Some(constraint) = &var.constraint {
+        parts.push(format!(
+            "constrained by `{}`",
+            tokens_text(&constraint.tokens)
+        ));
+    }
+    if let Some(partitioner) = &var.partitioner {
+        parts.push(format!(
+            "in parts, partitioned by `{}`",
+            tokens_text(&partitioner.tokens)
+        ));
     }
     if !parts.is_empty() {
         doc.push_str(": ");

@@ -4,6 +4,8 @@
 //! locals are `__scope_`-prefixed and stable (no gensyms); each concern has its own impl.
 
 mod fallback;
+mod manifest;
+mod options;
 #[cfg(test)]
 mod snapshots;
 
@@ -13,12 +15,14 @@ use syn::spanned::Spanned;
 use syn::{Ident, LitStr};
 
 use crate::ast::{
-    fields, tokens_text, unraw, InitDecl, InitKind, Item, KeyExpr, ModelDef, ModelField, Number,
-    VarDecl,
+    fields, unraw, InitDecl, InitKind, Item, KeyExpr, ModelDef, ModelField, Number,
+    PartitionerDecl, PartitionerKind, VarDecl,
 };
 use crate::check::check;
 use crate::ctxt::Ctxt;
 use crate::parse;
+use manifest::manifest_entries;
+pub(crate) use manifest::{init_text, shape_text};
 
 /// A span at `user`'s place with the macro's own hygiene: what generated tokens (`self`,
 /// `__scope_*` locals) that should point at the user's tokens in errors take. Only the user's
@@ -156,7 +160,16 @@ fn model_impl(def: &ModelDef) -> TokenStream {
     let scope = scope_lit(def);
     let arg_types = def.args.iter().map(|a| &a.ty);
     let arg_names = def.args.iter().map(|a| &a.ident);
-    let manifest = manifest_entries(p, &def.items);
+    let mut manifest: Vec<TokenStream> = options::defaults_entry(p, &def.defaults)
+        .into_iter()
+        .collect();
+    manifest.extend(manifest_entries(p, &def.items));
+    let enter = if def.defaults.is_empty() {
+        quote!(#p::ModelScope::enter(__scope_reg, __scope_name)?)
+    } else {
+        let defaults = options::defaults_args(p, &def.defaults);
+        quote!(#p::ModelScope::enter_with(__scope_reg, __scope_name, #defaults)?)
+    };
     let locals: Vec<String> = fields(&def.items).into_iter().map(unraw).collect();
     let mut ties = TokenStream::new();
     check_ties_first(p, &def.items, "", &locals, &mut ties);
@@ -199,7 +212,7 @@ fn model_impl(def: &ModelDef) -> TokenStream {
                 // All or nothing: a failure puts the registry back as it was.
                 #p::atomic_build(__scope_reg, || {
                     #ties
-                    let __scope_guard = #p::ModelScope::enter(__scope_reg, __scope_name)?;
+                    let __scope_guard = #enter;
                     #body
                     ::core::result::Result::Ok(Self {
                         #(#fields: #values,)*
@@ -318,8 +331,9 @@ fn build_items<'a>(
                 let guard = format_ident!("__scope_sub_{}", depth);
                 let (name, span) = sub.scope_name();
                 let name = LitStr::new(&name, span);
+                let calls = options::scope_builder_calls(p, &sub.defaults);
                 out.extend(quote! {
-                    let #guard = __scope_reg.variable_scope(#name).enter()?;
+                    let #guard = __scope_reg.variable_scope(#name)#calls.enter()?;
                 });
                 build_items(p, &sub.items, depth + 1, locals, built, out);
                 out.extend(quote! {
@@ -416,10 +430,12 @@ fn tied(
 fn build_var(p: &TokenStream, var: &VarDecl) -> TokenStream {
     let name = var_name_lit(var);
     let spec = var_spec(p, var);
-    optional(
-        var.when.as_ref(),
-        quote!(__scope_reg.get_variable(#name, #spec)?),
-    )
+    let get = if var.partitioner.is_some() {
+        quote!(get_partitioned_variable)
+    } else {
+        quote!(get_variable)
+    };
+    optional(var.when.as_ref(), quote!(__scope_reg.#get(#name, #spec)?))
 }
 
 /// The expression that builds one nested model (or the `Vec` of a repeated one).
@@ -535,7 +551,36 @@ fn var_spec(p: &TokenStream, var: &VarDecl) -> TokenStream {
     if let Some(trainable) = &var.trainable {
         spec.extend(quote!(.trainable(#trainable)));
     }
+    if let Some(partitioner) = &var.partitioner {
+        let partitioner = partitioner_value(p, partitioner);
+        spec.extend(quote!(.partitioner(#partitioner)));
+    }
+    spec.extend(options::var_spec_options(p, var));
     spec
+}
+
+/// `Partitioner::fixed_size(4, 0)` with TF's defaults filled in, or the user's expression
+/// through `__private::value_of` (which takes a `Partitioner` or a reference to one).
+fn partitioner_value(p: &TokenStream, decl: &PartitionerDecl) -> TokenStream {
+    let Some((kind, ident, args)) = &decl.known else {
+        return options::value_of(p, "Partitioner", &decl.tokens);
+    };
+    let ctor = Ident::new(kind.name(), ident.span());
+    let first = &args[0];
+    let axis = args.get(1).cloned().unwrap_or_else(|| quote!(0));
+    let third = args.get(2);
+    let rest = match kind {
+        PartitionerKind::FixedSize => quote!(),
+        PartitionerKind::VariableAxisSize => match third {
+            Some(max) => quote!(, ::core::option::Option::Some(#max)),
+            None => quote!(, ::core::option::Option::None),
+        },
+        PartitionerKind::MinMax => match third {
+            Some(min) => quote!(, #min),
+            None => quote!(, 262144),
+        },
+    };
+    quote!(#p::Partitioner::#ctor(#first, #axis #rest))
 }
 
 fn initializer(p: &TokenStream, init: &InitDecl) -> TokenStream {
@@ -593,6 +638,23 @@ fn visit_items(p: &TokenStream, items: &[Item]) -> Vec<TokenStream> {
         match item {
             // The owner visits a tied variable.
             Item::Var(v) if v.tied.is_some() => {}
+            Item::Var(v) if v.partitioner.is_some() => {
+                let field = &v.field;
+                out.push(match &v.when {
+                    Some(_) => quote_spanned!(at(field.span())=>
+                        if let ::core::option::Option::Some(__scope_p) = &self.#field {
+                            for __scope_v in __scope_p.parts() {
+                                __scope_f(__scope_v);
+                            }
+                        }
+                    ),
+                    None => quote_spanned!(at(field.span())=>
+                        for __scope_v in self.#field.parts() {
+                            __scope_f(__scope_v);
+                        }
+                    ),
+                });
+            }
             Item::Var(v) => {
                 let field = &v.field;
                 out.push(match &v.when {
@@ -631,137 +693,6 @@ fn visit_items(p: &TokenStream, items: &[Item]) -> Vec<TokenStream> {
         }
     }
     out
-}
-
-/// Wraps a manifest entry in `ManifestEntry::Optional` for a `when = flag` part.
-fn optional_entry(p: &TokenStream, when: Option<&KeyExpr>, entry: TokenStream) -> TokenStream {
-    match when {
-        Some(when) => {
-            let condition = tokens_text(&when.expr);
-            quote! {
-                #p::ManifestEntry::Optional {
-                    condition: #condition,
-                    entry: &#entry,
-                }
-            }
-        }
-        None => entry,
-    }
-}
-
-fn manifest_entries(p: &TokenStream, items: &[Item]) -> Vec<TokenStream> {
-    items
-        .iter()
-        .map(|item| match item {
-            Item::Var(var) if var.tied.is_some() => {
-                let field = unraw(&var.ident);
-                let owner = var
-                    .tied
-                    .as_ref()
-                    .map_or_else(String::new, |t| tokens_text(&t.expr));
-                let shape = var
-                    .shape
-                    .as_ref()
-                    .map_or_else(|| "[]".to_owned(), shape_text);
-                let dtype = dtype_option(p, var);
-                quote! {
-                    #p::ManifestEntry::Tied(#p::TiedManifest {
-                        field: #field,
-                        owner: #owner,
-                        shape: #shape,
-                        dtype: #dtype,
-                    })
-                }
-            }
-            Item::Var(var) => {
-                let name = var_name_lit(var);
-                let dtype = dtype_option(p, var);
-                let trainable = var.trainable.as_ref().is_none_or(|b| b.value);
-                let shape = some_str(var.shape.as_ref().map(shape_text));
-                let init = some_str(var.init.as_ref().map(init_text));
-                let entry = quote! {
-                    #p::ManifestEntry::Variable(#p::VarManifest {
-                        name: #name,
-                        dtype: #dtype,
-                        trainable: #trainable,
-                        shape: #shape,
-                        initializer: #init,
-                    })
-                };
-                optional_entry(p, var.when.as_ref(), entry)
-            }
-            Item::Model(model) => {
-                let ty = &model.ty;
-                let ty_span = ty.span();
-                let manifest = quote_spanned!(ty_span=> <#ty as #p::Model>::MANIFEST);
-                let type_name = tokens_text(&ty.to_token_stream());
-                let entry = if let Some(repeat) = &model.repeat {
-                    let pattern = model.repeat_pattern().0.expect("checked").text();
-                    let count = tokens_text(&repeat.expr);
-                    quote! {
-                        #p::ManifestEntry::Repeated {
-                            pattern: #pattern,
-                            count: #count,
-                            type_name: #type_name,
-                            manifest: #manifest,
-                        }
-                    }
-                } else if let Some(default) = &model.default_name {
-                    let base = match &default.base {
-                        Some(lit) => lit.to_token_stream(),
-                        None => quote_spanned!(ty_span=> <#ty as #p::Model>::SCOPE),
-                    };
-                    quote! {
-                        #p::ManifestEntry::DefaultNamed {
-                            base: #base,
-                            type_name: #type_name,
-                            manifest: #manifest,
-                        }
-                    }
-                } else {
-                    let scope = nested_scope(p, model);
-                    quote! {
-                        #p::ManifestEntry::Model {
-                            scope: #scope,
-                            type_name: #type_name,
-                            manifest: #manifest,
-                        }
-                    }
-                };
-                optional_entry(p, model.when.as_ref(), entry)
-            }
-            Item::Scope(sub) => {
-                let name = sub.scope_name().0;
-                let entries = manifest_entries(p, &sub.items);
-                quote! {
-                    #p::ManifestEntry::Scope {
-                        name: #name,
-                        entries: &[#(#entries),*],
-                    }
-                }
-            }
-        })
-        .collect()
-}
-
-fn some_str(text: Option<String>) -> TokenStream {
-    match text {
-        Some(text) => quote!(::core::option::Option::Some(#text)),
-        None => quote!(::core::option::Option::None),
-    }
-}
-
-pub(crate) fn shape_text(shape: &crate::ast::ShapeDecl) -> String {
-    let dims: Vec<String> = shape.dims.iter().map(tokens_text).collect();
-    format!("[{}]", dims.join(", "))
-}
-
-pub(crate) fn init_text(init: &InitDecl) -> String {
-    if init.args.is_empty() {
-        return init.kind.name().to_owned();
-    }
-    let args: Vec<String> = init.args.iter().map(tokens_text).collect();
-    format!("{}({})", init.kind.name(), args.join(", "))
 }
 
 /// `Rnn { __scope: "rnn", input_layer_weights: .., .. }`. The scope's label takes the
@@ -814,75 +745,4 @@ fn debug_entries(p: &TokenStream, items: &[Item], out: &mut TokenStream, has_mod
 }
 
 #[cfg(test)]
-mod tests {
-    use quote::quote;
-
-    /// Whether `out` names a path through the crate `name` (`name ::` or `:: name`).
-    fn mentions(out: &proc_macro2::TokenStream, name: &str) -> bool {
-        let text = out.to_string();
-        let words: Vec<&str> = text.split_whitespace().collect();
-        words
-            .windows(2)
-            .any(|w| (w[0] == name && w[1] == "::") || (w[0] == "::" && w[1] == name))
-    }
-
-    /// With `crate = tf`, generated code reaches the runtime through `tf` only: `::scope`
-    /// still resolves in this package and in trybuild's, so only the tokens can show it.
-    #[test]
-    fn crate_key_replaces_every_scope_path() {
-        let attr = super::variable_scope(
-            quote!(crate = tf, "dense", n: usize),
-            quote! {
-                pub struct Dense {
-                    #[var(shape = [n], init = random_normal(0.0, 0.5), dtype = f64)]
-                    pub w: Variable,
-                    #[var(shape = [n], when = n > 1)]
-                    pub b: Option<Variable>,
-                    #[model(repeat = n, args(n))]
-                    pub cells: Vec<Cell>,
-                    #[model(default_name, args(n))]
-                    pub last: Cell,
-                    #[var(tied = w.clone(), shape = [n])]
-                    pub t: Variable,
-                }
-            },
-        );
-        let dsl = super::model(quote! {
-            pub struct Cell(crate = tf, "cell", n: usize) {
-                inner { k: [n] = constant(1.0), s: i64[] = zeros }
-                #[model(scope = "x")] d: model Dense(n),
-            }
-            pub struct Tail("tail", n: usize, crate = "tf") { k: [n] = constant(C) }
-        });
-        // The fallback too: a stray key is an error, and the stubs still use `tf`.
-        let fallback = super::model(quote! {
-            pub struct Bad(crate = tf, "bad") { k: [1] = nope }
-        });
-        for out in [&attr, &dsl, &fallback] {
-            let text = out.to_string();
-            assert!(text.contains("tf :: __private"), "{text}");
-            assert!(!mentions(out, "scope"), "{text}");
-        }
-        assert!(fallback.to_string().contains("compile_error"));
-    }
-
-    #[test]
-    fn crate_key_errors() {
-        let twice = super::model(quote! {
-            pub struct M(crate = tf, "m", crate = tf) { k: [1] }
-        });
-        assert!(twice.to_string().contains("duplicate `crate`"), "{twice}");
-        let not_a_path = super::model(quote! {
-            pub struct M(crate = "a b", "m") { k: [1] }
-        });
-        assert!(
-            not_a_path.to_string().contains("is no path"),
-            "{not_a_path}"
-        );
-        let default = super::model(quote! {
-            pub struct M("m") { k: [1] }
-        });
-        assert!(default.to_string().contains(":: scope :: __private"));
-        assert!(mentions(&default, "scope"));
-    }
-}
+mod tests;

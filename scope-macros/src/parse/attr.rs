@@ -6,8 +6,10 @@ use quote::ToTokens;
 use syn::parse::{ParseStream, Parser};
 use syn::{Data, DeriveInput, Fields, Ident, Lit, LitStr, Token};
 
-use crate::ast::{Arg, Header, Item, Kept, ModelDef, ModelField, Source, VarDecl};
+use crate::ast::{Arg, Header, Item, Kept, ModelDef, ModelField, ScopeDefaults, Source, VarDecl};
 use crate::ctxt::Ctxt;
+use crate::parse::split::{take_until_comma, Angles};
+use crate::parse::var_attr::{apply_default_key, DEFAULT_KEYS};
 use crate::parse::{apply_model_keys, apply_var_keys, attr_list_tokens};
 
 /// A variable declared as `ident` with nothing set yet.
@@ -24,11 +26,16 @@ pub(crate) fn empty_var(ident: Ident) -> VarDecl {
         trainable: None,
         when: None,
         tied: None,
+        partitioner: None,
+        regularizer: None,
+        constraint: None,
+        collections: None,
         incomplete: false,
     }
 }
 
-/// `(crate = path,)? "scope" (, ident: Type)* (, crate = path)?`, shared by both macros.
+/// `(crate = path,)? "scope" (, ident: Type | , custom_getter = expr | , regularizer = ..)*
+/// (, crate = path)?`, shared by both macros.
 /// Records what is wrong; `Err` only when the arguments do not parse at all.
 pub(crate) fn parse_header(input: ParseStream<'_>, cx: &Ctxt, span: Span) -> syn::Result<Header> {
     let example = "the scope name as a string literal, e.g. (\"rnn\", in_size: usize)";
@@ -58,12 +65,28 @@ pub(crate) fn parse_header(input: ParseStream<'_>, cx: &Ctxt, span: Span) -> syn
         None
     };
     let mut args = Vec::new();
+    let mut defaults = ScopeDefaults::default();
     if (scope.is_some() || !input.peek(syn::Ident)) && !input.is_empty() {
         input.parse::<Token![,]>()?;
     }
     while !input.is_empty() {
         if input.peek(Token![crate]) {
             parse_crate_key(input, &mut krate, cx)?;
+        } else if input.peek(syn::Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let key: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let value = take_until_comma(input, Angles::Expr);
+            if value.is_empty() {
+                cx.error_spanned_by(&key, format!("expected a value after `{key} =`"));
+            } else if !apply_default_key(&key, value, &mut defaults, "the header", cx) {
+                cx.error_spanned_by(
+                    &key,
+                    format!(
+                        "unknown key `{key}` in the header; expected one of: {DEFAULT_KEYS}, \
+                         crate (constructor arguments are written `name: Type`)"
+                    ),
+                );
+            }
         } else {
             let ident: Ident = input.parse()?;
             input.parse::<Token![:]>()?;
@@ -75,7 +98,12 @@ pub(crate) fn parse_header(input: ParseStream<'_>, cx: &Ctxt, span: Span) -> syn
         }
         input.parse::<Token![,]>()?;
     }
-    Ok(Header { krate, scope, args })
+    Ok(Header {
+        krate,
+        scope,
+        args,
+        defaults,
+    })
 }
 
 /// `crate = path` or `crate = "path"` (as serde's `#[serde(crate = "..")]`): where generated
@@ -150,6 +178,7 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
                 krate: None,
                 scope: None,
                 args: Vec::new(),
+                defaults: ScopeDefaults::default(),
             }
         }
     };
@@ -192,6 +221,7 @@ pub(crate) fn parse(args: TokenStream, input: TokenStream, cx: &Ctxt) -> syn::Re
         ident: input.ident.clone(),
         scope: header.scope,
         args: header.args,
+        defaults: header.defaults,
         kept,
         items,
         source: Source::Attribute(Box::new(input)),
@@ -278,24 +308,41 @@ fn parse_field(field: &syn::Field, args: &[Arg], cx: &Ctxt) -> Option<Field> {
         }
         // Checked as written, so that a wrong type is one error here rather than one in
         // every generated use of the field.
+        let (holds, what) = if decl.partitioner.is_some() && decl.tied.is_none() {
+            (
+                "PartitionedVariable",
+                "a partitioned `#[var]` field holds its parts",
+            )
+        } else {
+            ("Variable", "a `#[var]` field holds the variable")
+        };
+        // A key that did not parse (a misspelt partitioner) would make the type look wrong.
+        let keys_ok = cx.count() == before;
         match &decl.when {
-            Some(when) if !inner_type(&field.ty, "Option").is_some_and(is_variable) => {
+            _ if !keys_ok => {}
+            Some(when) if !inner_type(&field.ty, "Option").is_some_and(|t| is_named(t, holds)) => {
                 cx.error_spanned_by(
                     &field.ty,
                     format!(
-                        "`{}` makes the variable optional: declare the field `Option<Variable>`",
+                        "`{}` makes the variable optional: declare the field `Option<{holds}>`",
                         when.key
                     ),
                 );
             }
             Some(_) => {}
-            None if !is_variable(&field.ty) => cx.error_spanned_by(
-                ungroup(&field.ty),
-                format!(
-                    "a `#[var]` field holds the variable: declare `{ident}: Variable` (a nested \
-                     model takes `#[model]` instead)"
-                ),
-            ),
+            None if !is_named(&field.ty, holds) => {
+                let hint = if decl.partitioner.is_some() {
+                    ""
+                } else if is_named(&field.ty, "PartitionedVariable") {
+                    " (a `PartitionedVariable` field takes `partitioner = ..`)"
+                } else {
+                    " (a nested model takes `#[model]` instead)"
+                };
+                cx.error_spanned_by(
+                    ungroup(&field.ty),
+                    format!("{what}: declare `{ident}: {holds}`{hint}"),
+                )
+            }
             None => {}
         }
         decl.incomplete = cx.count() > before;
@@ -354,18 +401,19 @@ fn ungroup(ty: &syn::Type) -> &syn::Type {
     }
 }
 
-/// Whether `ty` is written as `Variable` (`scope::Variable`, ...), as a `#[var]` field must be.
-fn is_variable(ty: &syn::Type) -> bool {
+/// Whether `ty` is written as `name` (`Variable`, `scope::Variable`, ...), as a `#[var]`
+/// field must be (`PartitionedVariable` for a partitioned one).
+fn is_named(ty: &syn::Type, name: &str) -> bool {
     match ty {
-        syn::Type::Group(g) => is_variable(&g.elem),
-        syn::Type::Paren(p) => is_variable(&p.elem),
+        syn::Type::Group(g) => is_named(&g.elem, name),
+        syn::Type::Paren(p) => is_named(&p.elem, name),
         syn::Type::Path(path) => {
             path.qself.is_none()
                 && path
                     .path
                     .segments
                     .last()
-                    .is_some_and(|s| s.ident == "Variable" && s.arguments.is_none())
+                    .is_some_and(|s| s.ident == name && s.arguments.is_none())
         }
         _ => false,
     }

@@ -16,10 +16,10 @@ use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::{Attribute, Ident, Token, Visibility};
 
-use crate::ast::{Header, Item, Kept, ModelDef, ModelField, Source, SubScope};
+use crate::ast::{Header, Item, Kept, ModelDef, ModelField, ScopeDefaults, Source, SubScope};
 use crate::ctxt::Ctxt;
 use crate::parse::attr::{check_keep_attr, empty_var, parse_header};
-use crate::parse::split::{Angles, Splitter};
+use crate::parse::split::{take_until_comma, Angles};
 use crate::parse::{
     apply_model_keys, apply_scope_keys, apply_var_keys, attr_list_tokens, flatten_invisible,
     parse_dtype, parse_init, parse_shape, split_commas,
@@ -72,6 +72,7 @@ fn parse_model(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<ModelDef> {
             krate: None,
             scope: None,
             args: Vec::new(),
+            defaults: ScopeDefaults::default(),
         }
     };
     let content;
@@ -87,6 +88,7 @@ fn parse_model(input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<ModelDef> {
         ident,
         scope: header.scope,
         args: header.args,
+        defaults: header.defaults,
         kept,
         items: with_vis(items, &vis),
         source: Source::Dsl,
@@ -108,9 +110,8 @@ fn with_vis(items: Vec<Item>, vis: &Visibility) -> Vec<Item> {
                 Item::Model(m)
             }
             Item::Scope(s) => Item::Scope(SubScope {
-                ident: s.ident,
-                name: s.name,
                 items: with_vis(s.items, vis),
+                ..s
             }),
         })
         .collect()
@@ -142,7 +143,7 @@ fn parse_items(
                         "a kept argument takes its type from the header: write `#[keep] {ident},`"
                     ),
                 );
-                take_until_comma(input);
+                take_until_comma(input, Angles::Type);
             }
             let mut docs = Vec::new();
             for attr in attrs.iter().filter(|a| !a.path().is_ident("keep")) {
@@ -169,15 +170,17 @@ fn parse_items(
         }
         if input.peek(syn::token::Brace) {
             let mut name = None;
+            let mut defaults = ScopeDefaults::default();
             for attr in attrs.iter().filter(|a| !a.path().is_ident("doc")) {
                 if attr.path().is_ident("scope") {
                     if let Some(tokens) = attr_list_tokens(attr, cx) {
-                        apply_scope_keys(tokens, &mut name, cx);
+                        apply_scope_keys(tokens, &mut name, &mut defaults, cx);
                     }
                 } else {
                     cx.error_spanned_by(
                         attr,
-                        "a sub-scope takes `#[scope(name = \"..\")]` and doc comments only",
+                        "a sub-scope takes `#[scope(name = \"..\", custom_getter = .., regularizer = ..)]` \
+                         and doc comments only",
                     );
                 }
             }
@@ -189,6 +192,7 @@ fn parse_items(
             items.push(Item::Scope(SubScope {
                 ident,
                 name,
+                defaults,
                 items: sub,
             }));
             if input.peek(Token![,]) {
@@ -198,7 +202,7 @@ fn parse_items(
         }
         input.parse::<Token![:]>()?;
         let field = field_ident(prefix, &ident);
-        let rest = take_until_comma(input);
+        let rest = take_until_comma(input, Angles::Type);
         if !input.is_empty() {
             input.parse::<Token![,]>()?;
         }
@@ -277,26 +281,6 @@ fn field_ident(prefix: &[Ident], ident: &Ident) -> Ident {
     let mut name: Vec<String> = prefix.iter().map(crate::ast::unraw).collect();
     name.push(crate::ast::unraw(ident));
     format_ident!("{}", name.join("_"), span = ident.span())
-}
-
-/// Tokens up to the next top-level `,`, by the macros' one [`Splitter`] (type rules: the
-/// commas of `Cell<A, B>` are not top-level).
-fn take_until_comma(input: ParseStream<'_>) -> TokenStream {
-    input
-        .step(|cursor| {
-            let mut splitter = Splitter::new(Angles::Type);
-            let mut rest = *cursor;
-            let mut out = TokenStream::new();
-            while let Some((tt, next)) = rest.token_tree() {
-                if splitter.is_separator(&tt) {
-                    break;
-                }
-                out.extend([tt]);
-                rest = next;
-            }
-            Ok((out, rest))
-        })
-        .unwrap_or_default()
 }
 
 fn input_starts_with_model(tokens: &TokenStream) -> bool {

@@ -7,6 +7,7 @@
 pub(crate) mod attr;
 pub(crate) mod dsl;
 pub(crate) mod split;
+pub(crate) mod var_attr;
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::ToTokens;
@@ -30,9 +31,13 @@ pub(crate) enum VarKey {
     Name,
     When,
     Tied,
+    Partitioner,
+    Regularizer,
+    Constraint,
+    Collections,
 }
 
-pub(crate) const VAR_KEYS: [(&str, VarKey); 7] = [
+pub(crate) const VAR_KEYS: [(&str, VarKey); 11] = [
     ("shape", VarKey::Shape),
     ("init", VarKey::Init),
     ("dtype", VarKey::Dtype),
@@ -40,6 +45,10 @@ pub(crate) const VAR_KEYS: [(&str, VarKey); 7] = [
     ("name", VarKey::Name),
     ("when", VarKey::When),
     ("tied", VarKey::Tied),
+    ("partitioner", VarKey::Partitioner),
+    ("regularizer", VarKey::Regularizer),
+    ("constraint", VarKey::Constraint),
+    ("collections", VarKey::Collections),
 ];
 
 /// The keys of `#[model(..)]`.
@@ -64,9 +73,15 @@ pub(crate) const MODEL_KEYS: [(&str, ModelKey); 5] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ScopeKey {
     Name,
+    /// `custom_getter` or `regularizer`: the scope's defaults.
+    Default,
 }
 
-pub(crate) const SCOPE_KEYS: [(&str, ScopeKey); 1] = [("name", ScopeKey::Name)];
+pub(crate) const SCOPE_KEYS: [(&str, ScopeKey); 3] = [
+    ("name", ScopeKey::Name),
+    ("custom_getter", ScopeKey::Default),
+    ("regularizer", ScopeKey::Default),
+];
 
 /// The key of `table` spelt `name`.
 fn lookup<K: Copy>(table: &[(&str, K)], name: &str) -> Option<K> {
@@ -100,7 +115,11 @@ const MODEL_ONLY: [(&str, &str); 4] = [
 ];
 
 /// Keys of `#[var(..)]` that mean nothing on a nested model, and why.
-const VAR_ONLY: [(&str, &str); 2] = [
+const VAR_ONLY: [(&str, &str); 3] = [
+    (
+        "partitioner",
+        "only a variable is partitioned: give the partitioner on the variables of the model",
+    ),
     (
         "tied",
         "only a variable can be tied: declare `#[var(tied = ..)] field: [shape]`",
@@ -201,7 +220,7 @@ fn next_key_at(value: &[TokenTree]) -> Option<usize> {
 }
 
 /// What a literal is, in words, for "expected X, found Y".
-fn describe(lit: &Lit) -> &'static str {
+pub(crate) fn describe(lit: &Lit) -> &'static str {
     match lit {
         Lit::Str(_) => "a string literal",
         Lit::ByteStr(_) => "a byte string literal",
@@ -229,7 +248,7 @@ fn value_tokens(kv: &KeyValue, example: &str, cx: &Ctxt) -> Option<TokenStream> 
 }
 
 /// A single literal of the whole token stream, if that is what it is.
-fn single_lit(tokens: &TokenStream) -> Option<Lit> {
+pub(crate) fn single_lit(tokens: &TokenStream) -> Option<Lit> {
     syn::parse2::<Lit>(tokens.clone()).ok()
 }
 
@@ -480,7 +499,13 @@ fn number_arg(arg: &TokenStream, cx: &Ctxt) -> Option<TokenStream> {
 }
 
 /// Records `what` as set, or reports it as set twice.
-fn set_once<T>(slot: &mut Option<T>, value: Option<T>, key: &Ident, attr: &str, cx: &Ctxt) {
+pub(crate) fn set_once<T>(
+    slot: &mut Option<T>,
+    value: Option<T>,
+    key: &Ident,
+    attr: &str,
+    cx: &Ctxt,
+) {
     if slot.is_some() {
         cx.error_spanned_by(key, format!("duplicate `{key}` in {attr}"));
     } else if value.is_some() {
@@ -534,6 +559,28 @@ pub(crate) fn apply_var_keys(tokens: TokenStream, decl: &mut VarDecl, cx: &Ctxt)
             VarKey::Tied => {
                 let v = key_expr(&kv, "tied = word_embeddings", cx);
                 set_once(&mut decl.tied, v, &kv.key, attr, cx);
+            }
+            VarKey::Partitioner => {
+                let v = value_tokens(&kv, "partitioner = fixed_size(4, 0)", cx)
+                    .and_then(|t| var_attr::parse_partitioner(&kv, &t, cx));
+                set_once(&mut decl.partitioner, v, &kv.key, attr, cx);
+            }
+            VarKey::Regularizer => {
+                let v = value_tokens(&kv, "regularizer = l2(0.1)", cx).and_then(|t| {
+                    var_attr::parse_call(&kv.key, &t, &var_attr::REGULARIZERS, "Regularizer", cx)
+                });
+                set_once(&mut decl.regularizer, v, &kv.key, attr, cx);
+            }
+            VarKey::Constraint => {
+                let v = value_tokens(&kv, "constraint = non_neg", cx).and_then(|t| {
+                    var_attr::parse_call(&kv.key, &t, &var_attr::CONSTRAINTS, "Constraint", cx)
+                });
+                set_once(&mut decl.constraint, v, &kv.key, attr, cx);
+            }
+            VarKey::Collections => {
+                let v = value_tokens(&kv, "collections = [MODEL_VARIABLES]", cx)
+                    .and_then(|t| var_attr::parse_collections(&kv.key, &t, cx));
+                set_once(&mut decl.collections, v, &kv.key, attr, cx);
             }
         }
     }
@@ -664,8 +711,14 @@ pub(crate) fn apply_model_keys(
     }
 }
 
-/// `#[scope(name = "..")]` on an anonymous sub-scope of `model!`.
-pub(crate) fn apply_scope_keys(tokens: TokenStream, name: &mut Option<LitStr>, cx: &Ctxt) {
+/// `#[scope(name = "..", custom_getter = .., regularizer = ..)]` on an anonymous sub-scope of
+/// `model!`.
+pub(crate) fn apply_scope_keys(
+    tokens: TokenStream,
+    name: &mut Option<LitStr>,
+    defaults: &mut crate::ast::ScopeDefaults,
+    cx: &Ctxt,
+) {
     let attr = "#[scope(..)]";
     for kv in parse_kv_list(tokens, cx) {
         match lookup(&SCOPE_KEYS, &kv.key.to_string()) {
@@ -673,6 +726,11 @@ pub(crate) fn apply_scope_keys(tokens: TokenStream, name: &mut Option<LitStr>, c
                 let v = value_tokens(&kv, "name = \"self\"", cx)
                     .and_then(|t| parse_str(&t, "the scope name", cx));
                 set_once(name, v, &kv.key, attr, cx);
+            }
+            Some(ScopeKey::Default) => {
+                if let Some(value) = value_tokens(&kv, "regularizer = l2(0.1)", cx) {
+                    var_attr::apply_default_key(&kv.key, value, defaults, attr, cx);
+                }
             }
             None => unknown_key(&kv.key, attr, &key_list(&SCOPE_KEYS), &[], "", cx),
         }
@@ -693,171 +751,4 @@ pub(crate) fn attr_list_tokens(attr: &syn::Attribute, cx: &Ctxt) -> Option<Token
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use quote::quote;
-
-    fn errors(cx: Ctxt) -> usize {
-        cx.check().map_or_else(|e| e.into_iter().count(), |()| 0)
-    }
-
-    #[test]
-    fn splits_at_top_level_commas_only() {
-        let chunks = split_commas(quote!(shape = [a, b], init = f(1, 2),));
-        assert_eq!(chunks.len(), 2);
-    }
-
-    #[test]
-    fn parses_shapes_and_rejects_bad_dimensions() {
-        let cx = Ctxt::new();
-        let shape = parse_shape(&quote!([in_size, 4 * units]), &cx).unwrap();
-        assert_eq!(shape.dims.len(), 2);
-        assert!(parse_shape(&quote!([1.5, -2, 3u8, "x"]), &cx).is_none());
-        assert!(parse_shape(&quote!(in_size), &cx).is_none());
-        assert_eq!(errors(cx), 5);
-    }
-
-    #[test]
-    fn parses_initializers_and_counts_arguments() {
-        let cx = Ctxt::new();
-        let init = parse_init(&quote!(random_normal(0, 0.5)), &cx).unwrap();
-        assert_eq!(init.kind, InitKind::RandomNormal);
-        assert_eq!(init.args[0].to_string(), "0.0");
-        assert!(parse_init(&quote!(zeros), &cx).is_some());
-        assert!(parse_init(&quote!(value(ndarray::arr1(&[1.0]))), &cx).is_some());
-        assert!(parse_init(&quote!(normal(0.0, 1.0)), &cx).is_none());
-        assert!(parse_init(&quote!(constant(1.0, 2.0)), &cx).is_none());
-        assert!(parse_init(&quote!(constant("a")), &cx).is_none());
-        assert!(parse_init(&quote!(constant(true)), &cx).is_some());
-        assert_eq!(
-            parse_init(&quote!(constant(1)), &cx).unwrap().args[0].to_string(),
-            "1"
-        );
-        assert_eq!(errors(cx), 3);
-    }
-
-    #[test]
-    fn describes_literals_by_their_kind() {
-        let lit = |t: TokenStream| describe(&syn::parse2::<Lit>(t).unwrap());
-        assert_eq!(lit(quote!(c"ab")), "a C string literal");
-        assert_eq!(lit(quote!(b"ab")), "a byte string literal");
-    }
-
-    #[test]
-    fn a_missing_comma_between_keys_is_one_error() {
-        let cx = Ctxt::new();
-        let mut decl = crate::parse::attr::empty_var(syn::parse_quote!(w));
-        apply_var_keys(
-            quote!(shape = [1] init = zeros dtype = f64, when = a == b),
-            &mut decl,
-            &cx,
-        );
-        assert!(decl.shape.is_some() && decl.init.is_some() && decl.dtype.is_some());
-        assert_eq!(decl.when.as_ref().unwrap().expr.to_string(), "a == b");
-        let messages: Vec<String> = cx
-            .check()
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect();
-        assert_eq!(messages, ["expected `,` before the next key"; 2]);
-        let cx = Ctxt::new();
-        let mut field = ModelField::new(
-            syn::parse_quote!(c),
-            syn::parse_quote!(c),
-            syn::parse_quote!(Cell),
-        );
-        apply_model_keys(quote!(args(1, 2) repeat = n), &mut field, &mut None, &cx);
-        assert!(field.repeat.is_some() && field.args.len() == 2);
-        assert_eq!(errors(cx), 1);
-    }
-
-    #[test]
-    fn var_keys_report_every_mistake() {
-        let cx = Ctxt::new();
-        let mut decl = crate::parse::attr::empty_var(syn::parse_quote!(w));
-        apply_var_keys(
-            quote!(
-                shap = [1],
-                dtype = "f32",
-                trainable = 1,
-                name = 5,
-                shape = [2],
-                shape = [3]
-            ),
-            &mut decl,
-            &cx,
-        );
-        // shap, dtype, trainable, name, duplicate shape
-        assert_eq!(errors(cx), 5);
-        assert!(decl.shape.is_some());
-    }
-
-    #[test]
-    fn model_keys() {
-        let cx = Ctxt::new();
-        let mut field = ModelField::new(
-            syn::parse_quote!(cell),
-            syn::parse_quote!(cell),
-            syn::parse_quote!(Cell),
-        );
-        let mut seen = None;
-        apply_model_keys(
-            quote!(scope = "lstm", args(a, b + 1), arg = 1),
-            &mut field,
-            &mut seen,
-            &cx,
-        );
-        assert_eq!(field.scope.as_ref().unwrap().value(), "lstm");
-        assert_eq!(field.args.len(), 2);
-        assert_eq!(errors(cx), 1);
-    }
-
-    #[test]
-    fn new_model_keys() {
-        let cx = Ctxt::new();
-        let mut field = ModelField::new(
-            syn::parse_quote!(layer),
-            syn::parse_quote!(layer),
-            syn::parse_quote!(Layer),
-        );
-        apply_model_keys(
-            quote!(
-                repeat = cfg.n,
-                when = f(a, b),
-                default_name = "dense",
-                tied = t,
-                name = "x"
-            ),
-            &mut field,
-            &mut None,
-            &cx,
-        );
-        assert_eq!(field.repeat.as_ref().unwrap().expr.to_string(), "cfg . n");
-        assert_eq!(field.when.as_ref().unwrap().expr.to_string(), "f (a , b)");
-        let base = field.default_name.as_ref().unwrap().base.as_ref().unwrap();
-        assert_eq!(base.value(), "dense");
-        // tied, name
-        assert_eq!(errors(cx), 2);
-    }
-
-    #[test]
-    fn new_var_keys() {
-        let cx = Ctxt::new();
-        let mut decl = crate::parse::attr::empty_var(syn::parse_quote!(w));
-        apply_var_keys(
-            quote!(
-                when = flag,
-                tied = emb.table,
-                repeat = 3,
-                default_name,
-                when
-            ),
-            &mut decl,
-            &cx,
-        );
-        assert!(decl.when.is_some() && decl.tied.is_some());
-        // repeat, default_name, the flag `when` (no value, and a second `when`)
-        assert_eq!(errors(cx), 4);
-    }
-}
+mod tests;

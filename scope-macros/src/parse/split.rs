@@ -146,6 +146,26 @@ pub(crate) fn flatten_invisible(tokens: TokenStream) -> TokenStream {
         .collect()
 }
 
+/// Tokens of a `ParseStream` up to the next top-level `,` (not consumed), by the macros' one
+/// [`Splitter`].
+pub(crate) fn take_until_comma(input: syn::parse::ParseStream<'_>, angles: Angles) -> TokenStream {
+    input
+        .step(|cursor| {
+            let mut splitter = Splitter::new(angles);
+            let mut rest = *cursor;
+            let mut out = TokenStream::new();
+            while let Some((tt, next)) = rest.token_tree() {
+                if splitter.is_separator(&tt) {
+                    break;
+                }
+                out.extend([tt]);
+                rest = next;
+            }
+            Ok((out, rest))
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -310,7 +310,14 @@ fn ambiguous(dir: &Path, found: &[PathBuf]) -> CheckpointError {
 /// files. A TF `checkpoint` state file, when present and naming a checkpoint that exists,
 /// names the one to use.
 pub fn checkpoints_in(dir: &Path) -> Result<Vec<PathBuf>> {
-    if let Ok(state) = std::fs::read_to_string(dir.join("checkpoint")) {
+    // Only a regular file is read: a FIFO or device named `checkpoint` would block or never
+    // end, and is not TF's state file anyway.
+    let state_path = dir.join("checkpoint");
+    let state = std::fs::metadata(&state_path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .and_then(|_| std::fs::read_to_string(&state_path).ok());
+    if let Some(state) = state {
         let latest = state.lines().find_map(|l| {
             let rest = l.trim().strip_prefix("model_checkpoint_path:")?;
             Some(rest.trim().trim_matches('"').to_owned())

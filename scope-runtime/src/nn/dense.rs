@@ -135,6 +135,10 @@ impl Model for Dense {
             trainable: true,
             shape: Some("[inputs, units]"),
             initializer: Some("kernel_initializer"),
+            partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
         ManifestEntry::Variable(VarManifest {
             name: "bias",
@@ -142,6 +146,10 @@ impl Model for Dense {
             trainable: true,
             shape: Some("[units]"),
             initializer: Some("zeros"),
+            partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
     ];
 

@@ -66,6 +66,10 @@ impl Model for LayerNorm {
             trainable: true,
             shape: Some("[size]"),
             initializer: Some("zeros"),
+            partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
         ManifestEntry::Variable(VarManifest {
             name: "gamma",
@@ -73,6 +77,10 @@ impl Model for LayerNorm {
             trainable: true,
             shape: Some("[size]"),
             initializer: Some("ones"),
+            partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
     ];
 

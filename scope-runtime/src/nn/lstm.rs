@@ -190,6 +190,10 @@ impl Model for BasicLstmCell {
             trainable: true,
             shape: Some("[input_size + num_units, 4 * num_units]"),
             initializer: None,
+            partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
         ManifestEntry::Variable(VarManifest {
             name: "bias",
@@ -197,6 +201,10 @@ impl Model for BasicLstmCell {
             trainable: true,
             shape: Some("[4 * num_units]"),
             initializer: Some("zeros"),
+            partitioner: None,
+            regularizer: None,
+            constraint: None,
+            collections: None,
         }),
     ];
 

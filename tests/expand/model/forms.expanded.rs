@@ -29,6 +29,10 @@ impl ::scope::__private::Model for Dense {
             trainable: true,
             shape: ::core::option::Option::Some("[inputs, units]"),
             initializer: ::core::option::Option::Some("truncated_normal(0.0, 0.02)"),
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "bias",
@@ -36,6 +40,10 @@ impl ::scope::__private::Model for Dense {
             trainable: true,
             shape: ::core::option::Option::Some("[units]"),
             initializer: ::core::option::Option::Some("zeros"),
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(
@@ -168,7 +176,13 @@ impl ::scope::__private::Model for Encoder {
                 dtype: ::core::option::Option::None,
                 trainable: true,
                 shape: ::core::option::Option::Some("[2, width]"),
-                initializer: ::core::option::Option::Some("truncated_normal(0.0, range)"),
+                initializer: ::core::option::Option::Some(
+                    "truncated_normal(0.0, range)",
+                ),
+                partitioner: ::core::option::Option::None,
+                regularizer: ::core::option::Option::None,
+                constraint: ::core::option::Option::None,
+                collections: ::core::option::Option::None,
             }),
         },
         ::scope::__private::ManifestEntry::Tied(::scope::__private::TiedManifest {

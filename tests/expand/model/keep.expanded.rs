@@ -33,6 +33,10 @@ impl ::scope::__private::Model for Layer {
             trainable: true,
             shape: ::core::option::Option::Some("[cfg.width]"),
             initializer: ::core::option::Option::None,
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(

@@ -29,6 +29,10 @@ impl ::scope::__private::Model for Dense {
             trainable: true,
             shape: ::core::option::Option::Some("[inputs, units]"),
             initializer: ::core::option::Option::Some("glorot_uniform"),
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "biases",
@@ -36,6 +40,10 @@ impl ::scope::__private::Model for Dense {
             trainable: true,
             shape: ::core::option::Option::Some("[units]"),
             initializer: ::core::option::Option::Some("zeros"),
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(
@@ -141,6 +149,10 @@ impl ::scope::__private::Model for Tower {
             trainable: false,
             shape: ::core::option::Option::Some("[]"),
             initializer: ::core::option::Option::Some("zeros"),
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(

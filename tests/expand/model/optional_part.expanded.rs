@@ -33,6 +33,10 @@ impl ::scope::__private::Model for Dense {
             trainable: true,
             shape: ::core::option::Option::Some("[inputs, units]"),
             initializer: ::core::option::Option::None,
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(
@@ -114,6 +118,10 @@ impl ::scope::__private::Model for Embeddings {
             trainable: true,
             shape: ::core::option::Option::Some("[cfg.vocab, cfg.embedding]"),
             initializer: ::core::option::Option::None,
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Optional {
             condition: "cfg.embedding != cfg.hidden",

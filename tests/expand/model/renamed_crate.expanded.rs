@@ -27,6 +27,10 @@ impl tf::__private::Model for Dense {
             trainable: true,
             shape: ::core::option::Option::Some("[units, units]"),
             initializer: ::core::option::Option::Some("random_normal(0.0, 0.5)"),
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(

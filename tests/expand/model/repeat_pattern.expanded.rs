@@ -26,6 +26,10 @@ impl ::scope::__private::Model for Block {
             trainable: true,
             shape: ::core::option::Option::Some("[1, width, width]"),
             initializer: ::core::option::Option::None,
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(

@@ -24,6 +24,10 @@ impl ::scope::__private::Model for Heads {
             trainable: true,
             shape: ::core::option::Option::Some("[4, 2]"),
             initializer: ::core::option::Option::None,
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Tied(::scope::__private::TiedManifest {
             field: "output_weights",

@@ -29,6 +29,10 @@ impl ::scope::__private::Model for Dense {
             trainable: true,
             shape: ::core::option::Option::Some("[in_size, units]"),
             initializer: ::core::option::Option::Some("random_normal(0.0, 0.5)"),
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "biases",
@@ -36,6 +40,10 @@ impl ::scope::__private::Model for Dense {
             trainable: true,
             shape: ::core::option::Option::Some("[units]"),
             initializer: ::core::option::Option::Some("constant(0.1)"),
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(

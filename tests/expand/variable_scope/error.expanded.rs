@@ -44,7 +44,7 @@ const _: () = {
     }
 };
 ::core::compile_error! {
-    "unknown key `shap` in #[var(..)]; expected one of: shape, init, dtype, trainable, name, when, tied"
+    "unknown key `shap` in #[var(..)]; expected one of: shape, init, dtype, trainable, name, when, tied, partitioner, regularizer, constraint, collections"
 }
 ::core::compile_error! {
     "unknown initializer `normal`; expected one of: zeros, ones, glorot_uniform, constant(value), random_normal(mean, stddev), truncated_normal(mean, stddev), random_uniform(minval, maxval), value(tensor)"

@@ -30,6 +30,10 @@ impl ::scope::__private::Model for Dense {
             trainable: true,
             shape: ::core::option::Option::Some("[cfg.inputs, cfg.units]"),
             initializer: ::core::option::Option::None,
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(

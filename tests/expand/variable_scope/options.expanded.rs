@@ -31,6 +31,10 @@ impl ::scope::__private::Model for Counters {
             trainable: false,
             shape: ::core::option::Option::Some("[]"),
             initializer: ::core::option::Option::Some("zeros"),
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "table",
@@ -38,6 +42,10 @@ impl ::scope::__private::Model for Counters {
             trainable: true,
             shape: ::core::option::Option::None,
             initializer: ::core::option::Option::Some("value([1.0f32, 2.0, 3.0])"),
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "sevens",
@@ -45,6 +53,10 @@ impl ::scope::__private::Model for Counters {
             trainable: true,
             shape: ::core::option::Option::Some("[2]"),
             initializer: ::core::option::Option::Some("constant(7)"),
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
         ::scope::__private::ManifestEntry::Variable(::scope::__private::VarManifest {
             name: "kernel",
@@ -52,6 +64,10 @@ impl ::scope::__private::Model for Counters {
             trainable: true,
             shape: ::core::option::Option::Some("[3, 3]"),
             initializer: ::core::option::Option::None,
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(

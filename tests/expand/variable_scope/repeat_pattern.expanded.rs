@@ -25,6 +25,10 @@ impl ::scope::__private::Model for Cell {
             trainable: true,
             shape: ::core::option::Option::Some("[units]"),
             initializer: ::core::option::Option::None,
+            partitioner: ::core::option::Option::None,
+            regularizer: ::core::option::Option::None,
+            constraint: ::core::option::Option::None,
+            collections: ::core::option::Option::None,
         }),
     ];
     fn build_in(
