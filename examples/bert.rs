@@ -7,7 +7,8 @@
 //! cargo run --release --example bert                    # the classifier fixture
 //! cargo run --release --example bert -- --pretraining   # masked LM + next sentence
 //! cargo run --release --example bert -- --fixture DIR   # another fixture directory
-//! cargo run --release --example bert -- --bench         # BERT-Tiny timings, one thread
+//! cargo run --release --example bert -- --bench         # BERT-Tiny timings, every core
+//! cargo run --release --example bert -- --bench --base --threads 1   # BERT-Base, one thread
 //! ```
 
 #[path = "support/timing.rs"]
@@ -57,12 +58,22 @@ struct Args {
     /// Time BERT-Tiny (2 layers, hidden 128, vocab 30522, batch 8 x 128) instead.
     #[arg(long)]
     bench: bool,
+    /// With `--bench`: BERT-Base (12 layers, hidden 768, 12 heads, intermediate 3072) instead.
+    #[arg(long)]
+    base: bool,
+    /// Threads for `--bench` (default: every core, or `SCOPE_NUM_THREADS`).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Timed iterations of `--bench` (default 20 forward and 10 train steps for BERT-Tiny,
+    /// 3 and 2 for BERT-Base).
+    #[arg(long)]
+    iters: Option<usize>,
 }
 
 fn main() -> AnyResult<()> {
     let args = Args::parse();
     if args.bench {
-        return bench();
+        return bench(args.base, args.threads, args.iters);
     }
     let dir = args.fixture.clone().unwrap_or_else(|| {
         let task = if args.pretraining {
@@ -363,12 +374,25 @@ fn print_tree(vars: &[Variable]) {
     );
 }
 
-/// BERT-Tiny on random weights: build, forward, and a training step, each timed as the
-/// median after warm-up, on one thread.
-fn bench() -> AnyResult<()> {
+/// BERT-Tiny (or, with `base`, BERT-Base) on random weights: build, forward, and a training
+/// step, each timed as the median after warm-up, on `threads` threads (default every core),
+/// with the GFLOP/s each achieved beside the machine's measured peak.
+fn bench(base: bool, threads: Option<usize>, iters: Option<usize>) -> AnyResult<()> {
+    let threads = timing::use_threads(threads);
+    timing::print_peak(threads);
+    let (cfg, name) = if base {
+        (BertConfig::tiny(30522, 768, 12, 12, 3072, 512), "bert_base")
+    } else {
+        (BertConfig::tiny(30522, 128, 2, 2, 512, 512), "bert")
+    };
     let cfg = BertConfig {
         type_vocab_size: 2,
-        ..BertConfig::tiny(30522, 128, 2, 2, 512, 512)
+        ..cfg
+    };
+    let (fwd_iters, train_iters, warm) = match (base, iters) {
+        (_, Some(n)) => (n.max(1), n.max(1), 1),
+        (true, None) => (3, 2, 1),
+        (false, None) => (20, 10, 3),
     };
     let (batch, seq, labels) = (8, 128, 2);
     let build = || -> AnyResult<_> {
@@ -377,7 +401,8 @@ fn bench() -> AnyResult<()> {
         let opt = bert_optimizer(&reg, 1e-4, 1000, 100)?;
         Ok((reg, model, opt))
     };
-    let build_ms = timed::<Box<dyn Error>>(5, 1, &mut || build().map(|_| ()))?;
+    let build_ms =
+        timed::<Box<dyn Error>>(if base { 1 } else { 5 }, 1, &mut || build().map(|_| ()))?;
     let (_reg, model, mut opt) = build()?;
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = |n: u64| {
@@ -392,7 +417,7 @@ fn bench() -> AnyResult<()> {
     let inputs = BertInputs::new(ids, mask, types)?;
     let y: Vec<i64> = (0..batch).map(|b| (b % labels) as i64).collect();
     let mut tape = Tape::<f32>::new();
-    let forward = timed::<Box<dyn Error>>(20, 3, &mut || {
+    let forward = timed::<Box<dyn Error>>(fwd_iters, warm, &mut || {
         tape.clear();
         model.forward(&mut tape, &inputs, &y)?;
         Ok(())
@@ -403,7 +428,31 @@ fn bench() -> AnyResult<()> {
         opt.minimize(&tape, out.loss)?;
         Ok(())
     };
-    let train = timed(10, 2, &mut train_step)?;
+    let train = timed(train_iters, warm, &mut train_step)?;
+    // Multiply-adds of the forward pass: per layer the four [T, H]·[H, H] projections, the
+    // two [T, H]·[H, I] ones and the attention's two [S, S]·[S, H/heads] per head; the
+    // training step counts three forwards (the backward pass is two products per product).
+    let (t, h, i) = (
+        (batch * seq) as f64,
+        cfg.hidden_size as f64,
+        cfg.intermediate_size as f64,
+    );
+    let layer = 2.0 * t * (4.0 * h * h + 2.0 * h * i) + 4.0 * (batch * seq * seq) as f64 * h;
+    let gflop = layer * cfg.num_hidden_layers as f64 / 1e9;
+    println!(
+        "{name}_forward_ms={:.3} threads={threads} gflops={:.1} ({gflop:.1} GFLOP)",
+        forward * 1e3,
+        gflop / forward
+    );
+    println!(
+        "{name}_train_step_ms={:.3} threads={threads} gflops={:.1} (3 x {gflop:.1} GFLOP)",
+        train * 1e3,
+        3.0 * gflop / train
+    );
+    println!("{name}_build_ms={:.3} threads={threads}", build_ms * 1e3);
+    if base {
+        return Ok(());
+    }
     // Heap allocations of two steady training steps five steps apart: equal when nothing
     // grows with the step count.
     let (first, a) = alloc::measure(&mut train_step);
@@ -413,11 +462,8 @@ fn bench() -> AnyResult<()> {
     }
     let (last, b) = alloc::measure(&mut train_step);
     last?;
-    println!("bert_forward_ms={:.3}", forward * 1e3);
-    println!("bert_train_step_ms={:.3}", train * 1e3);
-    println!("bert_build_ms={:.3}", build_ms * 1e3);
     println!(
-        "bert_train_step_allocations={} ({} KB, the largest {} KB; five steps later {} ({} KB))",
+        "bert_train_step_allocations={} ({} KB, the largest {} KB; five steps later {} ({} KB)) threads={threads}",
         a.calls,
         a.bytes / 1024,
         a.largest.max(b.largest) / 1024,

@@ -7,7 +7,8 @@
 //! ```text
 //! cargo run --release --example gpt2                    # the vendored fixture
 //! cargo run --release --example gpt2 -- --fixture DIR   # another fixture directory
-//! cargo run --release --example gpt2 -- --bench         # GPT-2 small timings, one thread
+//! cargo run --release --example gpt2 -- --bench         # GPT-2 small timings, every core
+//! cargo run --release --example gpt2 -- --bench --threads 1
 //! ```
 
 #[path = "support/timing.rs"]
@@ -37,15 +38,22 @@ struct Args {
     #[arg(long)]
     fixture: Option<PathBuf>,
     /// Time GPT-2 small (12 blocks, n_embd 768, 12 heads, 50257 tokens, n_ctx 1024) on
-    /// random weights instead, on one thread.
+    /// random weights instead.
     #[arg(long)]
     bench: bool,
+    /// Threads for `--bench` (default: every core, or `SCOPE_NUM_THREADS`).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Timed iterations of `--bench`'s forward pass and training step (default 3; the cached
+    /// token runs 10).
+    #[arg(long)]
+    iters: Option<usize>,
 }
 
 fn main() -> AnyResult<()> {
     let args = Args::parse();
     if args.bench {
-        return bench();
+        return bench(args.threads, args.iters);
     }
     let dir = args
         .fixture
@@ -210,7 +218,10 @@ fn run(dir: &Path) -> AnyResult<()> {
 /// GPT-2 small on random weights: build, forward of 1 x 128 tokens on the tape, one new
 /// token through the cache after a 128-token context, and an Adam step on 1 x 128; each the
 /// median of a few runs after a warm-up, on this one thread (the runtime starts no other).
-fn bench() -> AnyResult<()> {
+fn bench(threads: Option<usize>, iters: Option<usize>) -> AnyResult<()> {
+    let threads = timing::use_threads(threads);
+    timing::print_peak(threads);
+    let iters = iters.unwrap_or(3).max(1);
     let cfg = Gpt2Config::small();
     let seq = 128;
     let start = Instant::now();
@@ -226,7 +237,7 @@ fn bench() -> AnyResult<()> {
         (state % cfg.n_vocab as u64) as i64
     });
     let mut tape = Tape::<f32>::new();
-    let forward = timed::<Box<dyn Error>>(3, 1, &mut || {
+    let forward = timed::<Box<dyn Error>>(iters, 1, &mut || {
         tape.clear();
         model.forward(&mut tape, tokens.view())?;
         Ok(())
@@ -239,14 +250,39 @@ fn bench() -> AnyResult<()> {
         model.step(&mut cache, next.view())?;
         Ok(())
     })?;
-    let train = timed::<Box<dyn Error>>(3, 1, &mut || {
+    let train = timed::<Box<dyn Error>>(iters, 1, &mut || {
         model.train_step(&mut tape, &mut adam, tokens.view())?;
         Ok(())
     })?;
-    println!("threads=1");
-    println!("gpt2_forward_ms={:.3}", forward * 1e3);
-    println!("gpt2_token_ms={:.3}", token * 1e3);
-    println!("gpt2_train_step_ms={:.3}", train * 1e3);
-    println!("gpt2_build_ms={:.3}", build * 1e3);
+    // Multiply-adds: per block the [T, H]·[H, 3H], [T, H]·[H, H], [T, H]·[H, 4H] and
+    // [T, 4H]·[4H, H] products and the attention's two [T, T]·[T, H/heads] per head, then the
+    // logits' [T, H]·[H, vocab]; a training step counts three forwards. A cached token reads
+    // every weight once (the token embedding twice: its row, then all of it for the logits,
+    // counted once) and the cache's keys and values.
+    let (t, h, v, l) = (
+        seq as f64,
+        cfg.n_embd as f64,
+        cfg.n_vocab as f64,
+        cfg.n_layer as f64,
+    );
+    let gflop = (l * (2.0 * t * 12.0 * h * h + 4.0 * t * t * h) + 2.0 * t * h * v) / 1e9;
+    let weights = v * h + l * (12.0 * h * h + 13.0 * h + 4.0 * h) + 2.0 * h;
+    let token_gb = 4.0 * (weights + l * 2.0 * t * h) / 1e9;
+    println!(
+        "gpt2_forward_ms={:.3} threads={threads} gflops={:.1} ({gflop:.1} GFLOP, 1 x {seq} tokens)",
+        forward * 1e3,
+        gflop / forward
+    );
+    println!(
+        "gpt2_token_ms={:.3} threads={threads} gbps={:.1} ({token_gb:.3} GB read: weights and the {seq}-token cache)",
+        token * 1e3,
+        token_gb / token
+    );
+    println!(
+        "gpt2_train_step_ms={:.3} threads={threads} gflops={:.1} (3 x {gflop:.1} GFLOP, Adam)",
+        train * 1e3,
+        3.0 * gflop / train
+    );
+    println!("gpt2_build_ms={:.3} threads={threads}", build * 1e3);
     Ok(())
 }

@@ -14,13 +14,14 @@ pub use scope_runtime::{checkpoint, nn, optim, partition, tape};
 
 #[doc(inline)]
 pub use scope_runtime::{
-    atomic_build, flatten_manifest, format_shape, keys, validate_scope_name, Collection,
-    Constraint, CustomGetter, DType, Error, GetterArgs, Initializer, ManifestEntry, Model,
-    ModelScope, NameContext, NameScopeBuilder, NameScopeGuard, NextGetter, Registry,
-    RegistryBuilder, RegularizationLoss, Regularizer, Result, Reuse, ScopeTarget, Shape, Template,
-    Tensor, TensorData, TiedManifest, TrainError, VarManifest, VarSpec, Variable, VariableOptions,
-    VariableScope, VariableScopeBuilder, VariableScopeGuard, VariableWrite, DEFAULT_MAX_ELEMENTS,
-    DEFAULT_MAX_NAME_LEN, DEFAULT_MAX_SCOPE_DEPTH,
+    atomic_build, flatten_manifest, format_shape, keys, num_threads, set_num_threads,
+    validate_scope_name, Collection, Constraint, CustomGetter, DType, Error, GetterArgs,
+    Initializer, ManifestEntry, Model, ModelScope, NameContext, NameScopeBuilder, NameScopeGuard,
+    NextGetter, Registry, RegistryBuilder, RegularizationLoss, Regularizer, Result, Reuse,
+    ScopeTarget, Shape, Template, Tensor, TensorData, TiedManifest, TrainError, VarManifest,
+    VarSpec, Variable, VariableOptions, VariableScope, VariableScopeBuilder, VariableScopeGuard,
+    VariableWrite, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_NAME_LEN, DEFAULT_MAX_SCOPE_DEPTH,
+    NUM_THREADS_ENV,
 };
 
 #[doc(inline)]

@@ -16,8 +16,12 @@ Measures (medians over timed iterations after warm-up, time.perf_counter around 
   * forward: session.run(loss) (fetching the loss runs the whole forward pass);
   * train step: session.run([train_op, loss]).
 
+With --base: BERT-Base (hidden 768, 12 layers, 12 heads, intermediate 3072; the config
+`cargo run --release --example bert -- --bench --base` times), lines named bert_base_*.
+
 Usage:
   TF_CPP_MIN_LOG_LEVEL=2 python bench_tf_bert.py --threads 1 [--json out.json]
+  TF_CPP_MIN_LOG_LEVEL=2 python bench_tf_bert.py --base --threads 2 --forward-iters 3 --train-iters 2
   (--threads 1 = intra_op = inter_op = 1; pin the process with taskset -c N for one core.)
 """
 import argparse
@@ -141,13 +145,18 @@ def create_optimizer(tf, v1, loss, init_lr, num_train_steps, num_warmup_steps):
 
 
 def main():
+    global HIDDEN, LAYERS, HEADS, INTER
     ap = argparse.ArgumentParser()
+    ap.add_argument("--base", action="store_true", help="BERT-Base instead of BERT-Tiny")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--build-reps", type=int, default=5)
     ap.add_argument("--forward-iters", type=int, default=40)
     ap.add_argument("--train-iters", type=int, default=20)
     ap.add_argument("--json")
     args = ap.parse_args()
+    name = "bert"
+    if args.base:
+        HIDDEN, LAYERS, HEADS, INTER, name = 768, 12, 12, 3072, "bert_base"
     import numpy as np
     import tensorflow as tf
     v1 = tf.compat.v1
@@ -190,11 +199,12 @@ def main():
             out.append(time.perf_counter() - t)
         return statistics.median(out)
 
-    fwd = timed(loss, args.forward_iters, 5)
-    step = timed([train_op, loss], args.train_iters, 3)
+    warm = 1 if args.base else 5
+    fwd = timed(loss, args.forward_iters, warm)
+    step = timed([train_op, loss], args.train_iters, max(warm - 2, 1))
     res = {"tf_version": tf.__version__, "threads": args.threads,
-           "bert_forward_ms": fwd * 1e3, "bert_train_step_ms": step * 1e3,
-           "bert_build_ms": statistics.median(builds) * 1e3}
+           name + "_forward_ms": fwd * 1e3, name + "_train_step_ms": step * 1e3,
+           name + "_build_ms": statistics.median(builds) * 1e3}
     for k, v in res.items():
         print(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}")
     if args.json:

@@ -26,3 +26,53 @@ pub(crate) fn timed<E>(
     }
     Ok(median(times))
 }
+
+/// Sets the runtime's thread count from a `--threads` flag (`None` or 0: every core) and
+/// returns the count in use.
+#[allow(dead_code)] // the RNN example times one thread only
+pub(crate) fn use_threads(threads: Option<usize>) -> usize {
+    scope::set_num_threads(threads.unwrap_or(0));
+    scope::num_threads()
+}
+
+/// The machine's measured matrix-product peak in GFLOP/s, at one thread and at `threads`:
+/// the median of a `[1024, 1024] · [1024, 1024]` f32 product (2.1 GFLOP) through the
+/// runtime's kernels (the tape's `matmul`), the thread count restored afterwards.
+#[allow(dead_code)] // the RNN example times one thread only
+pub(crate) fn peak_gflops(threads: usize) -> (f64, f64) {
+    use ndarray::{ArrayD, IxDyn};
+    let n = 1024;
+    let fill = |seed: f32| {
+        ArrayD::from_shape_fn(IxDyn(&[n, n]), |ix| {
+            ((ix[0] * 31 + ix[1] * 17) % 97) as f32 * 0.01 - seed
+        })
+    };
+    let (a, b) = (fill(0.3), fill(0.5));
+    let flops = 2.0 * (n * n * n) as f64;
+    let at = |t: usize| {
+        scope::set_num_threads(t);
+        let mut tape = scope::tape::Tape::<f32>::new();
+        let secs = timed::<scope::TrainError>(5, 1, &mut || {
+            tape.clear();
+            let (x, y) = (tape.constant(a.clone()), tape.constant(b.clone()));
+            tape.matmul(x, y)?;
+            Ok(())
+        })
+        .unwrap_or(f64::NAN);
+        flops / secs / 1e9
+    };
+    let one = at(1);
+    let all = if threads > 1 { at(threads) } else { one };
+    scope::set_num_threads(threads);
+    (one, all)
+}
+
+/// Prints the `peak_gflops=` line every bench prints first.
+#[allow(dead_code)] // the RNN example times one thread only
+pub(crate) fn print_peak(threads: usize) {
+    let (one, all) = peak_gflops(threads);
+    println!(
+        "peak_gflops={all:.1} threads={threads} (one thread {one:.1}; f32 [1024,1024]·[1024,1024] \
+         through the runtime's kernels)"
+    );
+}

@@ -27,6 +27,7 @@ mod registry;
 mod scope;
 mod scoping;
 mod tensor;
+mod threads;
 mod train_error;
 mod uniquifier;
 mod variable;
@@ -52,5 +53,6 @@ pub use scoping::{
     Template,
 };
 pub use tensor::{format_shape, Shape, Tensor, TensorData};
+pub use threads::{num_threads, set_num_threads, NUM_THREADS_ENV};
 pub use train_error::TrainError;
 pub use variable::{Variable, VariableOptions, VariableWrite};

@@ -107,7 +107,7 @@ pub(crate) fn mat_mul<T: LinalgScalar>(
         // overlaps neither `a` nor `b`.
         unsafe {
             let f = |x: T| *(&x as *const T as *const f32);
-            direct::f32(dims, f(alpha), a_.cast(), b_.cast(), f(beta), c_.cast());
+            direct_split(dims, f(alpha), a_.cast(), b_.cast(), f(beta), c_.cast());
         }
         return;
     }
@@ -133,6 +133,80 @@ pub(crate) fn mat_mul<T: LinalgScalar>(
         return;
     }
     general_mat_mul(alpha, a, b, beta, c);
+}
+
+/// Direct-loop products of at least this many multiply-adds (GPT-2's one-token
+/// `[1, 768] · [768, 3072]` and up) are split by columns across threads.
+const DIRECT_SPLIT_MIN: usize = 1 << 20;
+
+/// Columns of each thread's share of a split direct-loop product are a multiple of this
+/// (four 16-float registers: whole panels).
+const DIRECT_SPLIT_ALIGN: usize = 64;
+
+/// [`direct::f32`], its columns split into up to [`crate::threads::num_threads`] blocks run
+/// in parallel when the product is large enough. Each element of `c` is a sum the direct
+/// loops compute the same way wherever its block starts (a register of its own, the `k`
+/// terms in order, then `alpha` and `beta`), so the result does not depend on the split.
+///
+/// # Safety
+///
+/// As for [`direct::f32`].
+unsafe fn direct_split(
+    d: Dims,
+    alpha: f32,
+    a: Operand<f32>,
+    b: Operand<f32>,
+    beta: f32,
+    c: Dest<f32>,
+) {
+    let threads = crate::threads::num_threads();
+    let work = d.m.saturating_mul(d.n).saturating_mul(d.k);
+    let width =
+        d.n.div_ceil(threads.max(1))
+            .next_multiple_of(DIRECT_SPLIT_ALIGN);
+    if threads <= 1 || work < DIRECT_SPLIT_MIN || width >= d.n {
+        // SAFETY: forwarded from the caller.
+        unsafe { direct::f32(d, alpha, a, b, beta, c) };
+        return;
+    }
+    /// The operands, sent to the pool's threads.
+    #[derive(Clone, Copy)]
+    struct Shared(Operand<f32>, Operand<f32>, Dest<f32>);
+    // SAFETY: the threads below read `a` and `b` (which nothing writes while the product
+    // runs) and write disjoint column blocks of `c`.
+    unsafe impl Send for Shared {}
+    // SAFETY: as above.
+    unsafe impl Sync for Shared {}
+    impl Shared {
+        // A method, so the closures below capture the whole `Shared` (Send) rather than
+        // its fields (raw pointers, not Send).
+        fn parts(self) -> (Operand<f32>, Operand<f32>, Dest<f32>) {
+            (self.0, self.1, self.2)
+        }
+    }
+    let shared = Shared(a, b, c);
+    rayon::scope(|scope| {
+        for j0 in (0..d.n).step_by(width) {
+            scope.spawn(move |_| {
+                let (a, b, c) = shared.parts();
+                let cols = width.min(d.n - j0);
+                // SAFETY: columns `j0..j0 + cols` lie within `b` and `c`; this block of `c` is
+                // written by this task only, and overlaps neither `a` nor `b` (the caller's
+                // contract).
+                unsafe {
+                    let b = Operand {
+                        ptr: b.at(0, j0),
+                        ..b
+                    };
+                    let c = Dest {
+                        ptr: c.at(0, j0),
+                        ..c
+                    };
+                    direct::f32(Dims { n: cols, ..d }, alpha, a, b, beta, c);
+                }
+            });
+        }
+    });
 }
 
 #[derive(Clone, Copy)]
@@ -200,7 +274,14 @@ impl<T> Dest<T> {
     }
 }
 
-/// The `gemm` crate, single-threaded. Its `alpha` scales `c` and its `beta` the product.
+/// The `gemm` crate, on up to [`crate::threads::num_threads`] threads (rayon's global pool).
+/// Its `alpha` scales `c` and its `beta` the product.
+///
+/// `gemm` splits a product over blocks of `c`'s rows and columns, never along `k`: its depth
+/// blocking (`kc`) comes from the shape and the caches alone, and each element's sum runs
+/// through the same micro-kernel in the same order whichever thread owns its block, so the
+/// result is bit-for-bit the same at every thread count (`same_bits_at_every_thread_count`).
+/// `gemm` itself keeps products below about 590K multiply-adds per depth block on one thread.
 ///
 /// # Safety
 ///
@@ -215,6 +296,10 @@ unsafe fn packed<T: LinalgScalar + PartialEq>(
     c: Dest<T>,
 ) {
     let read_dst = beta != T::zero();
+    let parallelism = match crate::threads::num_threads() {
+        0 | 1 => gemm::Parallelism::None,
+        n => gemm::Parallelism::Rayon(n),
+    };
     // SAFETY: forwarded from the caller.
     unsafe {
         gemm::gemm(
@@ -236,7 +321,7 @@ unsafe fn packed<T: LinalgScalar + PartialEq>(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism,
         );
     }
 }
@@ -315,6 +400,62 @@ mod tests {
                 mat_mul(1.0, &af.view(), &bf.view(), 0.0, &mut cn.view_mut());
                 assert!(cn.iter().all(|x| x.is_finite()), "{m}x{k}x{n} beta 0");
             }
+        }
+    }
+
+    /// `a · b` at 1, 2 and 3 threads, twice: `0.5 a · bᵀᵀ + c` (`b` stored transposed, `c`
+    /// column-major) and `a · b` into a zeroed `c`; the process-wide count is restored.
+    fn at_thread_counts(a: &Array2<f32>, b: &Array2<f32>) -> Vec<(Array2<f32>, Array2<f32>)> {
+        let before = crate::threads::num_threads();
+        let (m, n) = (a.nrows(), b.ncols());
+        let b_t = b.t().as_standard_layout().into_owned();
+        let c0 = filled(n, m, 7).mapv(|x| x as f32);
+        let outs = [1, 2, 3]
+            .into_iter()
+            .map(|threads| {
+                crate::threads::set_num_threads(threads);
+                let mut c = c0.clone();
+                let mut cv = c.view_mut().reversed_axes();
+                mat_mul(0.5, &a.view(), &b_t.t(), 1.0, &mut cv);
+                let mut d = Array2::<f32>::zeros((m, n));
+                mat_mul(1.0, &a.view(), &b.view(), 0.0, &mut d.view_mut());
+                (c, d)
+            })
+            .collect::<Vec<_>>();
+        crate::threads::set_num_threads(before);
+        let same = |x: &Array2<f32>, y: &Array2<f32>| {
+            x.iter().zip(y).all(|(x, y)| x.to_bits() == y.to_bits())
+        };
+        for o in &outs[1..] {
+            assert!(same(&o.0, &outs[0].0) && same(&o.1, &outs[0].1));
+        }
+        outs
+    }
+
+    /// Products large enough for `gemm` to split give the same bits at 1, 2 and 3 threads.
+    #[test]
+    fn same_bits_at_every_thread_count() {
+        for &(m, k, n) in &[(256, 768, 768), (128, 3072, 200), (97, 1000, 513)] {
+            let a = filled(m, k, 4).mapv(|x| x as f32);
+            let b = filled(k, n, 5).mapv(|x| x as f32);
+            at_thread_counts(&a, &b);
+        }
+    }
+
+    /// Direct-loop products large enough to be split by columns (packed `b` per thread
+    /// included) give the same bits at 1, 2 and 3 threads, and the right product.
+    #[test]
+    fn split_direct_products_give_the_same_bits() {
+        for &(m, k, n) in &[(1, 768, 3072), (2, 1024, 1500), (1, 3000, 700)] {
+            assert!(is_direct(m, n, k) && m * n * k >= DIRECT_SPLIT_MIN);
+            let a = filled(m, k, 8).mapv(|x| x as f32);
+            let b = filled(k, n, 9).mapv(|x| x as f32);
+            let outs = at_thread_counts(&a, &b);
+            let want = naive(&a.mapv(f64::from), &b.mapv(f64::from));
+            let err = (&outs[0].1.mapv(f64::from) - &want)
+                .iter()
+                .fold(0.0f64, |e, x| e.max(x.abs()));
+            assert!(err < 1e-3, "{m}x{k}x{n}: {err}");
         }
     }
 

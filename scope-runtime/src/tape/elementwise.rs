@@ -332,20 +332,21 @@ impl<T: Real> Tape<T> {
         }
         let k = gelu_consts::<T>();
         let mut out = self.pool.scratch("bias_gelu", vx.shape())?;
-        let b = flat(vb);
-        wide(
-            #[inline(always)]
-            || {
-                let rows = flat(vx)
-                    .chunks_exact(d)
-                    .zip(flat_mut(&mut out).chunks_exact_mut(d));
-                for (row, o) in rows {
+        let (b, src) = (flat(vb), flat(vx));
+        let dst = flat_mut(&mut out);
+        // Rows of `d`, one thread per block of whole rows; about 30 operations an element.
+        let work = dst.len().saturating_mul(30);
+        crate::threads::for_each_chunk(dst, d, work, |r, o| {
+            let row = &src[r * d..(r + 1) * d];
+            wide(
+                #[inline(always)]
+                || {
                     for ((o, &v), &bk) in o.iter_mut().zip(row).zip(b) {
                         *o = gelu(v + bk, k);
                     }
-                }
-            },
-        );
+                },
+            );
+        });
         Ok(self.push(out, ElementwiseOp::BiasGelu { x, bias }))
     }
 }

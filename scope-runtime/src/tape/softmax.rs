@@ -123,24 +123,23 @@ impl<T: Real> Tape<T> {
         let mut out = self.pool.scratch("masked_softmax", vs.shape())?;
         let (src, add) = (flat(vs), flat(va));
         let dst = flat_mut(&mut out);
-        wide(
-            #[inline(always)]
-            || {
-                for b in 0..batch {
-                    let add_b = &add[b * to..(b + 1) * to];
-                    let span = b * per_batch..(b + 1) * per_batch;
-                    for (row, o) in src[span.clone()]
-                        .chunks_exact(to)
-                        .zip(dst[span].chunks_exact_mut(to))
-                    {
-                        for ((z, &s), &a) in o.iter_mut().zip(row).zip(add_b) {
-                            *z = s * sc + a;
-                        }
-                        softmax_in_place(o);
+        // Rows of `to` scores, one thread per block of whole rows (each row's result is the
+        // same whichever thread computes it); about 20 operations an element.
+        let work = dst.len().saturating_mul(20);
+        crate::threads::for_each_chunk(dst, to, work, |r, o| {
+            let b = r * to / per_batch.max(1);
+            let add_b = &add[b * to..(b + 1) * to];
+            let row = &src[r * to..(r + 1) * to];
+            wide(
+                #[inline(always)]
+                || {
+                    for ((z, &s), &a) in o.iter_mut().zip(row).zip(add_b) {
+                        *z = s * sc + a;
                     }
-                }
-            },
-        );
+                    softmax_in_place(o);
+                },
+            );
+        });
         Ok(self.push(
             out,
             SoftmaxOp::MaskedSoftmax {
