@@ -242,7 +242,7 @@ impl<'a> Save<'a> {
     /// Saves and sharded opens of one directory are serialized around the renames: saves
     /// racing to one path each leave one complete checkpoint (the last to commit), and
     /// [`super::ShardedCheckpoint::open`] sees one save or the other, never a mix (see
-    /// `docs/robustness.md`).
+    /// `docs/08-robustness.md`).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<Saved> {
         let path = path.as_ref();
         let sources = self.sources()?;
