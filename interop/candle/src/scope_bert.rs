@@ -13,7 +13,7 @@ use crate::Fixture;
 /// The model of a fixture's task, built with this project's BERT.
 pub enum ScopeBert {
     /// `run_classifier`'s model.
-    Classifier(BertClassifier),
+    Classifier(Box<BertClassifier>),
     /// `run_pretraining`'s model.
     Pretraining(Box<BertPretraining>),
 }
@@ -55,9 +55,9 @@ impl Fixture {
                 let labels = self.json["spec"]["num_labels"]
                     .as_u64()
                     .expect("num_labels");
-                ScopeBert::Classifier(
+                ScopeBert::Classifier(Box::new(
                     BertClassifier::build_here(reg, (cfg, labels as usize)).expect("the model"),
-                )
+                ))
             }
             _ => ScopeBert::Pretraining(Box::new(
                 BertPretraining::build_here(reg, (cfg,)).expect("the model"),
