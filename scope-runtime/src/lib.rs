@@ -3,7 +3,8 @@
 //!
 //! Use it through the `scope` facade, which adds the `#[variable_scope]` and `model!` macros.
 
-// `unsafe` lives in one module, `kernels`, behind safe functions.
+// Code that needs raw pointers, intrinsics or memory maps lives in one module, `kernels`, behind
+// safe functions; every other module is compiled under the lint below.
 #![deny(unsafe_code)]
 
 // Namespaces users name (`scope::checkpoint::Restore`, `scope::nn::BasicLstmCell`, ...); every

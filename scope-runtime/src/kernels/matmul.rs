@@ -38,7 +38,7 @@ use std::any::TypeId;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar};
 
-mod direct;
+use super::direct;
 
 /// Products of at most this many multiply-adds (`m * n * k`) run in [`direct`]'s loops.
 const DIRECT_MAX: usize = 256 * 1024;
@@ -209,19 +209,20 @@ unsafe fn direct_split(
     });
 }
 
+/// The extents of `[m, k] · [k, n]`.
 #[derive(Clone, Copy)]
-struct Dims {
-    m: usize,
-    n: usize,
-    k: usize,
+pub(super) struct Dims {
+    pub(super) m: usize,
+    pub(super) n: usize,
+    pub(super) k: usize,
 }
 
 /// A read operand: its first element and its row and column strides (in elements).
 #[derive(Clone, Copy)]
-struct Operand<T> {
-    ptr: *const T,
-    rs: isize,
-    cs: isize,
+pub(super) struct Operand<T> {
+    pub(super) ptr: *const T,
+    pub(super) rs: isize,
+    pub(super) cs: isize,
 }
 
 impl<T> Operand<T> {
@@ -231,12 +232,12 @@ impl<T> Operand<T> {
     ///
     /// `(i, j)` lies within the operand's extents.
     #[inline(always)]
-    unsafe fn at(self, i: usize, j: usize) -> *const T {
+    pub(super) unsafe fn at(self, i: usize, j: usize) -> *const T {
         // SAFETY: forwarded from the caller.
         unsafe { self.ptr.offset(i as isize * self.rs + j as isize * self.cs) }
     }
 
-    fn cast<U>(self) -> Operand<U> {
+    pub(super) fn cast<U>(self) -> Operand<U> {
         Operand {
             ptr: self.ptr.cast(),
             rs: self.rs,
@@ -247,10 +248,10 @@ impl<T> Operand<T> {
 
 /// The written operand.
 #[derive(Clone, Copy)]
-struct Dest<T> {
-    ptr: *mut T,
-    rs: isize,
-    cs: isize,
+pub(super) struct Dest<T> {
+    pub(super) ptr: *mut T,
+    pub(super) rs: isize,
+    pub(super) cs: isize,
 }
 
 impl<T> Dest<T> {
@@ -260,7 +261,7 @@ impl<T> Dest<T> {
     ///
     /// `(i, j)` lies within the operand's extents.
     #[inline(always)]
-    unsafe fn at(self, i: usize, j: usize) -> *mut T {
+    pub(super) unsafe fn at(self, i: usize, j: usize) -> *mut T {
         // SAFETY: forwarded from the caller.
         unsafe { self.ptr.offset(i as isize * self.rs + j as isize * self.cs) }
     }

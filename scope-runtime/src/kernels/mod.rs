@@ -15,6 +15,7 @@
 //! Every `unsafe fn` here has a `# Safety` section, and every `unsafe` block a `SAFETY:`
 //! comment saying why its contract holds.
 
+mod direct;
 mod matmul;
 mod memory;
 

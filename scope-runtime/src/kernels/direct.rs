@@ -12,7 +12,7 @@ use std::cell::RefCell;
 
 use ndarray::LinalgScalar;
 
-use super::{Dest, Dims, Operand};
+use super::matmul::{Dest, Dims, Operand};
 
 /// Rows of `c` per register block.
 const ROWS: usize = 6;
