@@ -103,13 +103,12 @@ pub(crate) fn is_tf_root(name: &str) -> bool {
         && name.split('/').all(is_tf_component)
 }
 
-const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
-    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
-    "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "try",
-    "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "typeof", "unsized", "virtual", "yield",
-];
+/// Whether an identifier-shaped `name` is a Rust keyword (strict or reserved), which a field
+/// can only spell as `r#name` or renamed: syn's list, the one the macros parse with, plus
+/// `gen`, reserved from edition 2024 (syn 3.0 does not list it).
+fn is_keyword(name: &str) -> bool {
+    name == "gen" || syn::parse_str::<syn::Ident>(name).is_err()
+}
 
 /// Keywords that no raw identifier can spell.
 const NOT_RAW: &[&str] = &["crate", "self", "Self", "super"];
@@ -141,7 +140,7 @@ pub(crate) fn field_name(name: &str) -> FieldName {
                 explicit: true,
             };
         }
-        if KEYWORDS.contains(&name) {
+        if is_keyword(name) {
             return FieldName {
                 ident: format!("r#{name}"),
                 explicit: false,
@@ -191,7 +190,7 @@ pub(crate) fn snake_ident(name: &str) -> String {
     if ident.starts_with(|c: char| c.is_ascii_digit()) {
         ident.insert(0, 'v');
     }
-    if KEYWORDS.contains(&ident.as_str()) {
+    if is_keyword(&ident) {
         ident.push('_');
     }
     ident
@@ -311,6 +310,11 @@ mod tests {
         };
         assert_eq!(f("kernel"), ("kernel".into(), false));
         assert_eq!(f("type"), ("r#type".into(), false));
+        // Reserved words too: syn's list, and `gen` (edition 2024).
+        assert_eq!(f("abstract"), ("r#abstract".into(), false));
+        assert_eq!(f("gen"), ("r#gen".into(), false));
+        assert_eq!(f("kernel"), ("kernel".into(), false));
+        assert_eq!(snake_ident("Yield"), "yield_");
         assert_eq!(f("self"), ("self_".into(), true));
         assert_eq!(f("LayerNorm"), ("layer_norm".into(), true));
         assert_eq!(f("a.b-c"), ("a_b_c".into(), true));
