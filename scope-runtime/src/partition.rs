@@ -291,7 +291,12 @@ pub struct SaveSliceInfo {
 
 /// Copies the box `region` out of `whole` (a new tensor of the box's shape).
 pub(crate) fn copy_region(whole: &Tensor, region: &Slice) -> Result<Tensor> {
-    if !region.fits_in(whole.shape()) {
+    copy_regions(whole, std::slice::from_ref(region)).map(|mut out| out.remove(0))
+}
+
+/// [`copy_region`] for several boxes, reading `whole`'s bytes once.
+pub(crate) fn copy_regions(whole: &Tensor, regions: &[Slice]) -> Result<Vec<Tensor>> {
+    if let Some(region) = regions.iter().find(|r| !r.fits_in(whole.shape())) {
         return Err(Error::ShapeMismatch {
             name: format!("the box {region}"),
             specified: region.shape.clone(),
@@ -300,9 +305,15 @@ pub(crate) fn copy_region(whole: &Tensor, region: &Slice) -> Result<Tensor> {
     }
     let elem = whole.dtype().size_of();
     let src = whole.to_le_bytes()?;
-    let mut bytes = vec![0u8; region.numel() as usize * elem];
-    crate::checkpoint::copy_overlap(&src, &Slice::full(whole.shape()), &mut bytes, region, elem);
-    Tensor::from_le_bytes(whole.dtype(), &region.shape, &bytes)
+    let full = Slice::full(whole.shape());
+    regions
+        .iter()
+        .map(|region| {
+            let mut bytes = vec![0u8; region.numel() as usize * elem];
+            crate::checkpoint::copy_overlap(&src, &full, &mut bytes, region, elem);
+            Tensor::from_le_bytes(whole.dtype(), &region.shape, &bytes)
+        })
+        .collect()
 }
 
 /// TF's `_iter_slices`: `num` boxes of `full` along `axis`, the first `full[axis] % num` one
@@ -413,15 +424,7 @@ impl PartitionedVariable {
                 found: self.shape.clone(),
             });
         }
-        let elem = self.dtype.size_of();
-        let full = Slice::full(&self.shape);
-        let src = value.to_le_bytes()?;
-        let mut values = Vec::with_capacity(self.parts.len());
-        for slice in self.slices() {
-            let mut bytes = vec![0u8; slice.numel() as usize * elem];
-            crate::checkpoint::copy_overlap(&src, &full, &mut bytes, &slice, elem);
-            values.push(Tensor::from_le_bytes(self.dtype, &slice.shape, &bytes)?);
-        }
+        let values = copy_regions(value, &self.slices())?;
         for (part, v) in self.parts.iter().zip(values) {
             part.assign(v)?;
         }
@@ -475,6 +478,22 @@ mod tests {
             .partitions(&[5], DType::F32)
             .unwrap_err()
             .contains("axis 1"));
+    }
+
+    #[test]
+    fn assigning_the_whole_gives_each_part_its_slice() {
+        let reg = crate::Registry::new();
+        let spec = crate::VarSpec::new()
+            .shape([5, 2])
+            .partitioner(Partitioner::fixed_size(2, 0));
+        let pv = reg.get_partitioned_variable("e", spec).unwrap();
+        let whole = Tensor::from_f32(&[5, 2], (0..10).map(|x| x as f32).collect()).unwrap();
+        pv.assign(&whole).unwrap();
+        assert_eq!(pv.parts()[1].value().to_f64_vec(), [6.0, 7.0, 8.0, 9.0]);
+        assert_eq!(pv.value().unwrap().to_f64_vec(), whole.to_f64_vec());
+        let wrong = Tensor::zeros(DType::F32, &[4, 2]).unwrap();
+        assert!(pv.assign(&wrong).is_err());
+        assert_eq!(pv.value().unwrap().to_f64_vec(), whole.to_f64_vec());
     }
 
     #[test]

@@ -202,6 +202,9 @@ struct Shared {
     global: Vec<Listed>,
     /// `get_partitioned_variable`'s store, by full name.
     partitioned: FastMap<Box<str>, PartitionedVariable>,
+    /// Whether any variable is named like a part (`.../part_<k>`): until one is, a lookup
+    /// never needs [`Shared::shadows_partitioned`]'s second probe.
+    part_names: bool,
     /// Named collections and regularization losses.
     collections: collections::Collections,
     /// Which thread took the write lock last, so that a snapshot knows whether another
@@ -291,6 +294,7 @@ impl Shared {
         if let Some(key) = renamed_key {
             self.store_renamed.insert(key.into_boxed_str(), var.clone());
         }
+        self.part_names |= partitioned::is_part_name(var.name());
         self.by_name.insert(var.clone());
         self.global.push(Listed::new(var.clone()));
     }
@@ -540,12 +544,7 @@ impl Registry {
                 });
             }
             let shared = self.read();
-            // TF refuses a name whose `part_0` exists (a partitioned variable's first part).
-            let len = full.len();
-            full.push_str("/part_0");
-            let partitioned = shared.stored(full).is_some();
-            full.truncate(len);
-            if partitioned || shared.partitioned.contains_key(full.as_str()) {
+            if shared.shadows_partitioned(full) {
                 return Err(Error::PartitionedFound { name: full.clone() });
             }
             if let Some(found) = shared.stored(full) {

@@ -347,3 +347,29 @@ fn check_other_partitioning(shared: &Shared, full: &str, num: usize) -> Result<(
         reason,
     })
 }
+
+impl Shared {
+    /// TF's refusal of `get_variable(name)` without a partitioner where `name` is partitioned:
+    /// `name` is in the partitioned store, or `name/part_0` is a variable. `full` is the
+    /// caller's scratch name, left as it was; the second probe runs only once some variable
+    /// is named like a part, so an ordinary lookup pays one flag test.
+    pub(super) fn shadows_partitioned(&self, full: &mut String) -> bool {
+        if self.partitioned.contains_key(full.as_str()) {
+            return true;
+        }
+        if !self.part_names {
+            return false;
+        }
+        let len = full.len();
+        full.push_str("/part_0");
+        let found = self.stored(full).is_some();
+        full.truncate(len);
+        found
+    }
+}
+
+/// Whether `name` ends in `/part_<digits>`, as the parts of a partitioned variable do.
+pub(super) fn is_part_name(name: &str) -> bool {
+    name.rsplit_once("/part_")
+        .is_some_and(|(_, k)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+}
