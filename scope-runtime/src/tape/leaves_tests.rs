@@ -340,3 +340,35 @@ fn f64_tapes_keep_their_converted_copies() {
     }
     assert_eq!(tape.copies, 1);
 }
+
+#[test]
+fn recycled_gradients_give_the_same_results_and_their_storage_is_reused() {
+    let reg = Registry::new();
+    let w = var(&reg, "w", &[40, 30], 0.01);
+    let run = |recycle: bool| {
+        let mut tape = Tape::<f32>::new();
+        let mut sgd = Sgd::new(0.5);
+        w.assign(counting(&[40, 30], 0.01)).unwrap();
+        let mut kept = Vec::new();
+        for _ in 0..3 {
+            tape.clear();
+            let leaf = tape.variable(&w).unwrap();
+            let sq = tape.square(leaf).unwrap();
+            let loss = tape.sum_all(sq).unwrap();
+            let grads = tape.gradients(loss).unwrap();
+            sgd.apply(&grads).unwrap();
+            if recycle {
+                tape.recycle(grads);
+            }
+            kept.push(tape.grad_pool.kept());
+        }
+        (now(&w), kept)
+    };
+    let (plain, kept) = run(false);
+    let (recycled, kept_recycled) = run(true);
+    assert_eq!(plain, recycled);
+    // The pool holds one sweep's buffers, not one more each step (square's backward makes
+    // a fresh one every step); a recycled gradient joins it until the next sweep ends.
+    assert_eq!(kept, [kept[0]; 3]);
+    assert_eq!(kept_recycled, [kept[0] + 1; 3]);
+}

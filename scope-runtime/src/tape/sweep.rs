@@ -91,6 +91,9 @@ impl<T: Real> Tape<T> {
             }
         }
         let rows = keep == Keep::Variables;
+        // The buffers kept from before this sweep that it does not take back are freed at
+        // its end, so the pool never grows past one sweep's worth (plus one `recycle`).
+        self.grad_pool.begin();
         let mut tables = GatherTables::new(&self.nodes, n, &self.vars, rows);
         for i in (0..n).rev() {
             let (lower, upper) = grads.split_at_mut(i);
@@ -124,6 +127,7 @@ impl<T: Real> Tape<T> {
             // Sent on: its buffer serves a later node, or the next call.
             self.grad_pool.put(g);
         }
+        self.grad_pool.drop_old();
         Ok((grads, tables))
     }
 }
