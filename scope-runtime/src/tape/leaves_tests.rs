@@ -15,9 +15,7 @@ fn var(reg: &Registry, name: &str, shape: &[usize], scale: f32) -> Variable {
     let v = reg
         .get_variable(
             name,
-            VarSpec::new()
-                .shape(shape.to_vec())
-                .initializer(Initializer::Zeros),
+            VarSpec::new().shape(shape).initializer(Initializer::Zeros),
         )
         .unwrap();
     v.assign(counting(shape, scale)).unwrap();
