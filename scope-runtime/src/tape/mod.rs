@@ -35,6 +35,7 @@
 //! Layout: one file per op family holds its ops' forward and backward halves (`elementwise`,
 //! `shape`, `matmul`, `norm`, `softmax`, `attention`, `gather`, `losses`, `lstm`); they
 //! share the buffer helpers of `buffers` (the bottom module) and the row kernels of `simd`;
+//! `leaves` makes the variable leaves and keeps their copies across [`Tape::clear`];
 //! `sweep` runs the one reverse pass behind [`Tape::backward`] and [`Tape::gradients`].
 
 mod attention;
