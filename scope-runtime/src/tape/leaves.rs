@@ -110,8 +110,9 @@ impl<T: Real> Tape<T> {
     }
 
     /// Frees the copies of variables the tape keeps across [`Tape::clear`] (see
-    /// [`Tape::variable`]), for instance before a long pause between steps. The leaves on
-    /// the tape now are kept as they are until the next `clear`.
+    /// [`Tape::variable`]), for instance before a long pause between steps. The leaves of
+    /// the step on the tape now are not touched (the next `clear` keeps them in turn): call
+    /// it after a `clear` to hold no copy at all.
     pub fn release_variables(&mut self) {
         self.kept.clear();
     }
