@@ -221,6 +221,7 @@ fn run(dir: &Path) -> AnyResult<()> {
 fn bench(threads: Option<usize>, iters: Option<usize>) -> AnyResult<()> {
     let threads = timing::use_threads(threads);
     timing::print_peak(threads);
+    timing::print_peak_bandwidth(threads);
     let iters = iters.unwrap_or(3).max(1);
     let cfg = Gpt2Config::small();
     let seq = 128;

@@ -76,3 +76,48 @@ pub(crate) fn print_peak(threads: usize) {
          through the runtime's kernels)"
     );
 }
+
+/// The machine's measured read bandwidth in GB/s, at one thread and at `threads`: the
+/// median of summing a 512 MB f32 buffer (far beyond the caches), split into `threads`
+/// contiguous parts read by as many scoped threads, each with 16 independent sums so the
+/// loop is bound by memory, not by the additions' latency.
+#[allow(dead_code)] // only the GPT-2 example's cached token is memory-bound
+pub(crate) fn peak_gbps(threads: usize) -> (f64, f64) {
+    let data = vec![1.0f32; 128 << 20];
+    let bytes = (data.len() * 4) as f64;
+    let sum = |part: &[f32]| {
+        let mut acc = [0.0f32; 16];
+        for chunk in part.chunks_exact(16) {
+            for (a, &x) in acc.iter_mut().zip(chunk) {
+                *a += x;
+            }
+        }
+        acc.iter().sum::<f32>()
+    };
+    let at = |t: usize| {
+        let part = data.len().div_ceil(t.max(1));
+        let secs = timed::<()>(5, 1, &mut || {
+            let total: f32 = std::thread::scope(|s| {
+                let handles: Vec<_> = data.chunks(part).map(|p| s.spawn(move || sum(p))).collect();
+                handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
+            });
+            std::hint::black_box(total);
+            Ok(())
+        })
+        .unwrap_or(f64::NAN);
+        bytes / secs / 1e9
+    };
+    let one = at(1);
+    let all = if threads > 1 { at(threads) } else { one };
+    (one, all)
+}
+
+/// Prints the `peak_gbps=` line of the benches that are bound by memory.
+#[allow(dead_code)] // only the GPT-2 example's cached token is memory-bound
+pub(crate) fn print_peak_bandwidth(threads: usize) {
+    let (one, all) = peak_gbps(threads);
+    println!(
+        "peak_gbps={all:.1} threads={threads} (one thread {one:.1}; summing a 512 MB f32 buffer \
+         split over the threads)"
+    );
+}
