@@ -298,7 +298,10 @@ mod tests {
         // Whole pieces: piece i of `a` and of `b` went to the same block (another test may
         // change the count meanwhile, so how many blocks there were is not checked).
         for i in 0..5 {
-            assert!(a[2 * i..2 * i + 2].iter().all(|&x| x == b[5 * i]), "{a:?} {b:?}");
+            assert!(
+                a[2 * i..2 * i + 2].iter().all(|&x| x == b[5 * i]),
+                "{a:?} {b:?}"
+            );
             assert!(b[5 * i..5 * i + 5].iter().all(|&x| x == b[5 * i]), "{b:?}");
         }
         let mut c = [vec![1.0f32; 100], vec![2.0; 100], vec![3.0; 100]];
