@@ -246,3 +246,8 @@ impl NormOp {
         Ok(())
     }
 }
+
+/// The thread-count checks of every op family split across threads.
+#[cfg(test)]
+#[path = "threads_tests.rs"]
+mod threads_tests;
