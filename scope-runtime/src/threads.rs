@@ -157,8 +157,20 @@ fn run_split<S: Send>(
         rest = tail;
         first += n;
     }
-    use rayon::prelude::*;
-    split.into_par_iter().for_each(|(first, block)| {
+    // The calling thread runs the first block itself while the pool runs the others: one
+    // wake-up fewer than handing every block to the pool and sleeping until they are done.
+    let mut split = split.into_iter();
+    let Some((first, block)) = split.next() else {
+        return;
+    };
+    let f = &f;
+    rayon::in_place_scope(|scope| {
+        for (first, block) in split {
+            scope.spawn(move |_| {
+                let _inside = Inside::enter();
+                f(first, block);
+            });
+        }
         let _inside = Inside::enter();
         f(first, block);
     });

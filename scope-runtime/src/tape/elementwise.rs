@@ -7,6 +7,7 @@ use ndarray::{ArrayD, Axis, IxDyn, Zip};
 use super::buffers::{
     self, accumulate, bad, check_size, flat, flat_mut, rows_of, shape_error, Backprop, Pool,
 };
+use super::norm::rows_and_column_sums;
 use super::scalar::Real;
 use super::simd::wide;
 use super::{NodeId, Tape};
@@ -357,6 +358,7 @@ impl<T: Real> Tape<T> {
         self.unary(
             a,
             1,
+            #[inline(always)]
             |x| if x < T::ZERO { T::ZERO } else { x },
             ElementwiseOp::Relu(a),
         )
@@ -374,7 +376,13 @@ impl<T: Real> Tape<T> {
 
     /// `a²`, elementwise.
     pub fn square(&mut self, a: NodeId) -> Result<NodeId, TrainError> {
-        self.unary(a, 1, |x| x * x, ElementwiseOp::Square(a))
+        self.unary(
+            a,
+            1,
+            #[inline(always)]
+            |x| x * x,
+            ElementwiseOp::Square(a),
+        )
     }
 
     /// `e^x`, elementwise.
@@ -389,19 +397,37 @@ impl<T: Real> Tape<T> {
 
     /// `1 / sqrt(x)`, elementwise (TF's `tf.math.rsqrt`).
     pub fn rsqrt(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
-        self.unary(x, 10, |v| T::ONE / v.sqrt(), ElementwiseOp::Rsqrt(x))
+        self.unary(
+            x,
+            10,
+            #[inline(always)]
+            |v| T::ONE / v.sqrt(),
+            ElementwiseOp::Rsqrt(x),
+        )
     }
 
     /// `x * factor` for a constant `factor` (rounded to `T`).
     pub fn scale(&mut self, input: NodeId, factor: f64) -> Result<NodeId, TrainError> {
         let f = T::from_f64(factor);
-        self.unary(input, 2, |v| v * f, ElementwiseOp::Scale { input, factor })
+        self.unary(
+            input,
+            2,
+            #[inline(always)]
+            |v| v * f,
+            ElementwiseOp::Scale { input, factor },
+        )
     }
 
     /// BERT's gelu, the tanh form: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     pub fn gelu(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
         let k = gelu_consts::<T>();
-        self.unary(x, 30, |v| gelu(v, k), ElementwiseOp::Gelu(x))
+        self.unary(
+            x,
+            30,
+            #[inline(always)]
+            |v| gelu(v, k),
+            ElementwiseOp::Gelu(x),
+        )
     }
 
     /// `gelu(x + bias)` fused, for `x` `[.., d]` and `bias` `[d]` (a dense layer's bias and
@@ -484,41 +510,96 @@ impl ElementwiseOp {
                 accumulate(pool, &mut lower[a.0], d);
             }
             ElementwiseOp::Sigmoid(a) => {
-                let d = zip_map(pool, g, out, 3, |g, y| g * y * (T::ONE - y));
+                let d = zip_map(
+                    pool,
+                    g,
+                    out,
+                    3,
+                    #[inline(always)]
+                    |g, y| g * y * (T::ONE - y),
+                );
                 accumulate(pool, &mut lower[a.0], d);
             }
             ElementwiseOp::Tanh(a) => {
-                let d = zip_map(pool, g, out, 3, |g, y| g * (T::ONE - y * y));
+                let d = zip_map(
+                    pool,
+                    g,
+                    out,
+                    3,
+                    #[inline(always)]
+                    |g, y| g * (T::ONE - y * y),
+                );
                 accumulate(pool, &mut lower[a.0], d);
             }
             ElementwiseOp::Square(a) => {
                 let two = T::ONE + T::ONE;
-                let d = zip_map(pool, g, val(*a), 2, |g, x| two * x * g);
+                let d = zip_map(
+                    pool,
+                    g,
+                    val(*a),
+                    2,
+                    #[inline(always)]
+                    |g, x| two * x * g,
+                );
                 accumulate(pool, &mut lower[a.0], d);
             }
             ElementwiseOp::Exp(x) => {
-                let dx = zip_map(pool, g, out, 1, |g, y| g * y);
+                let dx = zip_map(
+                    pool,
+                    g,
+                    out,
+                    1,
+                    #[inline(always)]
+                    |g, y| g * y,
+                );
                 accumulate(pool, &mut lower[x.0], dx);
             }
             ElementwiseOp::Log(x) => {
-                let dx = zip_map(pool, g, val(*x), 10, |g, v| g / v);
+                let dx = zip_map(
+                    pool,
+                    g,
+                    val(*x),
+                    10,
+                    #[inline(always)]
+                    |g, v| g / v,
+                );
                 accumulate(pool, &mut lower[x.0], dx);
             }
             ElementwiseOp::Rsqrt(x) => {
                 // d/dx x^-1/2 = -1/2 y^3.
                 let half = T::from_f64(0.5);
-                let dx = zip_map(pool, g, out, 4, |g, y| -(half * g * y * y * y));
+                let dx = zip_map(
+                    pool,
+                    g,
+                    out,
+                    4,
+                    #[inline(always)]
+                    |g, y| -(half * g * y * y * y),
+                );
                 accumulate(pool, &mut lower[x.0], dx);
             }
             ElementwiseOp::Scale { input, factor } => {
                 let f = T::from_f64(*factor);
                 let mut dx = scratch(g.shape());
-                map_into(flat(g), flat_mut(&mut dx), 2, |v| v * f);
+                map_into(
+                    flat(g),
+                    flat_mut(&mut dx),
+                    2,
+                    #[inline(always)]
+                    |v| v * f,
+                );
                 accumulate(pool, &mut lower[input.0], dx);
             }
             ElementwiseOp::Gelu(x) => {
                 let k = gelu_consts::<T>();
-                let dx = zip_map(pool, g, val(*x), 30, |g, v| g * gelu_grad(v, k));
+                let dx = zip_map(
+                    pool,
+                    g,
+                    val(*x),
+                    30,
+                    #[inline(always)]
+                    |g, v| g * gelu_grad(v, k),
+                );
                 accumulate(pool, &mut lower[x.0], dx);
             }
             ElementwiseOp::BiasGelu { x, bias } => {
@@ -527,51 +608,30 @@ impl ElementwiseOp {
                 let d = b.len();
                 let k = gelu_consts::<T>();
                 let mut dx = scratch(vx.shape());
-                let mut db = vec![T::ZERO; d];
                 let (xs, gs) = (flat(vx), flat(g));
+                // dx, and the bias's column sums of it.
                 let work = xs.len().saturating_mul(30);
-                if crate::threads::blocks_for(xs.len() / d.max(1), work) <= 1 {
-                    // One pass: dx, and the bias's column sums of it.
-                    wide(
-                        #[inline(always)]
-                        || {
-                            for ((row, gr), o) in xs
-                                .chunks_exact(d)
-                                .zip(gs.chunks_exact(d))
-                                .zip(flat_mut(&mut dx).chunks_exact_mut(d))
-                            {
-                                for ((((o, &x), &bj), &gj), dbj) in
-                                    o.iter_mut().zip(row).zip(b).zip(gr).zip(&mut db)
-                                {
-                                    let v = gj * gelu_grad(x + bj, k);
-                                    *o = v;
-                                    *dbj = *dbj + v;
-                                }
-                            }
-                        },
-                    );
-                } else {
-                    // dx by blocks of rows, then its column sums (the same sums, in order).
-                    crate::threads::for_each_block(flat_mut(&mut dx), d, work, |first, block| {
-                        let span = first * d..first * d + block.len();
+                let db =
+                    rows_and_column_sums(pool, flat_mut(&mut dx), d, 1, work, |first, dxb, db| {
+                        let span = first * d..first * d + dxb.len();
                         let rows = xs[span.clone()]
                             .chunks_exact(d)
                             .zip(gs[span].chunks_exact(d));
                         wide(
                             #[inline(always)]
                             || {
-                                for ((row, gr), o) in rows.zip(block.chunks_exact_mut(d)) {
-                                    for (((o, &x), &bj), &gj) in
-                                        o.iter_mut().zip(row).zip(b).zip(gr)
+                                for ((row, gr), o) in rows.zip(dxb.chunks_exact_mut(d)) {
+                                    for ((((o, &x), &bj), &gj), dbj) in
+                                        o.iter_mut().zip(row).zip(b).zip(gr).zip(db.iter_mut())
                                     {
-                                        *o = gj * gelu_grad(x + bj, k);
+                                        let v = gj * gelu_grad(x + bj, k);
+                                        *o = v;
+                                        *dbj = *dbj + v;
                                     }
                                 }
                             },
                         );
                     });
-                    add_column_sums(flat(&dx), d, &mut db);
-                }
                 accumulate(pool, &mut lower[x.0], dx);
                 accumulate(
                     pool,

@@ -110,8 +110,48 @@ impl<T: Real> Tape<T> {
     }
 }
 
-/// Columns per piece when column sums are split across threads (whole vector registers).
-const COLUMNS: usize = 64;
+/// Rows per piece when rows and their column sums are computed together
+/// ([`rows_and_column_sums`]).
+pub(super) const SUM_ROWS: usize = 32;
+
+/// Fills `dst`, rows of `d`, and sums `sums` vectors of `d` over the rows: `f(first_row,
+/// rows, partial)` handles up to [`SUM_ROWS`] rows starting at `first_row`, adding their
+/// terms, in row order, into `partial` (`sums * d`, zeroed); the pieces run in blocks across
+/// threads (`work`: about how many operations in all), and their partial sums are added in
+/// piece order. The split into pieces is fixed, so the sums do not depend on the thread
+/// count (and with at most [`SUM_ROWS`] rows they are the plain sums in row order).
+pub(super) fn rows_and_column_sums<T: Real>(
+    pool: &buffers::Pool<T>,
+    dst: &mut [T],
+    d: usize,
+    sums: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [T], &mut [T]) + Send + Sync,
+) -> Vec<T> {
+    let width = sums * d;
+    let pieces = (dst.len() / d.max(1)).div_ceil(SUM_ROWS);
+    let mut partial = buffers::zeros(pool, &[pieces, width]);
+    let piece = SUM_ROWS * d.max(1);
+    crate::threads::for_each_block2(
+        (dst, piece),
+        (flat_mut(&mut partial), width),
+        work,
+        |first, rows, part| {
+            let pieces = rows.chunks_mut(piece).zip(part.chunks_exact_mut(width));
+            for (j, (rows, part)) in pieces.enumerate() {
+                f((first + j) * SUM_ROWS, rows, part);
+            }
+        },
+    );
+    let mut total = vec![T::ZERO; width];
+    for part in flat(&partial).chunks_exact(width.max(1)) {
+        for (t, &p) in total.iter_mut().zip(part) {
+            *t = *t + p;
+        }
+    }
+    pool.put(partial);
+    total
+}
 
 /// One row's `dx` from its gradient `gr`, `gamma`, the normalized row `xhat` and `rstd`.
 #[inline(always)]
@@ -154,89 +194,47 @@ impl NormOp {
                 let eps = T::from_f64(*epsilon);
                 let inv_d = T::ONE / T::from_f64(d as f64);
                 let mut dx = scratch(vx.shape());
-                let mut dgamma = vec![T::ZERO; d];
-                let mut dbeta = vec![T::ZERO; d];
                 let (xs, gs) = (flat(vx), flat(g));
-                let rows = xs.len() / d;
-                // About 12 operations an element.
+                // About 12 operations an element. Each row's dx, and its terms of the two
+                // column sums (gamma's, then beta's).
                 let work = xs.len().saturating_mul(12);
-                if crate::threads::blocks_for(rows, work) <= 1 {
-                    // One pass: each row's dx, and its terms of the two column sums.
-                    let mut xhat = vec![T::ZERO; d];
-                    for ((row, gr), dxr) in xs
-                        .chunks_exact(d)
-                        .zip(gs.chunks_exact(d))
-                        .zip(flat_mut(&mut dx).chunks_exact_mut(d))
-                    {
-                        let (mean, rstd) = moments(row, inv_d, eps);
-                        // Element-wise first (vectorized), then the two row sums in order.
-                        for ((((xh, &x), &gk), dgk), dbk) in xhat
-                            .iter_mut()
-                            .zip(row)
-                            .zip(gr)
-                            .zip(&mut dgamma)
-                            .zip(&mut dbeta)
-                        {
-                            *xh = (x - mean) * rstd;
-                            *dgk = *dgk + gk * *xh;
-                            *dbk = *dbk + gk;
-                        }
-                        row_dx(gr, gm, &xhat, rstd, inv_d, dxr);
-                    }
-                } else {
-                    // Two passes with the same arithmetic: dx by blocks of rows (keeping each
-                    // row's moments), then the column sums by blocks of columns, each column
-                    // adding its rows in order as the one pass does.
-                    let mut stats = vec![(T::ZERO, T::ZERO); rows];
-                    crate::threads::for_each_block2(
-                        (flat_mut(&mut dx), d),
-                        (&mut stats, 1),
-                        work,
-                        |first, dxb, st| {
-                            let mut xhat = vec![T::ZERO; d];
-                            let span = first * d..first * d + dxb.len();
-                            let (xb, gb) = (&xs[span.clone()], &gs[span]);
-                            let it = xb.chunks_exact(d).zip(gb.chunks_exact(d));
-                            let it = it.zip(dxb.chunks_exact_mut(d)).zip(st);
-                            wide(
-                                #[inline(always)]
-                                || {
-                                    for (((row, gr), dxr), st) in it {
-                                        let (mean, rstd) = moments(row, inv_d, eps);
-                                        *st = (mean, rstd);
-                                        for (xh, &x) in xhat.iter_mut().zip(row) {
-                                            *xh = (x - mean) * rstd;
-                                        }
-                                        row_dx(gr, gm, &xhat, rstd, inv_d, dxr);
+                let sums = rows_and_column_sums(
+                    pool,
+                    flat_mut(&mut dx),
+                    d,
+                    2,
+                    work,
+                    |first, dxb, part| {
+                        let mut xhat = vec![T::ZERO; d];
+                        let span = first * d..first * d + dxb.len();
+                        let rows = xs[span.clone()]
+                            .chunks_exact(d)
+                            .zip(gs[span].chunks_exact(d));
+                        let (dgamma, dbeta) = part.split_at_mut(d);
+                        wide(
+                            #[inline(always)]
+                            || {
+                                for ((row, gr), dxr) in rows.zip(dxb.chunks_exact_mut(d)) {
+                                    let (mean, rstd) = moments(row, inv_d, eps);
+                                    // Element-wise first (vectorized), then the two row sums.
+                                    for ((((xh, &x), &gk), dgk), dbk) in xhat
+                                        .iter_mut()
+                                        .zip(row)
+                                        .zip(gr)
+                                        .zip(dgamma.iter_mut())
+                                        .zip(dbeta.iter_mut())
+                                    {
+                                        *xh = (x - mean) * rstd;
+                                        *dgk = *dgk + gk * *xh;
+                                        *dbk = *dbk + gk;
                                     }
-                                },
-                            );
-                        },
-                    );
-                    crate::threads::for_each_block2(
-                        (&mut dgamma, COLUMNS),
-                        (&mut dbeta, COLUMNS),
-                        work / 2,
-                        |first, dgb, dbb| {
-                            let c0 = first * COLUMNS;
-                            let cols = c0..c0 + dgb.len();
-                            let it = xs.chunks_exact(d).zip(gs.chunks_exact(d)).zip(&stats);
-                            wide(
-                                #[inline(always)]
-                                || {
-                                    for ((row, gr), &(mean, rstd)) in it {
-                                        let (row, gr) = (&row[cols.clone()], &gr[cols.clone()]);
-                                        let sums = dgb.iter_mut().zip(dbb.iter_mut());
-                                        for (((dgk, dbk), &x), &gk) in sums.zip(row).zip(gr) {
-                                            *dgk = *dgk + gk * ((x - mean) * rstd);
-                                            *dbk = *dbk + gk;
-                                        }
-                                    }
-                                },
-                            );
-                        },
-                    );
-                }
+                                    row_dx(gr, gm, &xhat, rstd, inv_d, dxr);
+                                }
+                            },
+                        );
+                    },
+                );
+                let (dgamma, dbeta) = (sums[..d].to_vec(), sums[d..].to_vec());
                 accumulate(pool, &mut lower[x.0], dx);
                 let vec1 = |v: Vec<T>| ArrayD::from_shape_vec(IxDyn(&[d]), v).expect("[d]");
                 accumulate(pool, &mut lower[gamma.0], vec1(dgamma));
