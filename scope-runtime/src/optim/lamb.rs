@@ -179,7 +179,7 @@ fn moments_into(
     g: &[f32],
     out: &mut [f32],
 ) {
-    const ELEMENTS: usize = 4096;
+    use super::ELEMENTS;
     let work = p.len().saturating_mul(12);
     crate::threads::for_each_block3([m, v, out], ELEMENTS, work, |first, m, v, out| {
         let span = first * ELEMENTS..first * ELEMENTS + m.len();

@@ -207,7 +207,7 @@ fn update_one(
 }
 
 /// Elements per piece when an optimizer's pass over a variable is split across threads.
-const ELEMENTS: usize = 4096;
+pub(crate) const ELEMENTS: usize = 4096;
 
 /// Calls `f(param, m, v, grad)` on every element of a variable's flat buffers (of equal
 /// length), in blocks of elements across threads when the variable is large
