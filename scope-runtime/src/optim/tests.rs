@@ -326,7 +326,7 @@ fn two_steps<O: Optimizer>(make: &dyn Fn(&Registry, &[Variable]) -> O) -> Vec<f6
             })
     };
     let vars = vec![
-        reg.get_variable("kernel", spec(&[200, 301])).unwrap(),
+        reg.get_variable("kernel", spec(&[1800, 301])).unwrap(),
         reg.get_variable("bias", spec(&[301])).unwrap(),
     ];
     let mut opt = make(&reg, &vars);
