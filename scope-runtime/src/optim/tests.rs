@@ -319,7 +319,7 @@ fn two_steps<O: Optimizer>(make: &dyn Fn(&Registry, &[Variable]) -> O) -> Vec<f6
     let reg = Registry::with_seed(3);
     let spec = |shape: &[usize]| {
         VarSpec::new()
-            .shape(shape.to_vec())
+            .shape(shape)
             .initializer(Initializer::RandomNormal {
                 mean: 0.0,
                 stddev: 1.0,

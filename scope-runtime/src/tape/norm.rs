@@ -5,6 +5,7 @@ use ndarray::{ArrayD, IxDyn};
 use super::buffers::{self, accumulate, flat, flat_mut, rows_of, shape_error, Backprop};
 use super::scalar::Real;
 use super::simd::wide;
+use super::softmax::each_row;
 use super::{NodeId, Tape};
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
@@ -77,26 +78,22 @@ impl<T: Real> Tape<T> {
         let mut out = self.pool.scratch("layer_norm", vx.shape())?;
         let eps = T::from_f64(epsilon);
         let inv_d = T::ONE / T::from_f64(d as f64);
-        let src = flat(vx);
-        let dst = flat_mut(&mut out);
         // Blocks of whole rows, one thread each; about 8 operations an element.
-        let work = dst.len().saturating_mul(8);
-        crate::threads::for_each_block(dst, d, work, |first, block| {
-            let rows = &src[first * d..first * d + block.len()];
-            wide(
-                #[inline(always)]
-                || {
-                    for (row, o) in rows.chunks_exact(d).zip(block.chunks_exact_mut(d)) {
-                        let (mean, rstd) = moments(row, inv_d, eps);
-                        // Zipped, not indexed: bounds checks kept this loop scalar.
-                        for (((o, &x), &gk), &bk) in o.iter_mut().zip(row).zip(g).zip(b) {
-                            let inv = rstd * gk;
-                            *o = x * inv + (bk - mean * inv);
-                        }
-                    }
-                },
-            );
-        });
+        each_row(
+            flat(vx),
+            flat_mut(&mut out),
+            d,
+            8,
+            #[inline(always)]
+            |row, o| {
+                let (mean, rstd) = moments(row, inv_d, eps);
+                // Zipped, not indexed: bounds checks kept this loop scalar.
+                for (((o, &x), &gk), &bk) in o.iter_mut().zip(row).zip(g).zip(b) {
+                    let inv = rstd * gk;
+                    *o = x * inv + (bk - mean * inv);
+                }
+            },
+        );
         debug_assert_eq!(rows * d, vx.len());
         Ok(self.push(
             out,

@@ -65,7 +65,7 @@ fn softmax_backward<T: Real>(y: &[T], g: &[T], dx: &mut [T], d: usize, alpha: T)
 /// whole rows across threads (`per_element`: about how many operations an element costs),
 /// each block compiled for the CPU's vector unit ([`wide`]).
 #[inline(always)]
-fn each_row<T: Real>(
+pub(super) fn each_row<T: Real>(
     src: &[T],
     dst: &mut [T],
     d: usize,
