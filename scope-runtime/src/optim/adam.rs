@@ -297,7 +297,8 @@ impl Optimizer for Adam {
     }
 }
 
-/// The `ApplyAdam` kernel on flat buffers of equal length.
+/// The `ApplyAdam` kernel on flat buffers of equal length, split across threads by
+/// elements when they are large.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn adam_update(
@@ -310,9 +311,15 @@ fn adam_update(
     one_b2: f32,
     epsilon: f32,
 ) {
-    for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
-        *m += (g - *m) * one_b1;
-        *v += (g * g - *v) * one_b2;
-        *w -= (*m * alpha) / (v.sqrt() + epsilon);
-    }
+    super::each_element(
+        [w, m, v],
+        g,
+        10,
+        #[inline(always)]
+        |w, m, v, g| {
+            *m += (g - *m) * one_b1;
+            *v += (g * g - *v) * one_b2;
+            *w -= (*m * alpha) / (v.sqrt() + epsilon);
+        },
+    );
 }

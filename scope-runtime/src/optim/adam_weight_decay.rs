@@ -6,7 +6,7 @@ use super::{check_gradients, check_slot, check_var_list, slots, update_with_slot
 use crate::dtype::DType;
 use crate::init::Initializer;
 use crate::registry::{Registry, VarSpec};
-use crate::tape::{wide, Gradients};
+use crate::tape::Gradients;
 use crate::tensor::Tensor;
 use crate::train_error::TrainError;
 use crate::variable::Variable;
@@ -345,11 +345,7 @@ impl Optimizer for AdamWeightDecay {
         let config = &self.config;
         let decay = &self.decay;
         update_with_slots(&self.vars, &self.m, &self.v, grads, |k, p, m, v, g| {
-            let kernel = Kernel::new(config, scale, lr, decay[k]);
-            wide(
-                #[inline(always)]
-                || kernel.run(p, m, v, g),
-            )
+            Kernel::new(config, scale, lr, decay[k]).run(p, m, v, g)
         })?;
         self.global_step.assign(Tensor::from(step + 1))?;
         self.last_norm = Some(norm);
@@ -400,13 +396,17 @@ impl Kernel {
         }
     }
 
-    /// Inlined into its caller's [`wide`] dispatch, so the loop is compiled for each vector
-    /// width (square root and division are exact, so every width gives the same bits).
-    #[inline(always)]
+    /// The update of a variable's buffers, in blocks of elements across threads when they
+    /// are large, each compiled for the CPU's vector unit (square root and division are
+    /// exact, so every width gives the same bits).
     fn run(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
-        for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
-            *p -= self.lr * self.moments(*p, m, v, g);
-        }
+        super::each_element(
+            [p, m, v],
+            g,
+            12,
+            #[inline(always)]
+            |p, m, v, g| *p -= self.lr * self.moments(*p, m, v, g),
+        );
     }
 }
 

@@ -169,6 +169,32 @@ fn norm(x: &[f32]) -> f32 {
         .sqrt() as f32
 }
 
+/// AdamWeightDecay's moments (in place) and update of every element, written to `out`, in
+/// blocks of elements across threads when the variable is large.
+fn moments_into(
+    kernel: &Kernel,
+    p: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    g: &[f32],
+    out: &mut [f32],
+) {
+    use super::ELEMENTS;
+    let work = p.len().saturating_mul(12);
+    crate::threads::for_each_block3([m, v, out], ELEMENTS, work, |first, m, v, out| {
+        let span = first * ELEMENTS..first * ELEMENTS + m.len();
+        let (p, g) = (&p[span.clone()], &g[span]);
+        crate::tape::wide(
+            #[inline(always)]
+            || {
+                for ((((&p, m), v), &g), o) in p.iter().zip(m).zip(v).zip(g).zip(out) {
+                    *o = kernel.moments(p, m, v, g);
+                }
+            },
+        );
+    });
+}
+
 impl Optimizer for Lamb {
     fn checks_finite(&self) -> bool {
         self.check_finite
@@ -188,9 +214,9 @@ impl Optimizer for Lamb {
         update_with_slots(&self.vars, &self.m, &self.v, grads, |k, p, m, v, g| {
             let kernel = Kernel::new(adam, scale, lr, decay[k]);
             let out = &mut updates[k];
-            for (((&p, m), v), &g) in p.iter().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
-                out.push(kernel.moments(p, m, v, g));
-            }
+            let start = out.len();
+            out.resize(start + p.len(), 0.0);
+            moments_into(&kernel, p, m, v, g, &mut out[start..]);
         })?;
         // param -= ratio * lr * update, the trust ratio over the whole variable.
         for ((var, update), &adapt) in self.vars.iter().zip(&self.updates).zip(&self.adapt) {
@@ -209,9 +235,13 @@ impl Optimizer for Lamb {
                 }
             }
             let step_size = ratio * lr;
-            for (p, &u) in p.iter_mut().zip(update) {
-                *p -= step_size * u;
-            }
+            super::each_pair(
+                p,
+                update,
+                2,
+                #[inline(always)]
+                |p, u| *p -= step_size * u,
+            );
         }
         self.global_step.assign(Tensor::from(step + 1))?;
         self.last_norm = Some(global_norm);

@@ -208,6 +208,58 @@ fn update_one(
     Ok(())
 }
 
+/// Elements per piece when an optimizer's pass over a variable is split across threads.
+pub(crate) const ELEMENTS: usize = 4096;
+
+/// Calls `f(param, m, v, grad)` on every element of a variable's flat buffers (of equal
+/// length), in blocks of elements across threads when the variable is large
+/// (`per_element`: about how many operations an element costs), each block compiled for
+/// the CPU's vector unit. Each element is updated by itself, so the result does not depend
+/// on the split.
+#[inline(always)]
+pub(crate) fn each_element(
+    [p, m, v]: [&mut [f32]; 3],
+    g: &[f32],
+    per_element: usize,
+    f: impl Fn(&mut f32, &mut f32, &mut f32, f32) + Send + Sync,
+) {
+    let work = p.len().saturating_mul(per_element);
+    crate::threads::for_each_block3([p, m, v], ELEMENTS, work, |first, p, m, v| {
+        let g = &g[first * ELEMENTS..first * ELEMENTS + p.len()];
+        crate::tape::wide(
+            #[inline(always)]
+            || {
+                for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+                    f(p, m, v, g);
+                }
+            },
+        );
+    });
+}
+
+/// `f(x, y)` for every element pair of `x` (updated) and `y`, split as [`each_element`]
+/// splits.
+#[inline(always)]
+pub(crate) fn each_pair(
+    x: &mut [f32],
+    y: &[f32],
+    per_element: usize,
+    f: impl Fn(&mut f32, f32) + Send + Sync,
+) {
+    let work = x.len().saturating_mul(per_element);
+    crate::threads::for_each_block(x, ELEMENTS, work, |first, x| {
+        let y = &y[first * ELEMENTS..first * ELEMENTS + x.len()];
+        crate::tape::wide(
+            #[inline(always)]
+            || {
+                for (x, &y) in x.iter_mut().zip(y) {
+                    f(x, y);
+                }
+            },
+        );
+    });
+}
+
 /// The gradient of the rows a gather did not touch, a run at a time.
 static ZEROS: [f32; 4096] = [0.0; 4096];
 

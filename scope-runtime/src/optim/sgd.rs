@@ -61,8 +61,18 @@ impl Optimizer for Sgd {
         for (var, grad) in grads.iter() {
             let mut w = var.write();
             let w = w.as_f32_mut().ok_or_else(|| TrainError::unsupported(var))?;
-            for (w, g) in w.iter_mut().zip(grad.iter()) {
-                *w -= lr * g;
+            match grad.as_slice() {
+                Some(g) => super::each_pair(
+                    w,
+                    g,
+                    2,
+                    #[inline(always)]
+                    |w, g| *w -= lr * g,
+                ),
+                None => w
+                    .iter_mut()
+                    .zip(grad.iter())
+                    .for_each(|(w, g)| *w -= lr * g),
             }
         }
         for (var, _) in grads.iter() {

@@ -312,3 +312,60 @@ fn rows_of_a_gathered_table_update_exactly_as_its_dense_gradient() {
         super::AdamWeightDecay::new(reg, config, vars).unwrap()
     });
 }
+
+/// Two steps of `make`'s optimizer on a variable large enough to be split across threads
+/// (and a small one beside it): the variable's values and its slots' afterwards.
+fn two_steps<O: Optimizer>(make: &dyn Fn(&Registry, &[Variable]) -> O) -> Vec<f64> {
+    let reg = Registry::with_seed(3);
+    let spec = |shape: &[usize]| {
+        VarSpec::new()
+            .shape(shape)
+            .initializer(Initializer::RandomNormal {
+                mean: 0.0,
+                stddev: 1.0,
+            })
+    };
+    let vars = vec![
+        reg.get_variable("kernel", spec(&[1800, 301])).unwrap(),
+        reg.get_variable("bias", spec(&[301])).unwrap(),
+    ];
+    let mut opt = make(&reg, &vars);
+    for step in 0..2u32 {
+        let mut grads = Gradients::new();
+        for var in &vars {
+            let n: usize = var.shape().iter().product();
+            let g = (0..n).map(|k| {
+                ((k as u32).wrapping_mul(2654435761).wrapping_add(step) % 1000) as f32 / 500.0 - 1.0
+            });
+            let g = ArrayD::from_shape_vec(IxDyn(var.shape()), g.collect()).unwrap();
+            grads.add(var, g).unwrap();
+        }
+        opt.apply(&grads).unwrap();
+    }
+    reg.global_variables()
+        .iter()
+        .filter(|v| v.dtype() == DType::F32)
+        .flat_map(|v| v.value().to_f64_vec())
+        .collect()
+}
+
+#[test]
+fn optimizers_same_bits_at_every_thread_count() {
+    use crate::threads::assert_same_bits_at_thread_counts as same;
+    same("Adam", || {
+        two_steps(&|reg, vars| Adam::new(reg, 0.01, vars).unwrap())
+    });
+    same("AdamWeightDecay", || {
+        two_steps(&|reg, vars| {
+            let config = super::AdamWeightDecayConfig::bert(1e-3, 10, 1);
+            super::AdamWeightDecay::new(reg, config, vars).unwrap()
+        })
+    });
+    same("LAMB", || {
+        two_steps(&|reg, vars| {
+            let config = super::LambConfig::albert(1e-3, 10, 1);
+            super::Lamb::new(reg, config, vars).unwrap()
+        })
+    });
+    same("SGD", || two_steps(&|_, _| super::Sgd::new(0.1)));
+}

@@ -79,6 +79,12 @@ impl Dims {
         self.heads * self.d
     }
 
+    /// The sizes of one batch's piece of a buffer (its rows of a `[batch * seq, hidden]`
+    /// buffer, or its heads' blocks of a `[batch, heads, seq, seq]` one).
+    fn one_batch(&self) -> Dims {
+        Dims { batch: 1, ..*self }
+    }
+
     /// Head `h` of batch `b` in a `[batch * seq, hidden]` buffer: `[seq, d]`, row stride
     /// `hidden`.
     fn head<'a, T>(&self, buf: &'a [T], b: usize, h: usize) -> ArrayView2<'a, T> {
@@ -170,29 +176,29 @@ impl<T: Real> Tape<T> {
         let (sq, sk, add) = (flat(vq), flat(vk), flat(va));
         let sc = T::from_f64(scale);
         let seq = dims.seq;
-        wide(
-            #[inline(always)]
-            || {
-                for b in 0..dims.batches() {
-                    let add_b = &add[b * seq..(b + 1) * seq];
-                    for h in 0..heads {
-                        let mut block = dims.block_mut(flat_mut(&mut out), b, h);
-                        let (qh, kh) = (dims.head(sq, b, h), dims.head(sk, b, h));
-                        mat_mul(T::ONE, &qh, &kh.t(), T::ZERO, &mut block);
-                        let rows = block
-                            .as_slice_mut()
-                            .expect("a block is contiguous")
-                            .chunks_exact_mut(seq);
-                        for row in rows {
+        if dims.batches() > 0 {
+            // One `[seq, seq]` block (a head of a batch) a piece: its product and softmax.
+            let work = dims.batch * heads * seq * seq * (2 * dims.d + 20);
+            crate::threads::for_each_chunk(flat_mut(&mut out), seq * seq, work, |i, block| {
+                let (b, h) = (i / heads, i % heads);
+                let add_b = &add[b * seq..(b + 1) * seq];
+                let mut block2 =
+                    ArrayViewMut2::from_shape((seq, seq), &mut *block).expect("a [seq, seq] block");
+                let (qh, kh) = (dims.head(sq, b, h), dims.head(sk, b, h));
+                mat_mul(T::ONE, &qh, &kh.t(), T::ZERO, &mut block2);
+                wide(
+                    #[inline(always)]
+                    || {
+                        for row in block.chunks_exact_mut(seq) {
                             for (z, &a) in row.iter_mut().zip(add_b) {
                                 *z = *z * sc + a;
                             }
                             simd::softmax_in_place(row);
                         }
-                    }
-                }
-            },
-        );
+                    },
+                );
+            });
+        }
         Ok(self.push(
             out,
             Op::Attention(AttentionOp::Probs {
@@ -238,17 +244,23 @@ impl<T: Real> Tape<T> {
         };
         let mut out = self.pool.scratch("attention_context", vv.shape())?;
         let (sp, sv) = (flat(vp), flat(vv));
-        for b in 0..dims.batches() {
-            for h in 0..dims.heads {
-                let mut oh = dims.head_mut(flat_mut(&mut out), b, h);
-                mat_mul(
-                    T::ONE,
-                    &dims.block(sp, b, h),
-                    &dims.head(sv, b, h),
-                    T::ZERO,
-                    &mut oh,
-                );
-            }
+        if dims.batches() > 0 {
+            // One batch's rows a piece (its heads interleave by columns).
+            let one = dims.one_batch();
+            let work = 2 * sp.len() * dims.d;
+            let rows = dims.seq * dims.hidden();
+            crate::threads::for_each_chunk(flat_mut(&mut out), rows, work, |b, ob| {
+                for h in 0..dims.heads {
+                    let mut oh = one.head_mut(ob, 0, h);
+                    mat_mul(
+                        T::ONE,
+                        &dims.block(sp, b, h),
+                        &dims.head(sv, b, h),
+                        T::ZERO,
+                        &mut oh,
+                    );
+                }
+            });
         }
         Ok(self.push(out, Op::Attention(AttentionOp::Context { probs, v })))
     }
@@ -279,15 +291,31 @@ pub(super) fn backward<T: Real>(op: &AttentionOp, cx: Backprop<'_, T>) {
             let mut dp = scratch(pool, vp.shape());
             let mut dv = scratch(pool, vv.shape());
             let (sp, sv, sg) = (flat(vp), flat(vv), flat(g));
-            for b in 0..dims.batches() {
-                for h in 0..dims.heads {
-                    let gh = dims.head(sg, b, h);
-                    // d probs = g · vᵀ; d v = probsᵀ · g.
-                    let mut dph = dims.block_mut(flat_mut(&mut dp), b, h);
-                    mat_mul(T::ONE, &gh, &dims.head(sv, b, h).t(), T::ZERO, &mut dph);
-                    let mut dvh = dims.head_mut(flat_mut(&mut dv), b, h);
-                    mat_mul(T::ONE, &dims.block(sp, b, h).t(), &gh, T::ZERO, &mut dvh);
-                }
+            if dims.batches() > 0 {
+                // One batch a piece: its heads' blocks of dp and its rows of dv.
+                let one = dims.one_batch();
+                let work = 4 * sp.len() * dims.d;
+                let blocks = dims.heads * dims.seq * dims.seq;
+                crate::threads::for_each_block2(
+                    (flat_mut(&mut dp), blocks),
+                    (flat_mut(&mut dv), dims.seq * dims.hidden()),
+                    work,
+                    |first, dpb, dvb| {
+                        let pieces = dpb.chunks_exact_mut(blocks);
+                        let pieces = pieces.zip(dvb.chunks_exact_mut(dims.seq * dims.hidden()));
+                        for (j, (dpb, dvb)) in pieces.enumerate() {
+                            let b = first + j;
+                            for h in 0..dims.heads {
+                                let gh = dims.head(sg, b, h);
+                                // d probs = g · vᵀ; d v = probsᵀ · g.
+                                let mut dph = one.block_mut(dpb, 0, h);
+                                mat_mul(T::ONE, &gh, &dims.head(sv, b, h).t(), T::ZERO, &mut dph);
+                                let mut dvh = one.head_mut(dvb, 0, h);
+                                mat_mul(T::ONE, &dims.block(sp, b, h).t(), &gh, T::ZERO, &mut dvh);
+                            }
+                        }
+                    },
+                );
             }
             accumulate(pool, &mut lower[probs.0], dp);
             accumulate(pool, &mut lower[v.0], dv);
@@ -312,40 +340,63 @@ pub(super) fn backward<T: Real>(op: &AttentionOp, cx: Backprop<'_, T>) {
             let mut ds = scratch(pool, out.shape());
             let mut dadd = zeros(pool, val(*adder).shape());
             let sc = T::from_f64(*scale);
-            {
-                let (y, gy) = (flat(out), flat(g));
-                let (dst, acc) = (flat_mut(&mut ds), flat_mut(&mut dadd));
-                let per_batch = dims.heads * seq * seq;
-                for b in 0..dims.batches() {
-                    let acc_b = &mut acc[b * seq..(b + 1) * seq];
-                    let span = b * per_batch..(b + 1) * per_batch;
-                    let rows = y[span.clone()]
-                        .chunks_exact(seq)
-                        .zip(gy[span.clone()].chunks_exact(seq))
-                        .zip(dst[span].chunks_exact_mut(seq));
-                    for ((yr, gr), o) in rows {
-                        let dot = simd::dot(yr, gr);
-                        let cols = o.iter_mut().zip(acc_b.iter_mut()).zip(yr).zip(gr);
-                        for (((o, a), &y), &gk) in cols {
-                            let dz = y * (gk - dot);
-                            *a = *a + dz;
-                            *o = dz * sc;
-                        }
-                    }
-                }
-            }
-            // d q = d scores · k; d k = d scoresᵀ · q.
             let mut dq = scratch(pool, vq.shape());
             let mut dk = scratch(pool, vk.shape());
-            let (sq, sk, sds) = (flat(vq), flat(vk), flat(&ds));
-            for b in 0..dims.batches() {
-                for h in 0..dims.heads {
-                    let dsh = dims.block(sds, b, h);
-                    let mut dqh = dims.head_mut(flat_mut(&mut dq), b, h);
-                    mat_mul(T::ONE, &dsh, &dims.head(sk, b, h), T::ZERO, &mut dqh);
-                    let mut dkh = dims.head_mut(flat_mut(&mut dk), b, h);
-                    mat_mul(T::ONE, &dsh.t(), &dims.head(sq, b, h), T::ZERO, &mut dkh);
-                }
+            if dims.batches() > 0 {
+                // One batch a piece: its rows of the softmax's backward and its sum into
+                // d adder (rows added in order), then its rows of dq and dk.
+                let (y, gy) = (flat(out), flat(g));
+                let per_batch = dims.heads * seq * seq;
+                let work = 8 * y.len();
+                crate::threads::for_each_block2(
+                    (flat_mut(&mut ds), per_batch),
+                    (flat_mut(&mut dadd), seq),
+                    work,
+                    |first, dsb, addb| {
+                        let span = first * per_batch..first * per_batch + dsb.len();
+                        let rows = y[span.clone()]
+                            .chunks_exact(seq)
+                            .zip(gy[span].chunks_exact(seq));
+                        let rows = rows.zip(dsb.chunks_exact_mut(seq));
+                        wide(
+                            #[inline(always)]
+                            || {
+                                for (r, ((yr, gr), o)) in rows.enumerate() {
+                                    let acc_b = &mut addb[(r / (dims.heads * seq)) * seq..][..seq];
+                                    let dot = simd::dot(yr, gr);
+                                    let cols = o.iter_mut().zip(acc_b.iter_mut()).zip(yr).zip(gr);
+                                    for (((o, a), &y), &gk) in cols {
+                                        let dz = y * (gk - dot);
+                                        *a = *a + dz;
+                                        *o = dz * sc;
+                                    }
+                                }
+                            },
+                        );
+                    },
+                );
+                // d q = d scores · k; d k = d scoresᵀ · q.
+                let (sq, sk, sds) = (flat(vq), flat(vk), flat(&ds));
+                let one = dims.one_batch();
+                let rows = seq * dims.hidden();
+                crate::threads::for_each_block2(
+                    (flat_mut(&mut dq), rows),
+                    (flat_mut(&mut dk), rows),
+                    4 * sds.len() * dims.d,
+                    |first, dqb, dkb| {
+                        let pieces = dqb.chunks_exact_mut(rows).zip(dkb.chunks_exact_mut(rows));
+                        for (j, (dqb, dkb)) in pieces.enumerate() {
+                            let b = first + j;
+                            for h in 0..dims.heads {
+                                let dsh = dims.block(sds, b, h);
+                                let mut dqh = one.head_mut(dqb, 0, h);
+                                mat_mul(T::ONE, &dsh, &dims.head(sk, b, h), T::ZERO, &mut dqh);
+                                let mut dkh = one.head_mut(dkb, 0, h);
+                                mat_mul(T::ONE, &dsh.t(), &dims.head(sq, b, h), T::ZERO, &mut dkh);
+                            }
+                        }
+                    },
+                );
             }
             accumulate(pool, &mut lower[q.0], dq);
             accumulate(pool, &mut lower[k.0], dk);

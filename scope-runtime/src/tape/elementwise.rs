@@ -7,6 +7,7 @@ use ndarray::{ArrayD, Axis, IxDyn, Zip};
 use super::buffers::{
     self, accumulate, bad, check_size, flat, flat_mut, rows_of, shape_error, Backprop, Pool,
 };
+use super::norm::rows_and_column_sums;
 use super::scalar::Real;
 use super::simd::wide;
 use super::{NodeId, Tape};
@@ -108,7 +109,7 @@ fn contiguous_binary<T: Real>(
     va: &ArrayD<T>,
     vb: &ArrayD<T>,
     shape: &[usize],
-    f: &impl Fn(T, T) -> T,
+    f: &(impl Fn(T, T) -> T + Sync),
 ) -> Result<Option<ArrayD<T>>, TrainError> {
     let (Some(a), Some(b)) = (va.as_slice(), vb.as_slice()) else {
         return Ok(None);
@@ -135,20 +136,108 @@ fn contiguous_binary<T: Real>(
     let dst = out
         .as_slice_mut()
         .expect("a fresh array is in standard layout");
-    wide(
-        #[inline(always)]
-        || {
-            for (o, l) in dst
-                .chunks_exact_mut(short.len())
-                .zip(long.chunks_exact(short.len()))
-            {
-                for ((o, &x), &y) in o.iter_mut().zip(l).zip(short) {
-                    *o = if long_is_a { f(x, y) } else { f(y, x) };
+    let period = short.len();
+    // Pieces: whole repeats of the short operand, or runs of elements when both are as long.
+    let piece = if period == n { ELEMENTS } else { period };
+    crate::threads::for_each_block(dst, piece, n.saturating_mul(2), |first, block| {
+        let off = first * piece;
+        let long = &long[off..off + block.len()];
+        wide(
+            #[inline(always)]
+            || {
+                if period == n {
+                    let short = &short[off..off + block.len()];
+                    for ((o, &x), &y) in block.iter_mut().zip(long).zip(short) {
+                        *o = if long_is_a { f(x, y) } else { f(y, x) };
+                    }
+                    return;
                 }
-            }
-        },
-    );
+                for (o, l) in block
+                    .chunks_exact_mut(period)
+                    .zip(long.chunks_exact(period))
+                {
+                    for ((o, &x), &y) in o.iter_mut().zip(l).zip(short) {
+                        *o = if long_is_a { f(x, y) } else { f(y, x) };
+                    }
+                }
+            },
+        );
+    });
     Ok(Some(out))
+}
+
+/// Elements per piece when an element-wise op is split across threads.
+const ELEMENTS: usize = 4096;
+
+/// `dst[k] = f(src[k])`, in blocks of elements across threads (`per_element`: about how
+/// many operations an element costs), each compiled for the CPU's vector unit.
+fn map_into<T: Real>(
+    src: &[T],
+    dst: &mut [T],
+    per_element: usize,
+    f: impl Fn(T) -> T + Send + Sync,
+) {
+    let work = dst.len().saturating_mul(per_element);
+    crate::threads::for_each_block(dst, ELEMENTS, work, |first, block| {
+        let src = &src[first * ELEMENTS..first * ELEMENTS + block.len()];
+        wide(
+            #[inline(always)]
+            || {
+                for (o, &x) in block.iter_mut().zip(src) {
+                    *o = f(x);
+                }
+            },
+        );
+    });
+}
+
+/// `f(a, b)` element by element of two arrays of the same shape, into a buffer from `pool`
+/// (a backward half's gradient), split as [`map_into`] splits.
+fn zip_map<T: Real>(
+    pool: &Pool<T>,
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+    per_element: usize,
+    f: impl Fn(T, T) -> T + Send + Sync,
+) -> ArrayD<T> {
+    let mut out = buffers::scratch(pool, a.shape());
+    let (a, b) = (flat(a), flat(b));
+    let dst = flat_mut(&mut out);
+    let work = dst.len().saturating_mul(per_element);
+    crate::threads::for_each_block(dst, ELEMENTS, work, |first, block| {
+        let span = first * ELEMENTS..first * ELEMENTS + block.len();
+        let (a, b) = (&a[span.clone()], &b[span]);
+        wide(
+            #[inline(always)]
+            || {
+                for ((o, &x), &y) in block.iter_mut().zip(a).zip(b) {
+                    *o = f(x, y);
+                }
+            },
+        );
+    });
+    out
+}
+
+/// `out[j] += Σ_r rows[r][j]` over the rows of `width` elements of `rows`, each column
+/// adding its rows in order (a bias's gradient): split across threads by blocks of columns,
+/// so every sum is the one a single thread makes.
+pub(super) fn add_column_sums<T: Real>(rows: &[T], width: usize, out: &mut [T]) {
+    const COLUMNS: usize = 64;
+    let width = width.max(1);
+    crate::threads::for_each_block(out, COLUMNS, rows.len(), |first, block| {
+        let c0 = first * COLUMNS;
+        wide(
+            #[inline(always)]
+            || {
+                for row in rows.chunks_exact(width) {
+                    for (d, &v) in block.iter_mut().zip(&row[c0..]) {
+                        *d = *d + v;
+                    }
+                }
+            },
+        );
+    });
 }
 
 fn unreachable_broadcast(op: &'static str) -> TrainError {
@@ -198,7 +287,7 @@ impl<T: Real> Tape<T> {
         op: &'static str,
         a: NodeId,
         b: NodeId,
-        f: impl Fn(T, T) -> T,
+        f: impl Fn(T, T) -> T + Send + Sync,
         record: ElementwiseOp,
     ) -> Result<NodeId, TrainError> {
         let (va, vb) = (self.value(a)?, self.value(b)?);
@@ -234,13 +323,18 @@ impl<T: Real> Tape<T> {
         Ok(self.push(out, record))
     }
 
+    /// `f` of every element of `a`, recorded as `record` (`per_element`: about how many
+    /// operations an element costs, for the split across threads).
     fn unary(
         &mut self,
         a: NodeId,
-        f: impl Fn(T) -> T,
+        per_element: usize,
+        f: impl Fn(T) -> T + Send + Sync,
         record: ElementwiseOp,
     ) -> Result<NodeId, TrainError> {
-        let out = self.value(a)?.mapv(f);
+        let va = self.value(a)?;
+        let mut out = self.pool.scratch("unary", va.shape())?;
+        map_into(flat(va), flat_mut(&mut out), per_element, f);
         Ok(self.push(out, record))
     }
 
@@ -263,6 +357,8 @@ impl<T: Real> Tape<T> {
     pub fn relu(&mut self, a: NodeId) -> Result<NodeId, TrainError> {
         self.unary(
             a,
+            1,
+            #[inline(always)]
             |x| if x < T::ZERO { T::ZERO } else { x },
             ElementwiseOp::Relu(a),
         )
@@ -270,49 +366,68 @@ impl<T: Real> Tape<T> {
 
     /// The logistic function `1 / (1 + e^-a)`.
     pub fn sigmoid(&mut self, a: NodeId) -> Result<NodeId, TrainError> {
-        self.unary(a, Real::sigmoid, ElementwiseOp::Sigmoid(a))
+        self.unary(a, 20, Real::sigmoid, ElementwiseOp::Sigmoid(a))
     }
 
     /// `tanh(a)`.
     pub fn tanh(&mut self, a: NodeId) -> Result<NodeId, TrainError> {
-        self.unary(a, Real::tanh, ElementwiseOp::Tanh(a))
+        self.unary(a, 20, Real::tanh, ElementwiseOp::Tanh(a))
     }
 
     /// `a²`, elementwise.
     pub fn square(&mut self, a: NodeId) -> Result<NodeId, TrainError> {
-        self.unary(a, |x| x * x, ElementwiseOp::Square(a))
+        self.unary(
+            a,
+            1,
+            #[inline(always)]
+            |x| x * x,
+            ElementwiseOp::Square(a),
+        )
     }
 
     /// `e^x`, elementwise.
     pub fn exp(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
-        let out = self.value(x)?.mapv(Real::exp);
-        Ok(self.push(out, ElementwiseOp::Exp(x)))
+        self.unary(x, 20, Real::exp, ElementwiseOp::Exp(x))
     }
 
     /// The natural logarithm, elementwise (NaN below 0, `-inf` at 0, as in TF).
     pub fn log(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
-        let out = self.value(x)?.mapv(Real::ln);
-        Ok(self.push(out, ElementwiseOp::Log(x)))
+        self.unary(x, 20, Real::ln, ElementwiseOp::Log(x))
     }
 
     /// `1 / sqrt(x)`, elementwise (TF's `tf.math.rsqrt`).
     pub fn rsqrt(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
-        let out = self.value(x)?.mapv(|v| T::ONE / v.sqrt());
-        Ok(self.push(out, ElementwiseOp::Rsqrt(x)))
+        self.unary(
+            x,
+            10,
+            #[inline(always)]
+            |v| T::ONE / v.sqrt(),
+            ElementwiseOp::Rsqrt(x),
+        )
     }
 
     /// `x * factor` for a constant `factor` (rounded to `T`).
     pub fn scale(&mut self, input: NodeId, factor: f64) -> Result<NodeId, TrainError> {
         let f = T::from_f64(factor);
-        let out = self.value(input)?.mapv(|v| v * f);
-        Ok(self.push(out, ElementwiseOp::Scale { input, factor }))
+        self.unary(
+            input,
+            2,
+            #[inline(always)]
+            |v| v * f,
+            ElementwiseOp::Scale { input, factor },
+        )
     }
 
     /// BERT's gelu, the tanh form: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     pub fn gelu(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
         let k = gelu_consts::<T>();
-        let out = self.value(x)?.mapv(|v| gelu(v, k));
-        Ok(self.push(out, ElementwiseOp::Gelu(x)))
+        self.unary(
+            x,
+            30,
+            #[inline(always)]
+            |v| gelu(v, k),
+            ElementwiseOp::Gelu(x),
+        )
     }
 
     /// `gelu(x + bias)` fused, for `x` `[.., d]` and `bias` `[d]` (a dense layer's bias and
@@ -385,101 +500,145 @@ impl ElementwiseOp {
                 accumulate(pool, &mut lower[b.0], reduce_to(&gb, vb.shape()));
             }
             ElementwiseOp::Relu(a) => {
-                let d =
-                    Zip::from(g)
-                        .and(val(*a))
-                        .map_collect(|&g, &x| if x > T::ZERO { g } else { T::ZERO });
+                let d = zip_map(
+                    pool,
+                    g,
+                    val(*a),
+                    1,
+                    |g, x| if x > T::ZERO { g } else { T::ZERO },
+                );
                 accumulate(pool, &mut lower[a.0], d);
             }
             ElementwiseOp::Sigmoid(a) => {
-                let d = Zip::from(g)
-                    .and(out)
-                    .map_collect(|&g, &y| g * y * (T::ONE - y));
+                let d = zip_map(
+                    pool,
+                    g,
+                    out,
+                    3,
+                    #[inline(always)]
+                    |g, y| g * y * (T::ONE - y),
+                );
                 accumulate(pool, &mut lower[a.0], d);
             }
             ElementwiseOp::Tanh(a) => {
-                let d = Zip::from(g)
-                    .and(out)
-                    .map_collect(|&g, &y| g * (T::ONE - y * y));
+                let d = zip_map(
+                    pool,
+                    g,
+                    out,
+                    3,
+                    #[inline(always)]
+                    |g, y| g * (T::ONE - y * y),
+                );
                 accumulate(pool, &mut lower[a.0], d);
             }
             ElementwiseOp::Square(a) => {
                 let two = T::ONE + T::ONE;
-                let d = Zip::from(g).and(val(*a)).map_collect(|&g, &x| two * x * g);
+                let d = zip_map(
+                    pool,
+                    g,
+                    val(*a),
+                    2,
+                    #[inline(always)]
+                    |g, x| two * x * g,
+                );
                 accumulate(pool, &mut lower[a.0], d);
             }
-            ElementwiseOp::Exp(x) => wide(
-                #[inline(always)]
-                || {
-                    let dx = Zip::from(g).and(out).map_collect(|&g, &y| g * y);
-                    accumulate(pool, &mut lower[x.0], dx);
-                },
-            ),
-            ElementwiseOp::Log(x) => wide(
-                #[inline(always)]
-                || {
-                    let dx = Zip::from(g).and(val(*x)).map_collect(|&g, &v| g / v);
-                    accumulate(pool, &mut lower[x.0], dx);
-                },
-            ),
-            ElementwiseOp::Rsqrt(x) => wide(
-                #[inline(always)]
-                || {
-                    // d/dx x^-1/2 = -1/2 y^3.
-                    let half = T::from_f64(0.5);
-                    let dx = Zip::from(g)
-                        .and(out)
-                        .map_collect(|&g, &y| -(half * g * y * y * y));
-                    accumulate(pool, &mut lower[x.0], dx);
-                },
-            ),
-            ElementwiseOp::Scale { input, factor } => wide(
-                #[inline(always)]
-                || {
-                    let f = T::from_f64(*factor);
-                    accumulate(pool, &mut lower[input.0], g.mapv(|v| v * f));
-                },
-            ),
-            ElementwiseOp::Gelu(x) => wide(
-                #[inline(always)]
-                || {
-                    let k = gelu_consts::<T>();
-                    let dx = Zip::from(g)
-                        .and(val(*x))
-                        .map_collect(|&g, &v| g * gelu_grad(v, k));
-                    accumulate(pool, &mut lower[x.0], dx);
-                },
-            ),
-            ElementwiseOp::BiasGelu { x, bias } => wide(
-                #[inline(always)]
-                || {
-                    let vx = val(*x);
-                    let b = flat(val(*bias));
-                    let d = b.len();
-                    let k = gelu_consts::<T>();
-                    let mut dx = scratch(vx.shape());
-                    let mut db = vec![T::ZERO; d];
-                    for ((row, gr), o) in flat(vx)
-                        .chunks_exact(d)
-                        .zip(flat(g).chunks_exact(d))
-                        .zip(flat_mut(&mut dx).chunks_exact_mut(d))
-                    {
-                        for ((((o, &x), &bj), &gj), dbj) in
-                            o.iter_mut().zip(row).zip(b).zip(gr).zip(&mut db)
-                        {
-                            let v = gj * gelu_grad(x + bj, k);
-                            *o = v;
-                            *dbj = *dbj + v;
-                        }
-                    }
-                    accumulate(pool, &mut lower[x.0], dx);
-                    accumulate(
-                        pool,
-                        &mut lower[bias.0],
-                        ArrayD::from_shape_vec(IxDyn(&[d]), db).expect("[d]"),
-                    );
-                },
-            ),
+            ElementwiseOp::Exp(x) => {
+                let dx = zip_map(
+                    pool,
+                    g,
+                    out,
+                    1,
+                    #[inline(always)]
+                    |g, y| g * y,
+                );
+                accumulate(pool, &mut lower[x.0], dx);
+            }
+            ElementwiseOp::Log(x) => {
+                let dx = zip_map(
+                    pool,
+                    g,
+                    val(*x),
+                    10,
+                    #[inline(always)]
+                    |g, v| g / v,
+                );
+                accumulate(pool, &mut lower[x.0], dx);
+            }
+            ElementwiseOp::Rsqrt(x) => {
+                // d/dx x^-1/2 = -1/2 y^3.
+                let half = T::from_f64(0.5);
+                let dx = zip_map(
+                    pool,
+                    g,
+                    out,
+                    4,
+                    #[inline(always)]
+                    |g, y| -(half * g * y * y * y),
+                );
+                accumulate(pool, &mut lower[x.0], dx);
+            }
+            ElementwiseOp::Scale { input, factor } => {
+                let f = T::from_f64(*factor);
+                let mut dx = scratch(g.shape());
+                map_into(
+                    flat(g),
+                    flat_mut(&mut dx),
+                    2,
+                    #[inline(always)]
+                    |v| v * f,
+                );
+                accumulate(pool, &mut lower[input.0], dx);
+            }
+            ElementwiseOp::Gelu(x) => {
+                let k = gelu_consts::<T>();
+                let dx = zip_map(
+                    pool,
+                    g,
+                    val(*x),
+                    30,
+                    #[inline(always)]
+                    |g, v| g * gelu_grad(v, k),
+                );
+                accumulate(pool, &mut lower[x.0], dx);
+            }
+            ElementwiseOp::BiasGelu { x, bias } => {
+                let vx = val(*x);
+                let b = flat(val(*bias));
+                let d = b.len();
+                let k = gelu_consts::<T>();
+                let mut dx = scratch(vx.shape());
+                let (xs, gs) = (flat(vx), flat(g));
+                // dx, and the bias's column sums of it.
+                let work = xs.len().saturating_mul(30);
+                let db =
+                    rows_and_column_sums(pool, flat_mut(&mut dx), d, 1, work, |first, dxb, db| {
+                        let span = first * d..first * d + dxb.len();
+                        let rows = xs[span.clone()]
+                            .chunks_exact(d)
+                            .zip(gs[span].chunks_exact(d));
+                        wide(
+                            #[inline(always)]
+                            || {
+                                for ((row, gr), o) in rows.zip(dxb.chunks_exact_mut(d)) {
+                                    for ((((o, &x), &bj), &gj), dbj) in
+                                        o.iter_mut().zip(row).zip(b).zip(gr).zip(db.iter_mut())
+                                    {
+                                        let v = gj * gelu_grad(x + bj, k);
+                                        *o = v;
+                                        *dbj = *dbj + v;
+                                    }
+                                }
+                            },
+                        );
+                    });
+                accumulate(pool, &mut lower[x.0], dx);
+                accumulate(
+                    pool,
+                    &mut lower[bias.0],
+                    ArrayD::from_shape_vec(IxDyn(&[d]), db).expect("[d]"),
+                );
+            }
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use ndarray::{ArrayD, IxDyn, Zip};
 
 use super::buffers::{self, accumulate, flat, flat_mut, shape_error, Backprop};
 use super::scalar::Real;
-use super::simd::{exp_row, flush};
+use super::simd::{exp_row, flush, wide};
 use super::{NodeId, Tape};
 use crate::tensor::format_shape;
 use crate::train_error::TrainError;
@@ -140,16 +140,27 @@ impl<T: Real> Tape<T> {
         let v = self.value(logits)?;
         check_labels("softmax_cross_entropy", v, labels)?;
         let c = v.shape()[1];
-        let mut data = Vec::with_capacity(labels.len());
-        let mut scratch = vec![T::ZERO; c];
-        for (row, &l) in flat(v).chunks_exact(c).zip(labels) {
-            let max = row
-                .iter()
-                .copied()
-                .fold(row[0], |m, x| if x > m { x } else { m });
-            let sum = exp_row(row, &mut scratch);
-            data.push(sum.ln() - (row[l] - max));
-        }
+        let mut data = vec![T::ZERO; labels.len()];
+        let src = flat(v);
+        // One example a piece, each with its own row of scratch; about 20 operations a logit.
+        let work = src.len().saturating_mul(20);
+        crate::threads::for_each_block(&mut data, 1, work, |first, block| {
+            let mut scratch = vec![T::ZERO; c];
+            let rows = src[first * c..].chunks_exact(c).zip(&labels[first..]);
+            wide(
+                #[inline(always)]
+                || {
+                    for (o, (row, &l)) in block.iter_mut().zip(rows) {
+                        let max = row
+                            .iter()
+                            .copied()
+                            .fold(row[0], |m, x| if x > m { x } else { m });
+                        let sum = exp_row(row, &mut scratch);
+                        *o = sum.ln() - (row[l] - max);
+                    }
+                },
+            );
+        });
         let out = ArrayD::from_shape_vec(IxDyn(&[labels.len()]), data)
             .map_err(|e| shape_error("softmax_cross_entropy", e.to_string()))?;
         Ok(self.push(
@@ -204,16 +215,22 @@ impl LossOp {
                 let v = val(*logits);
                 let c = v.shape()[1];
                 let mut dx = scratch(v.shape());
-                for (((row, o), &l), &gi) in flat(v)
-                    .chunks_exact(c)
-                    .zip(flat_mut(&mut dx).chunks_exact_mut(c))
-                    .zip(labels)
-                    .zip(flat(g))
-                {
-                    let inv = T::ONE / exp_row(row, o);
-                    o.iter_mut().for_each(|p| *p = flush(*p * inv) * gi);
-                    o[l] = o[l] - gi;
-                }
+                let (src, gs) = (flat(v), flat(g));
+                let work = src.len().saturating_mul(20);
+                crate::threads::for_each_block(flat_mut(&mut dx), c, work, |first, block| {
+                    let rows = src[first * c..].chunks_exact(c);
+                    let rows = rows.zip(&labels[first..]).zip(&gs[first..]);
+                    wide(
+                        #[inline(always)]
+                        || {
+                            for (o, ((row, &l), &gi)) in block.chunks_exact_mut(c).zip(rows) {
+                                let inv = T::ONE / exp_row(row, o);
+                                o.iter_mut().for_each(|p| *p = flush(*p * inv) * gi);
+                                o[l] = o[l] - gi;
+                            }
+                        },
+                    );
+                });
                 accumulate(pool, &mut lower[logits.0], dx);
             }
         }

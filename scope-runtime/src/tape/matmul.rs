@@ -1,7 +1,7 @@
 //! Matrix products: `matmul`, `batch_matmul` (with transposes) and the fused `linear`
 //! (`x · kernel + bias`), forward and backward, all through [`crate::kernels::mat_mul`].
 
-use ndarray::{ArrayD, ArrayView3, ArrayViewMut3, Ix2, IxDyn};
+use ndarray::{ArrayD, ArrayView3, ArrayViewMut2, Axis, Ix2, IxDyn};
 
 use super::buffers::{
     self, accumulate, as_matrix, check_size, flat, matrix, matrix_mut, shape_error, Backprop,
@@ -57,29 +57,31 @@ fn as_batches<T: Real>(a: &ArrayD<T>) -> ArrayView3<'_, T> {
         .expect("standard layout")
 }
 
-fn as_batches_mut<T: Real>(a: &mut ArrayD<T>) -> ArrayViewMut3<'_, T> {
-    let n = a.ndim();
-    let (r, c) = (a.shape()[n - 2], a.shape()[n - 1]);
-    let b = a.shape()[..n - 2].iter().product();
-    a.view_mut()
-        .into_shape_with_order((b, r, c))
-        .expect("standard layout")
-}
-
 /// `out = alpha * op(x) · op(y) + beta * out`, batch by batch, where `op` transposes the last
-/// two axes when asked.
+/// two axes when asked. Several batches (attention heads) run in parallel, whole products
+/// on one thread each (products too small for the GEMM's own threads, such as GPT-2's
+/// `[128, 64] · [64, 128]` per head); a single product splits inside the GEMM.
 fn bmm<T: Real>(x: &ArrayD<T>, tx: bool, y: &ArrayD<T>, ty: bool, beta: T, out: &mut ArrayD<T>) {
     let (x3, y3) = (as_batches(x), as_batches(y));
-    let mut o3 = as_batches_mut(out);
-    for ((xi, yi), mut oi) in x3
-        .outer_iter()
-        .zip(y3.outer_iter())
-        .zip(o3.outer_iter_mut())
-    {
+    let n = out.ndim();
+    let (m, cols) = (out.shape()[n - 2], out.shape()[n - 1]);
+    let depth = if tx { x3.shape()[1] } else { x3.shape()[2] };
+    let size = m * cols;
+    if size == 0 {
+        return;
+    }
+    let batches = x3.shape()[0];
+    let work = 2 * size * depth.max(1) * batches;
+    let dst = out
+        .as_slice_mut()
+        .expect("tape values are owned arrays in standard layout");
+    crate::threads::for_each_chunk(dst, size, work, |i, o| {
+        let (xi, yi) = (x3.index_axis(Axis(0), i), y3.index_axis(Axis(0), i));
         let xi = if tx { xi.reversed_axes() } else { xi };
         let yi = if ty { yi.reversed_axes() } else { yi };
+        let mut oi = ArrayViewMut2::from_shape((m, cols), o).expect("one product's result");
         mat_mul(T::ONE, &xi, &yi, beta, &mut oi);
-    }
+    });
 }
 
 impl<T: Real> Tape<T> {
@@ -262,11 +264,7 @@ impl MatMulOp {
                     bmm(vx, true, g, false, T::ZERO, &mut dk);
                     let width = vk.shape()[1];
                     let mut db = vec![T::ZERO; width];
-                    for row in flat(g).chunks_exact(width.max(1)) {
-                        for (d, &v) in db.iter_mut().zip(row) {
-                            *d = *d + v;
-                        }
-                    }
+                    super::elementwise::add_column_sums(flat(g), width, &mut db);
                     accumulate(pool, &mut lower[x.0], dx);
                     accumulate(pool, &mut lower[kernel.0], dk);
                     accumulate(

@@ -35,19 +35,55 @@ impl SoftmaxOp {
     }
 }
 
-/// `dx = alpha * y * (g - sum(g * y))` row by row, for softmax output `y`.
-#[inline(always)]
+/// `dx = alpha * y * (g - sum(g * y))` row by row, for softmax output `y`, in blocks of
+/// whole rows across threads.
 fn softmax_backward<T: Real>(y: &[T], g: &[T], dx: &mut [T], d: usize, alpha: T) {
-    for ((yr, gr), o) in y
-        .chunks_exact(d)
-        .zip(g.chunks_exact(d))
-        .zip(dx.chunks_exact_mut(d))
-    {
-        let dot = super::simd::dot(yr, gr);
-        for ((o, &y), &gk) in o.iter_mut().zip(yr).zip(gr) {
-            *o = alpha * y * (gk - dot);
-        }
-    }
+    // About 5 operations an element.
+    let work = dx.len().saturating_mul(5);
+    crate::threads::for_each_block(dx, d, work, |first, block| {
+        let span = first * d..first * d + block.len();
+        let (y, g) = (&y[span.clone()], &g[span]);
+        wide(
+            #[inline(always)]
+            || {
+                for ((yr, gr), o) in y
+                    .chunks_exact(d)
+                    .zip(g.chunks_exact(d))
+                    .zip(block.chunks_exact_mut(d))
+                {
+                    let dot = super::simd::dot(yr, gr);
+                    for ((o, &y), &gk) in o.iter_mut().zip(yr).zip(gr) {
+                        *o = alpha * y * (gk - dot);
+                    }
+                }
+            },
+        );
+    });
+}
+
+/// Calls `row(x_row, out_row)` on every row of `d` elements of `src` and `dst`, in blocks of
+/// whole rows across threads (`per_element`: about how many operations an element costs),
+/// each block compiled for the CPU's vector unit ([`wide`]).
+#[inline(always)]
+pub(super) fn each_row<T: Real>(
+    src: &[T],
+    dst: &mut [T],
+    d: usize,
+    per_element: usize,
+    row: impl Fn(&[T], &mut [T]) + Send + Sync,
+) {
+    let work = dst.len().saturating_mul(per_element);
+    crate::threads::for_each_block(dst, d, work, |first, block| {
+        let rows = &src[first * d..first * d + block.len()];
+        wide(
+            #[inline(always)]
+            || {
+                for (x, o) in rows.chunks_exact(d).zip(block.chunks_exact_mut(d)) {
+                    row(x, o);
+                }
+            },
+        );
+    });
 }
 
 impl<T: Real> Tape<T> {
@@ -56,16 +92,15 @@ impl<T: Real> Tape<T> {
         let vx = self.value(x)?;
         let (_, d) = rows_of("softmax", "x", vx)?;
         let mut out = self.pool.scratch("softmax", vx.shape())?;
-        wide(
+        each_row(
+            flat(vx),
+            flat_mut(&mut out),
+            d,
+            20,
             #[inline(always)]
-            || {
-                for (row, o) in flat(vx)
-                    .chunks_exact(d)
-                    .zip(flat_mut(&mut out).chunks_exact_mut(d))
-                {
-                    o.copy_from_slice(row);
-                    softmax_in_place(o);
-                }
+            |row, o| {
+                o.copy_from_slice(row);
+                softmax_in_place(o);
             },
         );
         Ok(self.push(out, SoftmaxOp::Softmax(x)))
@@ -76,21 +111,25 @@ impl<T: Real> Tape<T> {
     pub fn log_softmax(&mut self, x: NodeId) -> Result<NodeId, TrainError> {
         let vx = self.value(x)?;
         let (_, d) = rows_of("log_softmax", "x", vx)?;
-        let mut out = ArrayD::zeros(vx.raw_dim());
-        for (row, o) in flat(vx)
-            .chunks_exact(d)
-            .zip(flat_mut(&mut out).chunks_exact_mut(d))
-        {
-            let max = row
-                .iter()
-                .copied()
-                .fold(row[0], |m, v| if v > m { v } else { m });
-            let sum = row.iter().fold(T::ZERO, |s, &v| s + (v - max).exp());
-            let log_sum = sum.ln();
-            for (o, &v) in o.iter_mut().zip(row) {
-                *o = (v - max) - log_sum;
-            }
-        }
+        let mut out = self.pool.scratch("log_softmax", vx.shape())?;
+        each_row(
+            flat(vx),
+            flat_mut(&mut out),
+            d,
+            20,
+            #[inline(always)]
+            |row, o| {
+                let max = row
+                    .iter()
+                    .copied()
+                    .fold(row[0], |m, v| if v > m { v } else { m });
+                let sum = row.iter().fold(T::ZERO, |s, &v| s + (v - max).exp());
+                let log_sum = sum.ln();
+                for (o, &v) in o.iter_mut().zip(row) {
+                    *o = (v - max) - log_sum;
+                }
+            },
+        );
         Ok(self.push(out, SoftmaxOp::LogSoftmax(x)))
     }
 
@@ -201,16 +240,25 @@ impl SoftmaxOp {
             SoftmaxOp::LogSoftmax(x) => {
                 let d = *out.shape().last().expect("checked in forward");
                 let mut dx = scratch(out.shape());
-                for ((y, gr), o) in flat(out)
-                    .chunks_exact(d)
-                    .zip(flat(g).chunks_exact(d))
-                    .zip(flat_mut(&mut dx).chunks_exact_mut(d))
-                {
-                    let sum = gr.iter().fold(T::ZERO, |s, &v| s + v);
-                    for k in 0..d {
-                        o[k] = gr[k] - flush(y[k].exp()) * sum;
-                    }
-                }
+                let (y, gs) = (flat(out), flat(g));
+                let work = y.len().saturating_mul(20);
+                crate::threads::for_each_block(flat_mut(&mut dx), d, work, |first, block| {
+                    let span = first * d..first * d + block.len();
+                    let rows = y[span.clone()]
+                        .chunks_exact(d)
+                        .zip(gs[span].chunks_exact(d));
+                    wide(
+                        #[inline(always)]
+                        || {
+                            for ((y, gr), o) in rows.zip(block.chunks_exact_mut(d)) {
+                                let sum = gr.iter().fold(T::ZERO, |s, &v| s + v);
+                                for k in 0..d {
+                                    o[k] = gr[k] - flush(y[k].exp()) * sum;
+                                }
+                            }
+                        },
+                    );
+                });
                 accumulate(pool, &mut lower[x.0], dx);
             }
             SoftmaxOp::MaskedSoftmax {
@@ -222,22 +270,35 @@ impl SoftmaxOp {
                 let batch = out.shape()[0];
                 let mut dz = scratch(out.shape());
                 softmax_backward(flat(out), flat(g), flat_mut(&mut dz), to, T::ONE);
-                // d adder[b, t] = sum over the middle axes of dz.
+                // d adder[b, t] = sum over the middle axes of dz: one batch per piece, its
+                // rows added in order.
                 let per_batch = dz.len() / batch.max(1);
                 let mut dadd = zeros(&[batch, to]);
                 {
                     let (src, dst) = (flat(&dz), flat_mut(&mut dadd));
-                    for b in 0..batch {
-                        let acc = &mut dst[b * to..(b + 1) * to];
-                        for row in src[b * per_batch..(b + 1) * per_batch].chunks_exact(to) {
-                            for (a, &v) in acc.iter_mut().zip(row) {
-                                *a = *a + v;
-                            }
-                        }
-                    }
+                    crate::threads::for_each_chunk(dst, to, src.len(), |b, acc| {
+                        let rows = src[b * per_batch..(b + 1) * per_batch].chunks_exact(to);
+                        wide(
+                            #[inline(always)]
+                            || {
+                                for row in rows {
+                                    for (a, &v) in acc.iter_mut().zip(row) {
+                                        *a = *a + v;
+                                    }
+                                }
+                            },
+                        );
+                    });
                 }
                 let sc = T::from_f64(*scale);
-                flat_mut(&mut dz).iter_mut().for_each(|v| *v = *v * sc);
+                let dzs = flat_mut(&mut dz);
+                let work = dzs.len();
+                crate::threads::for_each_block(dzs, to, work, |_, block| {
+                    wide(
+                        #[inline(always)]
+                        || block.iter_mut().for_each(|v| *v = *v * sc),
+                    );
+                });
                 accumulate(pool, &mut lower[scores.0], dz);
                 accumulate(pool, &mut lower[adder.0], dadd);
             }
