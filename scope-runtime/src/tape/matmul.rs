@@ -214,13 +214,22 @@ impl MatMulOp {
             ..
         } = cx;
         let val = |id: NodeId| &nodes[id.0].value;
-        let zeros = |shape: &[usize]| buffers::zeros(pool, shape);
+        // Every gradient below is a product written with `beta = 0`, which overwrites its
+        // buffer: no pass to zero it first (GPT-2's `wte` gradient is 154 MB), unless the
+        // product sums no terms (a zero extent), which writes nothing. `dA` sums over `g`'s
+        // last extent, `dB` over the one before it.
+        let nd = g.ndim();
+        let (a_depth, b_depth) = (g.shape()[nd - 1], g.shape()[nd - 2]);
+        let fresh = |shape: &[usize], depth: usize| match depth {
+            0 => buffers::zeros(pool, shape),
+            _ => buffers::scratch(pool, shape),
+        };
         match self {
             MatMulOp::MatMul(a, b) => {
                 let (ma, mb, mg) = (matrix(val(*a))?, matrix(val(*b))?, matrix(g)?);
-                let mut ga = zeros(ma.shape());
+                let mut ga = fresh(ma.shape(), a_depth);
                 mat_mul(T::ONE, &mg, &mb.t(), T::ZERO, &mut matrix_mut(&mut ga));
-                let mut gb = zeros(mb.shape());
+                let mut gb = fresh(mb.shape(), b_depth);
                 mat_mul(T::ONE, &ma.t(), &mg, T::ZERO, &mut matrix_mut(&mut gb));
                 accumulate(pool, &mut lower[a.0], ga);
                 accumulate(pool, &mut lower[b.0], gb);
@@ -237,14 +246,14 @@ impl MatMulOp {
                     let (ta, tb) = (*transpose_a, *transpose_b);
                     // C = op(A) op(B).
                     // dA = g op(B)^T, or op(B) g^T when A is transposed.
-                    let mut da = zeros(va.shape());
+                    let mut da = fresh(va.shape(), a_depth);
                     if ta {
                         bmm(vb, tb, g, true, T::ZERO, &mut da);
                     } else {
                         bmm(g, false, vb, !tb, T::ZERO, &mut da);
                     }
                     // dB = op(A)^T g, or g^T op(A) when B is transposed.
-                    let mut db = zeros(vb.shape());
+                    let mut db = fresh(vb.shape(), b_depth);
                     if tb {
                         bmm(g, true, va, ta, T::ZERO, &mut db);
                     } else {
@@ -258,9 +267,9 @@ impl MatMulOp {
                 #[inline(always)]
                 || {
                     let (vx, vk) = (val(*x), val(*kernel));
-                    let mut dx = zeros(vx.shape());
+                    let mut dx = fresh(vx.shape(), a_depth);
                     bmm(g, false, vk, true, T::ZERO, &mut dx);
-                    let mut dk = zeros(vk.shape());
+                    let mut dk = fresh(vk.shape(), b_depth);
                     bmm(vx, true, g, false, T::ZERO, &mut dk);
                     let width = vk.shape()[1];
                     let mut db = vec![T::ZERO; width];
