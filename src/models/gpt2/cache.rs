@@ -13,6 +13,9 @@ use super::declaration::{Conv1d, Norm};
 use super::forward::NORM_EPSILON;
 use super::{Gpt2, Gpt2Config};
 use crate::nn::gemm;
+
+/// Up to this many rows, `nn::gemm` computes `h · wteᵀ` as dot products with `wte`'s rows.
+const FEW_ROWS: usize = 4;
 use crate::{Tensor, TrainError, Variable};
 
 /// Keys and values of every block for `batch` sequences, room for `n_ctx` positions.
@@ -188,27 +191,6 @@ fn causal_softmax(row: &mut [f32], visible: usize) {
     masked.fill(0.0);
 }
 
-/// Up to this many rows, the logits are dot products (see [`Gpt2::step`]).
-const DOT_ROWS: usize = 4;
-
-/// `a · b` with eight independent partial sums, which the compiler vectorizes.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for ((s, &x), &y) in acc.iter_mut().zip(x).zip(y) {
-            *s += x * y;
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 /// Which rows of logits a step computes.
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum Rows {
@@ -365,17 +347,13 @@ impl Gpt2 {
         let wte = p.wte.read();
         let wte = ArrayView2::from_shape((cfg.n_vocab, e), floats(&wte, &p.wte)?)
             .expect("wte is [n_vocab, n_embd]");
-        // `wte` is read row by row as it lies (`h · wte^T` would hand the product a transposed
-        // [n_embd, n_vocab] operand, copied for every token): one dot product per token and
-        // row for a few tokens (sampling), logits^T = wte · h^T for many.
+        // `wte` is read row by row as it lies: for a few tokens (sampling) `h · wteᵀ` runs
+        // as one dot product per token and row of `wte`, split across threads by rows of
+        // `wte` (`nn::gemm`'s loops for a few rows); for many, `logitsᵀ = wte · hᵀ` (`h ·
+        // wteᵀ` would hand the blocked product a transposed operand to copy).
         let mut logits = Array2::<f32>::zeros((h.nrows(), cfg.n_vocab));
-        if h.nrows() <= DOT_ROWS {
-            for (hr, mut out) in h.rows().into_iter().zip(logits.rows_mut()) {
-                let hr = hr.as_slice().expect("a new array is contiguous");
-                for (o, w) in out.iter_mut().zip(wte.rows()) {
-                    *o = dot(w.as_slice().expect("wte is contiguous"), hr);
-                }
-            }
+        if h.nrows() <= FEW_ROWS {
+            gemm(1.0, &h.view(), &wte.t(), 0.0, &mut logits.view_mut());
         } else {
             let mut out = logits.view_mut().reversed_axes();
             gemm(1.0, &wte, &h.t(), 0.0, &mut out);

@@ -1,0 +1,780 @@
+//! Products of a few rows by a large matrix, `[m, k] · [k, n]` with `m <= FEW_ROWS`: a
+//! cached token's `x · W` (GPT-2's `[1, 768] · [768, 3072]`) and its logits `x · Wᵀ` (`[1,
+//! 768]` by `wte`'s 50257 rows). Each element of `b` is used `m` times only, so the product
+//! is bound by reading `b` from memory; these loops read it once, in the order it lies, so
+//! the hardware prefetchers stream it at the memory's rate:
+//!
+//! * **`b`'s rows contiguous** (`x · W`, `W` row-major): `b` is read row after row, four rows
+//!   at a time, each scaled by the broadcast `a[i, p]` and added into a row of sums held in
+//!   a thread-local buffer (L1 or L2 sized, keeping its capacity, so a steady loop allocates
+//!   nothing); every sum adds its `k` terms in order, one fused multiply-add each, as the
+//!   direct loops do;
+//! * **`b`'s columns contiguous** (`x · Wᵀ`, `W` row-major): each row of `W` is read once and
+//!   dotted with each row of `a`, in four vector partial sums added in a fixed order.
+//!
+//! Large products are split across [`crate::threads::num_threads`] threads by blocks of
+//! whole columns of `c` (whole rows of `W` for `x · Wᵀ`): an element's sum is computed by
+//! the same code, adding the same terms in the same order, whichever block holds it, so
+//! the result does not depend on the thread count (`same_bits_at_every_thread_count`).
+
+use std::any::TypeId;
+use std::cell::RefCell;
+use std::ops::Range;
+
+use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar};
+
+use super::matmul::{Dest, Operand};
+
+/// Most rows of `a` [`few_rows`] takes.
+pub(crate) const FEW_ROWS: usize = 4;
+
+/// Products of fewer multiply-adds are left to the matrix product (the direct loops).
+const FEW_ROWS_MIN: usize = 1 << 16;
+
+/// Products of at least this many multiply-adds (about 1 MB of `b`) are split across threads.
+const SPLIT_MIN: usize = 1 << 18;
+
+/// Blocks of columns of `c` (or rows of `W`) are multiples of this many.
+const ALIGN: usize = 64;
+
+thread_local! {
+    /// The rows of sums of the `x · W` form.
+    static SUMS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `c = alpha * a · b + beta * c` (`beta == 0` ignores what `c` held) if it is an f32
+/// product of at most [`FEW_ROWS`] rows, large enough to be memory bound, with `b`'s rows
+/// contiguous (and `c`'s) or `b`'s columns contiguous (and `a`'s rows); `false`, with
+/// nothing done, for any other product (or shapes that do not fit).
+pub(crate) fn few_rows<T: LinalgScalar>(
+    alpha: T,
+    a: &ArrayView2<'_, T>,
+    b: &ArrayView2<'_, T>,
+    beta: T,
+    c: &mut ArrayViewMut2<'_, T>,
+) -> bool {
+    if TypeId::of::<T>() != TypeId::of::<f32>() {
+        return false;
+    }
+    let ((m, k), (k2, n)) = (a.dim(), b.dim());
+    if k != k2
+        || c.dim() != (m, n)
+        || m == 0
+        || m > FEW_ROWS
+        || m.saturating_mul(n).saturating_mul(k) < FEW_ROWS_MIN
+    {
+        return false;
+    }
+    let (sa, sb) = (a.strides(), b.strides());
+    let sc = [c.strides()[0], c.strides()[1]];
+    let rows_of_b = sb[1] == 1 && sc[1] == 1;
+    if !rows_of_b && !(sb[0] == 1 && sa[1] == 1) {
+        return false;
+    }
+    let a_ = Operand {
+        ptr: a.as_ptr().cast::<f32>(),
+        rs: sa[0],
+        cs: sa[1],
+    };
+    let b_ = Operand {
+        ptr: b.as_ptr().cast::<f32>(),
+        rs: sb[0],
+        cs: sb[1],
+    };
+    let c_ = Dest {
+        ptr: c.as_mut_ptr().cast::<f32>(),
+        rs: sc[0],
+        cs: sc[1],
+    };
+    // SAFETY: T is f32 (checked above), so reading alpha and beta as f32 and the casts of
+    // the pointers change nothing.
+    let (alpha, beta) = unsafe {
+        (
+            *(&alpha as *const T).cast::<f32>(),
+            *(&beta as *const T).cast::<f32>(),
+        )
+    };
+    let x = Product {
+        m,
+        k,
+        alpha,
+        beta,
+        a: a_,
+        b: b_,
+        c: c_,
+    };
+    // SAFETY: the operands describe live views of the checked extents with the checked
+    // unit strides; `c` is borrowed uniquely, so it overlaps neither `a` nor `b`.
+    unsafe {
+        if rows_of_b {
+            axpy(x, n);
+        } else {
+            dots(x, n);
+        }
+    }
+    true
+}
+
+/// One product's operands, shared with the threads that compute its blocks.
+#[derive(Clone, Copy)]
+struct Product {
+    m: usize,
+    k: usize,
+    alpha: f32,
+    beta: f32,
+    a: Operand<f32>,
+    b: Operand<f32>,
+    c: Dest<f32>,
+}
+
+// SAFETY: the threads a product is split over read `a` and `b` (which nothing writes while
+// the product runs) and write disjoint blocks of `c`.
+unsafe impl Send for Product {}
+// SAFETY: as above.
+unsafe impl Sync for Product {}
+
+/// `c[i, j] = alpha * sum + beta * c[i, j]`, ignoring `c` when `beta == 0`.
+///
+/// # Safety
+///
+/// `out` points to a live float that nothing else accesses meanwhile.
+#[inline(always)]
+unsafe fn finish(out: *mut f32, sum: f32, alpha: f32, beta: f32) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        *out = if beta == 0.0 {
+            alpha * sum
+        } else {
+            alpha * sum + beta * *out
+        };
+    }
+}
+
+/// Calls `f(x, block)` on blocks of `0..n` (each a multiple of [`ALIGN`] long but the
+/// last), on up to [`crate::threads::num_threads`] threads when the product reaches
+/// [`SPLIT_MIN`] multiply-adds. The blocks run through `rayon::join`, which allocates nothing.
+///
+/// # Safety
+///
+/// `x` describes live operands of `n` columns (or rows of `W`) for which `f` may be called
+/// on any block, from any thread, while other blocks are computed.
+unsafe fn split(x: Product, n: usize, f: unsafe fn(Product, Range<usize>)) {
+    let threads = crate::threads::num_threads();
+    let width = n.div_ceil(threads.max(1)).next_multiple_of(ALIGN);
+    if threads <= 1 || x.m * n * x.k < SPLIT_MIN || width >= n {
+        // SAFETY: forwarded from the caller.
+        unsafe { f(x, 0..n) };
+        return;
+    }
+    /// Blocks `parts` of `width`, halved until one is left.
+    ///
+    /// # Safety
+    ///
+    /// As for [`split`].
+    unsafe fn blocks(
+        x: Product,
+        parts: Range<usize>,
+        width: usize,
+        n: usize,
+        f: unsafe fn(Product, Range<usize>),
+    ) {
+        if parts.len() == 1 {
+            let start = parts.start * width;
+            // SAFETY: forwarded from the caller; the block lies within `0..n`.
+            unsafe { f(x, start..n.min(start + width)) };
+            return;
+        }
+        let mid = parts.start + parts.len() / 2;
+        // SAFETY: forwarded from the caller; the two halves are disjoint.
+        rayon::join(
+            || unsafe { blocks(x, parts.start..mid, width, n, f) },
+            || unsafe { blocks(x, mid..parts.end, width, n, f) },
+        );
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { blocks(x, 0..n.div_ceil(width), width, n, f) };
+}
+
+/// `x · W` with `W`'s rows (and `c`'s) contiguous: `n` columns.
+///
+/// # Safety
+///
+/// `x`'s operands describe live matrices (`a` `[m, k]`, `b` `[k, n]` with column stride 1,
+/// `c` `[m, n]` with column stride 1), `c` overlapping neither `a` nor `b`.
+unsafe fn axpy(x: Product, n: usize) {
+    /// One block of columns.
+    ///
+    /// # Safety
+    ///
+    /// As for [`axpy`], `cols` within `0..n`, no other call writing those columns.
+    unsafe fn block(x: Product, cols: Range<usize>) {
+        let width = cols.len();
+        SUMS.with(|buf| {
+            // A nested call (none today) would find the buffer taken: it gets its own.
+            let mut guard = buf.try_borrow_mut().ok();
+            let mut own = Vec::new();
+            let sums = guard.as_deref_mut().unwrap_or(&mut own);
+            sums.clear();
+            sums.resize(x.m * width, 0.0);
+            // SAFETY: columns `cols` lie within `b` and `c`; this block of `c` is written by
+            // this call only; `sums` holds `m` rows of `width`.
+            unsafe {
+                let b = x.b.at(0, cols.start);
+                axpy_block(x.m, x.k, width, x.a, b, x.b.rs, sums.as_mut_ptr());
+                for (i, row) in sums.chunks_exact(width).enumerate() {
+                    for (j, &s) in row.iter().enumerate() {
+                        finish(x.c.at(i, cols.start + j), s, x.alpha, x.beta);
+                    }
+                }
+            }
+        });
+    }
+    // SAFETY: forwarded from the caller; `block` is called on disjoint blocks.
+    unsafe { split(x, n, block) };
+}
+
+/// `x · Wᵀ` with `W`'s rows (`b`'s columns) and `a`'s rows contiguous: `n` rows of `W`.
+///
+/// # Safety
+///
+/// `x`'s operands describe live matrices (`a` `[m, k]` with column stride 1, `b` `[k, n]`
+/// with row stride 1, `c` `[m, n]`), `c` overlapping neither `a` nor `b`.
+unsafe fn dots(x: Product, n: usize) {
+    /// One block of rows of `W`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`dots`], `rows` within `0..n`, no other call writing those columns of `c`.
+    unsafe fn block(x: Product, rows: Range<usize>) {
+        // SAFETY: rows `rows` of `W` (columns of `b` and `c`) lie within the operands; this
+        // block of `c` is written by this call only.
+        unsafe {
+            let w = x.b.at(0, rows.start);
+            let c = Dest {
+                ptr: x.c.at(0, rows.start),
+                ..x.c
+            };
+            dots_block(x, w, rows.len(), c);
+        }
+    }
+    // SAFETY: forwarded from the caller; `block` is called on disjoint blocks.
+    unsafe { split(x, n, block) };
+}
+
+/// `sums[i * width + j] += sum over p of a[i, p] * b[p, j]`, for `m` rows and `width`
+/// columns, the `k` terms in order.
+///
+/// # Safety
+///
+/// `a` is a live `[m, k]` matrix, `b` a live `[k, width]` one with contiguous rows `b_rs`
+/// apart, `sums` `m * width` writable floats overlapping neither.
+unsafe fn axpy_block(
+    m: usize,
+    k: usize,
+    width: usize,
+    a: Operand<f32>,
+    b: *const f32,
+    b_rs: isize,
+    sums: *mut f32,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(isa) = super::direct::x86_isa() {
+        // SAFETY: forwarded from the caller; the ISA was detected.
+        unsafe { x86::axpy(isa, m, k, width, a, b, b_rs, sums) };
+        return;
+    }
+    // SAFETY (whole loop): every index lies within the extents the caller promises.
+    unsafe {
+        for p in 0..k {
+            let row = b.offset(p as isize * b_rs);
+            for i in 0..m {
+                let s = *a.at(i, p);
+                let out = sums.add(i * width);
+                for j in 0..width {
+                    *out.add(j) += s * *row.add(j);
+                }
+            }
+        }
+    }
+}
+
+/// `c[i, r] = alpha * (a[i, ..] · w[r, ..]) + beta * c[i, r]` for `rows` rows of `W`.
+///
+/// # Safety
+///
+/// `x.a` is a live `[m, k]` matrix with contiguous rows; `w` points to `rows` live rows of
+/// `k` floats, `x.b.cs` apart; `c` is a live `[m, rows]` matrix overlapping neither.
+unsafe fn dots_block(x: Product, w: *const f32, rows: usize, c: Dest<f32>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(isa) = super::direct::x86_isa() {
+        // SAFETY: forwarded from the caller; the ISA was detected.
+        unsafe { x86::dots(isa, x, w, rows, c) };
+        return;
+    }
+    // SAFETY (whole loop): every index lies within the extents the caller promises.
+    unsafe {
+        for r in 0..rows {
+            let wr = w.offset(r as isize * x.b.cs);
+            for i in 0..x.m {
+                let ar = x.a.at(i, 0);
+                let mut part = [0.0f32; 8];
+                for p in 0..x.k {
+                    part[p % 8] += *ar.add(p) * *wr.add(p);
+                }
+                let sum = ((part[0] + part[1]) + (part[2] + part[3]))
+                    + ((part[4] + part[5]) + (part[6] + part[7]));
+                finish(c.at(i, r), sum, x.alpha, x.beta);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::super::direct::x86::{Isa, Lanes, Y, Z};
+    use super::{finish, Dest, Operand, Product};
+
+    /// Calls `$f::<$l, M>($args)` for the runtime `m` (1..=FEW_ROWS).
+    macro_rules! rows {
+        ($f:ident, $l:ty, $m:expr, ($($arg:expr),*)) => {
+            match $m {
+                1 => $f::<$l, 1>($($arg),*),
+                2 => $f::<$l, 2>($($arg),*),
+                3 => $f::<$l, 3>($($arg),*),
+                _ => $f::<$l, 4>($($arg),*),
+            }
+        };
+    }
+
+    /// [`super::axpy_block`] for `M` rows of `a`, in `L`'s registers: four rows of `b` at a
+    /// time (their lanes loaded once for all `M` rows of sums).
+    ///
+    /// # Safety
+    ///
+    /// As for [`super::axpy_block`], on a CPU with `L`'s instruction set.
+    #[inline(always)]
+    unsafe fn axpy_rows<L: Lanes, const M: usize>(
+        k: usize,
+        width: usize,
+        a: Operand<f32>,
+        b: *const f32,
+        b_rs: isize,
+        sums: *mut f32,
+    ) {
+        // SAFETY (whole body): every load and store lies within `b`'s `k` rows of `width`
+        // floats and `sums`' `M` rows of `width` (the last register masked to the columns
+        // that exist), as the caller promises.
+        unsafe {
+            let full = width / L::N;
+            let rest = width - full * L::N;
+            let last = L::first(rest);
+            /// `G` rows of `b` from `p` into every row of sums.
+            #[inline(always)]
+            unsafe fn rows_of<L: Lanes, const M: usize, const G: usize>(
+                p: usize,
+                (width, full, rest, last): (usize, usize, usize, L::Mask),
+                a: Operand<f32>,
+                b: *const f32,
+                b_rs: isize,
+                sums: *mut f32,
+            ) {
+                // SAFETY: as for `axpy_rows`, for rows `p..p + G` of `b`.
+                unsafe {
+                    let zero = L::splat(0.0);
+                    let mut s = [[zero; G]; M];
+                    let mut w = [b; G];
+                    for q in 0..G {
+                        for (i, s) in s.iter_mut().enumerate() {
+                            s[q] = L::splat(*a.at(i, p + q));
+                        }
+                        w[q] = b.offset((p + q) as isize * b_rs);
+                    }
+                    for v in 0..full {
+                        let mut bv = [zero; G];
+                        for q in 0..G {
+                            bv[q] = L::load(w[q].add(v * L::N));
+                        }
+                        for (i, s) in s.iter().enumerate() {
+                            let out = sums.add(i * width + v * L::N);
+                            let mut acc = L::load(out);
+                            for q in 0..G {
+                                acc = s[q].mul_add(bv[q], acc);
+                            }
+                            acc.store(out);
+                        }
+                    }
+                    if rest > 0 {
+                        let mut bv = [zero; G];
+                        for q in 0..G {
+                            bv[q] = L::load_part(w[q].add(full * L::N), last);
+                        }
+                        for (i, s) in s.iter().enumerate() {
+                            let out = sums.add(i * width + full * L::N);
+                            let mut acc = L::load_part(out, last);
+                            for q in 0..G {
+                                acc = s[q].mul_add(bv[q], acc);
+                            }
+                            acc.store_part(out, last);
+                        }
+                    }
+                }
+            }
+            let shape = (width, full, rest, last);
+            let mut p = 0;
+            while p + 4 <= k {
+                rows_of::<L, M, 4>(p, shape, a, b, b_rs, sums);
+                p += 4;
+            }
+            while p < k {
+                rows_of::<L, M, 1>(p, shape, a, b, b_rs, sums);
+                p += 1;
+            }
+        }
+    }
+
+    /// [`super::dots_block`] for `M` rows of `a`, in `L`'s registers: four partial sums per
+    /// row of `a`, each row of `W` loaded once for all of them.
+    ///
+    /// # Safety
+    ///
+    /// As for [`super::dots_block`], on a CPU with `L`'s instruction set.
+    #[inline(always)]
+    unsafe fn dot_rows<L: Lanes, const M: usize>(
+        x: Product,
+        w: *const f32,
+        rows: usize,
+        c: Dest<f32>,
+    ) {
+        // SAFETY (whole body): every load lies within `a`'s `M` rows and `W`'s `rows` rows
+        // of `k` floats (the last register masked to the floats that exist), every store
+        // within `c`'s `[M, rows]`, as the caller promises.
+        unsafe {
+            let k = x.k;
+            let quads = k / (4 * L::N);
+            let singles = (k - quads * 4 * L::N) / L::N;
+            let tail = k - (quads * 4 + singles) * L::N;
+            let last = L::first(tail);
+            let zero = L::splat(0.0);
+            let mut ar = [x.a.ptr; M];
+            for (i, p) in ar.iter_mut().enumerate() {
+                *p = x.a.at(i, 0);
+            }
+            for r in 0..rows {
+                let wr = w.offset(r as isize * x.b.cs);
+                let mut acc = [[zero; 4]; M];
+                for q in 0..quads {
+                    let at = q * 4 * L::N;
+                    for u in 0..4 {
+                        let wv = L::load(wr.add(at + u * L::N));
+                        for (i, acc) in acc.iter_mut().enumerate() {
+                            let av = L::load(ar[i].add(at + u * L::N));
+                            acc[u] = av.mul_add(wv, acc[u]);
+                        }
+                    }
+                }
+                let mut at = quads * 4 * L::N;
+                for _ in 0..singles {
+                    let wv = L::load(wr.add(at));
+                    for (i, acc) in acc.iter_mut().enumerate() {
+                        acc[0] = L::load(ar[i].add(at)).mul_add(wv, acc[0]);
+                    }
+                    at += L::N;
+                }
+                if tail > 0 {
+                    let wv = L::load_part(wr.add(at), last);
+                    for (i, acc) in acc.iter_mut().enumerate() {
+                        acc[0] = L::load_part(ar[i].add(at), last).mul_add(wv, acc[0]);
+                    }
+                }
+                for (i, acc) in acc.iter().enumerate() {
+                    let sum = acc[0].add(acc[1]).add(acc[2].add(acc[3])).sum();
+                    finish(c.at(i, r), sum, x.alpha, x.beta);
+                }
+            }
+        }
+    }
+
+    /// [`axpy_rows`] in 16-float registers.
+    ///
+    /// # Safety
+    ///
+    /// As for [`super::axpy_block`], on a CPU with AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn axpy_avx512(
+        m: usize,
+        k: usize,
+        width: usize,
+        a: Operand<f32>,
+        b: *const f32,
+        b_rs: isize,
+        sums: *mut f32,
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe { rows!(axpy_rows, Z, m, (k, width, a, b, b_rs, sums)) }
+    }
+
+    /// [`axpy_rows`] in 8-float registers.
+    ///
+    /// # Safety
+    ///
+    /// As for [`super::axpy_block`], on a CPU with AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn axpy_avx2(
+        m: usize,
+        k: usize,
+        width: usize,
+        a: Operand<f32>,
+        b: *const f32,
+        b_rs: isize,
+        sums: *mut f32,
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe { rows!(axpy_rows, Y, m, (k, width, a, b, b_rs, sums)) }
+    }
+
+    /// [`super::axpy_block`] with `isa`'s registers.
+    ///
+    /// # Safety
+    ///
+    /// As for [`super::axpy_block`], on a CPU with `isa`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn axpy(
+        isa: Isa,
+        m: usize,
+        k: usize,
+        width: usize,
+        a: Operand<f32>,
+        b: *const f32,
+        b_rs: isize,
+        sums: *mut f32,
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match isa {
+                Isa::Avx512 => axpy_avx512(m, k, width, a, b, b_rs, sums),
+                Isa::Avx2 => axpy_avx2(m, k, width, a, b, b_rs, sums),
+            }
+        }
+    }
+
+    /// [`dot_rows`] in 16-float registers.
+    ///
+    /// # Safety
+    ///
+    /// As for [`super::dots_block`], on a CPU with AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn dots_avx512(x: Product, w: *const f32, rows: usize, c: Dest<f32>) {
+        // SAFETY: forwarded from the caller.
+        unsafe { rows!(dot_rows, Z, x.m, (x, w, rows, c)) }
+    }
+
+    /// [`dot_rows`] in 8-float registers.
+    ///
+    /// # Safety
+    ///
+    /// As for [`super::dots_block`], on a CPU with AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dots_avx2(x: Product, w: *const f32, rows: usize, c: Dest<f32>) {
+        // SAFETY: forwarded from the caller.
+        unsafe { rows!(dot_rows, Y, x.m, (x, w, rows, c)) }
+    }
+
+    /// [`super::dots_block`] with `isa`'s registers.
+    ///
+    /// # Safety
+    ///
+    /// As for [`super::dots_block`], on a CPU with `isa`.
+    pub(super) unsafe fn dots(isa: Isa, x: Product, w: *const f32, rows: usize, c: Dest<f32>) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match isa {
+                Isa::Avx512 => dots_avx512(x, w, rows, c),
+                Isa::Avx2 => dots_avx2(x, w, rows, c),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+
+    fn filled(m: usize, n: usize, seed: u64) -> Array2<f32> {
+        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        Array2::from_shape_fn((m, n), |_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % 2001) as f32 / 1000.0 - 1.0
+        })
+    }
+
+    /// `alpha * a · b + beta * c` in float64.
+    fn reference(
+        alpha: f32,
+        a: &Array2<f32>,
+        b: &Array2<f32>,
+        beta: f32,
+        c: &Array2<f32>,
+    ) -> Array2<f64> {
+        Array2::from_shape_fn(c.dim(), |(i, j)| {
+            let sum: f64 = (0..a.ncols())
+                .map(|p| f64::from(a[[i, p]]) * f64::from(b[[p, j]]))
+                .sum();
+            f64::from(alpha) * sum + f64::from(beta) * f64::from(c[[i, j]])
+        })
+    }
+
+    /// Both forms (`b` row-major: `x · W`; `b` a transposed row-major `W`: `x · Wᵀ`) into a
+    /// row-major `c`, `[m, k] · [k, n]`.
+    fn both_forms(
+        alpha: f32,
+        a: &Array2<f32>,
+        b: &Array2<f32>,
+        beta: f32,
+        c: &Array2<f32>,
+    ) -> [Array2<f32>; 2] {
+        let w_t = b.t().as_standard_layout().into_owned();
+        let (mut rows, mut cols) = (c.clone(), c.clone());
+        assert!(few_rows(
+            alpha,
+            &a.view(),
+            &b.view(),
+            beta,
+            &mut rows.view_mut()
+        ));
+        assert!(few_rows(
+            alpha,
+            &a.view(),
+            &w_t.t(),
+            beta,
+            &mut cols.view_mut()
+        ));
+        [rows, cols]
+    }
+
+    fn bits(x: &Array2<f32>) -> Vec<u32> {
+        x.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// Every row count, tails of every length (columns and depth not multiples of the
+    /// registers), alpha and beta, with each instruction set (the products stay under
+    /// SPLIT_MIN, so they run on the test's thread with its ISA cap), against float64.
+    #[test]
+    fn agrees_with_a_plain_reference() {
+        let shapes = [
+            (1, 768, 100),
+            (2, 300, 250),
+            (3, 97, 333),
+            (4, 129, 201),
+            (1, 64, 1100),
+        ];
+        for (si, &(m, k, n)) in shapes.iter().enumerate() {
+            assert!(m * n * k >= FEW_ROWS_MIN && m * n * k < SPLIT_MIN);
+            let a = filled(m, k, 1 + si as u64);
+            let b = filled(k, n, 11 + si as u64);
+            let c = filled(m, n, 21 + si as u64);
+            for cap in 0..3u8 {
+                super::super::direct::ISA_CAP.with(|x| x.set(cap));
+                for (alpha, beta) in [(1.0, 0.0), (0.5, 2.0), (-1.5, 1.0)] {
+                    let want = reference(alpha, &a, &b, beta, &c);
+                    for got in both_forms(alpha, &a, &b, beta, &c) {
+                        let err = (&got.mapv(f64::from) - &want)
+                            .iter()
+                            .fold(0.0f64, |e, x| e.max(x.abs()));
+                        assert!(
+                            err < 1e-3,
+                            "{m}x{k}x{n} cap {cap} alpha {alpha} beta {beta}: {err}"
+                        );
+                    }
+                }
+                // beta 0 ignores what c held, NaN included.
+                let nan = Array2::from_elem((m, n), f32::NAN);
+                for got in both_forms(1.0, &a, &b, 0.0, &nan) {
+                    assert!(got.iter().all(|x| x.is_finite()), "{m}x{k}x{n} cap {cap}");
+                }
+            }
+            super::super::direct::ISA_CAP.with(|x| x.set(0));
+        }
+    }
+
+    /// Products large enough to be split give the same bits at 1, 2 and 3 threads, in both
+    /// forms; the process-wide count is restored.
+    #[test]
+    fn same_bits_at_every_thread_count() {
+        let before = crate::threads::num_threads();
+        for &(m, k, n) in &[
+            (1, 768, 3072),
+            (1, 3072, 768),
+            (2, 768, 5000),
+            (4, 100, 1001),
+        ] {
+            assert!(m * n * k >= SPLIT_MIN);
+            let (a, b, c) = (filled(m, k, 3), filled(k, n, 4), filled(m, n, 5));
+            let runs = [1, 2, 3].map(|threads| {
+                crate::threads::set_num_threads(threads);
+                both_forms(0.5, &a, &b, 1.0, &c)
+            });
+            for run in &runs[1..] {
+                for (got, first) in run.iter().zip(&runs[0]) {
+                    assert_eq!(bits(got), bits(first), "{m}x{k}x{n}");
+                }
+            }
+            let want = reference(0.5, &a, &b, 1.0, &c);
+            for got in &runs[0] {
+                let err = (&got.mapv(f64::from) - &want)
+                    .iter()
+                    .fold(0.0f64, |e, x| e.max(x.abs()));
+                assert!(err < 1e-3, "{m}x{k}x{n}: {err}");
+            }
+        }
+        crate::threads::set_num_threads(before);
+    }
+
+    /// What the loops do not take is left untouched: other element types, many rows, small
+    /// products, layouts with neither `b`'s rows nor its columns contiguous.
+    #[test]
+    fn declines_other_products() {
+        let (a, b) = (filled(1, 768, 1), filled(768, 768, 2));
+        let mut c = Array2::<f32>::zeros((1, 768));
+        let a64 = a.mapv(f64::from);
+        let b64 = b.mapv(f64::from);
+        let mut c64 = Array2::<f64>::zeros((1, 768));
+        assert!(!few_rows(
+            1.0,
+            &a64.view(),
+            &b64.view(),
+            0.0,
+            &mut c64.view_mut()
+        ));
+        let a5 = filled(FEW_ROWS + 1, 768, 3);
+        let mut c5 = Array2::<f32>::zeros((FEW_ROWS + 1, 768));
+        assert!(!few_rows(
+            1.0,
+            &a5.view(),
+            &b.view(),
+            0.0,
+            &mut c5.view_mut()
+        ));
+        let (a_s, b_s) = (filled(1, 16, 4), filled(16, 16, 5));
+        let mut c_s = Array2::<f32>::zeros((1, 16));
+        assert!(!few_rows(
+            1.0,
+            &a_s.view(),
+            &b_s.view(),
+            0.0,
+            &mut c_s.view_mut()
+        ));
+        let wide = filled(768, 1536, 6);
+        let strided = wide.slice(ndarray::s![.., ..;2]);
+        assert!(!few_rows(1.0, &a.view(), &strided, 0.0, &mut c.view_mut()));
+        // `c`'s columns not contiguous, with `b`'s rows contiguous.
+        let mut c_wide = Array2::<f32>::zeros((1, 1536));
+        let mut c_s2 = c_wide.slice_mut(ndarray::s![.., ..;2]);
+        assert!(!few_rows(1.0, &a.view(), &b.view(), 0.0, &mut c_s2));
+        assert!(c_wide.iter().all(|&x| x == 0.0));
+        assert!(c.iter().all(|&x| x == 0.0));
+    }
+}
