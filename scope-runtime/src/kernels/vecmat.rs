@@ -220,12 +220,11 @@ unsafe fn axpy(x: Product, n: usize) {
             // this call only; `sums` holds `m` rows of `width`.
             unsafe {
                 let b = x.b.at(0, cols.start);
-                axpy_block(x.m, x.k, width, x.a, b, x.b.rs, sums.as_mut_ptr());
-                for (i, row) in sums.chunks_exact(width).enumerate() {
-                    for (j, &s) in row.iter().enumerate() {
-                        finish(x.c.at(i, cols.start + j), s, x.alpha, x.beta);
-                    }
-                }
+                let c = Dest {
+                    ptr: x.c.at(0, cols.start),
+                    ..x.c
+                };
+                axpy_block(x, width, b, c, sums.as_mut_ptr());
             }
         });
     }
@@ -261,38 +260,36 @@ unsafe fn dots(x: Product, n: usize) {
     unsafe { split(x, n, block) };
 }
 
-/// `sums[i * width + j] += sum over p of a[i, p] * b[p, j]`, for `m` rows and `width`
-/// columns, the `k` terms in order.
+/// `c[i, j] = alpha * (sum over p of a[i, p] * b[p, j]) + beta * c[i, j]` for `x.m` rows
+/// and `width` columns, the `k` terms added in order into `sums` (zeroed), then `c` written.
 ///
 /// # Safety
 ///
-/// `a` is a live `[m, k]` matrix, `b` a live `[k, width]` one with contiguous rows `b_rs`
-/// apart, `sums` `m * width` writable floats overlapping neither.
-unsafe fn axpy_block(
-    m: usize,
-    k: usize,
-    width: usize,
-    a: Operand<f32>,
-    b: *const f32,
-    b_rs: isize,
-    sums: *mut f32,
-) {
+/// `x.a` is a live `[m, k]` matrix, `b` a live `[k, width]` one with contiguous rows
+/// `x.b.rs` apart, `c` a live `[m, width]` one with contiguous rows, `sums` `m * width`
+/// writable zeros; none overlapping another.
+unsafe fn axpy_block(x: Product, width: usize, b: *const f32, c: Dest<f32>, sums: *mut f32) {
     #[cfg(target_arch = "x86_64")]
     if let Some(isa) = super::direct::x86_isa() {
         // SAFETY: forwarded from the caller; the ISA was detected.
-        unsafe { x86::axpy(isa, m, k, width, a, b, b_rs, sums) };
+        unsafe { x86::axpy(isa, x, width, b, c, sums) };
         return;
     }
     // SAFETY (whole loop): every index lies within the extents the caller promises.
     unsafe {
-        for p in 0..k {
-            let row = b.offset(p as isize * b_rs);
-            for i in 0..m {
-                let s = *a.at(i, p);
+        for p in 0..x.k {
+            let row = b.offset(p as isize * x.b.rs);
+            for i in 0..x.m {
+                let s = *x.a.at(i, p);
                 let out = sums.add(i * width);
                 for j in 0..width {
                     *out.add(j) += s * *row.add(j);
                 }
+            }
+        }
+        for i in 0..x.m {
+            for j in 0..width {
+                finish(c.at(i, j), *sums.add(i * width + j), x.alpha, x.beta);
             }
         }
     }
@@ -331,8 +328,21 @@ unsafe fn dots_block(x: Product, w: *const f32, rows: usize, c: Dest<f32>) {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+
     use super::super::direct::x86::{Isa, Lanes, Y, Z};
-    use super::{finish, Dest, Operand, Product};
+    use super::{finish, Dest, Product};
+
+    /// How far ahead of the loads (in floats: 2 KB) the loops ask for `b`'s next cache lines.
+    const AHEAD: usize = 512;
+
+    /// Asks for the cache line holding `p` (any address: a prefetch never faults).
+    #[inline(always)]
+    fn prefetch(p: *const f32) {
+        // SAFETY: a prefetch reads nothing the program can observe and never faults, so any
+        // address is allowed; SSE is part of x86-64.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
+    }
 
     /// Calls `$f::<$l, M>($args)` for the runtime `m` (1..=FEW_ROWS).
     macro_rules! rows {
@@ -347,23 +357,23 @@ mod x86 {
     }
 
     /// [`super::axpy_block`] for `M` rows of `a`, in `L`'s registers: four rows of `b` at a
-    /// time (their lanes loaded once for all `M` rows of sums).
+    /// time (their lanes loaded once for all `M` rows of sums), then `c` written a register
+    /// at a time.
     ///
     /// # Safety
     ///
     /// As for [`super::axpy_block`], on a CPU with `L`'s instruction set.
     #[inline(always)]
     unsafe fn axpy_rows<L: Lanes, const M: usize>(
-        k: usize,
+        x: Product,
         width: usize,
-        a: Operand<f32>,
         b: *const f32,
-        b_rs: isize,
+        c: Dest<f32>,
         sums: *mut f32,
     ) {
         // SAFETY (whole body): every load and store lies within `b`'s `k` rows of `width`
-        // floats and `sums`' `M` rows of `width` (the last register masked to the columns
-        // that exist), as the caller promises.
+        // floats, `sums`' `M` rows of `width` and `c`'s (the last register masked to the
+        // columns that exist), as the caller promises.
         unsafe {
             let full = width / L::N;
             let rest = width - full * L::N;
@@ -373,9 +383,8 @@ mod x86 {
             unsafe fn rows_of<L: Lanes, const M: usize, const G: usize>(
                 p: usize,
                 (width, full, rest, last): (usize, usize, usize, L::Mask),
-                a: Operand<f32>,
+                x: Product,
                 b: *const f32,
-                b_rs: isize,
                 sums: *mut f32,
             ) {
                 // SAFETY: as for `axpy_rows`, for rows `p..p + G` of `b`.
@@ -385,14 +394,18 @@ mod x86 {
                     let mut w = [b; G];
                     for q in 0..G {
                         for (i, s) in s.iter_mut().enumerate() {
-                            s[q] = L::splat(*a.at(i, p + q));
+                            s[q] = L::splat(*x.a.at(i, p + q));
                         }
-                        w[q] = b.offset((p + q) as isize * b_rs);
+                        w[q] = b.offset((p + q) as isize * x.b.rs);
                     }
                     for v in 0..full {
                         let mut bv = [zero; G];
                         for q in 0..G {
-                            bv[q] = L::load(w[q].add(v * L::N));
+                            let at = w[q].add(v * L::N);
+                            if v * L::N % 16 == 0 {
+                                prefetch(at.wrapping_add(AHEAD));
+                            }
+                            bv[q] = L::load(at);
                         }
                         for (i, s) in s.iter().enumerate() {
                             let out = sums.add(i * width + v * L::N);
@@ -421,13 +434,41 @@ mod x86 {
             }
             let shape = (width, full, rest, last);
             let mut p = 0;
-            while p + 4 <= k {
-                rows_of::<L, M, 4>(p, shape, a, b, b_rs, sums);
+            while p + 4 <= x.k {
+                rows_of::<L, M, 4>(p, shape, x, b, sums);
                 p += 4;
             }
-            while p < k {
-                rows_of::<L, M, 1>(p, shape, a, b, b_rs, sums);
+            while p < x.k {
+                rows_of::<L, M, 1>(p, shape, x, b, sums);
                 p += 1;
+            }
+            // c = alpha * sums + beta * c, as the direct loops finish a block.
+            let (alpha, beta) = (L::splat(x.alpha), L::splat(x.beta));
+            for i in 0..M {
+                let (row, out) = (sums.add(i * width), c.at(i, 0));
+                for v in 0..full + usize::from(rest > 0) {
+                    let (s, o) = (row.add(v * L::N), out.add(v * L::N));
+                    let whole = v < full;
+                    let sum = if whole {
+                        L::load(s)
+                    } else {
+                        L::load_part(s, last)
+                    };
+                    let mut y = sum.mul(alpha);
+                    if x.beta != 0.0 {
+                        let old = if whole {
+                            L::load(o)
+                        } else {
+                            L::load_part(o, last)
+                        };
+                        y = old.mul_add(beta, y);
+                    }
+                    if whole {
+                        y.store(o);
+                    } else {
+                        y.store_part(o, last);
+                    }
+                }
             }
         }
     }
@@ -465,6 +506,9 @@ mod x86 {
                 for q in 0..quads {
                     let at = q * 4 * L::N;
                     for u in 0..4 {
+                        if u * L::N % 16 == 0 {
+                            prefetch(wr.wrapping_add(at + u * L::N + AHEAD));
+                        }
                         let wv = L::load(wr.add(at + u * L::N));
                         for (i, acc) in acc.iter_mut().enumerate() {
                             let av = L::load(ar[i].add(at + u * L::N));
@@ -500,17 +544,9 @@ mod x86 {
     ///
     /// As for [`super::axpy_block`], on a CPU with AVX-512F.
     #[target_feature(enable = "avx512f")]
-    unsafe fn axpy_avx512(
-        m: usize,
-        k: usize,
-        width: usize,
-        a: Operand<f32>,
-        b: *const f32,
-        b_rs: isize,
-        sums: *mut f32,
-    ) {
+    unsafe fn axpy_avx512(x: Product, width: usize, b: *const f32, c: Dest<f32>, sums: *mut f32) {
         // SAFETY: forwarded from the caller.
-        unsafe { rows!(axpy_rows, Z, m, (k, width, a, b, b_rs, sums)) }
+        unsafe { rows!(axpy_rows, Z, x.m, (x, width, b, c, sums)) }
     }
 
     /// [`axpy_rows`] in 8-float registers.
@@ -519,17 +555,9 @@ mod x86 {
     ///
     /// As for [`super::axpy_block`], on a CPU with AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn axpy_avx2(
-        m: usize,
-        k: usize,
-        width: usize,
-        a: Operand<f32>,
-        b: *const f32,
-        b_rs: isize,
-        sums: *mut f32,
-    ) {
+    unsafe fn axpy_avx2(x: Product, width: usize, b: *const f32, c: Dest<f32>, sums: *mut f32) {
         // SAFETY: forwarded from the caller.
-        unsafe { rows!(axpy_rows, Y, m, (k, width, a, b, b_rs, sums)) }
+        unsafe { rows!(axpy_rows, Y, x.m, (x, width, b, c, sums)) }
     }
 
     /// [`super::axpy_block`] with `isa`'s registers.
@@ -537,22 +565,19 @@ mod x86 {
     /// # Safety
     ///
     /// As for [`super::axpy_block`], on a CPU with `isa`.
-    #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn axpy(
         isa: Isa,
-        m: usize,
-        k: usize,
+        x: Product,
         width: usize,
-        a: Operand<f32>,
         b: *const f32,
-        b_rs: isize,
+        c: Dest<f32>,
         sums: *mut f32,
     ) {
         // SAFETY: forwarded from the caller.
         unsafe {
             match isa {
-                Isa::Avx512 => axpy_avx512(m, k, width, a, b, b_rs, sums),
-                Isa::Avx2 => axpy_avx2(m, k, width, a, b, b_rs, sums),
+                Isa::Avx512 => axpy_avx512(x, width, b, c, sums),
+                Isa::Avx2 => axpy_avx2(x, width, b, c, sums),
             }
         }
     }
