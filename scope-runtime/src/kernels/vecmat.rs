@@ -28,7 +28,8 @@ use super::matmul::{Dest, Operand};
 /// Most rows of `a` [`few_rows`] takes.
 pub(crate) const FEW_ROWS: usize = 4;
 
-/// Products of fewer multiply-adds are left to the matrix product (the direct loops).
+/// Products of fewer multiply-adds with `b`'s rows contiguous are left to the matrix
+/// product (the direct loops).
 const FEW_ROWS_MIN: usize = 1 << 16;
 
 /// Products of at least this many multiply-adds (about 1 MB of `b`) are split across threads.
@@ -43,8 +44,8 @@ thread_local! {
 }
 
 /// `c = alpha * a · b + beta * c` (`beta == 0` ignores what `c` held) if it is an f32
-/// product of at most [`FEW_ROWS`] rows, large enough to be memory bound, with `b`'s rows
-/// contiguous (and `c`'s) or `b`'s columns contiguous (and `a`'s rows); `false`, with
+/// product of at most [`FEW_ROWS`] rows with `b`'s columns contiguous (and `a`'s rows), or
+/// one large enough to be memory bound with `b`'s rows contiguous (and `c`'s); `false`, with
 /// nothing done, for any other product (or shapes that do not fit).
 pub(crate) fn few_rows<T: LinalgScalar>(
     alpha: T,
@@ -57,18 +58,16 @@ pub(crate) fn few_rows<T: LinalgScalar>(
         return false;
     }
     let ((m, k), (k2, n)) = (a.dim(), b.dim());
-    if k != k2
-        || c.dim() != (m, n)
-        || m == 0
-        || m > FEW_ROWS
-        || m.saturating_mul(n).saturating_mul(k) < FEW_ROWS_MIN
-    {
+    if k != k2 || c.dim() != (m, n) || m == 0 || m > FEW_ROWS || n == 0 || k == 0 {
         return false;
     }
     let (sa, sb) = (a.strides(), b.strides());
     let sc = [c.strides()[0], c.strides()[1]];
-    let rows_of_b = sb[1] == 1 && sc[1] == 1;
-    if !rows_of_b && !(sb[0] == 1 && sa[1] == 1) {
+    let large = m.saturating_mul(n).saturating_mul(k) >= FEW_ROWS_MIN;
+    // Small products with `b`'s rows contiguous are the direct loops' best case; with `b`
+    // transposed (an attention's `q · kᵀ`) those copy `b` first, which the dots need not.
+    let rows_of_b = sb[1] == 1 && sc[1] == 1 && large;
+    if !rows_of_b && !(sb[0] == 1 && sa[1] == 1 && (large || sb[1] != 1)) {
         return false;
     }
     let a_ = Operand {
@@ -720,6 +719,30 @@ mod tests {
                 for got in both_forms(1.0, &a, &b, 0.0, &nan) {
                     assert!(got.iter().all(|x| x.is_finite()), "{m}x{k}x{n} cap {cap}");
                 }
+            }
+            super::super::direct::ISA_CAP.with(|x| x.set(0));
+        }
+    }
+
+    /// Small products with `b` transposed (an attention's `q · kᵀ`) run as dots too.
+    #[test]
+    fn small_transposed_products_run_as_dots() {
+        for (si, &(m, k, n)) in [(1, 64, 129), (3, 5, 2), (2, 3, 7), (4, 33, 1)]
+            .iter()
+            .enumerate()
+        {
+            let a = filled(m, k, 40 + si as u64);
+            let w = filled(n, k, 50 + si as u64);
+            let c = filled(m, n, 60 + si as u64);
+            let want = reference(0.125, &a, &w.t().to_owned(), 1.0, &c);
+            for cap in 0..3u8 {
+                super::super::direct::ISA_CAP.with(|x| x.set(cap));
+                let mut got = c.clone();
+                assert!(few_rows(0.125, &a.view(), &w.t(), 1.0, &mut got.view_mut()));
+                let err = (&got.mapv(f64::from) - &want)
+                    .iter()
+                    .fold(0.0f64, |e, x| e.max(x.abs()));
+                assert!(err < 1e-4, "{m}x{k}x{n} cap {cap}: {err}");
             }
             super::super::direct::ISA_CAP.with(|x| x.set(0));
         }
