@@ -397,36 +397,36 @@ mod x86 {
                         }
                         w[q] = b.offset((p + q) as isize * x.b.rs);
                     }
-                    for v in 0..full {
+                    for v in 0..full + usize::from(rest > 0) {
+                        // Whole registers, then the masked tail's.
+                        let whole = v < full;
                         let mut bv = [zero; G];
                         for q in 0..G {
                             let at = w[q].add(v * L::N);
                             if v * L::N % 16 == 0 {
                                 prefetch(at.wrapping_add(AHEAD));
                             }
-                            bv[q] = L::load(at);
+                            bv[q] = if whole {
+                                L::load(at)
+                            } else {
+                                L::load_part(at, last)
+                            };
                         }
                         for (i, s) in s.iter().enumerate() {
                             let out = sums.add(i * width + v * L::N);
-                            let mut acc = L::load(out);
+                            let mut acc = if whole {
+                                L::load(out)
+                            } else {
+                                L::load_part(out, last)
+                            };
                             for q in 0..G {
                                 acc = s[q].mul_add(bv[q], acc);
                             }
-                            acc.store(out);
-                        }
-                    }
-                    if rest > 0 {
-                        let mut bv = [zero; G];
-                        for q in 0..G {
-                            bv[q] = L::load_part(w[q].add(full * L::N), last);
-                        }
-                        for (i, s) in s.iter().enumerate() {
-                            let out = sums.add(i * width + full * L::N);
-                            let mut acc = L::load_part(out, last);
-                            for q in 0..G {
-                                acc = s[q].mul_add(bv[q], acc);
+                            if whole {
+                                acc.store(out);
+                            } else {
+                                acc.store_part(out, last);
                             }
-                            acc.store_part(out, last);
                         }
                     }
                 }
