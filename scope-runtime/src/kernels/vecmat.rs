@@ -5,17 +5,19 @@
 //! the hardware prefetchers stream it at the memory's rate:
 //!
 //! * **`b`'s rows contiguous** (`x · W`, `W` row-major): `b` is read row after row, four rows
-//!   at a time, each scaled by the broadcast `a[i, p]` and added into a row of sums held in
-//!   a thread-local buffer (L1 or L2 sized, keeping its capacity, so a steady loop allocates
-//!   nothing); every sum adds its `k` terms in order, one fused multiply-add each, as the
-//!   direct loops do;
+//!   at a time, each scaled by the broadcast `a[i, p]` and added into a row of sums; the
+//!   rows go in fixed chunks of 64, each summed (in order, one fused multiply-add a term)
+//!   into its own row of partial sums in a thread-local buffer that keeps its capacity, and
+//!   the chunks' sums are then added in order;
 //! * **`b`'s columns contiguous** (`x · Wᵀ`, `W` row-major): each row of `W` is read once and
 //!   dotted with each row of `a`, in four vector partial sums added in a fixed order.
 //!
 //! Large products are split across [`crate::threads::num_threads`] threads by blocks of
-//! whole columns of `c` (whole rows of `W` for `x · Wᵀ`): an element's sum is computed by
-//! the same code, adding the same terms in the same order, whichever block holds it, so
-//! the result does not depend on the thread count (`same_bits_at_every_thread_count`).
+//! whole chunks of `W`'s rows (`x · W`: each thread streams one contiguous run of `W`) or
+//! of whole rows of `W` (`x · Wᵀ`): the chunks are fixed by the shape, and every sum is
+//! computed by the same code, adding the same terms in the same order, whichever thread
+//! computes it, so the result does not depend on the thread count
+//! (`same_bits_at_every_thread_count`).
 
 use std::any::TypeId;
 use std::cell::RefCell;
@@ -35,8 +37,11 @@ const FEW_ROWS_MIN: usize = 1 << 16;
 /// Products of at least this many multiply-adds (about 1 MB of `b`) are split across threads.
 const SPLIT_MIN: usize = 1 << 18;
 
-/// Blocks of columns of `c` (or rows of `W`) are multiples of this many.
+/// Blocks of rows of `W` in `x · Wᵀ` are multiples of this many.
 const ALIGN: usize = 64;
+
+/// `x · W` sums `W`'s rows in chunks of this many (then adds the chunks' sums in order).
+const CHUNK: usize = 64;
 
 thread_local! {
     /// The rows of sums of the `x · W` form.
@@ -96,19 +101,21 @@ pub(crate) fn few_rows<T: LinalgScalar>(
     let x = Product {
         m,
         k,
+        n,
         alpha,
         beta,
         a: a_,
         b: b_,
         c: c_,
+        sums: std::ptr::null_mut(),
     };
     // SAFETY: the operands describe live views of the checked extents with the checked
     // unit strides; `c` is borrowed uniquely, so it overlaps neither `a` nor `b`.
     unsafe {
         if rows_of_b {
-            axpy(x, n);
+            axpy(x);
         } else {
-            dots(x, n);
+            dots(x);
         }
     }
     true
@@ -119,15 +126,18 @@ pub(crate) fn few_rows<T: LinalgScalar>(
 struct Product {
     m: usize,
     k: usize,
+    n: usize,
     alpha: f32,
     beta: f32,
     a: Operand<f32>,
     b: Operand<f32>,
     c: Dest<f32>,
+    /// The `x · W` form's partial sums, `[chunks, m, n]` (null for the dots).
+    sums: *mut f32,
 }
 
 // SAFETY: the threads a product is split over read `a` and `b` (which nothing writes while
-// the product runs) and write disjoint blocks of `c`.
+// the product runs) and write disjoint blocks of `c` (or of `sums`).
 unsafe impl Send for Product {}
 // SAFETY: as above.
 unsafe impl Sync for Product {}
@@ -149,18 +159,18 @@ unsafe fn finish(out: *mut f32, sum: f32, alpha: f32, beta: f32) {
     }
 }
 
-/// Calls `f(x, block)` on blocks of `0..n` (each a multiple of [`ALIGN`] long but the
-/// last), on up to [`crate::threads::num_threads`] threads when the product reaches
-/// [`SPLIT_MIN`] multiply-adds. The blocks run through `rayon::join`, which allocates nothing.
+/// Calls `f(x, block)` on blocks of `0..n` (each a multiple of `align` long but the last),
+/// on up to [`crate::threads::num_threads`] threads when the product reaches [`SPLIT_MIN`]
+/// multiply-adds. The blocks run through `rayon::join`, which allocates nothing.
 ///
 /// # Safety
 ///
-/// `x` describes live operands of `n` columns (or rows of `W`) for which `f` may be called
-/// on any block, from any thread, while other blocks are computed.
-unsafe fn split(x: Product, n: usize, f: unsafe fn(Product, Range<usize>)) {
+/// `x` describes live operands for which `f` may be called on any block of `0..n`, from
+/// any thread, while other blocks are computed.
+unsafe fn split(x: Product, n: usize, align: usize, f: unsafe fn(Product, Range<usize>)) {
     let threads = crate::threads::num_threads();
-    let width = n.div_ceil(threads.max(1)).next_multiple_of(ALIGN);
-    if threads <= 1 || x.m * n * x.k < SPLIT_MIN || width >= n {
+    let width = n.div_ceil(threads.max(1)).next_multiple_of(align);
+    if threads <= 1 || x.m * x.k * x.n < SPLIT_MIN || width >= n {
         // SAFETY: forwarded from the caller.
         unsafe { f(x, 0..n) };
         return;
@@ -194,41 +204,64 @@ unsafe fn split(x: Product, n: usize, f: unsafe fn(Product, Range<usize>)) {
     unsafe { blocks(x, 0..n.div_ceil(width), width, n, f) };
 }
 
-/// `x · W` with `W`'s rows (and `c`'s) contiguous: `n` columns.
+/// `x · W` with `W`'s rows (and `c`'s) contiguous: `W`'s rows in chunks of [`CHUNK`],
+/// each summed into its own row of partial sums (in parallel by blocks of chunks), then the
+/// partial sums added in order. The chunks are fixed by `k`, so the sums are the same at any
+/// thread count; each thread reads whole rows of `W`, one contiguous run per block.
 ///
 /// # Safety
 ///
 /// `x`'s operands describe live matrices (`a` `[m, k]`, `b` `[k, n]` with column stride 1,
 /// `c` `[m, n]` with column stride 1), `c` overlapping neither `a` nor `b`.
-unsafe fn axpy(x: Product, n: usize) {
-    /// One block of columns.
+unsafe fn axpy(x: Product) {
+    /// Chunks `chunks` of `W`'s rows into their partial sums.
     ///
     /// # Safety
     ///
-    /// As for [`axpy`], `cols` within `0..n`, no other call writing those columns.
-    unsafe fn block(x: Product, cols: Range<usize>) {
-        let width = cols.len();
-        SUMS.with(|buf| {
-            // A nested call (none today) would find the buffer taken: it gets its own.
-            let mut guard = buf.try_borrow_mut().ok();
-            let mut own = Vec::new();
-            let sums = guard.as_deref_mut().unwrap_or(&mut own);
-            sums.clear();
-            sums.resize(x.m * width, 0.0);
-            // SAFETY: columns `cols` lie within `b` and `c`; this block of `c` is written by
-            // this call only; `sums` holds `m` rows of `width`.
+    /// As for [`axpy`], `x.sums` holding every chunk's zeroed `[m, n]`, `chunks` within
+    /// them, no other call writing those.
+    unsafe fn block(x: Product, chunks: Range<usize>) {
+        for q in chunks {
+            let rows = q * CHUNK..x.k.min((q + 1) * CHUNK);
+            // SAFETY: rows `rows` lie within `a`'s columns and `b`'s rows; chunk `q`'s
+            // partial sums are written by this call only.
             unsafe {
-                let b = x.b.at(0, cols.start);
-                let c = Dest {
-                    ptr: x.c.at(0, cols.start),
-                    ..x.c
+                let part = Product {
+                    k: rows.len(),
+                    a: Operand {
+                        ptr: x.a.at(0, rows.start),
+                        ..x.a
+                    },
+                    b: Operand {
+                        ptr: x.b.at(rows.start, 0),
+                        ..x.b
+                    },
+                    sums: x.sums.add(q * x.m * x.n),
+                    ..x
                 };
-                axpy_block(x, width, b, c, sums.as_mut_ptr());
+                accumulate(part);
             }
-        });
+        }
     }
-    // SAFETY: forwarded from the caller; `block` is called on disjoint blocks.
-    unsafe { split(x, n, block) };
+    let chunks = x.k.div_ceil(CHUNK);
+    SUMS.with(|buf| {
+        // A nested call (none today) would find the buffer taken: it gets its own.
+        let mut guard = buf.try_borrow_mut().ok();
+        let mut own = Vec::new();
+        let sums = guard.as_deref_mut().unwrap_or(&mut own);
+        sums.clear();
+        sums.resize(chunks * x.m * x.n, 0.0);
+        let x = Product {
+            sums: sums.as_mut_ptr(),
+            ..x
+        };
+        // SAFETY: forwarded from the caller; `sums` holds every chunk's `[m, n]`, and
+        // `block` is called on disjoint blocks of chunks.
+        unsafe {
+            split(x, chunks, 1, block);
+            reduce(x, chunks);
+        }
+    });
 }
 
 /// `x · Wᵀ` with `W`'s rows (`b`'s columns) and `a`'s rows contiguous: `n` rows of `W`.
@@ -237,7 +270,7 @@ unsafe fn axpy(x: Product, n: usize) {
 ///
 /// `x`'s operands describe live matrices (`a` `[m, k]` with column stride 1, `b` `[k, n]`
 /// with row stride 1, `c` `[m, n]`), `c` overlapping neither `a` nor `b`.
-unsafe fn dots(x: Product, n: usize) {
+unsafe fn dots(x: Product) {
     /// One block of rows of `W`.
     ///
     /// # Safety
@@ -256,39 +289,60 @@ unsafe fn dots(x: Product, n: usize) {
         }
     }
     // SAFETY: forwarded from the caller; `block` is called on disjoint blocks.
-    unsafe { split(x, n, block) };
+    unsafe { split(x, x.n, ALIGN, block) };
 }
 
-/// `c[i, j] = alpha * (sum over p of a[i, p] * b[p, j]) + beta * c[i, j]` for `x.m` rows
-/// and `width` columns, the `k` terms added in order into `sums` (zeroed), then `c` written.
+/// `x.sums[i * n + j] += sum over p of a[i, p] * b[p, j]` for `x.m` rows and `x.n` columns,
+/// the `k` terms added in order.
 ///
 /// # Safety
 ///
-/// `x.a` is a live `[m, k]` matrix, `b` a live `[k, width]` one with contiguous rows
-/// `x.b.rs` apart, `c` a live `[m, width]` one with contiguous rows, `sums` `m * width`
-/// writable zeros; none overlapping another.
-unsafe fn axpy_block(x: Product, width: usize, b: *const f32, c: Dest<f32>, sums: *mut f32) {
+/// `x.a` is a live `[m, k]` matrix, `x.b` a live `[k, n]` one with contiguous rows,
+/// `x.sums` `m * n` writable floats overlapping neither.
+unsafe fn accumulate(x: Product) {
     #[cfg(target_arch = "x86_64")]
     if let Some(isa) = super::direct::x86_isa() {
         // SAFETY: forwarded from the caller; the ISA was detected.
-        unsafe { x86::axpy(isa, x, width, b, c, sums) };
+        unsafe { x86::accumulate(isa, x) };
         return;
     }
     // SAFETY (whole loop): every index lies within the extents the caller promises.
     unsafe {
         for p in 0..x.k {
-            let row = b.offset(p as isize * x.b.rs);
+            let row = x.b.at(p, 0);
             for i in 0..x.m {
                 let s = *x.a.at(i, p);
-                let out = sums.add(i * width);
-                for j in 0..width {
+                let out = x.sums.add(i * x.n);
+                for j in 0..x.n {
                     *out.add(j) += s * *row.add(j);
                 }
             }
         }
+    }
+}
+
+/// `c = alpha * (the `chunks` partial sums `[m, n]` at `x.sums`, added in order) + beta * c`.
+///
+/// # Safety
+///
+/// `x.sums` holds `chunks` live `[m, n]` blocks; `x.c` is a live `[m, n]` matrix with
+/// contiguous rows, overlapping nothing else.
+unsafe fn reduce(x: Product, chunks: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(isa) = super::direct::x86_isa() {
+        // SAFETY: forwarded from the caller; the ISA was detected.
+        unsafe { x86::reduce(isa, x, chunks) };
+        return;
+    }
+    // SAFETY (whole loop): every index lies within the extents the caller promises.
+    unsafe {
         for i in 0..x.m {
-            for j in 0..width {
-                finish(c.at(i, j), *sums.add(i * width + j), x.alpha, x.beta);
+            for j in 0..x.n {
+                let mut sum = *x.sums.add(i * x.n + j);
+                for q in 1..chunks {
+                    sum += *x.sums.add((q * x.m + i) * x.n + j);
+                }
+                finish(x.c.at(i, j), sum, x.alpha, x.beta);
             }
         }
     }
@@ -355,112 +409,119 @@ mod x86 {
         };
     }
 
-    /// [`super::axpy_block`] for `M` rows of `a`, in `L`'s registers: four rows of `b` at a
-    /// time (their lanes loaded once for all `M` rows of sums), then `c` written a register
-    /// at a time.
+    /// [`super::accumulate`] for `M` rows of `a`, in `L`'s registers: four rows of `b` at a
+    /// time, their lanes loaded once for all `M` rows of sums.
     ///
     /// # Safety
     ///
-    /// As for [`super::axpy_block`], on a CPU with `L`'s instruction set.
+    /// As for [`super::accumulate`], on a CPU with `L`'s instruction set.
     #[inline(always)]
-    unsafe fn axpy_rows<L: Lanes, const M: usize>(
-        x: Product,
-        width: usize,
-        b: *const f32,
-        c: Dest<f32>,
-        sums: *mut f32,
-    ) {
-        // SAFETY (whole body): every load and store lies within `b`'s `k` rows of `width`
-        // floats, `sums`' `M` rows of `width` and `c`'s (the last register masked to the
-        // columns that exist), as the caller promises.
-        unsafe {
-            let full = width / L::N;
-            let rest = width - full * L::N;
-            let last = L::first(rest);
-            /// `G` rows of `b` from `p` into every row of sums.
-            #[inline(always)]
-            unsafe fn rows_of<L: Lanes, const M: usize, const G: usize>(
-                p: usize,
-                (width, full, rest, last): (usize, usize, usize, L::Mask),
-                x: Product,
-                b: *const f32,
-                sums: *mut f32,
-            ) {
-                // SAFETY: as for `axpy_rows`, for rows `p..p + G` of `b`.
-                unsafe {
-                    let zero = L::splat(0.0);
-                    let mut s = [[zero; G]; M];
-                    let mut w = [b; G];
-                    for q in 0..G {
-                        for (i, s) in s.iter_mut().enumerate() {
-                            s[q] = L::splat(*x.a.at(i, p + q));
-                        }
-                        w[q] = b.offset((p + q) as isize * x.b.rs);
+    unsafe fn accumulate_rows<L: Lanes, const M: usize>(x: Product) {
+        /// `G` rows of `b` from `p` into every row of sums.
+        ///
+        /// # Safety
+        ///
+        /// As for `accumulate_rows`, rows `p..p + G` within `b`.
+        #[inline(always)]
+        unsafe fn rows_of<L: Lanes, const M: usize, const G: usize>(p: usize, x: Product) {
+            // SAFETY (whole body): every load and store lies within rows `p..p + G` of `b`
+            // and `sums`' `M` rows of `n` (the last register masked to the columns that
+            // exist), as the caller promises.
+            unsafe {
+                let full = x.n / L::N;
+                let rest = x.n - full * L::N;
+                let last = L::first(rest);
+                let zero = L::splat(0.0);
+                let mut s = [[zero; G]; M];
+                let mut w = [x.b.ptr; G];
+                for q in 0..G {
+                    for (i, s) in s.iter_mut().enumerate() {
+                        s[q] = L::splat(*x.a.at(i, p + q));
                     }
-                    for v in 0..full + usize::from(rest > 0) {
-                        // Whole registers, then the masked tail's.
-                        let whole = v < full;
-                        let mut bv = [zero; G];
-                        for q in 0..G {
-                            let at = w[q].add(v * L::N);
-                            if v * L::N % 16 == 0 {
-                                prefetch(at.wrapping_add(AHEAD));
-                            }
-                            bv[q] = if whole {
-                                L::load(at)
-                            } else {
-                                L::load_part(at, last)
-                            };
+                    w[q] = x.b.at(p + q, 0);
+                }
+                for v in 0..full + usize::from(rest > 0) {
+                    // Whole registers, then the masked tail's.
+                    let whole = v < full;
+                    let mut bv = [zero; G];
+                    for q in 0..G {
+                        let at = w[q].add(v * L::N);
+                        if v * L::N % 16 == 0 {
+                            prefetch(at.wrapping_add(AHEAD));
                         }
-                        for (i, s) in s.iter().enumerate() {
-                            let out = sums.add(i * width + v * L::N);
-                            let mut acc = if whole {
-                                L::load(out)
-                            } else {
-                                L::load_part(out, last)
-                            };
-                            for q in 0..G {
-                                acc = s[q].mul_add(bv[q], acc);
-                            }
-                            if whole {
-                                acc.store(out);
-                            } else {
-                                acc.store_part(out, last);
-                            }
+                        bv[q] = if whole {
+                            L::load(at)
+                        } else {
+                            L::load_part(at, last)
+                        };
+                    }
+                    for (i, s) in s.iter().enumerate() {
+                        let out = x.sums.add(i * x.n + v * L::N);
+                        let mut acc = if whole {
+                            L::load(out)
+                        } else {
+                            L::load_part(out, last)
+                        };
+                        for q in 0..G {
+                            acc = s[q].mul_add(bv[q], acc);
+                        }
+                        if whole {
+                            acc.store(out);
+                        } else {
+                            acc.store_part(out, last);
                         }
                     }
                 }
             }
-            let shape = (width, full, rest, last);
+        }
+        // SAFETY: forwarded from the caller, row by row.
+        unsafe {
             let mut p = 0;
             while p + 4 <= x.k {
-                rows_of::<L, M, 4>(p, shape, x, b, sums);
+                rows_of::<L, M, 4>(p, x);
                 p += 4;
             }
             while p < x.k {
-                rows_of::<L, M, 1>(p, shape, x, b, sums);
+                rows_of::<L, M, 1>(p, x);
                 p += 1;
             }
-            // c = alpha * sums + beta * c, as the direct loops finish a block.
+        }
+    }
+
+    /// [`super::reduce`] in `L`'s registers, finishing `c` as the direct loops finish a
+    /// block.
+    ///
+    /// # Safety
+    ///
+    /// As for [`super::reduce`], on a CPU with `L`'s instruction set.
+    #[inline(always)]
+    unsafe fn reduce_rows<L: Lanes>(x: Product, chunks: usize) {
+        // SAFETY (whole body): every load and store lies within the `chunks` blocks of
+        // sums and `c`'s `[m, n]` (the last register masked to the columns that exist).
+        unsafe {
+            let full = x.n / L::N;
+            let rest = x.n - full * L::N;
+            let last = L::first(rest);
+            let load = |p: *const f32, whole: bool| {
+                if whole {
+                    L::load(p)
+                } else {
+                    L::load_part(p, last)
+                }
+            };
             let (alpha, beta) = (L::splat(x.alpha), L::splat(x.beta));
-            for i in 0..M {
-                let (row, out) = (sums.add(i * width), c.at(i, 0));
+            for i in 0..x.m {
                 for v in 0..full + usize::from(rest > 0) {
-                    let (s, o) = (row.add(v * L::N), out.add(v * L::N));
                     let whole = v < full;
-                    let sum = if whole {
-                        L::load(s)
-                    } else {
-                        L::load_part(s, last)
-                    };
+                    let at = i * x.n + v * L::N;
+                    let mut sum = load(x.sums.add(at), whole);
+                    for q in 1..chunks {
+                        sum = sum.add(load(x.sums.add(q * x.m * x.n + at), whole));
+                    }
+                    let o = x.c.at(i, v * L::N);
                     let mut y = sum.mul(alpha);
                     if x.beta != 0.0 {
-                        let old = if whole {
-                            L::load(o)
-                        } else {
-                            L::load_part(o, last)
-                        };
-                        y = old.mul_add(beta, y);
+                        y = load(o, whole).mul_add(beta, y);
                     }
                     if whole {
                         y.store(o);
@@ -537,46 +598,68 @@ mod x86 {
         }
     }
 
-    /// [`axpy_rows`] in 16-float registers.
+    /// [`accumulate_rows`] and [`reduce_rows`] in 16-float registers.
     ///
     /// # Safety
     ///
-    /// As for [`super::axpy_block`], on a CPU with AVX-512F.
+    /// As for [`super::accumulate`] (`chunks == 0`) or [`super::reduce`], on a CPU with
+    /// AVX-512F.
     #[target_feature(enable = "avx512f")]
-    unsafe fn axpy_avx512(x: Product, width: usize, b: *const f32, c: Dest<f32>, sums: *mut f32) {
+    unsafe fn axpy_avx512(x: Product, chunks: usize) {
         // SAFETY: forwarded from the caller.
-        unsafe { rows!(axpy_rows, Z, x.m, (x, width, b, c, sums)) }
+        unsafe {
+            if chunks == 0 {
+                rows!(accumulate_rows, Z, x.m, (x))
+            } else {
+                reduce_rows::<Z>(x, chunks)
+            }
+        }
     }
 
-    /// [`axpy_rows`] in 8-float registers.
+    /// [`accumulate_rows`] and [`reduce_rows`] in 8-float registers.
     ///
     /// # Safety
     ///
-    /// As for [`super::axpy_block`], on a CPU with AVX2 and FMA.
+    /// As for [`super::accumulate`] (`chunks == 0`) or [`super::reduce`], on a CPU with
+    /// AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn axpy_avx2(x: Product, width: usize, b: *const f32, c: Dest<f32>, sums: *mut f32) {
+    unsafe fn axpy_avx2(x: Product, chunks: usize) {
         // SAFETY: forwarded from the caller.
-        unsafe { rows!(axpy_rows, Y, x.m, (x, width, b, c, sums)) }
+        unsafe {
+            if chunks == 0 {
+                rows!(accumulate_rows, Y, x.m, (x))
+            } else {
+                reduce_rows::<Y>(x, chunks)
+            }
+        }
     }
 
-    /// [`super::axpy_block`] with `isa`'s registers.
+    /// [`super::accumulate`] with `isa`'s registers.
     ///
     /// # Safety
     ///
-    /// As for [`super::axpy_block`], on a CPU with `isa`.
-    pub(super) unsafe fn axpy(
-        isa: Isa,
-        x: Product,
-        width: usize,
-        b: *const f32,
-        c: Dest<f32>,
-        sums: *mut f32,
-    ) {
+    /// As for [`super::accumulate`], on a CPU with `isa`.
+    pub(super) unsafe fn accumulate(isa: Isa, x: Product) {
         // SAFETY: forwarded from the caller.
         unsafe {
             match isa {
-                Isa::Avx512 => axpy_avx512(x, width, b, c, sums),
-                Isa::Avx2 => axpy_avx2(x, width, b, c, sums),
+                Isa::Avx512 => axpy_avx512(x, 0),
+                Isa::Avx2 => axpy_avx2(x, 0),
+            }
+        }
+    }
+
+    /// [`super::reduce`] with `isa`'s registers.
+    ///
+    /// # Safety
+    ///
+    /// As for [`super::reduce`], on a CPU with `isa`.
+    pub(super) unsafe fn reduce(isa: Isa, x: Product, chunks: usize) {
+        // SAFETY: forwarded from the caller (`chunks >= 1`: `k >= 1`).
+        unsafe {
+            match isa {
+                Isa::Avx512 => axpy_avx512(x, chunks),
+                Isa::Avx2 => axpy_avx2(x, chunks),
             }
         }
     }

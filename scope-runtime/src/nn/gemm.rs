@@ -11,8 +11,8 @@ use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar};
 /// An f32 product of at most four rows by a large matrix (a cached token's `x · W`, or its
 /// logits `x · Wᵀ` with `Wᵀ = w.t()` of a row-major `w`) is memory bound: it takes loops
 /// that read `b` once in the order it lies (its rows or its columns contiguous), split
-/// across [`crate::num_threads`] threads by whole columns of `c`, with the same result at
-/// every thread count.
+/// across [`crate::num_threads`] threads by fixed blocks of `b`'s rows (or whole columns of
+/// `c` for `x · Wᵀ`), with the same result at every thread count.
 ///
 /// # Panics
 ///
