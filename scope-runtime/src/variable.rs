@@ -47,6 +47,8 @@ struct Inner {
     /// Registry bookkeeping, fixed at creation (see [`Registration`]).
     registration: Registration,
     value: RwLock<Tensor>,
+    /// Bumped each time the value's write lock is taken (see [`Variable::version`]).
+    version: AtomicU64,
     /// Set once for the parts of a partitioned variable.
     save_slice_info: OnceLock<SaveSliceInfo>,
     /// Set once, at creation, for a variable made with a constraint.
@@ -118,6 +120,7 @@ impl Variable {
                 trainable,
                 registration,
                 value: RwLock::new(value),
+                version: AtomicU64::new(0),
                 save_slice_info: OnceLock::new(),
                 constraint: OnceLock::new(),
             }),
@@ -281,14 +284,40 @@ impl Variable {
     /// panics, later readers see the value as far as it was written (the lock's poisoning is
     /// ignored).
     pub fn write(&self) -> VariableWrite<'_> {
+        let guard = self
+            .inner
+            .value
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Every change to the value goes through this lock, so counting its takers marks
+        // every version (a writer that changes nothing only costs a later reader a copy).
+        self.inner.version.fetch_add(1, Ordering::Relaxed);
         VariableWrite {
             name: &self.inner.name,
-            guard: self
-                .inner
-                .value
-                .write()
-                .unwrap_or_else(PoisonError::into_inner),
+            guard,
         }
+    }
+
+    /// The value's version: a number that changes whenever the value may have changed.
+    ///
+    /// Every route that can change the value ([`write`](Self::write), and through it
+    /// [`assign`](Self::assign), checkpoint restores and optimizer steps, from any handle
+    /// or thread) takes the write lock, which bumps the version. Read it while holding a
+    /// [`read`](Self::read) guard to pair it with the value that guard sees: then an equal
+    /// version later means an equal value. The [`crate::tape::Tape`] keys the copies of
+    /// variables it keeps across steps by it.
+    ///
+    /// ```
+    /// use scope::{Initializer, Registry, VarSpec};
+    /// let reg = Registry::new();
+    /// let w = reg.get_variable("w", VarSpec::new().shape([2]).initializer(Initializer::Ones))?;
+    /// let before = w.version();
+    /// w.assign(ndarray::arr1(&[1.0f32, 2.0]).into_dyn())?;
+    /// assert_ne!(w.version(), before);
+    /// # Ok::<(), scope::Error>(())
+    /// ```
+    pub fn version(&self) -> u64 {
+        self.inner.version.load(Ordering::Relaxed)
     }
 
     /// A copy of the current value.

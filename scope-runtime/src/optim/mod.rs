@@ -48,8 +48,10 @@ pub trait Optimizer {
             });
         }
         let grads = tape.gradients(loss)?;
-        self.apply(&grads)?;
-        Ok(value)
+        let applied = self.apply(&grads);
+        // The gradients' storage (a variable's size each) serves the next step.
+        tape.recycle(grads);
+        applied.map(|()| value)
     }
 }
 

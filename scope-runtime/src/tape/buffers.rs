@@ -39,35 +39,73 @@ const MIN_POOLED: usize = 1024;
 pub(crate) struct Pool<T> {
     // A mutex, not a `RefCell`, so `Tape` stays `Sync`; it is never contended (ops take
     // `&mut Tape`), so locking costs a few nanoseconds per op.
-    free: Mutex<Vec<Vec<T>>>,
+    free: Mutex<Free<T>>,
+}
+
+/// The kept buffers; the first `old` of them were kept before the last [`Pool::begin`].
+struct Free<T> {
+    bufs: Vec<Vec<T>>,
+    old: usize,
+}
+
+impl<T> std::ops::Deref for Free<T> {
+    type Target = Vec<Vec<T>>;
+    fn deref(&self) -> &Vec<Vec<T>> {
+        &self.bufs
+    }
 }
 
 impl<T> Default for Pool<T> {
     fn default() -> Self {
         Pool {
-            free: Mutex::new(Vec::new()),
+            free: Mutex::new(Free {
+                bufs: Vec::new(),
+                old: 0,
+            }),
         }
     }
 }
 
 impl<T: Real> Pool<T> {
-    fn free(&self) -> std::sync::MutexGuard<'_, Vec<Vec<T>>> {
+    fn free(&self) -> std::sync::MutexGuard<'_, Free<T>> {
         // A panic while the lock was held left a list of empty buffers, still valid.
         self.free.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks every kept buffer as old: [`Pool::drop_old`] frees those not taken by then.
+    pub(crate) fn begin(&self) {
+        let mut free = self.free();
+        free.old = free.bufs.len();
+    }
+
+    /// Frees the buffers kept before the last [`Pool::begin`] that nothing took since, so a
+    /// pool refilled by each pass (a backward sweep) holds at most one pass's worth.
+    pub(crate) fn drop_old(&self) {
+        let mut free = self.free();
+        let old = std::mem::take(&mut free.old);
+        free.bufs.drain(..old);
     }
 
     /// Keeps `value`'s storage for a later op, if it is large enough to be worth keeping.
     pub(crate) fn put(&self, value: ArrayD<T>) {
         let (data, _) = value.into_raw_vec_and_offset();
         if data.capacity() >= MIN_POOLED {
-            self.free().push(data);
+            self.free().bufs.push(data);
         }
+    }
+
+    /// How many buffers are kept.
+    #[cfg(test)]
+    pub(crate) fn kept(&self) -> usize {
+        self.free().len()
     }
 
     /// Drops every kept buffer (those the last step did not take back), so the pool never
     /// holds more than one step's worth.
     pub(crate) fn drain(&self) {
-        self.free().clear();
+        let mut free = self.free();
+        free.bufs.clear();
+        free.old = 0;
     }
 
     /// A vector with room for `len` elements, holding some initialized elements: the smallest
@@ -83,7 +121,11 @@ impl<T: Real> Pool<T> {
                 .min_by_key(|(_, v)| v.capacity())
                 .map(|(k, _)| k);
             if let Some(k) = best {
-                return Ok(free.swap_remove(k));
+                // In order, so the old buffers stay first.
+                if k < free.old {
+                    free.old -= 1;
+                }
+                return Ok(free.bufs.remove(k));
             }
         }
         let mut v = Vec::new();

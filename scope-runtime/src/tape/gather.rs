@@ -7,6 +7,7 @@ use ndarray::{ArrayD, IxDyn};
 
 use super::buffers::{flat, flat_mut, shape_error, Backprop, Pool};
 use super::gradients::{sum_of_squares, Rows};
+use super::leaves::VarLeaf;
 use super::scalar::Real;
 use super::{Node, NodeId, Op, Tape};
 use crate::train_error::TrainError;
@@ -105,9 +106,11 @@ impl<T: Real> Tape<T> {
         var: &crate::variable::Variable,
         ids: &[usize],
     ) -> Result<NodeId, TrainError> {
-        if let Some(&leaf) = self.var_nodes.get(&var.id()) {
-            if self.value(leaf)?.shape() == var.shape() {
-                return self.gather(leaf, ids);
+        if let Some(leaf) = self.var_nodes.get(&var.id()) {
+            if leaf.copy.is_some() {
+                // The leaf holds the whole value (in the variable's shape, or a reshape).
+                let table = self.variable(var)?;
+                return self.gather(table, ids);
             }
         }
         let shape = var.shape().to_vec();
@@ -124,10 +127,16 @@ impl<T: Real> Tape<T> {
             )?
         };
         let leaf = match self.var_nodes.get(&var.id()) {
-            Some(&leaf) => leaf,
+            Some(leaf) => leaf.node,
             None => {
                 let leaf = self.push(ArrayD::zeros(IxDyn(&[0])), Op::Leaf);
-                self.var_nodes.insert(var.id(), leaf);
+                self.var_nodes.insert(
+                    var.id(),
+                    VarLeaf {
+                        node: leaf,
+                        copy: None,
+                    },
+                );
                 self.vars.push((var.clone(), leaf));
                 leaf
             }
@@ -253,10 +262,14 @@ impl<T: Real> GatherTables<T> {
                 gathered.remove(&id.0);
             });
         }
+        // A table gathered in another shape than its variable's (a gather of a
+        // `variable_reshaped` leaf) gets its gradient the dense way, which is reshaped.
+        let var_shapes: std::collections::HashMap<usize, &[usize]> =
+            vars.iter().map(|(v, id)| (id.0, v.shape())).collect();
         let tables = gathered
             .into_iter()
             .filter_map(|(leaf, t)| {
-                let mut t = t?;
+                let mut t = t.filter(|t| var_shapes.get(&leaf) == Some(&t.shape.as_slice()))?;
                 t.ids.sort_unstable();
                 t.ids.dedup();
                 let width: usize = t.shape[1..].iter().product();

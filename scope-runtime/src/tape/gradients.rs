@@ -190,6 +190,15 @@ impl<T: Real> Gradients<T> {
         Ok(())
     }
 
+    /// The dense gradients' arrays, for a tape to reuse their storage
+    /// ([`super::Tape::recycle`]).
+    pub(crate) fn into_dense(self) -> impl Iterator<Item = ArrayD<T>> {
+        self.entries.into_iter().filter_map(|(_, g)| match g {
+            Grad::Dense(a) => Some(a),
+            Grad::Rows(_) => None,
+        })
+    }
+
     /// Adds the rows of a gather-only table's gradient (see [`Rows`]); `rows` has the
     /// variable's shape.
     pub(crate) fn add_rows(&mut self, var: &Variable, rows: Rows<T>) {

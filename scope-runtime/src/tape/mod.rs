@@ -35,6 +35,7 @@
 //! Layout: one file per op family holds its ops' forward and backward halves (`elementwise`,
 //! `shape`, `matmul`, `norm`, `softmax`, `attention`, `gather`, `losses`, `lstm`); they
 //! share the buffer helpers of `buffers` (the bottom module) and the row kernels of `simd`;
+//! `leaves` makes the variable leaves and keeps their copies across [`Tape::clear`];
 //! `sweep` runs the one reverse pass behind [`Tape::backward`] and [`Tape::gradients`].
 
 mod attention;
@@ -43,6 +44,7 @@ mod elementwise;
 pub(crate) mod fastmath;
 mod gather;
 mod gradients;
+mod leaves;
 mod losses;
 mod lstm;
 mod matmul;
@@ -145,11 +147,17 @@ struct Node<T: Real> {
 /// [`Tape::clear`] empties the tape for the next step while keeping its node storage.
 pub struct Tape<T: Real = f32> {
     nodes: Vec<Node<T>>,
-    /// Variable leaves: variable id to node, so a variable is one leaf however often added.
-    var_nodes: HashMap<u64, NodeId>,
+    /// Variable leaves by variable id, so a variable is one leaf however often added.
+    var_nodes: HashMap<u64, leaves::VarLeaf>,
     vars: Vec<(Variable, NodeId)>,
     /// The large node values of the step before the last `clear`, for ops to reuse.
     pool: buffers::Pool<T>,
+    /// The variable copies of the step before the last `clear`, by variable id, for the
+    /// next step to take back while the variables are unchanged (see [`Tape::variable`]).
+    kept: HashMap<u64, leaves::Kept<T>>,
+    /// How many variable values the tape has copied (tests check what the keep saves).
+    #[cfg(test)]
+    copies: usize,
     /// The large gradient buffers of the last [`Tape::gradients`], for the next one.
     grad_pool: buffers::Pool<T>,
 }
@@ -161,6 +169,9 @@ impl<T: Real> Default for Tape<T> {
             var_nodes: HashMap::new(),
             vars: Vec::new(),
             pool: buffers::Pool::default(),
+            kept: HashMap::new(),
+            #[cfg(test)]
+            copies: 0,
             grad_pool: buffers::Pool::default(),
         }
     }
@@ -184,9 +195,15 @@ impl<T: Real> Tape<T> {
     /// Forgets every node (invalidating their ids), keeping the allocated node list and the
     /// nodes' large buffers: the ops of the next step reuse them, so a loop that records the
     /// same shapes every step (a training loop) allocates no activation storage after its
-    /// first step. The buffers of one step are kept at most.
+    /// first step. The buffers of one step are kept at most. The copies of the variables
+    /// the step read are kept too, for the next step to take back while they are unchanged
+    /// (see [`Tape::variable`]). Clearing an empty tape changes nothing.
     pub fn clear(&mut self) {
+        if self.nodes.is_empty() {
+            return;
+        }
         self.pool.drain();
+        self.keep_variables();
         for node in self.nodes.drain(..) {
             self.pool.put(node.value);
         }
@@ -210,50 +227,19 @@ impl<T: Real> Tape<T> {
         self.push(value, Op::Leaf)
     }
 
-    /// The leaf for registry variable `var`, holding a copy of its current value (converted
-    /// to `T`). The same variable always maps to the same leaf, so its gradient sums every
-    /// use.
-    ///
-    /// Fails with [`TrainError::UnsupportedDtype`] unless the variable is `float32`.
-    pub fn variable(&mut self, var: &Variable) -> Result<NodeId, TrainError> {
-        let existing = self.var_nodes.get(&var.id()).copied();
-        if let Some(id) = existing {
-            if self.nodes[id.0].value.shape() == var.shape() {
-                return Ok(id);
-            }
+    /// Gives the storage of `grads`, gradients this tape computed ([`Tape::gradients`]) and
+    /// that are no longer needed (applied), back to the tape for its next
+    /// [`Tape::gradients`]: a training loop then faults in no fresh pages for its large
+    /// variable gradients (GPT-2's 154 MB `wte` gradient) every step. The results are the
+    /// same with or without it.
+    pub fn recycle(&self, grads: Gradients<T>) {
+        for g in grads.into_dense() {
+            self.grad_pool.put(g);
         }
-        let value = {
-            let guard = var.read();
-            let view = guard
-                .view_f32()
-                .ok_or_else(|| TrainError::UnsupportedDtype {
-                    name: var.name().to_owned(),
-                    dtype: var.dtype(),
-                })?;
-            // A cast read (mixed precision) sees the value rounded to its read dtype.
-            let round = var.read_dtype() == crate::dtype::DType::F16;
-            let read = |x: f32| match round {
-                true => T::from_f32(half::f16::from_f32(x).to_f32()),
-                false => T::from_f32(x),
-            };
-            self.pool
-                .build("variable", view.shape(), |data| match view.as_slice() {
-                    Some(s) => data.extend(s.iter().map(|&x| read(x))),
-                    None => data.extend(view.iter().map(|&x| read(x))),
-                })?
-        };
-        if let Some(id) = existing {
-            // A leaf made by `gather_variable`, which copied only the rows it gathered.
-            self.nodes[id.0].value = value;
-            return Ok(id);
-        }
-        let id = self.push(value, Op::Leaf);
-        self.var_nodes.insert(var.id(), id);
-        self.vars.push((var.clone(), id));
-        Ok(id)
     }
 
-    /// The variables on the tape, with their leaves, in the order they were added.
+    /// The variables on the tape, with their leaves, in the order they were added. (A leaf
+    /// of [`Tape::variable_reshaped`] holds its value in the shape asked for.)
     pub fn variables(&self) -> impl Iterator<Item = (&Variable, NodeId)> {
         self.vars.iter().map(|(v, id)| (v, *id))
     }
@@ -317,6 +303,8 @@ impl<T: Real> TapeGrads<T> {
     }
 }
 
+#[cfg(test)]
+mod leaves_tests;
 #[cfg(test)]
 mod nn_tests;
 #[cfg(test)]

@@ -27,6 +27,8 @@ pub trait Real:
     fn from_f32(x: f32) -> Self;
     /// Converts to `f64`, exactly.
     fn to_f64(self) -> f64;
+    /// Appends `src`, converted, to `dst`: for `f32` a straight copy (a `memcpy`).
+    fn extend_from_f32(dst: &mut Vec<Self>, src: &[f32]);
     /// Converts to `f32`, rounding to nearest.
     fn to_f32(self) -> f32;
     /// `e^self`.
@@ -47,7 +49,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $exp:path, $tanh:path) => {
+    ($t:ty, $exp:path, $tanh:path, $extend:path) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -64,6 +66,10 @@ macro_rules! impl_real {
             #[inline]
             fn to_f64(self) -> f64 {
                 self as f64
+            }
+            #[inline]
+            fn extend_from_f32(dst: &mut Vec<Self>, src: &[f32]) {
+                $extend(dst, src)
             }
             #[inline]
             fn to_f32(self) -> f32 {
@@ -95,5 +101,15 @@ macro_rules! impl_real {
 
 // f32 uses the vectorizable kernels (a few ulp, as TF's Eigen kernels); f64, used for
 // gradient checks, uses libm.
-impl_real!(f32, super::fastmath::exp, super::fastmath::tanh);
-impl_real!(f64, f64::exp, f64::tanh);
+impl_real!(
+    f32,
+    super::fastmath::exp,
+    super::fastmath::tanh,
+    Vec::extend_from_slice
+);
+impl_real!(f64, f64::exp, f64::tanh, widen);
+
+/// Appends `src` to `dst` as `f64`s.
+fn widen(dst: &mut Vec<f64>, src: &[f32]) {
+    dst.extend(src.iter().map(|&x| f64::from(x)));
+}

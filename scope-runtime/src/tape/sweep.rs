@@ -10,6 +10,7 @@ use ndarray::ArrayD;
 use super::buffers::{accumulate, bad, Backprop, Pool};
 use super::gather::{GatherOp, GatherTables};
 use super::gradients::Gradients;
+use super::leaves::in_variable_shape;
 use super::scalar::Real;
 use super::shape::ShapeOp;
 use super::simd::wide;
@@ -31,9 +32,12 @@ impl<T: Real> Tape<T> {
     /// that `loss` depends on (TF's `tf.gradients(loss, ..)` with implicit ones as
     /// `grad_ys`).
     pub fn backward(&self, loss: NodeId) -> Result<TapeGrads<T>, TrainError> {
-        let (grads, mut tables) = self.sweep(loss, Keep::EveryNode)?;
+        let (mut grads, mut tables) = self.sweep(loss, Keep::EveryNode)?;
         let mut slices_sq = HashMap::new();
         for (var, id) in &self.vars {
+            if let Some(slot) = grads.get_mut(id.0) {
+                *slot = slot.take().map(|g| in_variable_shape(var, g));
+            }
             if let Some(sq) = tables.take_sq(*id) {
                 slices_sq.insert(var.id(), sq);
             }
@@ -62,7 +66,7 @@ impl<T: Real> Tape<T> {
                 out.add_rows(var, rows);
                 out.set_slices_sq(var, sq);
             } else if let Some(g) = grads.get_mut(id.0).and_then(Option::take) {
-                out.add(var, g)?;
+                out.add(var, in_variable_shape(var, g))?;
             }
         }
         Ok(out)
@@ -87,6 +91,9 @@ impl<T: Real> Tape<T> {
             }
         }
         let rows = keep == Keep::Variables;
+        // The buffers kept from before this sweep that it does not take back are freed at
+        // its end, so the pool never grows past one sweep's worth (plus one `recycle`).
+        self.grad_pool.begin();
         let mut tables = GatherTables::new(&self.nodes, n, &self.vars, rows);
         for i in (0..n).rev() {
             let (lower, upper) = grads.split_at_mut(i);
@@ -120,6 +127,7 @@ impl<T: Real> Tape<T> {
             // Sent on: its buffer serves a later node, or the next call.
             self.grad_pool.put(g);
         }
+        self.grad_pool.drop_old();
         Ok((grads, tables))
     }
 }

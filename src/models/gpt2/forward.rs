@@ -44,11 +44,10 @@ impl Norm {
 }
 
 impl Conv1d {
-    /// The weight as the `[nx, nf]` matrix `conv1d` multiplies by.
+    /// The weight as the `[nx, nf]` matrix `conv1d` multiplies by (a leaf in that shape:
+    /// no copy while the weight is unchanged since the tape's last step).
     fn matrix<T: Real>(&self, tape: &mut Tape<T>) -> Result<NodeId, TrainError> {
-        let w = tape.variable(&self.w)?;
-        let shape = &self.w.shape()[1..];
-        tape.reshape(w, shape)
+        tape.variable_reshaped(&self.w, &self.w.shape()[1..])
     }
 
     /// `conv1d(x)`: `x @ reshape(w, [nx, nf]) + b` for `x` `[n, nx]`.
