@@ -41,15 +41,7 @@ pub(super) unsafe fn f32(
 ) {
     #[cfg(target_arch = "x86_64")]
     if c.cs == 1 || d.n == 1 {
-        let cap = ISA_CAP.with(|c| c.get());
-        let wide = match crate::kernels::isa() {
-            crate::kernels::Isa::Avx512 if cap == 0 => Some(x86::Isa::Avx512),
-            crate::kernels::Isa::Avx512 | crate::kernels::Isa::Avx2 if cap <= 1 => {
-                Some(x86::Isa::Avx2)
-            }
-            _ => None,
-        };
-        if let Some(isa) = wide {
+        if let Some(isa) = x86_isa() {
             if b.cs == 1 || d.n == 1 {
                 // SAFETY: forwarded from the caller; the ISA was detected just above.
                 unsafe { x86::run(isa, d, alpha, a, b.rs, b.ptr, beta, c) };
@@ -81,6 +73,18 @@ pub(super) unsafe fn f32(
     }
     // SAFETY: forwarded from the caller.
     unsafe { generic(d, alpha, a, b, beta, c) }
+}
+
+/// The register width this thread's f32 loops use: the widest the CPU has, lowered by
+/// [`ISA_CAP`]; `None` for the plain loops.
+#[cfg(target_arch = "x86_64")]
+pub(super) fn x86_isa() -> Option<x86::Isa> {
+    let cap = ISA_CAP.with(|c| c.get());
+    match crate::kernels::isa() {
+        crate::kernels::Isa::Avx512 if cap == 0 => Some(x86::Isa::Avx512),
+        crate::kernels::Isa::Avx512 | crate::kernels::Isa::Avx2 if cap <= 1 => Some(x86::Isa::Avx2),
+        _ => None,
+    }
 }
 
 /// The plain loop, for any element type and strides: one dot product per element of `c`.
@@ -117,14 +121,14 @@ pub(super) unsafe fn generic<T: LinalgScalar>(
 // The AVX-512 intrinsics and `target_feature(enable = "avx512f")` are stable since Rust 1.89,
 // the workspace's declared rust-version.
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(super) mod x86 {
     use std::arch::x86_64::*;
 
     use super::{Dest, Dims, Operand, ROWS};
 
     /// The instruction set [`run`] compiles for.
     #[derive(Clone, Copy)]
-    pub(super) enum Isa {
+    pub(in crate::kernels) enum Isa {
         /// AVX-512F: 16 lanes, panels of up to four vectors.
         Avx512,
         /// AVX2 with FMA: 8 lanes, panels of up to two vectors (16 registers).
@@ -137,7 +141,7 @@ mod x86 {
     ///
     /// Every method of an implementation is compiled for one instruction set: call them only
     /// on a CPU that has it (what [`run`]'s `isa` promises).
-    trait Lanes: Copy {
+    pub(in crate::kernels) trait Lanes: Copy {
         /// Lanes per register.
         const N: usize;
         /// Most registers per panel of columns.
@@ -192,10 +196,22 @@ mod x86 {
         ///
         /// As for [`Lanes::first`].
         unsafe fn mul(self, b: Self) -> Self;
+        /// `self + b`.
+        ///
+        /// # Safety
+        ///
+        /// As for [`Lanes::first`].
+        unsafe fn add(self, b: Self) -> Self;
+        /// The sum of the lanes, in a fixed order.
+        ///
+        /// # Safety
+        ///
+        /// As for [`Lanes::first`].
+        unsafe fn sum(self) -> f32;
     }
 
     #[derive(Clone, Copy)]
-    struct Z(__m512);
+    pub(in crate::kernels) struct Z(__m512);
 
     impl Lanes for Z {
         const N: usize = 16;
@@ -274,10 +290,29 @@ mod x86 {
         unsafe fn mul(self, b: Z) -> Z {
             Z(_mm512_mul_ps(self.0, b.0))
         }
+        /// # Safety
+        ///
+        /// As for [`Lanes::add`].
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn add(self, b: Z) -> Z {
+            Z(_mm512_add_ps(self.0, b.0))
+        }
+        /// # Safety
+        ///
+        /// As for [`Lanes::sum`].
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn sum(self) -> f32 {
+            let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self.0)));
+            let half = _mm256_add_ps(_mm512_castps512_ps256(self.0), high);
+            // SAFETY: AVX-512F implies AVX2 and FMA.
+            unsafe { Y(half).sum() }
+        }
     }
 
     #[derive(Clone, Copy)]
-    struct Y(__m256);
+    pub(in crate::kernels) struct Y(__m256);
 
     impl Lanes for Y {
         const N: usize = 8;
@@ -355,6 +390,27 @@ mod x86 {
         #[target_feature(enable = "avx2,fma")]
         unsafe fn mul(self, b: Y) -> Y {
             Y(_mm256_mul_ps(self.0, b.0))
+        }
+        /// # Safety
+        ///
+        /// As for [`Lanes::add`].
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn add(self, b: Y) -> Y {
+            Y(_mm256_add_ps(self.0, b.0))
+        }
+        /// # Safety
+        ///
+        /// As for [`Lanes::sum`].
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn sum(self) -> f32 {
+            let x = _mm_add_ps(
+                _mm256_castps256_ps128(self.0),
+                _mm256_extractf128_ps::<1>(self.0),
+            );
+            let x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+            _mm_cvtss_f32(_mm_add_ss(x, _mm_shuffle_ps::<1>(x, x)))
         }
     }
 

@@ -8,6 +8,12 @@ use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar};
 /// the rest). Any strides are taken (a transposed view is `a.t()`); `beta = 0` overwrites
 /// `c` without reading it.
 ///
+/// An f32 product of at most four rows by a large matrix (a cached token's `x · W`, or its
+/// logits `x · Wᵀ` with `Wᵀ = w.t()` of a row-major `w`) is memory bound: it takes loops
+/// that read `b` once in the order it lies (its rows or its columns contiguous), split
+/// across [`crate::num_threads`] threads by fixed blocks of `b`'s rows (or whole columns of
+/// `c` for `x · Wᵀ`), with the same result at every thread count.
+///
 /// # Panics
 ///
 /// If the shapes do not chain (`a` is `[m, k]`, `b` `[k, n]`, `c` `[m, n]`), as
@@ -34,5 +40,8 @@ pub fn gemm<T: LinalgScalar>(
         b.shape(),
         c.shape()
     );
+    if a.nrows() <= crate::kernels::FEW_ROWS && crate::kernels::few_rows(alpha, a, b, beta, c) {
+        return;
+    }
     crate::kernels::mat_mul(alpha, a, b, beta, c);
 }

@@ -7,12 +7,16 @@
 
 use std::ops::Range;
 
-use ndarray::{s, Array2, Array3, ArrayD, ArrayView2, ArrayViewMut2, Axis, IxDyn, ShapeBuilder};
+use ndarray::{s, Array2, Array3, ArrayD, ArrayView2, ArrayViewMut2, IxDyn, ShapeBuilder};
 
 use super::declaration::{Conv1d, Norm};
 use super::forward::NORM_EPSILON;
 use super::{Gpt2, Gpt2Config};
 use crate::nn::gemm;
+
+/// Up to this many rows, `nn::gemm` computes `h · wteᵀ` as dot products with `wte`'s rows.
+const FEW_ROWS: usize = 4;
+use crate::tape::Real;
 use crate::{Tensor, TrainError, Variable};
 
 /// Keys and values of every block for `batch` sequences, room for `n_ctx` positions.
@@ -28,6 +32,27 @@ pub struct KvCache {
     k: Vec<f32>,
     /// Likewise.
     v: Vec<f32>,
+    /// A step's activations, kept so that steps allocate only the logits they return.
+    work: Work,
+}
+
+/// The buffers a step computes in, `[rows, width]` row-major each; they keep their
+/// capacity from step to step.
+#[derive(Clone, Debug, Default)]
+struct Work {
+    /// The residual stream, `[rows, n_embd]`.
+    x: Vec<f32>,
+    /// A layer norm's output, `[rows, n_embd]`.
+    h: Vec<f32>,
+    /// Queries, keys and values, `[rows, 3 n_embd]`.
+    qkv: Vec<f32>,
+    /// The heads' outputs, `[rows, n_embd]`.
+    a: Vec<f32>,
+    /// A projection's output, `[rows, n_embd]`, or the MLP's hidden layer, `[rows, 4
+    /// n_embd]`.
+    m: Vec<f32>,
+    /// One head's attention weights, `[seq, past + seq]`.
+    scores: Vec<f32>,
 }
 
 impl KvCache {
@@ -55,6 +80,7 @@ impl KvCache {
             len: 0,
             k: vec![0.0; n],
             v: vec![0.0; n],
+            work: Work::default(),
         })
     }
 
@@ -135,41 +161,51 @@ fn floats<'a>(guard: &'a Tensor, var: &Variable) -> Result<&'a [f32], TrainError
     guard.as_f32().ok_or_else(|| TrainError::unsupported(var))
 }
 
-/// `norm(x)` row by row, as `model.py` computes it in float32.
-fn norm(n: &Norm, x: ArrayView2<'_, f32>) -> Result<Array2<f32>, TrainError> {
+/// `out = norm(x)` row by row (`x` `[rows, width]`), as `model.py` computes it in float32.
+fn norm(n: &Norm, x: &[f32], out: &mut Vec<f32>) -> Result<(), TrainError> {
     let (g, b) = (n.g.read(), n.b.read());
     let (g, b) = (floats(&g, &n.g)?, floats(&b, &n.b)?);
-    let width = x.ncols() as f32;
-    let mut out = x.to_owned();
-    for mut row in out.rows_mut() {
-        let u = row.sum() / width;
-        let var = row.iter().map(|&v| (v - u) * (v - u)).sum::<f32>() / width;
+    let width = g.len();
+    out.clear();
+    out.extend_from_slice(x);
+    for row in out.chunks_exact_mut(width) {
+        let u = row.iter().sum::<f32>() / width as f32;
+        let var = row.iter().map(|&v| (v - u) * (v - u)).sum::<f32>() / width as f32;
         let r = 1.0 / (var + NORM_EPSILON as f32).sqrt();
         for ((v, &g), &b) in row.iter_mut().zip(g).zip(b) {
             *v = (*v - u) * r * g + b;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// `conv1d(x)`: `x @ reshape(w, [nx, nf]) + b`.
-fn conv1d(c: &Conv1d, x: ArrayView2<'_, f32>) -> Result<Array2<f32>, TrainError> {
+/// `out = conv1d(x)`: `x @ reshape(w, [nx, nf]) + b`, for `x` `[rows, nx]`.
+fn conv1d(c: &Conv1d, x: &[f32], out: &mut Vec<f32>) -> Result<(), TrainError> {
     let (w, b) = (c.w.read(), c.b.read());
     let (nx, nf) = (c.w.shape()[1], c.w.shape()[2]);
-    let w = ArrayView2::from_shape((nx, nf), floats(&w, &c.w)?).map_err(|e| TrainError::Shape {
+    let shape = |e: ndarray::ShapeError| TrainError::Shape {
         op: "conv1d",
         detail: e.to_string(),
-    })?;
+    };
+    let w = ArrayView2::from_shape((nx, nf), floats(&w, &c.w)?).map_err(shape)?;
     let b = floats(&b, &c.b)?;
-    let mut out = Array2::from_shape_fn((x.nrows(), nf), |(_, j)| b[j]);
-    gemm(1.0, &x, &w, 1.0, &mut out.view_mut());
-    Ok(out)
+    let rows = x.len() / nx;
+    out.clear();
+    for _ in 0..rows {
+        out.extend_from_slice(b);
+    }
+    let x = ArrayView2::from_shape((rows, nx), x).map_err(shape)?;
+    let mut y = ArrayViewMut2::from_shape((rows, nf), &mut out[..]).map_err(shape)?;
+    gemm(1.0, &x, &w, 1.0, &mut y);
+    Ok(())
 }
 
-/// `gelu(x)`, the tanh form, in place.
-fn gelu(x: &mut Array2<f32>) {
+/// `gelu(x)`, the tanh form, in place (the tape's `tanh`, so the same values as its gelu).
+fn gelu(x: &mut [f32]) {
     let c = (2.0 / std::f64::consts::PI).sqrt() as f32;
-    x.mapv_inplace(|v| 0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh()));
+    for v in x {
+        *v = 0.5 * *v * (1.0 + Real::tanh(c * (*v + 0.044715 * *v * *v * *v)));
+    }
 }
 
 /// Softmax of `row[..visible]`, zero after it (the masked keys, whose `-1e10` TF's softmax
@@ -179,34 +215,13 @@ fn causal_softmax(row: &mut [f32], visible: usize) {
     let max = seen.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for v in seen.iter_mut() {
-        *v = (*v - max).exp();
+        *v = Real::exp(*v - max);
         sum += *v;
     }
     for v in seen.iter_mut() {
         *v /= sum;
     }
     masked.fill(0.0);
-}
-
-/// Up to this many rows, the logits are dot products (see [`Gpt2::step`]).
-const DOT_ROWS: usize = 4;
-
-/// `a · b` with eight independent partial sums, which the compiler vectorizes.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for ((s, &x), &y) in acc.iter_mut().zip(x).zip(y) {
-            *s += x * y;
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// Which rows of logits a step computes.
@@ -276,7 +291,7 @@ impl Gpt2 {
         &self,
         cache: &mut KvCache,
         tokens: ArrayView2<'_, i64>,
-        rows: Rows,
+        rows_wanted: Rows,
     ) -> Result<Array2<f32>, TrainError> {
         let (batch, seq) = tokens.dim();
         self.check_cache(cache, batch)?;
@@ -286,27 +301,36 @@ impl Gpt2 {
         let past = cache.len;
         let p = &self.params;
 
+        let rows = batch * seq;
+        let mut work = std::mem::take(&mut cache.work);
+        let Work {
+            x,
+            h,
+            qkv,
+            a,
+            m,
+            scores,
+        } = &mut work;
+
         // Token and position embeddings.
-        let mut x = Array2::<f32>::zeros((batch * seq, e));
+        x.clear();
         {
             let (wte, wpe) = (p.wte.read(), p.wpe.read());
             let (wte, wpe) = (floats(&wte, &p.wte)?, floats(&wpe, &p.wpe)?);
-            for (r, (mut row, &id)) in x.rows_mut().into_iter().zip(&ids).enumerate() {
+            for (r, &id) in ids.iter().enumerate() {
                 let pos = past + r % seq;
                 let (te, pe) = (&wte[id * e..(id + 1) * e], &wpe[pos * e..(pos + 1) * e]);
-                for ((o, &a), &b) in row.iter_mut().zip(te).zip(pe) {
-                    *o = a + b;
-                }
+                x.extend(te.iter().zip(pe).map(|(&a, &b)| a + b));
             }
         }
 
         let scale = 1.0 / (d as f32).sqrt();
         let total = past + seq;
-        let mut scores = vec![0.0f32; seq * total];
+        scores.clear();
+        scores.resize(seq * total, 0.0);
         for (layer, block) in p.h.iter().enumerate() {
-            let h = norm(&block.ln_1, x.view())?;
-            let qkv = conv1d(&block.attn_c_attn, h.view())?;
-            let qkv = qkv.as_slice().expect("a new array is contiguous");
+            norm(&block.ln_1, x, h)?;
+            conv1d(&block.attn_c_attn, h, qkv)?;
             // present: the new keys and values, after the cached ones.
             for b in 0..batch {
                 for t in 0..seq {
@@ -320,7 +344,9 @@ impl Gpt2 {
                 }
             }
             // multihead_attn over every cached position.
-            let mut a = Array2::<f32>::zeros((batch * seq, e));
+            a.clear();
+            a.resize(rows * e, 0.0);
+            let mut a2 = ArrayViewMut2::from_shape((rows, e), &mut a[..]).expect("a fits");
             for b in 0..batch {
                 for head in 0..heads {
                     let q = ArrayView2::from_shape(
@@ -340,46 +366,49 @@ impl Gpt2 {
                         causal_softmax(row, past + i + 1);
                     }
                     let w = ArrayView2::from_shape((seq, total), &scores[..]).expect("scores fit");
-                    let mut out = a.slice_mut(s![b * seq..(b + 1) * seq, head * d..(head + 1) * d]);
+                    let mut out =
+                        a2.slice_mut(s![b * seq..(b + 1) * seq, head * d..(head + 1) * d]);
                     gemm(1.0, &w, &v, 0.0, &mut out);
                 }
             }
-            let a = conv1d(&block.attn_c_proj, a.view())?;
-            x += &a;
-            let h = norm(&block.ln_2, x.view())?;
-            let mut m = conv1d(&block.mlp_c_fc, h.view())?;
-            gelu(&mut m);
-            let m = conv1d(&block.mlp_c_proj, m.view())?;
-            x += &m;
+            conv1d(&block.attn_c_proj, a, m)?;
+            x.iter_mut().zip(m.iter()).for_each(|(x, m)| *x += m);
+            norm(&block.ln_2, x, h)?;
+            conv1d(&block.mlp_c_fc, h, a)?;
+            gelu(a);
+            conv1d(&block.mlp_c_proj, a, m)?;
+            x.iter_mut().zip(m.iter()).for_each(|(x, m)| *x += m);
         }
         cache.len = total;
 
-        let x = match rows {
-            Rows::All => x,
-            Rows::Last => x.select(
-                Axis(0),
-                &(0..batch).map(|b| b * seq + seq - 1).collect::<Vec<_>>(),
-            ),
-        };
-        let h = norm(&p.ln_f, x.view())?;
+        // The final norm of the rows asked for.
+        match rows_wanted {
+            Rows::All => norm(&p.ln_f, x, h)?,
+            Rows::Last => {
+                a.clear();
+                for b in 0..batch {
+                    let r = b * seq + seq - 1;
+                    a.extend_from_slice(&x[r * e..(r + 1) * e]);
+                }
+                norm(&p.ln_f, a, h)?;
+            }
+        }
+        let h = ArrayView2::from_shape((h.len() / e, e), &h[..]).expect("h is [rows, n_embd]");
         let wte = p.wte.read();
         let wte = ArrayView2::from_shape((cfg.n_vocab, e), floats(&wte, &p.wte)?)
             .expect("wte is [n_vocab, n_embd]");
-        // `wte` is read row by row as it lies (`h · wte^T` would hand the product a transposed
-        // [n_embd, n_vocab] operand, copied for every token): one dot product per token and
-        // row for a few tokens (sampling), logits^T = wte · h^T for many.
+        // `wte` is read row by row as it lies: for a few tokens (sampling) `h · wteᵀ` runs
+        // as one dot product per token and row of `wte`, split across threads by rows of
+        // `wte` (`nn::gemm`'s loops for a few rows); for many, `logitsᵀ = wte · hᵀ` (`h ·
+        // wteᵀ` would hand the blocked product a transposed operand to copy).
         let mut logits = Array2::<f32>::zeros((h.nrows(), cfg.n_vocab));
-        if h.nrows() <= DOT_ROWS {
-            for (hr, mut out) in h.rows().into_iter().zip(logits.rows_mut()) {
-                let hr = hr.as_slice().expect("a new array is contiguous");
-                for (o, w) in out.iter_mut().zip(wte.rows()) {
-                    *o = dot(w.as_slice().expect("wte is contiguous"), hr);
-                }
-            }
+        if h.nrows() <= FEW_ROWS {
+            gemm(1.0, &h.view(), &wte.t(), 0.0, &mut logits.view_mut());
         } else {
             let mut out = logits.view_mut().reversed_axes();
             gemm(1.0, &wte, &h.t(), 0.0, &mut out);
         }
+        cache.work = work;
         Ok(logits)
     }
 }
@@ -387,4 +416,69 @@ impl Gpt2 {
 /// Positions still free in `cache`.
 fn tokens_left(cache: &KvCache) -> usize {
     cache.cfg.n_ctx - cache.len
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{s, Array2, Axis};
+
+    use super::*;
+    use crate::tape::Tape;
+    use crate::Registry;
+
+    /// Wide enough that a token's products and logits take `nn::gemm`'s few-row loops, and
+    /// the largest are split across threads (`[1, 256] · [256, 1024]`, 1100 logits).
+    fn wide_config() -> Gpt2Config {
+        Gpt2Config {
+            n_vocab: 1100,
+            n_ctx: 12,
+            n_embd: 256,
+            n_head: 4,
+            n_layer: 2,
+        }
+    }
+
+    /// Token by token through the cache, at 1, 2 and 3 threads: the same bits at each, and
+    /// the tape's forward to float rounding.
+    #[test]
+    fn token_steps_match_the_tape_at_every_thread_count() {
+        let cfg = wide_config();
+        let reg = Registry::with_seed(3);
+        let model = Gpt2::sampler(&reg, cfg).unwrap();
+        let (batch, seq) = (2, 6);
+        let tokens = Array2::from_shape_fn((batch, seq), |(b, t)| {
+            ((b * 331 + t * 97 + 5) % 1100) as i64
+        });
+        let before = crate::num_threads();
+        let runs = [1, 2, 3].map(|threads| {
+            crate::set_num_threads(threads);
+            let mut cache = model.new_cache(batch).unwrap();
+            let parts: Vec<_> = (0..seq)
+                .map(|t| {
+                    model
+                        .step(&mut cache, tokens.slice(s![.., t..t + 1]))
+                        .unwrap()
+                })
+                .collect();
+            ndarray::concatenate(Axis(1), &parts.iter().map(|p| p.view()).collect::<Vec<_>>())
+                .unwrap()
+        });
+        crate::set_num_threads(before);
+        for run in &runs[1..] {
+            let same = run
+                .iter()
+                .zip(&runs[0])
+                .all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "the cached logits depend on the thread count");
+        }
+        let mut tape = Tape::<f32>::new();
+        let out = model.forward(&mut tape, tokens.view()).unwrap();
+        let taped = tape.value(out.logits).unwrap();
+        let worst = taped
+            .iter()
+            .zip(runs[0].iter())
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "cached vs taped logits: {worst}");
+    }
 }

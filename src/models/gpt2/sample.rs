@@ -99,9 +99,9 @@ fn top_k(row: &mut [f32], k: usize) {
     if k == 0 || k >= row.len() {
         return;
     }
+    // The k-th largest, without sorting the whole vocabulary.
     let mut sorted = row.to_vec();
-    sorted.sort_unstable_by(|a, b| b.total_cmp(a));
-    let min = sorted[k - 1];
+    let (_, &mut min, _) = sorted.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
     for v in row.iter_mut().filter(|v| **v < min) {
         *v = MASKED as f32;
     }
