@@ -78,30 +78,22 @@ pub(crate) fn print_peak(threads: usize) {
 }
 
 /// The machine's measured read bandwidth in GB/s, at one thread and at `threads`: the
-/// median of summing a 512 MB f32 buffer (far beyond the caches), split into `threads`
-/// contiguous parts read by as many scoped threads, each with 16 independent sums so the
-/// loop is bound by memory, not by the additions' latency.
+/// median of a one-row product `x · W` with `W` a 512 MB f32 matrix (`[4096, 32768]`, far
+/// beyond the caches) through the runtime's kernels (`scope::nn::gemm`, the kernel a cached
+/// token's products run in), the thread count restored afterwards. Reading `W` once is all
+/// such a product does, so its rate is what one pass over memory costs here.
 #[allow(dead_code)] // only the GPT-2 example's cached token is memory-bound
 pub(crate) fn peak_gbps(threads: usize) -> (f64, f64) {
-    let data = vec![1.0f32; 128 << 20];
-    let bytes = (data.len() * 4) as f64;
-    let sum = |part: &[f32]| {
-        let mut acc = [0.0f32; 16];
-        for chunk in part.chunks_exact(16) {
-            for (a, &x) in acc.iter_mut().zip(chunk) {
-                *a += x;
-            }
-        }
-        acc.iter().sum::<f32>()
-    };
-    let at = |t: usize| {
-        let part = data.len().div_ceil(t.max(1));
+    use ndarray::Array2;
+    let (k, n) = (4096, 32768);
+    let x = Array2::from_elem((1, k), 0.5f32);
+    let w = Array2::from_shape_fn((k, n), |(i, j)| ((i * 31 + j * 17) % 97) as f32 * 0.01);
+    let mut out = Array2::zeros((1, n));
+    let bytes = (k * n * 4) as f64;
+    let mut at = |t: usize| {
+        scope::set_num_threads(t);
         let secs = timed::<()>(5, 1, &mut || {
-            let total: f32 = std::thread::scope(|s| {
-                let handles: Vec<_> = data.chunks(part).map(|p| s.spawn(move || sum(p))).collect();
-                handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
-            });
-            std::hint::black_box(total);
+            scope::nn::gemm(1.0, &x.view(), &w.view(), 0.0, &mut out.view_mut());
             Ok(())
         })
         .unwrap_or(f64::NAN);
@@ -109,6 +101,7 @@ pub(crate) fn peak_gbps(threads: usize) -> (f64, f64) {
     };
     let one = at(1);
     let all = if threads > 1 { at(threads) } else { one };
+    scope::set_num_threads(threads);
     (one, all)
 }
 
@@ -117,7 +110,7 @@ pub(crate) fn peak_gbps(threads: usize) -> (f64, f64) {
 pub(crate) fn print_peak_bandwidth(threads: usize) {
     let (one, all) = peak_gbps(threads);
     println!(
-        "peak_gbps={all:.1} threads={threads} (one thread {one:.1}; summing a 512 MB f32 buffer \
-         split over the threads)"
+        "peak_gbps={all:.1} threads={threads} (one thread {one:.1}; f32 [1,4096]·[4096,32768], \
+         512 MB read once, through the runtime's kernels)"
     );
 }
