@@ -20,6 +20,9 @@ use crate::tensor::format_shape;
 use crate::train_error::TrainError;
 use crate::variable::Variable;
 
+/// Elements per piece of a variable's copy split across threads.
+const COPY_PIECE: usize = 64 * 1024;
+
 /// A variable's leaf on the tape.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct VarLeaf {
@@ -178,17 +181,27 @@ impl<T: Real> Tape<T> {
         {
             self.copies += 1;
         }
-        let value = self.pool.build("variable", shape, |data| {
-            if copy.read_dtype == DType::F16 {
-                // A cast read (mixed precision) sees the value rounded to its read dtype.
+        if copy.read_dtype == DType::F16 {
+            // A cast read (mixed precision) sees the value rounded to its read dtype.
+            let value = self.pool.build("variable", shape, |data| {
                 data.extend(
                     src.iter()
                         .map(|&x| T::from_f32(half::f16::from_f32(x).to_f32())),
                 );
-            } else {
-                T::extend_from_f32(data, src);
-            }
-        })?;
+            })?;
+            return Ok((value, copy));
+        }
+        // A training step copies every variable it reads (0.5 GB for GPT-2 small), bound by
+        // memory: large ones are copied in blocks across the threads.
+        let mut value = self.pool.scratch("variable", shape)?;
+        let dst = value.as_slice_mut().ok_or_else(|| bad("variable"))?;
+        if dst.len() != src.len() {
+            return Err(bad("variable"));
+        }
+        crate::threads::for_each_block(dst, COPY_PIECE, dst.len(), |first, block| {
+            let from = &src[first * COPY_PIECE..][..block.len()];
+            T::copy_from_f32(block, from);
+        });
         Ok((value, copy))
     }
 

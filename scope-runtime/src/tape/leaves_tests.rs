@@ -360,3 +360,18 @@ fn recycled_gradients_give_the_same_results_and_their_storage_is_reused() {
     assert_eq!(kept, [kept[0]; 3]);
     assert_eq!(kept_recycled, [kept[0] + 1; 3]);
 }
+
+#[test]
+fn a_large_copy_split_across_threads_is_the_variable() {
+    // 1.2M elements: above the size from which the copy is split across threads.
+    let reg = Registry::new();
+    let w = var(&reg, "big", &[1200, 1000], 0.5);
+    let expected = counting(&[1200, 1000], 0.5);
+    crate::threads::assert_same_bits_at_thread_counts("variable copy", || {
+        let mut t = Tape::<f32>::new();
+        let leaf = t.variable(&w).unwrap();
+        let value = t.value(leaf).unwrap().clone();
+        assert_eq!(value, expected);
+        value.iter().map(|&x| f64::from(x)).collect()
+    });
+}

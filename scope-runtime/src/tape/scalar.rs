@@ -29,6 +29,9 @@ pub trait Real:
     fn to_f64(self) -> f64;
     /// Appends `src`, converted, to `dst`: for `f32` a straight copy (a `memcpy`).
     fn extend_from_f32(dst: &mut Vec<Self>, src: &[f32]);
+    /// Overwrites `dst` with `src` (of the same length), converted: for `f32` a straight
+    /// copy.
+    fn copy_from_f32(dst: &mut [Self], src: &[f32]);
     /// Converts to `f32`, rounding to nearest.
     fn to_f32(self) -> f32;
     /// `e^self`.
@@ -49,7 +52,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $exp:path, $tanh:path, $extend:path) => {
+    ($t:ty, $exp:path, $tanh:path, $extend:path, $copy:path) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -70,6 +73,10 @@ macro_rules! impl_real {
             #[inline]
             fn extend_from_f32(dst: &mut Vec<Self>, src: &[f32]) {
                 $extend(dst, src)
+            }
+            #[inline]
+            fn copy_from_f32(dst: &mut [Self], src: &[f32]) {
+                $copy(dst, src)
             }
             #[inline]
             fn to_f32(self) -> f32 {
@@ -105,9 +112,22 @@ impl_real!(
     f32,
     super::fastmath::exp,
     super::fastmath::tanh,
-    Vec::extend_from_slice
+    Vec::extend_from_slice,
+    copy_f32
 );
-impl_real!(f64, f64::exp, f64::tanh, widen);
+impl_real!(f64, f64::exp, f64::tanh, widen, widen_into);
+
+/// Overwrites `dst` with `src` (a `memcpy`).
+fn copy_f32(dst: &mut [f32], src: &[f32]) {
+    dst.copy_from_slice(src);
+}
+
+/// Overwrites `dst` with `src` as `f64`s.
+fn widen_into(dst: &mut [f64], src: &[f32]) {
+    for (d, &x) in dst.iter_mut().zip(src) {
+        *d = f64::from(x);
+    }
+}
 
 /// Appends `src` to `dst` as `f64`s.
 fn widen(dst: &mut Vec<f64>, src: &[f32]) {
