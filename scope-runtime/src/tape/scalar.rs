@@ -27,10 +27,11 @@ pub trait Real:
     fn from_f32(x: f32) -> Self;
     /// Converts to `f64`, exactly.
     fn to_f64(self) -> f64;
-    /// Appends `src`, converted, to `dst`: for `f32` a straight copy (a `memcpy`).
-    fn extend_from_f32(dst: &mut Vec<Self>, src: &[f32]);
-    /// Overwrites `dst` with `src` (of the same length), converted: for `f32` a straight
-    /// copy.
+    /// Overwrites `dst` with `src`, converted: for `f32` a straight copy (a `memcpy`).
+    ///
+    /// # Panics
+    ///
+    /// If the lengths differ (the tape checks them first).
     fn copy_from_f32(dst: &mut [Self], src: &[f32]);
     /// Converts to `f32`, rounding to nearest.
     fn to_f32(self) -> f32;
@@ -52,7 +53,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $exp:path, $tanh:path, $extend:path, $copy:path) => {
+    ($t:ty, $exp:path, $tanh:path, $copy:path) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -69,10 +70,6 @@ macro_rules! impl_real {
             #[inline]
             fn to_f64(self) -> f64 {
                 self as f64
-            }
-            #[inline]
-            fn extend_from_f32(dst: &mut Vec<Self>, src: &[f32]) {
-                $extend(dst, src)
             }
             #[inline]
             fn copy_from_f32(dst: &mut [Self], src: &[f32]) {
@@ -108,14 +105,8 @@ macro_rules! impl_real {
 
 // f32 uses the vectorizable kernels (a few ulp, as TF's Eigen kernels); f64, used for
 // gradient checks, uses libm.
-impl_real!(
-    f32,
-    super::fastmath::exp,
-    super::fastmath::tanh,
-    Vec::extend_from_slice,
-    copy_f32
-);
-impl_real!(f64, f64::exp, f64::tanh, widen, widen_into);
+impl_real!(f32, super::fastmath::exp, super::fastmath::tanh, copy_f32);
+impl_real!(f64, f64::exp, f64::tanh, widen_into);
 
 /// Overwrites `dst` with `src` (a `memcpy`).
 fn copy_f32(dst: &mut [f32], src: &[f32]) {
@@ -127,9 +118,4 @@ fn widen_into(dst: &mut [f64], src: &[f32]) {
     for (d, &x) in dst.iter_mut().zip(src) {
         *d = f64::from(x);
     }
-}
-
-/// Appends `src` to `dst` as `f64`s.
-fn widen(dst: &mut Vec<f64>, src: &[f32]) {
-    dst.extend(src.iter().map(|&x| f64::from(x)));
 }
