@@ -29,6 +29,9 @@
 //!   and a small flag vector on every call: products routed here are not allocation-free.
 //!   At BERT-Tiny's shapes it runs 2 to 2.8 times as fast as `matrixmultiply`
 //!   (`cargo bench -p scope-runtime --bench gemm`; see the performance notes).
+//! * **f32, at most four rows by a large matrix** (a cached token's `x · W`, its logits
+//!   `x · Wᵀ`): the `vecmat` loops, which read `b` once in the order it lies, at the
+//!   memory's rate, split across threads by fixed blocks (see that module).
 //! * **Other element types, and f64 below 32K multiply-adds**: a plain non-allocating loop
 //!   (f64 only meets it in gradient checks); larger products of other types go to
 //!   `ndarray`'s `general_mat_mul` (`matrixmultiply`).
@@ -80,6 +83,11 @@ pub(crate) fn mat_mul<T: LinalgScalar>(
         c.dim()
     );
     if m == 0 || n == 0 {
+        return;
+    }
+    // A few rows by a large matrix (a cached token's `x · W`, its logits `x · Wᵀ`) is bound
+    // by memory: read `b` once, in the order it lies.
+    if m <= super::vecmat::FEW_ROWS && super::vecmat::few_rows(alpha, a, b, beta, c) {
         return;
     }
     let (sa, sb) = (a.strides(), b.strides());

@@ -8,9 +8,9 @@
 //!   [`pulp`] (`pulp::x86::V4` is AVX-512, `V3` AVX2 with FMA), and the one way the crate
 //!   compiles a loop for it;
 //! * [`mat_mul`]: the matrix product (the `gemm` crate for large products, hand-written
-//!   AVX-512 / AVX2 register blocks for small and narrow ones);
-//! * [`few_rows`]: products of a few rows by a large matrix (`x · W`, `x · Wᵀ`), streamed
-//!   at the memory's rate and split across threads;
+//!   AVX-512 / AVX2 register blocks for small and narrow ones, and `vecmat`'s loops for a
+//!   few rows by a large matrix (`x · W`, `x · Wᵀ`), streamed at the memory's rate and
+//!   split across threads);
 //! * [`try_zeros`]: fallible zero-filled buffers from zeroed pages;
 //! * [`map_file`]: read-only memory maps of checkpoint shards.
 //!
@@ -24,7 +24,6 @@ mod vecmat;
 
 pub(crate) use matmul::mat_mul;
 pub(crate) use memory::{map_file, try_zeros, ZeroBits};
-pub(crate) use vecmat::{few_rows, FEW_ROWS};
 
 /// The widest vector unit [`wide`] and the matrix product's register blocks use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

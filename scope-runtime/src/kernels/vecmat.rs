@@ -28,7 +28,7 @@ use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar};
 use super::matmul::{Dest, Operand};
 
 /// Most rows of `a` [`few_rows`] takes.
-pub(crate) const FEW_ROWS: usize = 4;
+pub(super) const FEW_ROWS: usize = 4;
 
 /// Products of fewer multiply-adds with `b`'s rows contiguous are left to the matrix
 /// product (the direct loops).
@@ -52,7 +52,7 @@ thread_local! {
 /// product of at most [`FEW_ROWS`] rows with `b`'s columns contiguous (and `a`'s rows), or
 /// one large enough to be memory bound with `b`'s rows contiguous (and `c`'s); `false`, with
 /// nothing done, for any other product (or shapes that do not fit).
-pub(crate) fn few_rows<T: LinalgScalar>(
+pub(super) fn few_rows<T: LinalgScalar>(
     alpha: T,
     a: &ArrayView2<'_, T>,
     b: &ArrayView2<'_, T>,

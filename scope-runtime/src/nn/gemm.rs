@@ -40,8 +40,5 @@ pub fn gemm<T: LinalgScalar>(
         b.shape(),
         c.shape()
     );
-    if a.nrows() <= crate::kernels::FEW_ROWS && crate::kernels::few_rows(alpha, a, b, beta, c) {
-        return;
-    }
     crate::kernels::mat_mul(alpha, a, b, beta, c);
 }
